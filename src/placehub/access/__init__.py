@@ -1,0 +1,1 @@
+"""Organisations, users, API tokens, roles, visibility of data and the audit trail."""

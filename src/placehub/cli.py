@@ -1,0 +1,130 @@
+"""The ``placehub`` command. Each concern adds its own commands through ``register``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from placehub.config import (
+    SETTINGS,
+    SettingError,
+    Settings,
+    is_loopback,
+    load_settings,
+    settings_markdown,
+)
+from placehub.console import console, fail, open_database, settings_of, with_overrides
+from placehub.errors import PlacehubError
+
+app = typer.Typer(
+    name="placehub",
+    help="placehub: the open connected-places hub for councils.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Create or migrate the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+# Modules that add commands: each has ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES = [
+    "placehub.access.cli",
+]
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: str = typer.Option(
+        None, "--database-url", help="Database URL (PLACEHUB_DATABASE_URL)."
+    ),
+    data_dir: str = typer.Option(
+        None, "--data-dir", help="Folder of the shared public data (PLACEHUB_DATA_DIR)."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", "-s", help="Any setting as NAME=VALUE; see 'placehub settings'."
+    ),
+) -> None:
+    """Read the settings once for every command."""
+    overrides: dict[str, str] = {}
+    for item in set_:
+        if "=" not in item:
+            fail(f"--set {item!r}: write it as NAME=VALUE, e.g. --set port=8080")
+        name, value = item.split("=", 1)
+        overrides[name.strip().lower()] = value
+    try:
+        settings = load_settings(None, **overrides)
+        ctx.obj = settings.replace(database_url=database_url, data_dir=data_dir)
+    except SettingError as error:
+        fail(str(error))
+
+
+@app.command("settings")
+def show_settings(
+    ctx: typer.Context,
+    markdown: bool = typer.Option(False, "--markdown", help="Print the docs table."),
+    as_json: bool = typer.Option(False, "--json", help="Print values as JSON."),
+) -> None:
+    """Show every setting, its value, where the value came from and what it does."""
+    settings = settings_of(ctx)
+    if markdown:
+        print(settings_markdown(), end="")
+        return
+    if as_json:
+        print(json.dumps(dict(settings.values), indent=2, default=str))
+        return
+    table = Table("setting", "value", "from", "what it does")
+    for s in SETTINGS:
+        table.add_row(s.env_var, str(settings.values[s.name]), settings.sources[s.name], s.help)
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the database or migrate it to the newest schema."""
+    settings = settings_of(ctx)
+    with open_database(settings) as database:
+        console.print(f"Database at [bold]{database.engine.url!r}[/] is up to date.")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option(None, help="Address to listen on (PLACEHUB_HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (PLACEHUB_PORT)."),
+) -> None:
+    """Run the web server: the UI, /api, /sta/v1.1 and the ingest webhooks."""
+    settings = with_overrides(ctx, host=host, port=port)
+    run_server(settings)
+
+
+def run_server(settings: Settings) -> None:
+    """Migrate the database and serve the app with uvicorn until stopped."""
+    from placehub.web.app import create_app
+
+    if settings.anonymous_write and not is_loopback(settings.host):
+        fail(
+            "PLACEHUB_ANONYMOUS_WRITE=true lets anyone write: it is only allowed when the server "
+            "listens on loopback (--host 127.0.0.1)."
+        )
+    with open_database(settings):
+        pass
+    application = create_app(settings)
+    console.print(
+        f"placehub serving at http://{settings.host}:{settings.port}/ (SensorThings at /sta/v1.1)"
+    )
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except PlacehubError as error:
+        fail(error.message)

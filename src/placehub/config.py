@@ -1,0 +1,158 @@
+"""placehub's settings: one declarative list that drives env vars, the CLI and the docs.
+
+Every setting is read from ``PLACEHUB_<NAME>`` (upper case) and can be overridden on the command
+line (``placehub --set name=value ...`` or a command's own option). ``docs/settings.md`` is
+generated from this list by ``placehub settings --markdown``; a test fails when they disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default, type and the help text shown to users."""
+
+    name: str
+    default: Any
+    help: str
+    type: type = str
+
+    @property
+    def env_var(self) -> str:
+        return "PLACEHUB_" + self.name.upper()
+
+    def parse(self, raw: str) -> Any:
+        """Turn a string from the environment or the CLI into this setting's type."""
+        if self.type is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise SettingError(f"{self.env_var}={raw!r}: expected true or false")
+        if self.type is int:
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingError(f"{self.env_var}={raw!r}: expected a whole number") from None
+        if self.type is float:
+            try:
+                return float(raw)
+            except ValueError:
+                raise SettingError(f"{self.env_var}={raw!r}: expected a number") from None
+        return raw
+
+
+class SettingError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "sqlite:///var/placehub.sqlite3",
+            "Database URL: sqlite:///path/file.sqlite3 (embedded default) or "
+            "postgresql+psycopg://user@host/db (production)."),
+    Setting("host", "127.0.0.1", "Address the web server listens on."),
+    Setting("port", 8000, "Port the web server listens on.", int),
+    Setting("base_url", "",
+            "Public URL of the server, used in @iot.selfLink and other links; empty means "
+            "derive it from each request."),
+    Setting("data_dir", "../shared/data",
+            "Folder holding the shared public data (Rutland, Sutton, IoD 2019, air quality, "
+            "LoRaWAN examples) read by the demo, loaders and tests."),
+    Setting("anonymous_write", False,
+            "Allow writes without a token (local testing and conformance runs only); refused "
+            "unless the server listens on loopback.", bool),
+    Setting("secret_key", "",
+            "Secret for signing session cookies and CSRF tokens; empty generates one per run "
+            "(sessions then end on restart)."),
+    Setting("mqtt_url", "",
+            "MQTT broker for the SensorThings MQTT extension and LoRaWAN MQTT ingest, e.g. "
+            "mqtt://127.0.0.1:1883; empty disables MQTT."),
+    Setting("sta_default_top", 100, "SensorThings page size when a request gives no $top.", int),
+    Setting("sta_max_top", 10000, "Largest $top a SensorThings request may ask for.", int),
+    Setting("council_name", "Rutland County Council", "Council name shown in the web UI header."),
+    Setting("brand_colour", "#00594f", "Council brand colour (hex) used by the web UI."),
+    Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
+    Setting("log_level", "info", "Log level: debug, info, warning or error."),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved setting values, with where each came from."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **overrides: Any) -> Settings:
+        """A copy with some values replaced (used by CLI options and tests)."""
+        unknown = set(overrides) - set(SETTINGS_BY_NAME)
+        if unknown:
+            raise SettingError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values = dict(self.values)
+        sources = dict(self.sources)
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            setting = SETTINGS_BY_NAME[name]
+            values[name] = setting.parse(value) if isinstance(value, str) else value
+            sources[name] = "option"
+        return Settings(values, sources)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.values["data_dir"]).expanduser()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Read every setting from the environment, then apply explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        if setting.env_var in environ:
+            values[setting.name] = setting.parse(environ[setting.env_var])
+            sources[setting.name] = "environment"
+        else:
+            values[setting.name] = setting.default
+            sources[setting.name] = "default"
+    return Settings(values, sources).replace(**overrides)
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine."""
+    return host in {"127.0.0.1", "::1", "localhost"} or host.startswith("127.")
+
+
+def settings_markdown() -> str:
+    """The settings table for docs/settings.md."""
+    lines = [
+        "# Settings",
+        "",
+        "Each setting is read from its environment variable and can be given on the command line",
+        "with `placehub --set NAME=VALUE` (or a command's own option, such as `serve --port`).",
+        "This file is generated by `placehub settings --markdown`.",
+        "",
+        "| variable | default | what it does |",
+        "|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = "" if s.default in ("", None) else f"`{s.default}`"
+        lines.append(f"| `{s.env_var}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"

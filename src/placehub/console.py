@@ -1,0 +1,70 @@
+"""What every CLI command shares: the settings, the database, progress bars and plain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from placehub.config import Settings, load_settings
+from placehub.db import Database
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings resolved by the root command (env vars plus --set and options)."""
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = load_settings()
+    return root.obj  # type: ignore[no-any-return,unused-ignore]
+
+
+def with_overrides(ctx: typer.Context, **overrides: Any) -> Settings:
+    """Settings with a command's own options applied, stored for later calls."""
+    settings = settings_of(ctx).replace(**overrides)
+    ctx.find_root().obj = settings
+    return settings
+
+
+@contextmanager
+def open_database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
+    """The configured database, migrated to the newest schema unless told otherwise."""
+    database = Database(settings.database_url)
+    try:
+        if upgrade:
+            database.upgrade()
+        yield database
+    finally:
+        database.dispose()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Say what went wrong in plain words and stop."""
+    err_console.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def progress() -> Progress:
+    """A Rich progress bar for long work; quiet when output is not a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )

@@ -1,0 +1,35 @@
+"""Errors a user can meet, each mapped to one HTTP status and a message that says what to fix."""
+
+
+class PlacehubError(Exception):
+    """Base of errors that come from the request or the data, not from a bug."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(PlacehubError):
+    status_code = 400
+
+
+class Unauthorized(PlacehubError):
+    status_code = 401
+
+
+class Forbidden(PlacehubError):
+    status_code = 403
+
+
+class NotFound(PlacehubError):
+    status_code = 404
+
+
+class Conflict(PlacehubError):
+    status_code = 409
+
+
+class Unprocessable(PlacehubError):
+    status_code = 422

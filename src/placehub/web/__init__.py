@@ -1,0 +1,1 @@
+"""The web layer: app factory, page routes, templates and static assets."""
