@@ -32,6 +32,12 @@ app.add_typer(db_app, name="db")
 # Modules that add commands: each has ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES = [
     "placehub.access.cli",
+    "placehub.ingest.cli",
+    "placehub.places.cli",
+    "placehub.rounds.cli",
+    "placehub.alerts.cli",
+    "placehub.insight.cli",
+    "placehub.demo.cli",
 ]
 
 

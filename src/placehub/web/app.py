@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 # Modules that add routes: each has ``register(app: FastAPI) -> None``.
 ROUTE_MODULES = [
     "placehub.sta.api",
+    "placehub.ingest.api",
+    "placehub.places.api",
+    "placehub.rounds.api",
+    "placehub.alerts.api",
+    "placehub.insight.api",
+    "placehub.web.pages",
 ]
 
 

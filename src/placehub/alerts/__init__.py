@@ -1,0 +1,1 @@
+"""Alerts: rules, air-quality objectives, the alert lifecycle and notifications."""

@@ -1,0 +1,1 @@
+"""Tables of placehub.alerts (registered on the shared metadata; Alembic branch 'alerts')."""

@@ -1,0 +1,1 @@
+"""The Rutland demo: builds the district, back-fills history, runs the uplink simulator."""

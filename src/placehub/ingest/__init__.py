@@ -1,0 +1,1 @@
+"""LoRaWAN ingest: raw journal, idempotency, network-server adapters, codecs, device profiles."""

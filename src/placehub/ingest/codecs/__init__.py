@@ -1,0 +1,1 @@
+"""Vendor payload codecs: one module per protocol family."""

@@ -1,0 +1,1 @@
+"""Tables of placehub.ingest (registered on the shared metadata; Alembic branch 'ingest')."""

@@ -1,0 +1,1 @@
+"""Place insight: indicators, composite indices, sensitivity analysis, disclosure control."""

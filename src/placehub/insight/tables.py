@@ -1,0 +1,1 @@
+"""Tables of placehub.insight (registered on the shared metadata; Alembic branch 'insight')."""

@@ -1,0 +1,1 @@
+"""Places: boundary layers, property points, the road network and spatial assignment."""

@@ -1,0 +1,7 @@
+"""HTTP routes of placehub.places (filled in by its issue)."""
+
+from fastapi import FastAPI
+
+
+def register(app: FastAPI) -> None:
+    """Add this concern's routes to the app."""

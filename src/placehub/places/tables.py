@@ -1,0 +1,1 @@
+"""Tables of placehub.places (registered on the shared metadata; Alembic branch 'places')."""

@@ -1,0 +1,1 @@
+"""Service rounds: need forecasting, selection, vehicle routing, round sheets and simulation."""

@@ -1,0 +1,1 @@
+"""Tables of placehub.rounds (registered on the shared metadata; Alembic branch 'rounds')."""
