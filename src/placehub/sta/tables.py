@@ -123,6 +123,7 @@ datastreams = Table(
     Column("result_time_end", UTCDateTime, nullable=True),
     Column("observation_count", BigId, nullable=False, default=0),
     Column("latest_observation_id", BigId, nullable=True),
+    Column("latest_phenomenon_time", UTCDateTime, nullable=True),
 )
 
 features_of_interest = Table(

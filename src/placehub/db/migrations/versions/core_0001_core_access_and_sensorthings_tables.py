@@ -2,7 +2,7 @@
 
 Revision ID: core_0001
 Revises: 
-Create Date: 2026-11-22 03:12:48.772883
+Create Date: 2026-11-22 03:15:49.587559
 """
 
 from collections.abc import Sequence
@@ -163,6 +163,7 @@ def upgrade() -> None:
     sa.Column('result_time_end', placehub.db.metadata.UTCDateTime(timezone=True), nullable=True),
     sa.Column('observation_count', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('latest_observation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('latest_phenomenon_time', placehub.db.metadata.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['observed_property_id'], ['observed_properties.id'], name=op.f('fk_datastreams_observed_property_id_observed_properties'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['sensor_id'], ['sensors.id'], name=op.f('fk_datastreams_sensor_id_sensors'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['thing_id'], ['things.id'], name=op.f('fk_datastreams_thing_id_things'), ondelete='CASCADE'),
