@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from placehub.events import EventBus
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain postgresql:// URLs."""
@@ -61,6 +63,8 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
+        # Committed changes are announced here (see placehub.events for the topics).
+        self.events = EventBus()
 
     @property
     def dialect(self) -> str:
