@@ -126,3 +126,25 @@ def test_owners_for_access_checks(database: Database) -> None:
         ids = make_datastream(conn, visibility="restricted")
         owners = datastream_owners(conn, [ids["datastream"], 404])
     assert owners == {ids["datastream"]: (ids["organisation"], "restricted")}
+
+
+def test_large_batch_round_trips_every_result_type(database: Database) -> None:
+    """A 300-row batch (COPY on PostgreSQL) stores every result type and every time exactly."""
+    from placehub.sta.observations import joined_result
+
+    values = [1.25, 7, True, "blocked", {"pm10": 21.5, "flags": [1, 2]}, None]
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        rows = [
+            NewObservation(ids["datastream"], at(1) + timedelta(minutes=i), values[i % 6],
+                           result_time=at(2) + timedelta(seconds=i),
+                           parameters={"f_cnt": i} if i % 2 else None,
+                           dedup_key=f"k{i}")
+            for i in range(300)
+        ]
+        result = write_observations(conn, rows)
+        stored = conn.execute(select(observations).order_by(observations.c.id)).all()
+    assert [o.id for o in result.outcomes] == [row.id for row in stored]
+    assert [joined_result(row) for row in stored] == [values[i % 6] for i in range(300)]
+    assert stored[7].phenomenon_time_start == at(1) + timedelta(minutes=7)
+    assert stored[7].parameters == {"f_cnt": 7} and stored[8].parameters is None

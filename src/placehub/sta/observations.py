@@ -306,10 +306,7 @@ def write_observations(conn: Connection, rows: Sequence[NewObservation]) -> Writ
 
     written: list[WrittenObservation] = []
     if params:
-        ids = conn.execute(
-            insert(observations).returning(observations.c.id, sort_by_parameter_order=True),
-            params,
-        ).scalars().all()
+        ids = _insert_rows(conn, params)
         for position, new_id in zip(positions, ids, strict=True):
             outcomes[position].id = int(new_id)
             row = rows[position]
@@ -329,6 +326,40 @@ def write_observations(conn: Connection, rows: Sequence[NewObservation]) -> Writ
                 outcome.id = written[-1 - outcome.id].id
         _update_summaries(conn, written, params)
     return WriteResult(outcomes, written)
+
+
+_COPY_COLUMNS = [c.name for c in observations.columns]
+_JSON_COLUMNS = {"result_json", "result_quality", "parameters"}
+
+
+def _insert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one statement and return their ids in order.
+
+    PostgreSQL gets COPY (several times faster than a multi-row INSERT) with ids drawn from the
+    sequence first; SQLite gets one executemany INSERT ... RETURNING.
+    """
+    if conn.dialect.name != "postgresql" or len(params) < 50:
+        return [int(i) for i in conn.execute(
+            insert(observations).returning(observations.c.id, sort_by_parameter_order=True),
+            params,
+        ).scalars().all()]
+    from psycopg.types.json import Jsonb
+
+    ids = [int(i) for i in conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('observations', 'id')) "
+        f"FROM generate_series(1, {len(params)})"
+    ).scalars().all()]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    columns = ", ".join(_COPY_COLUMNS)
+    with cursor.copy(f"COPY observations ({columns}) FROM STDIN") as copy:
+        for new_id, row in zip(ids, params, strict=True):
+            copy.write_row([
+                new_id if name == "id"
+                else (Jsonb(row.get(name)) if name in _JSON_COLUMNS and row.get(name) is not None
+                      else row.get(name))
+                for name in _COPY_COLUMNS
+            ])
+    return ids
 
 
 def _update_summaries(
