@@ -394,7 +394,10 @@ class Writer:
                              '{"@iot.id": ...})')
         if "@iot.id" in value:
             # Extra members beside @iot.id (frost-sta-client sends them) are ignored.
-            return int(self.visible_row(target, value["@iot.id"], label)["id"])
+            try:
+                return int(self.visible_row(target, value["@iot.id"], label)["id"])
+            except NotFound as error:  # a wrong reference in the body is a bad request
+                raise BadRequest(error.message) from None
         return self.create(target, value, label, org_hint=org_hint)
 
     def add_many(self, entity: Entity, entity_id: int, navigation: Navigation,
