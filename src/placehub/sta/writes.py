@@ -214,7 +214,8 @@ class Writer:
 
     def visible_row(self, entity: Entity, entity_id: Any, label: str) -> Mapping[Any, Any]:
         """The stored row, if the principal may read it; otherwise 'does not exist'."""
-        if isinstance(entity_id, bool) or not isinstance(entity_id, int):
+        if (isinstance(entity_id, bool) or not isinstance(entity_id, int)
+                or not -(2**63) < entity_id < 2**63):
             raise BadRequest(f"{label}: @iot.id must be a whole number, got {entity_id!r}")
         alias = entity.table.alias("w")
         row = self.conn.execute(
