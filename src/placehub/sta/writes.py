@@ -590,8 +590,6 @@ class Writer:
                                      f"{prop.name!r} is missing")
                 values.update({column: None for column in prop.columns})
         new_org, visibility = self.access_properties(entity, values, label)
-        if "properties" in values and entity.name in _OWNED and not body.get("properties"):
-            values["properties"] = values["properties"] or None
         if new_org is not None and new_org != organisation:
             self.require_write(new_org, f"data of organisation {self.organisation_slug(new_org)!r}")
             values["organisation_id"] = new_org
