@@ -585,7 +585,7 @@ class Writer:
             for prop in entity.properties.values():
                 if prop.kind == "id" or not prop.writable or prop.name in body:
                     continue
-                if prop.required:
+                if prop.required or prop.kind == "time_or_interval":
                     raise BadRequest(f"{label}: PUT replaces the whole entity and "
                                      f"{prop.name!r} is missing")
                 values.update({column: None for column in prop.columns})
