@@ -353,12 +353,14 @@ class Writer:
                 raise BadRequest(f"{label}: a {entity.name} needs its {navigation.name}: link "
                                  f'one with "{navigation.name}": {{"@iot.id": ...}} or '
                                  "create it inline")
+            # What hangs off a Thing (directly or through a Datastream) belongs to its owner.
             if navigation.target == "Thing" and column in values:
                 org_hint = self.thing_owner(values[column])[0]
             if navigation.target == "Datastream" and column in values:
-                org_hint = self.owning_organisation(ENTITIES_BY_NAME["Datastream"], {
-                    "thing_id": self.conn.execute(select(datastreams.c.thing_id).where(
-                        datastreams.c.id == values[column])).scalar_one()})
+                org_hint = self.owning_organisation(ENTITIES_BY_NAME["Observation"],
+                                                    {"datastream_id": values[column]})
+        if entity.name == "Location" and org_hint is None:
+            org_hint = self._first_linked_thing_owner(navigations.get("Things"))
         if entity.name in _OWNED:
             organisation = organisation_hint or org_hint or self.default_organisation(label)
             values["organisation_id"] = organisation
@@ -385,6 +387,16 @@ class Writer:
             self.add_many(entity, new_id, navigation, items, f"{label}/{navigation.name}",
                           organisation, creating=True)
         return new_id
+
+    def _first_linked_thing_owner(self, items: Any) -> int | None:
+        """The owner of the first existing Thing a new Location is linked to, if any."""
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("@iot.id"), int):
+                owner = self.conn.execute(select(things.c.organisation_id).where(
+                    things.c.id == item["@iot.id"])).scalar()
+                if owner is not None:
+                    return int(owner)
+        return None
 
     def link_or_create(self, navigation: Navigation, value: Any, label: str,
                        org_hint: int | None) -> int:
