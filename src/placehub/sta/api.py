@@ -39,6 +39,7 @@ def service_root_url(request: Request) -> str:
 
 
 def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
+    """The read context of one request: connection, principal, links and page sizes."""
     settings = request.app.state.settings
     return ReadContext(conn, principal, Links(service_root_url(request)),
                        default_top=settings.sta_default_top, max_top=settings.sta_max_top)
@@ -46,6 +47,7 @@ def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     # Compact UTF-8 JSON; FastAPI's encoder would be slower and adds nothing here.
+    """A JSON response."""
     body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status_code, media_type="application/json",
                     headers=headers)
@@ -63,6 +65,7 @@ def service_root(request: Request) -> JSONResponse:
 
 
 class MethodNotAllowed(PlacehubError):
+    """A method the addressed resource does not accept."""
     status_code = 405
 
 
@@ -114,15 +117,11 @@ async def _body(request: Request) -> Any:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 
-def _writable_path(path: str) -> ResourcePath:
-    return parse_path(path)
-
-
 @router.post("/{path:path}")
 async def create(path: str, request: Request,
                  principal: Principal = Depends(current_principal)) -> Response:
     """POST to a collection (or navigation collection, or $ref): create and link entities."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     database: Database = request.app.state.database
     links = Links(service_root_url(request))
@@ -142,7 +141,7 @@ async def create(path: str, request: Request,
 async def patch(path: str, request: Request,
                 principal: Principal = Depends(current_principal)) -> Response:
     """PATCH: merge (application/json) or JSON Patch (application/json-patch+json)."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     mode = "json-patch" if content_type == "application/json-patch+json" else "merge"
@@ -153,13 +152,14 @@ async def patch(path: str, request: Request,
 async def put(path: str, request: Request,
               principal: Principal = Depends(current_principal)) -> Response:
     """PUT: replace every updatable property of the entity."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     return _update(request, principal, resource, body, "replace")
 
 
 def _update(request: Request, principal: Principal, resource: ResourcePath, body: Any,
             mode: str) -> Response:
+    """Apply an update, then answer with the entity as it now is."""
     database: Database = request.app.state.database
     entity, entity_id = writes.update_from_request(database, principal, resource, body, mode)
     with database.connect() as conn:
@@ -172,11 +172,12 @@ def _update(request: Request, principal: Principal, resource: ResourcePath, body
 def delete(path: str, request: Request,
            principal: Principal = Depends(current_principal)) -> Response:
     """DELETE an entity (with the cascades of OGC 18-088 Table 25) or a $ref link."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     database: Database = request.app.state.database
     writes.delete_from_request(database, principal, resource)
     return Response(status_code=200)
 
 
 def register(app: FastAPI) -> None:
+    """Add the SensorThings routes to the app."""
     app.include_router(router)

@@ -97,6 +97,7 @@ class Navigation:
 
     @property
     def target_entity(self) -> Entity:
+        """The Entity this navigation leads to."""
         return ENTITIES_BY_NAME[self.target]
 
     def join_condition(self, source: FromClause, target: FromClause) -> ColumnElement[bool]:
@@ -164,6 +165,7 @@ class Entity:
 
     @property
     def id_property(self) -> Property:
+        """The ``id`` property (``@iot.id``)."""
         return self.properties["id"]
 
 
@@ -198,10 +200,12 @@ def _link(name: str, target: str, link: Table, source_col: str, target_col: str)
 
 
 def _props(*items: Property) -> dict[str, Property]:
+    """Properties by name."""
     return {p.name: p for p in items}
 
 
 def _navs(*items: Navigation) -> dict[str, Navigation]:
+    """Navigations by name."""
     return {n.name: n for n in items}
 
 
@@ -333,6 +337,7 @@ def thing_visible(principal: Principal, thing: FromClause) -> ColumnElement[bool
 
 
 def _member_of_owner(principal: Principal, alias: FromClause) -> ColumnElement[bool]:
+    """SQL true when the principal is a member of the row's own organisation."""
     members = sorted(principal.member_of)
     if not members:
         return false()

@@ -79,6 +79,7 @@ class WriteEvents:
     observations_written: list[WrittenObservation] = field(default_factory=list)
 
     def publish(self, database: Database) -> None:
+        """Announce everything recorded on the database's event bus."""
         if self.things_changed:
             database.events.publish("things.changed", sorted(self.things_changed))
         if self.locations_changed:
@@ -89,11 +90,13 @@ class WriteEvents:
 
 @dataclass
 class CreateOutcome:
+    """What a POST created: the entity type and id (None for a $ref link)."""
     entity: Entity | None  # None when only a link ($ref) was added
     entity_id: int | None
 
 
 def now() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
 
 
@@ -178,6 +181,7 @@ def delete_from_request(database: Database, principal: Principal, path: Resource
 
 
 def _require_writer(principal: Principal) -> None:
+    """Writes need a token (or the local anonymous-write setting): 401 otherwise."""
     if principal.is_anonymous and not principal.write_anywhere:
         raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>' "
                            "(create one with 'placehub tokens create')")
@@ -252,6 +256,7 @@ class Writer:
         return parent
 
     def thing_owner(self, thing_id: int) -> tuple[int, str]:
+        """A Thing's organisation and visibility."""
         row = self.conn.execute(select(things.c.organisation_id, things.c.visibility)
                                 .where(things.c.id == thing_id)).one()
         return int(row.organisation_id), str(row.visibility)
@@ -269,16 +274,19 @@ class Writer:
         raise ValueError(entity.name)
 
     def require_write(self, organisation_id: int, what: str) -> None:
+        """403 unless the principal may write for ``organisation_id``."""
         if not self.principal.can_write(organisation_id):
             raise Forbidden(f"you may not change {what}: it needs the editor or admin role in "
                             f"organisation {self.organisation_slug(organisation_id)!r}")
 
     def organisation_slug(self, organisation_id: int) -> str:
+        """The slug of an organisation, for messages."""
         slug = self.conn.execute(select(organisations.c.slug).where(
             organisations.c.id == organisation_id)).scalar()
         return str(slug or organisation_id)
 
     def organisation_for(self, slug: Any, label: str) -> int:
+        """The id of the organisation named by slug in a body."""
         if not isinstance(slug, str):
             raise BadRequest(f"{label}: properties.organisation must be an organisation slug")
         row = self.conn.execute(select(organisations.c.id).where(
@@ -462,6 +470,7 @@ class Writer:
             raise BadRequest(f"{label}: cannot link {navigation.name} here")
 
     def _insert_links(self, table: Any, rows: list[dict[str, int]]) -> None:
+        """Insert link-table rows that are not there yet."""
         for row in rows:
             exists = self.conn.execute(select(*table.c).filter_by(**row)).first()
             if exists is None:
@@ -509,6 +518,7 @@ class Writer:
                                               else {int(row["thing_id"])})
 
     def write_observation(self, values: dict[str, Any], label: str) -> int:
+        """Store one Observation through the batched writer; 400 with its error."""
         start, end = values.get("phenomenon_time_start"), values.get("phenomenon_time_end")
         if start is None:
             start = now()  # the server's time when the client sends none (req observation)
@@ -663,6 +673,7 @@ class Writer:
         return {k: v for k, v in patched.items() if k not in document or document[k] != v}
 
     def update_observation(self, row: Mapping[str, Any], values: dict[str, Any]) -> None:
+        """Update an Observation and recompute its Datastreams' summaries."""
         if values:
             self.conn.execute(update(observations).where(observations.c.id == row["id"])
                               .values(**values))
@@ -673,6 +684,7 @@ class Writer:
 
     def after_update(self, entity: Entity, row: Mapping[Any, Any],
                      values: Mapping[str, Any]) -> None:
+        """Record what an update changed, for the events after commit."""
         if entity.name == "Thing":
             self.events.things_changed.add(int(row["id"]))
         elif entity.name == "Datastream":
@@ -821,10 +833,12 @@ def _reverse(navigation: Navigation) -> Navigation:
 
 def _mandatory(entity: Entity, navigation: Navigation) -> bool:
     # FeatureOfInterest of an Observation is generated when missing (req create-entity).
+    """Whether a single-valued relation must be given on create."""
     return not (entity.name == "Observation" and navigation.name == "FeatureOfInterest")
 
 
 def _result_from_columns(values: Mapping[str, Any]) -> Any:
+    """The Observation result back from its typed columns."""
     from placehub.sta.observations import joined_result
 
     class _Row:
