@@ -46,8 +46,8 @@ def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    # Compact UTF-8 JSON; FastAPI's encoder would be slower and adds nothing here.
     """A JSON response."""
+    # Compact UTF-8 JSON; FastAPI's encoder would be slower and adds nothing here.
     body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status_code, media_type="application/json",
                     headers=headers)

@@ -65,8 +65,8 @@ class ReadContext:
         return self._organisation_slugs.get(organisation_id, "")
 
     def page_size(self, top: int | None) -> int:
-        # A $top above the limit is replaced by the limit (OGC 18-088 req request-data/top).
         """The page size for a $top (None means the default)."""
+        # A $top above the limit is replaced by the limit (OGC 18-088 req request-data/top).
         return min(self.default_top if top is None else top, self.max_top)
 
 

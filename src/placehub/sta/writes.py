@@ -832,8 +832,8 @@ def _reverse(navigation: Navigation) -> Navigation:
 
 
 def _mandatory(entity: Entity, navigation: Navigation) -> bool:
-    # FeatureOfInterest of an Observation is generated when missing (req create-entity).
     """Whether a single-valued relation must be given on create."""
+    # FeatureOfInterest of an Observation is generated when missing (req create-entity).
     return not (entity.name == "Observation" and navigation.name == "FeatureOfInterest")
 
 
