@@ -770,6 +770,11 @@ class Writer:
         name = entity.name
         if name in {"Sensor", "ObservedProperty", "FeatureOfInterest"}:
             self._check_dependants(entity, entity_id, label)
+        if name in {"Sensor", "ObservedProperty"}:
+            column = "sensor_id" if name == "Sensor" else "observed_property_id"
+            self.events.things_changed.update(self.conn.execute(
+                select(datastreams.c.thing_id).where(datastreams.c[column] == entity_id)
+                .distinct()).scalars())
         streams: set[int] = set()
         if name == "Observation":
             streams.add(int(row["datastream_id"]))
