@@ -385,6 +385,8 @@ class Writer:
                 insert(entity.table).values(**values)).inserted_primary_key[0])  # type: ignore[index]
         if entity.name == "Thing":
             self.events.things_changed.add(new_id)
+        elif entity.name in {"Datastream", "HistoricalLocation"}:
+            self.events.things_changed.add(int(values["thing_id"]))
         # Many-valued relations: link tables and children pointing at the new row.
         for navigation in entity.navigations.values():
             if navigation.via == "source_fk" or navigation.name not in navigations:
