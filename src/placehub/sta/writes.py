@@ -621,9 +621,11 @@ class Writer:
                                           f"{label}/{navigation.name}")
             assert navigation.source_column
             values[navigation.source_column] = int(target_row["id"])
-            if navigation.target == "Thing":
-                self.require_write(self.thing_owner(int(target_row["id"]))[0],
-                                   f"Things({target_row['id']})")
+            if navigation.target in {"Thing", "Datastream"}:
+                # Moving data under another Thing or Datastream writes to its owner's data.
+                target_entity = navigation.target_entity
+                self.require_write(self.owning_organisation(target_entity, target_row),
+                                   f"{target_entity.set_name}({target_row['id']})")
         if entity.name == "Observation":
             self.update_observation(row, values)
         elif values:
