@@ -80,6 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("brand_colour", "#00594f", "Council brand colour (hex) used by the web UI."),
     Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
+    Setting("ingest_profiles_dir", "",
+            "Folder of extra LoRaWAN device profiles (*.toml) added to the built-in ones; a "
+            "profile with the same id overrides the built-in one."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
