@@ -25,7 +25,9 @@ class NetworkAdapter(Protocol):
     @property
     def name(self) -> str: ...
 
-    def parse(self, body: Any, event: str, transport: str, received_at: datetime) -> JournalEntry: ...
+    def parse(
+        self, body: Any, event: str, transport: str, received_at: datetime
+    ) -> JournalEntry: ...
 
 
 ADAPTERS: dict[str, NetworkAdapter] = {}
@@ -110,19 +112,30 @@ class TheThingsStack:
             f_port = _int(up.get("f_port"), "uplink_message.f_port", 0)
             payload_hex = _b64(up.get("frm_payload"), "uplink_message.frm_payload")
             session = up.get("session_key_id")
-            ns_time = parse_time(up.get("received_at") or body.get("received_at"),
-                                 "uplink_message.received_at")
+            ns_time = parse_time(
+                up.get("received_at") or body.get("received_at"), "uplink_message.received_at"
+            )
             decoded = up.get("decoded_payload")
             rx = up.get("rx_metadata") or []
             if not isinstance(rx, list):
                 raise BadRequest("uplink_message.rx_metadata must be a list")
             return JournalEntry(
-                dedup_key=f"tts:{dev_eui}:{session or '-'}:{f_cnt}", network=self.name,
-                transport=transport, event="up", dev_eui=dev_eui, ns_time=ns_time,
-                received_at=received_at, body=body,
+                dedup_key=f"tts:{dev_eui}:{session or '-'}:{f_cnt}",
+                network=self.name,
+                transport=transport,
+                event="up",
+                dev_eui=dev_eui,
+                ns_time=ns_time,
+                received_at=received_at,
+                body=body,
                 payload_hash=payload_hash(f_port, payload_hex, decoded),
-                application_id=application, dev_addr=ids.get("dev_addr"), session_key_id=session,
-                f_cnt=f_cnt, f_port=f_port, payload_hex=payload_hex, decoded_object=decoded,
+                application_id=application,
+                dev_addr=ids.get("dev_addr"),
+                session_key_id=session,
+                f_cnt=f_cnt,
+                f_port=f_port,
+                payload_hex=payload_hex,
+                decoded_object=decoded,
                 rx_metadata=rx,
             )
         if "join_accept" in body:
@@ -131,10 +144,17 @@ class TheThingsStack:
             ns_time = parse_time(join.get("received_at") or body.get("received_at"), "received_at")
             return JournalEntry(
                 dedup_key=f"tts:{dev_eui}:join:{session or _body_digest(body)[:16]}",
-                network=self.name, transport=transport, event="join", dev_eui=dev_eui,
-                ns_time=ns_time, received_at=received_at, body=body,
-                payload_hash=_body_digest(body), application_id=application,
-                dev_addr=ids.get("dev_addr"), session_key_id=session,
+                network=self.name,
+                transport=transport,
+                event="join",
+                dev_eui=dev_eui,
+                ns_time=ns_time,
+                received_at=received_at,
+                body=body,
+                payload_hash=_body_digest(body),
+                application_id=application,
+                dev_addr=ids.get("dev_addr"),
+                session_key_id=session,
             )
         raise BadRequest(
             "not a The Things Stack uplink or join-accept: the body has neither "
@@ -173,19 +193,38 @@ class ChirpStack:
             payload_hex = _b64(body.get("data"), "data")
             decoded = body.get("object")
             return JournalEntry(
-                dedup_key=f"cs:{dedup}", network=self.name, transport=transport, event="up",
-                dev_eui=dev_eui, ns_time=ns_time, received_at=received_at, body=body,
+                dedup_key=f"cs:{dedup}",
+                network=self.name,
+                transport=transport,
+                event="up",
+                dev_eui=dev_eui,
+                ns_time=ns_time,
+                received_at=received_at,
+                body=body,
                 payload_hash=payload_hash(f_port, payload_hex, decoded),
                 alt_key=f"{dev_eui}:{(dev_addr or '').upper()}:{f_cnt}" if dev_addr else None,
-                application_id=application, dev_addr=dev_addr, f_cnt=f_cnt, f_port=f_port,
-                payload_hex=payload_hex, decoded_object=decoded, rx_metadata=rx,
+                application_id=application,
+                dev_addr=dev_addr,
+                f_cnt=f_cnt,
+                f_port=f_port,
+                payload_hex=payload_hex,
+                decoded_object=decoded,
+                rx_metadata=rx,
             )
         # join / status / log: identified by their deduplicationId when present, else content.
         identity = body.get("deduplicationId") or _body_digest(body)[:32]
         return JournalEntry(
-            dedup_key=f"cs:{event}:{dev_eui}:{identity}", network=self.name, transport=transport,
-            event=event, dev_eui=dev_eui, ns_time=ns_time, received_at=received_at, body=body,
-            payload_hash=_body_digest(body), application_id=application, dev_addr=dev_addr,
+            dedup_key=f"cs:{event}:{dev_eui}:{identity}",
+            network=self.name,
+            transport=transport,
+            event=event,
+            dev_eui=dev_eui,
+            ns_time=ns_time,
+            received_at=received_at,
+            body=body,
+            payload_hash=_body_digest(body),
+            application_id=application,
+            dev_addr=dev_addr,
         )
 
 
@@ -193,8 +232,13 @@ register_adapter(TheThingsStack())
 register_adapter(ChirpStack())
 
 
-def parse_message(network: str, body: Any, event: str = "up", transport: str = "webhook",
-                  received_at: datetime | None = None) -> JournalEntry:
+def parse_message(
+    network: str,
+    body: Any,
+    event: str = "up",
+    transport: str = "webhook",
+    received_at: datetime | None = None,
+) -> JournalEntry:
     """A journal entry from one network-server message (BadRequest when it is malformed)."""
     try:
         adapter = ADAPTERS[network]

@@ -42,8 +42,13 @@ def normalise_eui(value: str) -> str:
 def payload_hash(f_port: int | None, payload_hex: str | None, decoded_object: Any = None) -> str:
     digest = hashlib.sha256(f"{f_port}:{payload_hex or ''}".encode())
     if not payload_hex and decoded_object is not None:
-        digest.update(repr(sorted(decoded_object.items()) if isinstance(decoded_object, dict)
-                           else decoded_object).encode())
+        digest.update(
+            repr(
+                sorted(decoded_object.items())
+                if isinstance(decoded_object, dict)
+                else decoded_object
+            ).encode()
+        )
     return digest.hexdigest()
 
 
@@ -72,14 +77,27 @@ class JournalEntry:
 
     def row(self) -> dict[str, Any]:
         return {
-            "dedup_key": self.dedup_key, "alt_key": self.alt_key, "payload_hash": self.payload_hash,
-            "network": self.network, "transport": self.transport, "event": self.event,
-            "dev_eui": self.dev_eui, "application_id": self.application_id,
-            "dev_addr": self.dev_addr, "session_key_id": self.session_key_id, "f_cnt": self.f_cnt,
-            "f_port": self.f_port, "payload_hex": self.payload_hex,
-            "decoded_object": self.decoded_object, "rx_metadata": self.rx_metadata,
-            "ns_time": self.ns_time, "received_at": self.received_at, "copies": 1,
-            "counter_reset": False, "body": self.body, "status": "pending",
+            "dedup_key": self.dedup_key,
+            "alt_key": self.alt_key,
+            "payload_hash": self.payload_hash,
+            "network": self.network,
+            "transport": self.transport,
+            "event": self.event,
+            "dev_eui": self.dev_eui,
+            "application_id": self.application_id,
+            "dev_addr": self.dev_addr,
+            "session_key_id": self.session_key_id,
+            "f_cnt": self.f_cnt,
+            "f_port": self.f_port,
+            "payload_hex": self.payload_hex,
+            "decoded_object": self.decoded_object,
+            "rx_metadata": self.rx_metadata,
+            "ns_time": self.ns_time,
+            "received_at": self.received_at,
+            "copies": 1,
+            "counter_reset": False,
+            "body": self.body,
+            "status": "pending",
             "observation_count": 0,
         }
 
@@ -95,10 +113,12 @@ class StoredOutcome:
 
 def _gateway_id(item: dict[str, Any]) -> str:
     ids = item.get("gateway_ids") or {}
-    return str(ids.get("eui") or ids.get("gateway_id") or item.get("gatewayId") or item)
+    return str(ids.get("gateway_id") or ids.get("eui") or item.get("gatewayId") or item)
 
 
-def merge_gateways(known: list[dict[str, Any]] | None, extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_gateways(
+    known: list[dict[str, Any]] | None, extra: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Gateway metadata of a later copy added to the first copy's (one item per gateway)."""
     merged = list(known or [])
     seen = {_gateway_id(g) for g in merged}
@@ -119,9 +139,21 @@ class _Existing:
     dirty: bool = False
 
 
+def lock_for_writing(conn: Connection) -> None:
+    """On SQLite, take the write lock before reading.
+
+    A transaction that reads first and writes later fails at once ("database is locked") when
+    another writer committed in between; taking the lock first makes writers wait their turn
+    (busy timeout) instead.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(ingest_journal).where(ingest_journal.c.id == -1).values(copies=1))
+
+
 def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[StoredOutcome]:
     """Store entries in this transaction: new ones inserted, duplicates merged, resets kept."""
     t = ingest_journal
+    lock_for_writing(conn)
     reset_keys = {e.dedup_key: f"{e.dedup_key}#{e.payload_hash[:16]}" for e in entries}
     wanted = {e.dedup_key for e in entries} | set(reset_keys.values())
     known: dict[str, _Existing] = {}
@@ -130,13 +162,16 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
             t.c.dedup_key.in_(wanted)
         )
     ):
-        known[row.dedup_key] = _Existing(row.id, row.payload_hash, row.rx_metadata or [], row.copies)
+        known[row.dedup_key] = _Existing(
+            row.id, row.payload_hash, row.rx_metadata or [], row.copies
+        )
     alt_keys = {e.alt_key for e in entries if e.alt_key}
     by_alt: dict[str, list[_Existing]] = {}
     if alt_keys:
         for row in conn.execute(
-            select(t.c.id, t.c.alt_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies, t.c.ns_time)
-            .where(t.c.alt_key.in_(alt_keys))
+            select(
+                t.c.id, t.c.alt_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies, t.c.ns_time
+            ).where(t.c.alt_key.in_(alt_keys))
         ):
             by_alt.setdefault(row.alt_key, []).append(
                 _Existing(row.id, row.payload_hash, row.rx_metadata or [], row.copies, row.ns_time)
@@ -149,8 +184,11 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
         match = pending.get(entry.dedup_key) or known.get(entry.dedup_key)
         if match is None and entry.alt_key:
             for candidate in by_alt.get(entry.alt_key, []):
-                if (candidate.payload_hash == entry.payload_hash and candidate.ns_time is not None
-                        and abs(candidate.ns_time - entry.ns_time) <= ALT_KEY_WINDOW):
+                if (
+                    candidate.payload_hash == entry.payload_hash
+                    and candidate.ns_time is not None
+                    and abs(candidate.ns_time - entry.ns_time) <= ALT_KEY_WINDOW
+                ):
                     match = candidate
                     break
         reset = False
@@ -160,8 +198,11 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
             reset_key = reset_keys[entry.dedup_key]
             match = pending.get(reset_key) or known.get(reset_key)
             if match is None:
-                log.warning("frame counter reset or new session for %s: key %s seen with other payload",
-                            entry.dev_eui, entry.dedup_key)
+                log.warning(
+                    "frame counter reset or new session for %s: key %s seen with other payload",
+                    entry.dev_eui,
+                    entry.dedup_key,
+                )
                 key = reset_key
                 reset = True
         if match is not None:
@@ -181,31 +222,38 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
         row["counter_reset"] = reset
         new_rows.append(row)
         new_index.append(index)
-        placeholder = _Existing(-len(new_rows), entry.payload_hash, entry.rx_metadata, 1, entry.ns_time)
+        placeholder = _Existing(
+            -len(new_rows), entry.payload_hash, entry.rx_metadata, 1, entry.ns_time
+        )
         pending[key] = placeholder
         if entry.alt_key:
             by_alt.setdefault(entry.alt_key, []).append(placeholder)
         outcomes[index] = StoredOutcome(placeholder.journal_id, counter_reset=reset)
     ids: list[int] = []
     if new_rows:
-        result = conn.execute(
-            insert(t).returning(t.c.id, sort_by_parameter_order=True), new_rows
-        )
+        result = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), new_rows)
         ids = [r.id for r in result]
     dirty = [e for e in known.values() if e.dirty]
-    dirty += [e for group in by_alt.values() for e in group if e.dirty and e.journal_id > 0
-              and e not in dirty]
+    dirty += [
+        e
+        for group in by_alt.values()
+        for e in group
+        if e.dirty and e.journal_id > 0 and e not in dirty
+    ]
     if dirty:
         conn.execute(
-            update(t).where(t.c.id == bindparam("b_id")).values(
-                rx_metadata=bindparam("b_rx"), copies=bindparam("b_copies")),
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(rx_metadata=bindparam("b_rx"), copies=bindparam("b_copies")),
             [{"b_id": e.journal_id, "b_rx": e.rx_metadata, "b_copies": e.copies} for e in dirty],
         )
     final: list[StoredOutcome] = []
     for outcome in outcomes:
         assert outcome is not None
         if outcome.journal_id < 0:
-            outcome = StoredOutcome(ids[-outcome.journal_id - 1], outcome.duplicate, outcome.counter_reset)
+            outcome = StoredOutcome(
+                ids[-outcome.journal_id - 1], outcome.duplicate, outcome.counter_reset
+            )
         final.append(outcome)
     return final
 
@@ -217,15 +265,17 @@ class JournalWriter:
     handler can await it and answer 2xx only for durable uplinks.
     """
 
-    def __init__(self, database: Database, max_batch: int = 500,
-                 on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, database: Database, max_batch: int = 500, on_commit: Callable[[], None] | None = None
+    ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch={max_batch} not understood: use 1 or more")
         self.database = database
         self.max_batch = max_batch
         self.on_commit = on_commit
         self._queue: queue.SimpleQueue[tuple[JournalEntry, Future[StoredOutcome]] | None] = (
-            queue.SimpleQueue())
+            queue.SimpleQueue()
+        )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches = 0
@@ -234,7 +284,9 @@ class JournalWriter:
     def start(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="journal-writer", daemon=True
+                )
                 self._thread.start()
 
     def stop(self) -> None:

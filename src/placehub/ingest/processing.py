@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from placehub.db import Database
 from placehub.ingest.codecs import DecodeError, Measurement
+from placehub.ingest.journal import lock_for_writing
 from placehub.ingest.profiles import DeviceProfile, ProfileError, decode_for_profile, get_profile
 from placehub.ingest.tables import ingest_device_health, ingest_devices, ingest_journal
 from placehub.sta.observations import NewObservation, WrittenObservation, write_observations
@@ -26,12 +27,26 @@ log = logging.getLogger(__name__)
 
 # Values outside these ranges cannot be real readings: the uplink becomes a dead letter.
 PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "distance": (0, 20000), "fill_level": (0, 100), "battery_voltage": (0, 30),
-    "battery_percent": (0, 100), "temperature": (-60, 100), "relative_humidity": (0, 100),
-    "soil_moisture": (0, 100), "soil_temperature": (-40, 70), "soil_conductivity": (0, 100000),
-    "pm1": (0, 5000), "pm2_5": (0, 5000), "pm4": (0, 5000), "pm10": (0, 5000),
-    "co2": (0, 50000), "no2": (0, 20000), "tvoc": (0, 100000), "pressure": (300, 1200),
-    "illuminance": (0, 200000), "wind_speed": (0, 120), "precipitation": (0, 1000),
+    "distance": (0, 20000),
+    "fill_level": (0, 100),
+    "battery_voltage": (0, 30),
+    "battery_percent": (0, 100),
+    "temperature": (-60, 100),
+    "relative_humidity": (0, 100),
+    "soil_moisture": (0, 100),
+    "soil_temperature": (-40, 70),
+    "soil_conductivity": (0, 100000),
+    "pm1": (0, 5000),
+    "pm2_5": (0, 5000),
+    "pm4": (0, 5000),
+    "pm10": (0, 5000),
+    "co2": (0, 50000),
+    "no2": (0, 20000),
+    "tvoc": (0, 100000),
+    "pressure": (300, 1200),
+    "illuminance": (0, 200000),
+    "wind_speed": (0, 120),
+    "precipitation": (0, 1000),
 }
 
 
@@ -40,7 +55,9 @@ def impossible_values(measurements: Sequence[Measurement]) -> list[str]:
     for m in measurements:
         limits = PLAUSIBLE.get(m.quantity)
         if limits and not isinstance(m.value, bool) and not limits[0] <= m.value <= limits[1]:
-            problems.append(f"{m.key}={m.value} {m.unit} (possible range {limits[0]:g} to {limits[1]:g})")
+            problems.append(
+                f"{m.key}={m.value} {m.unit} (possible range {limits[0]:g} to {limits[1]:g})"
+            )
     return problems
 
 
@@ -63,7 +80,9 @@ class ProcessResult:
 
 def _devices(conn: Connection, euis: set[str]) -> dict[str, Device]:
     rows = conn.execute(select(ingest_devices).where(ingest_devices.c.dev_eui.in_(euis)))
-    return {r.dev_eui: Device(r.dev_eui, r.profile_id, r.thing_id, dict(r.datastreams)) for r in rows}
+    return {
+        r.dev_eui: Device(r.dev_eui, r.profile_id, r.thing_id, dict(r.datastreams)) for r in rows
+    }
 
 
 def _best_radio(rx: list[dict[str, Any]] | None) -> tuple[float | None, float | None, int]:
@@ -84,18 +103,32 @@ class HealthBook:
         self.conn = conn
         self.rows: dict[str, dict[str, Any]] = {
             r.dev_eui: dict(r._mapping)
-            for r in conn.execute(select(ingest_device_health).where(ingest_device_health.c.dev_eui.in_(euis)))
+            for r in conn.execute(
+                select(ingest_device_health).where(ingest_device_health.c.dev_eui.in_(euis))
+            )
         }
         self.existing = set(self.rows)
 
     def get(self, eui: str) -> dict[str, Any]:
         if eui not in self.rows:
             self.rows[eui] = {
-                "dev_eui": eui, "last_seen": None, "last_f_cnt": None, "session": None,
-                "frames_received": 0, "frames_lost": 0, "battery_voltage": None,
-                "battery_percent": None, "rssi": None, "snr": None, "gateway_count": None,
-                "counter_resets": 0, "joins": 0, "last_join": None, "last_error": None,
-                "dead_letters": 0, "updated_at": datetime.now(UTC),
+                "dev_eui": eui,
+                "last_seen": None,
+                "last_f_cnt": None,
+                "session": None,
+                "frames_received": 0,
+                "frames_lost": 0,
+                "battery_voltage": None,
+                "battery_percent": None,
+                "rssi": None,
+                "snr": None,
+                "gateway_count": None,
+                "counter_resets": 0,
+                "joins": 0,
+                "last_join": None,
+                "last_error": None,
+                "dead_letters": 0,
+                "updated_at": datetime.now(UTC),
             }
         return self.rows[eui]
 
@@ -144,7 +177,9 @@ class HealthBook:
                 health["battery_percent"] = float(level)
         elif entry.event == "log":
             code = str(body.get("code", ""))
-            health["last_error"] = f"{body.get('level', 'INFO')} {code}: {body.get('description', '')}"
+            health["last_error"] = (
+                f"{body.get('level', 'INFO')} {code}: {body.get('description', '')}"
+            )
             if "F_CNT" in code.upper() and "RESET" in code.upper():
                 health["counter_resets"] += 1
                 health["last_f_cnt"] = None
@@ -165,14 +200,16 @@ class HealthBook:
         if old:
             columns = [c.name for c in t.columns if c.name != "dev_eui"]
             self.conn.execute(
-                update(t).where(t.c.dev_eui == bindparam("b_eui"))
+                update(t)
+                .where(t.c.dev_eui == bindparam("b_eui"))
                 .values({c: bindparam(f"b_{c}") for c in columns}),
                 [{"b_eui": r["dev_eui"], **{f"b_{c}": r[c] for c in columns}} for r in old],
             )
 
 
-def process_entries(conn: Connection, entries: Sequence[Any], extra_profiles: str | None = None
-                    ) -> ProcessResult:
+def process_entries(
+    conn: Connection, entries: Sequence[Any], extra_profiles: str | None = None
+) -> ProcessResult:
     """Decode journal rows and write their Observations, all in the caller's transaction."""
     result = ProcessResult()
     devices = _devices(conn, {e.dev_eui for e in entries})
@@ -184,8 +221,15 @@ def process_entries(conn: Connection, entries: Sequence[Any], extra_profiles: st
     now = datetime.now(UTC)
 
     def finish(entry: Any, status: str, reason: str | None = None) -> int:
-        statuses.append({"b_id": entry.id, "b_status": status, "b_reason": reason,
-                         "b_processed_at": now, "b_count": 0})
+        statuses.append(
+            {
+                "b_id": entry.id,
+                "b_status": status,
+                "b_reason": reason,
+                "b_processed_at": now,
+                "b_count": 0,
+            }
+        )
         if status == "dead_letter":
             result.dead_letters += 1
             health.dead_letter(entry.dev_eui, reason or "")
@@ -202,9 +246,12 @@ def process_entries(conn: Connection, entries: Sequence[Any], extra_profiles: st
             continue
         device = devices.get(entry.dev_eui)
         if device is None:
-            finish(entry, "dead_letter",
-                   f"unknown device {entry.dev_eui}: register it with 'placehub devices add' or "
-                   "POST /api/devices, then run 'placehub ingest replay'")
+            finish(
+                entry,
+                "dead_letter",
+                f"unknown device {entry.dev_eui}: register it with 'placehub devices add' or "
+                "POST /api/devices, then run 'placehub ingest replay'",
+            )
             continue
         if not entry.f_port:
             health.uplink(entry, [])
@@ -231,15 +278,21 @@ def process_entries(conn: Connection, entries: Sequence[Any], extra_profiles: st
             stream = device.datastreams.get(measurement.key)
             if stream is None:
                 continue
-            observations.append(NewObservation(
-                datastream_id=stream,
-                phenomenon_time=entry.ns_time,
-                result=measurement.value,
-                result_time=entry.received_at,
-                parameters={"f_cnt": entry.f_cnt, "f_port": entry.f_port, "journal_id": entry.id},
-                # Stable across replays: the journal entry's idempotency key.
-                dedup_key=f"lorawan:{entry.dedup_key}",
-            ))
+            observations.append(
+                NewObservation(
+                    datastream_id=stream,
+                    phenomenon_time=entry.ns_time,
+                    result=measurement.value,
+                    result_time=entry.received_at,
+                    parameters={
+                        "f_cnt": entry.f_cnt,
+                        "f_port": entry.f_port,
+                        "journal_id": entry.id,
+                    },
+                    # Stable across replays: the journal entry's idempotency key.
+                    dedup_key=f"lorawan:{entry.dedup_key}",
+                )
+            )
             owners.append(index)
     if observations:
         written = write_observations(conn, observations)
@@ -252,26 +305,35 @@ def process_entries(conn: Connection, entries: Sequence[Any], extra_profiles: st
                 result.dead_letters += 1
             elif outcome.error is None:
                 status["b_count"] += 1
-        result.observations = sum(1 for o in written.outcomes if o.error is None and not o.duplicate)
+        result.observations = sum(
+            1 for o in written.outcomes if o.error is None and not o.duplicate
+        )
         result.written = list(written.written)
     if statuses:
         t = ingest_journal
         conn.execute(
-            update(t).where(t.c.id == bindparam("b_id")).values(
-                status=bindparam("b_status"), reason=bindparam("b_reason"),
-                processed_at=bindparam("b_processed_at"), observation_count=bindparam("b_count")),
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                reason=bindparam("b_reason"),
+                processed_at=bindparam("b_processed_at"),
+                observation_count=bindparam("b_count"),
+            ),
             statuses,
         )
     health.save()
     return result
 
 
-def process_pending(database: Database, limit: int = 1000, extra_profiles: str | None = None
-                    ) -> ProcessResult:
+def process_pending(
+    database: Database, limit: int = 1000, extra_profiles: str | None = None
+) -> ProcessResult:
     """Process up to ``limit`` pending journal entries in one transaction; announce after commit."""
     t = ingest_journal
     with database.begin() as conn:
         query = select(t).where(t.c.status == "pending").order_by(t.c.id).limit(limit)
+        lock_for_writing(conn)
         if not database.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         entries = list(conn.execute(query))

@@ -1,0 +1,92 @@
+"""Dead letters and replay: uplinks that could not become Observations, and re-processing them.
+
+Replaying sets entries back to pending and processes them again; Observations carry the
+journal entry's key, so entries that were already processed never give duplicates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from placehub.db import Database
+from placehub.errors import BadRequest
+from placehub.ingest.journal import lock_for_writing, normalise_eui
+from placehub.ingest.processing import process_all
+from placehub.ingest.tables import ingest_journal
+
+
+def list_dead_letters(
+    conn: Connection, dev_eui: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    t = ingest_journal
+    query = (
+        select(
+            t.c.id,
+            t.c.dev_eui,
+            t.c.network,
+            t.c.transport,
+            t.c.event,
+            t.c.f_cnt,
+            t.c.f_port,
+            t.c.payload_hex,
+            t.c.ns_time,
+            t.c.received_at,
+            t.c.reason,
+        )
+        .where(t.c.status == "dead_letter")
+        .order_by(t.c.id.desc())
+        .limit(limit)
+    )
+    if dev_eui:
+        try:
+            query = query.where(t.c.dev_eui == normalise_eui(dev_eui))
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+    return [
+        {
+            **dict(r._mapping),
+            "ns_time": r.ns_time.isoformat(),
+            "received_at": r.received_at.isoformat(),
+        }
+        for r in conn.execute(query)
+    ]
+
+
+def replay(
+    database: Database,
+    *,
+    dead_letters: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    dev_eui: str | None = None,
+    extra_profiles: str | None = None,
+) -> dict[str, Any]:
+    """Mark the chosen entries pending again and process them; returns counts."""
+    if not dead_letters and since is None and until is None:
+        raise BadRequest("say what to replay: the dead letters, or a time range (since/until)")
+    t = ingest_journal
+    condition = t.c.status.in_(
+        ["dead_letter"] if dead_letters else ["dead_letter", "processed", "ignored"]
+    )
+    if since is not None:
+        condition = condition & (t.c.ns_time >= since)
+    if until is not None:
+        condition = condition & (t.c.ns_time < until)
+    if dev_eui:
+        condition = condition & (t.c.dev_eui == normalise_eui(dev_eui))
+    with database.begin() as conn:
+        lock_for_writing(conn)
+        marked = conn.execute(
+            update(t).where(condition).values(status="pending", reason=None)
+        ).rowcount
+    result = process_all(database, extra_profiles)
+    return {
+        "replayed": marked,
+        "processed": result.processed,
+        "dead_letters": result.dead_letters,
+        "ignored": result.ignored,
+        "new_observations": result.observations,
+    }
