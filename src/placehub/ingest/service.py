@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -26,6 +27,7 @@ class IngestService:
         self.writer = JournalWriter(database, on_commit=self.worker.wake if self.worker else None)
         self.authenticator = WebhookAuthenticator(database)
         self.mqtt_tasks: list[asyncio.Task[Any]] = []
+        self.mqtt_subscriptions: list[Any] = []
         self.started = False
 
     def start(self) -> None:
@@ -41,6 +43,7 @@ class IngestService:
         from placehub.ingest.mqtt import run_subscription, subscriptions_from_settings
 
         for subscription in subscriptions_from_settings(self.settings):
+            self.mqtt_subscriptions.append(subscription)
             self.mqtt_tasks.append(asyncio.create_task(run_subscription(subscription, self.writer)))
             log.info("LoRaWAN MQTT ingest: %s on %s", subscription.topic, subscription.url)
 
@@ -48,10 +51,8 @@ class IngestService:
         for task in self.mqtt_tasks:
             task.cancel()
         for task in self.mqtt_tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
         self.mqtt_tasks.clear()
 
     def stop(self) -> None:
