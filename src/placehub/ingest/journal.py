@@ -13,6 +13,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -280,6 +281,9 @@ class JournalWriter:
         self._lock = threading.Lock()
         self.batches = 0
         self.entries = 0
+        # When the last batch committed (time.monotonic()); the processing worker backs off
+        # while webhooks keep arriving, so acknowledgements stay fast.
+        self.last_commit = -1e9
 
     def start(self) -> None:
         with self._lock:
@@ -345,6 +349,7 @@ class JournalWriter:
                 return
         self.batches += 1
         self.entries += len(batch)
+        self.last_commit = time.monotonic()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             future.set_result(outcome)
         if self.on_commit is not None:

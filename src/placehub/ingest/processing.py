@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -360,11 +362,21 @@ def process_all(database: Database, extra_profiles: str | None = None) -> Proces
 
 
 class ProcessingWorker:
-    """A thread that processes the journal whenever the writer commits (or every second)."""
+    """A thread that processes the journal whenever the writer commits (or every second).
 
-    def __init__(self, database: Database, extra_profiles: str | None = None) -> None:
+    On SQLite the processing transaction holds the only write lock, so while uplinks keep
+    arriving the worker works in short slices (about ``slice_seconds`` each, a fifth of the
+    time) and lets the journal writer commit in between: acknowledgements stay fast, and the
+    backlog is worked off at full speed as soon as the load drops. Nothing waits forever.
+    """
+
+    def __init__(self, database: Database, extra_profiles: str | None = None,
+                 busy: Callable[[], bool] | None = None, slice_seconds: float = 0.010) -> None:
         self.database = database
         self.extra_profiles = extra_profiles
+        self.busy = busy or (lambda: False)
+        self.slice_seconds = slice_seconds
+        self.per_entry_seconds = 0.002  # learnt as it goes
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -384,15 +396,27 @@ class ProcessingWorker:
             self._thread.join(timeout=10)
             self._thread = None
 
+    def _slice(self) -> bool:
+        """Process one slice; True if there was work."""
+        busy = self.database.is_sqlite and self.busy()
+        limit = max(5, int(self.slice_seconds / self.per_entry_seconds)) if busy else 1000
+        started = time.perf_counter()
+        result = process_pending(self.database, limit=limit, extra_profiles=self.extra_profiles)
+        done = result.processed + result.dead_letters + result.ignored
+        elapsed = time.perf_counter() - started
+        if done:
+            self.per_entry_seconds = 0.8 * self.per_entry_seconds + 0.2 * (elapsed / done)
+            if busy:
+                self._stop.wait(4 * elapsed)  # a fifth of the time at most
+        return done > 0
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             try:
-                while not self._stop.is_set():
-                    result = process_pending(self.database, extra_profiles=self.extra_profiles)
-                    if not (result.processed or result.dead_letters or result.ignored):
-                        break
+                while not self._stop.is_set() and self._slice():
+                    pass
             except Exception:  # noqa: BLE001 - keep the worker alive; entries stay pending
                 log.exception("processing the ingest journal failed; will retry")
                 self._stop.wait(1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from placehub.config import Settings
@@ -23,12 +24,16 @@ class IngestService:
         self.database = database
         self.settings = settings
         extra = settings.ingest_profiles_dir or None
-        self.worker = ProcessingWorker(database, extra) if settings.ingest_process else None
+        self.worker = (ProcessingWorker(database, extra, busy=self._webhooks_busy)
+                       if settings.ingest_process else None)
         self.writer = JournalWriter(database, on_commit=self.worker.wake if self.worker else None)
         self.authenticator = WebhookAuthenticator(database)
         self.mqtt_tasks: list[asyncio.Task[Any]] = []
         self.mqtt_subscriptions: list[Any] = []
         self.started = False
+
+    def _webhooks_busy(self) -> bool:
+        return time.monotonic() - self.writer.last_commit < 0.25
 
     def start(self) -> None:
         if self.started:
