@@ -31,12 +31,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
+from tests.ingest.messages import ldds75, tts_uplink  # noqa: E402
+
 from placehub.access.requests import ANONYMOUS_WRITER  # noqa: E402
 from placehub.db import Database  # noqa: E402
 from placehub.ingest.adapters import parse_message  # noqa: E402
 from placehub.ingest.devices import DeviceSpec, register_device  # noqa: E402
 from placehub.ingest.journal import JournalWriter, write_entries  # noqa: E402
-from tests.ingest.messages import ldds75, tts_uplink  # noqa: E402
 
 CLIENTS = 16
 DEVICES = 200
@@ -50,8 +51,11 @@ def bodies(offset: int, count: int) -> list[bytes]:
     for n in range(offset, offset + count):
         eui = EUIS[n % DEVICES]
         f_cnt = n // DEVICES + 1
-        out.append(json.dumps(tts_uplink(eui, ldds75(200 + n % 700), f_cnt,
-                                         at=START + timedelta(seconds=n))).encode())
+        out.append(
+            json.dumps(
+                tts_uplink(eui, ldds75(200 + n % 700), f_cnt, at=START + timedelta(seconds=n))
+            ).encode()
+        )
     return out
 
 
@@ -66,7 +70,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def http_load(port: int, payloads: list[bytes], seconds: float) -> tuple[int, list[float], int]:
+async def http_load(
+    port: int, payloads: list[bytes], seconds: float
+) -> tuple[int, list[float], int]:
     """16 keep-alive connections posting until time is up; returns (ok, latencies, errors)."""
     latencies: list[float] = []
     ok = errors = 0
@@ -79,8 +85,10 @@ async def http_load(port: int, payloads: list[bytes], seconds: float) -> tuple[i
         while time.perf_counter() < deadline and next_index < len(payloads):
             body = payloads[next_index]
             next_index += 1
-            request = (b"POST /ingest/ttn HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            request = (
+                b"POST /ingest/ttn HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -103,7 +111,9 @@ async def http_load(port: int, payloads: list[bytes], seconds: float) -> tuple[i
 def baseline_one_commit_each(db_url: str, count: int) -> float:
     """Uplinks per second storing each in its own transaction."""
     database = Database(db_url)
-    entries = [parse_message("tts", json.loads(b), transport="baseline") for b in bodies(10_000_000, count)]
+    entries = [
+        parse_message("tts", json.loads(b), transport="baseline") for b in bodies(10_000_000, count)
+    ]
     started = time.perf_counter()
     for entry in entries:
         with database.begin() as conn:
@@ -117,7 +127,9 @@ def baseline_group_commit(db_url: str, count: int) -> float:
     """Uplinks per second through the group-commit writer, 16 submitting threads, no HTTP."""
     database = Database(db_url)
     writer = JournalWriter(database)
-    entries = [parse_message("tts", json.loads(b), transport="baseline") for b in bodies(20_000_000, count)]
+    entries = [
+        parse_message("tts", json.loads(b), transport="baseline") for b in bodies(20_000_000, count)
+    ]
     chunks = [entries[i::CLIENTS] for i in range(CLIENTS)]
 
     def submit(chunk: list) -> None:  # type: ignore[type-arg]
@@ -137,11 +149,20 @@ def baseline_group_commit(db_url: str, count: int) -> float:
 
 
 def run_server(db_url: str, port: int, process: bool) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PLACEHUB_DATABASE_URL": db_url,
-           "PLACEHUB_ANONYMOUS_WRITE": "true", "PLACEHUB_LOG_LEVEL": "warning",
-           "PLACEHUB_INGEST_PROCESS": "true" if process else "false"}
-    server = subprocess.Popen([sys.executable, "-m", "placehub", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "PLACEHUB_DATABASE_URL": db_url,
+        "PLACEHUB_ANONYMOUS_WRITE": "true",
+        "PLACEHUB_LOG_LEVEL": "warning",
+        "PLACEHUB_INGEST_PROCESS": "true" if process else "false",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "placehub", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -156,8 +177,11 @@ def run_server(db_url: str, port: int, process: bool) -> subprocess.Popen[bytes]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--process", action="store_true",
-                        help="also decode into Observations in the server while loading")
+    parser.add_argument(
+        "--process",
+        action="store_true",
+        help="also decode into Observations in the server while loading",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db_url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
@@ -166,8 +190,11 @@ def main() -> None:
         if args.process:
             with database.begin() as conn:
                 for eui in EUIS:
-                    register_device(conn, ANONYMOUS_WRITER,
-                                    DeviceSpec(eui, f"Bin {eui[-4:]}", "dragino-ldds75-bin", 52.67, -0.73))
+                    register_device(
+                        conn,
+                        ANONYMOUS_WRITER,
+                        DeviceSpec(eui, f"Bin {eui[-4:]}", "dragino-ldds75-bin", 52.67, -0.73),
+                    )
         database.dispose()
         naive = baseline_one_commit_each(db_url, 2000)
         grouped = baseline_group_commit(db_url, 20000)
@@ -187,7 +214,8 @@ def main() -> None:
                 while time.perf_counter() - load_end < 120:
                     with check.connect() as conn:
                         pending = conn.exec_driver_sql(
-                            "SELECT count(*) FROM ingest_journal WHERE status='pending'").scalar()
+                            "SELECT count(*) FROM ingest_journal WHERE status='pending'"
+                        ).scalar()
                     if not pending:
                         backlog_seconds = time.perf_counter() - load_end
                         break
@@ -198,20 +226,35 @@ def main() -> None:
             server.wait(timeout=20)
         database = Database(db_url)
         with database.connect() as conn:
-            stored = conn.exec_driver_sql("SELECT count(*) FROM ingest_journal WHERE transport='webhook'").scalar()
+            stored = conn.exec_driver_sql(
+                "SELECT count(*) FROM ingest_journal WHERE transport='webhook'"
+            ).scalar()
         database.dispose()
     rate = ok / elapsed
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"baseline, one commit per uplink (journal only):   {naive:8.0f} uplinks/s")
     print(f"baseline, group commit, 16 threads (no HTTP):    {grouped:8.0f} uplinks/s")
-    print(f"webhook, 16 clients, uvicorn, processing {'on ' if args.process else 'off'}:  {rate:8.0f} uplinks/s "
-          f"({ok} ok, {errors} errors, {stored} in the journal incl. warm-up)")
-    print(f"latency: median {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+    print(
+        f"webhook, 16 clients, uvicorn, processing {'on ' if args.process else 'off'}:  "
+        f"{rate:8.0f} uplinks/s "
+        f"({ok} ok, {errors} errors, {stored} in the journal incl. warm-up)"
+    )
+    print(
+        f"latency: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
+    )
     if args.process:
-        print(f"backlog turned into Observations {backlog_seconds:.1f} s after the load stopped"
-              if backlog_seconds is not None else "backlog not processed within 120 s")
-    print(f"ratios: webhook / naive = {rate / naive:.1f}x, webhook / group-commit ceiling = {rate / grouped:.2f}")
+        print(
+            f"backlog turned into Observations {backlog_seconds:.1f} s after the load stopped"
+            if backlog_seconds is not None
+            else "backlog not processed within 120 s"
+        )
+    print(
+        f"ratios: webhook / naive = {rate / naive:.1f}x, "
+        f"webhook / group-commit ceiling = {rate / grouped:.2f}"
+    )
 
 
 if __name__ == "__main__":

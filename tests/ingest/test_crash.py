@@ -34,12 +34,19 @@ def free_port() -> int:
 
 
 def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PLACEHUB_DATABASE_URL": db_url,
-           "PLACEHUB_ANONYMOUS_WRITE": "true", "PLACEHUB_LOG_LEVEL": "warning",
-           "PLACEHUB_INGEST_MQTT_TOPICS": ""}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "PLACEHUB_DATABASE_URL": db_url,
+        "PLACEHUB_ANONYMOUS_WRITE": "true",
+        "PLACEHUB_LOG_LEVEL": "warning",
+        "PLACEHUB_INGEST_MQTT_TOPICS": "",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "placehub", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -61,8 +68,11 @@ def test_sigkill_under_load_loses_no_acknowledged_uplink(tmp_path: Path) -> None
     database.upgrade()
     with database.begin() as conn:
         for eui in EUIS:
-            register_device(conn, ANONYMOUS_WRITER, DeviceSpec(eui, f"Bin {eui[-2:]}",
-                                                               "dragino-ldds75-bin", 52.67, -0.73))
+            register_device(
+                conn,
+                ANONYMOUS_WRITER,
+                DeviceSpec(eui, f"Bin {eui[-2:]}", "dragino-ldds75-bin", 52.67, -0.73),
+            )
     port = free_port()
     server = start_server(db_url, port)
     acknowledged: set[tuple[str, int]] = set()
@@ -75,7 +85,9 @@ def test_sigkill_under_load_loses_no_acknowledged_uplink(tmp_path: Path) -> None
             while not stop.is_set():
                 f_cnt += 1
                 try:
-                    response = client.post("/ingest/ttn", json=tts_uplink(eui, ldds75(200 + f_cnt % 700), f_cnt))
+                    response = client.post(
+                        "/ingest/ttn", json=tts_uplink(eui, ldds75(200 + f_cnt % 700), f_cnt)
+                    )
                 except httpx.HTTPError:
                     return  # the server is gone
                 if response.status_code == 200:
@@ -98,19 +110,28 @@ def test_sigkill_under_load_loses_no_acknowledged_uplink(tmp_path: Path) -> None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with database.connect() as conn:
-                pending = conn.execute(select(func.count()).select_from(ingest_journal)
-                                       .where(ingest_journal.c.status == "pending")).scalar_one()
+                pending = conn.execute(
+                    select(func.count())
+                    .select_from(ingest_journal)
+                    .where(ingest_journal.c.status == "pending")
+                ).scalar_one()
             if pending == 0:
                 break
             time.sleep(0.1)
         with database.connect() as conn:
-            stored = {(r.dev_eui, r.f_cnt) for r in conn.execute(
-                select(ingest_journal.c.dev_eui, ingest_journal.c.f_cnt))}
+            stored = {
+                (r.dev_eui, r.f_cnt)
+                for r in conn.execute(select(ingest_journal.c.dev_eui, ingest_journal.c.f_cnt))
+            }
             statuses = set(conn.execute(select(ingest_journal.c.status).distinct()).scalars())
             total = conn.execute(select(func.count()).select_from(observations)).scalar_one()
-            distinct = conn.execute(select(func.count()).select_from(
-                select(observations.c.datastream_id, observations.c.phenomenon_time_start)
-                .distinct().subquery())).scalar_one()
+            distinct = conn.execute(
+                select(func.count()).select_from(
+                    select(observations.c.datastream_id, observations.c.phenomenon_time_start)
+                    .distinct()
+                    .subquery()
+                )
+            ).scalar_one()
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -36,10 +36,14 @@ def observation_count(database: Database) -> int:
         return int(conn.execute(select(func.count()).select_from(observations)).scalar_one())
 
 
-def test_unknown_device_is_a_dead_letter_until_registered_and_replayed(client, database, register) -> None:
+def test_unknown_device_is_a_dead_letter_until_registered_and_replayed(
+    client, database, register
+) -> None:
     """Uplinks of an unregistered device get 200, wait as dead letters, and replay exactly once."""
     for f_cnt in (1, 2):
-        assert client.post("/ingest/ttn", json=tts_uplink(EUI, ldds75(500), f_cnt)).status_code == 200
+        assert (
+            client.post("/ingest/ttn", json=tts_uplink(EUI, ldds75(500), f_cnt)).status_code == 200
+        )
     wait_processed(database)
     letters = client.get("/api/dead-letters").json()["dead_letters"]
     assert len(letters) == 2 and "unknown device A84041000181F00D" in letters[0]["reason"]
@@ -54,15 +58,21 @@ def test_unknown_device_is_a_dead_letter_until_registered_and_replayed(client, d
     assert client.get("/api/dead-letters").json()["dead_letters"] == []
 
 
-def test_wrong_port_undecodable_and_impossible_values_are_dead_letters(client, database, register) -> None:
+def test_wrong_port_undecodable_and_impossible_values_are_dead_letters(
+    client, database, register
+) -> None:
     """Wrong fPort, short payload and a 279.9 °C probe reading are each kept with their reason."""
     register(EUI, profile="dragino-lse01-flowerbed")
-    client.post("/ingest/ttn", json=tts_uplink(EUI, bytes.fromhex("ce2900f107a5099b6e2890"), 1, f_port=9))
+    client.post(
+        "/ingest/ttn", json=tts_uplink(EUI, bytes.fromhex("ce2900f107a5099b6e2890"), 1, f_port=9)
+    )
     client.post("/ingest/ttn", json=tts_uplink(EUI, b"\x0d\x3b", 2))
     # The vendor's LSE01 example bytes: external probe at 279.9 °C cannot be real.
     client.post("/ingest/ttn", json=tts_uplink(EUI, bytes.fromhex("0d3b0aef00000000000001"), 3))
     wait_processed(database)
-    reasons = [d["reason"] for d in client.get(f"/api/dead-letters?dev_eui={EUI}").json()["dead_letters"]]
+    reasons = [
+        d["reason"] for d in client.get(f"/api/dead-letters?dev_eui={EUI}").json()["dead_letters"]
+    ]
     assert len(reasons) == 3
     assert any("fPort 9 is not used" in r for r in reasons)
     assert any("payload must be 11 bytes" in r for r in reasons)

@@ -35,10 +35,16 @@ def count(database: Database, table) -> int:  # type: ignore[no-untyped-def]
 
 def test_post_device_creates_thing_location_sensor_and_datastreams(client, database) -> None:
     """POST /api/devices makes the Thing (asset and bin properties), its Location and Datastreams."""
-    response = client.post("/api/devices", json={
-        "dev_eui": "a8-40-41-00-01-81-c0-01", "name": "Bin 1, Oakham Market Place",
-        "profile": "dragino-ldds75-bin", "latitude": 52.6703, "longitude": -0.7301,
-    })
+    response = client.post(
+        "/api/devices",
+        json={
+            "dev_eui": "a8-40-41-00-01-81-c0-01",
+            "name": "Bin 1, Oakham Market Place",
+            "profile": "dragino-ldds75-bin",
+            "latitude": 52.6703,
+            "longitude": -0.7301,
+        },
+    )
     assert response.status_code == 201, response.text
     device = response.json()
     assert device["dev_eui"] == "A84041000181C001"
@@ -48,36 +54,62 @@ def test_post_device_creates_thing_location_sensor_and_datastreams(client, datab
         streams = conn.execute(select(datastreams).where(datastreams.c.thing_id == thing.id)).all()
         location = conn.execute(select(locations)).one()
     assert thing.properties["asset_type"] == "litter_bin"
-    assert thing.properties["empty_distance_mm"] == 1000 and thing.properties["capacity_litres"] == 240
-    assert {s.properties["quantity"] for s in streams} == {"fill_level", "distance", "battery_voltage"}
+    assert (
+        thing.properties["empty_distance_mm"] == 1000 and thing.properties["capacity_litres"] == 240
+    )
+    assert {s.properties["quantity"] for s in streams} == {
+        "fill_level",
+        "distance",
+        "battery_voltage",
+    }
     assert {s.unit_of_measurement["name"] for s in streams} == {"%", "mm", "V"}
     assert location.location == {"type": "Point", "coordinates": [-0.7301, 52.6703]}
     assert count(database, sensors) == 1
     listed = client.get("/api/devices").json()["devices"]
     assert [d["dev_eui"] for d in listed] == ["A84041000181C001"]
-    again = client.post("/api/devices", json={
-        "dev_eui": "A84041000181C001", "name": "Again", "profile": "dragino-ldds75-bin",
-        "latitude": 52.6, "longitude": -0.7})
+    again = client.post(
+        "/api/devices",
+        json={
+            "dev_eui": "A84041000181C001",
+            "name": "Again",
+            "profile": "dragino-ldds75-bin",
+            "latitude": 52.6,
+            "longitude": -0.7,
+        },
+    )
     assert again.status_code == 409
 
 
 def test_second_device_reuses_observed_properties(client, database) -> None:
     """ObservedProperties are shared by devices of one organisation, not created per device."""
     for eui in ("A84041000181C001", "A84041000181C002"):
-        client.post("/api/devices", json={"dev_eui": eui, "name": f"Bin {eui[-1]}",
-                                          "profile": "dragino-ldds75-bin", "latitude": 52.67,
-                                          "longitude": -0.73})
+        client.post(
+            "/api/devices",
+            json={
+                "dev_eui": eui,
+                "name": f"Bin {eui[-1]}",
+                "profile": "dragino-ldds75-bin",
+                "latitude": 52.67,
+                "longitude": -0.73,
+            },
+        )
     assert count(database, observed_properties) == 3
     assert count(database, datastreams) == 6
 
 
 def test_post_device_rejects_bad_input_with_reasons(client) -> None:
     """An unknown profile and an out-of-range latitude are both named in the 400."""
-    response = client.post("/api/devices", json={"dev_eui": "XYZ", "name": "x", "profile": "nope",
-                                                 "latitude": 123, "longitude": 0})
+    response = client.post(
+        "/api/devices",
+        json={"dev_eui": "XYZ", "name": "x", "profile": "nope", "latitude": 123, "longitude": 0},
+    )
     assert response.status_code == 400
     message = response.json()["error"]["message"]
-    assert "dev_eui" in message and "unknown device profile 'nope'" in message and "latitude" in message
+    assert (
+        "dev_eui" in message
+        and "unknown device profile 'nope'" in message
+        and "latitude" in message
+    )
 
 
 CSV_GOOD = """dev_eui,name,profile,latitude,longitude,asset_type,organisation,visibility
@@ -114,9 +146,14 @@ def test_csv_import_reports_every_bad_row_and_imports_nothing(database) -> None:
     lines = {line for line, _ in report.problems}
     assert lines == {3, 4, 5, 6}
     text = report.text()
-    for expected in ("already appears on line 2", "unknown device profile 'no-such-profile'",
-                     "latitude: 'north' is not a number", "asset_type", "unknown organisation",
-                     "visibility"):
+    for expected in (
+        "already appears on line 2",
+        "unknown device profile 'no-such-profile'",
+        "latitude: 'north' is not a number",
+        "asset_type",
+        "unknown organisation",
+        "visibility",
+    ):
         assert expected in text
     assert count(database, ingest_devices) == 0 and count(database, things) == 0
 
@@ -141,14 +178,42 @@ def test_cli_devices_import_and_add(settings, database, tmp_path: Path) -> None:
     good.write_text(CSV_GOOD)
     result = runner.invoke(cli_app, ["devices", "import", str(good)], env=env)
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli_app, ["devices", "add", "A84041000181E001", "--name", "Bin E",
-                                     "--profile", "dragino-ldds75-bin", "--lat", "52.67",
-                                     "--lon", "-0.73"], env=env)
+    result = runner.invoke(
+        cli_app,
+        [
+            "devices",
+            "add",
+            "A84041000181E001",
+            "--name",
+            "Bin E",
+            "--profile",
+            "dragino-ldds75-bin",
+            "--lat",
+            "52.67",
+            "--lon",
+            "-0.73",
+        ],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert count(database, ingest_devices) == 4
-    result = runner.invoke(cli_app, ["devices", "add", "A84041000181E001", "--name", "Bin E",
-                                     "--profile", "dragino-ldds75-bin", "--lat", "52.67",
-                                     "--lon", "-0.73"], env=env)
+    result = runner.invoke(
+        cli_app,
+        [
+            "devices",
+            "add",
+            "A84041000181E001",
+            "--name",
+            "Bin E",
+            "--profile",
+            "dragino-ldds75-bin",
+            "--lat",
+            "52.67",
+            "--lon",
+            "-0.73",
+        ],
+        env=env,
+    )
     assert result.exit_code == 1 and "already registered" in result.output
 
 

@@ -40,25 +40,35 @@ def journal(database: Database) -> list:
 
 
 @pytest.fixture
-def mqtt_app(settings: Settings, database: Database, mqtt_url: str) -> Iterator[tuple[TestClient, str, str]]:
+def mqtt_app(
+    settings: Settings, database: Database, mqtt_url: str
+) -> Iterator[tuple[TestClient, str, str]]:
     """The app subscribed (through its lifespan) to per-test TTS and ChirpStack topics."""
     app_id = f"placehub-test-{uuid.uuid4().hex[:8]}"
     cs_app = str(uuid.uuid4())
-    app = create_app(settings.replace(
-        anonymous_write=True, mqtt_url=mqtt_url,
-        ingest_mqtt_topics=f"tts:v3/{app_id}@ttn/devices/+/up,chirpstack:application/{cs_app}/device/+/event/+",
-    ), database=database)
+    app = create_app(
+        settings.replace(
+            anonymous_write=True,
+            mqtt_url=mqtt_url,
+            ingest_mqtt_topics=f"tts:v3/{app_id}@ttn/devices/+/up,chirpstack:application/{cs_app}/device/+/event/+",
+        ),
+        database=database,
+    )
     with TestClient(app) as client:
         subscriptions = app.state.ingest.mqtt_subscriptions
         assert len(subscriptions) == 2
         deadline = time.monotonic() + 10
         # A connection is counted once its SUBSCRIBE is done.
-        while time.monotonic() < deadline and not all(s.stats["connections"] for s in subscriptions):
+        while time.monotonic() < deadline and not all(
+            s.stats["connections"] for s in subscriptions
+        ):
             time.sleep(0.05)
         yield client, app_id, cs_app
 
 
-def test_same_uplink_by_webhook_and_mqtt_is_stored_once(mqtt_app, database, register, mqtt_url) -> None:
+def test_same_uplink_by_webhook_and_mqtt_is_stored_once(
+    mqtt_app, database, register, mqtt_url
+) -> None:
     """A TTS uplink published on MQTT and posted to the webhook is one journal entry, one set of
     Observations; a ChirpStack uplink over MQTT is stored too."""
     client, app_id, cs_app = mqtt_app
@@ -77,13 +87,21 @@ def test_same_uplink_by_webhook_and_mqtt_is_stored_once(mqtt_app, database, regi
     assert [(r.network, r.f_cnt) for r in rows] == [("tts", 12), ("chirpstack", 13)]
     assert rows[0].copies == 2
     with database.connect() as conn:
-        values = conn.execute(select(observations.c.result_number).where(
-            observations.c.datastream_id == device["datastreams"]["distance"])
-            .order_by(observations.c.phenomenon_time_start)).scalars().all()
+        values = (
+            conn.execute(
+                select(observations.c.result_number)
+                .where(observations.c.datastream_id == device["datastreams"]["distance"])
+                .order_by(observations.c.phenomenon_time_start)
+            )
+            .scalars()
+            .all()
+        )
     assert values == [480, 470]
 
 
-async def _proxy(target_host: str, target_port: int) -> tuple[asyncio.AbstractServer, list[asyncio.StreamWriter]]:
+async def _proxy(
+    target_host: str, target_port: int
+) -> tuple[asyncio.AbstractServer, list[asyncio.StreamWriter]]:
     """A TCP proxy to the broker whose connections the test can cut (a broker hiccup)."""
     open_writers: list[asyncio.StreamWriter] = []
 
@@ -97,7 +115,9 @@ async def _proxy(target_host: str, target_port: int) -> tuple[asyncio.AbstractSe
         finally:
             writer.close()
 
-    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         broker_reader, broker_writer = await asyncio.open_connection(target_host, target_port)
         open_writers.extend([client_writer, broker_writer])
         await asyncio.gather(pipe(client_reader, broker_writer), pipe(broker_reader, client_writer))
@@ -106,7 +126,9 @@ async def _proxy(target_host: str, target_port: int) -> tuple[asyncio.AbstractSe
     return server, open_writers
 
 
-def test_subscriber_reconnects_and_resubscribes_after_a_broker_hiccup(database, register, mqtt_url) -> None:
+def test_subscriber_reconnects_and_resubscribes_after_a_broker_hiccup(
+    database, register, mqtt_url
+) -> None:
     """When the connection drops, the subscriber reconnects, subscribes again and keeps ingesting."""
     register(EUI)
     app_id = f"placehub-test-{uuid.uuid4().hex[:8]}"
@@ -120,13 +142,17 @@ def test_subscriber_reconnects_and_resubscribes_after_a_broker_hiccup(database, 
         ready = asyncio.Event()
         task = asyncio.create_task(run_subscription(subscription, writer, ready, max_backoff=0.5))
         await asyncio.wait_for(ready.wait(), 10)
-        await publish(mqtt_url, f"v3/{app_id}/devices/d/up", tts_uplink(EUI, ldds75(300), 1, app=app_id))
+        await publish(
+            mqtt_url, f"v3/{app_id}/devices/d/up", tts_uplink(EUI, ldds75(300), 1, app=app_id)
+        )
         await _until(lambda: subscription.stats["stored"] == 1)
         ready.clear()
         for connection in connections:
             connection.close()
         await asyncio.wait_for(ready.wait(), 10)
-        await publish(mqtt_url, f"v3/{app_id}/devices/d/up", tts_uplink(EUI, ldds75(310), 2, app=app_id))
+        await publish(
+            mqtt_url, f"v3/{app_id}/devices/d/up", tts_uplink(EUI, ldds75(310), 2, app=app_id)
+        )
         await _until(lambda: subscription.stats["stored"] == 2)
         task.cancel()
         server.close()

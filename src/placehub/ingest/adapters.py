@@ -1,4 +1,4 @@
-"""Network-server adapters: turn The Things Stack v3 and ChirpStack v4 messages into journal entries.
+"""Network-server adapters: The Things Stack v3 and ChirpStack v4 messages -> journal entries.
 
 Each adapter implements the small ``NetworkAdapter`` protocol and is registered by name, so a
 third network server is added the same way. Malformed messages raise BadRequest (a 4xx saying
@@ -180,7 +180,7 @@ class ChirpStack:
         if not isinstance(rx, list):
             raise BadRequest("rxInfo must be a list")
         if time_text is None:
-            ns_times = [g.get("nsTime") for g in rx if isinstance(g, dict) and g.get("nsTime")]
+            ns_times = [str(g["nsTime"]) for g in rx if isinstance(g, dict) and g.get("nsTime")]
             time_text = min(ns_times) if ns_times else None
         ns_time = parse_time(time_text, "time") if time_text else received_at
         dev_addr = body.get("devAddr")

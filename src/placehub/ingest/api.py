@@ -42,7 +42,8 @@ async def _webhook(request: Request, network: str, event: str) -> JSONResponse:
         )
         if has_credentials or not (settings.anonymous_write and is_loopback(settings.host)):
             raise Unauthorized(
-                "webhook credentials missing or wrong: send the Basic auth user and password or the "
+                "webhook credentials missing or wrong: send the Basic auth user and password or "
+                "the "
                 "X-Placehub-Secret header of an integration ('placehub ingest integrations add')"
             )
     raw = await request.body()
@@ -91,7 +92,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/ingest/chirpstack", tags=["ingest"], summary="ChirpStack v4 HTTP integration")
     async def ingest_chirpstack(request: Request, event: str = "up") -> JSONResponse:
-        """Store a ChirpStack event (up, join, status, log) durably in the journal, then answer 200."""
+        """Store a ChirpStack event (up, join, status, log) in the journal, then answer 200."""
         return await _webhook(request, "chirpstack", event)
 
     @app.post("/api/devices", tags=["devices"], status_code=201)
@@ -104,7 +105,8 @@ def register(app: FastAPI) -> None:
         unknown = set(body) - fields
         if unknown:
             raise BadRequest(
-                f"unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(fields))}"
+                f"unknown field(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(fields))}"
             )
         missing = [
             f for f in ("dev_eui", "name", "profile", "latitude", "longitude") if f not in body
@@ -128,7 +130,7 @@ def register(app: FastAPI) -> None:
     def get_devices(
         request: Request, principal: Principal = Depends(current_principal)
     ) -> dict[str, Any]:
-        """Registered devices the caller's organisations own (all of them for local anonymous use)."""
+        """Devices of the caller's organisations (all of them for local anonymous use)."""
         scope = None if principal.write_anywhere else principal.member_of
         with request.app.state.database.connect() as conn:
             return {"devices": list_devices(conn, scope)}

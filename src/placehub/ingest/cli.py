@@ -111,10 +111,12 @@ def decode_command(
 
 
 devices_app = typer.Typer(help="LoRaWAN devices: register, import and list.", no_args_is_help=True)
-ingest_app = typer.Typer(help="LoRaWAN ingest: MQTT, dead letters, replay, integrations.",
-                         no_args_is_help=True)
-integrations_app = typer.Typer(help="Webhook credentials for network-server integrations.",
-                               no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="LoRaWAN ingest: MQTT, dead letters, replay, integrations.", no_args_is_help=True
+)
+integrations_app = typer.Typer(
+    help="Webhook credentials for network-server integrations.", no_args_is_help=True
+)
 ingest_app.add_typer(integrations_app, name="integrations")
 
 
@@ -135,7 +137,9 @@ def devices_add(
     longitude: float = typer.Option(..., "--lon", help="Longitude (WGS84)."),
     asset_type: str = typer.Option(None, "--asset-type", help="Asset type; default the profile's."),
     organisation: str = typer.Option(None, "--organisation", help="Organisation slug."),
-    visibility: str = typer.Option(None, "--visibility", help="public, partners, organisation or restricted."),
+    visibility: str = typer.Option(
+        None, "--visibility", help="public, partners, organisation or restricted."
+    ),
     network: str = typer.Option(None, "--network", help="tts or chirpstack."),
 ) -> None:
     """Register one device: creates its Thing, Location, Sensor and Datastreams."""
@@ -148,16 +152,30 @@ def devices_add(
         events = WriteEvents()
         try:
             with database.begin() as conn:
-                device = register_device(conn, _cli_principal(), DeviceSpec(
-                    dev_eui=dev_eui, name=name, profile=profile, latitude=latitude,
-                    longitude=longitude, asset_type=asset_type, organisation=organisation,
-                    visibility=visibility, network=network,
-                ), events, settings.ingest_profiles_dir or None)
+                device = register_device(
+                    conn,
+                    _cli_principal(),
+                    DeviceSpec(
+                        dev_eui=dev_eui,
+                        name=name,
+                        profile=profile,
+                        latitude=latitude,
+                        longitude=longitude,
+                        asset_type=asset_type,
+                        organisation=organisation,
+                        visibility=visibility,
+                        network=network,
+                    ),
+                    events,
+                    settings.ingest_profiles_dir or None,
+                )
         except PlacehubError as error:
             fail(error.message)
         events.publish(database)
-    console.print(f"Registered {device['dev_eui']} as Thing {device['thing_id']} with "
-                  f"{len(device['datastreams'])} Datastreams.")
+    console.print(
+        f"Registered {device['dev_eui']} as Thing {device['thing_id']} with "
+        f"{len(device['datastreams'])} Datastreams."
+    )
 
 
 @devices_app.command("import")
@@ -178,8 +196,9 @@ def devices_import(
         try:
             with database.begin() as conn, progress() as bar:
                 task = bar.add_task("Registering devices", total=None)
-                report = import_devices(conn, _cli_principal(), text,
-                                        settings.ingest_profiles_dir or None, events)
+                report = import_devices(
+                    conn, _cli_principal(), text, settings.ingest_profiles_dir or None, events
+                )
                 bar.update(task, total=report.rows, completed=len(report.registered))
                 if not report.ok:
                     # Roll back: nothing is half-imported.
@@ -206,9 +225,15 @@ def devices_list(ctx: typer.Context) -> None:
         for device in list_devices(conn):
             health = device_health(conn, device["dev_eui"])
             battery = health.get("battery_voltage") or health.get("battery_percent")
-            table.add_row(device["dev_eui"], device["name"], device["profile"], str(device["thing_id"]),
-                          str(health.get("last_seen") or "never"), str(battery or ""),
-                          "" if health.get("loss_rate") is None else f"{health['loss_rate']:.1%}")
+            table.add_row(
+                device["dev_eui"],
+                device["name"],
+                device["profile"],
+                str(device["thing_id"]),
+                str(health.get("last_seen") or "never"),
+                str(battery or ""),
+                "" if health.get("loss_rate") is None else f"{health['loss_rate']:.1%}",
+            )
     console.print(table)
 
 
@@ -229,8 +254,14 @@ def dead_letters_command(
         return
     table = Table("id", "dev_eui", "time", "fPort", "payload", "reason")
     for letter in letters:
-        table.add_row(str(letter["id"]), letter["dev_eui"], letter["ns_time"], str(letter["f_port"]),
-                      letter["payload_hex"] or "", letter["reason"] or "")
+        table.add_row(
+            str(letter["id"]),
+            letter["dev_eui"],
+            letter["ns_time"],
+            str(letter["f_port"]),
+            letter["payload_hex"] or "",
+            letter["reason"] or "",
+        )
     console.print(table)
     console.print(f"{len(letters)} dead letter(s) shown.")
 
@@ -238,8 +269,12 @@ def dead_letters_command(
 @ingest_app.command("replay")
 def replay_command(
     ctx: typer.Context,
-    dead_letters: bool = typer.Option(False, "--dead-letters", help="Re-process every dead letter."),
-    since: datetime = typer.Option(None, "--since", help="Re-process uplinks from this time (UTC)."),
+    dead_letters: bool = typer.Option(
+        False, "--dead-letters", help="Re-process every dead letter."
+    ),
+    since: datetime = typer.Option(
+        None, "--since", help="Re-process uplinks from this time (UTC)."
+    ),
     until: datetime = typer.Option(None, "--until", help="... up to this time (UTC)."),
     dev_eui: str = typer.Option(None, "--dev-eui", help="Only this device."),
 ) -> None:
@@ -252,20 +287,29 @@ def replay_command(
     until_utc = until.replace(tzinfo=UTC) if until and until.tzinfo is None else until
     with open_database(settings) as database:
         try:
-            result = replay(database, dead_letters=dead_letters, since=since_utc, until=until_utc,
-                            dev_eui=dev_eui, extra_profiles=settings.ingest_profiles_dir or None)
+            result = replay(
+                database,
+                dead_letters=dead_letters,
+                since=since_utc,
+                until=until_utc,
+                dev_eui=dev_eui,
+                extra_profiles=settings.ingest_profiles_dir or None,
+            )
         except PlacehubError as error:
             fail(error.message)
     console.print(
         f"Replayed {result['replayed']} uplink(s): {result['processed']} processed, "
-        f"{result['dead_letters']} still dead letters, {result['new_observations']} new Observations."
+        f"{result['dead_letters']} still dead letters, "
+        f"{result['new_observations']} new Observations."
     )
 
 
 @ingest_app.command("mqtt")
 def mqtt_command(
     ctx: typer.Context,
-    topics: str = typer.Option(None, "--topics", help="network:topic list (PLACEHUB_INGEST_MQTT_TOPICS)."),
+    topics: str = typer.Option(
+        None, "--topics", help="network:topic list (PLACEHUB_INGEST_MQTT_TOPICS)."
+    ),
     url: str = typer.Option(None, "--url", help="Broker URL (PLACEHUB_MQTT_URL)."),
 ) -> None:
     """Subscribe to TTS / ChirpStack MQTT and journal every uplink until stopped."""
@@ -278,8 +322,10 @@ def mqtt_command(
     settings = with_overrides(ctx, ingest_mqtt_topics=topics, mqtt_url=url)
     subscriptions = subscriptions_from_settings(settings)
     if not subscriptions:
-        fail("no MQTT subscriptions: set PLACEHUB_MQTT_URL and PLACEHUB_INGEST_MQTT_TOPICS "
-             "(e.g. 'tts:v3/+/devices/+/up') or give --url and --topics")
+        fail(
+            "no MQTT subscriptions: set PLACEHUB_MQTT_URL and PLACEHUB_INGEST_MQTT_TOPICS "
+            "(e.g. 'tts:v3/+/devices/+/up') or give --url and --topics"
+        )
     with open_database(settings) as database:
         worker = ProcessingWorker(database, settings.ingest_profiles_dir or None)
         writer = JournalWriter(database, on_commit=worker.wake)
@@ -305,8 +351,12 @@ def integrations_add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A name, e.g. ttn-rutland."),
     network: str = typer.Option(..., "--network", help="tts, chirpstack or any."),
-    username: str = typer.Option(None, "--username", help="Use HTTP Basic auth with this user; "
-                                 "without it the secret goes in the X-Placehub-Secret header."),
+    username: str = typer.Option(
+        None,
+        "--username",
+        help="Use HTTP Basic auth with this user; "
+        "without it the secret goes in the X-Placehub-Secret header.",
+    ),
 ) -> None:
     """Create webhook credentials and print the secret (shown once)."""
     from placehub.errors import PlacehubError
@@ -318,8 +368,7 @@ def integrations_add(
                 secret = create_integration(conn, name, network, username)
         except PlacehubError as error:
             fail(error.message)
-    how = (f"Basic auth user {username!r}, password" if username
-           else "header X-Placehub-Secret:")
+    how = f"Basic auth user {username!r}, password" if username else "header X-Placehub-Secret:"
     console.print(f"Integration {name} created. {how} {secret}")
 
 
@@ -332,7 +381,9 @@ def integrations_list(ctx: typer.Context) -> None:
         rows = list_integrations(conn)
     table = Table("name", "network", "auth", "user", "created")
     for row in rows:
-        table.add_row(row["name"], row["network"], row["auth"], row["username"] or "", row["created_at"])
+        table.add_row(
+            row["name"], row["network"], row["auth"], row["username"] or "", row["created_at"]
+        )
     console.print(table)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select, update
 
 from placehub.db import Database
 from placehub.errors import BadRequest
@@ -68,7 +68,7 @@ def replay(
     if not dead_letters and since is None and until is None:
         raise BadRequest("say what to replay: the dead letters, or a time range (since/until)")
     t = ingest_journal
-    condition = t.c.status.in_(
+    condition: ColumnElement[bool] = t.c.status.in_(
         ["dead_letter"] if dead_letters else ["dead_letter", "processed", "ignored"]
     )
     if since is not None:

@@ -191,7 +191,9 @@ def register_device(
             "name": f"{profile.name} {spec.dev_eui}",
             "description": profile.description or profile.name,
             "encodingType": "text/plain",
-            "metadata": f"LoRaWAN device {spec.dev_eui}, profile {profile.id}, codec {profile.codec}",
+            "metadata": (
+                f"LoRaWAN device {spec.dev_eui}, profile {profile.id}, codec {profile.codec}"
+            ),
             "properties": {"organisation": slug, "dev_eui": spec.dev_eui, "codec": profile.codec},
         },
         events,

@@ -158,24 +158,30 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
     reset_keys = {e.dedup_key: f"{e.dedup_key}#{e.payload_hash[:16]}" for e in entries}
     wanted = {e.dedup_key for e in entries} | set(reset_keys.values())
     known: dict[str, _Existing] = {}
-    for row in conn.execute(
+    for found in conn.execute(
         select(t.c.id, t.c.dedup_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies).where(
             t.c.dedup_key.in_(wanted)
         )
     ):
-        known[row.dedup_key] = _Existing(
-            row.id, row.payload_hash, row.rx_metadata or [], row.copies
+        known[found.dedup_key] = _Existing(
+            found.id, found.payload_hash, found.rx_metadata or [], found.copies
         )
     alt_keys = {e.alt_key for e in entries if e.alt_key}
     by_alt: dict[str, list[_Existing]] = {}
     if alt_keys:
-        for row in conn.execute(
+        for found_alt in conn.execute(
             select(
                 t.c.id, t.c.alt_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies, t.c.ns_time
             ).where(t.c.alt_key.in_(alt_keys))
         ):
-            by_alt.setdefault(row.alt_key, []).append(
-                _Existing(row.id, row.payload_hash, row.rx_metadata or [], row.copies, row.ns_time)
+            by_alt.setdefault(found_alt.alt_key, []).append(
+                _Existing(
+                    found_alt.id,
+                    found_alt.payload_hash,
+                    found_alt.rx_metadata or [],
+                    found_alt.copies,
+                    found_alt.ns_time,
+                )
             )
     new_rows: list[dict[str, Any]] = []
     new_index: list[int] = []

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -370,8 +369,13 @@ class ProcessingWorker:
     backlog is worked off at full speed as soon as the load drops. Nothing waits forever.
     """
 
-    def __init__(self, database: Database, extra_profiles: str | None = None,
-                 busy: Callable[[], bool] | None = None, slice_seconds: float = 0.010) -> None:
+    def __init__(
+        self,
+        database: Database,
+        extra_profiles: str | None = None,
+        busy: Callable[[], bool] | None = None,
+        slice_seconds: float = 0.010,
+    ) -> None:
         self.database = database
         self.extra_profiles = extra_profiles
         self.busy = busy or (lambda: False)

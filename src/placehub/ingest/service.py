@@ -24,8 +24,11 @@ class IngestService:
         self.database = database
         self.settings = settings
         extra = settings.ingest_profiles_dir or None
-        self.worker = (ProcessingWorker(database, extra, busy=self._webhooks_busy)
-                       if settings.ingest_process else None)
+        self.worker = (
+            ProcessingWorker(database, extra, busy=self._webhooks_busy)
+            if settings.ingest_process
+            else None
+        )
         self.writer = JournalWriter(database, on_commit=self.worker.wake if self.worker else None)
         self.authenticator = WebhookAuthenticator(database)
         self.mqtt_tasks: list[asyncio.Task[Any]] = []
