@@ -223,3 +223,13 @@ def test_register_device_refuses_unknown_profile(database) -> None:
 
     with pytest.raises(BadRequest, match="unknown device profile 'x'"), database.begin() as conn:
         register_device(conn, ANONYMOUS_WRITER, DeviceSpec("A84041000181E001", "n", "x", 52, 0))
+
+
+def test_health_of_a_private_device_is_hidden_from_anonymous_readers(
+    settings, database, register
+) -> None:
+    """Health of a device whose Thing is organisation-only is a 404 for an anonymous reader."""
+    register("A84041000181E0F1")
+    with TestClient(create_app(settings, database=database)) as anonymous:
+        response = anonymous.get("/api/devices/A84041000181E0F1/health")
+    assert response.status_code == 404

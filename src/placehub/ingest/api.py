@@ -141,7 +141,7 @@ def register(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Last seen, battery, RSSI/SNR, frame-counter gaps and the estimated loss rate."""
         with request.app.state.database.connect() as conn:
-            return device_health(conn, dev_eui)
+            return device_health(conn, dev_eui, principal)
 
     @app.get("/api/dead-letters", tags=["ingest"])
     def get_dead_letters(

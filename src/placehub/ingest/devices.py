@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from placehub.access.service import Principal
+from placehub.access.visibility import can_read
 from placehub.access.tables import VISIBILITIES, organisations
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.ingest.journal import lock_for_writing, normalise_eui
@@ -274,15 +275,28 @@ def list_devices(
     return [device_json(r, r.slug) for r in conn.execute(query)]
 
 
-def device_health(conn: Connection, dev_eui: str) -> dict[str, Any]:
-    """Health of one device: last seen, battery, radio, frame-counter gaps and loss rate."""
+def device_health(
+    conn: Connection, dev_eui: str, principal: Principal | None = None
+) -> dict[str, Any]:
+    """Health of one device: last seen, battery, radio, frame-counter gaps and loss rate.
+
+    With a ``principal``, a device whose Thing it may not read is reported as unknown.
+    """
     try:
         eui = normalise_eui(dev_eui)
     except ValueError as error:
         raise BadRequest(str(error)) from None
     device = conn.execute(
-        select(ingest_devices.c.name).where(ingest_devices.c.dev_eui == eui)
+        select(ingest_devices.c.name, things.c.organisation_id, things.c.visibility)
+        .join(things, things.c.id == ingest_devices.c.thing_id)
+        .where(ingest_devices.c.dev_eui == eui)
     ).first()
+    if (
+        principal is not None
+        and device is not None
+        and not can_read(principal, device.organisation_id, device.visibility)
+    ):
+        raise NotFound(f"unknown device {eui}")
     row = conn.execute(
         select(ingest_device_health).where(ingest_device_health.c.dev_eui == eui)
     ).first()
