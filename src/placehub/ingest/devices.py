@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from placehub.access.service import Principal
-from placehub.access.visibility import can_read
 from placehub.access.tables import VISIBILITIES, organisations
+from placehub.access.visibility import can_read
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.ingest.journal import lock_for_writing, normalise_eui
 from placehub.ingest.profiles import get_profile
