@@ -116,3 +116,16 @@ def test_cli_dead_letters_and_replay(database, register) -> None:
     assert "3 new Observations" in replayed.output
     nothing = runner.invoke(cli_app, ["ingest", "replay"], env=env)
     assert nothing.exit_code == 1 and "say what to replay" in nothing.output
+
+
+def test_replay_does_not_count_frames_twice_in_health(client, database, register) -> None:
+    """Replaying processed uplinks leaves the device health's frame counts as they were."""
+    register(EUI)
+    for f_cnt in (1, 2, 4):
+        client.post("/ingest/ttn", json=tts_uplink(EUI, ldds75(500), f_cnt))
+    wait_processed(database)
+    before = client.get(f"/api/devices/{EUI}/health").json()
+    replay(database, since=BASE_TIME, until=BASE_TIME + timedelta(days=1))
+    after = client.get(f"/api/devices/{EUI}/health").json()
+    assert (after["frames_received"], after["frames_lost"]) == (3, 1)
+    assert (before["frames_received"], before["frames_lost"]) == (3, 1)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.config import is_loopback
-from placehub.errors import BadRequest, Forbidden, Unauthorized
+from placehub.errors import BadRequest, Forbidden, PlacehubError, Unauthorized
 from placehub.ingest import deadletters
 from placehub.ingest.adapters import parse_message
 from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
@@ -55,7 +55,11 @@ async def _webhook(request: Request, network: str, event: str) -> JSONResponse:
             "message unchanged"
         ) from None
     entry = parse_message(network, body, event, "webhook", datetime.now(UTC))
-    outcome = await asyncio.wrap_future(service.writer.submit(entry))
+    try:
+        outcome = await asyncio.wrap_future(service.writer.submit(entry))
+    except RuntimeError as error:
+        # Not stored: a 5xx makes the network server (or its retry queue) try again.
+        raise JournalUnavailable(f"the uplink was not stored ({error}); try again") from None
     return JSONResponse(
         {
             "journal_id": outcome.journal_id,
@@ -63,6 +67,12 @@ async def _webhook(request: Request, network: str, event: str) -> JSONResponse:
             "counter_reset": outcome.counter_reset,
         }
     )
+
+
+class JournalUnavailable(PlacehubError):
+    """The journal could not store the uplink (database down or full)."""
+
+    status_code = 503
 
 
 def _require_writer(principal: Principal) -> None:

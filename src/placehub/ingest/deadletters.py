@@ -79,9 +79,7 @@ def replay(
         condition = condition & (t.c.dev_eui == normalise_eui(dev_eui))
     with database.begin() as conn:
         lock_for_writing(conn)
-        marked = conn.execute(
-            update(t).where(condition).values(status="pending", reason=None)
-        ).rowcount
+        marked = conn.execute(update(t).where(condition).values(status="pending")).rowcount
     result = process_all(database, extra_profiles)
     return {
         "replayed": marked,

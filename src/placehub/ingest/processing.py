@@ -109,6 +109,7 @@ class HealthBook:
             )
         }
         self.existing = set(self.rows)
+        self.enabled = True
 
     def get(self, eui: str) -> dict[str, Any]:
         if eui not in self.rows:
@@ -134,6 +135,8 @@ class HealthBook:
         return self.rows[eui]
 
     def uplink(self, entry: Any, measurements: Sequence[Measurement]) -> None:
+        if not self.enabled:
+            return
         health = self.get(entry.dev_eui)
         session = entry.session_key_id or entry.dev_addr
         f_cnt = entry.f_cnt
@@ -164,6 +167,8 @@ class HealthBook:
         health["updated_at"] = datetime.now(UTC)
 
     def event(self, entry: Any) -> None:
+        if not self.enabled:
+            return
         health = self.get(entry.dev_eui)
         body = entry.body or {}
         if entry.event == "join":
@@ -187,6 +192,8 @@ class HealthBook:
         health["updated_at"] = datetime.now(UTC)
 
     def dead_letter(self, eui: str, reason: str) -> None:
+        if not self.enabled:
+            return
         health = self.get(eui)
         health["dead_letters"] += 1
         health["last_error"] = reason
@@ -241,6 +248,12 @@ def process_entries(
         return len(statuses) - 1
 
     for entry in entries:
+        # A replayed entry was already counted in the device health (unless it was waiting
+        # for its device to be registered): count it once only.
+        counted = entry.processed_at is not None and not str(entry.reason or "").startswith(
+            "unknown device"
+        )
+        health.enabled = not counted
         if entry.event != "up":
             health.event(entry)
             finish(entry, "processed")
