@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -225,3 +226,20 @@ def test_webhook_needs_credentials_unless_local_anonymous(settings, database) ->
         )
     with database.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ingest_journal)).scalar_one() == 2
+
+
+def test_observations_written_is_announced_after_commit(client, database, register) -> None:
+    """Subscribers of observations.written hear about the uplink's Observations once committed."""
+    device = register(EUI)
+    heard: list = []
+    database.events.subscribe("observations.written", heard.extend)
+    try:
+        client.post("/ingest/ttn", json=tts_uplink(EUI, ldds75(700), f_cnt=2))
+        wait_processed(database)
+        deadline = time.monotonic() + 5
+        while len(heard) < 3 and time.monotonic() < deadline:  # published just after commit
+            time.sleep(0.02)
+    finally:
+        database.events.unsubscribe("observations.written", heard.extend)
+    assert {w.datastream_id for w in heard} == set(device["datastreams"].values())
+    assert all(w.thing_id == device["thing_id"] for w in heard)
