@@ -9,13 +9,16 @@ frame-counter reset or a new session, kept as its own entry and logged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,6 +141,26 @@ class _Existing:
     copies: int
     ns_time: datetime | None = None
     dirty: bool = False
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_turn(database: Database) -> AbstractContextManager[Any]:
+    """In-process turn-taking for SQLite's single write lock.
+
+    The journal writer and the processing worker take turns here rather than in SQLite's busy
+    handler, which sleeps in steps of up to 100 ms and would make acknowledgements wait long
+    after the lock is free. PostgreSQL needs no turns.
+    """
+    if not database.is_sqlite:
+        return contextlib.nullcontext()
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(database)
+        if lock is None:
+            lock = _WRITE_LOCKS[database] = threading.Lock()
+    return lock
 
 
 def lock_for_writing(conn: Connection) -> None:
@@ -345,7 +368,7 @@ class JournalWriter:
         entries = [entry for entry, _ in batch]
         for attempt in range(3):
             try:
-                with self.database.begin() as conn:
+                with write_turn(self.database), self.database.begin() as conn:
                     outcomes = write_entries(conn, entries)
                 break
             except IntegrityError:

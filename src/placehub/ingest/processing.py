@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from placehub.db import Database
 from placehub.ingest.codecs import DecodeError, Measurement
-from placehub.ingest.journal import lock_for_writing
+from placehub.ingest.journal import lock_for_writing, write_turn
 from placehub.ingest.profiles import DeviceProfile, ProfileError, decode_for_profile, get_profile
 from placehub.ingest.tables import ingest_device_health, ingest_devices, ingest_journal
 from placehub.sta.observations import NewObservation, WrittenObservation, write_observations
@@ -345,7 +345,7 @@ def process_pending(
 ) -> ProcessResult:
     """Process up to ``limit`` pending journal entries in one transaction; announce after commit."""
     t = ingest_journal
-    with database.begin() as conn:
+    with write_turn(database), database.begin() as conn:
         query = select(t).where(t.c.status == "pending").order_by(t.c.id).limit(limit)
         lock_for_writing(conn)
         if not database.is_sqlite:
@@ -393,6 +393,7 @@ class ProcessingWorker:
         self.extra_profiles = extra_profiles
         self.busy = busy or (lambda: False)
         self.slice_seconds = slice_seconds
+        self.idle_slice_seconds = 0.1
         self.per_entry_seconds = 0.002  # learnt as it goes
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -416,7 +417,10 @@ class ProcessingWorker:
     def _slice(self) -> bool:
         """Process one slice; True if there was work."""
         busy = self.database.is_sqlite and self.busy()
-        limit = max(5, int(self.slice_seconds / self.per_entry_seconds)) if busy else 1000
+        # Even without webhook traffic a slice stays short, so an uplink arriving meanwhile
+        # waits at most about idle_slice_seconds for the lock.
+        seconds = self.slice_seconds if busy else self.idle_slice_seconds
+        limit = min(1000, max(5, int(seconds / self.per_entry_seconds)))
         started = time.perf_counter()
         result = process_pending(self.database, limit=limit, extra_profiles=self.extra_profiles)
         done = result.processed + result.dead_letters + result.ignored
