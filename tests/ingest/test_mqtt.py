@@ -170,3 +170,52 @@ async def _until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-u
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_placehub_ingest_mqtt_command_journals_uplinks(
+    database, register, mqtt_url, tmp_path
+) -> None:
+    """`placehub ingest mqtt` subscribes, journals and processes uplinks until stopped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    register(EUI)
+    app_id = f"placehub-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+        "PLACEHUB_DATABASE_URL": database.url,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "placehub",
+            "ingest",
+            "mqtt",
+            "--url",
+            mqtt_url,
+            "--topics",
+            f"tts:v3/{app_id}/devices/+/up",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = tts_uplink(EUI, ldds75(333), f_cnt=77, app=app_id)
+        deadline = time.monotonic() + 20
+        # Publish until the subscriber (starting up in its own process) has stored it.
+        while time.monotonic() < deadline and not journal(database):
+            asyncio.run(publish(mqtt_url, f"v3/{app_id}/devices/d/up", body))
+            time.sleep(0.3)
+        wait_processed(database)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    rows = journal(database)
+    assert [(r.f_cnt, r.transport, r.status) for r in rows] == [(77, "mqtt", "processed")]

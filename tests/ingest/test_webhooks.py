@@ -243,3 +243,23 @@ def test_observations_written_is_announced_after_commit(client, database, regist
         database.events.unsubscribe("observations.written", heard.extend)
     assert {w.datastream_id for w in heard} == set(device["datastreams"].values())
     assert all(w.thing_id == device["thing_id"] for w in heard)
+
+
+def test_chirpstack_log_of_a_counter_reset_updates_health(client, database, register) -> None:
+    """A ChirpStack log event with a frame-counter reset code is counted in the device health."""
+    register(EUI)
+    client.post("/ingest/chirpstack", json=chirpstack_uplink(EUI, ldds75(400), f_cnt=40))
+    log = chirpstack_event(
+        "log",
+        EUI,
+        BASE_TIME + timedelta(hours=2),
+        level="WARNING",
+        code="UPLINK_F_CNT_RESET",
+        description="frame-counter reset or rollover",
+        context={"deduplication_id": "x"},
+    )
+    assert client.post("/ingest/chirpstack?event=log", json=log).status_code == 200
+    wait_processed(database)
+    health = client.get(f"/api/devices/{EUI}/health").json()
+    assert health["counter_resets"] == 1 and "UPLINK_F_CNT_RESET" in health["last_error"]
+    assert health["last_f_cnt"] is None  # the next uplink starts a new count
