@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
-from placehub.errors import BadRequest
+from placehub.errors import BadRequest, PlacehubError
 from placehub.sta import writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
@@ -60,6 +60,18 @@ def service_root(request: Request) -> JSONResponse:
         "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
         "serverSettings": {"conformance": conformance_uris()},
     })
+
+
+class MethodNotAllowed(PlacehubError):
+    status_code = 405
+
+
+@router.api_route("", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)
+@router.api_route("/", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)
+def service_root_write() -> None:
+    """The service root is read-only."""
+    raise MethodNotAllowed("the service root cannot be changed: POST to a collection, "
+                           "e.g. /sta/v1.1/Things")
 
 
 @router.get("/{path:path}")

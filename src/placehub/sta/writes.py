@@ -214,7 +214,8 @@ class Writer:
 
     def visible_row(self, entity: Entity, entity_id: Any, label: str) -> Mapping[Any, Any]:
         """The stored row, if the principal may read it; otherwise 'does not exist'."""
-        if isinstance(entity_id, bool) or not isinstance(entity_id, int):
+        if (isinstance(entity_id, bool) or not isinstance(entity_id, int)
+                or not -(2**63) < entity_id < 2**63):
             raise BadRequest(f"{label}: @iot.id must be a whole number, got {entity_id!r}")
         alias = entity.table.alias("w")
         row = self.conn.execute(
@@ -394,7 +395,10 @@ class Writer:
                              '{"@iot.id": ...})')
         if "@iot.id" in value:
             # Extra members beside @iot.id (frost-sta-client sends them) are ignored.
-            return int(self.visible_row(target, value["@iot.id"], label)["id"])
+            try:
+                return int(self.visible_row(target, value["@iot.id"], label)["id"])
+            except NotFound as error:  # a wrong reference in the body is a bad request
+                raise BadRequest(error.message) from None
         return self.create(target, value, label, org_hint=org_hint)
 
     def add_many(self, entity: Entity, entity_id: int, navigation: Navigation,
@@ -581,13 +585,11 @@ class Writer:
             for prop in entity.properties.values():
                 if prop.kind == "id" or not prop.writable or prop.name in body:
                     continue
-                if prop.required:
+                if prop.required or prop.kind == "time_or_interval":
                     raise BadRequest(f"{label}: PUT replaces the whole entity and "
                                      f"{prop.name!r} is missing")
                 values.update({column: None for column in prop.columns})
         new_org, visibility = self.access_properties(entity, values, label)
-        if "properties" in values and entity.name in _OWNED and not body.get("properties"):
-            values["properties"] = values["properties"] or None
         if new_org is not None and new_org != organisation:
             self.require_write(new_org, f"data of organisation {self.organisation_slug(new_org)!r}")
             values["organisation_id"] = new_org
