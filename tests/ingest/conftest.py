@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from placehub.access.requests import ANONYMOUS_WRITER
+from placehub.config import Settings
 from placehub.db import Database
 from placehub.ingest.devices import DeviceSpec, register_device
 from placehub.ingest.tables import ingest_journal
+from placehub.web.app import create_app
+
+
+@pytest.fixture
+def client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    """The app with local anonymous writes allowed (as `serve` on loopback with the setting)."""
+    app = create_app(settings.replace(anonymous_write=True), database=database)
+    with TestClient(app) as test_client:
+        yield test_client
 
 
 @pytest.fixture

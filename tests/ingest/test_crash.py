@@ -21,6 +21,7 @@ from placehub.ingest.devices import DeviceSpec, register_device
 from placehub.ingest.tables import ingest_journal
 from placehub.sta.tables import observations
 
+from .conftest import wait_processed
 from .messages import ldds75, tts_uplink
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,17 +108,7 @@ def test_sigkill_under_load_loses_no_acknowledged_uplink(tmp_path: Path) -> None
 
     server = start_server(db_url, port)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with database.connect() as conn:
-                pending = conn.execute(
-                    select(func.count())
-                    .select_from(ingest_journal)
-                    .where(ingest_journal.c.status == "pending")
-                ).scalar_one()
-            if pending == 0:
-                break
-            time.sleep(0.1)
+        wait_processed(database, timeout=30)
         with database.connect() as conn:
             stored = {
                 (r.dev_eui, r.f_cnt)

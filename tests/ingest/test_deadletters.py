@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from placehub.cli import app as cli_app
-from placehub.config import Settings
 from placehub.db import Database
 from placehub.ingest.deadletters import replay
 from placehub.ingest.processing import process_all
 from placehub.sta.tables import observations
-from placehub.web.app import create_app
 
 from .conftest import wait_processed
 from .messages import BASE_TIME, ldds75, tts_uplink
 
 EUI = "A84041000181F00D"
-
-
-@pytest.fixture
-def client(settings: Settings, database: Database) -> Iterator[TestClient]:
-    app = create_app(settings.replace(anonymous_write=True), database=database)
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def observation_count(database: Database) -> int:

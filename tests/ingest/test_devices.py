@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,12 @@ from typer.testing import CliRunner
 
 from placehub.access.requests import ANONYMOUS_WRITER
 from placehub.cli import app as cli_app
-from placehub.config import Settings
 from placehub.db import Database
 from placehub.errors import BadRequest
 from placehub.ingest.devices import import_devices
 from placehub.ingest.tables import ingest_devices
 from placehub.sta.tables import datastreams, locations, observed_properties, sensors, things
 from placehub.web.app import create_app
-
-
-@pytest.fixture
-def client(settings: Settings, database: Database) -> Iterator[TestClient]:
-    app = create_app(settings.replace(anonymous_write=True), database=database)
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def count(database: Database, table) -> int:  # type: ignore[no-untyped-def]
@@ -178,42 +169,23 @@ def test_cli_devices_import_and_add(settings, database, tmp_path: Path) -> None:
     good.write_text(CSV_GOOD)
     result = runner.invoke(cli_app, ["devices", "import", str(good)], env=env)
     assert result.exit_code == 0, result.output
-    result = runner.invoke(
-        cli_app,
-        [
-            "devices",
-            "add",
-            "A84041000181E001",
-            "--name",
-            "Bin E",
-            "--profile",
-            "dragino-ldds75-bin",
-            "--lat",
-            "52.67",
-            "--lon",
-            "-0.73",
-        ],
-        env=env,
-    )
+    add = [
+        "devices",
+        "add",
+        "A84041000181E001",
+        "--name",
+        "Bin E",
+        "--profile",
+        "dragino-ldds75-bin",
+        "--lat",
+        "52.67",
+        "--lon",
+        "-0.73",
+    ]
+    result = runner.invoke(cli_app, add, env=env)
     assert result.exit_code == 0, result.output
     assert count(database, ingest_devices) == 4
-    result = runner.invoke(
-        cli_app,
-        [
-            "devices",
-            "add",
-            "A84041000181E001",
-            "--name",
-            "Bin E",
-            "--profile",
-            "dragino-ldds75-bin",
-            "--lat",
-            "52.67",
-            "--lon",
-            "-0.73",
-        ],
-        env=env,
-    )
+    result = runner.invoke(cli_app, add, env=env)
     assert result.exit_code == 1 and "already registered" in result.output
 
 

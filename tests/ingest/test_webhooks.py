@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from placehub.config import Settings
 from placehub.db import Database
 from placehub.ingest.integrations import create_integration
 from placehub.ingest.tables import ingest_journal
@@ -22,14 +20,6 @@ from .conftest import wait_processed
 from .messages import BASE_TIME, chirpstack_event, chirpstack_uplink, ldds75, tts_uplink
 
 EUI = "A84041000181C0DE"
-
-
-@pytest.fixture
-def client(settings: Settings, database: Database) -> Iterator[TestClient]:
-    """The app with local anonymous writes allowed (as `serve` on loopback with the setting)."""
-    app = create_app(settings.replace(anonymous_write=True), database=database)
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def journal_rows(database: Database) -> list:

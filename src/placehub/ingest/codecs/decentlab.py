@@ -108,6 +108,43 @@ def _smtp_absent(depth: int) -> Callable[[Words], bool]:
     return lambda x: x[2 * depth] == 0 and x[2 * depth + 1] == 0
 
 
+# Air temperature and humidity: Sensirion SHT-type and HTU-type conversions.
+SHT_AIR = Sensor(
+    2,
+    (
+        V("air_temperature", "temperature", "Cel", _sht_temperature),
+        V("air_humidity", "relative_humidity", "%", _sht_humidity),
+    ),
+)
+HTU_AIR = Sensor(
+    2,
+    (
+        V("air_temperature", "temperature", "Cel", _htu_temperature),
+        V("air_humidity", "relative_humidity", "%", _htu_humidity),
+    ),
+)
+
+
+def _pr2x(pmin: float, pmax: float) -> tuple[Sensor, ...]:
+    """DL-PR21 / DL-PR26 pressure and temperature probes, differing only in pressure range."""
+    return (
+        Sensor(
+            2,
+            (
+                V("pressure", "gauge_pressure", "bar", _pressure_range(pmin, pmax)),
+                V(
+                    "temperature",
+                    "temperature",
+                    "Cel",
+                    lambda x: (x[1] - 384) * 0.003125 - 50,
+                    "probe",
+                ),
+            ),
+        ),
+        BATTERY,
+    )
+
+
 _KL66_F0, _KL66_K = 15383.72, 46.4859
 _DWS_F02, _DWS_S, _DWS_M0 = 232263168, 0.000302459, 1370
 
@@ -283,13 +320,7 @@ MODELS: dict[str, tuple[Sensor, ...]] = {
     ),
     "dl-iam": (
         BATTERY,
-        Sensor(
-            2,
-            (
-                V("air_temperature", "temperature", "Cel", _sht_temperature),
-                V("air_humidity", "relative_humidity", "%", _sht_humidity),
-            ),
-        ),
+        SHT_AIR,
         Sensor(1, (V("barometric_pressure", "pressure", "hPa", lambda x: x[0] * 2 / 100),)),
         Sensor(
             2,
@@ -383,13 +414,7 @@ MODELS: dict[str, tuple[Sensor, ...]] = {
         BATTERY,
     ),
     "dl-lp8p": (
-        Sensor(
-            2,
-            (
-                V("air_temperature", "temperature", "Cel", _htu_temperature),
-                V("air_humidity", "relative_humidity", "%", _htu_humidity),
-            ),
-        ),
+        HTU_AIR,
         Sensor(
             2,
             (
@@ -527,47 +552,11 @@ MODELS: dict[str, tuple[Sensor, ...]] = {
                 ),
             ),
         ),
-        Sensor(
-            2,
-            (
-                V("air_temperature", "temperature", "Cel", _htu_temperature),
-                V("air_humidity", "relative_humidity", "%", _htu_humidity),
-            ),
-        ),
+        HTU_AIR,
         Sensor(1, (V("barometric_pressure", "pressure", "hPa", lambda x: x[0] * 2 / 100),)),
     ),
-    "dl-pr21-1-10": (
-        Sensor(
-            2,
-            (
-                V("pressure", "gauge_pressure", "bar", _pressure_range(-1.0, 10.0)),
-                V(
-                    "temperature",
-                    "temperature",
-                    "Cel",
-                    lambda x: (x[1] - 384) * 0.003125 - 50,
-                    "probe",
-                ),
-            ),
-        ),
-        BATTERY,
-    ),
-    "dl-pr26-0-1": (
-        Sensor(
-            2,
-            (
-                V("pressure", "gauge_pressure", "bar", _pressure_range(0.0, 1.0)),
-                V(
-                    "temperature",
-                    "temperature",
-                    "Cel",
-                    lambda x: (x[1] - 384) * 0.003125 - 50,
-                    "probe",
-                ),
-            ),
-        ),
-        BATTERY,
-    ),
+    "dl-pr21-1-10": _pr2x(-1.0, 10.0),
+    "dl-pr26-0-1": _pr2x(0.0, 1.0),
     "dl-pr36-8192": (
         Sensor(
             2,
@@ -633,13 +622,7 @@ MODELS: dict[str, tuple[Sensor, ...]] = {
         BATTERY,
     ),
     "dl-sht35": (
-        Sensor(
-            2,
-            (
-                V("air_temperature", "temperature", "Cel", _sht_temperature),
-                V("air_humidity", "relative_humidity", "%", _sht_humidity),
-            ),
-        ),
+        SHT_AIR,
         BATTERY,
     ),
     "dl-smtp": (
@@ -730,13 +713,7 @@ MODELS: dict[str, tuple[Sensor, ...]] = {
         BATTERY,
     ),
     "dl-wrm": (
-        Sensor(
-            2,
-            (
-                V("air_temperature", "temperature", "Cel", _sht_temperature),
-                V("air_humidity", "relative_humidity", "%", _sht_humidity),
-            ),
-        ),
+        SHT_AIR,
         Sensor(
             2,
             (
