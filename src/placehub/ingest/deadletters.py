@@ -1,6 +1,6 @@
 """Dead letters and replay: uplinks that could not become Observations, and re-processing them.
 
-Replaying sets entries back to pending and processes them again; Observations carry the
+Replaying processes the chosen entries again (never via pending); Observations carry the
 journal entry's key, so entries that were already processed never give duplicates.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select
 
 from placehub.db import Database
 from placehub.errors import BadRequest
-from placehub.ingest.journal import lock_for_writing, normalise_eui
-from placehub.ingest.processing import process_all
+from placehub.ingest.journal import lock_for_writing, normalise_eui, write_turn
+from placehub.ingest.processing import ProcessResult, process_entries
 from placehub.ingest.tables import ingest_journal
 
 
@@ -63,8 +63,13 @@ def replay(
     until: datetime | None = None,
     dev_eui: str | None = None,
     extra_profiles: str | None = None,
+    chunk: int = 500,
 ) -> dict[str, Any]:
-    """Mark the chosen entries pending again and process them; returns counts."""
+    """Process the chosen entries again, in chunks, each in its own transaction; returns counts.
+
+    The entries are never set back to pending, so the server's worker cannot pick them up
+    meanwhile: each replayed entry is processed exactly once by this call.
+    """
     if not dead_letters and since is None and until is None:
         raise BadRequest("say what to replay: the dead letters, or a time range (since/until)")
     t = ingest_journal
@@ -76,15 +81,31 @@ def replay(
     if until is not None:
         condition = condition & (t.c.ns_time < until)
     if dev_eui:
-        condition = condition & (t.c.dev_eui == normalise_eui(dev_eui))
-    with database.begin() as conn:
-        lock_for_writing(conn)
-        marked = conn.execute(update(t).where(condition).values(status="pending")).rowcount
-    result = process_all(database, extra_profiles)
+        try:
+            condition = condition & (t.c.dev_eui == normalise_eui(dev_eui))
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+    with database.connect() as conn:
+        ids = list(conn.execute(select(t.c.id).where(condition).order_by(t.c.id)).scalars())
+    total = ProcessResult()
+    for start in range(0, len(ids), chunk):
+        wanted = ids[start : start + chunk]
+        with write_turn(database), database.begin() as conn:
+            lock_for_writing(conn)
+            query = select(t).where(t.c.id.in_(wanted), condition).order_by(t.c.id)
+            if not database.is_sqlite:
+                query = query.with_for_update()
+            result = process_entries(conn, list(conn.execute(query)), extra_profiles)
+        if result.written:
+            database.events.publish("observations.written", result.written)
+        total.processed += result.processed
+        total.dead_letters += result.dead_letters
+        total.ignored += result.ignored
+        total.observations += result.observations
     return {
-        "replayed": marked,
-        "processed": result.processed,
-        "dead_letters": result.dead_letters,
-        "ignored": result.ignored,
-        "new_observations": result.observations,
+        "replayed": len(ids),
+        "processed": total.processed,
+        "dead_letters": total.dead_letters,
+        "ignored": total.ignored,
+        "new_observations": total.observations,
     }
