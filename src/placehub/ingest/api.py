@@ -173,7 +173,10 @@ def register(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Re-process every dead letter (after registering a device or fixing a profile)."""
         _require_writer(principal)
-        if not principal.write_anywhere and not principal.roles:
+        if (
+            not any(principal.can_write(o) for o in principal.roles)
+            and not principal.write_anywhere
+        ):
             raise Forbidden("replaying needs an editor or admin role")
         settings = request.app.state.settings
         result = deadletters.replay(
