@@ -346,6 +346,11 @@ def process_pending(
 ) -> ProcessResult:
     """Process up to ``limit`` pending journal entries in one transaction; announce after commit."""
     t = ingest_journal
+    # Look before locking: taking SQLite's write lock when there is nothing to do would make
+    # other writers' read-then-write transactions fail with "database is locked".
+    with database.connect() as conn:
+        if conn.execute(select(t.c.id).where(t.c.status == "pending").limit(1)).first() is None:
+            return ProcessResult()
     with write_turn(database), database.begin() as conn:
         started = time.perf_counter()
         query = select(t).where(t.c.status == "pending").order_by(t.c.id).limit(limit)
