@@ -1,0 +1,189 @@
+"""The alert lifecycle: open → acknowledged → resolved, one unresolved alert per rule and subject.
+
+Every change is kept in ``alert_events`` (the history). Reading follows the visibility of the
+alert's Thing (viewers read); acknowledging and resolving need write rights on its organisation
+(editors and admins act).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from placehub.access.service import Principal
+from placehub.access.visibility import can_read, visible_clause
+from placehub.alerts.rules import SEVERITY_ORDER, Rule
+from placehub.alerts.tables import alert_events, alerts
+from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
+from placehub.sta.tables import things
+
+# Called inside the transaction after an alert opens, is acknowledged or resolves:
+# listener(conn, alert_id, event, now). Notifications register here.
+AlertListener = Callable[[Connection, int, str, datetime], None]
+LISTENERS: list[AlertListener] = []
+
+
+def _announce(conn: Connection, alert_id: int, event: str, now: datetime) -> None:
+    for listener in LISTENERS:
+        listener(conn, alert_id, event, now)
+
+
+def open_alert(conn: Connection, rule: Rule, subject: str, *, thing_id: int,
+               datastream_id: int | None, title: str, message: str, value: float | None,
+               since: datetime | None, now: datetime, details: dict[str, Any] | None = None
+               ) -> tuple[int, bool]:
+    """Open an alert unless one is unresolved for this rule and subject; (id, newly opened)."""
+    existing = conn.execute(
+        select(alerts.c.id).where(alerts.c.rule_id == rule.id, alerts.c.subject == subject,
+                                  alerts.c.status != "resolved")
+    ).first()
+    if existing is not None:
+        return int(existing.id), False
+    alert_id = int(conn.execute(insert(alerts).values(
+        rule_id=rule.id, rule_key=rule.key, kind=rule.kind, severity=rule.severity,
+        subject=subject, thing_id=thing_id, datastream_id=datastream_id, status="open",
+        title=title[:300], message=message, value=value, details=details,
+        condition_since=since, opened_at=now,
+    )).inserted_primary_key[0])  # type: ignore[index]
+    conn.execute(insert(alert_events).values(
+        alert_id=alert_id, at=now, action="opened", actor="rules", note=message,
+        detail={"value": value}))
+    _announce(conn, alert_id, "opened", now)
+    return alert_id, True
+
+
+def record(conn: Connection, alert_id: int, action: str, now: datetime, actor: str = "rules",
+           note: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Add a line to an alert's history."""
+    conn.execute(insert(alert_events).values(alert_id=alert_id, at=now, action=action,
+                                             actor=actor, note=note, detail=detail))
+
+
+def _row(conn: Connection, alert_id: int) -> Any:
+    row = conn.execute(
+        select(alerts, things.c.organisation_id, things.c.visibility, things.c.name.label(
+            "thing_name")).join(things, things.c.id == alerts.c.thing_id)
+        .where(alerts.c.id == alert_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return row
+
+
+def _check_write(principal: Principal | None, row: Any) -> None:
+    if principal is None:
+        return
+    if not can_read(principal, row.organisation_id, row.visibility):
+        raise NotFound(f"no alert {row.id}")
+    if not principal.can_write(row.organisation_id):
+        raise Forbidden("acknowledging or resolving alerts needs an editor or admin of the "
+                        "asset's organisation")
+
+
+def acknowledge(conn: Connection, principal: Principal, alert_id: int, now: datetime,
+                note: str | None = None) -> dict[str, Any]:
+    """Mark an open alert as seen by ``principal``, with an optional note."""
+    row = _row(conn, alert_id)
+    _check_write(principal, row)
+    if row.status != "open":
+        raise Conflict(f"alert {alert_id} is {row.status}: only open alerts can be acknowledged")
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+        status="acknowledged", acknowledged_at=now, acknowledged_by=principal.username,
+        acknowledge_note=note))
+    record(conn, alert_id, "acknowledged", now, principal.username, note)
+    _announce(conn, alert_id, "acknowledged", now)
+    return get_alert(conn, principal, alert_id)
+
+
+def resolve(conn: Connection, principal: Principal | None, alert_id: int, now: datetime,
+            note: str | None = None, *, automatic: bool = False) -> bool:
+    """Resolve an alert by hand (``principal``) or automatically; False if already resolved."""
+    row = _row(conn, alert_id)
+    _check_write(principal, row)
+    if row.status == "resolved":
+        if automatic:
+            return False
+        raise Conflict(f"alert {alert_id} is resolved already")
+    actor = "rules" if automatic or principal is None else principal.username
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+        status="resolved", resolved_at=now, resolved_by=actor,
+        resolution="auto" if automatic else "manual", resolve_note=note))
+    record(conn, alert_id, "resolved", now, actor, note,
+           {"resolution": "auto" if automatic else "manual"})
+    _announce(conn, alert_id, "resolved", now)
+    return True
+
+
+def alert_dict(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id, "rule_id": row.rule_id, "rule_key": row.rule_key, "kind": row.kind,
+        "severity": row.severity, "status": row.status, "title": row.title,
+        "message": row.message, "value": row.value, "details": row.details,
+        "thing_id": row.thing_id, "thing_name": getattr(row, "thing_name", None),
+        "datastream_id": row.datastream_id, "subject": row.subject,
+        "condition_since": iso(row.condition_since), "opened_at": iso(row.opened_at),
+        "acknowledged_at": iso(row.acknowledged_at), "acknowledged_by": row.acknowledged_by,
+        "acknowledge_note": row.acknowledge_note, "resolved_at": iso(row.resolved_at),
+        "resolved_by": row.resolved_by, "resolution": row.resolution,
+        "resolve_note": row.resolve_note,
+    }
+
+
+def list_alerts(conn: Connection, principal: Principal, *, status: str | None = None,
+                severity: str | None = None, thing_id: int | None = None,
+                rule_key: str | None = None, asset_type: str | None = None,
+                since: datetime | None = None, limit: int = 100, offset: int = 0
+                ) -> list[dict[str, Any]]:
+    """Alerts the principal may read, newest first, filtered.
+
+    ``status`` may be open, acknowledged, resolved or "active" (open or acknowledged);
+    ``severity`` keeps that severity and worse.
+    """
+    query = (select(alerts, things.c.name.label("thing_name"))
+             .join(things, things.c.id == alerts.c.thing_id)
+             .where(visible_clause(principal, things.c.organisation_id, things.c.visibility)))
+    if status == "active":
+        query = query.where(alerts.c.status != "resolved")
+    elif status:
+        if status not in ("open", "acknowledged", "resolved"):
+            raise BadRequest(f"status {status!r}: use open, acknowledged, resolved or active")
+        query = query.where(alerts.c.status == status)
+    if severity:
+        if severity not in SEVERITY_ORDER:
+            raise BadRequest(f"severity {severity!r}: use info, warning or critical")
+        query = query.where(alerts.c.severity.in_(
+            [s for s, level in SEVERITY_ORDER.items() if level >= SEVERITY_ORDER[severity]]))
+    if thing_id is not None:
+        query = query.where(alerts.c.thing_id == thing_id)
+    if rule_key:
+        query = query.where(alerts.c.rule_key == rule_key)
+    if asset_type:
+        query = query.where(things.c.properties["asset_type"].as_string() == asset_type)
+    if since is not None:
+        query = query.where(alerts.c.opened_at >= since)
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be between 1 and 1000")
+    query = query.order_by(alerts.c.opened_at.desc(), alerts.c.id.desc()).limit(limit).offset(
+        max(offset, 0))
+    return [alert_dict(r) for r in conn.execute(query)]
+
+
+def get_alert(conn: Connection, principal: Principal, alert_id: int) -> dict[str, Any]:
+    """One alert with its full history, if the principal may read its asset."""
+    row = _row(conn, alert_id)
+    if not can_read(principal, row.organisation_id, row.visibility):
+        raise NotFound(f"no alert {alert_id}")
+    result = alert_dict(row)
+    result["history"] = [
+        {"at": e.at.isoformat(), "action": e.action, "actor": e.actor, "note": e.note,
+         "detail": e.detail}
+        for e in conn.execute(select(alert_events).where(alert_events.c.alert_id == alert_id)
+                              .order_by(alert_events.c.at, alert_events.c.id))
+    ]
+    return result
