@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
-from placehub.alerts import lifecycle
+from placehub.alerts import lifecycle, notify
 from placehub.alerts.air_quality import PPB_TO_UGM3
 from placehub.alerts.clock import Clock, SystemClock
 from placehub.alerts.rules import KINDS, Context, LocationChanged, Rule, RuleKind, Verdict
@@ -85,6 +85,7 @@ class RuleEngine:
         self._states: dict[Key, dict[str, Any]] = {}
         self._touched: set[Key] = set()
         self._attached = False
+        notify.install()  # opened / resolved alerts queue their notifications
 
     # --- wiring ----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from placehub.sta.tables import things
 
 # Called inside the transaction after an alert opens, is acknowledged or resolves:
 # listener(conn, alert_id, event, now). Notifications register here.
-AlertListener = Callable[[Connection, int, str, datetime], None]
+AlertListener = Callable[[Connection, int, str, datetime], object]
 LISTENERS: list[AlertListener] = []
 
 
