@@ -2,9 +2,11 @@
 
 It subscribes to ``observations.written`` (and ``locations.changed``, ``things.changed``) on the
 database's event bus. Each (rule, subject) has a small state dict kept in memory and saved to
-``alert_rule_states``: at once when an alert opens or resolves, otherwise on the timer, so the
-hot path does no extra writes. After a restart states are read back; at worst the readings since
-the last timer tick are judged again from the next Observation — history is never scanned.
+``alert_rule_states`` by the timer (and on shutdown), so the hot path writes only when an alert
+opens or resolves. After a restart states are read back; at worst what happened since the last
+timer tick is judged again from the next Observations — history is never scanned, and the
+alerts table (one unresolved alert per rule and subject) keeps a re-judged episode from opening
+a second alert.
 
 Episodes: a breach opens one alert; further breaches of the same episode add nothing; when the
 condition clears for the rule's hold-off the alert resolves itself (rules with auto_resolve off
@@ -26,7 +28,16 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from placehub.alerts import lifecycle, notify
 from placehub.alerts.air_quality import PPB_TO_UGM3
 from placehub.alerts.clock import Clock, SystemClock
-from placehub.alerts.rules import KINDS, Context, LocationChanged, Rule, RuleKind, Verdict
+from placehub.alerts.lifecycle import UNRESOLVED
+from placehub.alerts.rules import (
+    KINDS,
+    Context,
+    LocationChanged,
+    Rule,
+    RuleKind,
+    Verdict,
+    number,
+)
 from placehub.alerts.sources import (
     DeviceHealthSource,
     Forecaster,
@@ -84,6 +95,8 @@ class RuleEngine:
         self._by_key: dict[Key, Binding] = {}
         self._states: dict[Key, dict[str, Any]] = {}
         self._touched: set[Key] = set()
+        # Per Datastream: (observe, rule, state, scale, ctx, binding) ready for the hot loop.
+        self._prepared: dict[int, list[tuple[Any, ...]]] = {}
         self._attached = False
         notify.install()  # opened / resolved alerts queue their notifications
 
@@ -99,6 +112,14 @@ class RuleEngine:
             self._attached = True
         return self
 
+    def save_states(self) -> None:
+        """Write the states touched since the last save (the timer and shutdown call this)."""
+        with self._lock:
+            if self._touched:
+                with self.database.begin() as conn:
+                    self._save_states(conn, self._touched, self.clock.now())
+                self._touched.clear()
+
     def detach(self) -> None:
         events = self.database.events
         events.unsubscribe("observations.written", self.on_observations)
@@ -112,10 +133,12 @@ class RuleEngine:
             self._rules = None
             self._bindings.clear()
             self._by_key.clear()
+            self._prepared.clear()
 
     def on_things_changed(self, _thing_ids: Any) -> None:
         with self._lock:
             self._bindings.clear()
+            self._prepared.clear()
 
     # --- rules and bindings ----------------------------------------------------------------
 
@@ -237,28 +260,43 @@ class RuleEngine:
                     self._load_states(conn, keys)
             self._touched.update(keys)
             transitions: list[tuple[str, Binding, Any]] = []
+            prepared = self._prepared
+            # Group the batch per Datastream (in order) so each rule judges its readings in one
+            # call, with a fast path when nothing can happen.
+            groups: dict[int, tuple[list[float], list[float], list[float | None]]] = {}
             for w in written:
-                bound = bindings[w.datastream_id]
-                if not bound:
-                    continue
-                t = w.phenomenon_time.timestamp()
-                end = w.phenomenon_time_end.timestamp() if w.phenomenon_time_end else None
-                value = w.result
-                for b in bound:
-                    state = states[b.key]
-                    if b.scale != 1.0 and isinstance(value, int | float):
-                        verdict = b.kind.observe(b.rule, state, t, value * b.scale, end, b.ctx)
-                    else:
-                        verdict = b.kind.observe(b.rule, state, t, value, end, b.ctx)
-                    if verdict is None:
-                        continue
-                    if verdict[0] == "C":
-                        if "active" in state:
-                            self._cleared(b, state, verdict[1], transitions)
-                    else:
-                        self._breached(b, state, verdict, transitions)
+                value = number(w.result)
+                if value is None or not bindings[w.datastream_id]:
+                    continue  # rules judge numbers (and booleans as 1/0) only
+                group = groups.get(w.datastream_id)
+                if group is None:
+                    group = groups[w.datastream_id] = ([], [], [])
+                group[0].append(w.phenomenon_time.timestamp())
+                group[1].append(value)
+                group[2].append(w.phenomenon_time_end.timestamp()
+                                if w.phenomenon_time_end else None)
+            for ds, (times, values, ends) in groups.items():
+                steps = prepared.get(ds)
+                if steps is None:
+                    steps = prepared[ds] = [
+                        (b.kind.observe_many, b.rule, states[b.key], b.scale, b.ctx, b)
+                        for b in bindings[ds]]
+                for observe_many, rule, state, scale, ctx, b in steps:
+                    observe_many(rule, state, times,
+                                 values if scale == 1.0 else [v * scale for v in values],
+                                 ends, ctx, self._judge_for(b, state, transitions))
             if transitions:
                 self._apply(transitions)
+
+    def _judge_for(self, b: Binding, state: dict[str, Any],
+                   transitions: list[tuple[str, Binding, Any]]) -> Any:
+        def judge(verdict: Verdict) -> None:
+            if verdict[0] == "C":
+                if "active" in state:
+                    self._cleared(b, state, verdict[1], transitions)
+            else:
+                self._breached(b, state, verdict, transitions)
+        return judge
 
     def _breached(self, b: Binding, state: dict[str, Any], verdict: Verdict,
                   transitions: list[tuple[str, Binding, Any]]) -> None:
@@ -284,37 +322,47 @@ class RuleEngine:
             transitions.append(("resolve", b, at))
 
     def _apply(self, transitions: list[tuple[str, Binding, Any]]) -> None:
+        """Open, resolve and annotate alerts for a batch of transitions in one transaction."""
         now = self.clock.now()
+        opens: list[lifecycle.NewAlert] = []
         with self.database.begin() as conn:
+            for action, b, info in transitions:
+                if action == "open":
+                    _, value, since, message = info
+                    opens.append(lifecycle.NewAlert(
+                        b.rule, b.key[1], b.thing_id, b.datastream_id,
+                        f"{b.rule.name}: {b.ctx.thing_name}", message,
+                        None if value is None else float(value), _ts(since),
+                        {"quantity": b.ctx.quantity}))
+            opened = lifecycle.open_alerts(conn, opens, now) if opens else {}
+            missing = [b.key for action, b, _ in transitions if action != "open"
+                       and not self._states[b.key].get("alert") and b.key not in opened]
+            known = lifecycle.unresolved_alerts(conn, missing) if missing else {}
+            resolves: list[int] = []
+            notes: list[tuple[int, str, str | None]] = []
             for action, b, info in transitions:
                 state = self._states[b.key]
                 if action == "open":
-                    _, value, since, message = info
-                    alert_id, _new = lifecycle.open_alert(
-                        conn, b.rule, b.key[1], thing_id=b.thing_id,
-                        datastream_id=b.datastream_id,
-                        title=f"{b.rule.name}: {b.ctx.thing_name}", message=message,
-                        value=None if value is None else float(value), since=_ts(since),
-                        now=now, details={"quantity": b.ctx.quantity})
-                    state["alert"] = alert_id
+                    state["alert"] = opened[b.key]
                     continue
-                found = state.get("alert") or self._unresolved_alert(conn, b.key)
-                if found is None:
+                alert_id = state.get("alert") or opened.get(b.key) or known.get(b.key)
+                if alert_id is None:
                     continue
-                alert_id = int(found)
                 if action == "resolve":
-                    lifecycle.resolve(conn, None, alert_id, now, "condition cleared",
-                                      automatic=True)
+                    resolves.append(int(alert_id))
                     state.pop("alert", None)
                 else:
-                    lifecycle.record(conn, alert_id, "condition_returned", now,
-                                     note=info[3] if len(info) > 3 else None)
-            self._save_states(conn, {b.key for _, b, _ in transitions}, now)
+                    notes.append((int(alert_id), "condition_returned",
+                                  info[3] if len(info) > 3 else None))
+            lifecycle.resolve_automatically(conn, resolves, now)
+            lifecycle.record_many(conn, notes, now)
+        # States are saved by the timer, not here: after a crash the alerts table itself stops
+        # a second alert for the same rule and subject, and resolving twice is a no-op.
 
     def _unresolved_alert(self, conn: Connection, key: Key) -> int | None:
         row = conn.execute(select(alerts.c.id).where(
             alerts.c.rule_id == key[0], alerts.c.subject == key[1],
-            alerts.c.status != "resolved")).first()
+            UNRESOLVED)).first()
         return int(row.id) if row else None
 
     # --- timer -----------------------------------------------------------------------------
@@ -354,10 +402,7 @@ class RuleEngine:
                     transitions.append(("resolve", held, nt))
             if transitions:
                 self._apply(transitions)
-            if self._touched:
-                with self.database.begin() as conn:
-                    self._save_states(conn, self._touched, now)
-                self._touched.clear()
+            self.save_states()
 
     def _judge(self, b: Binding, verdict: Verdict | None,
                transitions: list[tuple[str, Binding, Any]]) -> None:

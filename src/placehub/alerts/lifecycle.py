@@ -7,11 +7,12 @@ alert's Thing (viewers read); acknowledging and resolving need write rights on i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read, visible_clause
@@ -20,39 +21,107 @@ from placehub.alerts.tables import alert_events, alerts
 from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
 from placehub.sta.tables import things
 
-# Called inside the transaction after an alert opens, is acknowledged or resolves:
-# listener(conn, alert_id, event, now). Notifications register here.
-AlertListener = Callable[[Connection, int, str, datetime], object]
+# The condition of the partial unique index, as literal SQL so both databases use the index
+# (a bound parameter would hide the match from the planner).
+UNRESOLVED = text("alerts.status != 'resolved'")
+
+# Called inside the transaction after alerts open, are acknowledged or resolve:
+# listener(conn, alert_ids, event, now). Notifications register here.
+AlertListener = Callable[[Connection, list[int], str, datetime], object]
 LISTENERS: list[AlertListener] = []
 
 
-def _announce(conn: Connection, alert_id: int, event: str, now: datetime) -> None:
-    for listener in LISTENERS:
-        listener(conn, alert_id, event, now)
+def _announce(conn: Connection, alert_ids: list[int], event: str, now: datetime) -> None:
+    if alert_ids:
+        for listener in LISTENERS:
+            listener(conn, alert_ids, event, now)
 
 
-def open_alert(conn: Connection, rule: Rule, subject: str, *, thing_id: int,
-               datastream_id: int | None, title: str, message: str, value: float | None,
-               since: datetime | None, now: datetime, details: dict[str, Any] | None = None
-               ) -> tuple[int, bool]:
-    """Open an alert unless one is unresolved for this rule and subject; (id, newly opened)."""
-    existing = conn.execute(
-        select(alerts.c.id).where(alerts.c.rule_id == rule.id, alerts.c.subject == subject,
-                                  alerts.c.status != "resolved")
-    ).first()
-    if existing is not None:
-        return int(existing.id), False
-    alert_id = int(conn.execute(insert(alerts).values(
-        rule_id=rule.id, rule_key=rule.key, kind=rule.kind, severity=rule.severity,
-        subject=subject, thing_id=thing_id, datastream_id=datastream_id, status="open",
-        title=title[:300], message=message, value=value, details=details,
-        condition_since=since, opened_at=now,
-    )).inserted_primary_key[0])  # type: ignore[index]
-    conn.execute(insert(alert_events).values(
-        alert_id=alert_id, at=now, action="opened", actor="rules", note=message,
-        detail={"value": value}))
-    _announce(conn, alert_id, "opened", now)
-    return alert_id, True
+@dataclass
+class NewAlert:
+    """An alert the engine wants opened for a rule and subject."""
+
+    rule: Rule
+    subject: str
+    thing_id: int
+    datastream_id: int | None
+    title: str
+    message: str
+    value: float | None
+    since: datetime | None
+    details: dict[str, Any] | None = None
+
+
+def unresolved_alerts(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[
+        tuple[int, str], int]:
+    """Ids of the unresolved alerts of these (rule id, subject) pairs."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = conn.execute(select(alerts.c.id, alerts.c.rule_id, alerts.c.subject).where(
+        alerts.c.rule_id.in_(sorted({k[0] for k in wanted})),
+        alerts.c.subject.in_(sorted({k[1] for k in wanted})),
+        UNRESOLVED))
+    return {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows
+            if (int(r.rule_id), str(r.subject)) in wanted}
+
+
+def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
+                ) -> dict[tuple[int, str], int]:
+    """Open alerts in one batch, except where one is unresolved for the rule and subject.
+
+    Returns the alert id for every (rule id, subject): the new one or the existing one.
+    """
+    ids = unresolved_alerts(conn, [(n.rule.id, n.subject) for n in new])
+    fresh: dict[tuple[int, str], NewAlert] = {}
+    for n in new:
+        if (n.rule.id, n.subject) not in ids:
+            fresh.setdefault((n.rule.id, n.subject), n)
+    if not fresh:
+        return ids
+    rows = conn.execute(
+        insert(alerts).returning(alerts.c.id, sort_by_parameter_order=True),
+        [{"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
+          "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
+          "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
+          "message": n.message, "value": n.value, "details": n.details,
+          "condition_since": n.since, "opened_at": now} for n in fresh.values()]).all()
+    opened = [int(r.id) for r in rows]
+    ids.update(zip(fresh, opened, strict=True))
+    conn.execute(insert(alert_events), [
+        {"alert_id": alert_id, "at": now, "action": "opened", "actor": "rules",
+         "note": n.message, "detail": {"value": n.value}}
+        for alert_id, n in zip(opened, fresh.values(), strict=True)])
+    _announce(conn, opened, "opened", now)
+    return ids
+
+
+def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
+                          note: str = "condition cleared") -> list[int]:
+    """Resolve alerts whose condition cleared (those still unresolved); returns them."""
+    if not alert_ids:
+        return []
+    still = [int(r.id) for r in conn.execute(select(alerts.c.id).where(
+        alerts.c.id.in_(sorted(set(alert_ids))), UNRESOLVED))]
+    if not still:
+        return []
+    conn.execute(update(alerts).where(alerts.c.id.in_(still)).values(
+        status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
+        resolve_note=note))
+    conn.execute(insert(alert_events), [
+        {"alert_id": a, "at": now, "action": "resolved", "actor": "rules", "note": note,
+         "detail": {"resolution": "auto"}} for a in still])
+    _announce(conn, still, "resolved", now)
+    return still
+
+
+def record_many(conn: Connection, entries: list[tuple[int, str, str | None]], now: datetime,
+                actor: str = "rules") -> None:
+    """Add lines (alert id, action, note) to alerts' histories in one statement."""
+    if entries:
+        conn.execute(insert(alert_events), [
+            {"alert_id": a, "at": now, "action": action, "actor": actor, "note": note,
+             "detail": None} for a, action, note in entries])
 
 
 def record(conn: Connection, alert_id: int, action: str, now: datetime, actor: str = "rules",
@@ -94,7 +163,7 @@ def acknowledge(conn: Connection, principal: Principal, alert_id: int, now: date
         status="acknowledged", acknowledged_at=now, acknowledged_by=principal.username,
         acknowledge_note=note))
     record(conn, alert_id, "acknowledged", now, principal.username, note)
-    _announce(conn, alert_id, "acknowledged", now)
+    _announce(conn, [alert_id], "acknowledged", now)
     return get_alert(conn, principal, alert_id)
 
 
@@ -113,7 +182,7 @@ def resolve(conn: Connection, principal: Principal | None, alert_id: int, now: d
         resolution="auto" if automatic else "manual", resolve_note=note))
     record(conn, alert_id, "resolved", now, actor, note,
            {"resolution": "auto" if automatic else "manual"})
-    _announce(conn, alert_id, "resolved", now)
+    _announce(conn, [alert_id], "resolved", now)
     return True
 
 
@@ -149,7 +218,7 @@ def list_alerts(conn: Connection, principal: Principal, *, status: str | None = 
              .join(things, things.c.id == alerts.c.thing_id)
              .where(visible_clause(principal, things.c.organisation_id, things.c.visibility)))
     if status == "active":
-        query = query.where(alerts.c.status != "resolved")
+        query = query.where(UNRESOLVED)
     elif status:
         if status not in ("open", "acknowledged", "resolved"):
             raise BadRequest(f"status {status!r}: use open, acknowledged, resolved or active")

@@ -130,31 +130,43 @@ def _matches(sub: Any, alert: Any, asset_type: str | None) -> bool:
 
 # --- the outbox --------------------------------------------------------------------------------
 
-def enqueue_for_alert(conn: Connection, alert_id: int, event: str, now: datetime) -> int:
-    """Queue a delivery for every matching immediate subscription (lifecycle listener)."""
-    if event not in NOTIFIED_EVENTS:
+def enqueue_for_alerts(conn: Connection, alert_ids: list[int], event: str, now: datetime
+                       ) -> int:
+    """Queue deliveries for every matching immediate subscription (lifecycle listener)."""
+    if event not in NOTIFIED_EVENTS or not alert_ids:
         return 0
-    row = conn.execute(
+    # Most installations have few teams: skip the alert rows entirely when nobody listens.
+    if conn.execute(select(team_subscriptions.c.id).where(
+            team_subscriptions.c.immediate.is_(True)).limit(1)).first() is None:
+        return 0
+    rows = conn.execute(
         select(alerts, things.c.organisation_id, things.c.properties.label("thing_properties"),
                things.c.name.label("thing_name"))
-        .join(things, things.c.id == alerts.c.thing_id).where(alerts.c.id == alert_id)).one()
-    asset_type = (row.thing_properties or {}).get("asset_type")
-    payload = {"event": f"alert.{event}", "sent_at": now.isoformat(),
-               "alert": {**lifecycle.alert_dict(row), "asset_type": asset_type}}
-    queued = 0
-    for team, sub in _team_subs(conn, row.organisation_id):
-        if not _matches(sub, row, asset_type):
+        .join(things, things.c.id == alerts.c.thing_id).where(alerts.c.id.in_(alert_ids))).all()
+    subscriptions: dict[int, list[tuple[Any, Any]]] = {}
+    deliveries = []
+    for row in rows:
+        if row.organisation_id not in subscriptions:
+            subscriptions[row.organisation_id] = _team_subs(conn, row.organisation_id)
+        if not subscriptions[row.organisation_id]:
             continue
-        for channel in sub.channels:
-            target = team.webhook_url if channel == "webhook" else team.email
-            if not target:
+        asset_type = (row.thing_properties or {}).get("asset_type")
+        payload = {"event": f"alert.{event}", "sent_at": now.isoformat(),
+                   "alert": {**lifecycle.alert_dict(row), "asset_type": asset_type}}
+        for team, sub in subscriptions[row.organisation_id]:
+            if not _matches(sub, row, asset_type):
                 continue
-            conn.execute(insert(notification_deliveries).values(
-                team_id=team.id, alert_id=alert_id, channel=channel, event=event,
-                target=target, payload=payload, status="pending", attempts=0,
-                next_attempt_at=now, created_at=now))
-            queued += 1
-    return queued
+            for channel in sub.channels:
+                target = team.webhook_url if channel == "webhook" else team.email
+                if target:
+                    deliveries.append({
+                        "team_id": team.id, "alert_id": row.id, "channel": channel,
+                        "event": event, "target": target, "payload": payload,
+                        "status": "pending", "attempts": 0, "next_attempt_at": now,
+                        "created_at": now})
+    if deliveries:
+        conn.execute(insert(notification_deliveries), deliveries)
+    return len(deliveries)
 
 
 def _team_subs(conn: Connection, organisation_id: int) -> list[tuple[Any, Any]]:
@@ -366,6 +378,6 @@ def default_senders(settings: Any) -> dict[str, Sender]:
 
 def install() -> None:
     """Queue notifications whenever an alert opens or resolves (idempotent)."""
-    if enqueue_for_alert not in lifecycle.LISTENERS:
-        lifecycle.LISTENERS.append(enqueue_for_alert)
+    if enqueue_for_alerts not in lifecycle.LISTENERS:
+        lifecycle.LISTENERS.append(enqueue_for_alerts)
 

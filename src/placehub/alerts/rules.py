@@ -1,6 +1,7 @@
 """Rule kinds: how each judges one Observation (or a timer tick) from its small saved state.
 
-A kind never reads history: ``observe`` gets one value and the state dict of its (rule, subject)
+A kind never reads history: ``observe`` gets one value (a float: the engine turns numbers and
+booleans into floats and skips other results) and the state dict of its (rule, subject)
 and returns a verdict — ``("B", value, since, message)`` when the condition holds, ``("C", at)``
 when it is clear, or None when it cannot tell yet. The engine turns verdicts into alerts (opening
 once per episode, resolving after the rule's hold-off). Times are epoch seconds so states stay
@@ -10,14 +11,18 @@ small JSON.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from placehub.alerts.sources import Forecaster, FrameCounters, Trend
 
 HOUR = 3600.0
 Verdict = tuple[Any, ...]
+# "Still breaching" within an open episode: nothing to format, the alert is open already.
+STILL: Verdict = ("B",)
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
 
@@ -56,7 +61,8 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """An Observation result as a float (booleans as 1/0); None for anything else."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
@@ -86,13 +92,33 @@ class RuleKind:
         if missing:
             raise ValueError(f"rule kind {self.name} needs {', '.join(missing)}")
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
         return None
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
              ) -> Verdict | None:
         return None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        """Judge a Datastream's readings of one batch in order, handing each verdict to
+        ``judge`` at once (it may change the state the next reading is judged with).
+
+        Kinds override this with a fast path for the common case: nothing to report.
+        """
+        observe = self.observe
+        for t, v, e in zip(times, values, ends, strict=True):
+            verdict = observe(rule, state, t, v, e, ctx)
+            if verdict is not None:
+                judge(verdict)
+
+
+def _quiet(state: dict[str, Any], values: list[float], low: float, high: float) -> bool:
+    """No episode, no breach being timed, and every reading inside [low, high]."""
+    return ("active" not in state and "since" not in state
+            and low <= min(values) and max(values) <= high)
 
 
 class Threshold(RuleKind):
@@ -106,24 +132,35 @@ class Threshold(RuleKind):
         if params.get("op", "above") not in ("above", "below"):
             raise ValueError("threshold op must be 'above' or 'below'")
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         p = rule.params
         limit = p["value"]
         breaching = v > limit if p.get("op", "above") == "above" else v < limit
         if not breaching:
             if "since" in state:
                 del state["since"]
-            return ("C", t)
+            return ("C", t) if "active" in state else None
         since = state.setdefault("since", t)
         state["last"] = v
         # Within an open episode any breaching reading counts at once (it stops the hold-off).
-        if t - since >= p.get("for_s", 0) or state.get("active"):
+        if "active" in state:
+            return STILL
+        if t - since >= p.get("for_s", 0):
             return ("B", v, since, self._message(rule, ctx, v, t - since))
         return None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        limit = rule.params["value"]
+        if rule.params.get("op", "above") == "above":
+            quiet = _quiet(state, values, -math.inf, limit)
+        else:
+            quiet = _quiet(state, values, limit, math.inf)
+        if not quiet:
+            super().observe_many(rule, state, times, values, ends, ctx, judge)
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
              ) -> Verdict | None:
@@ -148,11 +185,9 @@ class RateOfChange(RuleKind):
     name = "rate_of_change"
     required = ("max_change",)
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         last_t, last_v = state.get("t"), state.get("v")
         if last_t is not None and t <= last_t:
             return None  # a late reading says nothing about the current rate
@@ -170,7 +205,32 @@ class RateOfChange(RuleKind):
             return ("B", rate, last_t,
                     f"{ctx.quantity} changed {rate:+.3g} per {per:g} min "
                     f"({_fmt(last_v)} to {_fmt(v)})")
-        return ("C", t)
+        return ("C", t) if "active" in state else None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        # The common case in one pass: no episode open and every step slower than the limit.
+        if "active" not in state:
+            p = rule.params
+            per, limit = p.get("per_s", HOUR), p["max_change"]
+            direction = p.get("direction", "any")
+            last_t, last_v = state.get("t"), state.get("v")
+            quiet = True
+            for t, v in zip(times, values, strict=True):
+                if last_t is not None and t <= last_t:
+                    continue
+                if last_t is not None and last_v is not None:
+                    rate = (v - last_v) / (t - last_t) * per
+                    if (rate > limit if direction == "rise" else rate < -limit
+                            if direction == "fall" else abs(rate) > limit):
+                        quiet = False
+                        break
+                last_t, last_v = t, v
+            if quiet:
+                state["t"], state["v"] = last_t, last_v
+                return
+        super().observe_many(rule, state, times, values, ends, ctx, judge)
 
 
 class BatteryLow(RuleKind):
@@ -180,11 +240,9 @@ class BatteryLow(RuleKind):
     scope = "thing"
     default_quantities = ("battery_percent", "battery_voltage")
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         p = rule.params
         if ctx.quantity == "battery_voltage":
             limit, unit = p.get("volts", 3.2), "V"
@@ -205,11 +263,9 @@ class Tilt(RuleKind):
     scope = "thing"
     default_quantities = ("tilted", "tilt_angle")
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         if ctx.quantity == "tilt_angle":
             limit = rule.params.get("max_angle", 45.0)
             if abs(v) > limit:
@@ -228,9 +284,15 @@ class NoData(RuleKind):
     timer = True
     required = ("silence_s",)
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
         return ("C", t) if state.get("active") else None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        if state.get("active"):
+            judge(("C", times[0]))
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
              ) -> Verdict | None:
@@ -298,11 +360,9 @@ class AirHourlyMean(RuleKind):
     name = "air_hourly_mean"
     default_quantities = ("no2",)
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         closed = _add_to_hour(state, t, v, end)
         verdict: Verdict | None = None
         limit = rule.params.get("limit", 200.0)
@@ -339,11 +399,9 @@ class AirHoursAboveLimit(RuleKind):
     name = "air_hours_above_limit"
     default_quantities = ("no2",)
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         return self._count(rule, state, _add_to_hour(state, t, v, end), ctx)
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
@@ -362,7 +420,7 @@ class AirHoursAboveLimit(RuleKind):
         allowed = rule.params.get("allowed", 18)
         verdict: Verdict | None = None
         for hour, mean in closed:
-            year = datetime.fromtimestamp(hour * HOUR, UTC).year
+            year = _year_of_hour(hour)
             if state.get("year") != year:
                 if state.get("year") and year < state["year"]:
                     continue  # an hour of a year already closed
@@ -388,11 +446,9 @@ class ForecastLevel(RuleKind):
     name = "forecast"
     required = ("level", "within_h")
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: Any,
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = _number(value)
-        if v is None:
-            return None
+        v = value
         p = rule.params
         rising = p.get("direction", "rise") == "rise"
         last_t, last_v = state.get("t"), state.get("v")
@@ -415,14 +471,67 @@ class ForecastLevel(RuleKind):
         elif ctx.forecaster is None:
             return None
         else:
+            # A forecast moves slowly: ask at most once per ``every_s`` seconds of readings.
+            if t - state.get("ft", -math.inf) < p.get("every_s", 1800):
+                return None
+            state["ft"] = t
             hours = ctx.forecaster.hours_until(
                 ctx.thing_id, ctx.quantity or "", level,
-                Trend(datetime.fromtimestamp(t, UTC), v, state["rate"]))
+                Trend(t, v, state["rate"]))
         if hours is not None and hours <= p["within_h"]:
+            if "active" in state:
+                return STILL
             what = p.get("what", f"{ctx.quantity} reaches {_fmt(level)}")
             return ("B", hours, t, f"{what} in about {hours:.1f} h (forecast "
                                    f"{getattr(ctx.forecaster, 'name', '')})".replace(" ()", ""))
-        return ("C", t)
+        return ("C", t) if "active" in state else None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        # One pass on local variables while no episode is open and no reading is near the
+        # level; at the first sign of one, judge the readings one by one from the saved state.
+        forecaster = ctx.forecaster
+        if "active" in state or forecaster is None:
+            super().observe_many(rule, state, times, values, ends, ctx, judge)
+            return
+        p = rule.params
+        rising = p.get("direction", "rise") == "rise"
+        reset, alpha = p.get("reset_jump", 20.0), p.get("smoothing", 0.3)
+        level, within, every = p["level"], p["within_h"], p.get("every_s", 1800)
+        last_t, last_v = state.get("t"), state.get("v")
+        rate, asked = state.get("rate"), state.get("ft", -math.inf)
+        for t, v in zip(times, values, strict=True):
+            if last_t is not None and t <= last_t:
+                continue
+            if last_t is None or last_v is None:
+                last_t, last_v = t, v
+                continue
+            step = (v - last_v) / ((t - last_t) / HOUR)
+            jumped = v < last_v - reset if rising else v > last_v + reset
+            last_t, last_v = t, v
+            if jumped:
+                rate = None
+                continue
+            rate = step if rate is None else alpha * step + (1 - alpha) * rate
+            if (v >= level) if rising else (v <= level):
+                super().observe_many(rule, state, times, values, ends, ctx, judge)
+                return
+            if t - asked < every:
+                continue
+            asked = t
+            hours = forecaster.hours_until(ctx.thing_id, ctx.quantity or "", level,
+                                           Trend(t, v, rate))
+            if hours is not None and hours <= within:
+                super().observe_many(rule, state, times, values, ends, ctx, judge)
+                return
+        state["t"], state["v"] = last_t, last_v
+        if rate is None:
+            state.pop("rate", None)
+        else:
+            state["rate"] = rate
+        if asked != -math.inf:
+            state["ft"] = asked
 
 
 def _add_to_hour(state: dict[str, Any], t: float, v: float, end: float | None
@@ -450,6 +559,15 @@ def _add_to_hour(state: dict[str, Any], t: float, v: float, end: float | None
 def _close_hour(state: dict[str, Any]) -> list[tuple[int, float]]:
     hour, total, count = state.pop("h", None), state.pop("s", 0.0), state.pop("n", 0)
     return [(hour, total / count)] if hour is not None and count else []
+
+
+@lru_cache(maxsize=4096)
+def _year_of_day(day: int) -> int:
+    return datetime.fromtimestamp(day * 86400, UTC).year
+
+
+def _year_of_hour(hour: int) -> int:
+    return _year_of_day(hour // 24)
 
 
 def _hour_text(hour: int) -> str:

@@ -60,3 +60,7 @@ class AlertService:
             self._thread.join(timeout=10)
             self._thread = None
         self.engine.detach()
+        try:
+            self.engine.save_states()
+        except Exception:  # noqa: BLE001 - shutting down: log, never block the exit
+            log.exception("saving alert rule states failed")

@@ -10,8 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, func, select
 
@@ -74,11 +73,13 @@ def default_device_health() -> DeviceHealthSource:
     return source if source.available else NoDeviceHealth()
 
 
-@dataclass(frozen=True)
-class Trend:
-    """A series' latest value and its smoothed rate of change, as a rule keeps them."""
+class Trend(NamedTuple):
+    """A series' latest value and its smoothed rate of change, as a rule keeps them.
 
-    at: datetime
+    ``at`` is epoch seconds (UTC): rules judge every Observation, so this stays cheap.
+    """
+
+    at: float
     value: float
     rate_per_hour: float
 
