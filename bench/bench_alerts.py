@@ -18,6 +18,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,9 +177,14 @@ def main() -> None:
     for name in names:
         with tempfile.TemporaryDirectory() as tmp:
             url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            dropped = None
             if args.database_url and "sqlite" not in args.database_url:
-                url = fresh_postgres(args.database_url)
-            result = run(url, SCENARIOS[name], args.rounds)
+                url, dropped = fresh_postgres(args.database_url)
+            try:
+                result = run(url, SCENARIOS[name], args.rounds)
+            finally:
+                if dropped:
+                    dropped()
         print(f"[{name}] {result['dialect']}: without rules median {result['without']:,.0f} "
               f"obs/s; with rules {result['with']:,.0f} obs/s; ratio {result['ratio']:.3f} "
               f"(rules cost {1 - result['ratio']:.1%}, target <= 20%); alerts opened "
@@ -186,8 +192,8 @@ def main() -> None:
               "is writing alerts")
 
 
-def fresh_postgres(server: str) -> str:
-    """A new throwaway database on the PostgreSQL server at ``server``."""
+def fresh_postgres(server: str) -> tuple[str, Callable[[], None]]:
+    """A new throwaway database on the PostgreSQL server at ``server``, and its dropper."""
     from sqlalchemy import create_engine, text
 
     from placehub.db.engine import normalise_url
@@ -197,8 +203,13 @@ def fresh_postgres(server: str) -> str:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return server.rsplit("/", 1)[0] + "/" + name, drop
 
 
 if __name__ == "__main__":

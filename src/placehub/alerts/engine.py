@@ -343,7 +343,8 @@ class RuleEngine:
             for action, b, info in transitions:
                 state = self._states[b.key]
                 if action == "open":
-                    state["alert"] = opened[b.key]
+                    # None when one was open already (found again when it is resolved).
+                    state["alert"] = opened.get(b.key)
                     continue
                 alert_id = state.get("alert") or opened.get(b.key) or known.get(b.key)
                 if alert_id is None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read, visible_clause
@@ -68,31 +70,33 @@ def unresolved_alerts(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict
 
 def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
                 ) -> dict[tuple[int, str], int]:
-    """Open alerts in one batch, except where one is unresolved for the rule and subject.
+    """Open alerts in one statement, except where one is unresolved for the rule and subject.
 
-    Returns the alert id for every (rule id, subject): the new one or the existing one.
+    The partial unique index decides (INSERT ... ON CONFLICT DO NOTHING on both databases), so
+    two engines racing cannot open two alerts. Returns the ids of the alerts opened now.
     """
-    ids = unresolved_alerts(conn, [(n.rule.id, n.subject) for n in new])
     fresh: dict[tuple[int, str], NewAlert] = {}
     for n in new:
-        if (n.rule.id, n.subject) not in ids:
-            fresh.setdefault((n.rule.id, n.subject), n)
+        fresh.setdefault((n.rule.id, n.subject), n)
     if not fresh:
-        return ids
-    rows = conn.execute(
-        insert(alerts).returning(alerts.c.id, sort_by_parameter_order=True),
-        [{"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
-          "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
-          "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
-          "message": n.message, "value": n.value, "details": n.details,
-          "condition_since": n.since, "opened_at": now} for n in fresh.values()]).all()
-    opened = [int(r.id) for r in rows]
-    ids.update(zip(fresh, opened, strict=True))
-    conn.execute(insert(alert_events), [
-        {"alert_id": alert_id, "at": now, "action": "opened", "actor": "rules",
-         "note": n.message, "detail": {"value": n.value}}
-        for alert_id, n in zip(opened, fresh.values(), strict=True)])
-    _announce(conn, opened, "opened", now)
+        return {}
+    dialect = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = dialect(alerts).on_conflict_do_nothing(
+        index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
+    ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
+    rows = conn.execute(statement, [
+        {"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
+         "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
+         "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
+         "message": n.message, "value": n.value, "details": n.details,
+         "condition_since": n.since, "opened_at": now} for n in fresh.values()]).all()
+    ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
+    if ids:
+        conn.execute(insert(alert_events), [
+            {"alert_id": alert_id, "at": now, "action": "opened", "actor": "rules",
+             "note": fresh[key].message, "detail": {"value": fresh[key].value}}
+            for key, alert_id in ids.items()])
+        _announce(conn, list(ids.values()), "opened", now)
     return ids
 
 
@@ -101,13 +105,12 @@ def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
     """Resolve alerts whose condition cleared (those still unresolved); returns them."""
     if not alert_ids:
         return []
-    still = [int(r.id) for r in conn.execute(select(alerts.c.id).where(
-        alerts.c.id.in_(sorted(set(alert_ids))), UNRESOLVED))]
+    still = [int(r.id) for r in conn.execute(
+        update(alerts).where(alerts.c.id.in_(sorted(set(alert_ids))), UNRESOLVED).values(
+            status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
+            resolve_note=note).returning(alerts.c.id))]
     if not still:
         return []
-    conn.execute(update(alerts).where(alerts.c.id.in_(still)).values(
-        status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
-        resolve_note=note))
     conn.execute(insert(alert_events), [
         {"alert_id": a, "at": now, "action": "resolved", "actor": "rules", "note": note,
          "detail": {"resolution": "auto"}} for a in still])
