@@ -7,25 +7,46 @@ alert's Thing (viewers read); acknowledging and resolving need write rights on i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Connection,
+    Text,
+    any_,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read, visible_clause
 from placehub.alerts.rules import SEVERITY_ORDER, Rule
 from placehub.alerts.tables import alert_events, alerts
+from placehub.db.metadata import UTCDateTime
 from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
 from placehub.sta.tables import things
 
 # The condition of the partial unique index, as literal SQL so both databases use the index
 # (a bound parameter would hide the match from the planner).
 UNRESOLVED = text("alerts.status != 'resolved'")
+
+def one_of(conn: Connection, column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one SQL text for any count, so
+    the driver's statement cache is hit instead of parsing a new IN list every batch."""
+    if conn.dialect.name == "postgresql":
+        item = Text() if isinstance(values[0], str) else BigInteger()
+        return column == any_(literal(values, ARRAY(item)))
+    return column.in_(values)
+
 
 # Called inside the transaction after alerts open, are acknowledged or resolve:
 # listener(conn, alert_ids, event, now). Notifications register here.
@@ -61,8 +82,8 @@ def unresolved_alerts(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict
     if not wanted:
         return {}
     rows = conn.execute(select(alerts.c.id, alerts.c.rule_id, alerts.c.subject).where(
-        alerts.c.rule_id.in_(sorted({k[0] for k in wanted})),
-        alerts.c.subject.in_(sorted({k[1] for k in wanted})),
+        one_of(conn, alerts.c.rule_id, sorted({k[0] for k in wanted})),
+        one_of(conn, alerts.c.subject, sorted({k[1] for k in wanted})),
         UNRESOLVED))
     return {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows
             if (int(r.rule_id), str(r.subject)) in wanted}
@@ -80,24 +101,64 @@ def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
         fresh.setdefault((n.rule.id, n.subject), n)
     if not fresh:
         return {}
-    dialect = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    statement = dialect(alerts).on_conflict_do_nothing(
-        index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
-    ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
-    rows = conn.execute(statement, [
+    values = [
         {"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
          "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
          "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
          "message": n.message, "value": n.value, "details": n.details,
-         "condition_since": n.since, "opened_at": now} for n in fresh.values()]).all()
+         "condition_since": n.since, "opened_at": now} for n in fresh.values()]
+    if conn.dialect.name == "postgresql":
+        rows = _insert_alerts_postgresql(conn, values, now)
+    else:
+        statement = sqlite_insert(alerts).on_conflict_do_nothing(
+            index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
+        ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
+        rows = list(conn.execute(statement, values).all())
     ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
     if ids:
-        conn.execute(insert(alert_events), [
-            {"alert_id": alert_id, "at": now, "action": "opened", "actor": "rules",
-             "note": fresh[key].message, "detail": {"value": fresh[key].value}}
-            for key, alert_id in ids.items()])
+        _events_from_alerts(conn, list(ids.values()), "opened", alerts.c.message, now)
         _announce(conn, list(ids.values()), "opened", now)
     return ids
+
+
+def _events_from_alerts(conn: Connection, alert_ids: list[int], action: str, note: Any,
+                        now: datetime) -> None:
+    # INSERT ... SELECT: one short statement however many alerts (a multi-row VALUES list
+    # would be parsed anew by the driver for every batch size).
+    conn.execute(insert(alert_events).from_select(
+        ["alert_id", "at", "action", "actor", "note"],
+        select(alerts.c.id, literal(now, UTCDateTime()), literal(action), literal("rules"),
+               note).where(one_of(conn, alerts.c.id, alert_ids))))
+
+
+_PG_INSERT = text("""
+    INSERT INTO alerts (rule_id, rule_key, kind, severity, subject, thing_id, datastream_id,
+                        status, title, message, value, details, condition_since, opened_at)
+    SELECT r, k, kd, sv, sb, th, ds, 'open', ti, ms, v, d::jsonb, cs, :now
+    FROM unnest(CAST(:r AS integer[]), CAST(:k AS text[]), CAST(:kd AS text[]),
+                CAST(:sv AS text[]), CAST(:sb AS text[]), CAST(:th AS integer[]),
+                CAST(:ds AS integer[]), CAST(:ti AS text[]), CAST(:ms AS text[]),
+                CAST(:v AS float8[]), CAST(:d AS text[]), CAST(:cs AS timestamptz[]))
+         AS u(r, k, kd, sv, sb, th, ds, ti, ms, v, d, cs)
+    ON CONFLICT (rule_id, subject) WHERE status != 'resolved' DO NOTHING
+    RETURNING id, rule_id, subject""")
+
+
+def _insert_alerts_postgresql(conn: Connection, values: list[dict[str, Any]], now: datetime
+                              ) -> list[Any]:
+    # One fixed statement with array parameters (unnest): the driver prepares it once,
+    # where a multi-row VALUES list would be a new statement to parse for every batch size.
+    def column(name: str) -> list[Any]:
+        return [v[name] for v in values]
+
+    return list(conn.execute(_PG_INSERT, {
+        "now": now, "r": column("rule_id"), "k": column("rule_key"), "kd": column("kind"),
+        "sv": column("severity"), "sb": column("subject"), "th": column("thing_id"),
+        "ds": column("datastream_id"), "ti": column("title"), "ms": column("message"),
+        "v": column("value"),
+        "d": [None if v["details"] is None else json.dumps(v["details"]) for v in values],
+        "cs": column("condition_since"),
+    }).all())
 
 
 def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
@@ -106,14 +167,12 @@ def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
     if not alert_ids:
         return []
     still = [int(r.id) for r in conn.execute(
-        update(alerts).where(alerts.c.id.in_(sorted(set(alert_ids))), UNRESOLVED).values(
+        update(alerts).where(one_of(conn, alerts.c.id, sorted(set(alert_ids))), UNRESOLVED).values(
             status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
             resolve_note=note).returning(alerts.c.id))]
     if not still:
         return []
-    conn.execute(insert(alert_events), [
-        {"alert_id": a, "at": now, "action": "resolved", "actor": "rules", "note": note,
-         "detail": {"resolution": "auto"}} for a in still])
+    _events_from_alerts(conn, still, "resolved", literal(note), now)
     _announce(conn, still, "resolved", now)
     return still
 

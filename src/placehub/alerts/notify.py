@@ -142,7 +142,8 @@ def enqueue_for_alerts(conn: Connection, alert_ids: list[int], event: str, now: 
     rows = conn.execute(
         select(alerts, things.c.organisation_id, things.c.properties.label("thing_properties"),
                things.c.name.label("thing_name"))
-        .join(things, things.c.id == alerts.c.thing_id).where(alerts.c.id.in_(alert_ids))).all()
+        .join(things, things.c.id == alerts.c.thing_id)
+        .where(lifecycle.one_of(conn, alerts.c.id, alert_ids))).all()
     subscriptions: dict[int, list[tuple[Any, Any]]] = {}
     deliveries = []
     for row in rows:
