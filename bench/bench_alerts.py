@@ -27,10 +27,10 @@ from typing import Any
 from placehub.access.service import Principal, ensure_organisation
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import attach_engine
-from placehub.alerts.sta_bridge import create_entity
 from placehub.alerts.store import create_rule
 from placehub.db import Database
 from placehub.sta.observations import NewObservation, write_observations
+from placehub.sta.writes import create_entity
 
 BATCH_STREAMS = 100
 PER_STREAM = 10
@@ -73,20 +73,21 @@ def make_streams(database: Database, count: int, name: str) -> list[int]:
     principal = Principal(username="bench", write_anywhere=True)
     ids = []
     with database.begin() as conn:
-        org = ensure_organisation(conn, "bench", "Bench")
+        ensure_organisation(conn, "bench", "Bench")
         for i in range(count):
             thing = create_entity(conn, principal, "Things", {
-                "name": f"{name} {i}", "properties": {"asset_type": "bench_bin"},
-                "organisation_id": org, "visibility": "public",
-                "Locations": [{"name": "x", "encodingType": "application/geo+json",
+                "name": f"{name} {i}", "description": "bench bin",
+                "properties": {"asset_type": "bench_bin", "organisation": "bench",
+                               "visibility": "public"},
+                "Locations": [{"name": "x", "description": "x", "encodingType": "application/geo+json",
                                "location": {"type": "Point",
                                             "coordinates": [-0.7 + i * 1e-4, 52.6]}}],
                 "Datastreams": [{
-                    "name": f"{name} {i} fill", "observationType": "OM_Measurement",
+                    "name": f"{name} {i} fill", "description": "fill", "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
                     "unitOfMeasurement": {"name": "percent", "symbol": "%", "definition": ""},
                     "properties": {"quantity": "fill_level"},
-                    "Sensor": {"name": "s", "encodingType": "text/plain", "metadata": "m"},
-                    "ObservedProperty": {"name": "fill", "definition": "urn:fill"}}],
+                    "Sensor": {"name": "s", "description": "s", "encodingType": "text/plain", "metadata": "m"},
+                    "ObservedProperty": {"name": "fill", "definition": "urn:fill", "description": "fill"}}],
             })
             from placehub.alerts.air_import import station_datastreams
             ids.append(station_datastreams(conn, thing)["fill_level"])

@@ -11,9 +11,9 @@ import pytest
 from placehub.access.service import Principal, ensure_organisation
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import RuleEngine, attach_engine
-from placehub.alerts.sta_bridge import create_entity
 from placehub.db import Database
 from placehub.sta.observations import NewObservation, write_observations
+from placehub.sta.writes import create_entity
 
 START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 WRITER = Principal(username="test", write_anywhere=True)
@@ -30,12 +30,12 @@ def make_asset(database: Database, asset_type: str, quantities: list[str], *,
                point: tuple[float, float] = (-0.7275, 52.6698)) -> tuple[int, dict[str, int]]:
     """A Thing of ``asset_type`` with one Datastream per quantity; (thing id, {quantity: id})."""
     with database.begin() as conn:
-        organisation = ensure_organisation(conn, org, org.title())
+        ensure_organisation(conn, org, org.title())
         body: dict[str, Any] = {
             "name": name, "description": name,
-            "properties": {"asset_type": asset_type},
-            "organisation_id": organisation, "visibility": visibility,
-            "Locations": [{"name": name, "encodingType": "application/geo+json",
+            "properties": {"asset_type": asset_type, "organisation": org,
+                           "visibility": visibility},
+            "Locations": [{"name": name, "description": name, "encodingType": "application/geo+json",
                            "location": {"type": "Point", "coordinates": list(point)}}],
             "Datastreams": [{
                 "name": f"{name} {q}", "description": q,
@@ -44,9 +44,9 @@ def make_asset(database: Database, asset_type: str, quantities: list[str], *,
                 "unitOfMeasurement": {"name": q, "symbol": (units or UNITS).get(q, ""),
                                       "definition": ""},
                 "properties": {"quantity": q},
-                "Sensor": {"name": f"{name} sensor", "encodingType": "text/plain",
+                "Sensor": {"name": f"{name} sensor", "description": "test", "encodingType": "text/plain",
                            "metadata": "test"},
-                "ObservedProperty": {"name": q, "definition": f"urn:test:{q}"},
+                "ObservedProperty": {"name": q, "definition": f"urn:test:{q}", "description": q},
             } for q in quantities],
         }
         thing_id = create_entity(conn, WRITER, "Things", body)

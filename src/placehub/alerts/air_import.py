@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from placehub.access.service import Principal
-from placehub.alerts.sta_bridge import create_entity
+from placehub.access.tables import organisations
 from placehub.db import Database
 from placehub.errors import BadRequest
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, things
+from placehub.sta.writes import create_entity
 
 UG_M3 = {"name": "microgram per cubic metre", "symbol": "µg/m³",
          "definition": "http://unitsofmeasure.org/ucum.html#ug/m3"}
@@ -173,9 +174,10 @@ def ensure_station(
         thing_id = create_entity(conn, principal, "Things", {
             "name": site,
             "description": f"Air-quality station {site}" + (f" ({source})" if source else ""),
-            "properties": {"asset_type": "air_quality_station", "source": source},
-            "organisation_id": organisation_id,
-            "visibility": visibility,
+            # The SensorThings core reads a Thing's owner and visibility from its properties.
+            "properties": {"asset_type": "air_quality_station", "source": source,
+                           "organisation": _slug(conn, organisation_id),
+                           "visibility": visibility},
             "Locations": [{"name": site, "description": f"Location of {site}",
                            "encodingType": "application/geo+json", "location": point}],
             "Datastreams": [stream(col) for col in wanted],
@@ -188,6 +190,11 @@ def ensure_station(
                               {**stream(col), "Thing": {"@iot.id": thing_id}})
     existing = station_datastreams(conn, thing_id)
     return thing_id, {name: existing[COLUMNS[name].quantity] for name in columns}
+
+
+def _slug(conn: Connection, organisation_id: int) -> str:
+    return str(conn.execute(select(organisations.c.slug).where(
+        organisations.c.id == organisation_id)).scalar_one())
 
 
 def _datastream_body(site: str, col: Column, unit: dict[str, str]) -> dict[str, Any]:
