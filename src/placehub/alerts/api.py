@@ -21,6 +21,9 @@ from placehub.alerts.service import AlertService
 from placehub.errors import BadRequest, Forbidden, Unauthorized
 from placehub.sta.tables import things
 
+# Alerts opened, acknowledged or resolved from here queue their notifications too.
+notify.install()
+
 
 class Note(BaseModel):
     note: str | None = Field(None, max_length=2000)

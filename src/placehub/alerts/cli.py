@@ -20,6 +20,10 @@ from placehub.console import console, fail, open_database, progress, settings_of
 from placehub.errors import PlacehubError
 from placehub.sta.tables import things
 
+# Alerts opened, acknowledged or resolved from here queue their notifications too.
+notify.install()
+
+
 # The CLI runs with the database's own rights (whoever can run it can read the file).
 CLI_PRINCIPAL = Principal(username="cli", write_anywhere=True)
 
