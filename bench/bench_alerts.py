@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from placehub.access.service import Principal, ensure_organisation
+from placehub.alerts.air_import import station_datastreams
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import attach_engine
 from placehub.alerts.store import create_rule
@@ -79,17 +80,19 @@ def make_streams(database: Database, count: int, name: str) -> list[int]:
                 "name": f"{name} {i}", "description": "bench bin",
                 "properties": {"asset_type": "bench_bin", "organisation": "bench",
                                "visibility": "public"},
-                "Locations": [{"name": "x", "description": "x", "encodingType": "application/geo+json",
+                "Locations": [{"name": "x", "description": "x",
+                               "encodingType": "application/geo+json",
                                "location": {"type": "Point",
                                             "coordinates": [-0.7 + i * 1e-4, 52.6]}}],
                 "Datastreams": [{
                     "name": f"{name} {i} fill", "description": "fill", "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
                     "unitOfMeasurement": {"name": "percent", "symbol": "%", "definition": ""},
                     "properties": {"quantity": "fill_level"},
-                    "Sensor": {"name": "s", "description": "s", "encodingType": "text/plain", "metadata": "m"},
-                    "ObservedProperty": {"name": "fill", "definition": "urn:fill", "description": "fill"}}],
+                    "Sensor": {"name": "s", "description": "s", "encodingType": "text/plain",
+                               "metadata": "m"},
+                    "ObservedProperty": {"name": "fill", "definition": "urn:fill",
+                                         "description": "fill"}}],
             })
-            from placehub.alerts.air_import import station_datastreams
             ids.append(station_datastreams(conn, thing)["fill_level"])
     return ids
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from placehub.access.service import Principal, ensure_organisation
+from placehub.alerts.air_import import station_datastreams
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import RuleEngine, attach_engine
 from placehub.db import Database
@@ -50,7 +51,6 @@ def make_asset(database: Database, asset_type: str, quantities: list[str], *,
             } for q in quantities],
         }
         thing_id = create_entity(conn, WRITER, "Things", body)
-        from placehub.alerts.air_import import station_datastreams
         return thing_id, station_datastreams(conn, thing_id)
 
 
