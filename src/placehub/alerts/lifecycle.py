@@ -109,14 +109,16 @@ def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
          "condition_since": n.since, "opened_at": now} for n in fresh.values()]
     if conn.dialect.name == "postgresql":
         rows = _insert_alerts_postgresql(conn, values, now)
+        ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
     else:
         statement = sqlite_insert(alerts).on_conflict_do_nothing(
             index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
         ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
         rows = list(conn.execute(statement, values).all())
-    ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
+        ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
+        if ids:
+            _events_from_alerts(conn, list(ids.values()), "opened", alerts.c.message, now)
     if ids:
-        _events_from_alerts(conn, list(ids.values()), "opened", alerts.c.message, now)
         _announce(conn, list(ids.values()), "opened", now)
     return ids
 
@@ -132,6 +134,7 @@ def _events_from_alerts(conn: Connection, alert_ids: list[int], action: str, not
 
 
 _PG_INSERT = text("""
+    WITH opened AS (
     INSERT INTO alerts (rule_id, rule_key, kind, severity, subject, thing_id, datastream_id,
                         status, title, message, value, details, condition_since, opened_at)
     SELECT r, k, kd, sv, sb, th, ds, 'open', ti, ms, v, d::jsonb, cs, :now
@@ -141,13 +144,18 @@ _PG_INSERT = text("""
                 CAST(:v AS float8[]), CAST(:d AS text[]), CAST(:cs AS timestamptz[]))
          AS u(r, k, kd, sv, sb, th, ds, ti, ms, v, d, cs)
     ON CONFLICT (rule_id, subject) WHERE status != 'resolved' DO NOTHING
-    RETURNING id, rule_id, subject""")
+    RETURNING id, rule_id, subject, message),
+    history AS (
+    INSERT INTO alert_events (alert_id, at, action, actor, note)
+    SELECT id, :now, 'opened', 'rules', message FROM opened)
+    SELECT id, rule_id, subject FROM opened""")
 
 
 def _insert_alerts_postgresql(conn: Connection, values: list[dict[str, Any]], now: datetime
                               ) -> list[Any]:
-    # One fixed statement with array parameters (unnest): the driver prepares it once,
-    # where a multi-row VALUES list would be a new statement to parse for every batch size.
+    # One fixed statement with array parameters (unnest): the driver prepares it once, where a
+    # multi-row VALUES list would be a new statement to parse for every batch size. The history
+    # lines are written by the same statement (a data-modifying CTE): one round trip.
     def column(name: str) -> list[Any]:
         return [v[name] for v in values]
 
@@ -161,19 +169,38 @@ def _insert_alerts_postgresql(conn: Connection, values: list[dict[str, Any]], no
     }).all())
 
 
+_PG_RESOLVE = text("""
+    WITH resolved AS (
+    UPDATE alerts SET status = 'resolved', resolved_at = :now, resolved_by = 'rules',
+                      resolution = 'auto', resolve_note = :note
+    WHERE id = ANY(CAST(:ids AS bigint[])) AND status != 'resolved'
+    RETURNING id),
+    history AS (
+    INSERT INTO alert_events (alert_id, at, action, actor, note, detail)
+    SELECT id, :now, 'resolved', 'rules', :note, CAST('{"resolution": "auto"}' AS jsonb)
+    FROM resolved)
+    SELECT id FROM resolved""")
+
+
 def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
                           note: str = "condition cleared") -> list[int]:
     """Resolve alerts whose condition cleared (those still unresolved); returns them."""
     if not alert_ids:
         return []
-    still = [int(r.id) for r in conn.execute(
-        update(alerts).where(one_of(conn, alerts.c.id, sorted(set(alert_ids))), UNRESOLVED).values(
-            status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
-            resolve_note=note).returning(alerts.c.id))]
-    if not still:
-        return []
-    _events_from_alerts(conn, still, "resolved", literal(note), now)
-    _announce(conn, still, "resolved", now)
+    ids = sorted(set(alert_ids))
+    if conn.dialect.name == "postgresql":
+        # Update and history in one statement (one round trip).
+        still = [int(r.id) for r in conn.execute(
+            _PG_RESOLVE, {"now": now, "note": note, "ids": ids})]
+    else:
+        still = [int(r.id) for r in conn.execute(
+            update(alerts).where(alerts.c.id.in_(ids), UNRESOLVED).values(
+                status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
+                resolve_note=note).returning(alerts.c.id))]
+        if still:
+            _events_from_alerts(conn, still, "resolved", literal(note), now)
+    if still:
+        _announce(conn, still, "resolved", now)
     return still
 
 
