@@ -135,3 +135,29 @@ def test_cli_list_ack_resolve(database: Database, engine: RuleEngine, post: Post
     assert "bin_full" in {r["key"] for r in rules}
     failed = runner.invoke(cli_app, [*base, "ack", first])
     assert failed.exit_code == 1 and "only open alerts" in failed.output
+
+
+def test_teams_and_notifications_api(database: Database, post: Post, client: TestClient) -> None:
+    """Org admins add teams and subscriptions; members list deliveries; editors may not add."""
+    admin = token_for(database, "ada", "rutland", "admin")
+    editor = token_for(database, "ed", "rutland", "editor")
+    with database.connect() as conn:
+        from placehub.access.service import organisation_id
+        org = organisation_id(conn, "rutland")
+    team = {"organisation_id": org, "name": "Waste", "email": "waste@rutland.example"}
+    assert client.post("/api/alerts/teams", headers=editor, json=team).status_code == 403
+    created = client.post("/api/alerts/teams", headers=admin, json=team)
+    assert created.status_code == 201
+    team_id = created.json()["id"]
+    bad = client.post(f"/api/alerts/teams/{team_id}/subscriptions", headers=admin,
+                      json={"channels": ["webhook"]})
+    assert bad.status_code == 400 and "no webhook" in bad.json()["error"]["message"]
+    subscribed = client.post(f"/api/alerts/teams/{team_id}/subscriptions", headers=admin,
+                             json={"channels": ["email"], "min_severity": "critical"})
+    assert subscribed.json()["subscriptions"][0]["min_severity"] == "critical"
+    _, streams = make_asset(database, "litter_bin", ["tilt_angle"])
+    post(streams["tilt_angle"], (0, 85.0))
+    deliveries = client.get("/api/alerts/notifications", headers=editor).json()
+    assert [(d["channel"], d["status"], d["team"]) for d in deliveries] == [
+        ("email", "pending", "Waste")]
+    assert client.get("/api/alerts/notifications").status_code == 401
