@@ -370,7 +370,7 @@ class _Compiler:
                 alias = target.table.alias(f"f{len(frame.froms)}_{target.table.name}")
                 frame.aliases[key] = alias
                 frame.froms.append(alias)
-                frame.conditions.append(navigation.join_condition(table, alias))
+                frame.conditions.extend(self.join(navigation, table, alias, frame))
                 if (entity.name not in _VISIBILITY_IMPLIED_FROM
                         and not self.principal.write_anywhere):
                     frame.conditions.append(visibility_clause(target, alias, self.principal))
@@ -421,9 +421,8 @@ class _Compiler:
             return int(step)
         match = re.fullmatch(r"([^\[]+)((\[\d+\])*)", step)
         if match and match.group(2):
-            raise self.fail(f"write array positions as path steps: "
-                            f"{match.group(1)}/{'/'.join(re.findall(r'\d+', match.group(2)))}",
-                            position)
+            steps = "/".join([match.group(1), *re.findall(r"\d+", match.group(2))])
+            raise self.fail(f"write array positions as path steps: {steps}", position)
         return step
 
     def geometry_operand(self, prop: Property, table: FromClause, position: int) -> _Operand:
@@ -452,6 +451,23 @@ class _Compiler:
             return exists(select(literal(1)).select_from(*froms).where(*conditions, condition))
 
         return _Operand("geometry", position, geo=_GeoRef(label, many, prefilter, bbox))  # type: ignore[arg-type]
+
+    @staticmethod
+    def join(navigation: Navigation, source: FromClause, target: FromClause,
+             frame: _Frame) -> list[ColumnElement[bool]]:
+        """Conditions relating ``target`` to ``source``; a link table joins the frame's FROM.
+
+        (The model's own condition puts link tables in a nested EXISTS, which would not
+        correlate with the filtered table from inside this frame's subquery.)
+        """
+        if navigation.via != "link":
+            return [navigation.join_condition(source, target)]
+        assert navigation.link_table is not None
+        assert navigation.link_source and navigation.link_target
+        link = navigation.link_table.alias(f"f{len(frame.froms)}_link")
+        frame.froms.append(link)
+        return [link.c[navigation.link_source] == source.c.id,
+                link.c[navigation.link_target] == target.c.id]
 
     def navigation_of(self, path: tuple[str, ...]) -> Navigation:
         entity = self.entity
@@ -702,32 +718,32 @@ class _Compiler:
 
         s1, e1, instant1 = bounds(left)
         s2, e2, instant2 = bounds(right)
-        both_instants = _all(instant1, instant2)
-        any_interval = _negate(both_instants)
         equal = and_(s1 == s2, e1 == e2)
-        before = _any(_all(both_instants, s1 < s2), _all(any_interval, e1 <= s2))
-        after = _any(_all(both_instants, s1 > s2), _all(any_interval, s1 >= e2))
+        # Intervals are half-open [start, end): an instant at an interval's start is inside it.
+        before = _any(_all(instant1, s1 < s2), _all(_negate(instant1), e1 <= s2))
+        after = _any(_all(instant2, s1 > s2), _all(_negate(instant2), s1 >= e2))
+        at_or_before = _any(_all(instant1, s1 <= s2), _all(_negate(instant1), e1 <= s2))
         # Redundant bounds on the start column alone let the database use its time index.
         sql = {
             "eq": equal,
             "ne": not_(equal),
             "lt": and_(s1 <= s2, _sql(before)),
-            "le": and_(s1 <= e2, _sql(_any(before, equal))),
+            "le": and_(s1 <= e2, _sql(_any(before, equal, _all(instant2, at_or_before)))),
             "gt": and_(s1 >= s2, _sql(after)),
-            "ge": and_(s1 >= s2, _sql(_any(after, equal))),
+            "ge": and_(s1 >= s2, _sql(_any(after, equal, _all(instant2, s1 >= s2)))),
         }[operator]
         return _Operand("boolean", position, sql=sql)
 
     def python_comparison(self, operator: str, left: _Operand, right: _Operand,
                           position: int) -> _Operand:
         """A comparison involving a geometry measure: exact in Python, prefiltered in SQL."""
-        for operand in (left, right):
-            if operand.py is not None and operand.kind != "number":
-                raise self.fail("only numbers from geo.distance or geo.length can be "
-                                "compared here", position)
         if left.py is None:
             left, right, operator = right, left, _FLIPPED[operator]
-        if right.py is None and right.kind not in {"number", "null"}:
+        if left.kind == "boolean":
+            if right.py is None and right.kind != "boolean":
+                raise self.fail(f"cannot compare a condition with {self.describe(right)}",
+                                position)
+        elif right.py is None and right.kind not in {"number", "null"}:
             right = self.as_number(right)
         get_left, get_right = self.python_value(left), self.python_value(right)
         compare = _COMPARISONS[operator]
@@ -742,7 +758,11 @@ class _Compiler:
             return any(compare(x, y) for x in a_values for y in b_values
                        if x is not None and y is not None)
 
-        prefilter = true()
+        prefilter: Any = true()
+        if left.kind == "boolean" and right.is_literal and (
+                (operator == "eq" and right.value is True)
+                or (operator == "ne" and right.value is False)):
+            prefilter = left.prefilter
         near = left.near
         if near is not None and operator in {"lt", "le", "eq"} and right.is_literal:
             prefilter = near(right.value)
@@ -771,7 +791,7 @@ class _Compiler:
         elif operator == "mul":
             sql = a * b
         elif operator == "div":
-            sql = cast(a, Float) / func.nullif(cast(b, Float), 0)
+            sql = cast(a, Float).op("/", return_type=Float())(func.nullif(cast(b, Float), 0))
         else:
             sql = sqlf.safe_modulo(a, b)
         return _Operand("number", position, sql=sql)
@@ -855,8 +875,10 @@ class _Compiler:
                 rounded = {"round": lambda v: math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1),
                            "floor": math.floor, "ceiling": math.ceil}[name](value.value)
                 return self.number(float(rounded), position)
-            sql = {"round": sqlf.round_half_up, "floor": func.floor,
-                   "ceiling": func.ceil}[name](value.sql)
+            if name == "round":
+                sql = sqlf.round_half_up(value.sql)
+            else:
+                sql = sqlf.whole_number(name, value.sql)
             return _Operand("number", position, sql=sql)
         if name in _SPATIAL:
             return self.spatial_predicate(name, nodes, position)

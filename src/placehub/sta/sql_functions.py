@@ -36,7 +36,7 @@ class date_part(FunctionElement[int]):
     """An integer part (year ... second) of a UTC timestamp."""
 
     type = Integer()
-    inherit_cache = True
+    inherit_cache = False  # extra attributes are not part of the cache key
     name = "date_part"
 
     def __init__(self, field: str, value: Any) -> None:
@@ -160,7 +160,7 @@ class json_value(FunctionElement[Any]):
     comparison from failing on rows whose value has another type (a 500 on PostgreSQL).
     """
 
-    inherit_cache = True
+    inherit_cache = False  # extra attributes are not part of the cache key
     name = "json_value"
 
     def __init__(self, column: Any, path: tuple[str | int, ...], want: str) -> None:
@@ -271,7 +271,7 @@ def _round_postgresql(element: round_half_up, compiler: Any, **kw: Any) -> str:
 class json_array_of(FunctionElement[Any]):
     """Aggregate JSON values into one JSON array (jsonb_agg / json_group_array)."""
 
-    inherit_cache = True
+    inherit_cache = False  # extra attributes are not part of the cache key
     name = "json_array_of"
 
     def __init__(self, value: Any, json_type: Any) -> None:
@@ -289,3 +289,33 @@ def _json_array_sqlite(element: json_array_of, compiler: Any, **kw: Any) -> str:
 def _json_array_postgresql(element: json_array_of, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     return compiler.process(func.jsonb_agg(value), **kw)  # type: ignore[no-any-return]
+
+
+class whole_number(FunctionElement[float]):
+    """floor or ceiling of a number (SQLAlchemy's SQLite floor() fails on NULL, so not that)."""
+
+    type = Float()
+    inherit_cache = False  # extra attributes are not part of the cache key
+    name = "whole_number"
+
+    def __init__(self, direction: str, value: Any) -> None:
+        self.direction = direction
+        super().__init__(value)
+
+
+@compiles(whole_number, "sqlite")
+def _whole_sqlite(element: whole_number, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses
+    truncated = cast(value, Integer)
+    if element.direction == "floor":
+        expr = truncated - case((value < truncated, 1), else_=0)
+    else:
+        expr = truncated + case((value > truncated, 1), else_=0)
+    return compiler.process(cast(expr, Float), **kw)  # type: ignore[no-any-return]
+
+
+@compiles(whole_number, "postgresql")
+def _whole_postgresql(element: whole_number, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses
+    function = func.floor if element.direction == "floor" else func.ceil
+    return compiler.process(function(value), **kw)  # type: ignore[no-any-return]
