@@ -29,7 +29,6 @@ from placehub.sta.tables import (
     datastreams,
     features_of_interest,
     locations,
-    observations,
     observed_properties,
     sensors,
     thing_locations,

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import DataError
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
@@ -70,6 +71,16 @@ def read(path: str, request: Request,
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
     options = parse_query_options(pairs, resource.entity)
     database: Database = request.app.state.database
+    try:
+        return _read(request, resource, options, principal, database)
+    except DataError as error:
+        # Values a $filter computes can overflow in the database (PostgreSQL raises on it).
+        raise BadRequest("the query computes a value the database cannot hold "
+                         f"({error.orig.__class__.__name__}): simplify $filter") from None
+
+
+def _read(request: Request, resource: ResourcePath, options: Any, principal: Principal,
+          database: Database) -> Response:
     with database.connect() as conn:
         ctx = _context(request, conn, principal)
         scope = resolve(ctx, resource)

@@ -24,7 +24,6 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Date,
     Float,
@@ -80,7 +79,9 @@ class FilterPlan:
     columns: tuple[Label[Any], ...] = ()
 
 
-def compile_filter(text: str, entity: Entity, table: FromClause, principal: Principal) -> FilterPlan:
+def compile_filter(
+    text: str, entity: Entity, table: FromClause, principal: Principal
+) -> FilterPlan:
     """Compile the ``$filter`` expression ``text`` for rows of ``entity`` in ``table``."""
     tree = parse_filter(text)
     compiler = _Compiler(entity, table, principal, text)
@@ -220,7 +221,7 @@ class _Compiler:
         if isinstance(node, Token):  # a bare literal token cannot reach here: rules wrap them
             raise self.fail(f"unexpected {str(node)!r}", self.position_of(node))
         handler = getattr(self, "on_" + str(node.data))
-        return handler(node)  # type: ignore[no-any-return]
+        return handler(node)
 
     def leaf(self, build: Callable[[], _Operand], position: int) -> _Operand:
         """Compile one condition; navigation paths inside it become one EXISTS subquery."""
@@ -875,6 +876,7 @@ class _Compiler:
                 rounded = {"round": lambda v: math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1),
                            "floor": math.floor, "ceiling": math.ceil}[name](value.value)
                 return self.number(float(rounded), position)
+            sql: Any
             if name == "round":
                 sql = sqlf.round_half_up(value.sql)
             else:
@@ -939,9 +941,9 @@ class _Compiler:
     def date_function(self, name: str, nodes: Sequence[Any], position: int) -> _Operand:
         if name in {"now", "mindatetime", "maxdatetime"}:
             self.arguments(name, nodes, 0, position)
-            value = {"now": self.now, "mindatetime": MIN_DATETIME,
-                     "maxdatetime": MAX_DATETIME}[name]
-            return self.datetime_literal(value, position)
+            constant = {"now": self.now, "mindatetime": MIN_DATETIME,
+                        "maxdatetime": MAX_DATETIME}[name]
+            return self.datetime_literal(constant, position)
         (argument,) = self.arguments(name, nodes, 1, position)
         moment = self.as_datetime(argument)
         if name == "totaloffsetminutes":

@@ -43,6 +43,7 @@ class FilterPlan(Protocol):
 
     clause: ColumnElement[bool]
     post_filter: Callable[[Row], bool] | None
+    columns: tuple[Any, ...]  # labelled columns post_filter reads; selected beside the row
 
 
 @dataclass
@@ -169,20 +170,22 @@ def _sort_columns(alias: FromClause, navigations: list[Navigation], prop: Any,
 
 
 def _filtered(ctx: ReadContext, entity: Entity, alias: FromClause,
-              options: QueryOptions) -> tuple[list[ColumnElement[bool]], Any]:
+              options: QueryOptions) -> tuple[list[ColumnElement[bool]], Any, tuple[Any, ...]]:
+    """WHERE terms, the exact post filter and the columns it reads (geometry filters)."""
     if options.filter is None:
-        return [], None
+        return [], None, ()
     plan = compile_filter(options.filter, entity, alias, ctx.principal)
-    return [plan.clause], plan.post_filter
+    columns = tuple(plan.columns) if plan.post_filter is not None else ()
+    return [plan.clause], plan.post_filter, columns
 
 
 def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
                     request_url: str, refs: bool = False) -> dict[str, Any]:
     """A collection response: ``@iot.count``, ``value`` and ``@iot.nextLink`` when more remain."""
     entity, alias = scope.entity, scope.alias
-    extra, post_filter = _filtered(ctx, entity, alias, options)
+    extra, post_filter, filter_columns = _filtered(ctx, entity, alias, options)
     where = and_(*scope.conditions, *extra)
-    base = select(alias).select_from(scope.from_clause).where(where)
+    base = select(alias, *filter_columns).select_from(scope.from_clause).where(where)
     out: dict[str, Any] = {}
     if options.count:
         out["@iot.count"] = _count(ctx, base, scope.from_clause, where, post_filter)
@@ -327,7 +330,7 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
     target = navigation.target_entity
     alias = target.table.alias("x")
     from_clause, parent = navigation.related_to(alias)
-    extra, post_filter = _filtered(ctx, target, alias, options)
+    extra, post_filter, filter_columns = _filtered(ctx, target, alias, options)
     children: dict[int, list[Row]] = {}
     counts: dict[int, int] = {}
     more: set[int] = set()
@@ -337,8 +340,11 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
     for chunk in _chunks(parent_ids, _IN_CHUNK):
         where = and_(parent.in_(chunk), visibility_clause(target, alias, ctx.principal), *extra)
         if not navigation.many:
-            query = select(alias, parent.label("ph_parent")).select_from(from_clause).where(where)
+            query = select(alias, parent.label("ph_parent"), *filter_columns).select_from(
+                from_clause).where(where)
             for row in ctx.conn.execute(query).mappings():
+                if post_filter is not None and not post_filter(row):
+                    continue
                 children.setdefault(int(row["ph_parent"]), []).append(row)
             continue
         if options.count and post_filter is None:
@@ -362,8 +368,8 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
                     more.add(int(row["ph_parent"]))
             continue
         # Exact geometry filters run in Python, so paging per parent happens here as well.
-        query = (select(alias, parent.label("ph_parent")).select_from(from_clause)
-                 .where(where).order_by(parent, *order))
+        query = (select(alias, parent.label("ph_parent"), *filter_columns)
+                 .select_from(from_clause).where(where).order_by(parent, *order))
         seen: dict[int, int] = {}
         for row in ctx.conn.execute(query).mappings():
             if not post_filter(row):

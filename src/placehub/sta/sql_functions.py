@@ -48,7 +48,7 @@ class date_part(FunctionElement[int]):
 def _date_part_sqlite(element: date_part, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     expr = cast(func.strftime(_SQLITE_DATE_PARTS[element.field], value), Integer)
-    return compiler.process(expr, **kw)  # type: ignore[no-any-return]
+    return compiler.process(expr, **kw)
 
 
 @compiles(date_part, "postgresql")
@@ -56,7 +56,7 @@ def _date_part_postgresql(element: date_part, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     utc = func.timezone("UTC", value)
     part = func.floor(func.extract(element.field, utc))
-    return compiler.process(cast(part, Integer), **kw)  # type: ignore[no-any-return]
+    return compiler.process(cast(part, Integer), **kw)
 
 
 class fractional_seconds(FunctionElement[float]):
@@ -71,14 +71,14 @@ class fractional_seconds(FunctionElement[float]):
 def _fraction_sqlite(element: fractional_seconds, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     expr = cast(func.strftime("%f", value), Float) - cast(func.strftime("%S", value), Integer)
-    return compiler.process(expr, **kw)  # type: ignore[no-any-return]
+    return compiler.process(expr, **kw)
 
 
 @compiles(fractional_seconds, "postgresql")
 def _fraction_postgresql(element: fractional_seconds, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     seconds = func.extract("second", func.timezone("UTC", value))
-    return compiler.process(cast(seconds - func.floor(seconds), Float), **kw)  # type: ignore[no-any-return]
+    return compiler.process(cast(seconds - func.floor(seconds), Float), **kw)
 
 
 class utc_date(FunctionElement[Any]):
@@ -92,13 +92,13 @@ class utc_date(FunctionElement[Any]):
 @compiles(utc_date, "sqlite")
 def _utc_date_sqlite(element: utc_date, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(func.date(value), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.date(value), **kw)
 
 
 @compiles(utc_date, "postgresql")
 def _utc_date_postgresql(element: utc_date, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(cast(func.timezone("UTC", value), Date), **kw)  # type: ignore[no-any-return]
+    return compiler.process(cast(func.timezone("UTC", value), Date), **kw)
 
 
 class TimeOfDay(TypeDecorator[time]):
@@ -134,13 +134,13 @@ class utc_time(FunctionElement[Any]):
 @compiles(utc_time, "sqlite")
 def _utc_time_sqlite(element: utc_time, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(func.strftime("%H:%M:%f", value), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.strftime("%H:%M:%f", value), **kw)
 
 
 @compiles(utc_time, "postgresql")
 def _utc_time_postgresql(element: utc_time, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(cast(func.timezone("UTC", value), Time), **kw)  # type: ignore[no-any-return]
+    return compiler.process(cast(func.timezone("UTC", value), Time), **kw)
 
 
 def _sqlite_json_path(path: tuple[str | int, ...]) -> str:
@@ -186,7 +186,7 @@ def _json_value_sqlite(element: json_value, compiler: Any, **kw: Any) -> str:
     else:
         expr = case((kind.in_(["integer", "real", "text", "true", "false"]),
                      cast(value, Text)))
-    return compiler.process(expr, **kw)  # type: ignore[no-any-return]
+    return compiler.process(expr, **kw)
 
 
 @compiles(json_value, "postgresql")
@@ -204,7 +204,7 @@ def _json_value_postgresql(element: json_value, compiler: Any, **kw: Any) -> str
         expr = case((kind == "boolean", cast(text_value, Boolean)))
     else:
         expr = case((kind.in_(["number", "string", "boolean"]), text_value))
-    return compiler.process(expr, **kw)  # type: ignore[no-any-return]
+    return compiler.process(expr, **kw)
 
 
 class string_position(FunctionElement[int]):
@@ -218,13 +218,13 @@ class string_position(FunctionElement[int]):
 @compiles(string_position, "sqlite")
 def _position_sqlite(element: string_position, compiler: Any, **kw: Any) -> str:
     haystack, needle = element.clauses
-    return compiler.process(func.instr(haystack, needle), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.instr(haystack, needle), **kw)
 
 
 @compiles(string_position, "postgresql")
 def _position_postgresql(element: string_position, compiler: Any, **kw: Any) -> str:
     haystack, needle = element.clauses
-    return compiler.process(func.strpos(haystack, needle), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.strpos(haystack, needle), **kw)
 
 
 class safe_modulo(FunctionElement[float]):
@@ -238,14 +238,14 @@ class safe_modulo(FunctionElement[float]):
 @compiles(safe_modulo, "sqlite")
 def _modulo_sqlite(element: safe_modulo, compiler: Any, **kw: Any) -> str:
     a, b = element.clauses
-    return compiler.process(func.mod(a, func.nullif(b, 0)), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.mod(a, func.nullif(b, 0)), **kw)
 
 
 @compiles(safe_modulo, "postgresql")
 def _modulo_postgresql(element: safe_modulo, compiler: Any, **kw: Any) -> str:
     a, b = element.clauses
     expr = cast(func.mod(cast(a, Numeric), func.nullif(cast(b, Numeric), 0)), Float)
-    return compiler.process(expr, **kw)  # type: ignore[no-any-return]
+    return compiler.process(expr, **kw)
 
 
 class round_half_up(FunctionElement[float]):
@@ -259,13 +259,13 @@ class round_half_up(FunctionElement[float]):
 @compiles(round_half_up, "sqlite")
 def _round_sqlite(element: round_half_up, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(func.round(value), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.round(value), **kw)
 
 
 @compiles(round_half_up, "postgresql")
 def _round_postgresql(element: round_half_up, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(cast(func.round(cast(value, Numeric)), Float), **kw)  # type: ignore[no-any-return]
+    return compiler.process(cast(func.round(cast(value, Numeric)), Float), **kw)
 
 
 class json_array_of(FunctionElement[Any]):
@@ -282,13 +282,13 @@ class json_array_of(FunctionElement[Any]):
 @compiles(json_array_of, "sqlite")
 def _json_array_sqlite(element: json_array_of, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(func.json_group_array(func.json(value)), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.json_group_array(func.json(value)), **kw)
 
 
 @compiles(json_array_of, "postgresql")
 def _json_array_postgresql(element: json_array_of, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
-    return compiler.process(func.jsonb_agg(value), **kw)  # type: ignore[no-any-return]
+    return compiler.process(func.jsonb_agg(value), **kw)
 
 
 class whole_number(FunctionElement[float]):
@@ -311,11 +311,11 @@ def _whole_sqlite(element: whole_number, compiler: Any, **kw: Any) -> str:
         expr = truncated - case((value < truncated, 1), else_=0)
     else:
         expr = truncated + case((value > truncated, 1), else_=0)
-    return compiler.process(cast(expr, Float), **kw)  # type: ignore[no-any-return]
+    return compiler.process(cast(expr, Float), **kw)
 
 
 @compiles(whole_number, "postgresql")
 def _whole_postgresql(element: whole_number, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     function = func.floor if element.direction == "floor" else func.ceil
-    return compiler.process(function(value), **kw)  # type: ignore[no-any-return]
+    return compiler.process(function(value), **kw)
