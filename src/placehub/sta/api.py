@@ -14,7 +14,7 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest
-from placehub.sta import writes
+from placehub.sta import data_array, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
 from placehub.sta.options import parse_query_options
@@ -115,6 +115,26 @@ async def _body(request: Request) -> Any:
 
 def _writable_path(path: str) -> ResourcePath:
     return parse_path(path)
+
+
+@router.post("/CreateObservations")
+async def create_observations(request: Request,
+                              principal: Principal = Depends(current_principal)) -> Response:
+    """Data array extension: many Observations in one request, one URL or "error" per row."""
+    body = await _body(request)
+    database: Database = request.app.state.database
+    with database.begin() as conn:
+        outcome = data_array.create_observations(conn, principal, body)
+    if outcome.result.written:
+        database.events.publish("observations.written", outcome.result.written)
+    urls = data_array.created_urls(Links(service_root_url(request)), outcome)
+    headers = {}
+    if outcome.errors:
+        # The body is the spec's list of URLs and "error"s; say why in a header as well.
+        first = sorted(outcome.errors.items())[:5]
+        headers["X-Placehub-Row-Errors"] = "; ".join(
+            f"row {i}: {message}" for i, message in first).encode("ascii", "replace").decode()
+    return _json(urls, status_code=201, headers=headers)
 
 
 @router.post("/{path:path}")

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
 from placehub.errors import BadRequest, NotFound
+from placehub.sta.data_array import check_result_format, data_array_groups
 from placehub.sta.model import Entity, Navigation, visibility_clause
 from placehub.sta.options import NotImplementedOption, OrderKey, QueryOptions, resolve_order_path
 from placehub.sta.paths import ResourcePath
@@ -183,6 +184,7 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
                     request_url: str, refs: bool = False) -> dict[str, Any]:
     """A collection response: ``@iot.count``, ``value`` and ``@iot.nextLink`` when more remain."""
     entity, alias = scope.entity, scope.alias
+    check_result_format(options.result_format, entity.name)
     extra, post_filter, filter_columns = _filtered(ctx, entity, alias, options)
     where = and_(*scope.conditions, *extra)
     base = select(alias, *filter_columns).select_from(scope.from_clause).where(where)
@@ -196,6 +198,8 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     rows = rows[:top]
     if refs:
         out["value"] = [{"@iot.selfLink": ctx.links.entity(entity, r["id"])} for r in rows]
+    elif options.result_format is not None:
+        out["value"] = data_array_groups(ctx.links, rows, options.select)
     else:
         out["value"] = render(ctx, entity, rows, options)
     if more and top > 0:
