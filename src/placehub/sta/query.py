@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Connection,
     FromClause,
     Select,
     and_,
+    any_,
+    bindparam,
     func,
     select,
 )
@@ -28,7 +32,7 @@ from placehub.access.service import Principal
 from placehub.access.tables import organisations
 from placehub.errors import BadRequest, NotFound
 from placehub.sta.data_array import check_result_format, data_array_groups
-from placehub.sta.model import Entity, Navigation, visibility_clause
+from placehub.sta.model import DATASTREAM, Entity, Navigation, visibility_clause
 from placehub.sta.options import NotImplementedOption, OrderKey, QueryOptions, resolve_order_path
 from placehub.sta.paths import ResourcePath
 from placehub.sta.serialise import Links, entity_json, property_value
@@ -94,6 +98,7 @@ class Scope:
     from_clause: FromClause
     conditions: list[ColumnElement[bool]]
     entity_id: int | None = None  # set when the path addresses one entity
+    parent: tuple[Navigation, int] | None = None  # reached through this navigation of this id
 
 
 def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
@@ -110,6 +115,8 @@ def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
         if step.id is not None:
             conditions.append(alias.c.id == step.id)
         scope = Scope(step.entity, alias, from_clause, conditions)
+        if step.navigation is not None and parent_id is not None:
+            scope.parent = (step.navigation, parent_id)
         if step.is_collection:
             continue
         found = ctx.conn.execute(
@@ -134,13 +141,19 @@ def order_expressions(entity: Entity, alias: FromClause,
     for key in keys:
         navigations, prop, subpath = resolve_order_path(key.path, entity, "$orderby")
         for expression in _sort_columns(alias, navigations, prop, subpath):
-            term = expression.desc().nulls_last() if key.descending else (
-                expression.asc().nulls_first())
+            if getattr(expression, "nullable", True) is False:
+                # No NULLs to place: plain ASC/DESC lets the database walk its index backwards.
+                term = expression.desc() if key.descending else expression.asc()
+            else:
+                term = expression.desc().nulls_last() if key.descending else (
+                    expression.asc().nulls_first())
             terms.append(term)
         ordered_by_id = ordered_by_id or (not navigations and prop.kind == "id")
     if not ordered_by_id:
-        # A stable order across pages (req request-data/top and skip).
-        terms.append(alias.c.id.asc())
+        # A stable order across pages (req request-data/top and skip); in the direction of the
+        # last key so an index on (..., key, id) serves the whole ORDER BY.
+        last_descending = bool(keys) and keys[-1].descending
+        terms.append(alias.c.id.desc() if last_descending else alias.c.id.asc())
     return terms
 
 
@@ -190,7 +203,9 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     base = select(alias, *filter_columns).select_from(scope.from_clause).where(where)
     out: dict[str, Any] = {}
     if options.count:
-        out["@iot.count"] = _count(ctx, base, scope.from_clause, where, post_filter)
+        counted = None if options.filter is not None else _materialised_count(ctx, scope)
+        out["@iot.count"] = counted if counted is not None else _count(
+            ctx, base, scope.from_clause, where, post_filter)
     top = ctx.page_size(options.top)
     ordered = base.order_by(*order_expressions(entity, alias, options.orderby))
     rows = _page(ctx, ordered, options.skip, top, post_filter)
@@ -209,6 +224,49 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     return out
 
 
+def _materialised_count(ctx: ReadContext, scope: Scope) -> int | None:
+    """Observation counts kept on each Datastream: no scan of the Observations table."""
+    if scope.entity.name != "Observation":
+        return None
+    streams = DATASTREAM.table.alias("counted")
+    if scope.parent is None and len(scope.conditions) == 1:  # only the visibility rule
+        total = ctx.conn.execute(
+            select(func.coalesce(func.sum(streams.c.observation_count), 0))
+            .where(visibility_clause(DATASTREAM, streams, ctx.principal))).scalar_one()
+        return int(total)
+    if scope.parent is not None and scope.parent[0].source_name == "Datastream":
+        total = ctx.conn.execute(select(streams.c.observation_count).where(
+            streams.c.id == scope.parent[1])).scalar()
+        return int(total or 0)
+    return None
+
+
+def _latest_observations(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence[int],
+                         options: QueryOptions) -> Related | None:
+    """Datastreams' Observations($orderby=phenomenonTime desc;$top=1) from the materialised
+    latest Observation of each Datastream, instead of ranking all their Observations."""
+    if not (navigation.source_name == "Datastream" and navigation.name == "Observations"
+            and options.filter is None and options.skip == 0
+            and ctx.page_size(options.top) == 1
+            and options.orderby == (OrderKey(("phenomenonTime",), True),)):
+        return None
+    alias = navigation.target_entity.table.alias("x")
+    streams = DATASTREAM.table.alias("latest_of")
+    related = Related({}, {}, set())
+    for chunk in _chunks(parent_ids, _IN_CHUNK):
+        query = (select(alias, streams.c.id.label("ph_parent"),
+                        streams.c.observation_count.label("ph_count"))
+                 .select_from(alias.join(streams, streams.c.latest_observation_id == alias.c.id))
+                 .where(_among(ctx, streams.c.id, chunk)))
+        for row in ctx.conn.execute(query).mappings().all():
+            parent = int(row["ph_parent"])
+            related.children[parent] = [row]
+            related.counts[parent] = int(row["ph_count"])
+            if row["ph_count"] > 1:
+                related.more.add(parent)
+    return related
+
+
 def _count(ctx: ReadContext, base: Select, from_clause: FromClause,
            where: ColumnElement[bool], post_filter: Any) -> int:
     if post_filter is None:
@@ -221,7 +279,7 @@ def _page(ctx: ReadContext, query: Select, skip: int, top: int,
           post_filter: Any) -> list[Row]:
     """Rows ``skip`` .. ``skip + top`` (one more, to know whether a next page exists)."""
     if post_filter is None:
-        return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings())
+        return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings().all())
     rows: list[Row] = []
     matched = 0
     for row in ctx.conn.execute(query).mappings():
@@ -304,6 +362,7 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
                 unique.setdefault(int(child["id"]), child)
         rendered_list = render(ctx, navigation.target_entity, list(unique.values()), nested)
         rendered = dict(zip(unique, rendered_list, strict=True))
+        next_query: str | None = None
         for out, parent_id in zip(outs, ids, strict=True):
             kids = [rendered[int(c["id"])] for c in related.children.get(parent_id, [])]
             if not navigation.many:
@@ -313,11 +372,11 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
                 out[f"{name}@iot.count"] = related.counts.get(parent_id, 0)
             out[name] = kids
             if parent_id in related.more:
-                top = ctx.page_size(nested.top)
+                if next_query is None:  # the same for every parent: build it once
+                    top = ctx.page_size(nested.top)
+                    next_query = nested.query_string(top=top, skip=nested.skip + top)
                 link = ctx.links.entity(entity, parent_id) + f"/{name}"
-                out[f"{name}@iot.nextLink"] = (
-                    f"{link}?{nested.query_string(top=top, skip=nested.skip + top)}"
-                )
+                out[f"{name}@iot.nextLink"] = f"{link}?{next_query}"
     return outs
 
 
@@ -331,6 +390,9 @@ class Related:
 def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence[int],
                   options: QueryOptions) -> Related:
     """The related rows of all ``parent_ids`` for one navigation, in one query per chunk."""
+    latest = _latest_observations(ctx, navigation, parent_ids, options)
+    if latest is not None:
+        return latest
     target = navigation.target_entity
     alias = target.table.alias("x")
     from_clause, parent = navigation.related_to(alias)
@@ -342,11 +404,12 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
     skip = options.skip
     order = order_expressions(target, alias, options.orderby)
     for chunk in _chunks(parent_ids, _IN_CHUNK):
-        where = and_(parent.in_(chunk), visibility_clause(target, alias, ctx.principal), *extra)
+        where = and_(_among(ctx, parent, chunk),
+                     visibility_clause(target, alias, ctx.principal), *extra)
         if not navigation.many:
             query = select(alias, parent.label("ph_parent"), *filter_columns).select_from(
                 from_clause).where(where)
-            for row in ctx.conn.execute(query).mappings():
+            for row in ctx.conn.execute(query).mappings().all():
                 if post_filter is not None and not post_filter(row):
                     continue
                 children.setdefault(int(row["ph_parent"]), []).append(row)
@@ -364,7 +427,7 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
             query = (select(inner)
                      .where(inner.c.ph_rn > skip, inner.c.ph_rn <= skip + top + 1)
                      .order_by(inner.c.ph_parent, inner.c.ph_rn))
-            for row in ctx.conn.execute(query).mappings():
+            for row in ctx.conn.execute(query).mappings().all():
                 bucket = children.setdefault(int(row["ph_parent"]), [])
                 if len(bucket) < top:
                     bucket.append(row)
@@ -391,6 +454,15 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
         if options.count:
             counts.update(seen)
     return Related(children, counts, more)
+
+
+def _among(ctx: ReadContext, column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids``; one array parameter on PostgreSQL (a thousand placeholders cost
+    more to send and parse than the query itself)."""
+    if ctx.conn.dialect.name == "postgresql":
+        return column == any_(bindparam("ids_array", ids, type_=ARRAY(BigInteger()),
+                                        unique=True))
+    return column.in_(ids)
 
 
 def _chunks(values: Sequence[int], size: int) -> Iterable[list[int]]:
