@@ -178,6 +178,12 @@ def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
                                           "ward": "Carshalton"}
     anonymous_view = people["anonymous"].get(f"Things({named.json()['@iot.id']})")
     assert anonymous_view.status_code == 200
+    # A Location posted to a Thing belongs to the Thing's organisation, even for this user.
+    moved = both.send("POST", f"Things({named.json()['@iot.id']})/Locations", {
+        "name": "l", "description": "d", "encodingType": "application/geo+json",
+        "location": {"type": "Point", "coordinates": [-0.19, 51.36]}})
+    assert moved.status_code == 201, moved.text
+    assert moved.json()["properties"] == {"organisation": "sutton"}
     assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
         "organisation": "sutton"}}).status_code == 403
     assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {

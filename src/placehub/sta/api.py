@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
-from placehub.errors import BadRequest
+from placehub.errors import BadRequest, PlacehubError
 from placehub.sta import data_array, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
@@ -40,12 +40,14 @@ def service_root_url(request: Request) -> str:
 
 
 def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
+    """The read context of one request: connection, principal, links and page sizes."""
     settings = request.app.state.settings
     return ReadContext(conn, principal, Links(service_root_url(request)),
                        default_top=settings.sta_default_top, max_top=settings.sta_max_top)
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response."""
     # Compact UTF-8 JSON; FastAPI's encoder would be slower and adds nothing here.
     body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status_code, media_type="application/json",
@@ -61,6 +63,19 @@ def service_root(request: Request) -> JSONResponse:
         "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
         "serverSettings": {"conformance": conformance_uris()},
     })
+
+
+class MethodNotAllowed(PlacehubError):
+    """A method the addressed resource does not accept."""
+    status_code = 405
+
+
+@router.api_route("", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)
+@router.api_route("/", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)
+def service_root_write() -> None:
+    """The service root is read-only."""
+    raise MethodNotAllowed("the service root cannot be changed: POST to a collection, "
+                           "e.g. /sta/v1.1/Things")
 
 
 @router.get("/{path:path}")
@@ -113,10 +128,6 @@ async def _body(request: Request) -> Any:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 
-def _writable_path(path: str) -> ResourcePath:
-    return parse_path(path)
-
-
 @router.post("/CreateObservations")
 async def create_observations(request: Request,
                               principal: Principal = Depends(current_principal)) -> Response:
@@ -141,7 +152,7 @@ async def create_observations(request: Request,
 async def create(path: str, request: Request,
                  principal: Principal = Depends(current_principal)) -> Response:
     """POST to a collection (or navigation collection, or $ref): create and link entities."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     database: Database = request.app.state.database
     links = Links(service_root_url(request))
@@ -161,7 +172,7 @@ async def create(path: str, request: Request,
 async def patch(path: str, request: Request,
                 principal: Principal = Depends(current_principal)) -> Response:
     """PATCH: merge (application/json) or JSON Patch (application/json-patch+json)."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     mode = "json-patch" if content_type == "application/json-patch+json" else "merge"
@@ -172,13 +183,14 @@ async def patch(path: str, request: Request,
 async def put(path: str, request: Request,
               principal: Principal = Depends(current_principal)) -> Response:
     """PUT: replace every updatable property of the entity."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     return _update(request, principal, resource, body, "replace")
 
 
 def _update(request: Request, principal: Principal, resource: ResourcePath, body: Any,
             mode: str) -> Response:
+    """Apply an update, then answer with the entity as it now is."""
     database: Database = request.app.state.database
     entity, entity_id = writes.update_from_request(database, principal, resource, body, mode)
     with database.connect() as conn:
@@ -191,11 +203,12 @@ def _update(request: Request, principal: Principal, resource: ResourcePath, body
 def delete(path: str, request: Request,
            principal: Principal = Depends(current_principal)) -> Response:
     """DELETE an entity (with the cascades of OGC 18-088 Table 25) or a $ref link."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     database: Database = request.app.state.database
     writes.delete_from_request(database, principal, resource)
     return Response(status_code=200)
 
 
 def register(app: FastAPI) -> None:
+    """Add the SensorThings routes to the app."""
     app.include_router(router)

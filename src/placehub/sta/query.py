@@ -63,6 +63,7 @@ class ReadContext:
     _organisation_slugs: dict[int, str] | None = field(default=None, repr=False)
 
     def organisation_slug(self, organisation_id: int) -> str:
+        """The slug of an organisation (looked up once per request)."""
         if self._organisation_slugs is None:
             self._organisation_slugs = dict(
                 self.conn.execute(select(organisations.c.id, organisations.c.slug)).all()
@@ -70,6 +71,7 @@ class ReadContext:
         return self._organisation_slugs.get(organisation_id, "")
 
     def page_size(self, top: int | None) -> int:
+        """The page size for a $top (None means the default)."""
         # A $top above the limit is replaced by the limit (OGC 18-088 req request-data/top).
         return min(self.default_top if top is None else top, self.max_top)
 
@@ -150,15 +152,17 @@ def order_expressions(entity: Entity, alias: FromClause,
             terms.append(term)
         ordered_by_id = ordered_by_id or (not navigations and prop.kind == "id")
     if not ordered_by_id:
-        # A stable order across pages (req request-data/top and skip); in the direction of the
-        # last key so an index on (..., key, id) serves the whole ORDER BY.
-        last_descending = bool(keys) and keys[-1].descending
-        terms.append(alias.c.id.desc() if last_descending else alias.c.id.asc())
+        # A stable order across pages (req request-data/top and skip). Ties follow the first
+        # key's direction, so "phenomenonTime desc" puts the newest-stored first, as the
+        # Datastream's materialised latest Observation does.
+        descending = bool(keys) and keys[0].descending
+        terms.append(alias.c.id.desc() if descending else alias.c.id.asc())
     return terms
 
 
 def _sort_columns(alias: FromClause, navigations: list[Navigation], prop: Any,
                   subpath: tuple[str, ...]) -> list[Any]:
+    """The SQL values to sort by for one $orderby key."""
     source = alias
     joins: list[ColumnElement[bool]] = []
     for navigation in navigations:
@@ -269,6 +273,7 @@ def _latest_observations(ctx: ReadContext, navigation: Navigation, parent_ids: S
 
 def _count(ctx: ReadContext, base: Select, from_clause: FromClause,
            where: ColumnElement[bool], post_filter: Any) -> int:
+    """How many rows match (exact geometry filters are counted in Python)."""
     if post_filter is None:
         return int(ctx.conn.execute(
             select(func.count()).select_from(from_clause).where(where)).scalar_one())
@@ -303,6 +308,7 @@ def read_entity(ctx: ReadContext, scope: Scope, options: QueryOptions) -> dict[s
 
 
 def fetch_row(ctx: ReadContext, scope: Scope) -> Row:
+    """The full row of the entity a scope addresses."""
     alias = scope.alias
     row = ctx.conn.execute(select(alias).where(alias.c.id == scope.entity_id)).mappings().first()
     if row is None:  # deleted between resolving and reading
@@ -324,6 +330,7 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
 
 
 def _entity_value(ctx: ReadContext, entity: Entity, row: Row, name: str) -> Any:
+    """One property of a row as JSON (with the organisation inside properties)."""
     value = property_value(entity.properties[name], row)
     if name == "properties":
         value = {**(value or {}), **(access_properties(ctx, entity, row) or {})}
@@ -382,6 +389,7 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
 
 @dataclass
 class Related:
+    """Related rows per parent id, with counts and the parents that have more."""
     children: dict[int, list[Row]]
     counts: dict[int, int]
     more: set[int]
@@ -466,5 +474,6 @@ def _among(ctx: ReadContext, column: Any, ids: list[int]) -> ColumnElement[bool]
 
 
 def _chunks(values: Sequence[int], size: int) -> Iterable[list[int]]:
+    """``values`` in lists of at most ``size``."""
     for start in range(0, len(values), size):
         yield list(values[start:start + size])

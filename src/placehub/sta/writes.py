@@ -79,6 +79,7 @@ class WriteEvents:
     observations_written: list[WrittenObservation] = field(default_factory=list)
 
     def publish(self, database: Database) -> None:
+        """Announce everything recorded on the database's event bus."""
         if self.things_changed:
             database.events.publish("things.changed", sorted(self.things_changed))
         if self.locations_changed:
@@ -89,11 +90,13 @@ class WriteEvents:
 
 @dataclass
 class CreateOutcome:
+    """What a POST created: the entity type and id (None for a $ref link)."""
     entity: Entity | None  # None when only a link ($ref) was added
     entity_id: int | None
 
 
 def now() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
 
 
@@ -178,6 +181,7 @@ def delete_from_request(database: Database, principal: Principal, path: Resource
 
 
 def _require_writer(principal: Principal) -> None:
+    """Writes need a token (or the local anonymous-write setting): 401 otherwise."""
     if principal.is_anonymous and not principal.write_anywhere:
         raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>' "
                            "(create one with 'placehub tokens create')")
@@ -214,7 +218,8 @@ class Writer:
 
     def visible_row(self, entity: Entity, entity_id: Any, label: str) -> Mapping[Any, Any]:
         """The stored row, if the principal may read it; otherwise 'does not exist'."""
-        if isinstance(entity_id, bool) or not isinstance(entity_id, int):
+        if (isinstance(entity_id, bool) or not isinstance(entity_id, int)
+                or not -(2**63) < entity_id < 2**63):
             raise BadRequest(f"{label}: @iot.id must be a whole number, got {entity_id!r}")
         alias = entity.table.alias("w")
         row = self.conn.execute(
@@ -251,6 +256,7 @@ class Writer:
         return parent
 
     def thing_owner(self, thing_id: int) -> tuple[int, str]:
+        """A Thing's organisation and visibility."""
         row = self.conn.execute(select(things.c.organisation_id, things.c.visibility)
                                 .where(things.c.id == thing_id)).one()
         return int(row.organisation_id), str(row.visibility)
@@ -268,16 +274,19 @@ class Writer:
         raise ValueError(entity.name)
 
     def require_write(self, organisation_id: int, what: str) -> None:
+        """403 unless the principal may write for ``organisation_id``."""
         if not self.principal.can_write(organisation_id):
             raise Forbidden(f"you may not change {what}: it needs the editor or admin role in "
                             f"organisation {self.organisation_slug(organisation_id)!r}")
 
     def organisation_slug(self, organisation_id: int) -> str:
+        """The slug of an organisation, for messages."""
         slug = self.conn.execute(select(organisations.c.slug).where(
             organisations.c.id == organisation_id)).scalar()
         return str(slug or organisation_id)
 
     def organisation_for(self, slug: Any, label: str) -> int:
+        """The id of the organisation named by slug in a body."""
         if not isinstance(slug, str):
             raise BadRequest(f"{label}: properties.organisation must be an organisation slug")
         row = self.conn.execute(select(organisations.c.id).where(
@@ -352,12 +361,14 @@ class Writer:
                 raise BadRequest(f"{label}: a {entity.name} needs its {navigation.name}: link "
                                  f'one with "{navigation.name}": {{"@iot.id": ...}} or '
                                  "create it inline")
+            # What hangs off a Thing (directly or through a Datastream) belongs to its owner.
             if navigation.target == "Thing" and column in values:
                 org_hint = self.thing_owner(values[column])[0]
             if navigation.target == "Datastream" and column in values:
-                org_hint = self.owning_organisation(ENTITIES_BY_NAME["Datastream"], {
-                    "thing_id": self.conn.execute(select(datastreams.c.thing_id).where(
-                        datastreams.c.id == values[column])).scalar_one()})
+                org_hint = self.owning_organisation(ENTITIES_BY_NAME["Observation"],
+                                                    {"datastream_id": values[column]})
+        if entity.name == "Location" and org_hint is None:
+            org_hint = self._first_linked_thing_owner(navigations.get("Things"))
         if entity.name in _OWNED:
             organisation = organisation_hint or org_hint or self.default_organisation(label)
             values["organisation_id"] = organisation
@@ -384,6 +395,16 @@ class Writer:
             self.add_many(entity, new_id, navigation, items, f"{label}/{navigation.name}",
                           organisation, creating=True)
         return new_id
+
+    def _first_linked_thing_owner(self, items: Any) -> int | None:
+        """The owner of the first existing Thing a new Location is linked to, if any."""
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("@iot.id"), int):
+                owner = self.conn.execute(select(things.c.organisation_id).where(
+                    things.c.id == item["@iot.id"])).scalar()
+                if owner is not None:
+                    return int(owner)
+        return None
 
     def link_or_create(self, navigation: Navigation, value: Any, label: str,
                        org_hint: int | None) -> int:
@@ -449,6 +470,7 @@ class Writer:
             raise BadRequest(f"{label}: cannot link {navigation.name} here")
 
     def _insert_links(self, table: Any, rows: list[dict[str, int]]) -> None:
+        """Insert link-table rows that are not there yet."""
         for row in rows:
             exists = self.conn.execute(select(*table.c).filter_by(**row)).first()
             if exists is None:
@@ -496,6 +518,7 @@ class Writer:
                                               else {int(row["thing_id"])})
 
     def write_observation(self, values: dict[str, Any], label: str) -> int:
+        """Store one Observation through the batched writer; 400 with its error."""
         start, end = values.get("phenomenon_time_start"), values.get("phenomenon_time_end")
         if start is None:
             start = now()  # the server's time when the client sends none (req observation)
@@ -584,13 +607,11 @@ class Writer:
             for prop in entity.properties.values():
                 if prop.kind == "id" or not prop.writable or prop.name in body:
                     continue
-                if prop.required:
+                if prop.required or prop.kind == "time_or_interval":
                     raise BadRequest(f"{label}: PUT replaces the whole entity and "
                                      f"{prop.name!r} is missing")
                 values.update({column: None for column in prop.columns})
         new_org, visibility = self.access_properties(entity, values, label)
-        if "properties" in values and entity.name in _OWNED and not body.get("properties"):
-            values["properties"] = values["properties"] or None
         if new_org is not None and new_org != organisation:
             self.require_write(new_org, f"data of organisation {self.organisation_slug(new_org)!r}")
             values["organisation_id"] = new_org
@@ -652,6 +673,7 @@ class Writer:
         return {k: v for k, v in patched.items() if k not in document or document[k] != v}
 
     def update_observation(self, row: Mapping[str, Any], values: dict[str, Any]) -> None:
+        """Update an Observation and recompute its Datastreams' summaries."""
         if values:
             self.conn.execute(update(observations).where(observations.c.id == row["id"])
                               .values(**values))
@@ -662,6 +684,7 @@ class Writer:
 
     def after_update(self, entity: Entity, row: Mapping[Any, Any],
                      values: Mapping[str, Any]) -> None:
+        """Record what an update changed, for the events after commit."""
         if entity.name == "Thing":
             self.events.things_changed.add(int(row["id"]))
         elif entity.name == "Datastream":
@@ -747,6 +770,11 @@ class Writer:
         name = entity.name
         if name in {"Sensor", "ObservedProperty", "FeatureOfInterest"}:
             self._check_dependants(entity, entity_id, label)
+        if name in {"Sensor", "ObservedProperty"}:
+            column = "sensor_id" if name == "Sensor" else "observed_property_id"
+            self.events.things_changed.update(self.conn.execute(
+                select(datastreams.c.thing_id).where(datastreams.c[column] == entity_id)
+                .distinct()).scalars())
         streams: set[int] = set()
         if name == "Observation":
             streams.add(int(row["datastream_id"]))
@@ -809,11 +837,13 @@ def _reverse(navigation: Navigation) -> Navigation:
 
 
 def _mandatory(entity: Entity, navigation: Navigation) -> bool:
+    """Whether a single-valued relation must be given on create."""
     # FeatureOfInterest of an Observation is generated when missing (req create-entity).
     return not (entity.name == "Observation" and navigation.name == "FeatureOfInterest")
 
 
 def _result_from_columns(values: Mapping[str, Any]) -> Any:
+    """The Observation result back from its typed columns."""
     from placehub.sta.observations import joined_result
 
     class _Row:
