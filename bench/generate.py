@@ -133,6 +133,7 @@ def load_observations(database: Database, streams: list[dict[str, Any]], per_str
             end_step = min(per_stream, start_step + steps_per_batch)
             rows = _rows(streams, per_stream, first_id, sqlite, seed, start_step, end_step)
             if sqlite:
+                cursor.execute("BEGIN")  # the engine runs the driver in autocommit mode
                 cursor.executemany(
                     f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})", rows)

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DataError
 
@@ -134,8 +135,13 @@ async def create_observations(request: Request,
     """Data array extension: many Observations in one request, one URL or "error" per row."""
     body = await _body(request)
     database: Database = request.app.state.database
-    with database.begin() as conn:
-        outcome = data_array.create_observations(conn, principal, body)
+
+    def write() -> data_array.CreateOutcome:
+        with database.begin() as conn:
+            return data_array.create_observations(conn, principal, body)
+
+    # In a worker thread: the event loop keeps serving while this request waits on its commit.
+    outcome = await run_in_threadpool(write)
     if outcome.result.written:
         database.events.publish("observations.written", outcome.result.written)
     urls = data_array.created_urls(Links(service_root_url(request)), outcome)
