@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,7 +17,7 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, PlacehubError
-from placehub.sta import data_array, writes
+from placehub.sta import data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
 from placehub.sta.options import parse_query_options
@@ -62,8 +64,17 @@ def service_root(request: Request) -> JSONResponse:
     base = service_root_url(request)
     return JSONResponse({
         "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
-        "serverSettings": {"conformance": conformance_uris()},
+        "serverSettings": _server_settings(request),
     })
+
+
+def _server_settings(request: Request) -> dict[str, Any]:
+    """Conformance URIs, plus the data array and MQTT classes and the MQTT endpoint (sta-query)."""
+    settings = request.app.state.settings
+    uris = [*conformance_uris(), *(mqtt.REQ + name for name in data_array.CONFORMANCE)]
+    endpoints = mqtt.server_settings(settings.mqtt_url, settings.mqtt_public_url)
+    uris.extend(endpoints)
+    return {"conformance": uris, **endpoints}
 
 
 class MethodNotAllowed(PlacehubError):
@@ -216,5 +227,24 @@ def delete(path: str, request: Request,
 
 
 def register(app: FastAPI) -> None:
-    """Add the SensorThings routes to the app."""
+    """Add the SensorThings routes to the app, and the MQTT bridge to its lifespan."""
     app.include_router(router)
+    settings = app.state.settings
+    if not settings.mqtt_url:
+        return
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        root = (settings.base_url.rstrip("/") or f"http://{settings.host}:{settings.port}")
+        bridge = mqtt.MqttBridge(app_.state.database, settings.mqtt_url, root + PREFIX,
+                                 settings.sta_mqtt_select_topics)
+        bridge.start()
+        app_.state.mqtt_bridge = bridge
+        try:
+            async with outer(app_) as state:
+                yield state
+        finally:
+            bridge.stop()
+
+    app.router.lifespan_context = lifespan
