@@ -5,6 +5,7 @@ mid-stream to show that notifications resume."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import socket
@@ -41,8 +42,11 @@ class Broker:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.config = folder / "mosquitto.conf"
+        # Started as root, Mosquitto would switch to its own user and lose access to the
+        # test's private folder (password and ACL files).
+        run_as = "user root\n" if os.geteuid() == 0 else ""
         self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                               "persistence false\n")
+                               f"persistence false\n{run_as}")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
