@@ -17,7 +17,7 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, PlacehubError
-from placehub.sta import data_array, mqtt, writes
+from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
 from placehub.sta.options import parse_query_options
@@ -71,7 +71,8 @@ def service_root(request: Request) -> JSONResponse:
 def _server_settings(request: Request) -> dict[str, Any]:
     """Conformance URIs, plus the data array and MQTT classes and the MQTT endpoint (sta-query)."""
     settings = request.app.state.settings
-    uris = [*conformance_uris(), *(mqtt.REQ + name for name in data_array.CONFORMANCE)]
+    uris = [*conformance_uris(),
+            *(mqtt.REQ + name for name in (*data_array.CONFORMANCE, "batch-request/batch-request"))]
     endpoints = mqtt.server_settings(settings.mqtt_url, settings.mqtt_public_url)
     uris.extend(endpoints)
     return {"conformance": uris, **endpoints}
@@ -138,6 +139,17 @@ async def _body(request: Request) -> Any:
         return json.loads(raw)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+@router.post("/$batch")
+async def batch_requests(request: Request,
+                         principal: Principal = Depends(current_principal)) -> Response:
+    """OData 4.01 JSON batch: many requests, answered in order (atomicity groups all or none)."""
+    body = await _body(request)
+    result = await batch.run_batch(request.app, request.app.state.database, principal, body,
+                                   request.headers.get("authorization"),
+                                   service_root_url(request))
+    return _json(result)
 
 
 @router.post("/CreateObservations")
