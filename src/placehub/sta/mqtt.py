@@ -217,6 +217,10 @@ class MqttBridge:
 
     def notify_observations(self, ids: list[int]) -> None:
         """Publish newly written Observations that everyone may read."""
+        for start in range(0, len(ids), 1000):  # bounded IN lists and memory for big batches
+            self._notify_observation_chunk(ids[start:start + 1000])
+
+    def _notify_observation_chunk(self, ids: list[int]) -> None:
         entity = ENTITIES_BY_NAME["Observation"]
         with self.database.connect() as conn:
             rows = self._visible(conn, entity, ids)
