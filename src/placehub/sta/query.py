@@ -39,6 +39,9 @@ from placehub.sta.serialise import Links, entity_json, property_value
 
 Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 
+_VISIBILITY_FLOWS_FROM = {"Thing", "Datastream", "Observation", "HistoricalLocation"}
+_VISIBILITY_FLOWS_TO = {"Datastream", "Observation", "HistoricalLocation", "Thing"}
+
 # Rows of one expanded level are fetched for at most this many parents per query.
 _IN_CHUNK = 10_000
 
@@ -110,7 +113,14 @@ def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
     for index, step in enumerate(path.steps):
         alias = step.entity.table.alias(f"e{index}")
         from_clause: FromClause = alias
-        conditions = [visibility_clause(step.entity, alias, ctx.principal)]
+        conditions = []
+        # Below a readable Thing, Datastream, Observation or HistoricalLocation, what is
+        # reached is readable too (visibility flows from the Thing): no second check.
+        implied = (step.navigation is not None and parent_id is not None
+                   and step.navigation.source_name in _VISIBILITY_FLOWS_FROM
+                   and step.entity.name in _VISIBILITY_FLOWS_TO)
+        if not implied:
+            conditions.append(visibility_clause(step.entity, alias, ctx.principal))
         if step.navigation is not None:
             from_clause, parent_column = step.navigation.related_to(alias)
             conditions.append(parent_column == parent_id)

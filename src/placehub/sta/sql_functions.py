@@ -319,3 +319,28 @@ def _whole_postgresql(element: whole_number, compiler: Any, **kw: Any) -> str:
     (value,) = element.clauses
     function = func.floor if element.direction == "floor" else func.ceil
     return compiler.process(function(value), **kw)
+
+
+class unindexed(FunctionElement[Any]):
+    """The column itself, but on SQLite written ``+column`` so the planner does not pick an index
+    for this term (``datastream_id IN (all readable Datastreams)`` would otherwise win over
+    walking the primary key for ``ORDER BY id LIMIT n`` and sort millions of rows)."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: Any) -> None:
+        self.type = column.type
+        super().__init__(column)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return "+" + compiler.process(column, **kw)
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)  # type: ignore[no-any-return]
