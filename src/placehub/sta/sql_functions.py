@@ -343,4 +343,4 @@ def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed)
 def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
     (column,) = element.clauses
-    return compiler.process(column, **kw)  # type: ignore[no-any-return]
+    return compiler.process(column, **kw)
