@@ -296,4 +296,8 @@ def test_bad_bodies_are_400_naming_the_problem(sta: StaClient) -> None:
                            content=b'{"result": NaN}',
                            headers={"Content-Type": "application/json"})
     assert infinite.status_code == 400
+    not_a_number = sta.request("POST", "Things", content=b'{"name": "n", "description": "d", '
+                               b'"properties": {"level": NaN}}',
+                               headers={"Content-Type": "application/json"})
+    assert not_a_number.status_code == 400 and "NaN" in not_a_number.json()["error"]["message"]
     assert sta.post("Things(1)", {"name": "x"}).status_code in {400, 404}

@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
@@ -131,12 +131,18 @@ def _read(request: Request, resource: ResourcePath, options: Any, principal: Pri
     return _json({name: value})
 
 
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"the request body contains {name}, which JSON does not allow: send a "
+                     "number or null")
+
+
 async def _body(request: Request) -> Any:
+    """The JSON request body; 400 when it is missing or not JSON."""
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty: send a JSON entity")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
@@ -177,12 +183,22 @@ async def create_observations(request: Request,
     return _json(urls, status_code=201, headers=headers)
 
 
+# Writes read the body asynchronously, then do their database work in the thread pool so a
+# slow transaction never blocks the event loop.
+
+
 @router.post("/{path:path}")
 async def create(path: str, request: Request,
                  principal: Principal = Depends(current_principal)) -> Response:
     """POST to a collection (or navigation collection, or $ref): create and link entities."""
     resource = parse_path(path)
     body = await _body(request)
+    return await run_in_threadpool(_create, request, principal, resource, body)
+
+
+def _create(request: Request, principal: Principal, resource: ResourcePath,
+            body: Any) -> Response:
+    """Create, then answer 201 with the entity and its Location (204 for a $ref link)."""
     database: Database = request.app.state.database
     links = Links(service_root_url(request))
     outcome = writes.create_from_request(database, principal, resource, body)
@@ -205,7 +221,7 @@ async def patch(path: str, request: Request,
     body = await _body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     mode = "json-patch" if content_type == "application/json-patch+json" else "merge"
-    return _update(request, principal, resource, body, mode)
+    return await run_in_threadpool(_update, request, principal, resource, body, mode)
 
 
 @router.put("/{path:path}")
@@ -214,7 +230,7 @@ async def put(path: str, request: Request,
     """PUT: replace every updatable property of the entity."""
     resource = parse_path(path)
     body = await _body(request)
-    return _update(request, principal, resource, body, "replace")
+    return await run_in_threadpool(_update, request, principal, resource, body, "replace")
 
 
 def _update(request: Request, principal: Principal, resource: ResourcePath, body: Any,

@@ -358,6 +358,22 @@ def visible_datastream_column(principal: Principal, column: str) -> Select:
             .where(thing_visible(principal, t)))
 
 
+# Navigations along which the rule above follows the owning Thing: whoever reads the source
+# reads every related target, so expanding or navigating them needs no second check.
+_VISIBLE_WITH_SOURCE = {
+    ("Thing", "Locations"), ("Thing", "HistoricalLocations"), ("Thing", "Datastreams"),
+    ("HistoricalLocation", "Thing"), ("HistoricalLocation", "Locations"),
+    ("Datastream", "Thing"), ("Datastream", "Sensor"), ("Datastream", "ObservedProperty"),
+    ("Datastream", "Observations"),
+    ("Observation", "Datastream"), ("Observation", "FeatureOfInterest"),
+}
+
+
+def visible_with_source(navigation: Navigation) -> bool:
+    """True when every target of ``navigation`` is readable by whoever reads its source."""
+    return (navigation.source_name, navigation.name) in _VISIBLE_WITH_SOURCE
+
+
 def visibility_clause(entity: Entity | str, alias: FromClause,
                       principal: Principal) -> ColumnElement[bool]:
     """SQL true for rows of ``entity`` (table alias ``alias``) that ``principal`` may read."""

@@ -45,7 +45,9 @@ from placehub.sta.observations import (
     write_observations,
 )
 from placehub.sta.paths import ResourcePath
+from placehub.sta.query import ReadContext, resolve
 from placehub.sta.serialise import (
+    Links,
     geojson_bbox,
     parse_interval,
     parse_time,
@@ -231,29 +233,12 @@ class Writer:
         return row
 
     def resolve_id(self, path: ResourcePath) -> int:
-        """The id of the entity a path addresses (every step must be readable)."""
-        parent: int | None = None
-        for index, step in enumerate(path.steps):
-            alias = step.entity.table.alias(f"p{index}")
-            from_clause: Any = alias
-            conditions = [visibility_clause(step.entity, alias, self.principal)]
-            if step.navigation is not None:
-                from_clause, parent_column = step.navigation.related_to(alias)
-                conditions.append(parent_column == parent)
-            if step.id is not None:
-                conditions.append(alias.c.id == step.id)
-            elif step.is_collection:
-                raise BadRequest(f"{path.text()}: address one entity, e.g. "
-                                 f"{step.text()}(1)")
-            found = self.conn.execute(
-                select(alias.c.id).select_from(from_clause).where(*conditions).limit(1)
-            ).scalar()
-            if found is None:
-                shown = "/".join(s.text() for s in path.steps[: index + 1])
-                raise NotFound(f"{shown} does not exist")
-            parent = int(found)
-        assert parent is not None
-        return parent
+        """The id of the one entity a path addresses (every step must be readable)."""
+        scope = resolve(ReadContext(self.conn, self.principal, Links("")), path)
+        if scope.entity_id is None:
+            raise BadRequest(f"{path.text()}: address one entity, e.g. "
+                             f"{path.target.text()}(1)")
+        return scope.entity_id
 
     def thing_owner(self, thing_id: int) -> tuple[int, str]:
         """A Thing's organisation and visibility."""
@@ -385,16 +370,23 @@ class Writer:
                 insert(entity.table).values(**values)).inserted_primary_key[0])  # type: ignore[index]
         if entity.name == "Thing":
             self.events.things_changed.add(new_id)
+        elif entity.name in {"Datastream", "HistoricalLocation"}:
+            self.events.things_changed.add(int(values["thing_id"]))
         # Many-valued relations: link tables and children pointing at the new row.
+        self.relate_many(entity, new_id, navigations, label, organisation, creating=True)
+        return new_id
+
+    def relate_many(self, entity: Entity, entity_id: int, navigations: Mapping[str, Any],
+                    label: str, organisation: int, creating: bool) -> None:
+        """Apply the to-many navigation members of a body (links, moved or new children)."""
         for navigation in entity.navigations.values():
             if navigation.via == "source_fk" or navigation.name not in navigations:
                 continue
             items = navigations[navigation.name]
             if not isinstance(items, list):
                 raise BadRequest(f"{label}/{navigation.name}: expected a JSON array")
-            self.add_many(entity, new_id, navigation, items, f"{label}/{navigation.name}",
-                          organisation, creating=True)
-        return new_id
+            self.add_many(entity, entity_id, navigation, items, f"{label}/{navigation.name}",
+                          organisation, creating)
 
     def _first_linked_thing_owner(self, items: Any) -> int | None:
         """The owner of the first existing Thing a new Location is linked to, if any."""
@@ -629,23 +621,18 @@ class Writer:
                                           f"{label}/{navigation.name}")
             assert navigation.source_column
             values[navigation.source_column] = int(target_row["id"])
-            if navigation.target == "Thing":
-                self.require_write(self.thing_owner(int(target_row["id"]))[0],
-                                   f"Things({target_row['id']})")
+            if navigation.target in {"Thing", "Datastream"}:
+                # Moving data under another Thing or Datastream writes to its owner's data.
+                target_entity = navigation.target_entity
+                self.require_write(self.owning_organisation(target_entity, target_row),
+                                   f"{target_entity.set_name}({target_row['id']})")
         if entity.name == "Observation":
             self.update_observation(row, values)
         elif values:
             self.conn.execute(update(entity.table).where(entity.table.c.id == entity_id)
                               .values(**values))
         self.after_update(entity, row, values)
-        for navigation in entity.navigations.values():
-            if navigation.via == "source_fk" or navigation.name not in navigations:
-                continue
-            items = navigations[navigation.name]
-            if not isinstance(items, list):
-                raise BadRequest(f"{label}/{navigation.name}: expected a JSON array")
-            self.add_many(entity, entity_id, navigation, items, f"{label}/{navigation.name}",
-                          organisation, creating=False)
+        self.relate_many(entity, entity_id, navigations, label, organisation, creating=False)
 
     def apply_json_patch(self, entity: Entity, row: Mapping[str, Any], operations: Any,
                          label: str) -> dict[str, Any]:
