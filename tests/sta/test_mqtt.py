@@ -155,7 +155,7 @@ def test_notifications_resume_after_broker_restart(settings, database, broker) -
         _wait_connected(client)
         thing, stream = _public_datastream(client, headers)
         topics = [f"v1.1/Datastreams({stream})/Observations", "v1.1/Observations?$select=result",
-                  f"v1.1/Things({thing})/name"]
+                  f"v1.1/Things({thing})/name", f"v1.1/Datastreams({stream})/phenomenonTime"]
         subscriber = Subscriber(broker, topics)
         try:
             time.sleep(0.5)
@@ -171,6 +171,8 @@ def test_notifications_resume_after_broker_restart(settings, database, broker) -
             assert full["result"] == 41 and full["@iot.selfLink"].endswith(
                 f"Observations({full['@iot.id']})")
             assert subscriber.wait_for("v1.1/Observations?$select=result") == {"result": 41}
+            assert subscriber.wait_for(f"v1.1/Datastreams({stream})/phenomenonTime") == {
+                "phenomenonTime": "2024-05-01T10:00:00Z/2024-05-01T10:00:00Z"}
 
             broker.stop()
             time.sleep(1)

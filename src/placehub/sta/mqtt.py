@@ -57,6 +57,8 @@ _NOTIFY_PROPERTIES = {
     "Thing": ("name", "description", "properties"),
     "Location": ("name", "description", "location", "properties"),
     "Observation": ("result", "phenomenonTime", "resultTime"),
+    # Kept current by every write: the spec's own example topic is Datastreams(1)/observedArea.
+    "Datastream": ("observedArea", "phenomenonTime", "resultTime"),
 }
 
 
@@ -231,6 +233,18 @@ class MqttBridge:
                 f"{PREFIX}/Datastreams({row['datastream_id']})/Observations",
                 f"{PREFIX}/FeaturesOfInterest({row['feature_of_interest_id']})/Observations",
             ])
+        self.notify_datastreams({int(row["datastream_id"]) for row in rows})
+
+    def notify_datastreams(self, stream_ids: set[int]) -> None:
+        """Publish Datastreams whose summary (time ranges, observed area) a write changed."""
+        if not stream_ids:
+            return
+        with self.database.connect() as conn:
+            rows = self._visible(conn, DATASTREAM, stream_ids)
+            items = self._rendered(conn, DATASTREAM, rows)
+        for row, item in zip(rows, items, strict=True):
+            self._publish_entity(DATASTREAM, item, [
+                f"{PREFIX}/Datastreams", f"{PREFIX}/Things({row['thing_id']})/Datastreams"])
 
     def notify_things(self, thing_ids: list[int]) -> None:
         """Publish changed Things (and their current Locations) that everyone may read."""
