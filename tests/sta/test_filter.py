@@ -259,6 +259,10 @@ def test_relation_paths_respect_visibility(database, store) -> None:  # type: ig
     ("resultTime gt 2026-13-45T00:00:00Z", "not a valid date"),
     ("result eq 99999999999999999999999e999999", "out of range"),
     ("", "empty"),
+    ("not " * 3000 + "result gt 1", "nested"),
+    ("result" + " add 1" * 3000 + " gt 2", "nested"),
+    ("-" * 3000 + "result gt 1", "nested"),
+    ("name eq '" + "x" * 30000 + "'", "characters long"),
 ])
 def test_malformed_filters_say_where(text: str, message: str) -> None:
     """A malformed filter is a BadRequest naming the problem and where it is."""

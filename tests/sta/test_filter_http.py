@@ -71,6 +71,16 @@ def test_arithmetic_overflow_is_400(client, store) -> None:  # type: ignore[no-u
     assert response.status_code in {200, 400}, response.text
 
 
+def test_deeply_nested_options_are_400(client, store) -> None:  # type: ignore[no-untyped-def]
+    """Hundreds of nested $expand or not levels answer 400, not a 500 from recursion."""
+    deep = "Datastreams($expand=Thing($expand=" * 600 + "Datastreams" + "))" * 600
+    assert client.get("/sta/v1.1/Things", params={"$expand": deep}).status_code == 400
+    assert client.get("/sta/v1.1/Things", params={
+        "$expand": "Datastreams/Thing/" * 600 + "Datastreams"}).status_code == 400
+    assert client.get("/sta/v1.1/Things", params={
+        "$filter": "not " * 2000 + "name eq 'a'"}).status_code == 400
+
+
 _PATHS = ["result", "name", "description", "id", "phenomenonTime", "resultTime", "validTime",
           "properties/ward", "properties/tags/0", "parameters/battery_mv", "location",
           "feature", "unitOfMeasurement/name", "Datastream/name", "Datastream/id",

@@ -97,10 +97,13 @@ def read(path: str, request: Request,
     """Any SensorThings read: collection, entity, property, $value, navigation, $ref."""
     resource = parse_path(path)
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
-    options = parse_query_options(pairs, resource.entity)
     database: Database = request.app.state.database
     try:
+        options = parse_query_options(pairs, resource.entity)
         return _read(request, resource, options, principal, database)
+    except RecursionError:
+        raise BadRequest("the query options are nested too deeply (e.g. hundreds of levels "
+                         "of $expand): simplify them") from None
     except DataError as error:
         # Values a $filter computes can overflow in the database (PostgreSQL raises on it).
         raise BadRequest("the query computes a value the database cannot hold "

@@ -60,6 +60,8 @@ _PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placehol
 # source is visible (visibility flows from the Thing), so no access check is needed on them.
 _VISIBILITY_IMPLIED_FROM = {"Thing", "Datastream", "Observation", "HistoricalLocation"}
 
+MAX_LENGTH = 20_000  # characters
+MAX_DEPTH = 100  # nested operators and functions; compiling recurses once per level
 MIN_DATETIME = datetime(1, 1, 1, tzinfo=UTC)
 MAX_DATETIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
@@ -85,7 +87,11 @@ def compile_filter(
     """Compile the ``$filter`` expression ``text`` for rows of ``entity`` in ``table``."""
     tree = parse_filter(text)
     compiler = _Compiler(entity, table, principal, text)
-    operand = compiler.condition_of(tree)
+    try:
+        operand = compiler.condition_of(tree)
+    except RecursionError:
+        raise BadRequest(f"$filter is nested too deeply (more than about {MAX_DEPTH} levels): "
+                         "simplify it") from None
     if operand.py is None:
         return FilterPlan(clause=operand.sql)
     evaluate = operand.py
@@ -101,10 +107,29 @@ def parse_filter(text: str) -> Tree[Token]:
     """The syntax tree of a ``$filter`` expression; BadRequest pointing at a syntax error."""
     if not text.strip():
         raise BadRequest("$filter is empty: give an expression such as result gt 20")
+    if len(text) > MAX_LENGTH:
+        raise BadRequest(f"$filter is {len(text):,} characters long; at most {MAX_LENGTH:,}")
     try:
-        return _PARSER.parse(text)
+        tree = _PARSER.parse(text)
     except UnexpectedInput as error:
         raise BadRequest(_syntax_message(text, error)) from None
+    except RecursionError:
+        raise BadRequest("$filter is nested too deeply: simplify it") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise BadRequest(f"$filter is nested more than {MAX_DEPTH} levels deep: simplify it")
+    return tree
+
+
+def _depth(tree: Tree[Token]) -> int:
+    """Nesting depth of a syntax tree, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Tree):
+            stack.extend((child, depth + 1) for child in node.children)
+    return deepest
 
 
 def _syntax_message(text: str, error: UnexpectedInput) -> str:
