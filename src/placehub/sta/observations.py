@@ -356,7 +356,7 @@ def _insert_rows(conn: Connection, params: list[dict[str, Any]]) -> list[int]:
     """Insert rows in one statement and return their ids in order.
 
     PostgreSQL gets COPY (several times faster than a multi-row INSERT) with ids drawn from the
-    sequence first; SQLite gets one executemany INSERT ... RETURNING.
+    sequence first; SQLite gets one executemany INSERT under the transaction's write lock.
     """
     if conn.dialect.name == "sqlite":
         # One executemany without RETURNING: SQLAlchemy cannot batch INSERT ... RETURNING with
