@@ -134,6 +134,6 @@ def villages_from_osm(pbf_path: str) -> dict[str, LonLat]:
 
     found: dict[str, LonLat] = {}
     for obj in osmium.FileProcessor(pbf_path).with_filter(osmium.filter.KeyFilter("place")):
-        if obj.is_node() and obj.tags.get("place") in {"village", "hamlet"}:
-            found[obj.tags.get("name", f"place {obj.id}")] = (obj.location.lon, obj.location.lat)
+        if isinstance(obj, osmium.osm.Node) and obj.tags.get("place") in {"village", "hamlet"}:
+            found[obj.tags.get("name") or f"place {obj.id}"] = (obj.location.lon, obj.location.lat)
     return found
