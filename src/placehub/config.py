@@ -79,6 +79,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("council_name", "Rutland County Council", "Council name shown in the web UI header."),
     Setting("brand_colour", "#00594f", "Council brand colour (hex) used by the web UI."),
     Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
+    Setting("rounds_vehicles", 2, "Vehicles (and crews) available for a waste round.", int),
+    Setting("rounds_vehicle_litres", 6000,
+            "Capacity of a waste vehicle in litres of bin contents (before it must tip).", int),
+    Setting("rounds_shift_hours", 7.5, "Length of a crew's shift in hours, travel included.",
+            float),
+    Setting("rounds_shift_start", "07:00", "Time of day (UTC, HH:MM) rounds start."),
+    Setting("rounds_depot", "-0.7395,52.6745",
+            "Where vehicles start and end (lon,lat); the demo's assumed Oakham depot."),
+    Setting("rounds_tip", "-0.7145,52.6905",
+            "Where a full waste vehicle empties and carries on (lon,lat); assumed for the demo."),
+    Setting("rounds_bowsers", 1, "Water bowsers available for a watering round.", int),
+    Setting("rounds_bowser_litres", 1000, "Capacity of a water bowser in litres.", int),
+    Setting("rounds_runtime_seconds", 5.0, "Time the route solver may take for one plan.", float),
+    Setting("rounds_seed", 1, "Seed of the route solver (recorded in every plan).", int),
+    Setting("rounds_road_network", "",
+            "OSM extract (.osm.pbf) for road distances; empty means "
+            "DATA_DIR/rutland/roads.osm.pbf when the places road network is available."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
 )
 

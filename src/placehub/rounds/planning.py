@@ -300,7 +300,8 @@ def plan_day(
             )
             for v in fleet.vehicles
         ]
-        return pyvrp.ProblemData(locations, clients, depots, vehicle_types, [metres], [seconds])
+        return pyvrp.ProblemData(locations, clients, depots, vehicle_types,
+                                 [metres], [seconds])  # type: ignore[list-item]
 
     parameters = {"runtime_seconds": runtime_seconds, "objective": "distance (m) minus prizes",
                   "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds}
