@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pyvrp
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations, MaxRuntime, StoppingCriterion
 
 from placehub.places.distance import DistanceSource, LonLat
 from placehub.rounds.forecast import Need
@@ -29,8 +29,9 @@ SERVICES = (WASTE, WATERING)
 
 # Route legs whose ends are further apart than this from their stops are "not continuous".
 CONTINUITY_TOLERANCE_M = 250.0
-# Prizes of mandatory assets when the solver has to be allowed to drop some (see plan_day).
-MANDATORY_FALLBACK_PRIZE = 10_000_000
+# Prize (metres) of a mandatory asset when some must be dropped (see plan_day): far above any
+# optional prize, yet small enough that the solver still steers to feasible routes.
+MANDATORY_FALLBACK_PRIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -242,13 +243,16 @@ def plan_day(
     left_out: Sequence[LeftOut] = (),
     seed: int = 1,
     runtime_seconds: float = 2.0,
+    max_iterations: int | None = None,
     with_geometry: bool = True,
 ) -> Plan:
     """Route the fleet over the candidates with PyVRP and describe the result as a ``Plan``.
 
     Mandatory candidates are required clients. When the fleet cannot serve them all (the best
     solution is infeasible), the day is solved again with them optional at a very large prize,
-    so the plan stays drivable and says which mandatory assets did not fit.
+    so the plan stays drivable and says which mandatory assets did not fit. With
+    ``max_iterations`` the search stops after that many iterations instead of after
+    ``runtime_seconds``: the same seed then gives the same plan on any machine.
     """
     if service not in SERVICES:
         raise ValueError(f"service {service!r} not understood: use one of {', '.join(SERVICES)}.")
@@ -303,16 +307,21 @@ def plan_day(
         return pyvrp.ProblemData(locations, clients, depots, vehicle_types,
                                  [metres], [seconds])  # type: ignore[list-item]
 
-    parameters = {"runtime_seconds": runtime_seconds, "objective": "distance (m) minus prizes",
+    def stop() -> StoppingCriterion:
+        return MaxIterations(max_iterations) if max_iterations else MaxRuntime(runtime_seconds)
+
+    parameters = {"runtime_seconds": None if max_iterations else runtime_seconds,
+                  "max_iterations": max_iterations,
+                  "objective": "distance (m) minus prizes",
                   "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds}
     notes: list[str] = []
     data = build(strict=True)
-    result = pyvrp.solve(data, stop=MaxRuntime(runtime_seconds), seed=seed, display=False)
+    result = pyvrp.solve(data, stop=stop(), seed=seed, display=False)
     if not result.best.is_feasible():
         notes.append("the fleet could not serve every mandatory asset within its capacity and "
                      "shifts; solved again with mandatory assets at a very large prize")
         data = build(strict=False)
-        result = pyvrp.solve(data, stop=MaxRuntime(runtime_seconds), seed=seed, display=False)
+        result = pyvrp.solve(data, stop=stop(), seed=seed, display=False)
     solution = result.best
     first_client = data.num_depots
 
