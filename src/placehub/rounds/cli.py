@@ -1,7 +1,148 @@
-"""Commands of placehub.rounds (filled in by its issue)."""
+"""Commands of placehub.rounds: plan a day, print round sheets, simulate policies."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
 
 import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from placehub.access.tables import organisations
+from placehub.console import console, fail, open_database, settings_of
+from placehub.errors import PlacehubError
+from placehub.rounds import service as rounds
+from placehub.rounds import sheets
+
+app = typer.Typer(help="Service rounds: forecast need, plan rounds, round sheets, simulation.",
+                  no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
+class Service(str, Enum):
+    waste = "waste"
+    watering = "watering"
+
+
+class SheetFormat(str, Enum):
+    html = "html"
+    csv = "csv"
+    gpx = "gpx"
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"date {text!r} is not YYYY-MM-DD")
+
+
+def _parse_at(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--at {text!r} is not an ISO time such as 2026-11-23T06:00:00+00:00")
+    if value.tzinfo is None:
+        fail(f"--at {text!r} has no timezone: add Z or +00:00")
+    return value.astimezone(UTC)
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    service: Service = typer.Option(..., help="waste (litter bins) or watering (flowerbeds)."),
+    day: str = typer.Option(..., "--date", help="Day of the round, YYYY-MM-DD."),
+    at: str = typer.Option(None, help="Use readings up to this time (default: now)."),
+    organisation: str = typer.Option(None, help="Organisation slug (needed if several)."),
+    seed: int = typer.Option(None, help="Solver seed (default: the rounds_seed setting)."),
+    runtime: float = typer.Option(None, help="Solver time in seconds (default: setting)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
+) -> None:
+    """Forecast need, choose assets and route the fleet for a day; store the plan."""
+    settings = settings_of(ctx)
+    with open_database(settings) as database, database.begin() as conn:
+        rows = conn.execute(select(organisations.c.id, organisations.c.slug)).all()
+        if organisation:
+            chosen = [r.id for r in rows if r.slug == organisation]
+            if not chosen:
+                fail(f"no organisation {organisation!r}: see 'placehub users' commands")
+        elif len(rows) == 1:
+            chosen = [rows[0].id]
+        else:
+            fail("say which organisation with --organisation SLUG"
+                 if rows else "no organisation yet: create one (or run the demo) first")
+        request = rounds.PlanRequest(service.value, _parse_day(day), _parse_at(at), chosen[0],
+                                     seed, runtime)
+        with console.status("Forecasting and routing..."):
+            try:
+                plan = rounds.make_plan(conn, settings, request)
+            except PlacehubError as error:
+                fail(error.message)
+        plan_id = rounds.save_plan(conn, plan, chosen[0], "cli", datetime.now(UTC))
+        detail = rounds.plan_detail(conn, plan_id)
+    if as_json:
+        print(json.dumps(detail, indent=2))
+        return
+    table = Table(title=f"Plan {plan_id}: {service.value} round on {plan.day}")
+    for column in ("vehicle", "stops", "trips", "km", "drive h", "work h", "start", "back"):
+        table.add_column(column)
+    for route in plan.routes:
+        table.add_row(route.vehicle, str(len(route.asset_stops)), str(route.trips),
+                      f"{route.km:.1f}", f"{route.drive_seconds / 3600:.1f}",
+                      f"{route.work_seconds / 3600:.1f}", route.start_time.strftime("%H:%M"),
+                      route.end_time.strftime("%H:%M"))
+    console.print(table)
+    summary = plan.summary()
+    console.print(f"{summary['stops']} stops, {summary['km']} km; {summary['mandatory']} "
+                  f"mandatory ({summary['mandatory_left_out']} did not fit); "
+                  f"{summary['left_out']} assets left out with reasons "
+                  f"(placehub rounds show {plan_id}). Distances: {plan.distance_source}.")
+    for note in plan.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, plan_id: int) -> None:
+    """Print a stored plan as JSON."""
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        try:
+            print(json.dumps(rounds.plan_detail(conn, plan_id), indent=2))
+        except PlacehubError as error:
+            fail(error.message)
+
+
+@app.command("sheet")
+def sheet_command(
+    ctx: typer.Context,
+    plan_id: int,
+    vehicle: int = typer.Option(1, help="Vehicle number on the plan (1-based)."),
+    fmt: SheetFormat = typer.Option(SheetFormat.html, "--format", help="html, csv or gpx."),
+    output: Path = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+) -> None:
+    """Write a vehicle's round sheet: printable HTML, CSV, or GPX for navigation."""
+    settings = settings_of(ctx)
+    with open_database(settings) as database, database.connect() as conn:
+        try:
+            detail = rounds.plan_detail(conn, plan_id)
+            if fmt is SheetFormat.html:
+                text = sheets.sheet_html(detail, vehicle, settings.council_name)
+            elif fmt is SheetFormat.csv:
+                text = sheets.sheet_csv(detail, vehicle)
+            else:
+                text = sheets.sheet_gpx(detail, vehicle)
+        except PlacehubError as error:
+            fail(error.message)
+    if output:
+        output.write_text(text)
+        console.print(f"Wrote {output}")
+    else:
+        print(text, end="")
+
+
+def register(app_: typer.Typer) -> None:
     """Add this concern's commands to the `placehub` command."""
+    app_.add_typer(app, name="rounds")
