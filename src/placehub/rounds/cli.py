@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -21,12 +21,12 @@ app = typer.Typer(help="Service rounds: forecast need, plan rounds, round sheets
                   no_args_is_help=True)
 
 
-class Service(str, Enum):
+class Service(StrEnum):
     waste = "waste"
     watering = "watering"
 
 
-class SheetFormat(str, Enum):
+class SheetFormat(StrEnum):
     html = "html"
     csv = "csv"
     gpx = "gpx"
