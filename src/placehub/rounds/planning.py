@@ -106,6 +106,9 @@ class SelectionRules:
     optional_min_probability: float = 0.02
     level_value_m: float = 3000.0
     risk_value_m: float = 12000.0
+    # The optional prize looks this many days past the next round: a bin that will need a visit
+    # within it is worth collecting while a vehicle is nearby, which saves a later trip.
+    prize_horizon_days: float = 2.0
 
 
 @dataclass
