@@ -12,10 +12,12 @@ from rich.table import Table
 from sqlalchemy import select
 
 from placehub.access.tables import organisations
-from placehub.console import console, fail, open_database, settings_of
+from placehub.config import Settings
+from placehub.console import console, fail, open_database, progress, settings_of
 from placehub.errors import PlacehubError
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
+from placehub.rounds.demand import BinSite
 
 app = typer.Typer(help="Service rounds: forecast need, plan rounds, round sheets, simulation.",
                   no_args_is_help=True)
@@ -141,6 +143,92 @@ def sheet_command(
         console.print(f"Wrote {output}")
     else:
         print(text, end="")
+
+
+@app.command("simulate")
+def simulate_command(
+    ctx: typer.Context,
+    service: Service = typer.Option(Service.waste, help="Only waste is simulated."),
+    days: int = typer.Option(28, help="Days to simulate (after a 14-day warm-up)."),
+    seed: int = typer.Option(1, help="Seed of the demand, the sensors and the solver."),
+    bins: int = typer.Option(400, help="Bins to generate when the database has none."),
+    policies: str = typer.Option("fixed,threshold,placehub", help="Comma-separated policies."),
+    iterations: int = typer.Option(1500, help="Solver iterations per day (reproducible)."),
+    vehicles: int = typer.Option(4, help="Vehicles available each day."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full JSON report."),
+) -> None:
+    """Compare fixed rounds, a fill threshold and placehub's forecast + routing on one demand."""
+    from placehub.rounds.demand import DemandModel, villages_from_osm
+    from placehub.rounds.simulation import (
+        POLICIES,
+        Simulation,
+        SimulationConfig,
+        report,
+        rutland_bins,
+    )
+
+    if service is not Service.waste:
+        fail("only --service waste can be simulated so far")
+    chosen = [p.strip() for p in policies.split(",") if p.strip()]
+    unknown = sorted(set(chosen) - set(POLICIES))
+    if unknown:
+        fail(f"unknown policy {', '.join(unknown)}: use {', '.join(POLICIES)}")
+    settings = settings_of(ctx)
+    pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
+    if not Path(pbf).exists():
+        fail(f"no OSM extract at {pbf}: set PLACEHUB_DATA_DIR or rounds_road_network")
+    sites, source = _demo_bins(settings)
+    if not sites:
+        sites, source = rutland_bins(pbf, bins, seed), f"{bins} generated on Rutland streets"
+    try:
+        config = SimulationConfig(days=days, seed=seed, max_iterations=iterations,
+                                  vehicles=vehicles)
+    except ValueError as error:
+        fail(str(error))
+    distance = rounds.distance_from_settings(settings)
+    simulation = Simulation(sites, DemandModel(seed, villages_from_osm(pbf)), distance, config)
+    with progress() as bar:
+        task = bar.add_task("Simulating", total=days * len(chosen))
+        results = simulation.run(chosen, on_day=lambda _p, _d: bar.advance(task))
+    output = report(results, config, distance.name, source)
+    if as_json:
+        print(json.dumps(output, indent=2))
+        return
+    table = Table(title=f"{days} days, {len(sites)} bins, seed {seed} ({distance.name})")
+    columns = ("policy", "km", "stops", "vehicle_days", "crew_hours", "overflow_bin_days",
+               "overflow_share", "mean_fill_at_emptying", "co2_kg")
+    for column in columns:
+        table.add_column(column)
+    for figures in output["policies"].values():  # type: ignore[attr-defined]
+        table.add_row(*(str(figures[c]) for c in columns))
+    console.print(table)
+    console.print(f"CO2 at {output['co2_kg_per_km']} kg/km ({output['co2_factor_source']}).")
+    if output["savings"]:
+        console.print(f"Savings: {output['savings']}")
+
+
+def _demo_bins(settings: Settings) -> tuple[list[BinSite], str]:
+    """The database's litter bins (e.g. the Rutland demo's), if it has any."""
+    from sqlalchemy.engine import make_url
+
+    from placehub.db import Database
+    from placehub.rounds.assets import read_assets
+
+    url = make_url(str(settings.database_url))
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return [], ""  # do not create a database just to find it empty
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.connect() as conn:
+            found = read_assets(conn, "litter_bin", datetime.now(UTC), lookback_days=1)
+    except Exception:  # noqa: BLE001 - no usable database means "generate bins"
+        return [], ""
+    finally:
+        database.dispose()
+    sites = [BinSite(a.thing_id, a.lon, a.lat, a.capacity_litres, False, a.name)
+             for a in found.assets]
+    return sites, f"{len(sites)} litter bins from the database"
 
 
 def register(app_: typer.Typer) -> None:

@@ -101,14 +101,18 @@ class SelectionRules:
     less than its prize.
     """
 
-    mandatory_probability: float = 0.2
-    optional_min_level: float = 0.45
-    optional_min_probability: float = 0.02
-    level_value_m: float = 3000.0
-    risk_value_m: float = 12000.0
-    # The optional prize looks this many days past the next round: a bin that will need a visit
-    # within it is worth collecting while a vehicle is nearby, which saves a later trip.
-    prize_horizon_days: float = 2.0
+    mandatory_probability: float = 0.4
+    optional_min_level: float = 0.4
+    optional_min_probability: float = 0.5
+    level_value_m: float = 300.0
+    risk_value_m: float = 500.0
+    # The optional prize looks this many days past the next round.
+    prize_horizon_days: float = 3.0
+    # An optional asset this close to a mandatory one is worth ``nearby_boost`` times more: a
+    # vehicle goes there anyway, and emptying it now keeps the area's bins in step, so the
+    # area needs fewer visits later (tuned on the simulation, see docs/rounds.md).
+    nearby_metres: float = 2500.0
+    nearby_boost: float = 15.0
 
 
 @dataclass
@@ -199,15 +203,19 @@ def select_candidates(
     """Split assets into mandatory and optional candidates (with prizes) and those left out.
 
     ``assets`` are (id, name, lon, lat, load litres, service seconds); ``next_round`` holds each
-    asset's need until the next possible visit, ``round_after`` until the one after.
+    asset's need until the next possible visit, ``round_after`` until ``prize_horizon_days``
+    later. An optional asset near a mandatory one gets its prize multiplied by
+    ``nearby_boost``: a vehicle goes there anyway, and emptying it now saves a trip later.
     """
+    mandatory = [soon.probability >= rules.mandatory_probability for soon in next_round]
+    anchors = np.radians([[a[2], a[3]] for a, m in zip(assets, mandatory, strict=True) if m])
     candidates: list[Candidate] = []
     left_out: list[LeftOut] = []
-    for (asset_id, name, lon, lat, load, service), soon, later in zip(
-        assets, next_round, round_after, strict=True
+    for (asset_id, name, lon, lat, load, service), soon, later, must in zip(
+        assets, next_round, round_after, mandatory, strict=True
     ):
         risk_soon = soon.probability
-        if risk_soon >= rules.mandatory_probability:
+        if must:
             candidates.append(Candidate(
                 asset_id, name, lon, lat, load, service, True, 0, soon.level, risk_soon,
                 f"{risk_soon:.0%} risk before the next round"))
@@ -215,13 +223,24 @@ def select_candidates(
         level = min(max(soon.level, 0.0), 1.0)
         if level < rules.optional_min_level and later.probability < rules.optional_min_probability:
             left_out.append(LeftOut(asset_id, name, f"not needed yet: level {level:.0%}, "
-                                    f"{later.probability:.0%} risk by the round after next"))
+                                    f"{later.probability:.0%} risk within "
+                                    f"{rules.prize_horizon_days:g} days after the next round"))
             continue
         prize = rules.level_value_m * level**2 + rules.risk_value_m * later.probability
+        near = False
+        if len(anchors):
+            # Equirectangular distance to the nearest mandatory asset.
+            here = np.radians([lon, lat])
+            dx = (anchors[:, 0] - here[0]) * math.cos(here[1])
+            near = bool(np.min(np.hypot(dx, anchors[:, 1] - here[1])) * 6_371_008.8
+                        <= rules.nearby_metres)
+        if near:
+            prize *= rules.nearby_boost
         candidates.append(Candidate(
             asset_id, name, lon, lat, load, service, False, max(int(prize), 1), level,
-            later.probability, f"optional: level {level:.0%}, "
-            f"{later.probability:.0%} risk by the round after next"))
+            later.probability, f"optional: level {level:.0%}, {later.probability:.0%} risk "
+            f"within {rules.prize_horizon_days:g} days after the next round"
+            + ("; near a mandatory stop" if near else "")))
     return candidates, left_out
 
 

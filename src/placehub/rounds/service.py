@@ -155,8 +155,9 @@ def make_plan(
         today = forecaster.forecast(asset.history, request.at, max(visit, request.at))
         soon.append(forecaster.forecast(asset.history, request.at,
                                         max(visit + timedelta(days=1), request.at)))
-        later.append(forecaster.forecast(asset.history, request.at,
-                                         max(visit + timedelta(days=2), request.at)))
+        later.append(forecaster.forecast(
+            asset.history, request.at,
+            max(visit + timedelta(days=1 + rules.prize_horizon_days), request.at)))
         load, seconds = load_and_service_seconds(asset, today.expected_level)
         rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
     candidates, left_out = select_candidates(rows, soon, later, rules)
