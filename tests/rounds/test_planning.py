@@ -51,7 +51,7 @@ def need(probability: float, level: float) -> Need:
 def test_selection_mandatory_optional_and_left_out() -> None:
     """High risk is mandatory, a fairly full bin optional with a prize, an empty one left out."""
     assets = [(1, "a", 0, 0, 100, 90), (2, "b", 0, 0, 100, 90), (3, "c", 0, 0, 100, 90)]
-    soon = [need(0.6, 0.9), need(0.01, 0.7), need(0.0, 0.1)]
+    soon = [need(0.8, 0.9), need(0.01, 0.7), need(0.0, 0.1)]
     later = [need(0.9, 1.0), need(0.3, 0.8), need(0.0, 0.2)]
     chosen, left = select_candidates(assets, soon, later, SelectionRules())
     assert [(c.asset_id, c.mandatory) for c in chosen] == [(1, True), (2, False)]

@@ -101,18 +101,20 @@ class SelectionRules:
     less than its prize.
     """
 
-    mandatory_probability: float = 0.4
-    optional_min_level: float = 0.4
+    mandatory_probability: float = 0.7
+    optional_min_level: float = 0.5
     optional_min_probability: float = 0.5
     level_value_m: float = 300.0
     risk_value_m: float = 500.0
+    # How far into tomorrow's shift the next possible visit is assumed (1.0: its very end).
+    next_visit_shift_fraction: float = 0.5
     # The optional prize looks this many days past the next round.
     prize_horizon_days: float = 3.0
     # An optional asset this close to a mandatory one is worth ``nearby_boost`` times more: a
     # vehicle goes there anyway, and emptying it now keeps the area's bins in step, so the
     # area needs fewer visits later (tuned on the simulation, see docs/rounds.md).
     nearby_metres: float = 2500.0
-    nearby_boost: float = 15.0
+    nearby_boost: float = 8.0
 
 
 @dataclass

@@ -150,14 +150,15 @@ def make_plan(
                        "found: register devices with asset_type in their Thing properties")
     half_shift = timedelta(seconds=fleet.vehicles[0].shift_seconds / 2)
     visit = start + half_shift  # a stop is, on average, half a shift into the day
+    next_visit = start + timedelta(days=1, seconds=fleet.vehicles[0].shift_seconds
+                                   * rules.next_visit_shift_fraction)
     rows, soon, later = [], [], []
     for asset in found.assets:
         today = forecaster.forecast(asset.history, request.at, max(visit, request.at))
-        soon.append(forecaster.forecast(asset.history, request.at,
-                                        max(visit + timedelta(days=1), request.at)))
+        soon.append(forecaster.forecast(asset.history, request.at, max(next_visit, request.at)))
         later.append(forecaster.forecast(
             asset.history, request.at,
-            max(visit + timedelta(days=1 + rules.prize_horizon_days), request.at)))
+            max(next_visit + timedelta(days=rules.prize_horizon_days), request.at)))
         load, seconds = load_and_service_seconds(asset, today.expected_level)
         rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
     candidates, left_out = select_candidates(rows, soon, later, rules)

@@ -250,13 +250,16 @@ class Simulation:
     def _placehub(self, states: dict[int, BinState], day: date) -> list[Candidate]:
         at = _at(day, 6)
         visit = _at(day, 7) + timedelta(hours=self.config.shift_hours / 2)
+        rules = self.config.rules
+        next_visit = _at(day, 7) + timedelta(
+            hours=self.config.shift_hours * rules.next_visit_shift_fraction) + DAY
         rows, soon, later = [], [], []
         for state in states.values():
             history = AssetHistory(state.site.id, LITTER_BIN, state.readings, state.services)
             today = self.forecaster.forecast(history, at, visit)
-            soon.append(self.forecaster.forecast(history, at, visit + DAY))
+            soon.append(self.forecaster.forecast(history, at, next_visit))
             later.append(self.forecaster.forecast(
-                history, at, visit + (1 + self.config.rules.prize_horizon_days) * DAY))
+                history, at, next_visit + rules.prize_horizon_days * DAY))
             load = int(state.site.capacity_litres * min(max(today.expected_level, 0.1), 1.0))
             rows.append((state.site.id, state.site.name, state.site.lon, state.site.lat, load,
                          BIN_SERVICE_SECONDS))
