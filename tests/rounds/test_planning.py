@@ -145,3 +145,18 @@ def test_bad_arguments_are_refused() -> None:
                  snapshot_time=START, runtime_seconds=0)
     with pytest.raises(ValueError, match="at least one vehicle"):
         Fleet((), TIP)
+
+
+def test_restarts_keep_the_cheapest() -> None:
+    """With restarts, the plan is no dearer than the first seed alone, and says so."""
+    cands = candidates(40)
+    one = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                   snapshot_time=START, max_iterations=100, seed=3)
+    three = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                     snapshot_time=START, max_iterations=300, restarts=3, seed=3)
+    assert three.cost <= one.cost
+    assert three.solver["parameters"]["restarts"] == 3
+    assert check_plan(three) == []
+    with pytest.raises(ValueError, match="restarts"):
+        plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                 snapshot_time=START, restarts=0)

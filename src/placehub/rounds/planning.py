@@ -268,6 +268,7 @@ def plan_day(
     seed: int = 1,
     runtime_seconds: float = 2.0,
     max_iterations: int | None = None,
+    restarts: int = 1,
     with_geometry: bool = True,
 ) -> Plan:
     """Route the fleet over the candidates with PyVRP and describe the result as a ``Plan``.
@@ -276,8 +277,13 @@ def plan_day(
     solution is infeasible), the day is solved again with them optional at a very large prize,
     so the plan stays drivable and says which mandatory assets did not fit. With
     ``max_iterations`` the search stops after that many iterations instead of after
-    ``runtime_seconds``: the same seed then gives the same plan on any machine.
+    ``runtime_seconds``: the same seed then gives the same plan on any machine. With
+    ``restarts`` > 1 the search runs that many times (seeds ``seed``, ``seed + 1``, ...), each
+    with an equal share of the time or the iterations, and keeps the cheapest feasible result:
+    on 1,000 bins the spread between seeds is larger than what ten times the time buys.
     """
+    if restarts < 1:
+        raise ValueError(f"restarts {restarts} < 1 not understood.")
     if service not in SERVICES:
         raise ValueError(f"service {service!r} not understood: use one of {', '.join(SERVICES)}.")
     if runtime_seconds <= 0:
@@ -332,20 +338,32 @@ def plan_day(
                                  [metres], [seconds])  # type: ignore[list-item]
 
     def stop() -> StoppingCriterion:
-        return MaxIterations(max_iterations) if max_iterations else MaxRuntime(runtime_seconds)
+        if max_iterations:
+            return MaxIterations(max(max_iterations // restarts, 1))
+        return MaxRuntime(runtime_seconds / restarts)
+
+    def solve(data: pyvrp.ProblemData) -> pyvrp.Result:
+        best: pyvrp.Result | None = None
+        for run in range(restarts):
+            result = pyvrp.solve(data, stop=stop(), seed=seed + run, display=False)
+            key = (not result.best.is_feasible(), result.cost())
+            if best is None or key < (not best.best.is_feasible(), best.cost()):
+                best = result
+        assert best is not None
+        return best
 
     parameters = {"runtime_seconds": None if max_iterations else runtime_seconds,
-                  "max_iterations": max_iterations,
+                  "max_iterations": max_iterations, "restarts": restarts,
                   "objective": "distance (m) minus prizes",
                   "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds}
     notes: list[str] = []
     data = build(strict=True)
-    result = pyvrp.solve(data, stop=stop(), seed=seed, display=False)
+    result = solve(data)
     if not result.best.is_feasible():
         notes.append("the fleet could not serve every mandatory asset within its capacity and "
                      "shifts; solved again with mandatory assets at a very large prize")
         data = build(strict=False)
-        result = pyvrp.solve(data, stop=stop(), seed=seed, display=False)
+        result = solve(data)
     solution = result.best
     first_client = data.num_depots
 
