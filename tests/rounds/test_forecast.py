@@ -1,0 +1,165 @@
+"""The forecasters: fill from distance, emptying detection, rates, probabilities, baseline."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from placehub.rounds.demand import TOWN_CENTRES, BinSite, DemandModel
+from placehub.rounds.forecast import (
+    FLOWERBED,
+    LITTER_BIN,
+    AssetHistory,
+    NaiveForecaster,
+    PlacehubForecaster,
+    Reading,
+    emptyings,
+    fill_fraction,
+)
+
+# The fake clock: every test says what "now" is; forecasters never read the wall clock.
+NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def steady_bin(rate: float, days: int = 14, start_fill: float = 0.0) -> AssetHistory:
+    """A bin filling at a steady rate, read every 6 hours, up to NOW."""
+    start = NOW - days * DAY
+    readings = [Reading(start + i * DAY / 4, min(start_fill + rate * i / 4, 1.0))
+                for i in range(days * 4 + 1)]
+    return AssetHistory(1, LITTER_BIN, readings)
+
+
+def test_fill_fraction_from_distance() -> None:
+    """Distance readings map linearly from the empty to the full distance, clipped."""
+    assert fill_fraction(1000, 1000, 200) == 0.0
+    assert fill_fraction(600, 1000, 200) == pytest.approx(0.5)
+    assert fill_fraction(1200, 1000, 200) == 0.0
+    assert fill_fraction(0, 1000, 200) == 1.1
+    with pytest.raises(ValueError, match="profile"):
+        fill_fraction(500, 200, 1000)
+
+
+def test_emptying_detected_from_drop_and_service() -> None:
+    """A sudden drop is an emptying; a service event is one even without a drop."""
+    t = [NOW - i * DAY for i in range(5, 0, -1)]
+    readings = [Reading(t[0], 0.5), Reading(t[1], 0.8), Reading(t[2], 0.05),
+                Reading(t[3], 0.2), Reading(t[4], 0.3)]
+    service = t[3] + timedelta(hours=1)
+    assert emptyings(readings) == [t[2]]
+    assert emptyings(readings, [service]) == [t[2], service]
+
+
+def test_steady_rate_is_recovered() -> None:
+    """A steady 0.1/day bin gives a rate near 0.1 and a level that grows until the visit."""
+    history = steady_bin(0.1, days=6)
+    need = PlacehubForecaster().forecast(history, NOW, NOW + 2 * DAY)
+    assert need.rate_per_day == pytest.approx(0.1, abs=0.01)
+    assert need.level == pytest.approx(0.6, abs=0.01)
+    assert need.expected_level == pytest.approx(0.8, abs=0.03)
+    assert need.probability < 0.2
+    assert need.due is not None and NOW + 3 * DAY < need.due < NOW + 5 * DAY
+
+
+def test_overflow_probability_grows_with_horizon() -> None:
+    """The further the next visit, the likelier an overflow."""
+    history = steady_bin(0.1, days=7)
+    forecaster = PlacehubForecaster()
+    probabilities = [forecaster.forecast(history, NOW, NOW + d * DAY).probability
+                     for d in (1, 3, 5)]
+    assert probabilities == sorted(probabilities)
+    assert probabilities[0] < 0.1 < 0.9 < probabilities[2]
+
+
+def test_service_event_resets_level() -> None:
+    """A service after the last reading means the bin is empty now, not full."""
+    full = steady_bin(0.1, days=9)
+    readings = [r for r in full.readings if r.time < NOW - timedelta(hours=3)]
+    history = AssetHistory(1, LITTER_BIN, readings, [NOW - timedelta(hours=2)])
+    need = PlacehubForecaster().forecast(history, NOW, NOW + DAY)
+    assert need.level < 0.05
+    assert need.last_service == NOW - timedelta(hours=2)
+    naive = NaiveForecaster().forecast(history, NOW, NOW + DAY)
+    assert naive.level == pytest.approx(0.875)
+
+
+def test_readings_after_now_are_ignored() -> None:
+    """What happens after the fake clock's now cannot leak into the forecast."""
+    history = steady_bin(0.1, days=6)
+    later = list(history.readings) + [Reading(NOW + DAY, 0.05)]
+    need = PlacehubForecaster().forecast(AssetHistory(1, LITTER_BIN, later), NOW, NOW + DAY)
+    assert need.level == pytest.approx(0.6, abs=0.01)
+
+
+def test_no_history_uses_prior() -> None:
+    """A bin without readings gets the prior rate and an uncertain probability."""
+    need = PlacehubForecaster().forecast(AssetHistory(9, LITTER_BIN, []), NOW, NOW + DAY)
+    assert need.method == "prior rate"
+    assert 0.0 < need.probability < 1.0
+
+
+def test_until_before_at_is_refused() -> None:
+    """Asking about the past is an error that says so."""
+    with pytest.raises(ValueError, match="future"):
+        PlacehubForecaster().forecast(steady_bin(0.1), NOW, NOW - DAY)
+
+
+def test_flowerbed_crossing_day() -> None:
+    """A bed drying 2 points a day from 30% crosses a 20% threshold in about 5 days."""
+    start = NOW - 4 * DAY
+    readings = [Reading(start + i * DAY / 2, 38 - i) for i in range(9)]
+    history = AssetHistory(3, FLOWERBED, readings, watering_threshold=20)
+    need = PlacehubForecaster().forecast(history, NOW, NOW + DAY)
+    assert need.rate_per_day == pytest.approx(2.0, abs=0.05)
+    assert need.level == pytest.approx(30, abs=0.1)
+    assert need.due is not None and abs((need.due - (NOW + 5 * DAY)) / DAY) < 0.2
+    assert need.probability < 0.05
+    assert PlacehubForecaster().forecast(history, NOW, NOW + 6 * DAY).probability > 0.8
+
+
+def simulate_bins(count: int, days: int, seed: int) -> tuple[list, dict]:
+    """Histories of bins filled by the demand model, read twice a day, emptied when over 75%."""
+    model = DemandModel(seed)
+    rng = np.random.default_rng(seed)
+    oakham = TOWN_CENTRES["Oakham"]
+    sites = [BinSite(i, oakham[0] + rng.uniform(-0.03, 0.03), oakham[1] + rng.uniform(-0.02, 0.02))
+             for i in range(count)]
+    start = datetime.combine(date(2026, 9, 1), datetime.min.time(), UTC)
+    truth: dict[int, list[tuple[datetime, float]]] = {}
+    histories = []
+    for site in sites:
+        fill, readings, services, true_series = 0.0, [], [], []
+        for d in range(days):
+            day_start = start + d * DAY
+            added = model.daily_fill(site, day_start.date())
+            for quarter in range(2):
+                t = day_start + quarter * DAY / 2 + timedelta(hours=6)
+                true_series.append((t, fill))
+                readings.append(Reading(t, min(fill, 1.0) + rng.normal(0, 0.02)))
+                if quarter == 0 and fill > 0.75 and d < days - 14:
+                    fill = 0.0
+                    services.append(t + timedelta(hours=2))
+                fill += added / 2
+        truth[site.id] = true_series
+        histories.append(AssetHistory(site.id, LITTER_BIN, readings, services))
+    return histories, truth
+
+
+def test_forecaster_beats_naive_on_held_back_history() -> None:
+    """On the last two weeks of simulated history, placehub's 2-day forecasts beat the naive."""
+    histories, truth = simulate_bins(40, 42, seed=5)
+    errors: dict[str, list[float]] = {"placehub": [], "naive": []}
+    brier: dict[str, list[float]] = {"placehub": [], "naive": []}
+    forecasters = {"placehub": PlacehubForecaster(), "naive": NaiveForecaster()}
+    for history in histories:
+        series = dict(truth[history.asset_id])
+        held_back = sorted(series)[-28:-4:2]
+        for at in held_back:
+            until = at + 2 * DAY
+            actual = series[until]
+            for name, forecaster in forecasters.items():
+                need = forecaster.forecast(history, at, until)
+                errors[name].append(abs(min(need.expected_level, 1.0) - min(actual, 1.0)))
+                brier[name].append((need.probability - float(actual >= 1.0)) ** 2)
+    assert np.mean(errors["placehub"]) < 0.5 * np.mean(errors["naive"])
+    assert np.mean(brier["placehub"]) < np.mean(brier["naive"])

@@ -1,0 +1,162 @@
+"""Planning: selection from needs, PyVRP routing with reloads, and plans checked on their own."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from placehub.places.distance import HaversineDistance
+from placehub.rounds.forecast import LITTER_BIN, Need
+from placehub.rounds.planning import (
+    WASTE,
+    WATERING,
+    Candidate,
+    Fleet,
+    SelectionRules,
+    Vehicle,
+    check_plan,
+    plan_day,
+    plan_document,
+    select_candidates,
+)
+
+START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+DEPOT = (-0.7395, 52.6745)
+TIP = (-0.7145, 52.6905)
+
+
+def candidates(count: int, seed: int = 1, mandatory_every: int = 3, load: int = 100) -> list:
+    """Bins scattered around Oakham, every third one mandatory."""
+    rng = np.random.default_rng(seed)
+    return [
+        Candidate(i, f"Bin {i}", -0.73 + rng.uniform(-0.04, 0.04),
+                  52.67 + rng.uniform(-0.03, 0.03), load, 90, i % mandatory_every == 0,
+                  0 if i % mandatory_every == 0 else int(rng.uniform(500, 4000)), 0.6, 0.1,
+                  "test")
+        for i in range(count)
+    ]
+
+
+def fleet(vehicles: int = 2, litres: int = 2000, hours: float = 7.5) -> Fleet:
+    """Refuse vehicles from the depot, tipping at the tip."""
+    return Fleet(tuple(Vehicle(f"RCV {i + 1}", litres, int(hours * 3600), DEPOT, DEPOT)
+                       for i in range(vehicles)), TIP)
+
+
+def need(probability: float, level: float) -> Need:
+    """A bin need with a given risk and level."""
+    return Need(1, LITTER_BIN, START, START, level, 0.1, level, probability, None, None, 5, "t")
+
+
+def test_selection_mandatory_optional_and_left_out() -> None:
+    """High risk is mandatory, a fairly full bin optional with a prize, an empty one left out."""
+    assets = [(1, "a", 0, 0, 100, 90), (2, "b", 0, 0, 100, 90), (3, "c", 0, 0, 100, 90)]
+    soon = [need(0.8, 0.9), need(0.01, 0.7), need(0.0, 0.1)]
+    later = [need(0.9, 1.0), need(0.3, 0.8), need(0.0, 0.2)]
+    chosen, left = select_candidates(assets, soon, later, SelectionRules())
+    assert [(c.asset_id, c.mandatory) for c in chosen] == [(1, True), (2, False)]
+    assert chosen[1].prize > 0
+    assert [x.asset_id for x in left] == [3] and "not needed yet" in left[0].reason
+
+
+def test_plan_is_feasible_on_its_own() -> None:
+    """Capacity, shift, mandatory bins and geometry all hold, with several trips via the tip."""
+    cands = candidates(90)
+    plan = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                    snapshot_time=START - timedelta(hours=1), runtime_seconds=1)
+    assert check_plan(plan) == []
+    assert plan.feasible
+    assert any(r.trips > 1 for r in plan.routes), "90 x 100 L in 2 x 2000 L needs reloads"
+    served = {s.asset_id for r in plan.routes for s in r.asset_stops}
+    assert {c.asset_id for c in cands if c.mandatory} <= served
+    for route in plan.routes:
+        times = [s.arrival for s in route.stops]
+        assert times == sorted(times)
+        assert route.start_time <= times[0] and route.end_time >= times[-1]
+        assert any(s.kind == "reload" for s in route.stops) == (route.trips > 1)
+        assert route.km > 0 and 0 < route.drive_seconds < route.work_seconds
+    left = {x.asset_id for x in plan.left_out}
+    assert served | left == {c.asset_id for c in cands}
+    assert plan.solver["version"] == "0.14.1" and plan.solver["seed"] == 1
+
+
+def test_check_plan_finds_broken_plans() -> None:
+    """The checker notices overload, overtime, a missing mandatory bin and a broken line."""
+    plan = plan_day(candidates(30), fleet(), HaversineDistance(), service=WASTE,
+                    shift_start=START, snapshot_time=START, runtime_seconds=0.5)
+    route = next(r for r in plan.routes if r.stops)
+    route.stops[0].load_litres = route.capacity_litres + 1
+    route.work_seconds = route.shift_seconds + 1
+    route.legs[1] = [(0.0, 0.0), (0.1, 0.1)]
+    plan.mandatory_ids.append(999)
+    problems = "\n".join(check_plan(plan))
+    for expected in ("outside 0..", "shift is", "mandatory asset 999", "does not join"):
+        assert expected in problems
+
+
+def test_too_small_fleet_explains_mandatory_left_out() -> None:
+    """When mandatory bins cannot all fit, the plan stays feasible and says which and why."""
+    cands = candidates(60, mandatory_every=1, load=100)
+    plan = plan_day(cands, fleet(vehicles=1, hours=1.0), HaversineDistance(), service=WASTE,
+                    shift_start=START, snapshot_time=START, runtime_seconds=0.5)
+    assert plan.feasible and check_plan(plan) == []
+    missing = [x for x in plan.left_out if x.mandatory]
+    assert missing and "did not fit" in missing[0].reason
+    assert plan.notes
+
+
+def test_watering_delivers_water_with_refills() -> None:
+    """Water is a delivery: load falls stop by stop and refills at the water point."""
+    beds = [Candidate(i, f"Bed {i}", -0.73 + 0.002 * i, 52.67, 300, 600, True, 0, 15, 0.9, "dry")
+            for i in range(8)]
+    bowser = Fleet((Vehicle("Bowser 1", 1000, 8 * 3600, DEPOT, DEPOT),), DEPOT,
+                   reload_seconds=600, reload_name="water point")
+    plan = plan_day(beds, bowser, HaversineDistance(), service=WATERING, shift_start=START,
+                    snapshot_time=START, runtime_seconds=0.5)
+    assert check_plan(plan) == [] and plan.stop_count == 8
+    route = plan.routes[0]
+    assert route.trips >= 3
+    first_trip = [s.load_litres for s in route.stops if s.trip == 0]
+    assert first_trip == sorted(first_trip, reverse=True)
+    document = plan_document(plan)
+    assert document["vehicles"][0]["geometry"]["type"] == "MultiLineString"
+
+
+def test_same_seed_same_plan() -> None:
+    """With an iteration limit, the same seed gives the same routes (runtime limits may not)."""
+    cands = candidates(40)
+
+    def routes(seed: int) -> list[list[int | None]]:
+        plan = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                        snapshot_time=START, max_iterations=300, seed=seed)
+        assert plan.solver["seed"] == seed and plan.solver["parameters"]["max_iterations"] == 300
+        return [[s.asset_id for s in r.stops] for r in plan.routes]
+
+    assert routes(7) == routes(7)
+
+
+def test_bad_arguments_are_refused() -> None:
+    """Unknown services, non-positive runtimes and empty fleets fail with a clear message."""
+    with pytest.raises(ValueError, match="service"):
+        plan_day([], fleet(), HaversineDistance(), service="gritting", shift_start=START,
+                 snapshot_time=START)
+    with pytest.raises(ValueError, match="runtime"):
+        plan_day([], fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                 snapshot_time=START, runtime_seconds=0)
+    with pytest.raises(ValueError, match="at least one vehicle"):
+        Fleet((), TIP)
+
+
+def test_restarts_keep_the_cheapest() -> None:
+    """With restarts, the plan is no dearer than the first seed alone, and says so."""
+    cands = candidates(40)
+    one = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                   snapshot_time=START, max_iterations=100, seed=3)
+    three = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                     snapshot_time=START, max_iterations=300, restarts=3, seed=3)
+    assert three.cost <= one.cost
+    assert three.solver["parameters"]["restarts"] == 3
+    assert check_plan(three) == []
+    with pytest.raises(ValueError, match="restarts"):
+        plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                 snapshot_time=START, restarts=0)

@@ -1,0 +1,69 @@
+"""The simulation: Rutland bin positions, accounting, reproducibility, policy behaviour."""
+
+from collections import Counter
+
+import pytest
+
+from placehub.places.distance import HaversineDistance
+from placehub.rounds.demand import DemandModel, villages_from_osm
+from placehub.rounds.simulation import (
+    FIXED_WEEKDAYS,
+    Simulation,
+    SimulationConfig,
+    report,
+    rutland_bins,
+)
+
+
+@pytest.fixture(scope="module")
+def rutland(data_dir):  # type: ignore[no-untyped-def]
+    """120 bins on Rutland's streets and the demand model with Rutland's villages."""
+    pbf = str(data_dir / "rutland" / "roads.osm.pbf")
+    return rutland_bins(pbf, 120, seed=2), DemandModel(2, villages_from_osm(pbf))
+
+
+def test_rutland_bins_cover_every_setting(rutland) -> None:  # type: ignore[no-untyped-def]
+    """Generated bins include OSM waste baskets and every setting, inside Rutland."""
+    sites, model = rutland
+    assert len(sites) == 120 and len({s.id for s in sites}) == 120
+    assert sum("(OSM)" in s.name for s in sites) == 11
+    settings = Counter(model.setting(s) for s in sites)
+    assert set(settings) == set(FIXED_WEEKDAYS)
+    assert all(-0.85 < s.lon < -0.40 and 52.50 < s.lat < 52.78 for s in sites)
+
+
+def test_simulation_is_reproducible_and_accounts(rutland) -> None:  # type: ignore[no-untyped-def]
+    """Same seed, same figures; fixed rounds visit exactly the bins their weekdays name."""
+    sites, model = rutland
+    config = SimulationConfig(days=4, seed=2, warmup_days=7, max_iterations=150)
+
+    def run() -> dict:
+        simulation = Simulation(sites, model, HaversineDistance(), config)
+        output = report(simulation.run(), config, "haversine", "test")
+        for figures in output["policies"].values():
+            figures.pop("solver_seconds")  # wall-clock time, the one figure that may differ
+        return output
+
+    first, second = run(), run()
+    assert first == second
+    fixed = first["policies"]["fixed"]
+    expected_stops = sum(
+        1 for offset in range(4) for s in sites
+        if (config.start.weekday() + offset) % 7 in FIXED_WEEKDAYS[model.setting(s)]
+    )
+    assert fixed["stops"] == expected_stops
+    for figures in first["policies"].values():
+        assert figures["bin_days"] == 4 * 120
+        assert 0 <= figures["overflow_bin_days"] <= figures["bin_days"]
+        assert figures["co2_kg"] == pytest.approx(figures["km"] * first["co2_kg_per_km"], abs=0.2)
+        assert figures["crew_hours"] == pytest.approx(2 * figures["vehicle_hours"], abs=0.2)
+    threshold = first["policies"]["threshold"]
+    assert threshold["mean_fill_at_emptying"] > fixed["mean_fill_at_emptying"]
+
+
+def test_bad_configuration_refused() -> None:
+    """Too few days or too short a warm-up fail with a message saying what is wrong."""
+    with pytest.raises(ValueError, match="days"):
+        SimulationConfig(days=0)
+    with pytest.raises(ValueError, match="history"):
+        SimulationConfig(warmup_days=1)
