@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
-from placehub.errors import BadRequest, PlacehubError
+from placehub.errors import BadRequest, MethodNotAllowed
 from placehub.sta import writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
@@ -63,11 +63,6 @@ def service_root(request: Request) -> JSONResponse:
         "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
         "serverSettings": {"conformance": conformance_uris()},
     })
-
-
-class MethodNotAllowed(PlacehubError):
-    """A method the addressed resource does not accept."""
-    status_code = 405
 
 
 @router.api_route("", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
-from placehub.errors import BadRequest, NotFound
+from placehub.errors import BadRequest, NotFound, Unsupported
 from placehub.sta.model import (
     ENTITIES_BY_NAME,
     Entity,
@@ -35,7 +35,7 @@ from placehub.sta.model import (
     visibility_clause,
     visible_with_source,
 )
-from placehub.sta.options import NotImplementedOption, OrderKey, QueryOptions, resolve_order_path
+from placehub.sta.options import OrderKey, QueryOptions, resolve_order_path
 from placehub.sta.paths import ResourcePath
 from placehub.sta.serialise import Links, entity_json, property_value
 
@@ -85,7 +85,7 @@ def compile_filter(text: str, entity: Entity, alias: FromClause,
     except ModuleNotFoundError as error:
         if error.name != "placehub.sta.filter":
             raise
-        raise NotImplementedOption(
+        raise Unsupported(
             "$filter is not available in this build yet; leave it out and filter on the client"
         ) from None
     plan: FilterPlan = module.compile_filter(text, entity, alias, principal)
@@ -198,7 +198,7 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     entity, alias = scope.entity, scope.alias
     if options.result_format is not None:
         # The dataArray format belongs to issue 3 (sta-query); until then say so clearly.
-        raise NotImplementedOption(
+        raise Unsupported(
             f"$resultFormat={options.result_format} is not available in this build yet")
     extra, post_filter = _filtered(ctx, entity, alias, options)
     where = and_(*scope.conditions, *extra)
