@@ -6,8 +6,10 @@ import json
 import sys
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from placehub.access import cli as access_cli
 from placehub.access import service
 from placehub.cli import app, main
 from placehub.db import Database
@@ -15,10 +17,15 @@ from placehub.db import Database
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables printed 200 characters wide, so rows stay on one line whatever the terminal."""
+    monkeypatch.setattr(access_cli, "console", Console(width=200))
+
+
 def run(database: Database, *args: str) -> str:
-    """Run ``placehub ARGS`` against ``database`` (wide output) and return what it printed."""
-    result = runner.invoke(app, ["--database-url", database.url, *args],
-                           env={"COLUMNS": "200"})
+    """Run ``placehub ARGS`` against ``database`` and return what it printed."""
+    result = runner.invoke(app, ["--database-url", database.url, *args])
     assert result.exit_code == 0, result.output
     return result.output
 
