@@ -190,6 +190,6 @@ def record_sta_change(
     row = writer.conn.execute(
         select(entity.table).where(entity.table.c.id == entity_id)
     ).mappings().first()
-    organisation = writer.owning_organisation(entity, row) if row is not None else None
+    organisation = writer.owning_organisation(entity, dict(row)) if row is not None else None
     record(writer.conn, writer.principal, action, entity.name, entity_id, detail or None,
            organisation_id=organisation)

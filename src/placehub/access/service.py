@@ -261,7 +261,7 @@ def authenticate_password(conn: Connection, username: str, password: str) -> Pri
 
 def list_organisations(conn: Connection) -> list[dict[str, Any]]:
     """Every organisation with its member count and the organisations it shares data with."""
-    members = dict(conn.execute(
+    members: dict[int, int] = dict(conn.execute(
         select(memberships.c.organisation_id, func.count())
         .group_by(memberships.c.organisation_id)
     ).tuples().all())
@@ -295,7 +295,7 @@ def list_users(conn: Connection, organisation: int | None = None) -> list[dict[s
         .order_by(organisations.c.slug)
     ):
         roles.setdefault(int(user), {})[str(slug)] = str(role)
-    tokens = dict(conn.execute(
+    tokens: dict[int, int] = dict(conn.execute(
         select(api_tokens.c.user_id, func.count())
         .where(api_tokens.c.revoked_at.is_(None)).group_by(api_tokens.c.user_id)
     ).tuples().all())
