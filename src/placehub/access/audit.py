@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from placehub.sta.paths import ResourcePath
     from placehub.sta.writes import Writer
 
+# One statement object for every entry, so SQLAlchemy compiles it once and reuses it.
+_INSERT = insert(audit_log)
+
 # Entries one request may ask for; `limit` above it is cut to it.
 MAX_LIMIT = 1000
 
@@ -50,19 +53,17 @@ def record(
     account an access change is about; either makes the entry visible to that organisation's
     admins.
     """
-    conn.execute(
-        insert(audit_log).values(
-            at=datetime.now(UTC),
-            actor=actor_name(principal)[:200],
-            action=action[:50],
-            entity=entity[:50],
-            entity_id=None if entity_id is None else str(entity_id)[:100],
-            detail=detail,
-            note=note,
-            organisation_id=organisation_id,
-            subject_user_id=subject_user_id,
-        )
-    )
+    conn.execute(_INSERT, {
+        "at": datetime.now(UTC),
+        "actor": actor_name(principal)[:200],
+        "action": action[:50],
+        "entity": entity[:50],
+        "entity_id": None if entity_id is None else str(entity_id)[:100],
+        "detail": detail,
+        "note": note,
+        "organisation_id": organisation_id,
+        "subject_user_id": subject_user_id,
+    })
 
 
 @dataclass(frozen=True)
