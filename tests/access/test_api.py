@@ -6,9 +6,12 @@ from urllib.parse import parse_qs, urlparse
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from placehub.access import service
 from placehub.access.tables import api_tokens
+from placehub.cli import app as cli_app
+from placehub.config import Settings
 from placehub.db import Database
 from tests.access.conftest import Council, bearer
 from tests.sta.conftest import oven
@@ -142,3 +145,25 @@ def test_audit_api_rejects_bad_parameters(client: TestClient, rutland: Council) 
         response = client.get("/api/audit", params=params, headers=admin)
         assert response.status_code == status, (params, response.text)
         assert words in response.json()["error"]["message"]
+
+
+def test_anonymous_writer_on_loopback(settings: Settings, database: Database) -> None:
+    """With PLACEHUB_ANONYMOUS_WRITE on loopback, /api/me says so, writes are audited as
+    anonymous-writer and the trail is readable; it cannot create tokens (it is no user)."""
+    from placehub.web.app import create_app
+
+    app = create_app(settings.replace(anonymous_write=True, host="127.0.0.1"), database=database)
+    with TestClient(app) as local:
+        assert local.get("/api/me").json()["write_anywhere"] is True
+        assert local.post("/sta/v1.1/Things", json=oven("Bin OAK-030")).status_code == 201
+        trail = local.get("/api/audit", params={"entity": "Thing"}).json()["value"]
+        assert [e["actor"] for e in trail] == ["anonymous-writer"]
+        assert local.post("/api/tokens", json={}).status_code == 401
+
+
+def test_serve_refuses_anonymous_write_off_loopback(database: Database) -> None:
+    """`placehub serve` with anonymous writes on a public address stops before listening."""
+    result = CliRunner().invoke(cli_app, ["--database-url", database.url, "--set",
+                                          "anonymous_write=true", "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "only allowed when the server listens on loopback" in " ".join(result.output.split())
