@@ -74,6 +74,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mqtt_url", "",
             "MQTT broker for the SensorThings MQTT extension and LoRaWAN MQTT ingest, e.g. "
             "mqtt://127.0.0.1:1883; empty disables MQTT."),
+    Setting("mqtt_public_url", "",
+            "MQTT endpoint advertised on the SensorThings service root (e.g. "
+            "mqtts://hub.example.gov.uk:8883); empty derives it from mqtt_url, without "
+            "credentials."),
+    Setting("sta_mqtt_select_topics", "result;phenomenonTime,result",
+            "SensorThings MQTT $select topics published besides the full ones: property sets "
+            "separated by ';', e.g. 'result;phenomenonTime,result' publishes "
+            "v1.1/Observations?$select=result and ...?$select=phenomenonTime,result."),
     Setting("sta_default_top", 100, "SensorThings page size when a request gives no $top.", int),
     Setting("sta_max_top", 10000, "Largest $top a SensorThings request may ask for.", int),
     Setting("council_name", "Rutland County Council", "Council name shown in the web UI header."),

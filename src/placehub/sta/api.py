@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, MethodNotAllowed
-from placehub.sta import writes
+from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
 from placehub.sta.options import parse_query_options
@@ -61,8 +64,18 @@ def service_root(request: Request) -> JSONResponse:
     base = service_root_url(request)
     return JSONResponse({
         "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
-        "serverSettings": {"conformance": conformance_uris()},
+        "serverSettings": _server_settings(request),
     })
+
+
+def _server_settings(request: Request) -> dict[str, Any]:
+    """Conformance URIs, plus the data array and MQTT classes and the MQTT endpoint (sta-query)."""
+    settings = request.app.state.settings
+    uris = [*conformance_uris(),
+            *(mqtt.REQ + name for name in (*data_array.CONFORMANCE, "batch-request/batch-request"))]
+    endpoints = mqtt.server_settings(settings.mqtt_url, settings.mqtt_public_url)
+    uris.extend(endpoints)
+    return {"conformance": uris, **endpoints}
 
 
 @router.api_route("", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)
@@ -79,8 +92,21 @@ def read(path: str, request: Request,
     """Any SensorThings read: collection, entity, property, $value, navigation, $ref."""
     resource = parse_path(path)
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
-    options = parse_query_options(pairs, resource.entity)
     database: Database = request.app.state.database
+    try:
+        options = parse_query_options(pairs, resource.entity)
+        return _read(request, resource, options, principal, database)
+    except RecursionError:
+        raise BadRequest("the query options are nested too deeply (e.g. hundreds of levels "
+                         "of $expand): simplify them") from None
+    except DataError as error:
+        # Values a $filter computes can overflow in the database (PostgreSQL raises on it).
+        raise BadRequest("the query computes a value the database cannot hold "
+                         f"({error.orig.__class__.__name__}): simplify $filter") from None
+
+
+def _read(request: Request, resource: ResourcePath, options: Any, principal: Principal,
+          database: Database) -> Response:
     with database.connect() as conn:
         ctx = _context(request, conn, principal)
         scope = resolve(ctx, resource)
@@ -117,6 +143,42 @@ async def _body(request: Request) -> Any:
         return json.loads(raw, parse_constant=_reject_constant)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+@router.post("/$batch")
+async def batch_requests(request: Request,
+                         principal: Principal = Depends(current_principal)) -> Response:
+    """OData 4.01 JSON batch: many requests, answered in order (atomicity groups all or none)."""
+    body = await _body(request)
+    result = await batch.run_batch(request.app, request.app.state.database, principal, body,
+                                   request.headers.get("authorization"),
+                                   service_root_url(request))
+    return _json(result)
+
+
+@router.post("/CreateObservations")
+async def create_observations(request: Request,
+                              principal: Principal = Depends(current_principal)) -> Response:
+    """Data array extension: many Observations in one request, one URL or "error" per row."""
+    body = await _body(request)
+    database: Database = request.app.state.database
+
+    def write() -> data_array.CreateOutcome:
+        with database.begin() as conn:
+            return data_array.create_observations(conn, principal, body)
+
+    # In a worker thread: the event loop keeps serving while this request waits on its commit.
+    outcome = await run_in_threadpool(write)
+    if outcome.result.written:
+        database.events.publish("observations.written", outcome.result.written)
+    urls = data_array.created_urls(Links(service_root_url(request)), outcome)
+    headers = {}
+    if outcome.errors:
+        # The body is the spec's list of URLs and "error"s; say why in a header as well.
+        first = sorted(outcome.errors.items())[:5]
+        headers["X-Placehub-Row-Errors"] = "; ".join(
+            f"row {i}: {message}" for i, message in first).encode("ascii", "replace").decode()
+    return _json(urls, status_code=201, headers=headers)
 
 
 # Writes read the body asynchronously, then do their database work in the thread pool so a
@@ -191,5 +253,24 @@ def delete(path: str, request: Request,
 
 
 def register(app: FastAPI) -> None:
-    """Add the SensorThings routes to the app."""
+    """Add the SensorThings routes to the app, and the MQTT bridge to its lifespan."""
     app.include_router(router)
+    settings = app.state.settings
+    if not settings.mqtt_url:
+        return
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        root = (settings.base_url.rstrip("/") or f"http://{settings.host}:{settings.port}")
+        bridge = mqtt.MqttBridge(app_.state.database, settings.mqtt_url, root + PREFIX,
+                                 settings.sta_mqtt_select_topics)
+        bridge.start()
+        app_.state.mqtt_bridge = bridge
+        try:
+            async with outer(app_) as state:
+                yield state
+        finally:
+            bridge.stop()
+
+    app.router.lifespan_context = lifespan

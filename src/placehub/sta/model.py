@@ -389,7 +389,9 @@ def visibility_clause(entity: Entity | str, alias: FromClause,
     if name in {"HistoricalLocation", "Datastream"}:
         return alias.c.thing_id.in_(visible_thing_ids(principal))
     if name == "Observation":
-        return alias.c.datastream_id.in_(visible_datastream_column(principal, "id"))
+        from placehub.sta.sql_functions import unindexed
+
+        return unindexed(alias.c.datastream_id).in_(visible_datastream_column(principal, "id"))
     if name == "Location":
         t = things.alias("vis_t")
         tl = thing_locations.alias("vis_tl")

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Connection,
     FromClause,
     Select,
     and_,
+    any_,
+    bindparam,
     func,
     select,
     true,
@@ -28,7 +32,9 @@ from sqlalchemy import (
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
 from placehub.errors import BadRequest, NotFound, Unsupported
+from placehub.sta.data_array import check_result_format, data_array_groups
 from placehub.sta.model import (
+    DATASTREAM,
     ENTITIES_BY_NAME,
     Entity,
     Navigation,
@@ -41,6 +47,7 @@ from placehub.sta.serialise import Links, entity_json, property_value
 
 Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 
+
 # Rows of one expanded level are fetched for at most this many parents per query.
 _IN_CHUNK = 10_000
 
@@ -50,6 +57,7 @@ class FilterPlan(Protocol):
 
     clause: ColumnElement[bool]
     post_filter: Callable[[Row], bool] | None
+    columns: tuple[Any, ...]  # labelled columns post_filter reads; selected beside the row
 
 
 @dataclass
@@ -101,6 +109,7 @@ class Scope:
     from_clause: FromClause
     conditions: list[ColumnElement[bool]]
     entity_id: int | None = None  # set when the path addresses one entity
+    parent: tuple[Navigation, int] | None = None  # reached through this navigation of this id
 
 
 def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
@@ -119,6 +128,8 @@ def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
         if step.id is not None:
             conditions.append(alias.c.id == step.id)
         scope = Scope(step.entity, alias, from_clause, conditions)
+        if step.navigation is not None and parent_id is not None:
+            scope.parent = (step.navigation, parent_id)
         if step.is_collection:
             continue
         found = ctx.conn.execute(
@@ -143,8 +154,12 @@ def order_expressions(entity: Entity, alias: FromClause,
     for key in keys:
         navigations, prop, subpath = resolve_order_path(key.path, entity, "$orderby")
         for expression in _sort_columns(alias, navigations, prop, subpath):
-            term = expression.desc().nulls_last() if key.descending else (
-                expression.asc().nulls_first())
+            if getattr(expression, "nullable", True) is False:
+                # No NULLs to place: plain ASC/DESC lets the database walk its index backwards.
+                term = expression.desc() if key.descending else expression.asc()
+            else:
+                term = expression.desc().nulls_last() if key.descending else (
+                    expression.asc().nulls_first())
             terms.append(term)
         ordered_by_id = ordered_by_id or (not navigations and prop.kind == "id")
     if not ordered_by_id:
@@ -184,28 +199,28 @@ def _sort_columns(alias: FromClause, navigations: list[Navigation], prop: Any,
 
 
 def _filtered(ctx: ReadContext, entity: Entity, alias: FromClause,
-              options: QueryOptions) -> tuple[list[ColumnElement[bool]], Any]:
-    """The $filter clause and post-filter of one level (none without $filter)."""
+              options: QueryOptions) -> tuple[list[ColumnElement[bool]], Any, tuple[Any, ...]]:
+    """WHERE terms, the exact post filter and the columns it reads (geometry filters)."""
     if options.filter is None:
-        return [], None
+        return [], None, ()
     plan = compile_filter(options.filter, entity, alias, ctx.principal)
-    return [plan.clause], plan.post_filter
+    columns = tuple(plan.columns) if plan.post_filter is not None else ()
+    return [plan.clause], plan.post_filter, columns
 
 
 def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
                     request_url: str, refs: bool = False) -> dict[str, Any]:
     """A collection response: ``@iot.count``, ``value`` and ``@iot.nextLink`` when more remain."""
     entity, alias = scope.entity, scope.alias
-    if options.result_format is not None:
-        # The dataArray format belongs to issue 3 (sta-query); until then say so clearly.
-        raise Unsupported(
-            f"$resultFormat={options.result_format} is not available in this build yet")
-    extra, post_filter = _filtered(ctx, entity, alias, options)
+    check_result_format(options.result_format, entity.name)
+    extra, post_filter, filter_columns = _filtered(ctx, entity, alias, options)
     where = and_(*scope.conditions, *extra)
-    base = select(alias).select_from(scope.from_clause).where(where)
+    base = select(alias, *filter_columns).select_from(scope.from_clause).where(where)
     out: dict[str, Any] = {}
     if options.count:
-        out["@iot.count"] = _count(ctx, base, scope.from_clause, where, post_filter)
+        counted = None if options.filter is not None else _materialised_count(ctx, scope)
+        out["@iot.count"] = counted if counted is not None else _count(
+            ctx, base, scope.from_clause, where, post_filter)
     top = ctx.page_size(options.top)
     ordered = base.order_by(*order_expressions(entity, alias, options.orderby))
     rows = _page(ctx, ordered, options.skip, top, post_filter)
@@ -213,6 +228,8 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     rows = rows[:top]
     if refs:
         out["value"] = [{"@iot.selfLink": ctx.links.entity(entity, r["id"])} for r in rows]
+    elif options.result_format is not None:
+        out["value"] = data_array_groups(ctx.links, rows, options.select)
     else:
         out["value"] = render(ctx, entity, rows, options)
     if more and top > 0:
@@ -220,6 +237,49 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
             f"{request_url}?{options.query_string(top=top, skip=options.skip + top)}"
         )
     return out
+
+
+def _materialised_count(ctx: ReadContext, scope: Scope) -> int | None:
+    """Observation counts kept on each Datastream: no scan of the Observations table."""
+    if scope.entity.name != "Observation":
+        return None
+    streams = DATASTREAM.table.alias("counted")
+    if scope.parent is None and len(scope.conditions) == 1:  # only the visibility rule
+        total = ctx.conn.execute(
+            select(func.coalesce(func.sum(streams.c.observation_count), 0))
+            .where(visibility_clause(DATASTREAM, streams, ctx.principal))).scalar_one()
+        return int(total)
+    if scope.parent is not None and scope.parent[0].source_name == "Datastream":
+        total = ctx.conn.execute(select(streams.c.observation_count).where(
+            streams.c.id == scope.parent[1])).scalar()
+        return int(total or 0)
+    return None
+
+
+def _latest_observations(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence[int],
+                         options: QueryOptions) -> Related | None:
+    """Datastreams' Observations($orderby=phenomenonTime desc;$top=1) from the materialised
+    latest Observation of each Datastream, instead of ranking all their Observations."""
+    if not (navigation.source_name == "Datastream" and navigation.name == "Observations"
+            and options.filter is None and options.skip == 0
+            and ctx.page_size(options.top) == 1
+            and options.orderby == (OrderKey(("phenomenonTime",), True),)):
+        return None
+    alias = navigation.target_entity.table.alias("x")
+    streams = DATASTREAM.table.alias("latest_of")
+    related = Related({}, {}, set())
+    for chunk in _chunks(parent_ids, _IN_CHUNK):
+        query = (select(alias, streams.c.id.label("ph_parent"),
+                        streams.c.observation_count.label("ph_count"))
+                 .select_from(alias.join(streams, streams.c.latest_observation_id == alias.c.id))
+                 .where(_among(ctx, streams.c.id, chunk)))
+        for row in ctx.conn.execute(query).mappings().all():
+            parent = int(row["ph_parent"])
+            related.children[parent] = [row]
+            related.counts[parent] = int(row["ph_count"])
+            if row["ph_count"] > 1:
+                related.more.add(parent)
+    return related
 
 
 def _count(ctx: ReadContext, base: Select, from_clause: FromClause,
@@ -235,7 +295,7 @@ def _page(ctx: ReadContext, query: Select, skip: int, top: int,
           post_filter: Any) -> list[Row]:
     """Rows ``skip`` .. ``skip + top`` (one more, to know whether a next page exists)."""
     if post_filter is None:
-        return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings())
+        return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings().all())
     rows: list[Row] = []
     matched = 0
     for row in ctx.conn.execute(query).mappings():
@@ -320,6 +380,7 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
                 unique.setdefault(int(child["id"]), child)
         rendered_list = render(ctx, navigation.target_entity, list(unique.values()), nested)
         rendered = dict(zip(unique, rendered_list, strict=True))
+        next_query: str | None = None
         for out, parent_id in zip(outs, ids, strict=True):
             kids = [rendered[int(c["id"])] for c in related.children.get(parent_id, [])]
             if not navigation.many:
@@ -329,11 +390,11 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
                 out[f"{name}@iot.count"] = related.counts.get(parent_id, 0)
             out[name] = kids
             if parent_id in related.more:
-                top = ctx.page_size(nested.top)
+                if next_query is None:  # the same for every parent: build it once
+                    top = ctx.page_size(nested.top)
+                    next_query = nested.query_string(top=top, skip=nested.skip + top)
                 link = ctx.links.entity(entity, parent_id) + f"/{name}"
-                out[f"{name}@iot.nextLink"] = (
-                    f"{link}?{nested.query_string(top=top, skip=nested.skip + top)}"
-                )
+                out[f"{name}@iot.nextLink"] = f"{link}?{next_query}"
     return outs
 
 
@@ -349,10 +410,13 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
                   options: QueryOptions) -> Related:
     """The related rows of all ``parent_ids`` for one navigation: one query per level (per
     chunk of parents), with ``$top``/``$skip`` applied per parent."""
+    latest = _latest_observations(ctx, navigation, parent_ids, options)
+    if latest is not None:
+        return latest
     target = navigation.target_entity
     alias = target.table.alias("x")
     from_clause, parent = navigation.related_to(alias)
-    extra, post_filter = _filtered(ctx, target, alias, options)
+    extra, post_filter, filter_columns = _filtered(ctx, target, alias, options)
     conditions = list(extra)
     if not visible_with_source(navigation):
         conditions.append(visibility_clause(target, alias, ctx.principal))
@@ -363,10 +427,13 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
     order = order_expressions(target, alias, options.orderby)
     per_parent = navigation.many and post_filter is None
     for chunk in _chunks(parent_ids, _IN_CHUNK):
-        where = and_(parent.in_(chunk), *conditions)
+        where = and_(_among(ctx, parent, chunk), *conditions)
         if not navigation.many:
-            query = select(alias, parent.label("ph_parent")).select_from(from_clause).where(where)
-            for row in ctx.conn.execute(query).mappings():
+            query = select(alias, parent.label("ph_parent"), *filter_columns).select_from(
+                from_clause).where(where)
+            for row in ctx.conn.execute(query).mappings().all():
+                if post_filter is not None and not post_filter(row):
+                    continue
                 children.setdefault(int(row["ph_parent"]), []).append(row)
             continue
         if options.count and post_filter is None:
@@ -378,7 +445,7 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
         if per_parent:
             query = _top_per_parent(ctx, navigation, alias, from_clause, parent, chunk,
                                     conditions, options, top)
-            for row in ctx.conn.execute(query).mappings():
+            for row in ctx.conn.execute(query).mappings().all():
                 bucket = children.setdefault(int(row["ph_parent"]), [])
                 if len(bucket) < top:
                     bucket.append(row)
@@ -386,8 +453,8 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
                     more.add(int(row["ph_parent"]))
             continue
         # Exact geometry filters run in Python, so paging per parent happens here as well.
-        query = (select(alias, parent.label("ph_parent")).select_from(from_clause)
-                 .where(where).order_by(parent, *order))
+        query = (select(alias, parent.label("ph_parent"), *filter_columns)
+                 .select_from(from_clause).where(where).order_by(parent, *order))
         seen: dict[int, int] = {}
         for row in ctx.conn.execute(query).mappings():
             if not post_filter(row):
@@ -404,6 +471,15 @@ def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence
         if options.count:
             counts.update(seen)
     return Related(children, counts, more)
+
+
+def _among(ctx: ReadContext, column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids``; one array parameter on PostgreSQL (a thousand placeholders cost
+    more to send and parse than the query itself)."""
+    if ctx.conn.dialect.name == "postgresql":
+        return column == any_(bindparam("ids_array", ids, type_=ARRAY(BigInteger()),
+                                        unique=True))
+    return column.in_(ids)
 
 
 def _top_per_parent(ctx: ReadContext, navigation: Navigation, alias: FromClause,
