@@ -17,7 +17,14 @@ from placehub.config import (
     load_settings,
     settings_markdown,
 )
-from placehub.console import console, fail, open_database, settings_of, with_overrides
+from placehub.console import (
+    console,
+    err_console,
+    fail,
+    open_database,
+    settings_of,
+    with_overrides,
+)
 from placehub.errors import PlacehubError
 
 app = typer.Typer(
@@ -134,4 +141,6 @@ def main() -> None:
     try:
         app()
     except PlacehubError as error:
-        fail(error.message)
+        # Outside the Typer app here, so exit directly: typer.Exit would escape as a traceback.
+        err_console.print(f"[bold red]Error:[/] {error.message}")
+        raise SystemExit(1) from None

@@ -33,3 +33,15 @@ class Conflict(PlacehubError):
 
 class Unprocessable(PlacehubError):
     status_code = 422
+
+
+class MethodNotAllowed(PlacehubError):
+    """The addressed resource exists but does not accept this method (e.g. writing a root)."""
+
+    status_code = 405
+
+
+class Unsupported(PlacehubError):
+    """A valid request for something this service does not offer (501 Not Implemented)."""
+
+    status_code = 501

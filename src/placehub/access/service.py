@@ -8,9 +8,11 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from placehub.access import audit
 from placehub.access.tables import (
     ROLES,
     api_tokens,
@@ -22,6 +24,8 @@ from placehub.access.tables import (
 from placehub.errors import BadRequest, Conflict, NotFound, Unauthorized
 
 TOKEN_PREFIX = "ph_"
+# Actor recorded for changes made by code paths with nobody behind them (demo set-up, tests).
+SYSTEM = "system"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -81,7 +85,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_organisation(conn: Connection, slug: str, name: str) -> int:
+def create_organisation(
+    conn: Connection, slug: str, name: str, *, actor: Principal | str = SYSTEM
+) -> int:
     if not _SLUG.match(slug):
         raise BadRequest(
             f"organisation slug {slug!r}: use lower-case letters, digits and hyphens"
@@ -91,7 +97,10 @@ def create_organisation(conn: Connection, slug: str, name: str) -> int:
     result = conn.execute(
         insert(organisations).values(slug=slug, name=name, created_at=now())
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, actor, "create", "Organisation", slug, {"name": name},
+                 organisation_id=new_id)
+    return new_id
 
 
 def ensure_organisation(conn: Connection, slug: str, name: str) -> int:
@@ -107,10 +116,14 @@ def organisation_id(conn: Connection, slug: str) -> int:
     return int(row.id)
 
 
-def add_partner(conn: Connection, organisation: int, partner: int) -> None:
+def add_partner(
+    conn: Connection, organisation: int, partner: int, *, actor: Principal | str = SYSTEM
+) -> None:
     """Let members of ``partner`` read ``organisation``'s data marked "partners"."""
     conn.execute(insert(organisation_partners).values(organisation_id=organisation,
                                                       partner_id=partner))
+    audit.record(conn, actor, "add_partner", "Organisation", organisation,
+                 {"partner_id": partner}, organisation_id=organisation)
 
 
 def create_user(
@@ -120,6 +133,7 @@ def create_user(
     password: str | None = None,
     display_name: str = "",
     email: str | None = None,
+    actor: Principal | str = SYSTEM,
 ) -> int:
     if not username or len(username) > 100:
         raise BadRequest("username must be 1 to 100 characters")
@@ -135,7 +149,10 @@ def create_user(
             created_at=now(),
         )
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, actor, "create", "User", username,
+                 {"password": password is not None}, subject_user_id=new_id)
+    return new_id
 
 
 def user_id(conn: Connection, username: str) -> int:
@@ -145,7 +162,10 @@ def user_id(conn: Connection, username: str) -> int:
     return int(row.id)
 
 
-def grant_role(conn: Connection, user: int, organisation: int, role: str) -> None:
+def grant_role(
+    conn: Connection, user: int, organisation: int, role: str, *,
+    actor: Principal | str = SYSTEM,
+) -> None:
     if role not in ROLES:
         raise BadRequest(f"role {role!r}: use one of {', '.join(ROLES)}")
     existing = conn.execute(
@@ -163,9 +183,14 @@ def grant_role(conn: Connection, user: int, organisation: int, role: str) -> Non
         conn.execute(
             insert(memberships).values(user_id=user, organisation_id=organisation, role=role)
         )
+    audit.record(conn, actor, "grant_role", "User", user,
+                 {"role": role, "previous": existing.role if existing else None},
+                 organisation_id=organisation, subject_user_id=user)
 
 
-def create_token(conn: Connection, user: int, name: str = "") -> str:
+def create_token(
+    conn: Connection, user: int, name: str = "", *, actor: Principal | str = SYSTEM
+) -> str:
     """Create an API token for ``user`` and return it; only its hash is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(
@@ -177,16 +202,19 @@ def create_token(conn: Connection, user: int, name: str = "") -> str:
             created_at=now(),
         )
     )
+    audit.record(conn, actor, "create", "ApiToken", token[:10], {"name": name},
+                 subject_user_id=user)
     return token
 
 
-def revoke_token(conn: Connection, prefix: str) -> int:
-    result = conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    return result.rowcount
+def revoke_token(conn: Connection, prefix: str, *, actor: Principal | str = SYSTEM) -> int:
+    """Revoke the live tokens starting with ``prefix``; how many were revoked."""
+    live = (api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
+    owners = conn.execute(select(api_tokens.c.user_id).where(*live)).scalars().all()
+    conn.execute(update(api_tokens).where(*live).values(revoked_at=now()))
+    for owner in owners:
+        audit.record(conn, actor, "revoke", "ApiToken", prefix, subject_user_id=int(owner))
+    return len(owners)
 
 
 def principal_for_user(conn: Connection, user: int) -> Principal:
@@ -229,3 +257,81 @@ def authenticate_password(conn: Connection, username: str, password: str) -> Pri
     if row is None or not verify_password(password, row.password_hash):
         raise Unauthorized("wrong username or password")
     return principal_for_user(conn, int(row.id))
+
+
+def list_organisations(conn: Connection) -> list[dict[str, Any]]:
+    """Every organisation with its member count and the organisations it shares data with."""
+    members: dict[int, int] = dict(conn.execute(
+        select(memberships.c.organisation_id, func.count())
+        .group_by(memberships.c.organisation_id)
+    ).tuples().all())
+    partners: dict[int, list[int]] = {}
+    for organisation, partner in conn.execute(
+        select(organisation_partners.c.organisation_id, organisation_partners.c.partner_id)
+    ):
+        partners.setdefault(int(organisation), []).append(int(partner))
+    rows = conn.execute(select(organisations).order_by(organisations.c.slug)).mappings().all()
+    slugs = {int(row["id"]): str(row["slug"]) for row in rows}
+    return [
+        {
+            "id": int(row["id"]), "slug": row["slug"], "name": row["name"],
+            "created_at": row["created_at"], "members": int(members.get(row["id"], 0)),
+            "partners": sorted(slugs[p] for p in partners.get(int(row["id"]), [])),
+        }
+        for row in rows
+    ]
+
+
+def list_users(conn: Connection, organisation: int | None = None) -> list[dict[str, Any]]:
+    """Users (of one organisation if given) with their roles and live token count."""
+    query = select(users).order_by(users.c.username)
+    if organisation is not None:
+        query = query.where(users.c.id.in_(
+            select(memberships.c.user_id).where(memberships.c.organisation_id == organisation)))
+    roles: dict[int, dict[str, str]] = {}
+    for user, slug, role in conn.execute(
+        select(memberships.c.user_id, organisations.c.slug, memberships.c.role)
+        .join(organisations, organisations.c.id == memberships.c.organisation_id)
+        .order_by(organisations.c.slug)
+    ):
+        roles.setdefault(int(user), {})[str(slug)] = str(role)
+    tokens: dict[int, int] = dict(conn.execute(
+        select(api_tokens.c.user_id, func.count())
+        .where(api_tokens.c.revoked_at.is_(None)).group_by(api_tokens.c.user_id)
+    ).tuples().all())
+    return [
+        {
+            "id": int(row["id"]), "username": row["username"],
+            "display_name": row["display_name"], "email": row["email"],
+            "active": bool(row["active"]), "created_at": row["created_at"],
+            "can_sign_in": row["password_hash"] is not None,
+            "roles": roles.get(int(row["id"]), {}), "tokens": int(tokens.get(row["id"], 0)),
+        }
+        for row in conn.execute(query).mappings()
+    ]
+
+
+def describe_principal(conn: Connection, principal: Principal) -> dict[str, Any]:
+    """Who ``principal`` is, for ``GET /api/me``: name, roles and partner organisations."""
+    wanted = set(principal.roles) | set(principal.partner_of)
+    slugs = {
+        int(row.id): (str(row.slug), str(row.name))
+        for row in conn.execute(select(organisations.c.id, organisations.c.slug,
+                                       organisations.c.name)
+                                .where(organisations.c.id.in_(sorted(wanted) or [-1])))
+    }
+    display_name = None
+    if principal.user_id is not None:
+        display_name = conn.execute(select(users.c.display_name)
+                                    .where(users.c.id == principal.user_id)).scalar()
+    return {
+        "username": principal.username,
+        "display_name": display_name,
+        "anonymous": principal.is_anonymous,
+        "write_anywhere": principal.write_anywhere,
+        "roles": [
+            {"organisation": slugs[o][0], "organisation_name": slugs[o][1], "role": role}
+            for o, role in sorted(principal.roles.items(), key=lambda item: slugs[item[0]][0])
+        ],
+        "reads_partner_data_of": sorted(slugs[o][0] for o in principal.partner_of),
+    }

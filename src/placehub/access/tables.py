@@ -5,6 +5,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -81,4 +82,10 @@ audit_log = Table(
     Column("entity_id", String(100), nullable=True),
     Column("detail", JSONType, nullable=True),
     Column("note", Text, nullable=True),
+    # Whose data or account the entry is about: org admins read their organisation's entries
+    # and those about their members' accounts. Plain ids, no foreign keys: the trail outlives
+    # what it describes.
+    Column("organisation_id", Integer, nullable=True),
+    Column("subject_user_id", Integer, nullable=True, index=True),
+    Index("ix_audit_log_organisation_id_at", "organisation_id", "at"),
 )

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
-from placehub.errors import BadRequest, PlacehubError
+from placehub.errors import BadRequest, MethodNotAllowed
 from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
@@ -76,11 +76,6 @@ def _server_settings(request: Request) -> dict[str, Any]:
     endpoints = mqtt.server_settings(settings.mqtt_url, settings.mqtt_public_url)
     uris.extend(endpoints)
     return {"conformance": uris, **endpoints}
-
-
-class MethodNotAllowed(PlacehubError):
-    """A method the addressed resource does not accept."""
-    status_code = 405
 
 
 @router.api_route("", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)

@@ -9,15 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from placehub.errors import BadRequest, PlacehubError
+from placehub.errors import BadRequest, Unsupported
 from placehub.sta.model import Entity, Navigation, Property
-
-
-class NotImplementedOption(PlacehubError):
-    """A query option this service does not support (req request-data/query-status-code)."""
-
-    status_code = 501
-
 
 SUPPORTED = ("$select", "$expand", "$orderby", "$top", "$skip", "$count", "$filter",
              "$resultFormat")
@@ -98,7 +91,7 @@ def parse_query_options(pairs: list[tuple[str, str]], entity: Entity) -> QueryOp
         if not key.startswith("$"):
             continue
         if key in UNSUPPORTED:
-            raise NotImplementedOption(f"the query option {key} is not supported by this service")
+            raise Unsupported(f"the query option {key} is not supported by this service")
         if key not in SUPPORTED:
             raise BadRequest(f"unknown query option {key}: use one of {', '.join(SUPPORTED)}")
         if key in seen:
@@ -237,7 +230,7 @@ def _add_expand(path: list[str], inner: str | None, entity: Entity, label: str,
         if not equals:
             raise BadRequest(f"{label}: {part!r} inside {name}(...) needs the form $option=value")
         if key in UNSUPPORTED:
-            raise NotImplementedOption(f"the query option {key} is not supported in $expand")
+            raise Unsupported(f"the query option {key} is not supported in $expand")
         if key not in SUPPORTED or key == "$resultFormat":
             raise BadRequest(f"{label}: unknown query option {key!r} inside {name}(...)")
         if key in raw:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
-from placehub.errors import BadRequest, NotFound
+from placehub.errors import BadRequest, NotFound, Unsupported
 from placehub.sta.data_array import check_result_format, data_array_groups
 from placehub.sta.model import (
     DATASTREAM,
@@ -41,7 +41,7 @@ from placehub.sta.model import (
     visibility_clause,
     visible_with_source,
 )
-from placehub.sta.options import NotImplementedOption, OrderKey, QueryOptions, resolve_order_path
+from placehub.sta.options import OrderKey, QueryOptions, resolve_order_path
 from placehub.sta.paths import ResourcePath
 from placehub.sta.serialise import Links, entity_json, property_value
 
@@ -93,7 +93,7 @@ def compile_filter(text: str, entity: Entity, alias: FromClause,
     except ModuleNotFoundError as error:
         if error.name != "placehub.sta.filter":
             raise
-        raise NotImplementedOption(
+        raise Unsupported(
             "$filter is not available in this build yet; leave it out and filter on the client"
         ) from None
     plan: FilterPlan = module.compile_filter(text, entity, alias, principal)

@@ -24,7 +24,7 @@ import jsonpatch
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from placehub.access import service
+from placehub.access import audit, service
 from placehub.access.service import Principal
 from placehub.access.tables import VISIBILITIES, organisations
 from placehub.db import Database
@@ -114,7 +114,10 @@ def create_entity(conn: Connection, principal: Principal, set_name: str, body: A
     entity = ENTITIES_BY_SET.get(set_name)
     if entity is None:
         raise BadRequest(f"unknown entity set {set_name!r}")
-    return Writer(conn, principal, events).create(entity, body, entity.name)
+    writer = Writer(conn, principal, events)
+    new_id = writer.create(entity, body, entity.name)
+    audit.record_sta_change(writer, "create", entity, new_id)
+    return new_id
 
 
 def update_entity(conn: Connection, principal: Principal, set_name: str, entity_id: int,
@@ -123,7 +126,9 @@ def update_entity(conn: Connection, principal: Principal, set_name: str, entity_
     entity = ENTITIES_BY_SET.get(set_name)
     if entity is None:
         raise BadRequest(f"unknown entity set {set_name!r}")
-    Writer(conn, principal, events).update(entity, entity_id, body, mode)
+    writer = Writer(conn, principal, events)
+    writer.update(entity, entity_id, body, mode)
+    audit.record_sta_change(writer, "update", entity, entity_id, body=body)
 
 
 def delete_entity(conn: Connection, principal: Principal, set_name: str, entity_id: int,
@@ -132,7 +137,9 @@ def delete_entity(conn: Connection, principal: Principal, set_name: str, entity_
     entity = ENTITIES_BY_SET.get(set_name)
     if entity is None:
         raise BadRequest(f"unknown entity set {set_name!r}")
-    Writer(conn, principal, events).delete(entity, entity_id)
+    writer = Writer(conn, principal, events)
+    audit.record_sta_change(writer, "delete", entity, entity_id)
+    writer.delete(entity, entity_id)
 
 
 def create_from_request(database: Database, principal: Principal, path: ResourcePath,
@@ -143,6 +150,8 @@ def create_from_request(database: Database, principal: Principal, path: Resource
     with _translated_errors(), database.begin() as conn:
         writer = Writer(conn, principal, events)
         outcome = writer.create_at(path, body)
+        audit.record_sta_change(writer, "create", outcome.entity, outcome.entity_id,
+                                path=path, body=body)
     events.publish(database)
     return outcome
 
@@ -162,6 +171,7 @@ def update_from_request(database: Database, principal: Principal, path: Resource
             entity_id = writer.resolve_id(path)
             writer.update(path.entity, entity_id, body, mode)
             result = (path.entity, entity_id)
+        audit.record_sta_change(writer, "update", *result, path=path, body=body)
     events.publish(database)
     return result
 
@@ -174,8 +184,11 @@ def delete_from_request(database: Database, principal: Principal, path: Resource
         writer = Writer(conn, principal, events)
         if path.kind == "ref":
             writer.delete_ref(path)
+            audit.record_sta_change(writer, "delete", None, None, path=path)
         elif path.kind == "entity":
-            writer.delete(path.entity, writer.resolve_id(path))
+            entity_id = writer.resolve_id(path)
+            audit.record_sta_change(writer, "delete", path.entity, entity_id, path=path)
+            writer.delete(path.entity, entity_id)
         else:
             raise BadRequest(f"{path.text()}: DELETE one entity, e.g. Things(1), or a link "
                              "ending in /$ref")

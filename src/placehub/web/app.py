@@ -13,11 +13,13 @@ from placehub import __version__
 from placehub.config import Settings, load_settings
 from placehub.db import Database
 from placehub.errors import PlacehubError
+from placehub.web import metrics
 
 log = logging.getLogger(__name__)
 
 # Modules that add routes: each has ``register(app: FastAPI) -> None``.
 ROUTE_MODULES = [
+    "placehub.access.api",
     "placehub.sta.api",
     "placehub.ingest.api",
     "placehub.places.api",
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             conn.exec_driver_sql("SELECT 1")
         return PlainTextResponse("ok")
 
+    metrics.install(app)
     for module in ROUTE_MODULES:
         importlib.import_module(module).register(app)
     return app
