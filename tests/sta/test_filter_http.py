@@ -145,3 +145,10 @@ def test_garbage_query_options_never_500(client, store, path: str, options: dict
         path, options, response.text)
     if response.status_code >= 400:
         assert response.json()["error"]["message"]
+
+
+def test_ordering_comparison_with_a_boolean_is_a_400(client) -> None:  # type: ignore[no-untyped-def]
+    """Found by Hypothesis: `properties/ward gt true` is a clear 400, not a server error."""
+    response = client.get("/sta/v1.1/Things", params={"$filter": "properties/ward gt true"})
+    assert response.status_code == 400
+    assert "eq or ne" in response.json()["error"]["message"]

@@ -653,6 +653,9 @@ class _Compiler:
         if "interval" in {left.kind, right.kind}:
             return self.time_comparison(operator, left, right, position)
         left, right = self.unify(left, right, position)
+        if operator not in {"eq", "ne"} and "boolean" in {left.kind, right.kind}:
+            raise self.fail(f"true and false can only be compared with eq or ne, not {operator}",
+                            position)
         return _Operand("boolean", position, sql=_COMPARISONS[operator](left.sql, right.sql))
 
     def null_comparison(self, operator: str, operand: _Operand, position: int) -> _Operand:
