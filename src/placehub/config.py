@@ -80,6 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("brand_colour", "#00594f", "Council brand colour (hex) used by the web UI."),
     Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
+    Setting("road_network_file", "var/roads.npz",
+            "Road network cache written by 'placehub load roads' (a compressed .npz parsed from "
+            "an OSM extract); when the file is missing, distances fall back to haversine x 1.4."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
