@@ -28,8 +28,10 @@ import numpy as np
 from placehub.demo.district import AssetSpec
 
 HISTORY_DAYS = 56
-BIN_INTERVAL = timedelta(hours=2)
-SOIL_INTERVAL = timedelta(hours=2)
+# Reporting intervals: bin and soil sensors every 3 hours (a common setting that keeps a
+# battery going for years), air-quality stations hourly.
+BIN_INTERVAL = timedelta(hours=3)
+SOIL_INTERVAL = timedelta(hours=3)
 AIR_INTERVAL = timedelta(hours=1)
 
 # Bin geometry by profile: (empty distance mm, full distance mm), as the device profiles say.
