@@ -34,6 +34,9 @@ VILLAGE_RADIUS_M = 450.0
 TOWN_DENSITY_SCALE_M = 350.0
 VILLAGE_DENSITY_SCALE_M = 220.0
 MIN_BIN_SPACING_M = 30.0
+# Green spaces larger than about 15 ha are estates and country parks, not council flowerbeds
+# (square degrees at Rutland's latitude).
+MAX_GREEN_SPACE_DEG2 = 2e-5
 PAVEMENT_OFFSET_M = 5.0
 # Roads fast enough to be main roads (km/h): no litter bins along them outside settlements.
 MAIN_ROAD_KMH = 65.0
@@ -324,7 +327,7 @@ def _flowerbeds(pbf: Path, boundaries: Boundaries, settlements: list[OsmPlace], 
                 rng: np.random.Generator) -> list[AssetSpec]:
     """About 40 beds in public parks and gardens mapped in OSM, in or next to a settlement.
 
-    One bed per green space first (parks before gardens, bigger first); then a second bed in the
+    One bed per green space first (parks before gardens, bigger first); then more beds in the
     largest ones until there are enough.
     """
     def near_settlement(lonlat: LonLat) -> bool:
@@ -335,27 +338,36 @@ def _flowerbeds(pbf: Path, boundaries: Boundaries, settlements: list[OsmPlace], 
     for area in read_areas(pbf, "leisure", frozenset({"park", "garden"})):
         inside = area.geometry.representative_point()
         if (area.tags.get("access") not in {"private", "no"}
+                and area.geometry.area <= MAX_GREEN_SPACE_DEG2
                 and near_settlement((inside.x, inside.y))):
             areas.append(area)
     areas.sort(key=lambda a: (a.tags["leisure"] != "park", -a.geometry.area, a.osm_id))
     spots: list[tuple[LonLat, str, str]] = []
+    per_place: dict[str, int] = {}
+    kinds = {s.name: s.kind for s in settlements}
 
     def add(lonlat: LonLat, area: Any) -> None:
-        if (len(spots) < FLOWERBED_TARGET and boundaries.inside_one_each(lonlat)
+        place = _nearest_name(lonlat, settlements)
+        # A village has a handful of planted beds at most; towns have most of them.
+        limit = 16 if kinds.get(place) == "town" else 3
+        if (len(spots) < FLOWERBED_TARGET and per_place.get(place, 0) < limit
+                and boundaries.inside_one_each(lonlat)
                 and all(_metres(lonlat, s[0]) > 30 for s in spots)):
             label = area.tags.get("name") or area.tags["leisure"]
             spots.append((lonlat, label, area.osm_id))
+            per_place[place] = per_place.get(place, 0) + 1
 
     for area in areas:
         inside = area.geometry.representative_point()
         add((inside.x, inside.y), area)
-    for area in sorted(areas, key=lambda a: -a.geometry.area):
-        minx, miny, maxx, maxy = area.geometry.bounds
-        for _ in range(20):
-            x, y = float(rng.uniform(minx, maxx)), float(rng.uniform(miny, maxy))
-            if area.geometry.contains(Point(x, y)):
-                add((x, y), area)
-                break
+    for _round in range(3):
+        for area in sorted(areas, key=lambda a: -a.geometry.area):
+            minx, miny, maxx, maxy = area.geometry.bounds
+            for _ in range(20):
+                x, y = float(rng.uniform(minx, maxx)), float(rng.uniform(miny, maxy))
+                if area.geometry.contains(Point(x, y)):
+                    add((x, y), area)
+                    break
     profile, vendor = FLOWERBED_PROFILE
     beds = []
     for number, (lonlat, label, osm_id) in enumerate(spots, start=1):
