@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,12 @@ from placehub.access.tables import organisations
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.district import AssetSpec, District, Site, generate_district
-from placehub.demo.history import air_replay_label, asset_history, history_start
+from placehub.demo.history import (
+    HISTORY_DAYS,
+    air_replay_label,
+    asset_history,
+    history_start,
+)
 from placehub.places.assign import assign_things
 from placehub.places.layers import load_boundaries, load_buildings
 from placehub.places.roads import RoadNetwork, load_road_network
@@ -160,11 +165,12 @@ def assets_without_history(conn: Connection, assets: Sequence[AssetSpec]) -> lis
 
 
 def backfill(database: Database, data_dir: Path, assets: Sequence[AssetSpec], now: datetime,
-             seed: int = DEMO_SEED, progress: Progress = _quiet) -> int:
-    """Write eight weeks of history for ``assets`` through ``write_observations``, in batches."""
+             seed: int = DEMO_SEED, progress: Progress = _quiet,
+             days: int = HISTORY_DAYS) -> int:
+    """Write the history of ``assets`` (eight weeks) through ``write_observations``, in batches."""
     if not assets:
         return 0
-    start = history_start(now)
+    start = history_start(now, days)
     with database.connect() as conn:
         keys = registered_demo_keys(conn)
         streams = datastreams_by_quantity(conn, [keys[a.key] for a in assets])
@@ -198,9 +204,21 @@ def backfill(database: Database, data_dir: Path, assets: Sequence[AssetSpec], no
     return written
 
 
+def sample_district(district: District, per_type: int) -> District:
+    """The first ``per_type`` bins, flowerbeds and air stations (small builds for tests)."""
+    return replace(district, bins=district.bins[:per_type],
+                   flowerbeds=district.flowerbeds[:per_type],
+                   air_stations=district.air_stations[:per_type])
+
+
 def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
-               progress: Progress = _quiet, now: datetime | None = None) -> BuildReport:
-    """Build (or complete) the Rutland demo in ``database``."""
+               progress: Progress = _quiet, now: datetime | None = None,
+               per_type: int | None = None, history_days: int = HISTORY_DAYS) -> BuildReport:
+    """Build (or complete) the Rutland demo in ``database``.
+
+    ``per_type`` keeps only that many assets of each type and ``history_days`` shortens the
+    history: both are for quick builds in tests.
+    """
     report = BuildReport()
     now = now or datetime.now(UTC)
     clock = time.perf_counter()
@@ -209,6 +227,8 @@ def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
 
     clock = time.perf_counter()
     district = generate_district(settings.data_path, network, seed)
+    if per_type is not None:
+        district = sample_district(district, per_type)
     report.district = district
     with database.begin() as conn:
         new, report.already_there = register_assets(conn, district, progress)
@@ -220,7 +240,8 @@ def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
     # Assets registered now, and any whose history an interrupted build did not write.
     with database.connect() as conn:
         empty = assets_without_history(conn, district.assets)
-    report.observations = backfill(database, settings.data_path, empty, now, seed, progress)
+    report.observations = backfill(database, settings.data_path, empty, now, seed, progress,
+                                   history_days)
     report.seconds["history"] = time.perf_counter() - clock
     return report
 
