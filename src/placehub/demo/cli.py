@@ -74,7 +74,8 @@ def demo(
     except PlacehubError as error:
         fail(error.message)
     elapsed = time.perf_counter() - started
-    what = ", ".join(f"{n} {kind.replace('_', ' ')}s" for kind, n in sorted(counts.items()))
+    what = ", ".join(f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}"
+                     for kind, n in sorted(counts.items()))
     console.print(f"Rutland demo ready in {elapsed:.0f} s: {what}.")
     if report.registered:
         console.print(f"  registered {report.registered} devices and back-filled "
