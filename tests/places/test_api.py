@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -150,3 +151,32 @@ def test_about_data_lists_every_source_with_its_credit(client: TestClient, data_
     assert "OpenStreetMap contributors" in by_path["rutland/roads.osm.pbf"]["licence"]
     assert any("Defra" in source["licence"] for source in body["sources"])
     assert body["notes"]
+
+
+def test_things_created_and_moved_through_sensorthings_are_assigned(
+    database: Database, settings: Any, data_dir: Path
+) -> None:
+    """A Thing POSTed to /sta/v1.1 lands in its ward; PATCHing its Location moves it."""
+    from placehub.web.app import create_app
+
+    with database.begin() as conn:
+        load_boundaries(conn, data_dir / "rutland" / "wards.geojson", "wards")
+    app = create_app(settings.replace(anonymous_write=True), database=database)
+    with TestClient(app) as client:
+        created = client.post("/sta/v1.1/Things", json={
+            "name": "Bin by STA", "description": "",
+            "properties": {"asset_type": "litter_bin", "visibility": "public"},
+            "Locations": [{"name": "here", "description": "", "encodingType":
+                           "application/geo+json",
+                           "location": {"type": "Point", "coordinates": list(OAKHAM)}}]})
+        assert created.status_code == 201, created.text
+        thing_id = int(created.headers["location"].rsplit("(", 1)[1].rstrip(")"))
+        oakham_ward = _place_code(database, thing_id)
+        location = client.get(f"/sta/v1.1/Things({thing_id})/Locations").json()["value"][0]
+        moved = client.patch(f"/sta/v1.1/Locations({location['@iot.id']})", json={
+            "location": {"type": "Point", "coordinates": list(UPPINGHAM)}})
+        assert moved.status_code in {200, 204}, moved.text
+        uppingham_ward = _place_code(database, thing_id)
+        assert oakham_ward != uppingham_ward
+        body = client.get(f"/api/places/wards/{uppingham_ward}").json()
+        assert body["assets"] == {"litter_bin": 1}
