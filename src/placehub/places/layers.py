@@ -65,9 +65,8 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int = BATCH
 
 def guess_property(properties: Iterable[str], suffix: str) -> str | None:
     """The ONS-style property ending in ``suffix`` (``CD`` for codes, ``NM`` for names)."""
-    matches = [p for p in properties if p.upper().endswith(suffix) and not p.upper().endswith(
-        suffix + "W")]
-    return matches[0] if matches else None
+    # WD13NMW (the Welsh name) does not end in NM, so it is never picked over WD13NM.
+    return next((p for p in properties if p.upper().endswith(suffix)), None)
 
 
 def read_geojson(path: str | Path) -> list[dict[str, Any]]:
