@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
@@ -39,12 +40,14 @@ def service_root_url(request: Request) -> str:
 
 
 def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
+    """The read context of one request: connection, principal, links and page sizes."""
     settings = request.app.state.settings
     return ReadContext(conn, principal, Links(service_root_url(request)),
                        default_top=settings.sta_default_top, max_top=settings.sta_max_top)
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response."""
     # Compact UTF-8 JSON; FastAPI's encoder would be slower and adds nothing here.
     body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status_code, media_type="application/json",
@@ -63,6 +66,7 @@ def service_root(request: Request) -> JSONResponse:
 
 
 class MethodNotAllowed(PlacehubError):
+    """A method the addressed resource does not accept."""
     status_code = 405
 
 
@@ -104,26 +108,38 @@ def read(path: str, request: Request,
     return _json({name: value})
 
 
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"the request body contains {name}, which JSON does not allow: send a "
+                     "number or null")
+
+
 async def _body(request: Request) -> Any:
+    """The JSON request body; 400 when it is missing or not JSON."""
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty: send a JSON entity")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 
-def _writable_path(path: str) -> ResourcePath:
-    return parse_path(path)
+# Writes read the body asynchronously, then do their database work in the thread pool so a
+# slow transaction never blocks the event loop.
 
 
 @router.post("/{path:path}")
 async def create(path: str, request: Request,
                  principal: Principal = Depends(current_principal)) -> Response:
     """POST to a collection (or navigation collection, or $ref): create and link entities."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
+    return await run_in_threadpool(_create, request, principal, resource, body)
+
+
+def _create(request: Request, principal: Principal, resource: ResourcePath,
+            body: Any) -> Response:
+    """Create, then answer 201 with the entity and its Location (204 for a $ref link)."""
     database: Database = request.app.state.database
     links = Links(service_root_url(request))
     outcome = writes.create_from_request(database, principal, resource, body)
@@ -142,24 +158,25 @@ async def create(path: str, request: Request,
 async def patch(path: str, request: Request,
                 principal: Principal = Depends(current_principal)) -> Response:
     """PATCH: merge (application/json) or JSON Patch (application/json-patch+json)."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     mode = "json-patch" if content_type == "application/json-patch+json" else "merge"
-    return _update(request, principal, resource, body, mode)
+    return await run_in_threadpool(_update, request, principal, resource, body, mode)
 
 
 @router.put("/{path:path}")
 async def put(path: str, request: Request,
               principal: Principal = Depends(current_principal)) -> Response:
     """PUT: replace every updatable property of the entity."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
-    return _update(request, principal, resource, body, "replace")
+    return await run_in_threadpool(_update, request, principal, resource, body, "replace")
 
 
 def _update(request: Request, principal: Principal, resource: ResourcePath, body: Any,
             mode: str) -> Response:
+    """Apply an update, then answer with the entity as it now is."""
     database: Database = request.app.state.database
     entity, entity_id = writes.update_from_request(database, principal, resource, body, mode)
     with database.connect() as conn:
@@ -172,11 +189,12 @@ def _update(request: Request, principal: Principal, resource: ResourcePath, body
 def delete(path: str, request: Request,
            principal: Principal = Depends(current_principal)) -> Response:
     """DELETE an entity (with the cascades of OGC 18-088 Table 25) or a $ref link."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     database: Database = request.app.state.database
     writes.delete_from_request(database, principal, resource)
     return Response(status_code=200)
 
 
 def register(app: FastAPI) -> None:
+    """Add the SensorThings routes to the app."""
     app.include_router(router)
