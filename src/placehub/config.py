@@ -83,6 +83,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("road_network_file", "var/roads.npz",
             "Road network cache written by 'placehub load roads' (a compressed .npz parsed from "
             "an OSM extract); when the file is missing, distances fall back to haversine x 1.4."),
+    Setting("ingest_profiles_dir", "",
+            "Folder of extra LoRaWAN device profiles (*.toml) added to the built-in ones; a "
+            "profile with the same id overrides the built-in one."),
+    Setting("ingest_process", True,
+            "Decode the LoRaWAN journal into Observations in the server process (turn off to "
+            "only journal uplinks and process them with 'placehub ingest replay').", bool),
+    Setting("ingest_mqtt_topics", "",
+            "LoRaWAN MQTT subscriptions on PLACEHUB_MQTT_URL started by 'serve', as "
+            "network:topic pairs separated by commas, e.g. "
+            "'tts:v3/+/devices/+/up,chirpstack:application/+/device/+/event/+'; empty: none."),
+    Setting("ingest_mqtt_username", "", "Username for the LoRaWAN MQTT broker (TTS: app@tenant)."),
+    Setting("ingest_mqtt_password", "", "Password or API key for the LoRaWAN MQTT broker."),
+    Setting("alerts_tick_seconds", 60,
+            "How often the alert timer runs (silent sensors, hold-offs, notification retries, "
+            "daily digests), in seconds; 0 turns the timer off.", int),
+    Setting("alerts_digest_hour", 7,
+            "UTC hour of the day after which each team's daily alert digest is sent.", int),
+    Setting("smtp_url", "",
+            "SMTP server for alert e-mails, e.g. smtp://user:password@mail.example.org:587 "
+            "(smtps:// for TLS, ?starttls=1 for STARTTLS); empty disables e-mail."),
+    Setting("alerts_from_address", "placehub@localhost",
+            "Sender address of alert e-mails and digests."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -26,7 +26,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 
@@ -202,15 +201,35 @@ def _thing_feature_ids(conn: Connection, thing_ids: set[int]) -> dict[int, int]:
 def _existing_dedup_keys(
     conn: Connection, pairs: set[tuple[int, str]]
 ) -> dict[tuple[int, str], int]:
+    """Ids of Observations already stored under these (Datastream, key) pairs.
+
+    Grouped per Datastream so each lookup is an index range on (datastream_id, dedup_key); a
+    row-value IN over pairs is not planned as one on PostgreSQL.
+    """
+    by_stream: dict[int, list[str]] = defaultdict(list)
+    for stream_id, key in pairs:
+        by_stream[stream_id].append(key)
     found: dict[tuple[int, str], int] = {}
-    pair_list = sorted(pairs)
-    for start in range(0, len(pair_list), 500):
-        chunk = pair_list[start:start + 500]
-        query = select(
-            observations.c.datastream_id, observations.c.dedup_key, observations.c.id
-        ).where(tuple_(observations.c.datastream_id, observations.c.dedup_key).in_(chunk))
-        for datastream_id, key, obs_id in conn.execute(query):
-            found[(datastream_id, key)] = obs_id
+    for stream_id, keys in by_stream.items():
+        keys.sort()
+        if conn.dialect.name == "postgresql":
+            # A join on unnest(array) is planned as a hash or index join; a long IN list of
+            # parameters is compared row by row when the planner expects a small table.
+            rows = conn.exec_driver_sql(
+                "SELECT o.dedup_key, o.id FROM observations o "
+                "JOIN unnest(%(keys)s::text[]) AS k(key) ON o.dedup_key = k.key "
+                "WHERE o.datastream_id = %(stream)s",
+                {"keys": keys, "stream": stream_id},
+            )
+            found.update(((stream_id, key), obs_id) for key, obs_id in rows)
+            continue
+        for start in range(0, len(keys), 1000):
+            query = select(observations.c.dedup_key, observations.c.id).where(
+                observations.c.datastream_id == stream_id,
+                observations.c.dedup_key.in_(keys[start:start + 1000]),
+            )
+            for key, obs_id in conn.execute(query):
+                found[(stream_id, key)] = obs_id
     return found
 
 
