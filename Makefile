@@ -21,7 +21,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(BIN)/placehub serve
+	$(BIN)/placehub demo
 
 serve: setup
 	$(BIN)/placehub serve

@@ -105,6 +105,9 @@ SETTINGS: tuple[Setting, ...] = (
             "OSM extract (.osm.pbf) for road distances; empty means "
             "DATA_DIR/rutland/roads.osm.pbf when the places road network is available."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
+    Setting("road_network_file", "var/roads.npz",
+            "Road network cache written by 'placehub load roads' (a compressed .npz parsed from "
+            "an OSM extract); when the file is missing, distances fall back to haversine x 1.4."),
     Setting("ingest_profiles_dir", "",
             "Folder of extra LoRaWAN device profiles (*.toml) added to the built-in ones; a "
             "profile with the same id overrides the built-in one."),

@@ -1,7 +1,110 @@
-"""Commands of placehub.demo (filled in by its issue)."""
+"""``placehub demo``: build the Rutland demo (once) and serve it with live simulated uplinks."""
 
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import httpx
 import typer
+from rich.progress import TaskID
+
+from placehub.console import console, fail, open_database, progress, with_overrides
+from placehub.errors import PlacehubError
+
+SIMULATOR_INTEGRATION = "rutland-demo-simulator"
+
+
+def _wait_for_server(base_url: str, stop: threading.Event, timeout: float = 120.0) -> bool:
+    """True once the server answers /healthz."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stop.is_set():
+        try:
+            if httpx.get(base_url + "/healthz", timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        stop.wait(0.5)
+    return False
+
+
+def demo(
+    ctx: typer.Context,
+    host: str = typer.Option(None, help="Address to listen on (PLACEHUB_HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (PLACEHUB_PORT)."),
+    database_url: str = typer.Option(None, "--database-url",
+                                     help="Database URL (PLACEHUB_DATABASE_URL)."),
+    no_simulator: bool = typer.Option(False, "--no-simulator",
+                                      help="Serve without live simulated uplinks."),
+    build_only: bool = typer.Option(False, "--build-only", help="Build the demo, do not serve."),
+    seed: int = typer.Option(2024, help="Seed of the district and its history."),
+    interval: float = typer.Option(600.0, help="Seconds between a device's simulated uplinks."),
+) -> None:
+    """Build the Rutland demo district (first run only) and serve it with simulated uplinks."""
+    from placehub.cli import run_server
+    from placehub.demo.build import build_demo, demo_summary, registered_demo_keys
+    from placehub.demo.simulator import Simulator, states_from_database
+
+    settings = with_overrides(ctx, host=host, port=port, database_url=database_url)
+    started = time.perf_counter()
+    tasks: dict[str, TaskID] = {}
+    try:
+        with open_database(settings) as database, progress() as bar:
+            def show(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=total)
+                bar.update(tasks[step], completed=done, total=total)
+
+            report = build_demo(database, settings, seed=seed, progress=show)
+            with database.connect() as conn:
+                counts = demo_summary(conn)
+                thing_ids = registered_demo_keys(conn)
+            secret = None
+            if not (no_simulator or build_only):
+                from placehub.ingest.integrations import create_integration, delete_integration
+
+                with database.begin() as conn:
+                    with contextlib.suppress(PlacehubError):  # first run: nothing to replace
+                        delete_integration(conn, SIMULATOR_INTEGRATION)
+                    secret = create_integration(conn, SIMULATOR_INTEGRATION, "any")
+                with database.connect() as conn:
+                    assert report.district is not None
+                    states = states_from_database(conn, list(report.district.assets), thing_ids)
+    except PlacehubError as error:
+        fail(error.message)
+    elapsed = time.perf_counter() - started
+    what = ", ".join(f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}"
+                     for kind, n in sorted(counts.items()))
+    console.print(f"Rutland demo ready in {elapsed:.0f} s: {what}.")
+    if report.registered:
+        console.print(f"  registered {report.registered} devices and back-filled "
+                      f"{report.observations:,} observations (8 weeks)")
+    else:
+        console.print(f"  the demo was already built ({report.already_there} devices): kept as is")
+    if build_only:
+        return
+    simulator = None
+    if secret is not None:
+        base = f"http://{'127.0.0.1' if settings.host in {'0.0.0.0', '::'} else settings.host}"
+        simulator = Simulator(f"{base}:{settings.port}", secret, states, settings.data_path,
+                              interval=interval, seed=seed)
+        stop = threading.Event()
+
+        def run() -> None:
+            if _wait_for_server(simulator.base_url, stop):
+                console.print(f"Simulator: {len(states)} devices sending uplinks to "
+                              "/ingest/ttn and /ingest/chirpstack")
+                simulator.run()
+
+        threading.Thread(target=run, name="uplink-simulator", daemon=True).start()
+    try:
+        run_server(settings)
+    finally:
+        if simulator is not None:
+            simulator.stop()
 
 
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to the `placehub` command."""
+    app.command("demo")(demo)
