@@ -46,4 +46,4 @@ def test_index_build_spi_example_runs_with_goalposts(data_dir: Path, tmp_path: P
                                       "spi_example", "--out", str(out)])
     assert result.exit_code == 0, result.output
     scores = [float(r["score"]) for r in csv.DictReader(out.open())]
-    assert len(scores) == 32844 and 0 < min(scores) and max(scores) <= 100
+    assert len(scores) == 32844 and min(scores) > 0 and max(scores) <= 100

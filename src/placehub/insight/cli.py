@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from placehub.console import console, err_console, fail, settings_of
+import numpy as np
+
+from placehub.console import console, err_console, fail, progress, settings_of
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
 from placehub.insight.index import (
     area_rows,
@@ -18,6 +20,7 @@ from placehub.insight.index import (
     summarise_areas,
     write_csv,
 )
+from placehub.insight.sensitivity import SensitivityOptions, run_sensitivity, sensitivity_rows
 
 index_app = typer.Typer(help="Composite indices (IoD 2019, Social Progress-style, your own).",
                         no_args_is_help=True)
@@ -75,6 +78,38 @@ def build(
         )
     if spec.credit:
         console.print(f"Source: {spec.credit}")
+
+
+@index_app.command("sensitivity")
+def sensitivity(
+    ctx: typer.Context,
+    definition: str = typer.Argument(..., help=DEFINITION_HELP),
+    out: Path = typer.Option(..., "--out", help="CSV file: per place the median rank and interval."),
+    runs: int = typer.Option(None, "--runs", help="Monte Carlo runs (default: the definition's)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed; the same seed, the same result."),
+    weights: str = typer.Option(None, "--weights", help="dirichlet, uniform or fixed."),
+) -> None:
+    """Vary weights and method choices by seeded Monte Carlo; report each place's rank interval."""
+    settings = settings_of(ctx)
+    try:
+        spec = load_definition(definition, settings.data_path)
+        options = SensitivityOptions.from_definition(spec, runs=runs, seed=seed, weights=weights)
+        with progress() as bar:
+            task = bar.add_task(f"{options.runs} runs", total=None)
+            result = run_sensitivity(spec, options)
+            bar.update(task, total=1, completed=1)
+    except (DefinitionError, ValueError) as error:
+        fail(str(error))
+    write_csv(out, sensitivity_rows(result), spec.credit)
+    widths = result.width[~np.isnan(result.width)]
+    low, high = options.interval
+    console.print(
+        f"{spec.name}: {options.runs} runs, seed {options.seed}, weights {options.weights}; "
+        f"normalisations {result.normalisation_counts}, aggregations {result.aggregation_counts}")
+    console.print(
+        f"Width of the {low:g}th-{high:g}th percentile rank interval: median "
+        f"{np.median(widths):g}, largest {widths.max():g}; {int((widths == 0).sum())} place(s) "
+        f"cannot move. Written to {out}")
 
 
 def register(app: typer.Typer) -> None:

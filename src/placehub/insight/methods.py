@@ -261,20 +261,25 @@ def aggregate(
     scores: normalise with a range above 0 (e.g. min_max with range = [1, 100]).
     """
     scores = np.asarray(scores, dtype=float)
-    weights = available_weights(scores, np.asarray(weights, dtype=float))
-    filled = np.where(np.isnan(scores), 0.0, scores)
+    gaps = np.isnan(scores)
+    if gaps.any():
+        weights = available_weights(scores, np.asarray(weights, dtype=float))
+        filled = np.where(gaps, 0.0, scores)
+    else:  # the common case: no re-weighting, and no copies of a large places x runs array
+        weights = np.asarray(weights, dtype=float)
+        filled = scores
     if method == "arithmetic":
         return np.asarray(np.sum(weights * filled, axis=1))
-    share = weights / np.sum(weights, axis=1, keepdims=True)
+    share = weights / np.sum(np.broadcast_to(weights, scores.shape), axis=1, keepdims=True)
     if method == "harmonic":
         method, power = "power_mean", -1.0
     if method in ("geometric", "power_mean"):
-        if np.any(filled[~np.isnan(scores)] <= 0):
+        if np.any(filled[~gaps] <= 0):
             raise ValueError(
                 f"{method} aggregation needs positive scores; normalise to a range above 0 "
                 "(e.g. min_max with range = [1, 100])"
             )
-        safe = np.where(np.isnan(scores), 1.0, scores)
+        safe = np.where(gaps, 1.0, scores)
         if method == "geometric" or power == 0:
             return np.asarray(np.exp(np.sum(share * np.log(safe), axis=1)))
         return np.asarray(np.sum(share * safe**power, axis=1) ** (1.0 / power))
