@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 import numpy as np
+import typer
 
 from placehub.console import console, err_console, fail, progress, settings_of
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
@@ -84,7 +83,7 @@ def build(
 def sensitivity(
     ctx: typer.Context,
     definition: str = typer.Argument(..., help=DEFINITION_HELP),
-    out: Path = typer.Option(..., "--out", help="CSV file: per place the median rank and interval."),
+    out: Path = typer.Option(..., "--out", help="CSV: per place median rank, interval."),
     runs: int = typer.Option(None, "--runs", help="Monte Carlo runs (default: the definition's)."),
     seed: int = typer.Option(None, "--seed", help="Random seed; the same seed, the same result."),
     weights: str = typer.Option(None, "--weights", help="dirichlet, uniform or fixed."),
