@@ -1,0 +1,150 @@
+"""The batched Observation write path: per-row outcomes, generated features, dedup, summaries."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from placehub.db import Database
+from placehub.sta.observations import (
+    NewObservation,
+    datastream_owners,
+    refresh_datastream_summaries,
+    write_observations,
+)
+from placehub.sta.tables import datastreams, features_of_interest, observations
+from tests.sta.factories import at, make_datastream
+
+
+def _summary(conn, stream_id):  # type: ignore[no-untyped-def]
+    return conn.execute(select(datastreams).where(datastreams.c.id == stream_id)).one()
+
+
+def test_rows_keep_request_order_and_bad_rows_do_not_block_good_ones(database: Database) -> None:
+    """Each row gets its id or its error, in request order; valid rows are stored regardless."""
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        rows = [
+            NewObservation(ids["datastream"], at(1, 8), 41.5),
+            NewObservation(999, at(1, 9), 12),
+            NewObservation(ids["datastream"], at(1, 10), float("nan")),
+            NewObservation(ids["datastream"], at(1, 11), "lid open"),
+            NewObservation(ids["datastream"], at(1, 12), {"fill": 0.4}),
+            NewObservation(ids["datastream"], at(1, 13).replace(tzinfo=None), 3),
+        ]
+        result = write_observations(conn, rows)
+        stored = conn.execute(select(func.count()).select_from(observations)).scalar_one()
+    outcome = result.outcomes
+    assert [o.ok for o in outcome] == [True, False, False, True, True, False]
+    assert "Datastream(999) does not exist" in (outcome[1].error or "")
+    assert "finite" in (outcome[2].error or "")
+    assert "timezone-aware" in (outcome[5].error or "")
+    assert stored == 3 and outcome[0].id < outcome[3].id < outcome[4].id  # type: ignore[operator]
+    assert [w.result for w in result.written] == [41.5, "lid open", {"fill": 0.4}]
+
+
+def test_feature_of_interest_generated_from_location_and_reused(database: Database) -> None:
+    """Without a FeatureOfInterest, one is made from the Thing's Location once and then reused."""
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        write_observations(conn, [NewObservation(ids["datastream"], at(2, h), h) for h in range(3)])
+        write_observations(conn, [NewObservation(ids["datastream"], at(3), 7)])
+        features = conn.execute(select(features_of_interest)).all()
+        linked = set(conn.execute(select(observations.c.feature_of_interest_id)).scalars())
+    assert len(features) == 1 and linked == {features[0].id}
+    assert features[0].feature == {"type": "Point", "coordinates": [-0.7276, 52.6703]}
+
+
+def test_thing_without_location_needs_a_feature(database: Database) -> None:
+    """A Thing with no Location cannot generate a FeatureOfInterest: the row says what to do."""
+    with database.begin() as conn:
+        ids = make_datastream(conn, lon_lat=None)
+        result = write_observations(conn, [NewObservation(ids["datastream"], at(1), 1)])
+    assert "add a Location" in (result.outcomes[0].error or "")
+
+
+def test_dedup_key_stores_once(database: Database) -> None:
+    """The same (Datastream, dedup key) written twice, in one batch or two, is stored once."""
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        stream = ids["datastream"]
+        first = write_observations(conn, [
+            NewObservation(stream, at(1), 10, dedup_key="70B3D57ED0000001:s1:5:distance"),
+            NewObservation(stream, at(1), 10, dedup_key="70B3D57ED0000001:s1:5:distance"),
+        ])
+        again = write_observations(conn, [
+            NewObservation(stream, at(1), 10, dedup_key="70B3D57ED0000001:s1:5:distance"),
+        ])
+        count = conn.execute(select(func.count()).select_from(observations)).scalar_one()
+        summary = _summary(conn, stream)
+    assert count == 1 and summary.observation_count == 1
+    assert first.outcomes[1].duplicate and first.outcomes[1].id == first.outcomes[0].id
+    assert again.outcomes[0].duplicate and again.outcomes[0].id == first.outcomes[0].id
+    assert len(first.written) == 1 and again.written == []
+
+
+def test_late_observation_never_moves_latest_backwards(database: Database) -> None:
+    """A late Observation widens the time range but the latest stays the newest by event time."""
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        stream = ids["datastream"]
+        newest = write_observations(conn, [
+            NewObservation(stream, at(5, 12), 80, result_time=at(5, 12, 1)),
+        ]).outcomes[0].id
+        write_observations(conn, [
+            NewObservation(stream, at(4, 9), 20, result_time=at(5, 13)),
+            NewObservation(stream, at(3, 9), 10, phenomenon_time_end=at(3, 10)),
+        ])
+        summary = _summary(conn, stream)
+    assert summary.latest_observation_id == newest
+    assert summary.latest_phenomenon_time == at(5, 12)
+    assert summary.phenomenon_time_start == at(3, 9) and summary.phenomenon_time_end == at(5, 12)
+    assert summary.result_time_start == at(5, 12, 1) and summary.result_time_end == at(5, 13)
+    assert summary.observation_count == 3
+    assert summary.observed_area == {"type": "Point", "coordinates": [-0.7276, 52.6703]}
+
+
+def test_refresh_agrees_with_incremental_summary(database: Database) -> None:
+    """Recomputing a summary from the table gives what the incremental updates kept."""
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        stream = ids["datastream"]
+        start = at(1)
+        write_observations(conn, [
+            NewObservation(stream, start + timedelta(hours=(h * 7) % 24), h) for h in range(24)
+        ])
+        before = _summary(conn, stream)
+        refresh_datastream_summaries(conn, [stream])
+        after = _summary(conn, stream)
+    for column in ("observation_count", "latest_observation_id", "latest_phenomenon_time",
+                   "phenomenon_time_start", "phenomenon_time_end", "observed_area"):
+        assert getattr(before, column) == getattr(after, column), column
+
+
+def test_owners_for_access_checks(database: Database) -> None:
+    """Each Datastream maps to its Thing's organisation and visibility."""
+    with database.begin() as conn:
+        ids = make_datastream(conn, visibility="restricted")
+        owners = datastream_owners(conn, [ids["datastream"], 404])
+    assert owners == {ids["datastream"]: (ids["organisation"], "restricted")}
+
+
+def test_large_batch_round_trips_every_result_type(database: Database) -> None:
+    """A 300-row batch (COPY on PostgreSQL) stores every result type and every time exactly."""
+    from placehub.sta.observations import joined_result
+
+    values = [1.25, 7, True, "blocked", {"pm10": 21.5, "flags": [1, 2]}, None]
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+        rows = [
+            NewObservation(ids["datastream"], at(1) + timedelta(minutes=i), values[i % 6],
+                           result_time=at(2) + timedelta(seconds=i),
+                           parameters={"f_cnt": i} if i % 2 else None,
+                           dedup_key=f"k{i}")
+            for i in range(300)
+        ]
+        result = write_observations(conn, rows)
+        stored = conn.execute(select(observations).order_by(observations.c.id)).all()
+    assert [o.id for o in result.outcomes] == [row.id for row in stored]
+    assert [joined_result(row) for row in stored] == [values[i % 6] for i in range(300)]
+    assert stored[7].phenomenon_time_start == at(1) + timedelta(minutes=7)
+    assert stored[7].parameters == {"f_cnt": 7} and stored[8].parameters is None
