@@ -113,11 +113,11 @@ def read_series(
     if end is not None:
         obs = obs.where(observations.c.phenomenon_time_start < end)
     collected: dict[int, tuple[list[datetime], list[float]]] = defaultdict(lambda: ([], []))
-    for row in conn.execute(obs.order_by(observations.c.datastream_id,
-                                         observations.c.phenomenon_time_start)):
-        times, values = collected[row.datastream_id]
-        times.append(row.phenomenon_time_start)
-        values.append(float(row.result_number))
+    for reading in conn.execute(obs.order_by(observations.c.datastream_id,
+                                             observations.c.phenomenon_time_start)):
+        times, values = collected[reading.datastream_id]
+        times.append(reading.phenomenon_time_start)
+        values.append(float(reading.result_number))
     return [
         SensorSeries(chosen[ds][0], chosen[ds][1], ds, chosen[ds][2], times,
                      np.asarray(values, dtype=float))

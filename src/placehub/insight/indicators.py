@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, update
 
 from placehub.errors import BadRequest, NotFound
 from placehub.insight.definition import DIRECTIONS
@@ -85,7 +85,7 @@ def save_definition(conn: Connection, definition: IndicatorDefinition) -> None:
         conn.execute(insert(indicators).values(id=definition.id, **row))
 
 
-def _definition_from_row(row: Mapping[str, Any]) -> IndicatorDefinition:
+def _definition_from_row(row: RowMapping) -> IndicatorDefinition:
     return IndicatorDefinition(
         id=row["id"], name=row["name"], direction=row["direction"], unit=row["unit"],
         source=row["source"], licence=row["licence"], period=row["period"],
@@ -148,7 +148,7 @@ def values_for_layer(conn: Connection, layer: str, indicator_id: str | None = No
     return [_value_from_row(r) for r in conn.execute(query).mappings()]
 
 
-def _value_from_row(row: Mapping[str, Any]) -> IndicatorValue:
+def _value_from_row(row: RowMapping) -> IndicatorValue:
     return IndicatorValue(row["indicator_id"], row["layer"], row["place_code"], row["period"],
                           row["value"], row["denominator"], row["note"])
 
