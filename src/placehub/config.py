@@ -80,6 +80,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("brand_colour", "#00594f", "Council brand colour (hex) used by the web UI."),
     Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
+    Setting("insight_profile_indices", "iod2019",
+            "Comma-separated index definitions (shipped names or .toml paths) shown in ward and "
+            "LSOA profiles."),
+    Setting("transparency_contact", "",
+            "Contact email published in the algorithmic transparency records (Tier 1)."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
