@@ -1,0 +1,392 @@
+"""Read requests: resolve a resource path, run the query options in the order OGC 18-088 gives
+($filter, $count, $orderby, $skip, $top, paging, then $expand and $select) and build the JSON.
+
+Every table access goes through ``visibility_clause``, so what a principal cannot read is absent
+everywhere: in collections, behind navigation paths and inside ``$expand``. ``$expand`` runs one
+query per expanded level for all parents of that level (``parent IN (...)``), with per-parent
+``$top``/``$skip`` done by a ``row_number()`` window.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    and_,
+    func,
+    select,
+)
+
+from placehub.access.service import Principal
+from placehub.access.tables import organisations
+from placehub.errors import BadRequest, NotFound
+from placehub.sta.model import Entity, Navigation, visibility_clause
+from placehub.sta.options import NotImplementedOption, OrderKey, QueryOptions, resolve_order_path
+from placehub.sta.paths import ResourcePath
+from placehub.sta.serialise import Links, entity_json, property_value
+
+Row = Mapping[Any, Any]  # a fetched row (RowMapping)
+
+# Rows of one expanded level are fetched for at most this many parents per query.
+_IN_CHUNK = 10_000
+
+
+class FilterPlan(Protocol):
+    """What ``placehub.sta.filter.compile_filter`` returns (see docs/interfaces)."""
+
+    clause: ColumnElement[bool]
+    post_filter: Callable[[Row], bool] | None
+
+
+@dataclass
+class ReadContext:
+    """Everything a read needs besides the path and options."""
+
+    conn: Connection
+    principal: Principal
+    links: Links
+    default_top: int = 100
+    max_top: int = 10_000
+    _organisation_slugs: dict[int, str] | None = field(default=None, repr=False)
+
+    def organisation_slug(self, organisation_id: int) -> str:
+        if self._organisation_slugs is None:
+            self._organisation_slugs = dict(
+                self.conn.execute(select(organisations.c.id, organisations.c.slug)).all()
+            )
+        return self._organisation_slugs.get(organisation_id, "")
+
+    def page_size(self, top: int | None) -> int:
+        # A $top above the limit is replaced by the limit (OGC 18-088 req request-data/top).
+        return min(self.default_top if top is None else top, self.max_top)
+
+
+def compile_filter(text: str, entity: Entity, alias: FromClause,
+                   principal: Principal) -> FilterPlan:
+    """The one place ``$filter`` enters the query layer (placehub.sta.filter, issue 3)."""
+    try:
+        module = importlib.import_module("placehub.sta.filter")
+    except ModuleNotFoundError as error:
+        if error.name != "placehub.sta.filter":
+            raise
+        raise NotImplementedOption(
+            "$filter is not available in this build yet; leave it out and filter on the client"
+        ) from None
+    plan: FilterPlan = module.compile_filter(text, entity, alias, principal)
+    return plan
+
+
+@dataclass
+class Scope:
+    """The rows a path addresses: an aliased table, the FROM clause and the WHERE conditions."""
+
+    entity: Entity
+    alias: FromClause
+    from_clause: FromClause
+    conditions: list[ColumnElement[bool]]
+    entity_id: int | None = None  # set when the path addresses one entity
+
+
+def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
+    """The scope of ``path``; NotFound when an entity on the way is missing or not readable."""
+    parent_id: int | None = None
+    scope: Scope | None = None
+    for index, step in enumerate(path.steps):
+        alias = step.entity.table.alias(f"e{index}")
+        from_clause: FromClause = alias
+        conditions = [visibility_clause(step.entity, alias, ctx.principal)]
+        if step.navigation is not None:
+            from_clause, parent_column = step.navigation.related_to(alias)
+            conditions.append(parent_column == parent_id)
+        if step.id is not None:
+            conditions.append(alias.c.id == step.id)
+        scope = Scope(step.entity, alias, from_clause, conditions)
+        if step.is_collection:
+            continue
+        found = ctx.conn.execute(
+            select(alias.c.id).select_from(from_clause).where(*conditions).limit(2)
+        ).scalars().all()
+        if not found:
+            shown = "/".join(s.text() for s in path.steps[: index + 1])
+            raise NotFound(f"{shown} does not exist")
+        parent_id = scope.entity_id = int(found[0])
+    assert scope is not None
+    return scope
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+
+def order_expressions(entity: Entity, alias: FromClause,
+                      keys: Sequence[OrderKey]) -> list[Any]:
+    """ORDER BY terms for ``$orderby`` (nulls first ascending, last descending) plus the id."""
+    terms: list[Any] = []
+    ordered_by_id = False
+    for key in keys:
+        navigations, prop, subpath = resolve_order_path(key.path, entity, "$orderby")
+        for expression in _sort_columns(alias, navigations, prop, subpath):
+            term = expression.desc().nulls_last() if key.descending else (
+                expression.asc().nulls_first())
+            terms.append(term)
+        ordered_by_id = ordered_by_id or (not navigations and prop.kind == "id")
+    if not ordered_by_id:
+        # A stable order across pages (req request-data/top and skip).
+        terms.append(alias.c.id.asc())
+    return terms
+
+
+def _sort_columns(alias: FromClause, navigations: list[Navigation], prop: Any,
+                  subpath: tuple[str, ...]) -> list[Any]:
+    source = alias
+    joins: list[ColumnElement[bool]] = []
+    for navigation in navigations:
+        target = navigation.target_entity.table.alias()
+        joins.append(navigation.join_condition(source, target))
+        source = target
+    if prop.kind == "result":
+        columns = [source.c.result_number, source.c.result_string]
+    elif prop.kind == "json":
+        if not subpath:
+            raise BadRequest(f"$orderby: order by a member of {prop.name}, "
+                             f"e.g. {prop.name}/name")
+        key: Any = subpath[0] if len(subpath) == 1 else tuple(subpath)
+        columns = [source.c[prop.column][key].as_string()]
+    else:
+        columns = [source.c[prop.column]]
+    if not navigations:
+        return columns
+    return [select(column).where(*joins).scalar_subquery() for column in columns]
+
+
+# --- collections -----------------------------------------------------------------------------
+
+
+def _filtered(ctx: ReadContext, entity: Entity, alias: FromClause,
+              options: QueryOptions) -> tuple[list[ColumnElement[bool]], Any]:
+    if options.filter is None:
+        return [], None
+    plan = compile_filter(options.filter, entity, alias, ctx.principal)
+    return [plan.clause], plan.post_filter
+
+
+def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
+                    request_url: str, refs: bool = False) -> dict[str, Any]:
+    """A collection response: ``@iot.count``, ``value`` and ``@iot.nextLink`` when more remain."""
+    entity, alias = scope.entity, scope.alias
+    if options.result_format is not None:
+        # The dataArray format belongs to issue 3 (sta-query); until then say so clearly.
+        raise NotImplementedOption(
+            f"$resultFormat={options.result_format} is not available in this build yet")
+    extra, post_filter = _filtered(ctx, entity, alias, options)
+    where = and_(*scope.conditions, *extra)
+    base = select(alias).select_from(scope.from_clause).where(where)
+    out: dict[str, Any] = {}
+    if options.count:
+        out["@iot.count"] = _count(ctx, base, scope.from_clause, where, post_filter)
+    top = ctx.page_size(options.top)
+    ordered = base.order_by(*order_expressions(entity, alias, options.orderby))
+    rows = _page(ctx, ordered, options.skip, top, post_filter)
+    more = len(rows) > top
+    rows = rows[:top]
+    if refs:
+        out["value"] = [{"@iot.selfLink": ctx.links.entity(entity, r["id"])} for r in rows]
+    else:
+        out["value"] = render(ctx, entity, rows, options)
+    if more and top > 0:
+        out["@iot.nextLink"] = (
+            f"{request_url}?{options.query_string(top=top, skip=options.skip + top)}"
+        )
+    return out
+
+
+def _count(ctx: ReadContext, base: Select, from_clause: FromClause,
+           where: ColumnElement[bool], post_filter: Any) -> int:
+    if post_filter is None:
+        return int(ctx.conn.execute(
+            select(func.count()).select_from(from_clause).where(where)).scalar_one())
+    return sum(1 for row in ctx.conn.execute(base).mappings() if post_filter(row))
+
+
+def _page(ctx: ReadContext, query: Select, skip: int, top: int,
+          post_filter: Any) -> list[Row]:
+    """Rows ``skip`` .. ``skip + top`` (one more, to know whether a next page exists)."""
+    if post_filter is None:
+        return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings())
+    rows: list[Row] = []
+    matched = 0
+    for row in ctx.conn.execute(query).mappings():
+        if not post_filter(row):
+            continue
+        matched += 1
+        if matched > skip:
+            rows.append(row)
+            if len(rows) > top:
+                break
+    return rows
+
+
+# --- entities, properties --------------------------------------------------------------------
+
+
+def read_entity(ctx: ReadContext, scope: Scope, options: QueryOptions) -> dict[str, Any]:
+    """One entity with ``$select``/``$expand`` applied."""
+    row = fetch_row(ctx, scope)
+    return render(ctx, scope.entity, [row], options)[0]
+
+
+def fetch_row(ctx: ReadContext, scope: Scope) -> Row:
+    alias = scope.alias
+    row = ctx.conn.execute(select(alias).where(alias.c.id == scope.entity_id)).mappings().first()
+    if row is None:  # deleted between resolving and reading
+        raise NotFound(f"{scope.entity.set_name}({scope.entity_id}) does not exist")
+    return row
+
+
+def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
+    """The value of the addressed property (following a JSON sub-path); NotFound if absent."""
+    assert path.prop is not None
+    row = fetch_row(ctx, scope)
+    value = _entity_value(ctx, scope.entity, row, path.prop.name)
+    for part in path.subpath:
+        if not isinstance(value, dict) or part not in value:
+            raise NotFound(f"{path.text()}/{path.prop.name}/{'/'.join(path.subpath)} "
+                           "does not exist")
+        value = value[part]
+    return value
+
+
+def _entity_value(ctx: ReadContext, entity: Entity, row: Row, name: str) -> Any:
+    value = property_value(entity.properties[name], row)
+    if name == "properties":
+        value = {**(value or {}), **(access_properties(ctx, entity, row) or {})}
+    return value
+
+
+def access_properties(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, str] | None:
+    """The owning organisation (slug), and a Thing's visibility, shown inside ``properties``."""
+    if "organisation_id" not in entity.table.c:
+        return None
+    shown = {"organisation": ctx.organisation_slug(row["organisation_id"])}
+    if entity.name == "Thing":
+        shown["visibility"] = row["visibility"]
+    return shown
+
+
+# --- rendering with $expand ------------------------------------------------------------------
+
+
+def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
+           options: QueryOptions) -> list[dict[str, Any]]:
+    """Rows as JSON objects, with their ``$expand`` items fetched one query per level."""
+    outs = [
+        entity_json(entity, row, ctx.links, options.select, access_properties(ctx, entity, row))
+        for row in rows
+    ]
+    if not rows or not options.expand:
+        return outs
+    ids = [int(row["id"]) for row in rows]
+    for name, item in options.expand.items():
+        navigation, nested = item.navigation, item.options
+        related = fetch_related(ctx, navigation, ids, nested)
+        unique: dict[int, Row] = {}
+        for children in related.children.values():
+            for child in children:
+                unique.setdefault(int(child["id"]), child)
+        rendered_list = render(ctx, navigation.target_entity, list(unique.values()), nested)
+        rendered = dict(zip(unique, rendered_list, strict=True))
+        for out, parent_id in zip(outs, ids, strict=True):
+            kids = [rendered[int(c["id"])] for c in related.children.get(parent_id, [])]
+            if not navigation.many:
+                out[name] = kids[0] if kids else None
+                continue
+            if nested.count:
+                out[f"{name}@iot.count"] = related.counts.get(parent_id, 0)
+            out[name] = kids
+            if parent_id in related.more:
+                top = ctx.page_size(nested.top)
+                link = ctx.links.entity(entity, parent_id) + f"/{name}"
+                out[f"{name}@iot.nextLink"] = (
+                    f"{link}?{nested.query_string(top=top, skip=nested.skip + top)}"
+                )
+    return outs
+
+
+@dataclass
+class Related:
+    children: dict[int, list[Row]]
+    counts: dict[int, int]
+    more: set[int]
+
+
+def fetch_related(ctx: ReadContext, navigation: Navigation, parent_ids: Sequence[int],
+                  options: QueryOptions) -> Related:
+    """The related rows of all ``parent_ids`` for one navigation, in one query per chunk."""
+    target = navigation.target_entity
+    alias = target.table.alias("x")
+    from_clause, parent = navigation.related_to(alias)
+    extra, post_filter = _filtered(ctx, target, alias, options)
+    children: dict[int, list[Row]] = {}
+    counts: dict[int, int] = {}
+    more: set[int] = set()
+    top = ctx.page_size(options.top)
+    skip = options.skip
+    order = order_expressions(target, alias, options.orderby)
+    for chunk in _chunks(parent_ids, _IN_CHUNK):
+        where = and_(parent.in_(chunk), visibility_clause(target, alias, ctx.principal), *extra)
+        if not navigation.many:
+            query = select(alias, parent.label("ph_parent")).select_from(from_clause).where(where)
+            for row in ctx.conn.execute(query).mappings():
+                children.setdefault(int(row["ph_parent"]), []).append(row)
+            continue
+        if options.count and post_filter is None:
+            counts.update(
+                (int(p), int(n)) for p, n in ctx.conn.execute(
+                    select(parent, func.count()).select_from(from_clause).where(where)
+                    .group_by(parent))
+            )
+        if post_filter is None:
+            number = func.row_number().over(partition_by=parent, order_by=order).label("ph_rn")
+            inner = (select(alias, parent.label("ph_parent"), number)
+                     .select_from(from_clause).where(where).subquery())
+            query = (select(inner)
+                     .where(inner.c.ph_rn > skip, inner.c.ph_rn <= skip + top + 1)
+                     .order_by(inner.c.ph_parent, inner.c.ph_rn))
+            for row in ctx.conn.execute(query).mappings():
+                bucket = children.setdefault(int(row["ph_parent"]), [])
+                if len(bucket) < top:
+                    bucket.append(row)
+                else:
+                    more.add(int(row["ph_parent"]))
+            continue
+        # Exact geometry filters run in Python, so paging per parent happens here as well.
+        query = (select(alias, parent.label("ph_parent")).select_from(from_clause)
+                 .where(where).order_by(parent, *order))
+        seen: dict[int, int] = {}
+        for row in ctx.conn.execute(query).mappings():
+            if not post_filter(row):
+                continue
+            key = int(row["ph_parent"])
+            seen[key] = seen.get(key, 0) + 1
+            position = seen[key]
+            if position <= skip:
+                continue
+            bucket = children.setdefault(key, [])
+            if len(bucket) < top:
+                bucket.append(row)
+            else:
+                more.add(key)
+        if options.count:
+            counts.update(seen)
+    return Related(children, counts, more)
+
+
+def _chunks(values: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield list(values[start:start + size])

@@ -1,0 +1,220 @@
+"""Access to SensorThings data: visibility for readers (also through $expand and navigation)
+and organisation rights for writers.
+
+These run in-process on SQLite and PostgreSQL: they set up organisations, users and tokens in
+the database directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from placehub.access import service
+from placehub.db import Database
+from placehub.web.app import create_app
+from tests.sta.conftest import oven
+
+ROOT = "/sta/v1.1"
+
+
+class Who:
+    """Requests as one principal (a bearer token, or nobody)."""
+
+    def __init__(self, client: TestClient, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str) -> Any:
+        return self.client.get(f"{ROOT}/{path}", headers=self.headers)
+
+    def values(self, path: str) -> list[dict[str, Any]]:
+        response = self.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()["value"]  # type: ignore[no-any-return]
+
+    def send(self, method: str, path: str, body: Any = None) -> Any:
+        return self.client.request(method, f"{ROOT}/{path}", json=body, headers=self.headers)
+
+
+@pytest.fixture
+def people(client: TestClient, database: Database) -> dict[str, Who]:
+    """Rutland (editor, viewer), Sutton (editor), a user in both, and an anonymous reader."""
+    with database.begin() as conn:
+        rutland = service.create_organisation(conn, "rutland", "Rutland County Council")
+        sutton = service.create_organisation(conn, "sutton", "London Borough of Sutton")
+        tokens = {}
+        for name, roles in {
+            "rutland_editor": {rutland: "editor"},
+            "rutland_viewer": {rutland: "viewer"},
+            "sutton_editor": {sutton: "editor"},
+            "both": {rutland: "editor", sutton: "admin"},
+        }.items():
+            user = service.create_user(conn, name)
+            for org, role in roles.items():
+                service.grant_role(conn, user, org, role)
+            tokens[name] = service.create_token(conn, user)
+    who = {name: Who(client, token) for name, token in tokens.items()}
+    who["anonymous"] = Who(client, None)
+    return who
+
+
+@pytest.fixture
+def estate(people: dict[str, Who]) -> dict[str, Any]:
+    """Rutland's public Thing and its private one sharing a Sensor, each with Observations."""
+    editor = people["rutland_editor"]
+    public = oven("public bin", observations=2)
+    public["properties"]["visibility"] = "public"
+    public_id = editor.send("POST", "Things", public).json()["@iot.id"]
+    public_body = editor.get(f"Things({public_id})?$expand=Datastreams($expand=Sensor,"
+                             "Observations)").json()
+    sensor = public_body["Datastreams"][0]["Sensor"]["@iot.id"]
+    private = oven("private bin", observations=2)
+    private["Locations"][0]["location"] = {"type": "Point", "coordinates": [-0.7, 52.6]}
+    private["Datastreams"][0]["Sensor"] = {"@iot.id": sensor}
+    created = editor.send("POST", "Things", private)
+    assert created.status_code == 201, created.text
+    private_id = created.json()["@iot.id"]
+    private_body = editor.get(f"Things({private_id})?$expand=Datastreams($expand="
+                              "Observations($expand=FeatureOfInterest)),Locations").json()
+    return {
+        "public": public_id,
+        "private": private_id,
+        "sensor": sensor,
+        "public_stream": public_body["Datastreams"][0]["@iot.id"],
+        "private_stream": private_body["Datastreams"][0]["@iot.id"],
+        "private_observation": private_body["Datastreams"][0]["Observations"][0]["@iot.id"],
+        "private_feature": private_body["Datastreams"][0]["Observations"][0][
+            "FeatureOfInterest"]["@iot.id"],
+        "private_location": private_body["Locations"][0]["@iot.id"],
+    }
+
+
+def test_anonymous_reads_only_public_data(people: dict[str, Who], estate: dict[str, Any]) -> None:
+    """Anonymous readers see the public Thing and what hangs off it, in every collection and
+    count, and get 404 for the private Thing's entities."""
+    anonymous = people["anonymous"]
+    assert [t["@iot.id"] for t in anonymous.values("Things")] == [estate["public"]]
+    assert [d["@iot.id"] for d in anonymous.values("Datastreams")] == [estate["public_stream"]]
+    observations = anonymous.get("Observations?$count=true").json()
+    assert observations["@iot.count"] == 2
+    assert {o["result"] for o in observations["value"]} == {20, 21}
+    assert len(anonymous.values("Locations")) == 1
+    assert len(anonymous.values("HistoricalLocations")) == 1
+    assert len(anonymous.values("FeaturesOfInterest")) == 1
+    for path in (f"Things({estate['private']})", f"Datastreams({estate['private_stream']})",
+                 f"Observations({estate['private_observation']})",
+                 f"FeaturesOfInterest({estate['private_feature']})",
+                 f"Locations({estate['private_location']})"):
+        assert anonymous.get(path).status_code == 404, path
+
+
+def test_expand_and_navigation_hide_private_data(people: dict[str, Who],
+                                                 estate: dict[str, Any]) -> None:
+    """Through a shared Sensor, $expand and nested paths, anonymous readers never reach the
+    private Thing's Datastream or Observations."""
+    anonymous = people["anonymous"]
+    via_sensor = anonymous.values(f"Sensors({estate['sensor']})/Datastreams")
+    assert [d["@iot.id"] for d in via_sensor] == [estate["public_stream"]]
+    expanded = anonymous.get(f"Sensors({estate['sensor']})?$expand=Datastreams("
+                             "$expand=Observations,Thing)").json()
+    assert [d["@iot.id"] for d in expanded["Datastreams"]] == [estate["public_stream"]]
+    assert expanded["Datastreams"][0]["Thing"]["name"] == "public bin"
+    assert anonymous.get(f"Datastreams({estate['private_stream']})/Observations"
+                         ).status_code == 404
+    assert anonymous.get(f"Sensors({estate['sensor']})/Datastreams("
+                         f"{estate['private_stream']})/Observations").status_code == 404
+    assert anonymous.get(f"Observations({estate['private_observation']})/Datastream/Thing"
+                         ).status_code == 404
+    # Members of the organisation see both.
+    viewer = people["rutland_viewer"]
+    assert len(viewer.values(f"Sensors({estate['sensor']})/Datastreams")) == 2
+
+
+def test_writes_need_a_token_with_rights(people: dict[str, Who],
+                                         estate: dict[str, Any]) -> None:
+    """Writes without a token are 401; a viewer or another organisation's editor gets 403 on
+    data it can read and 404 on data it cannot; the owner's editor may write."""
+    body = {"name": "x", "description": "y"}
+    assert people["anonymous"].send("POST", "Things", body).status_code == 401
+    bad = Who(people["anonymous"].client, "ph_not-a-token")
+    assert bad.send("POST", "Things", body).status_code == 401
+    assert people["rutland_viewer"].send("POST", "Things", body).status_code == 403
+    assert people["rutland_viewer"].send(
+        "PATCH", f"Things({estate['public']})", body).status_code == 403
+    sutton = people["sutton_editor"]
+    assert sutton.send("PATCH", f"Things({estate['public']})", body).status_code == 403
+    assert sutton.send("PATCH", f"Things({estate['private']})", body).status_code == 404
+    assert sutton.send("DELETE", f"Things({estate['public']})").status_code == 403
+    assert sutton.send("POST", f"Datastreams({estate['public_stream']})/Observations",
+                       {"result": 1}).status_code == 403
+    assert sutton.send("POST", "Datastreams", {
+        "name": "hijack", "description": "d", "observationType": "x", "unitOfMeasurement": {},
+        "Thing": {"@iot.id": estate["public"]}, "Sensor": {"@iot.id": estate["sensor"]},
+        "ObservedProperty": {"name": "p", "description": "d", "definition": "d"},
+    }).status_code == 403
+    # Sutton may not delete Rutland's Sensor: it would take Rutland's Datastreams with it.
+    assert sutton.send("DELETE", f"Sensors({estate['sensor']})").status_code in {403, 409}
+    editor = people["rutland_editor"]
+    assert editor.send("PATCH", f"Things({estate['private']})", body).status_code == 200
+
+
+def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
+    """A new Thing belongs to the token user's only organisation unless properties.organisation
+    names one; properties.visibility sets who reads it; both are shown back in properties."""
+    editor = people["rutland_editor"]
+    thing = editor.send("POST", "Things", {"name": "a", "description": "b"}).json()
+    assert thing["properties"] == {"organisation": "rutland", "visibility": "organisation"}
+    assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 404
+    both = people["both"]
+    unclear = both.send("POST", "Things", {"name": "a", "description": "b"})
+    assert unclear.status_code == 400 and "organisation" in unclear.json()["error"]["message"]
+    named = both.send("POST", "Things", {"name": "a", "description": "b", "properties": {
+        "organisation": "sutton", "visibility": "public", "ward": "Carshalton"}})
+    assert named.status_code == 201
+    assert named.json()["properties"] == {"organisation": "sutton", "visibility": "public",
+                                          "ward": "Carshalton"}
+    anonymous_view = people["anonymous"].get(f"Things({named.json()['@iot.id']})")
+    assert anonymous_view.status_code == 200
+    assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
+        "organisation": "sutton"}}).status_code == 403
+    assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
+        "organisation": "nowhere"}}).status_code == 400
+    assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
+        "visibility": "everyone"}}).status_code == 400
+    # Changing visibility later through PATCH.
+    made_public = editor.send("PATCH", f"Things({thing['@iot.id']})",
+                              {"properties": {"visibility": "public"}})
+    assert made_public.status_code == 200
+    assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 200
+
+
+def test_partner_organisations_read_partner_data(people: dict[str, Who],
+                                                 database: Database) -> None:
+    """A Thing marked 'partners' is read by the partner organisation's members, not by
+    anonymous readers or other organisations."""
+    with database.begin() as conn:
+        service.add_partner(conn, service.organisation_id(conn, "rutland"),
+                            service.organisation_id(conn, "sutton"))
+    editor = people["rutland_editor"]
+    thing = editor.send("POST", "Things", {"name": "shared", "description": "d",
+                                           "properties": {"visibility": "partners"}}).json()
+    # Tokens are resolved per request, so the new partnership applies at once.
+    assert people["sutton_editor"].get(f"Things({thing['@iot.id']})").status_code == 200
+    assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 404
+
+
+def test_anonymous_write_on_loopback(settings: Any, database: Database) -> None:
+    """With PLACEHUB_ANONYMOUS_WRITE=true on loopback, writes need no token (local testing)."""
+    app = create_app(settings.replace(anonymous_write=True, host="127.0.0.1"), database=database)
+    with TestClient(app) as client:
+        response = client.post(f"{ROOT}/Things", json={"name": "local", "description": "d"})
+        assert response.status_code == 201, response.text
+        assert response.json()["properties"]["organisation"] == "local"
+    off_loopback = create_app(settings.replace(anonymous_write=True, host="0.0.0.0"),
+                              database=database)
+    with TestClient(off_loopback) as client:
+        assert client.post(f"{ROOT}/Things", json={"name": "x", "description": "d"}
+                           ).status_code == 401
