@@ -7,7 +7,7 @@ The format is documented key by key in docs/insight.md; shipped definitions live
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,8 @@ class PopulationSource:
 
 @dataclass(frozen=True)
 class Sensitivity:
-    """Defaults of ``placehub index sensitivity`` for this definition."""
+    """What a sensitivity analysis varies, how many runs with which seed (the definition's
+    [sensitivity] table gives the defaults of ``placehub index sensitivity``)."""
 
     runs: int = 200
     seed: int = 1
@@ -99,6 +100,25 @@ class Sensitivity:
     normalisations: tuple[Normalisation, ...] = ()
     aggregations: tuple[str, ...] = ()
     interval: tuple[float, float] = (5.0, 95.0)
+
+    def __post_init__(self) -> None:
+        if self.runs < 1:
+            raise ValueError(f"runs = {self.runs} not understood: give at least 1 run")
+        if self.weights not in ("dirichlet", "uniform", "fixed"):
+            raise ValueError(f"weights = {self.weights!r}: use dirichlet, uniform or fixed")
+        if self.concentration <= 0:
+            raise ValueError(f"concentration = {self.concentration}: must be above 0")
+        if not 0 <= self.spread < 1:
+            raise ValueError(f"spread = {self.spread}: must be at least 0 and below 1")
+        low, high = self.interval
+        if not 0 <= low <= high <= 100:
+            raise ValueError(f"interval = {self.interval}: percentiles between 0 and 100")
+
+    @classmethod
+    def from_definition(cls, definition: IndexDefinition, **overrides: Any) -> Sensitivity:
+        """The definition's [sensitivity] table with explicit overrides (None = keep)."""
+        return replace(definition.sensitivity,
+                       **{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -319,22 +339,10 @@ def parse_definition(
         )
     compare = document.get("compare", {})
     sens = document.get("sensitivity", {})
-    interval = sens.get("interval", [5, 95])
-    sensitivity = Sensitivity(
-        runs=int(sens.get("runs", 200)),
-        seed=int(sens.get("seed", 1)),
-        weights=_choice(sens, "weights", ("dirichlet", "uniform", "fixed"), "dirichlet", where),
-        concentration=float(sens.get("concentration", 50.0)),
-        spread=float(sens.get("spread", 0.25)),
-        normalisations=tuple(
-            _normalisation(n, f"{where} [sensitivity]") for n in sens.get("normalisations", [])
-        ),
-        aggregations=tuple(
-            _choice({"aggregation": a}, "aggregation", AGGREGATIONS, "arithmetic", where)
-            for a in sens.get("aggregations", [])
-        ),
-        interval=(float(interval[0]), float(interval[1])),
-    )
+    try:
+        sensitivity = _sensitivity(sens, where)
+    except ValueError as error:
+        raise DefinitionError(f"{where} [sensitivity]: {error}") from None
     return IndexDefinition(
         id=root.id,
         name=root.name,
@@ -354,4 +362,23 @@ def parse_definition(
         licence=str(index.get("licence", "")),
         credit=str(index.get("credit", "")),
         path=path,
+    )
+
+
+def _sensitivity(sens: dict[str, Any], where: str) -> Sensitivity:
+    interval = sens.get("interval", [5, 95])
+    return Sensitivity(
+        runs=int(sens.get("runs", 200)),
+        seed=int(sens.get("seed", 1)),
+        weights=_choice(sens, "weights", ("dirichlet", "uniform", "fixed"), "dirichlet", where),
+        concentration=float(sens.get("concentration", 50.0)),
+        spread=float(sens.get("spread", 0.25)),
+        normalisations=tuple(
+            _normalisation(n, f"{where} [sensitivity]") for n in sens.get("normalisations", [])
+        ),
+        aggregations=tuple(
+            _choice({"aggregation": a}, "aggregation", AGGREGATIONS, "arithmetic", where)
+            for a in sens.get("aggregations", [])
+        ),
+        interval=(float(interval[0]), float(interval[1])),
     )

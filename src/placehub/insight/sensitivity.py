@@ -23,6 +23,7 @@ from placehub.insight.definition import (
     Indicator,
     Node,
     Normalisation,
+    Sensitivity,
 )
 from placehub.insight.index import (
     IndexResult,
@@ -37,45 +38,8 @@ from placehub.insight.methods import FloatArray
 BLOCK_RUNS = 32
 
 
-@dataclass(frozen=True)
-class SensitivityOptions:
-    """What varies between runs, and how many runs with which seed."""
-
-    runs: int = 200
-    seed: int = 1
-    weights: str = "dirichlet"
-    concentration: float = 50.0
-    spread: float = 0.25
-    normalisations: tuple[Normalisation, ...] = ()
-    aggregations: tuple[str, ...] = ()
-    interval: tuple[float, float] = (5.0, 95.0)
-
-    def __post_init__(self) -> None:
-        if self.runs < 1:
-            raise ValueError(f"runs = {self.runs} not understood: give at least 1 run")
-        if self.weights not in ("dirichlet", "uniform", "fixed"):
-            raise ValueError(f"weights = {self.weights!r}: use dirichlet, uniform or fixed")
-        if self.concentration <= 0:
-            raise ValueError(f"concentration = {self.concentration}: must be above 0")
-        if not 0 <= self.spread < 1:
-            raise ValueError(f"spread = {self.spread}: must be at least 0 and below 1")
-        low, high = self.interval
-        if not 0 <= low <= high <= 100:
-            raise ValueError(f"interval = {self.interval}: percentiles between 0 and 100")
-
-    @classmethod
-    def from_definition(cls, definition: IndexDefinition, **overrides: object) -> (
-            SensitivityOptions):
-        """The definition's [sensitivity] table with explicit overrides (None = keep)."""
-        s = definition.sensitivity
-        values: dict[str, object] = {
-            "runs": s.runs, "seed": s.seed, "weights": s.weights,
-            "concentration": s.concentration, "spread": s.spread,
-            "normalisations": s.normalisations, "aggregations": s.aggregations,
-            "interval": s.interval,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+#: The options of a sensitivity analysis are the definition's [sensitivity] table type.
+SensitivityOptions = Sensitivity
 
 
 @dataclass
