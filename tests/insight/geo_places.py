@@ -10,8 +10,9 @@ from sqlalchemy import Connection
 
 from placehub.insight.profiles import PlaceInfo
 
-LAYER_FILES = {"ward": ("wards.geojson", "WD13CD", "WD13NM"),
-               "lsoa": ("lsoas.geojson", "LSOA11CD", "LSOA11NM")}
+# Named as the places concern names boundary layers (plural).
+LAYER_FILES = {"wards": ("wards.geojson", "WD13CD", "WD13NM"),
+               "lsoas": ("lsoas.geojson", "LSOA11CD", "LSOA11NM")}
 
 
 class GeoJSONPlaces:
@@ -38,6 +39,9 @@ class GeoJSONPlaces:
         return list(self.things.get((layer, code), []))
 
     def contained(self, conn: Connection, inner: str, outer: str, code: str) -> list[str]:
-        boundary = shape(self.places[outer][code].geometry)
-        return sorted(c for c, p in self.places[inner].items()
+        outer_place = self.places.get(outer, {}).get(code)
+        if outer_place is None:
+            return []
+        boundary = shape(outer_place.geometry)
+        return sorted(c for c, p in self.places.get(inner, {}).items()
                       if boundary.contains(shape(p.geometry).representative_point()))

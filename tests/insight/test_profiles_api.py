@@ -45,9 +45,9 @@ def rutland(database: Database, data_dir: Path, app) -> dict[str, int]:  # type:
         save_definition(conn, IndicatorDefinition(
             "green_share", "Green space share", "higher_is_better", unit="share",
             source="Council GIS", licence="OGL v3", period="2024"))
-        directory = GeoJSONPlaces(data_dir, {("ward", WARD): [public_bin, private_bin],
-                                             ("lsoa", LSOA): [public_bin]})
-        codes = directory.codes(conn, "lsoa")
+        directory = GeoJSONPlaces(data_dir, {("wards", WARD): [public_bin, private_bin],
+                                             ("lsoas", LSOA): [public_bin]})
+        codes = directory.codes(conn, "lsoas")
         # Claimants: 5 in the profiled LSOA (suppressed), 13 elsewhere, 100 + i for the rest.
         counts = {c: (5 if c == LSOA else 13 if i == 1 else 100 + i) for i, c in enumerate(codes)}
         replace_values(conn, [IndicatorValue("claimants", "lsoa", c, "2024", float(v))
@@ -63,8 +63,11 @@ def rutland(database: Database, data_dir: Path, app) -> dict[str, int]:  # type:
 
 
 def test_lsoa_profile_json(client: TestClient, rutland: dict, data_dir: Path) -> None:
-    """An LSOA profile: IMD rank as computed, district = Rutland, disclosure and credits."""
-    body = client.get(f"/api/profiles/lsoa/{LSOA}").json()
+    """An LSOA profile: IMD rank as computed, district = Rutland, disclosure and credits.
+
+    Boundaries are in layer "lsoas", indicator values were stored under "lsoa": both are found.
+    """
+    body = client.get(f"/api/profiles/lsoas/{LSOA}").json()
     assert body["name"] == "Rutland 005A" and body["geometry"]["type"] in {"Polygon",
                                                                             "MultiPolygon"}
     index = body["indices"][0]
@@ -90,9 +93,9 @@ def test_lsoa_profile_json(client: TestClient, rutland: dict, data_dir: Path) ->
 
 def test_anonymous_sees_only_public_assets(client: TestClient, rutland: dict) -> None:
     """The ward's organisation-only bin is listed for a member, not for an anonymous reader."""
-    anonymous = client.get(f"/api/profiles/ward/{WARD}").json()
+    anonymous = client.get(f"/api/profiles/wards/{WARD}").json()
     assert [a["id"] for a in anonymous["assets"]] == [rutland["public"]]
-    member = client.get(f"/api/profiles/ward/{WARD}",
+    member = client.get(f"/api/profiles/wards/{WARD}",
                         headers={"Authorization": f"Bearer {rutland['token']}"}).json()
     assert [a["id"] for a in member["assets"]] == [rutland["public"], rutland["private"]]
 
@@ -101,9 +104,9 @@ def test_ward_profile_index_is_population_weighted_over_its_lsoas(
         client: TestClient, rutland: dict, data_dir: Path) -> None:
     """A ward's IMD score is the population-weighted mean of the LSOAs inside it."""
     uppingham = "E05001820"
-    body = client.get(f"/api/profiles/ward/{uppingham}").json()
+    body = client.get(f"/api/profiles/wards/{uppingham}").json()
     index = body["indices"][0]
-    inside = GeoJSONPlaces(data_dir).contained(None, "lsoa", "ward", uppingham)  # type: ignore[arg-type]
+    inside = GeoJSONPlaces(data_dir).contained(None, "lsoas", "wards", uppingham)  # type: ignore[arg-type]
     assert len(inside) == 3 and index["basis"].startswith(f"population-weighted average of the "
                                                 f"{len(inside)}")
     definition = load_definition("iod2019", data_dir)

@@ -35,6 +35,18 @@ from placehub.insight.index import IndexResult, compute_index, population_of
 from placehub.sta.tables import things
 
 
+def layer_aliases(layer: str) -> list[str]:
+    """A layer name and its singular/plural twin ("wards" and "ward"): boundary layers are
+    usually named in the plural, indicator files and index definitions often in the singular."""
+    twin = layer[:-1] if layer.endswith("s") else layer + "s"
+    return [layer, twin]
+
+
+def same_layer(a: str, b: str) -> bool:
+    """True when two layer names are the same layer, allowing singular and plural."""
+    return b in layer_aliases(a)
+
+
 @dataclass(frozen=True)
 class PlaceInfo:
     """A place as the places concern holds it."""
@@ -258,7 +270,8 @@ def profile_index(name: str, data_dir: Path, layer: str, code: str, inner_codes:
     result, population = index_result(name, data_dir)
     definition = result.definition
     row_of = {c: i for i, c in enumerate(result.places)}
-    if layer == definition.data.layer:
+    own_layer = same_layer(layer, definition.data.layer)
+    if own_layer:
         if code not in row_of:
             return None
         rows = [row_of[code]]
@@ -273,7 +286,7 @@ def profile_index(name: str, data_dir: Path, layer: str, code: str, inner_codes:
     district = str(areas[rows[0]])
     in_district = np.flatnonzero(areas == district)
     weights = population[rows]
-    if layer == definition.data.layer:
+    if own_layer:
         score = float(result.score[rows[0]])
         rank = int(result.rank[rows[0]])
         decile = int(result.decile[rows[0]])
@@ -299,19 +312,29 @@ def build_profile(
     data_dir: Path, index_names: Iterable[str] = ("iod2019",),
 ) -> Profile:
     """The profile of place ``code`` of ``layer``, as ``principal`` may see it."""
-    info = directory.place(conn, layer, code)
-    indicator_rows = profile_indicators(conn, layer, code,
-                                        set(directory.codes(conn, layer)) or None)
+    info = None
+    for alias in layer_aliases(layer):
+        info = directory.place(conn, alias, code)
+        if info is not None:
+            break
+    place_layer = info.layer if info is not None else layer
+    district = set(directory.codes(conn, place_layer)) or None
+    indicator_rows = [row for alias in layer_aliases(layer)
+                      for row in profile_indicators(conn, alias, code, district)]
     indices = []
     for name in index_names:
-        inner = directory.contained(conn, "lsoa", layer, code) if layer != "lsoa" else []
+        index_layer = load_definition(name, data_dir).data.layer
+        inner: list[str] = []
+        if info is not None and not same_layer(layer, index_layer):
+            for alias in layer_aliases(index_layer):
+                inner = inner or directory.contained(conn, alias, place_layer, code)
         found = profile_index(name, data_dir, layer, code, inner)
         if found is not None:
             indices.append(found)
     if info is None and not indicator_rows and not indices:
         raise NotFound(f"no place {code!r} in layer {layer!r}: check the code, or load the "
                        "layer's boundaries or indicators first")
-    thing_ids = directory.things_in(conn, layer, code)
+    thing_ids = directory.things_in(conn, place_layer, code)
     assets = []
     if thing_ids:
         query = (select(things.c.id, things.c.name, things.c.properties, things.c.visibility)
@@ -332,7 +355,8 @@ def build_profile(
         if index.credit and index.credit not in credits:
             credits.append(index.credit)
     if info is not None and info.geometry is not None:
-        credits += [c for c in credits_for(data_dir, f"{layer}s.geojson") if c not in credits]
+        credits += [c for c in credits_for(data_dir, *(f"{a}.geojson" for a in layer_aliases(
+            layer))) if c not in credits]
     if assets and SENSOR_CREDIT not in credits:
         credits.append(SENSOR_CREDIT)
     name = info.name if info else code
