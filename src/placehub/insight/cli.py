@@ -203,7 +203,7 @@ def import_indicators(
 @indicators_app.command("derive")
 def derive(
     ctx: typer.Context,
-    layer: str = typer.Option("ward", "--layer", help="Layer whose places get the values."),
+    layer: str = typer.Option("wards", "--layer", help="Layer whose places get the values."),
     period: str = typer.Option("", "--period", help="Label stored with the values, e.g. 2025."),
     start: datetime = typer.Option(None, "--from", help="First instant (UTC) of data used."),
     end: datetime = typer.Option(None, "--to", help="End (exclusive, UTC) of data used."),

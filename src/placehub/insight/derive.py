@@ -27,6 +27,7 @@ from placehub.insight.indicators import (
     replace_values,
     save_definition,
 )
+from placehub.insight.layers import layer_aliases
 from placehub.sta.tables import RESULT_NUMBER, datastreams, observations, things
 
 # Days are council days: midnight to midnight in the UK.
@@ -55,7 +56,7 @@ class PlacesAssignment:
             select(links.c.thing_id, place_rows.c.code)
             .join(place_rows, place_rows.c.id == links.c.place_id)
             .join(layers, layers.c.id == links.c.layer_id)
-            .where(layers.c.name == layer)
+            .where(layers.c.name.in_(layer_aliases(layer)))
         )
         return {int(r.thing_id): str(r.code) for r in conn.execute(query)}
 

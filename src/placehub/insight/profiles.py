@@ -32,19 +32,8 @@ from placehub.insight.definition import load_definition
 from placehub.insight.derive import SENSOR_CREDIT
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
 from placehub.insight.index import IndexResult, compute_index, population_of
+from placehub.insight.layers import layer_aliases, same_layer
 from placehub.sta.tables import things
-
-
-def layer_aliases(layer: str) -> list[str]:
-    """A layer name and its singular/plural twin ("wards" and "ward"): boundary layers are
-    usually named in the plural, indicator files and index definitions often in the singular."""
-    twin = layer[:-1] if layer.endswith("s") else layer + "s"
-    return [layer, twin]
-
-
-def same_layer(a: str, b: str) -> bool:
-    """True when two layer names are the same layer, allowing singular and plural."""
-    return b in layer_aliases(a)
 
 
 @dataclass(frozen=True)
