@@ -88,3 +88,26 @@ def test_recompute_replaces_and_an_unassigned_thing_is_ignored(database: Databas
     with database.connect() as conn:
         values = values_for_layer(conn, "ward", "bin_full_share")
     assert [(v.place_code, v.value) for v in values] == [("A", 0.5)]
+
+
+def test_derive_on_demand_through_the_api(app, client, database: Database) -> None:  # type: ignore[no-untyped-def]
+    """POST /api/indicators/derive needs an editor; it stores the values it reports."""
+    from placehub.access import service
+
+    with database.begin() as conn:
+        b1 = _thing(conn, "Bin 1", "fill_level", "litter_bin")
+        _write(conn, b1["datastream"], [(START, 100.0), (START + timedelta(days=1), 20.0)])
+        org = service.organisation_id(conn, "rutland")
+        editor = service.create_user(conn, "editor", password="a long password 123")
+        service.grant_role(conn, editor, org, "editor")
+        token = service.create_token(conn, editor)
+    app.state.thing_places = MappingPlaces({"wards": {b1["thing"]: "E05001820"}})
+    assert client.post("/api/indicators/derive").status_code == 401
+    response = client.post("/api/indicators/derive?layer=wards&period=2025-06",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    outcomes = {o["indicator"]: o["places"] for o in response.json()["value"]}
+    assert outcomes["bin_full_share"] == 1
+    values = client.get("/api/indicators/bin_full_share/values?layer=wards").json()["value"]
+    assert values == [{"place": "E05001820", "period": "2025-06", "value": 0.5,
+                       "suppressed": False}]

@@ -11,12 +11,14 @@ from typing import Any
 import numpy as np
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
-from placehub.errors import BadRequest, NotFound
+from placehub.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from placehub.insight import indicators as store
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
+from placehub.insight.derive import PlacesAssignment, derive_indicators
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
 from placehub.insight.index import area_rows, summarise_areas
 from placehub.insight.profiles import (
@@ -205,6 +207,30 @@ def register(app: FastAPI) -> None:
                              "credit": credit,
                              "disclosure": disclosure_note() if definition.counts_people
                              else None})
+
+    @app.post("/api/indicators/derive", tags=["insight"])
+    def derive_now(
+        request: Request, layer: str = Query("wards"), period: str = Query(""),
+        only: str | None = Query(None, description="Comma-separated derived indicator ids."),
+        principal: Principal = Depends(current_principal),
+    ) -> dict[str, Any]:
+        """Recompute the sensor-derived indicators now (editors and admins)."""
+        if principal.is_anonymous and not principal.write_anywhere:
+            raise Unauthorized("sign in or send a bearer token to recompute indicators")
+        if not (principal.write_anywhere
+                or any(role in {"admin", "editor"} for role in principal.roles.values())):
+            raise Forbidden("only editors and admins may recompute indicators")
+        places = getattr(request.app.state, "thing_places", None) or PlacesAssignment()
+        try:
+            with request.app.state.database.begin() as conn:
+                outcomes = derive_indicators(conn, places, layer=layer, period=period,
+                                             only=only.split(",") if only else None)
+        except DBAPIError:
+            raise Conflict("Things are not assigned to places yet: load boundaries first "
+                           "(placehub places commands)") from None
+        return {"layer": layer, "period": period,
+                "value": [{"indicator": o.indicator_id, "places": o.places,
+                           "datastreams": o.series} for o in outcomes]}
 
     def records(request: Request) -> list[Any]:
         settings = request.app.state.settings
