@@ -189,3 +189,18 @@ def test_iod2019_local_authority_summaries(data_dir: Path) -> None:
     expected = np.average(result.score[rows], weights=population[rows])
     assert areas[0].average_score == pytest.approx(expected)
     assert all(0 < a.average_score < 100 for a in areas)
+
+
+def test_no_normalisation_still_orients_against_the_polarity(tmp_path: Path) -> None:
+    """normalisation = "none" with a higher-is-worse indicator in a higher-is-better index
+    negates the values, so the lowest raw value ranks first."""
+    (tmp_path / "n.csv").write_text("code,v\nA,5\nB,1\nC,3\n")
+    document = {
+        "index": {"id": "t", "polarity": "higher_is_better"},
+        "data": {"file": "n.csv", "place": "code"},
+        "indicator": [{"id": "v", "column": "v", "normalisation": "none",
+                       "direction": "higher_is_worse"}],
+    }
+    result = compute_index(parse_definition(document, tmp_path))
+    assert result.scores["v"].tolist() == [-5.0, -1.0, -3.0]
+    assert result.rank.tolist() == [3, 1, 2]

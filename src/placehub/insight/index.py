@@ -162,7 +162,7 @@ def normalise(values: FloatArray, normalisation: Normalisation, indicator: Indic
         return methods.rank_scores(oriented, str(params.get("ties", "average")))
     if method == "exponential":
         return methods.exponential(oriented, str(params.get("ties", "min")))
-    return oriented if agrees else -oriented
+    return oriented
 
 
 def indicator_values(
