@@ -204,3 +204,11 @@ def test_no_normalisation_still_orients_against_the_polarity(tmp_path: Path) -> 
     result = compute_index(parse_definition(document, tmp_path))
     assert result.scores["v"].tolist() == [-5.0, -1.0, -3.0]
     assert result.rank.tolist() == [3, 1, 2]
+
+
+def test_geometric_mean_of_a_zero_score_names_the_node(tmp_path: Path) -> None:
+    """min_max to [0, 100] gives a zero, which a geometric mean refuses, naming the node."""
+    document = small_definition(tmp_path)
+    document["index"]["aggregation"] = "geometric"
+    with pytest.raises(DefinitionError, match="node demo: geometric aggregation needs positive"):
+        compute_index(parse_definition(document, tmp_path))

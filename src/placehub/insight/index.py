@@ -229,11 +229,13 @@ def compute_index(definition: IndexDefinition, table: PlaceTable | None = None) 
         w = node_weights(definition, node, children, child_scores)
         weights[node.id] = {c.id: float(x) for c, x in zip(children, w, strict=True)}
         gaps = np.isnan(child_scores)
-        if node.missing == "require":
+        try:
             result = methods.aggregate(child_scores, w, node.aggregation, node.power)
+        except ValueError as error:
+            raise DefinitionError(f"node {node.id}: {error}") from None
+        if node.missing == "require":
             result[gaps.any(axis=1)] = np.nan
         else:
-            result = methods.aggregate(child_scores, w, node.aggregation, node.power)
             partial = gaps.any(axis=1) & ~gaps.all(axis=1)
             for row in np.flatnonzero(partial):
                 absent = [children[j].id for j in np.flatnonzero(gaps[row])]
