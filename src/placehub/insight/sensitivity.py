@@ -136,8 +136,11 @@ def run_sensitivity(definition: IndexDefinition, options: SensitivityOptions,
             child_scores = np.stack([scores[c.id] for c in children], axis=1)
             chosen = ([options.aggregations[i] for i in run_aggregation[start:stop]]
                       if run_aggregation is not None else [node.aggregation] * (stop - start))
-            scores[node.id] = _aggregate_runs(
+            aggregated = _aggregate_runs(
                 child_scores, run_weights[node.id][:, start:stop], chosen, node)
+            if node.missing == "require":
+                aggregated[np.isnan(child_scores).any(axis=1)] = np.nan
+            scores[node.id] = aggregated
         root = scores[definition.id]
         keyed = -root if highest_first else root
         # NaN (unscored places) rank last in every run.
