@@ -28,7 +28,7 @@ from placehub.access.visibility import visible_clause
 from placehub.errors import NotFound
 from placehub.insight import indicators as store
 from placehub.insight.attribution import credits_for
-from placehub.insight.definition import load_definition
+from placehub.insight.definition import DefinitionError, load_definition
 from placehub.insight.derive import SENSOR_CREDIT
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
 from placehub.insight.index import IndexResult, compute_index, population_of
@@ -243,7 +243,7 @@ def _index_result(name: str, data_dir: Path) -> tuple[IndexResult, np.ndarray]:
     result = compute_index(definition)
     try:
         population = population_of(definition, result.places)
-    except Exception:  # noqa: BLE001 - a definition without population still gives place scores
+    except DefinitionError:  # a definition without population still gives place scores
         population = np.full(len(result.places), np.nan)
     return result, population
 
