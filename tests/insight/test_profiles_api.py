@@ -186,3 +186,14 @@ def test_profile_without_places_loaded_uses_indicators_and_index(client: TestCli
     assert body["indices"][0]["id"] == "iod2019"
     feature = client.get(f"/api/profiles/lsoa/{LSOA}?format=geojson").json()
     assert feature["geometry"] is None
+
+
+def test_index_sensitivity_api(client: TestClient) -> None:
+    """GET .../sensitivity?runs=6&seed=3 gives every LSOA an interval around its median rank."""
+    body = client.get("/api/indices/iod2019/sensitivity?runs=6&seed=3").json()
+    assert body["runs"] == 6 and body["seed"] == 3 and len(body["value"]) == 32844
+    row = body["value"][0]
+    assert int(row["rank_p5"]) <= int(row["median_rank"]) <= int(row["rank_p95"])
+    text = client.get("/api/indices/iod2019/sensitivity?runs=6&seed=3&format=csv").text
+    assert text.splitlines()[1].startswith(f"{row['place']},")
+    assert client.get("/api/indices/iod2019/sensitivity?runs=100000").status_code == 400

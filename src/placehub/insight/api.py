@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,25 @@ from placehub.insight.profiles import (
     profile_csv,
     profile_geojson,
 )
+from placehub.insight.sensitivity import (
+    SensitivityOptions,
+    SensitivityResult,
+    run_sensitivity,
+    sensitivity_rows,
+)
 from placehub.insight.transparency import load_records
 
 FORMATS = ("json", "csv", "geojson")
+MAX_API_RUNS = 500
+
+
+@lru_cache(maxsize=4)
+def cached_sensitivity(name: str, data_dir: Path, runs: int | None,
+                       seed: int | None) -> SensitivityResult:
+    """A sensitivity analysis per (index, runs, seed), kept for the process: inputs are files."""
+    definition = load_definition(name, data_dir)
+    return run_sensitivity(definition,
+                           SensitivityOptions.from_definition(definition, runs=runs, seed=seed))
 
 
 def _data_dir(request: Request) -> Path:
@@ -166,6 +183,36 @@ def register(app: FastAPI) -> None:
                 writer.writerow({**row, "source": result.definition.credit})
             return _csv_response(out.getvalue(), f"{name}-areas.csv")
         return JSONResponse({"index": name, "value": rows, "credit": result.definition.credit})
+
+    @app.get("/api/indices/{name}/sensitivity", tags=["insight"])
+    def get_index_sensitivity(
+        name: str, request: Request,
+        runs: int | None = Query(None, description=f"Monte Carlo runs (1-{MAX_API_RUNS})."),
+        seed: int | None = Query(None, description="Seed; the same seed gives the same result."),
+        format: str = Query("json", description="json or csv"),  # noqa: A002
+    ) -> Response:
+        """Per place: the rank as defined, the median rank and the interval over the runs."""
+        chosen = _format(format, ("json", "csv"))
+        if runs is not None and not 1 <= runs <= MAX_API_RUNS:
+            raise BadRequest(f"runs={runs}: give 1 to {MAX_API_RUNS} (more with the CLI: "
+                             "placehub index sensitivity)")
+        _definition(name, request)  # 404 for an unknown index
+        result = cached_sensitivity(name, _data_dir(request).resolve(), runs, seed)
+        rows = sensitivity_rows(result)
+        credit = result.nominal.definition.credit
+        if chosen == "csv":
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=[*rows[0], "source"])
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({**row, "source": credit})
+            return _csv_response(out.getvalue(), f"{name}-sensitivity.csv")
+        options = result.options
+        return JSONResponse({
+            "index": name, "runs": options.runs, "seed": options.seed,
+            "weights": options.weights, "interval": list(options.interval),
+            "normalisations": result.normalisation_counts,
+            "aggregations": result.aggregation_counts, "value": rows, "credit": credit})
 
     @app.get("/api/indicators", tags=["insight"])
     def list_indicators(request: Request) -> dict[str, Any]:
