@@ -129,7 +129,7 @@ class PlacesTables:
                 geometry = json.loads(geometry)
             if container.contains(shape(geometry).representative_point()):
                 inside.append(row.code)
-        return inside
+        return sorted(inside)
 
 
 @dataclass
