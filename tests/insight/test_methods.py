@@ -90,7 +90,7 @@ def test_winsorise_clips_to_quantiles_and_counts() -> None:
 
 
 def test_impute_mean_median_and_group_mean() -> None:
-    """Gaps filled by the mean (2), the median (1.5... of 1, 2 is 1.5) or the group's mean."""
+    """Gaps filled by the mean (2 of 1, 2, 3), the median (1.5 of 1, 2) or the group mean."""
     values = np.array([1.0, 2.0, nan, 3.0])
     filled, fill = methods.impute(values, "mean")
     assert fill == 2.0 and filled[2] == 2.0
