@@ -54,7 +54,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Write transactions take the write lock up front (BEGIN IMMEDIATE) so they queue on the
+    # busy timeout; a deferred one upgrading from read to write fails at once with "locked".
+    immediate = connection.get_execution_options().get("placehub_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -76,9 +79,11 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A connection in a transaction committed on success, rolled back on error."""
-        with self.engine.begin() as connection:
-            yield connection
+        """A write transaction, committed on success and rolled back on error."""
+        with self.engine.connect() as connection:
+            connection.execution_options(placehub_write=True)
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -41,5 +41,21 @@ def current_revisions(url: str) -> set[str]:
         engine.dispose()
 
 
+def applied_revisions(url: str) -> set[str]:
+    """Every revision the database has, dependencies of other branches included.
+
+    Alembic records only the newest revision of each line, so a branch whose head another
+    branch depends on is implied, not listed; walk down from the recorded ones to find all.
+    """
+    current = current_revisions(url)
+    script = ScriptDirectory.from_config(alembic_config(url))
+    return {
+        revision.revision
+        for revision in script.revision_map.iterate_revisions(
+            tuple(current), "base", inclusive=True
+        )
+    } if current else set()
+
+
 def head_revisions(url: str) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
