@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "placehub.alerts.cli",
     "placehub.insight.cli",
     "placehub.demo.cli",
+    "placehub.sta.cli",
 ]
 
 

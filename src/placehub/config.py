@@ -74,12 +74,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mqtt_url", "",
             "MQTT broker for the SensorThings MQTT extension and LoRaWAN MQTT ingest, e.g. "
             "mqtt://127.0.0.1:1883; empty disables MQTT."),
+    Setting("mqtt_public_url", "",
+            "MQTT endpoint advertised on the SensorThings service root (e.g. "
+            "mqtts://hub.example.gov.uk:8883); empty derives it from mqtt_url, without "
+            "credentials."),
+    Setting("sta_mqtt_select_topics", "result;phenomenonTime,result",
+            "SensorThings MQTT $select topics published besides the full ones: property sets "
+            "separated by ';', e.g. 'result;phenomenonTime,result' publishes "
+            "v1.1/Observations?$select=result and ...?$select=phenomenonTime,result."),
     Setting("sta_default_top", 100, "SensorThings page size when a request gives no $top.", int),
     Setting("sta_max_top", 10000, "Largest $top a SensorThings request may ask for.", int),
     Setting("council_name", "Rutland County Council", "Council name shown in the web UI header."),
     Setting("brand_colour", "#00594f", "Council brand colour (hex) used by the web UI."),
     Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
+    Setting("ingest_profiles_dir", "",
+            "Folder of extra LoRaWAN device profiles (*.toml) added to the built-in ones; a "
+            "profile with the same id overrides the built-in one."),
+    Setting("ingest_process", True,
+            "Decode the LoRaWAN journal into Observations in the server process (turn off to "
+            "only journal uplinks and process them with 'placehub ingest replay').", bool),
+    Setting("ingest_mqtt_topics", "",
+            "LoRaWAN MQTT subscriptions on PLACEHUB_MQTT_URL started by 'serve', as "
+            "network:topic pairs separated by commas, e.g. "
+            "'tts:v3/+/devices/+/up,chirpstack:application/+/device/+/event/+'; empty: none."),
+    Setting("ingest_mqtt_username", "", "Username for the LoRaWAN MQTT broker (TTS: app@tenant)."),
+    Setting("ingest_mqtt_password", "", "Password or API key for the LoRaWAN MQTT broker."),
+    Setting("alerts_tick_seconds", 60,
+            "How often the alert timer runs (silent sensors, hold-offs, notification retries, "
+            "daily digests), in seconds; 0 turns the timer off.", int),
+    Setting("alerts_digest_hour", 7,
+            "UTC hour of the day after which each team's daily alert digest is sent.", int),
+    Setting("smtp_url", "",
+            "SMTP server for alert e-mails, e.g. smtp://user:password@mail.example.org:587 "
+            "(smtps:// for TLS, ?starttls=1 for STARTTLS); empty disables e-mail."),
+    Setting("alerts_from_address", "placehub@localhost",
+            "Sender address of alert e-mails and digests."),
     Setting("insight_profile_indices", "iod2019",
             "Comma-separated index definitions (shipped names or .toml paths) shown in ward and "
             "LSOA profiles."),

@@ -159,6 +159,15 @@ def test_writes_need_a_token_with_rights(people: dict[str, Who],
     assert sutton.send("DELETE", f"Sensors({estate['sensor']})").status_code in {403, 409}
     editor = people["rutland_editor"]
     assert editor.send("PATCH", f"Things({estate['private']})", body).status_code == 200
+    # Nor may Sutton move its own Observations into Rutland's Datastream.
+    sutton_thing = sutton.send("POST", "Things", {**oven("sutton bin", observations=1),
+                                                  "properties": {"visibility": "public"}})
+    assert sutton_thing.status_code == 201, sutton_thing.text
+    observation = sutton.get(f"Things({sutton_thing.json()['@iot.id']})/Datastreams"
+                             "?$expand=Observations").json()["value"][0]["Observations"][0]
+    moved = sutton.send("PATCH", f"Observations({observation['@iot.id']})",
+                        {"Datastream": {"@iot.id": estate["public_stream"]}})
+    assert moved.status_code == 403
 
 
 def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
@@ -178,6 +187,12 @@ def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
                                           "ward": "Carshalton"}
     anonymous_view = people["anonymous"].get(f"Things({named.json()['@iot.id']})")
     assert anonymous_view.status_code == 200
+    # A Location posted to a Thing belongs to the Thing's organisation, even for this user.
+    moved = both.send("POST", f"Things({named.json()['@iot.id']})/Locations", {
+        "name": "l", "description": "d", "encodingType": "application/geo+json",
+        "location": {"type": "Point", "coordinates": [-0.19, 51.36]}})
+    assert moved.status_code == 201, moved.text
+    assert moved.json()["properties"] == {"organisation": "sutton"}
     assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
         "organisation": "sutton"}}).status_code == 403
     assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {

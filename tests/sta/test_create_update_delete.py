@@ -96,6 +96,18 @@ def test_deep_insert_creates_everything_or_nothing(sta: StaClient) -> None:
     assert len(body["Locations"]) == 1
     assert len(body["HistoricalLocations"]) == 1
     assert [o["result"] for o in body["Datastreams"][0]["Observations"]] == [20, 21]
+    # An Observation may bring its own FeatureOfInterest inline (the spec's example).
+    observation = sta.create(f"Datastreams({body['Datastreams'][0]['@iot.id']})/Observations", {
+        "phenomenonTime": "2012-06-26T03:42:02-06:00", "result": 70.4,
+        "FeatureOfInterest": {"name": "CCIT #361", "description": "office",
+                              "encodingType": "application/vnd.geo+json",
+                              "feature": {"type": "Feature", "geometry": {
+                                  "type": "Polygon", "coordinates": [[[100, 50], [10, 9],
+                                                                      [23, 4], [100, 50]]]}}},
+    })
+    feature = sta.get(f"Observations({observation['@iot.id']})/FeatureOfInterest").json()
+    assert feature["name"] == "CCIT #361"
+    assert observation["phenomenonTime"] == "2012-06-26T09:42:02Z"
     before = sta.get("Sensors?$count=true&$top=0").json()["@iot.count"]
     broken = oven("broken", observations=2)
     broken["Datastreams"][0]["Observations"][1]["phenomenonTime"] = "yesterday"
@@ -284,4 +296,8 @@ def test_bad_bodies_are_400_naming_the_problem(sta: StaClient) -> None:
                            content=b'{"result": NaN}',
                            headers={"Content-Type": "application/json"})
     assert infinite.status_code == 400
+    not_a_number = sta.request("POST", "Things", content=b'{"name": "n", "description": "d", '
+                               b'"properties": {"level": NaN}}',
+                               headers={"Content-Type": "application/json"})
+    assert not_a_number.status_code == 400 and "NaN" in not_a_number.json()["error"]["message"]
     assert sta.post("Things(1)", {"name": "x"}).status_code in {400, 404}

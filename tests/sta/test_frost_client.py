@@ -131,6 +131,10 @@ def test_frost_client_creates_and_reads_back(server: tuple[str, str]) -> None:
 
     sta.patch(found, [{"op": "replace", "path": "/description", "value": "Bin, emptied weekly"}])
     assert sta.things().find(thing.id).description == "Bin, emptied weekly"
+    renamed = sta.things().find(thing.id)
+    renamed.name = "Bin OAK-001 (Market Place)"
+    sta.update(renamed)
+    assert sta.things().find(thing.id).name == "Bin OAK-001 (Market Place)"
     sta.delete(sta.things().find(thing.id))
     with pytest.raises(Exception, match="404|not found|Not Found"):
         sta.things().find(thing.id)

@@ -9,7 +9,12 @@ from sqlalchemy import insert, select
 from placehub.access import service
 from placehub.db import Database
 from placehub.sta import tables as t
-from placehub.sta.model import ENTITIES, ENTITIES_BY_SET, visibility_clause
+from placehub.sta.model import (
+    ENTITIES,
+    ENTITIES_BY_SET,
+    visibility_clause,
+    visible_with_source,
+)
 
 
 def _seed(conn) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -77,3 +82,24 @@ def test_navigation_related_to_finds_the_parent_ids(database: Database) -> None:
                         navigation.join_condition(source, target))
                 ).all()
                 assert sorted(pairs) == sorted(joined), (entity.name, navigation.name)
+
+
+def test_visible_with_source_holds(database: Database) -> None:
+    """Along every navigation marked visible-with-source, each target related to a readable
+    source is readable too (so $expand may skip the second check)."""
+    with database.begin() as conn:
+        _seed(conn)
+        for principal in (service.ANONYMOUS, service.Principal(user_id=9, roles={1: "viewer"})):
+            for entity in ENTITIES:
+                for navigation in entity.navigations.values():
+                    if not visible_with_source(navigation):
+                        continue
+                    source = entity.table.alias("source")
+                    target = navigation.target_entity.table.alias("target")
+                    pairs = select(target.c.id).where(
+                        navigation.join_condition(source, target),
+                        visibility_clause(entity, source, principal))
+                    readable = select(target.c.id).where(
+                        visibility_clause(navigation.target_entity, target, principal))
+                    assert set(conn.execute(pairs).scalars()) <= set(
+                        conn.execute(readable).scalars()), (entity.name, navigation.name)

@@ -245,3 +245,26 @@ def test_times_and_geometries_round_trip(sta: StaClient) -> None:
     assert created["result"] == {"state": "open"}
     location = sta.get(f"Locations({thing['Locations']})").json()
     assert location["location"] == {"type": "Point", "coordinates": [-114.06, 51.05]}
+
+
+def test_orderby_through_a_relation_and_into_json(sta: StaClient) -> None:
+    """req/request-data/orderby: keys may follow single-valued relations (Sensor/name) and
+    address members of JSON properties (properties/rank)."""
+    thing = sta.create("Things", oven("relations"))
+    ids = _ids(sta, thing)
+    base = sta.get(f"Datastreams({ids['Datastreams']})").json()
+    for name, rank in (("A-sensor", "b"), ("Z-sensor", "a")):
+        sta.create("Datastreams", {
+            "name": name, "description": "d", "observationType": base["observationType"],
+            "unitOfMeasurement": base["unitOfMeasurement"], "properties": {"rank": rank},
+            "Thing": {"@iot.id": ids["Things"]},
+            "Sensor": {"name": name, "description": "d", "encodingType": "text/plain",
+                       "metadata": "m"},
+            "ObservedProperty": {"@iot.id": ids["ObservedProperties"]},
+        })
+    url = f"Things({ids['Things']})/Datastreams"
+    by_sensor = sta.get(f"{url}?$orderby=Sensor/name desc").json()["value"]
+    assert [d["name"] for d in by_sensor] == ["Z-sensor", "relations temperature", "A-sensor"]
+    by_rank = sta.get(f"{url}?$orderby=properties/rank").json()["value"]
+    assert [d["name"] for d in by_rank] == ["relations temperature", "Z-sensor", "A-sensor"]
+    assert sta.get(f"{url}?$orderby=Observations/result").status_code == 400

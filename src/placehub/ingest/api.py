@@ -1,7 +1,187 @@
-"""HTTP routes of placehub.ingest (filled in by its issue)."""
+"""HTTP routes of placehub.ingest: the network-server webhooks and the devices / dead-letter API."""
 
-from fastapi import FastAPI
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from placehub.access.requests import current_principal
+from placehub.access.service import Principal
+from placehub.config import is_loopback
+from placehub.errors import BadRequest, Forbidden, PlacehubError, Unauthorized
+from placehub.ingest import deadletters
+from placehub.ingest.adapters import parse_message
+from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
+from placehub.ingest.service import IngestService
+from placehub.sta.writes import WriteEvents
+
+
+def service_of(app: FastAPI) -> IngestService:
+    """The app's ingest service, created and started on first use."""
+    service = getattr(app.state, "ingest", None)
+    if service is None:
+        service = IngestService(app.state.database, app.state.settings)
+        app.state.ingest = service
+    service.start()
+    return service
+
+
+async def _webhook(request: Request, network: str, event: str) -> JSONResponse:
+    service = service_of(request.app)
+    settings = request.app.state.settings
+    if service.authenticator.check(network, request.headers) is None:
+        has_credentials = (
+            "authorization" in request.headers or "x-placehub-secret" in request.headers
+        )
+        if has_credentials or not (settings.anonymous_write and is_loopback(settings.host)):
+            raise Unauthorized(
+                "webhook credentials missing or wrong: send the Basic auth user and password or "
+                "the "
+                "X-Placehub-Secret header of an integration ('placehub ingest integrations add')"
+            )
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise BadRequest(
+            f"the body is not valid JSON ({error}); send the network server's JSON "
+            "message unchanged"
+        ) from None
+    entry = parse_message(network, body, event, "webhook", datetime.now(UTC))
+    try:
+        outcome = await asyncio.wrap_future(service.writer.submit(entry))
+    except RuntimeError as error:
+        # Not stored: a 5xx makes the network server (or its retry queue) try again.
+        raise JournalUnavailable(f"the uplink was not stored ({error}); try again") from None
+    return JSONResponse(
+        {
+            "journal_id": outcome.journal_id,
+            "duplicate": outcome.duplicate,
+            "counter_reset": outcome.counter_reset,
+        }
+    )
+
+
+class JournalUnavailable(PlacehubError):
+    """The journal could not store the uplink (database down or full)."""
+
+    status_code = 503
+
+
+def _require_writer(principal: Principal) -> None:
+    if principal.is_anonymous and not principal.write_anywhere:
+        raise Unauthorized("sign in or send an API token (Authorization: Bearer ...) to do this")
 
 
 def register(app: FastAPI) -> None:
-    """Add this concern's routes to the app."""
+    """Add this concern's routes to the app, and start/stop the ingest service with it."""
+    original_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        service = service_of(app)
+        await service.start_mqtt()
+        async with original_lifespan(application) as state:
+            yield state
+        await service.stop_mqtt()
+        service.stop()
+
+    app.router.lifespan_context = lifespan
+
+    @app.post("/ingest/ttn", tags=["ingest"], summary="The Things Stack v3 uplink webhook")
+    async def ingest_ttn(request: Request) -> JSONResponse:
+        """Store a TTS uplink (or join-accept) durably in the journal, then answer 200."""
+        return await _webhook(request, "tts", "up")
+
+    @app.post("/ingest/chirpstack", tags=["ingest"], summary="ChirpStack v4 HTTP integration")
+    async def ingest_chirpstack(request: Request, event: str = "up") -> JSONResponse:
+        """Store a ChirpStack event (up, join, status, log) in the journal, then answer 200."""
+        return await _webhook(request, "chirpstack", event)
+
+    @app.post("/api/devices", tags=["devices"], status_code=201)
+    def create_device(
+        body: dict[str, Any], request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Register a LoRaWAN device: creates its Thing, Location, Sensor and Datastreams."""
+        _require_writer(principal)
+        fields = set(DeviceSpec.__dataclass_fields__)
+        unknown = set(body) - fields
+        if unknown:
+            raise BadRequest(
+                f"unknown field(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(fields))}"
+            )
+        missing = [
+            f for f in ("dev_eui", "name", "profile", "latitude", "longitude") if f not in body
+        ]
+        if missing:
+            raise BadRequest(f"missing field(s): {', '.join(missing)}")
+        database = request.app.state.database
+        events = WriteEvents()
+        with database.begin() as conn:
+            device = register_device(
+                conn,
+                principal,
+                DeviceSpec(**body),
+                events,
+                request.app.state.settings.ingest_profiles_dir or None,
+            )
+        events.publish(database)
+        return device
+
+    @app.get("/api/devices", tags=["devices"])
+    def get_devices(
+        request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Devices of the caller's organisations (all of them for local anonymous use)."""
+        scope = None if principal.write_anywhere else principal.member_of
+        with request.app.state.database.connect() as conn:
+            return {"devices": list_devices(conn, scope)}
+
+    @app.get("/api/devices/{dev_eui}/health", tags=["devices"])
+    def get_device_health(
+        dev_eui: str, request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Last seen, battery, RSSI/SNR, frame-counter gaps and the estimated loss rate."""
+        with request.app.state.database.connect() as conn:
+            return device_health(conn, dev_eui, principal)
+
+    @app.get("/api/dead-letters", tags=["ingest"])
+    def get_dead_letters(
+        request: Request,
+        dev_eui: str | None = None,
+        limit: int = 100,
+        principal: Principal = Depends(current_principal),
+    ) -> dict[str, Any]:
+        """Uplinks that could not become Observations, newest first, with the reason."""
+        _require_writer(principal)
+        if not 1 <= limit <= 10000:
+            raise BadRequest("limit must be between 1 and 10000")
+        with request.app.state.database.connect() as conn:
+            return {"dead_letters": deadletters.list_dead_letters(conn, dev_eui, limit)}
+
+    @app.post("/api/dead-letters/replay", tags=["ingest"])
+    def replay_dead_letters(
+        request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Re-process every dead letter (after registering a device or fixing a profile)."""
+        _require_writer(principal)
+        if (
+            not any(principal.can_write(o) for o in principal.roles)
+            and not principal.write_anywhere
+        ):
+            raise Forbidden("replaying needs an editor or admin role")
+        settings = request.app.state.settings
+        result = deadletters.replay(
+            request.app.state.database,
+            dead_letters=True,
+            extra_profiles=settings.ingest_profiles_dir or None,
+        )
+        return result

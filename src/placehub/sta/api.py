@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, PlacehubError
-from placehub.sta import writes
+from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
 from placehub.sta.options import parse_query_options
@@ -39,12 +43,14 @@ def service_root_url(request: Request) -> str:
 
 
 def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
+    """The read context of one request: connection, principal, links and page sizes."""
     settings = request.app.state.settings
     return ReadContext(conn, principal, Links(service_root_url(request)),
                        default_top=settings.sta_default_top, max_top=settings.sta_max_top)
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response."""
     # Compact UTF-8 JSON; FastAPI's encoder would be slower and adds nothing here.
     body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status_code, media_type="application/json",
@@ -58,11 +64,22 @@ def service_root(request: Request) -> JSONResponse:
     base = service_root_url(request)
     return JSONResponse({
         "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
-        "serverSettings": {"conformance": conformance_uris()},
+        "serverSettings": _server_settings(request),
     })
 
 
+def _server_settings(request: Request) -> dict[str, Any]:
+    """Conformance URIs, plus the data array and MQTT classes and the MQTT endpoint (sta-query)."""
+    settings = request.app.state.settings
+    uris = [*conformance_uris(),
+            *(mqtt.REQ + name for name in (*data_array.CONFORMANCE, "batch-request/batch-request"))]
+    endpoints = mqtt.server_settings(settings.mqtt_url, settings.mqtt_public_url)
+    uris.extend(endpoints)
+    return {"conformance": uris, **endpoints}
+
+
 class MethodNotAllowed(PlacehubError):
+    """A method the addressed resource does not accept."""
     status_code = 405
 
 
@@ -80,8 +97,21 @@ def read(path: str, request: Request,
     """Any SensorThings read: collection, entity, property, $value, navigation, $ref."""
     resource = parse_path(path)
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
-    options = parse_query_options(pairs, resource.entity)
     database: Database = request.app.state.database
+    try:
+        options = parse_query_options(pairs, resource.entity)
+        return _read(request, resource, options, principal, database)
+    except RecursionError:
+        raise BadRequest("the query options are nested too deeply (e.g. hundreds of levels "
+                         "of $expand): simplify them") from None
+    except DataError as error:
+        # Values a $filter computes can overflow in the database (PostgreSQL raises on it).
+        raise BadRequest("the query computes a value the database cannot hold "
+                         f"({error.orig.__class__.__name__}): simplify $filter") from None
+
+
+def _read(request: Request, resource: ResourcePath, options: Any, principal: Principal,
+          database: Database) -> Response:
     with database.connect() as conn:
         ctx = _context(request, conn, principal)
         scope = resolve(ctx, resource)
@@ -104,26 +134,74 @@ def read(path: str, request: Request,
     return _json({name: value})
 
 
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"the request body contains {name}, which JSON does not allow: send a "
+                     "number or null")
+
+
 async def _body(request: Request) -> Any:
+    """The JSON request body; 400 when it is missing or not JSON."""
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty: send a JSON entity")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 
-def _writable_path(path: str) -> ResourcePath:
-    return parse_path(path)
+@router.post("/$batch")
+async def batch_requests(request: Request,
+                         principal: Principal = Depends(current_principal)) -> Response:
+    """OData 4.01 JSON batch: many requests, answered in order (atomicity groups all or none)."""
+    body = await _body(request)
+    result = await batch.run_batch(request.app, request.app.state.database, principal, body,
+                                   request.headers.get("authorization"),
+                                   service_root_url(request))
+    return _json(result)
+
+
+@router.post("/CreateObservations")
+async def create_observations(request: Request,
+                              principal: Principal = Depends(current_principal)) -> Response:
+    """Data array extension: many Observations in one request, one URL or "error" per row."""
+    body = await _body(request)
+    database: Database = request.app.state.database
+
+    def write() -> data_array.CreateOutcome:
+        with database.begin() as conn:
+            return data_array.create_observations(conn, principal, body)
+
+    # In a worker thread: the event loop keeps serving while this request waits on its commit.
+    outcome = await run_in_threadpool(write)
+    if outcome.result.written:
+        database.events.publish("observations.written", outcome.result.written)
+    urls = data_array.created_urls(Links(service_root_url(request)), outcome)
+    headers = {}
+    if outcome.errors:
+        # The body is the spec's list of URLs and "error"s; say why in a header as well.
+        first = sorted(outcome.errors.items())[:5]
+        headers["X-Placehub-Row-Errors"] = "; ".join(
+            f"row {i}: {message}" for i, message in first).encode("ascii", "replace").decode()
+    return _json(urls, status_code=201, headers=headers)
+
+
+# Writes read the body asynchronously, then do their database work in the thread pool so a
+# slow transaction never blocks the event loop.
 
 
 @router.post("/{path:path}")
 async def create(path: str, request: Request,
                  principal: Principal = Depends(current_principal)) -> Response:
     """POST to a collection (or navigation collection, or $ref): create and link entities."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
+    return await run_in_threadpool(_create, request, principal, resource, body)
+
+
+def _create(request: Request, principal: Principal, resource: ResourcePath,
+            body: Any) -> Response:
+    """Create, then answer 201 with the entity and its Location (204 for a $ref link)."""
     database: Database = request.app.state.database
     links = Links(service_root_url(request))
     outcome = writes.create_from_request(database, principal, resource, body)
@@ -142,24 +220,25 @@ async def create(path: str, request: Request,
 async def patch(path: str, request: Request,
                 principal: Principal = Depends(current_principal)) -> Response:
     """PATCH: merge (application/json) or JSON Patch (application/json-patch+json)."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     mode = "json-patch" if content_type == "application/json-patch+json" else "merge"
-    return _update(request, principal, resource, body, mode)
+    return await run_in_threadpool(_update, request, principal, resource, body, mode)
 
 
 @router.put("/{path:path}")
 async def put(path: str, request: Request,
               principal: Principal = Depends(current_principal)) -> Response:
     """PUT: replace every updatable property of the entity."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     body = await _body(request)
-    return _update(request, principal, resource, body, "replace")
+    return await run_in_threadpool(_update, request, principal, resource, body, "replace")
 
 
 def _update(request: Request, principal: Principal, resource: ResourcePath, body: Any,
             mode: str) -> Response:
+    """Apply an update, then answer with the entity as it now is."""
     database: Database = request.app.state.database
     entity, entity_id = writes.update_from_request(database, principal, resource, body, mode)
     with database.connect() as conn:
@@ -172,11 +251,31 @@ def _update(request: Request, principal: Principal, resource: ResourcePath, body
 def delete(path: str, request: Request,
            principal: Principal = Depends(current_principal)) -> Response:
     """DELETE an entity (with the cascades of OGC 18-088 Table 25) or a $ref link."""
-    resource = _writable_path(path)
+    resource = parse_path(path)
     database: Database = request.app.state.database
     writes.delete_from_request(database, principal, resource)
     return Response(status_code=200)
 
 
 def register(app: FastAPI) -> None:
+    """Add the SensorThings routes to the app, and the MQTT bridge to its lifespan."""
     app.include_router(router)
+    settings = app.state.settings
+    if not settings.mqtt_url:
+        return
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        root = (settings.base_url.rstrip("/") or f"http://{settings.host}:{settings.port}")
+        bridge = mqtt.MqttBridge(app_.state.database, settings.mqtt_url, root + PREFIX,
+                                 settings.sta_mqtt_select_topics)
+        bridge.start()
+        app_.state.mqtt_bridge = bridge
+        try:
+            async with outer(app_) as state:
+                yield state
+        finally:
+            bridge.stop()
+
+    app.router.lifespan_context = lifespan

@@ -97,6 +97,7 @@ class Navigation:
 
     @property
     def target_entity(self) -> Entity:
+        """The Entity this navigation leads to."""
         return ENTITIES_BY_NAME[self.target]
 
     def join_condition(self, source: FromClause, target: FromClause) -> ColumnElement[bool]:
@@ -164,6 +165,7 @@ class Entity:
 
     @property
     def id_property(self) -> Property:
+        """The ``id`` property (``@iot.id``)."""
         return self.properties["id"]
 
 
@@ -198,10 +200,12 @@ def _link(name: str, target: str, link: Table, source_col: str, target_col: str)
 
 
 def _props(*items: Property) -> dict[str, Property]:
+    """Properties by name."""
     return {p.name: p for p in items}
 
 
 def _navs(*items: Navigation) -> dict[str, Navigation]:
+    """Navigations by name."""
     return {n.name: n for n in items}
 
 
@@ -333,6 +337,7 @@ def thing_visible(principal: Principal, thing: FromClause) -> ColumnElement[bool
 
 
 def _member_of_owner(principal: Principal, alias: FromClause) -> ColumnElement[bool]:
+    """SQL true when the principal is a member of the row's own organisation."""
     members = sorted(principal.member_of)
     if not members:
         return false()
@@ -353,6 +358,22 @@ def visible_datastream_column(principal: Principal, column: str) -> Select:
             .where(thing_visible(principal, t)))
 
 
+# Navigations along which the rule above follows the owning Thing: whoever reads the source
+# reads every related target, so expanding or navigating them needs no second check.
+_VISIBLE_WITH_SOURCE = {
+    ("Thing", "Locations"), ("Thing", "HistoricalLocations"), ("Thing", "Datastreams"),
+    ("HistoricalLocation", "Thing"), ("HistoricalLocation", "Locations"),
+    ("Datastream", "Thing"), ("Datastream", "Sensor"), ("Datastream", "ObservedProperty"),
+    ("Datastream", "Observations"),
+    ("Observation", "Datastream"), ("Observation", "FeatureOfInterest"),
+}
+
+
+def visible_with_source(navigation: Navigation) -> bool:
+    """True when every target of ``navigation`` is readable by whoever reads its source."""
+    return (navigation.source_name, navigation.name) in _VISIBLE_WITH_SOURCE
+
+
 def visibility_clause(entity: Entity | str, alias: FromClause,
                       principal: Principal) -> ColumnElement[bool]:
     """SQL true for rows of ``entity`` (table alias ``alias``) that ``principal`` may read."""
@@ -368,7 +389,9 @@ def visibility_clause(entity: Entity | str, alias: FromClause,
     if name in {"HistoricalLocation", "Datastream"}:
         return alias.c.thing_id.in_(visible_thing_ids(principal))
     if name == "Observation":
-        return alias.c.datastream_id.in_(visible_datastream_column(principal, "id"))
+        from placehub.sta.sql_functions import unindexed
+
+        return unindexed(alias.c.datastream_id).in_(visible_datastream_column(principal, "id"))
     if name == "Location":
         t = things.alias("vis_t")
         tl = thing_locations.alias("vis_tl")

@@ -33,6 +33,7 @@ class OrderKey:
     descending: bool = False
 
     def text(self) -> str:
+        """This item written back as query-option text."""
         return "/".join(self.path) + (" desc" if self.descending else " asc")
 
 
@@ -85,6 +86,7 @@ class Expand:
     options: QueryOptions
 
     def text(self) -> str:
+        """This item written back as query-option text."""
         inner = self.options.query_string(separator=";")
         return self.navigation.name + (f"({inner})" if inner else "")
 
@@ -106,6 +108,7 @@ def parse_query_options(pairs: list[tuple[str, str]], entity: Entity) -> QueryOp
 
 
 def _options(raw: dict[str, str], entity: Entity, where: str) -> QueryOptions:
+    """Parse the options of one level (the request, or one $expand item)."""
     options = QueryOptions(entity)
     for key, value in raw.items():
         label = f"{where}{key}"
@@ -136,6 +139,7 @@ def _options(raw: dict[str, str], entity: Entity, where: str) -> QueryOptions:
 
 
 def _non_negative(value: str, label: str) -> int:
+    """A whole number of 0 or more, or a 400 naming the option."""
     text = value.strip()
     if not text.isdigit() or len(text) > 12:
         raise BadRequest(f"{label}={value!r}: use a whole number of 0 or more")
@@ -169,6 +173,7 @@ def split_top_level(text: str, separator: str, label: str) -> list[str]:
 
 
 def _parse_select(value: str, entity: Entity, label: str) -> tuple[str, ...]:
+    """The property names of a $select, checked against the entity."""
     names: list[str] = []
     for raw in split_top_level(value, ",", label):
         name = raw.strip()
@@ -189,6 +194,7 @@ def _parse_select(value: str, entity: Entity, label: str) -> tuple[str, ...]:
 
 
 def _parse_expand(value: str, entity: Entity, label: str, into: dict[str, Expand]) -> None:
+    """Add the items of an $expand to ``into``."""
     for raw in split_top_level(value, ",", label):
         item = raw.strip()
         if not item:
@@ -205,6 +211,7 @@ def _parse_expand(value: str, entity: Entity, label: str, into: dict[str, Expand
 
 def _add_expand(path: list[str], inner: str | None, entity: Entity, label: str,
                 into: dict[str, Expand]) -> None:
+    """Add one $expand path (``A/B/C``) with its options to ``into``."""
     name = path[0].strip()
     navigation = entity.navigations.get(name)
     if navigation is None:
@@ -243,6 +250,7 @@ def _add_expand(path: list[str], inner: str | None, entity: Entity, label: str,
 
 
 def _parse_orderby(value: str, entity: Entity, label: str) -> tuple[OrderKey, ...]:
+    """The keys of an $orderby, each checked against the entity."""
     keys: list[OrderKey] = []
     for raw in split_top_level(value, ",", label):
         words = raw.split()

@@ -35,6 +35,7 @@ class Step:
         return self.navigation is None or self.navigation.many
 
     def text(self) -> str:
+        """This step (or path) written back as URL text."""
         name = self.navigation.name if self.navigation else self.entity.set_name
         return name if self.id is None else f"{name}({self.id})"
 
@@ -50,13 +51,16 @@ class ResourcePath:
 
     @property
     def target(self) -> Step:
+        """The last entity step: what the path addresses."""
         return self.steps[-1]
 
     @property
     def entity(self) -> Entity:
+        """The entity type the path addresses."""
         return self.steps[-1].entity
 
     def text(self) -> str:
+        """This step (or path) written back as URL text."""
         return "/".join(step.text() for step in self.steps)
 
 
@@ -131,6 +135,7 @@ def parse_path(path: str) -> ResourcePath:
 
 
 def _split(segment: str, path: str) -> tuple[str, str | None]:
+    """A segment's name and the text between its parentheses, if any."""
     match = _SEGMENT.match(segment)
     if match is None:
         raise BadRequest(f"resource path {path!r}: segment {segment!r} is not valid; "
@@ -139,5 +144,6 @@ def _split(segment: str, path: str) -> tuple[str, str | None]:
 
 
 def _expect_end(segments: list[str], index: int, what: str) -> None:
+    """Refuse segments after ``what``."""
     if index != len(segments) - 1:
         raise BadRequest(f"{what} must be the last segment of the path")

@@ -30,6 +30,7 @@ def format_time(value: datetime | None) -> str | None:
 
 
 def format_interval(start: datetime | None, end: datetime | None) -> str | None:
+    """An ISO 8601 interval ``start/end``; an instant when there is no end."""
     if start is None:
         return None
     return f"{format_time(start)}/{format_time(end if end is not None else start)}"
@@ -63,6 +64,7 @@ def parse_interval(value: Any, label: str) -> tuple[datetime, datetime]:
 
 
 def parse_time_or_interval(value: Any, label: str) -> tuple[datetime, datetime | None]:
+    """An instant or an interval: (start, end or None)."""
     if isinstance(value, str) and "/" in value:
         return parse_interval(value, label)
     return parse_time(value, label), None
@@ -133,6 +135,7 @@ class Links:
         self.root = service_root.rstrip("/")
 
     def entity(self, entity: Entity, entity_id: int) -> str:
+        """The absolute selfLink of an entity."""
         return f"{self.root}/{entity.set_name}({entity_id})"
 
 

@@ -45,7 +45,9 @@ from placehub.sta.observations import (
     write_observations,
 )
 from placehub.sta.paths import ResourcePath
+from placehub.sta.query import ReadContext, resolve
 from placehub.sta.serialise import (
+    Links,
     geojson_bbox,
     parse_interval,
     parse_time,
@@ -79,6 +81,7 @@ class WriteEvents:
     observations_written: list[WrittenObservation] = field(default_factory=list)
 
     def publish(self, database: Database) -> None:
+        """Announce everything recorded on the database's event bus."""
         if self.things_changed:
             database.events.publish("things.changed", sorted(self.things_changed))
         if self.locations_changed:
@@ -89,11 +92,13 @@ class WriteEvents:
 
 @dataclass
 class CreateOutcome:
+    """What a POST created: the entity type and id (None for a $ref link)."""
     entity: Entity | None  # None when only a link ($ref) was added
     entity_id: int | None
 
 
 def now() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
 
 
@@ -178,6 +183,7 @@ def delete_from_request(database: Database, principal: Principal, path: Resource
 
 
 def _require_writer(principal: Principal) -> None:
+    """Writes need a token (or the local anonymous-write setting): 401 otherwise."""
     if principal.is_anonymous and not principal.write_anywhere:
         raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>' "
                            "(create one with 'placehub tokens create')")
@@ -227,31 +233,15 @@ class Writer:
         return row
 
     def resolve_id(self, path: ResourcePath) -> int:
-        """The id of the entity a path addresses (every step must be readable)."""
-        parent: int | None = None
-        for index, step in enumerate(path.steps):
-            alias = step.entity.table.alias(f"p{index}")
-            from_clause: Any = alias
-            conditions = [visibility_clause(step.entity, alias, self.principal)]
-            if step.navigation is not None:
-                from_clause, parent_column = step.navigation.related_to(alias)
-                conditions.append(parent_column == parent)
-            if step.id is not None:
-                conditions.append(alias.c.id == step.id)
-            elif step.is_collection:
-                raise BadRequest(f"{path.text()}: address one entity, e.g. "
-                                 f"{step.text()}(1)")
-            found = self.conn.execute(
-                select(alias.c.id).select_from(from_clause).where(*conditions).limit(1)
-            ).scalar()
-            if found is None:
-                shown = "/".join(s.text() for s in path.steps[: index + 1])
-                raise NotFound(f"{shown} does not exist")
-            parent = int(found)
-        assert parent is not None
-        return parent
+        """The id of the one entity a path addresses (every step must be readable)."""
+        scope = resolve(ReadContext(self.conn, self.principal, Links("")), path)
+        if scope.entity_id is None:
+            raise BadRequest(f"{path.text()}: address one entity, e.g. "
+                             f"{path.target.text()}(1)")
+        return scope.entity_id
 
     def thing_owner(self, thing_id: int) -> tuple[int, str]:
+        """A Thing's organisation and visibility."""
         row = self.conn.execute(select(things.c.organisation_id, things.c.visibility)
                                 .where(things.c.id == thing_id)).one()
         return int(row.organisation_id), str(row.visibility)
@@ -269,16 +259,19 @@ class Writer:
         raise ValueError(entity.name)
 
     def require_write(self, organisation_id: int, what: str) -> None:
+        """403 unless the principal may write for ``organisation_id``."""
         if not self.principal.can_write(organisation_id):
             raise Forbidden(f"you may not change {what}: it needs the editor or admin role in "
                             f"organisation {self.organisation_slug(organisation_id)!r}")
 
     def organisation_slug(self, organisation_id: int) -> str:
+        """The slug of an organisation, for messages."""
         slug = self.conn.execute(select(organisations.c.slug).where(
             organisations.c.id == organisation_id)).scalar()
         return str(slug or organisation_id)
 
     def organisation_for(self, slug: Any, label: str) -> int:
+        """The id of the organisation named by slug in a body."""
         if not isinstance(slug, str):
             raise BadRequest(f"{label}: properties.organisation must be an organisation slug")
         row = self.conn.execute(select(organisations.c.id).where(
@@ -353,12 +346,14 @@ class Writer:
                 raise BadRequest(f"{label}: a {entity.name} needs its {navigation.name}: link "
                                  f'one with "{navigation.name}": {{"@iot.id": ...}} or '
                                  "create it inline")
+            # What hangs off a Thing (directly or through a Datastream) belongs to its owner.
             if navigation.target == "Thing" and column in values:
                 org_hint = self.thing_owner(values[column])[0]
             if navigation.target == "Datastream" and column in values:
-                org_hint = self.owning_organisation(ENTITIES_BY_NAME["Datastream"], {
-                    "thing_id": self.conn.execute(select(datastreams.c.thing_id).where(
-                        datastreams.c.id == values[column])).scalar_one()})
+                org_hint = self.owning_organisation(ENTITIES_BY_NAME["Observation"],
+                                                    {"datastream_id": values[column]})
+        if entity.name == "Location" and org_hint is None:
+            org_hint = self._first_linked_thing_owner(navigations.get("Things"))
         if entity.name in _OWNED:
             organisation = organisation_hint or org_hint or self.default_organisation(label)
             values["organisation_id"] = organisation
@@ -375,16 +370,33 @@ class Writer:
                 insert(entity.table).values(**values)).inserted_primary_key[0])  # type: ignore[index]
         if entity.name == "Thing":
             self.events.things_changed.add(new_id)
+        elif entity.name in {"Datastream", "HistoricalLocation"}:
+            self.events.things_changed.add(int(values["thing_id"]))
         # Many-valued relations: link tables and children pointing at the new row.
+        self.relate_many(entity, new_id, navigations, label, organisation, creating=True)
+        return new_id
+
+    def relate_many(self, entity: Entity, entity_id: int, navigations: Mapping[str, Any],
+                    label: str, organisation: int, creating: bool) -> None:
+        """Apply the to-many navigation members of a body (links, moved or new children)."""
         for navigation in entity.navigations.values():
             if navigation.via == "source_fk" or navigation.name not in navigations:
                 continue
             items = navigations[navigation.name]
             if not isinstance(items, list):
                 raise BadRequest(f"{label}/{navigation.name}: expected a JSON array")
-            self.add_many(entity, new_id, navigation, items, f"{label}/{navigation.name}",
-                          organisation, creating=True)
-        return new_id
+            self.add_many(entity, entity_id, navigation, items, f"{label}/{navigation.name}",
+                          organisation, creating)
+
+    def _first_linked_thing_owner(self, items: Any) -> int | None:
+        """The owner of the first existing Thing a new Location is linked to, if any."""
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("@iot.id"), int):
+                owner = self.conn.execute(select(things.c.organisation_id).where(
+                    things.c.id == item["@iot.id"])).scalar()
+                if owner is not None:
+                    return int(owner)
+        return None
 
     def link_or_create(self, navigation: Navigation, value: Any, label: str,
                        org_hint: int | None) -> int:
@@ -450,6 +462,7 @@ class Writer:
             raise BadRequest(f"{label}: cannot link {navigation.name} here")
 
     def _insert_links(self, table: Any, rows: list[dict[str, int]]) -> None:
+        """Insert link-table rows that are not there yet."""
         for row in rows:
             exists = self.conn.execute(select(*table.c).filter_by(**row)).first()
             if exists is None:
@@ -497,6 +510,7 @@ class Writer:
                                               else {int(row["thing_id"])})
 
     def write_observation(self, values: dict[str, Any], label: str) -> int:
+        """Store one Observation through the batched writer; 400 with its error."""
         start, end = values.get("phenomenon_time_start"), values.get("phenomenon_time_end")
         if start is None:
             start = now()  # the server's time when the client sends none (req observation)
@@ -607,23 +621,18 @@ class Writer:
                                           f"{label}/{navigation.name}")
             assert navigation.source_column
             values[navigation.source_column] = int(target_row["id"])
-            if navigation.target == "Thing":
-                self.require_write(self.thing_owner(int(target_row["id"]))[0],
-                                   f"Things({target_row['id']})")
+            if navigation.target in {"Thing", "Datastream"}:
+                # Moving data under another Thing or Datastream writes to its owner's data.
+                target_entity = navigation.target_entity
+                self.require_write(self.owning_organisation(target_entity, target_row),
+                                   f"{target_entity.set_name}({target_row['id']})")
         if entity.name == "Observation":
             self.update_observation(row, values)
         elif values:
             self.conn.execute(update(entity.table).where(entity.table.c.id == entity_id)
                               .values(**values))
         self.after_update(entity, row, values)
-        for navigation in entity.navigations.values():
-            if navigation.via == "source_fk" or navigation.name not in navigations:
-                continue
-            items = navigations[navigation.name]
-            if not isinstance(items, list):
-                raise BadRequest(f"{label}/{navigation.name}: expected a JSON array")
-            self.add_many(entity, entity_id, navigation, items, f"{label}/{navigation.name}",
-                          organisation, creating=False)
+        self.relate_many(entity, entity_id, navigations, label, organisation, creating=False)
 
     def apply_json_patch(self, entity: Entity, row: Mapping[str, Any], operations: Any,
                          label: str) -> dict[str, Any]:
@@ -651,6 +660,7 @@ class Writer:
         return {k: v for k, v in patched.items() if k not in document or document[k] != v}
 
     def update_observation(self, row: Mapping[str, Any], values: dict[str, Any]) -> None:
+        """Update an Observation and recompute its Datastreams' summaries."""
         if values:
             self.conn.execute(update(observations).where(observations.c.id == row["id"])
                               .values(**values))
@@ -661,6 +671,7 @@ class Writer:
 
     def after_update(self, entity: Entity, row: Mapping[Any, Any],
                      values: Mapping[str, Any]) -> None:
+        """Record what an update changed, for the events after commit."""
         if entity.name == "Thing":
             self.events.things_changed.add(int(row["id"]))
         elif entity.name == "Datastream":
@@ -746,6 +757,11 @@ class Writer:
         name = entity.name
         if name in {"Sensor", "ObservedProperty", "FeatureOfInterest"}:
             self._check_dependants(entity, entity_id, label)
+        if name in {"Sensor", "ObservedProperty"}:
+            column = "sensor_id" if name == "Sensor" else "observed_property_id"
+            self.events.things_changed.update(self.conn.execute(
+                select(datastreams.c.thing_id).where(datastreams.c[column] == entity_id)
+                .distinct()).scalars())
         streams: set[int] = set()
         if name == "Observation":
             streams.add(int(row["datastream_id"]))
@@ -808,11 +824,13 @@ def _reverse(navigation: Navigation) -> Navigation:
 
 
 def _mandatory(entity: Entity, navigation: Navigation) -> bool:
+    """Whether a single-valued relation must be given on create."""
     # FeatureOfInterest of an Observation is generated when missing (req create-entity).
     return not (entity.name == "Observation" and navigation.name == "FeatureOfInterest")
 
 
 def _result_from_columns(values: Mapping[str, Any]) -> Any:
+    """The Observation result back from its typed columns."""
     from placehub.sta.observations import joined_result
 
     class _Row:

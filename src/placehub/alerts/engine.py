@@ -1,0 +1,515 @@
+"""The rule engine: evaluates rules as Observations arrive, and on a timer; opens/resolves alerts.
+
+It subscribes to ``observations.written`` (and ``locations.changed``, ``things.changed``) on the
+database's event bus. Each (rule, subject) has a small state dict kept in memory and saved to
+``alert_rule_states`` by the timer (and on shutdown), so the hot path writes only when an alert
+opens or resolves. After a restart states are read back; at worst what happened since the last
+timer tick is judged again from the next Observations — history is never scanned, and the
+alerts table (one unresolved alert per rule and subject) keeps a re-judged episode from opening
+a second alert.
+
+Episodes: a breach opens one alert; further breaches of the same episode add nothing; when the
+condition clears for the rule's hold-off the alert resolves itself (rules with auto_resolve off
+wait for a person). A breach during the hold-off keeps the same alert open — no spam from a
+flapping sensor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
+
+from placehub.alerts import lifecycle, notify
+from placehub.alerts.air_quality import PPB_TO_UGM3
+from placehub.alerts.clock import Clock, SystemClock
+from placehub.alerts.lifecycle import UNRESOLVED
+from placehub.alerts.rules import (
+    KINDS,
+    Context,
+    LocationChanged,
+    Rule,
+    RuleKind,
+    Verdict,
+    number,
+)
+from placehub.alerts.sources import (
+    DeviceHealthSource,
+    Forecaster,
+    LinearTrendForecaster,
+    default_device_health,
+)
+from placehub.alerts.store import effective_rules, ensure_default_rules, load_rules, rules_version
+from placehub.alerts.tables import alert_rule_states, alerts
+from placehub.db import Database
+from placehub.sta.tables import (
+    datastreams,
+    historical_locations,
+    location_historical_locations,
+    locations,
+    thing_locations,
+    things,
+)
+
+log = logging.getLogger(__name__)
+AIR_KINDS = {"air_hourly_mean", "air_hours_above_limit"}
+Key = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One rule watching one subject (a Datastream or an asset)."""
+
+    rule: Rule
+    kind: RuleKind
+    key: Key
+    thing_id: int
+    datastream_id: int | None
+    ctx: Context
+    scale: float = 1.0  # ppb -> µg/m³ for air-quality rules on ppb Datastreams
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class RuleEngine:
+    """Incremental rule evaluation for one database."""
+
+    def __init__(self, database: Database, clock: Clock | None = None,
+                 forecaster: Forecaster | None = None,
+                 device_health: DeviceHealthSource | None = None) -> None:
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.forecaster = forecaster or LinearTrendForecaster()
+        self.device_health = device_health or default_device_health()
+        self._lock = threading.RLock()
+        self._rules: list[Rule] | None = None
+        self._version: Any = None
+        self._bindings: dict[int, list[Binding]] = {}  # datastream id -> bindings
+        self._by_key: dict[Key, Binding] = {}
+        self._states: dict[Key, dict[str, Any]] = {}
+        self._touched: set[Key] = set()
+        # Per Datastream: (observe, rule, state, scale, ctx, binding) ready for the hot loop.
+        self._prepared: dict[int, list[tuple[Any, ...]]] = {}
+        self._attached = False
+        notify.install()  # opened / resolved alerts queue their notifications
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def attach(self) -> RuleEngine:
+        """Subscribe to the database's events."""
+        if not self._attached:
+            events = self.database.events
+            events.subscribe("observations.written", self.on_observations)
+            events.subscribe("locations.changed", self.on_locations_changed)
+            events.subscribe("things.changed", self.on_things_changed)
+            self._attached = True
+        return self
+
+    def save_states(self) -> None:
+        """Write the states touched since the last save (the timer and shutdown call this)."""
+        with self._lock:
+            if self._touched:
+                with self.database.begin() as conn:
+                    self._save_states(conn, self._touched, self.clock.now())
+                self._touched.clear()
+
+    def detach(self) -> None:
+        events = self.database.events
+        events.unsubscribe("observations.written", self.on_observations)
+        events.unsubscribe("locations.changed", self.on_locations_changed)
+        events.unsubscribe("things.changed", self.on_things_changed)
+        self._attached = False
+
+    def reload(self) -> None:
+        """Forget cached rules and bindings (after rules or assets changed)."""
+        with self._lock:
+            self._rules = None
+            self._bindings.clear()
+            self._by_key.clear()
+            self._prepared.clear()
+
+    def on_things_changed(self, _thing_ids: Any) -> None:
+        with self._lock:
+            self._bindings.clear()
+            self._prepared.clear()
+
+    # --- rules and bindings ----------------------------------------------------------------
+
+    def _ensure_rules(self) -> list[Rule]:
+        if self._rules is None:
+            with self.database.begin() as conn:
+                ensure_default_rules(conn, self.clock.now())
+                self._rules = load_rules(conn)
+                self._version = rules_version(conn)
+        return self._rules
+
+    def _check_rules_version(self, conn: Connection) -> None:
+        if self._rules is not None and rules_version(conn) != self._version:
+            self.reload()
+
+    def _bind(self, rule: Rule, thing_id: int, thing_name: str, quantity: str | None,
+              datastream_id: int | None, unit: str | None) -> Binding:
+        kind = KINDS[rule.kind]
+        subject = (f"ds:{datastream_id}" if kind.scope == "datastream"
+                   else f"thing:{thing_id}")
+        scale = 1.0
+        if rule.kind in AIR_KINDS and unit == "ppb" and quantity in PPB_TO_UGM3:
+            scale = PPB_TO_UGM3[quantity]
+        key = (rule.id, subject)
+        binding = Binding(rule, kind, key, thing_id, datastream_id,
+                          Context(thing_id, thing_name, quantity, self.forecaster), scale)
+        self._by_key.setdefault(key, binding)
+        return binding
+
+    def _load_bindings(self, conn: Connection, datastream_ids: Iterable[int]) -> None:
+        missing = [d for d in datastream_ids if d not in self._bindings]
+        if not missing:
+            return
+        rules = self._ensure_rules()
+        per_thing: dict[int, list[Rule]] = {}
+        rows = conn.execute(
+            select(datastreams.c.id, datastreams.c.thing_id, datastreams.c.properties,
+                   datastreams.c.unit_of_measurement, things.c.name, things.c.properties.label(
+                       "thing_properties"))
+            .join(things, things.c.id == datastreams.c.thing_id)
+            .where(datastreams.c.id.in_(missing))
+        )
+        for row in rows:
+            if row.thing_id not in per_thing:
+                asset_type = (row.thing_properties or {}).get("asset_type")
+                per_thing[row.thing_id] = effective_rules(rules, row.thing_id, asset_type)
+            quantity = (row.properties or {}).get("quantity")
+            unit = (row.unit_of_measurement or {}).get("symbol")
+            bound = []
+            for rule in per_thing[row.thing_id]:
+                kind = KINDS.get(rule.kind)
+                if kind is None:
+                    continue
+                watched = kind.quantities(rule)
+                if watched is None or quantity in watched:
+                    bound.append(self._bind(rule, row.thing_id, row.name, quantity, row.id, unit))
+            self._bindings[row.id] = bound
+        for d in missing:
+            self._bindings.setdefault(d, [])
+
+    # --- states ----------------------------------------------------------------------------
+
+    def _load_states(self, conn: Connection, keys: Iterable[Key]) -> None:
+        missing = [k for k in keys if k not in self._states]
+        if not missing:
+            return
+        rule_ids = sorted({k[0] for k in missing})
+        subjects = sorted({k[1] for k in missing})
+        wanted = set(missing)
+        for start in range(0, len(subjects), 500):
+            for row in conn.execute(
+                select(alert_rule_states.c.rule_id, alert_rule_states.c.subject,
+                       alert_rule_states.c.state)
+                .where(alert_rule_states.c.rule_id.in_(rule_ids),
+                       alert_rule_states.c.subject.in_(subjects[start:start + 500]))
+            ):
+                key = (int(row.rule_id), str(row.subject))
+                if key in wanted:
+                    self._states[key] = dict(row.state or {})
+        for key in missing:
+            self._states.setdefault(key, {})
+
+    def _save_states(self, conn: Connection, keys: Iterable[Key], now: datetime) -> None:
+        keys = [k for k in keys if k in self._states]
+        if not keys:
+            return
+        conn.execute(
+            delete(alert_rule_states).where(
+                alert_rule_states.c.rule_id == bindparam("r"),
+                alert_rule_states.c.subject == bindparam("s")),
+            [{"r": k[0], "s": k[1]} for k in keys])
+        conn.execute(insert(alert_rule_states), [
+            {"rule_id": k[0], "subject": k[1], "state": self._states[k], "updated_at": now}
+            for k in keys])
+
+    def state_of(self, rule_id: int, subject: str) -> dict[str, Any]:
+        """A copy of the state of one (rule, subject) (for inspection and tests)."""
+        with self._lock:
+            return dict(self._states.get((rule_id, subject), {}))
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def on_observations(self, written: list[Any]) -> None:
+        """Judge newly written Observations (the ``observations.written`` subscriber)."""
+        if not written:
+            return
+        with self._lock:
+            bindings = self._bindings
+            ds_ids = {w.datastream_id for w in written}
+            if not ds_ids.issubset(bindings.keys()) or self._rules is None:
+                with self.database.connect() as conn:
+                    self._load_bindings(conn, ds_ids)
+            keys = [b.key for d in ds_ids for b in bindings[d]]
+            if not keys:
+                return
+            states = self._states
+            if any(k not in states for k in keys):
+                with self.database.connect() as conn:
+                    self._load_states(conn, keys)
+            self._touched.update(keys)
+            transitions: list[tuple[str, Binding, Any]] = []
+            prepared = self._prepared
+            # Group the batch per Datastream (in order) so each rule judges its readings in one
+            # call, with a fast path when nothing can happen.
+            groups: dict[int, tuple[list[float], list[float], list[float | None]]] = {}
+            for w in written:
+                value = number(w.result)
+                if value is None or not bindings[w.datastream_id]:
+                    continue  # rules judge numbers (and booleans as 1/0) only
+                group = groups.get(w.datastream_id)
+                if group is None:
+                    group = groups[w.datastream_id] = ([], [], [])
+                group[0].append(w.phenomenon_time.timestamp())
+                group[1].append(value)
+                group[2].append(w.phenomenon_time_end.timestamp()
+                                if w.phenomenon_time_end else None)
+            for ds, (times, values, ends) in groups.items():
+                steps = prepared.get(ds)
+                if steps is None:
+                    steps = prepared[ds] = [
+                        (b.kind.observe_many, b.rule, states[b.key], b.scale, b.ctx, b)
+                        for b in bindings[ds]]
+                for observe_many, rule, state, scale, ctx, b in steps:
+                    observe_many(rule, state, times,
+                                 values if scale == 1.0 else [v * scale for v in values],
+                                 ends, ctx, self._judge_for(b, state, transitions))
+            if transitions:
+                self._apply(transitions)
+
+    def _judge_for(self, b: Binding, state: dict[str, Any],
+                   transitions: list[tuple[str, Binding, Any]]) -> Any:
+        def judge(verdict: Verdict) -> None:
+            if verdict[0] == "C":
+                if "active" in state:
+                    self._cleared(b, state, verdict[1], transitions)
+            else:
+                self._breached(b, state, verdict, transitions)
+        return judge
+
+    def _breached(self, b: Binding, state: dict[str, Any], verdict: Verdict,
+                  transitions: list[tuple[str, Binding, Any]]) -> None:
+        if state.get("active"):
+            if "cs" in state:  # back within the hold-off: same episode, same alert
+                del state["cs"]
+                transitions.append(("returned", b, verdict))
+            return
+        state["active"] = True
+        transitions.append(("open", b, verdict))
+
+    def _cleared(self, b: Binding, state: dict[str, Any], at: float,
+                 transitions: list[tuple[str, Binding, Any]]) -> None:
+        if not b.rule.auto_resolve:
+            # The episode ends, the alert waits for a person; a new breach while it is still
+            # unresolved finds it open and adds nothing.
+            state.pop("active", None)
+            return
+        cleared_since = state.setdefault("cs", at)
+        if at - cleared_since >= b.rule.hold_off_s:
+            state.pop("active", None)
+            state.pop("cs", None)
+            transitions.append(("resolve", b, at))
+
+    def _apply(self, transitions: list[tuple[str, Binding, Any]]) -> None:
+        """Open, resolve and annotate alerts for a batch of transitions in one transaction."""
+        now = self.clock.now()
+        opens: list[lifecycle.NewAlert] = []
+        with self.database.begin() as conn:
+            if not self.database.is_sqlite:
+                # Alerts are derived data: if a crash loses the last fraction of a second of
+                # them, the next readings open them again (their states were not saved either).
+                # Not waiting for the WAL flush halves the cost of this second commit.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            for action, b, info in transitions:
+                if action == "open":
+                    _, value, since, message = info
+                    opens.append(lifecycle.NewAlert(
+                        b.rule, b.key[1], b.thing_id, b.datastream_id,
+                        f"{b.rule.name}: {b.ctx.thing_name}", message,
+                        None if value is None else float(value), _ts(since),
+                        {"quantity": b.ctx.quantity}))
+            opened = lifecycle.open_alerts(conn, opens, now) if opens else {}
+            missing = [b.key for action, b, _ in transitions if action != "open"
+                       and not self._states[b.key].get("alert") and b.key not in opened]
+            known = lifecycle.unresolved_alerts(conn, missing) if missing else {}
+            resolves: list[int] = []
+            notes: list[tuple[int, str, str | None]] = []
+            for action, b, info in transitions:
+                state = self._states[b.key]
+                if action == "open":
+                    # None when one was open already (found again when it is resolved).
+                    state["alert"] = opened.get(b.key)
+                    continue
+                alert_id = state.get("alert") or opened.get(b.key) or known.get(b.key)
+                if alert_id is None:
+                    continue
+                if action == "resolve":
+                    resolves.append(int(alert_id))
+                    state.pop("alert", None)
+                else:
+                    notes.append((int(alert_id), "condition_returned",
+                                  info[3] if len(info) > 3 else None))
+            lifecycle.resolve_automatically(conn, resolves, now)
+            lifecycle.record_many(conn, notes, now)
+        # States are saved by the timer, not here: after a crash the alerts table itself stops
+        # a second alert for the same rule and subject, and resolving twice is a no-op.
+
+    def _unresolved_alert(self, conn: Connection, key: Key) -> int | None:
+        row = conn.execute(select(alerts.c.id).where(
+            alerts.c.rule_id == key[0], alerts.c.subject == key[1],
+            UNRESOLVED)).first()
+        return int(row.id) if row else None
+
+    # --- timer -----------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Timer work: silent sensors, frame losses, held breaches, hold-offs, saving states."""
+        with self._lock:
+            now = self.clock.now()
+            nt = now.timestamp()
+            with self.database.connect() as conn:
+                self._check_rules_version(conn)
+                rules = self._ensure_rules()
+                timer_bindings = self._timer_bindings(conn, rules)
+                self._load_states(conn, [b.key for b in timer_bindings])
+                last_seen = self._last_seen(conn, {b.thing_id for b in timer_bindings})
+                counters = self.device_health.frame_counters(
+                    conn, {b.thing_id for b in timer_bindings if b.rule.kind == "frame_loss"})
+            transitions: list[tuple[str, Binding, Any]] = []
+            for b in timer_bindings:
+                ctx = Context(b.thing_id, b.ctx.thing_name, None, self.forecaster,
+                              frame_counters=counters.get(b.thing_id),
+                              last_seen=last_seen.get(b.thing_id))
+                self._judge(b, b.kind.tick(b.rule, self._states[b.key], nt, ctx), transitions)
+                self._touched.add(b.key)
+            for key, state in list(self._states.items()):
+                held = self._by_key.get(key)
+                if held is None:
+                    continue
+                if not held.kind.timer:
+                    self._judge(held, held.kind.tick(held.rule, state, nt, held.ctx),
+                                transitions)
+                # A condition clear for the whole hold-off resolves even with no new reading.
+                if state.get("active") and "cs" in state and (
+                        nt - state["cs"] >= held.rule.hold_off_s):
+                    state.pop("active", None)
+                    state.pop("cs", None)
+                    transitions.append(("resolve", held, nt))
+            if transitions:
+                self._apply(transitions)
+            self.save_states()
+
+    def _judge(self, b: Binding, verdict: Verdict | None,
+               transitions: list[tuple[str, Binding, Any]]) -> None:
+        if verdict is None:
+            return
+        state = self._states[b.key]
+        if verdict[0] == "C":
+            if "active" in state:
+                self._cleared(b, state, verdict[1], transitions)
+        else:
+            self._breached(b, state, verdict, transitions)
+
+    def _timer_bindings(self, conn: Connection, rules: list[Rule]) -> list[Binding]:
+        timer_kinds = {name for name, kind in KINDS.items() if kind.timer}
+        if not any(r.kind in timer_kinds and r.enabled for r in rules):
+            return []
+        out = []
+        for row in conn.execute(select(things.c.id, things.c.name, things.c.properties)):
+            asset_type = (row.properties or {}).get("asset_type")
+            for rule in effective_rules(rules, row.id, asset_type):
+                if rule.kind in timer_kinds:
+                    out.append(self._by_key.get((rule.id, f"thing:{row.id}"))
+                               or self._bind(rule, row.id, row.name, None, None, None))
+        return out
+
+    def _last_seen(self, conn: Connection, thing_ids: set[int]) -> dict[int, float]:
+        if not thing_ids:
+            return {}
+        # The materialised latest time per Datastream: no Observation is read.
+        rows = conn.execute(
+            select(datastreams.c.thing_id, func.max(datastreams.c.latest_phenomenon_time))
+            .where(datastreams.c.thing_id.in_(sorted(thing_ids)))
+            .group_by(datastreams.c.thing_id))
+        return {int(r[0]): r[1].timestamp() for r in rows if r[1] is not None}
+
+    # --- location changes ------------------------------------------------------------------
+
+    def on_locations_changed(self, thing_ids: list[int]) -> None:
+        """Judge "moved" rules when Things' Locations change (``locations.changed``)."""
+        if not thing_ids:
+            return
+        with self._lock:
+            rules = self._ensure_rules()
+            transitions: list[tuple[str, Binding, Any]] = []
+            nt = self.clock.now().timestamp()
+            with self.database.connect() as conn:
+                for row in conn.execute(select(things.c.id, things.c.name, things.c.properties)
+                                        .where(things.c.id.in_(list(thing_ids)))):
+                    asset_type = (row.properties or {}).get("asset_type")
+                    moved_rules = [r for r in effective_rules(rules, row.id, asset_type)
+                                   if r.kind == "location_changed"]
+                    if not moved_rules:
+                        continue
+                    current, before = _current_and_previous_point(conn, row.id)
+                    if current is None:
+                        continue
+                    for rule in moved_rules:
+                        b = self._by_key.get((rule.id, f"thing:{row.id}")) or self._bind(
+                            rule, row.id, row.name, None, None, None)
+                        self._load_states(conn, [b.key])
+                        kind = b.kind
+                        assert isinstance(kind, LocationChanged)
+                        verdict = kind.moved(rule, self._states[b.key], nt, before, current,
+                                             b.ctx)
+                        self._touched.add(b.key)
+                        self._judge(b, verdict, transitions)
+            if transitions:
+                self._apply(transitions)
+
+
+def _point(geojson: Any) -> tuple[float, float] | None:
+    if isinstance(geojson, dict) and geojson.get("type") == "Feature":
+        geojson = geojson.get("geometry")
+    if isinstance(geojson, dict) and geojson.get("type") == "Point":
+        lon, lat = geojson["coordinates"][:2]
+        return float(lon), float(lat)
+    return None
+
+
+def _current_and_previous_point(conn: Connection, thing_id: int
+                                ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """The Thing's current point and the one before it (the two newest HistoricalLocations)."""
+    current_row = conn.execute(
+        select(locations.c.location)
+        .join(thing_locations, thing_locations.c.location_id == locations.c.id)
+        .where(thing_locations.c.thing_id == thing_id)).first()
+    current = _point(current_row.location) if current_row else None
+    history = conn.execute(
+        select(locations.c.location)
+        .join(location_historical_locations,
+              location_historical_locations.c.location_id == locations.c.id)
+        .join(historical_locations,
+              historical_locations.c.id == location_historical_locations.c.historical_location_id)
+        .where(historical_locations.c.thing_id == thing_id)
+        .order_by(historical_locations.c.time.desc()).limit(2)).all()
+    previous = _point(history[1].location) if len(history) > 1 else None
+    return current, previous
+
+
+def attach_engine(database: Database, clock: Clock | None = None,
+                  forecaster: Forecaster | None = None,
+                  device_health: DeviceHealthSource | None = None) -> RuleEngine:
+    """A rule engine for ``database``, subscribed to its events (detach it when done)."""
+    return RuleEngine(database, clock, forecaster, device_health).attach()

@@ -1,0 +1,347 @@
+"""The alert lifecycle: open → acknowledged → resolved, one unresolved alert per rule and subject.
+
+Every change is kept in ``alert_events`` (the history). Reading follows the visibility of the
+alert's Thing (viewers read); acknowledging and resolving need write rights on its organisation
+(editors and admins act).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Connection,
+    Text,
+    any_,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from placehub.access.service import Principal
+from placehub.access.visibility import can_read, visible_clause
+from placehub.alerts.rules import SEVERITY_ORDER, Rule
+from placehub.alerts.tables import alert_events, alerts
+from placehub.db.metadata import UTCDateTime
+from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
+from placehub.sta.tables import things
+
+# The condition of the partial unique index, as literal SQL so both databases use the index
+# (a bound parameter would hide the match from the planner).
+UNRESOLVED = text("alerts.status != 'resolved'")
+
+def one_of(conn: Connection, column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one SQL text for any count, so
+    the driver's statement cache is hit instead of parsing a new IN list every batch."""
+    if conn.dialect.name == "postgresql":
+        item = Text() if isinstance(values[0], str) else BigInteger()
+        return column == any_(literal(values, ARRAY(item)))
+    return column.in_(values)
+
+
+# Called inside the transaction after alerts open, are acknowledged or resolve:
+# listener(conn, alert_ids, event, now). Notifications register here.
+AlertListener = Callable[[Connection, list[int], str, datetime], object]
+LISTENERS: list[AlertListener] = []
+
+
+def _announce(conn: Connection, alert_ids: list[int], event: str, now: datetime) -> None:
+    if alert_ids:
+        for listener in LISTENERS:
+            listener(conn, alert_ids, event, now)
+
+
+@dataclass
+class NewAlert:
+    """An alert the engine wants opened for a rule and subject."""
+
+    rule: Rule
+    subject: str
+    thing_id: int
+    datastream_id: int | None
+    title: str
+    message: str
+    value: float | None
+    since: datetime | None
+    details: dict[str, Any] | None = None
+
+
+def unresolved_alerts(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[
+        tuple[int, str], int]:
+    """Ids of the unresolved alerts of these (rule id, subject) pairs."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = conn.execute(select(alerts.c.id, alerts.c.rule_id, alerts.c.subject).where(
+        one_of(conn, alerts.c.rule_id, sorted({k[0] for k in wanted})),
+        one_of(conn, alerts.c.subject, sorted({k[1] for k in wanted})),
+        UNRESOLVED))
+    return {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows
+            if (int(r.rule_id), str(r.subject)) in wanted}
+
+
+def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
+                ) -> dict[tuple[int, str], int]:
+    """Open alerts in one statement, except where one is unresolved for the rule and subject.
+
+    The partial unique index decides (INSERT ... ON CONFLICT DO NOTHING on both databases), so
+    two engines racing cannot open two alerts. Returns the ids of the alerts opened now.
+    """
+    fresh: dict[tuple[int, str], NewAlert] = {}
+    for n in new:
+        fresh.setdefault((n.rule.id, n.subject), n)
+    if not fresh:
+        return {}
+    values = [
+        {"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
+         "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
+         "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
+         "message": n.message, "value": n.value, "details": n.details,
+         "condition_since": n.since, "opened_at": now} for n in fresh.values()]
+    if conn.dialect.name == "postgresql":
+        rows = _insert_alerts_postgresql(conn, values, now)
+        ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
+    else:
+        statement = sqlite_insert(alerts).on_conflict_do_nothing(
+            index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
+        ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
+        rows = list(conn.execute(statement, values).all())
+        ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
+        if ids:
+            _events_from_alerts(conn, list(ids.values()), "opened", alerts.c.message, now)
+    if ids:
+        _announce(conn, list(ids.values()), "opened", now)
+    return ids
+
+
+def _events_from_alerts(conn: Connection, alert_ids: list[int], action: str, note: Any,
+                        now: datetime) -> None:
+    # INSERT ... SELECT: one short statement however many alerts (a multi-row VALUES list
+    # would be parsed anew by the driver for every batch size).
+    conn.execute(insert(alert_events).from_select(
+        ["alert_id", "at", "action", "actor", "note"],
+        select(alerts.c.id, literal(now, UTCDateTime()), literal(action), literal("rules"),
+               note).where(one_of(conn, alerts.c.id, alert_ids))))
+
+
+_PG_INSERT = text("""
+    WITH opened AS (
+    INSERT INTO alerts (rule_id, rule_key, kind, severity, subject, thing_id, datastream_id,
+                        status, title, message, value, details, condition_since, opened_at)
+    SELECT r, k, kd, sv, sb, th, ds, 'open', ti, ms, v, d::jsonb, cs, :now
+    FROM unnest(CAST(:r AS integer[]), CAST(:k AS text[]), CAST(:kd AS text[]),
+                CAST(:sv AS text[]), CAST(:sb AS text[]), CAST(:th AS integer[]),
+                CAST(:ds AS integer[]), CAST(:ti AS text[]), CAST(:ms AS text[]),
+                CAST(:v AS float8[]), CAST(:d AS text[]), CAST(:cs AS timestamptz[]))
+         AS u(r, k, kd, sv, sb, th, ds, ti, ms, v, d, cs)
+    ON CONFLICT (rule_id, subject) WHERE status != 'resolved' DO NOTHING
+    RETURNING id, rule_id, subject, message),
+    history AS (
+    INSERT INTO alert_events (alert_id, at, action, actor, note)
+    SELECT id, :now, 'opened', 'rules', message FROM opened)
+    SELECT id, rule_id, subject FROM opened""")
+
+
+def _insert_alerts_postgresql(conn: Connection, values: list[dict[str, Any]], now: datetime
+                              ) -> list[Any]:
+    # One fixed statement with array parameters (unnest): the driver prepares it once, where a
+    # multi-row VALUES list would be a new statement to parse for every batch size. The history
+    # lines are written by the same statement (a data-modifying CTE): one round trip.
+    def column(name: str) -> list[Any]:
+        return [v[name] for v in values]
+
+    return list(conn.execute(_PG_INSERT, {
+        "now": now, "r": column("rule_id"), "k": column("rule_key"), "kd": column("kind"),
+        "sv": column("severity"), "sb": column("subject"), "th": column("thing_id"),
+        "ds": column("datastream_id"), "ti": column("title"), "ms": column("message"),
+        "v": column("value"),
+        "d": [None if v["details"] is None else json.dumps(v["details"]) for v in values],
+        "cs": column("condition_since"),
+    }).all())
+
+
+_PG_RESOLVE = text("""
+    WITH resolved AS (
+    UPDATE alerts SET status = 'resolved', resolved_at = :now, resolved_by = 'rules',
+                      resolution = 'auto', resolve_note = :note
+    WHERE id = ANY(CAST(:ids AS bigint[])) AND status != 'resolved'
+    RETURNING id),
+    history AS (
+    INSERT INTO alert_events (alert_id, at, action, actor, note, detail)
+    SELECT id, :now, 'resolved', 'rules', :note, CAST('{"resolution": "auto"}' AS jsonb)
+    FROM resolved)
+    SELECT id FROM resolved""")
+
+
+def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
+                          note: str = "condition cleared") -> list[int]:
+    """Resolve alerts whose condition cleared (those still unresolved); returns them."""
+    if not alert_ids:
+        return []
+    ids = sorted(set(alert_ids))
+    if conn.dialect.name == "postgresql":
+        # Update and history in one statement (one round trip).
+        still = [int(r.id) for r in conn.execute(
+            _PG_RESOLVE, {"now": now, "note": note, "ids": ids})]
+    else:
+        still = [int(r.id) for r in conn.execute(
+            update(alerts).where(alerts.c.id.in_(ids), UNRESOLVED).values(
+                status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
+                resolve_note=note).returning(alerts.c.id))]
+        if still:
+            _events_from_alerts(conn, still, "resolved", literal(note), now)
+    if still:
+        _announce(conn, still, "resolved", now)
+    return still
+
+
+def record_many(conn: Connection, entries: list[tuple[int, str, str | None]], now: datetime,
+                actor: str = "rules") -> None:
+    """Add lines (alert id, action, note) to alerts' histories in one statement."""
+    if entries:
+        conn.execute(insert(alert_events), [
+            {"alert_id": a, "at": now, "action": action, "actor": actor, "note": note,
+             "detail": None} for a, action, note in entries])
+
+
+def record(conn: Connection, alert_id: int, action: str, now: datetime, actor: str = "rules",
+           note: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Add a line to an alert's history."""
+    conn.execute(insert(alert_events).values(alert_id=alert_id, at=now, action=action,
+                                             actor=actor, note=note, detail=detail))
+
+
+def _row(conn: Connection, alert_id: int) -> Any:
+    row = conn.execute(
+        select(alerts, things.c.organisation_id, things.c.visibility, things.c.name.label(
+            "thing_name")).join(things, things.c.id == alerts.c.thing_id)
+        .where(alerts.c.id == alert_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return row
+
+
+def _check_write(principal: Principal | None, row: Any) -> None:
+    if principal is None:
+        return
+    if not can_read(principal, row.organisation_id, row.visibility):
+        raise NotFound(f"no alert {row.id}")
+    if not principal.can_write(row.organisation_id):
+        raise Forbidden("acknowledging or resolving alerts needs an editor or admin of the "
+                        "asset's organisation")
+
+
+def acknowledge(conn: Connection, principal: Principal, alert_id: int, now: datetime,
+                note: str | None = None) -> dict[str, Any]:
+    """Mark an open alert as seen by ``principal``, with an optional note."""
+    row = _row(conn, alert_id)
+    _check_write(principal, row)
+    if row.status != "open":
+        raise Conflict(f"alert {alert_id} is {row.status}: only open alerts can be acknowledged")
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+        status="acknowledged", acknowledged_at=now, acknowledged_by=principal.username,
+        acknowledge_note=note))
+    record(conn, alert_id, "acknowledged", now, principal.username, note)
+    _announce(conn, [alert_id], "acknowledged", now)
+    return get_alert(conn, principal, alert_id)
+
+
+def resolve(conn: Connection, principal: Principal | None, alert_id: int, now: datetime,
+            note: str | None = None, *, automatic: bool = False) -> bool:
+    """Resolve an alert by hand (``principal``) or automatically; False if already resolved."""
+    row = _row(conn, alert_id)
+    _check_write(principal, row)
+    if row.status == "resolved":
+        if automatic:
+            return False
+        raise Conflict(f"alert {alert_id} is resolved already")
+    actor = "rules" if automatic or principal is None else principal.username
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+        status="resolved", resolved_at=now, resolved_by=actor,
+        resolution="auto" if automatic else "manual", resolve_note=note))
+    record(conn, alert_id, "resolved", now, actor, note,
+           {"resolution": "auto" if automatic else "manual"})
+    _announce(conn, [alert_id], "resolved", now)
+    return True
+
+
+def alert_dict(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id, "rule_id": row.rule_id, "rule_key": row.rule_key, "kind": row.kind,
+        "severity": row.severity, "status": row.status, "title": row.title,
+        "message": row.message, "value": row.value, "details": row.details,
+        "thing_id": row.thing_id, "thing_name": getattr(row, "thing_name", None),
+        "datastream_id": row.datastream_id, "subject": row.subject,
+        "condition_since": iso(row.condition_since), "opened_at": iso(row.opened_at),
+        "acknowledged_at": iso(row.acknowledged_at), "acknowledged_by": row.acknowledged_by,
+        "acknowledge_note": row.acknowledge_note, "resolved_at": iso(row.resolved_at),
+        "resolved_by": row.resolved_by, "resolution": row.resolution,
+        "resolve_note": row.resolve_note,
+    }
+
+
+def list_alerts(conn: Connection, principal: Principal, *, status: str | None = None,
+                severity: str | None = None, thing_id: int | None = None,
+                rule_key: str | None = None, asset_type: str | None = None,
+                since: datetime | None = None, limit: int = 100, offset: int = 0
+                ) -> list[dict[str, Any]]:
+    """Alerts the principal may read, newest first, filtered.
+
+    ``status`` may be open, acknowledged, resolved or "active" (open or acknowledged);
+    ``severity`` keeps that severity and worse.
+    """
+    query = (select(alerts, things.c.name.label("thing_name"))
+             .join(things, things.c.id == alerts.c.thing_id)
+             .where(visible_clause(principal, things.c.organisation_id, things.c.visibility)))
+    if status == "active":
+        query = query.where(UNRESOLVED)
+    elif status:
+        if status not in ("open", "acknowledged", "resolved"):
+            raise BadRequest(f"status {status!r}: use open, acknowledged, resolved or active")
+        query = query.where(alerts.c.status == status)
+    if severity:
+        if severity not in SEVERITY_ORDER:
+            raise BadRequest(f"severity {severity!r}: use info, warning or critical")
+        query = query.where(alerts.c.severity.in_(
+            [s for s, level in SEVERITY_ORDER.items() if level >= SEVERITY_ORDER[severity]]))
+    if thing_id is not None:
+        query = query.where(alerts.c.thing_id == thing_id)
+    if rule_key:
+        query = query.where(alerts.c.rule_key == rule_key)
+    if asset_type:
+        query = query.where(things.c.properties["asset_type"].as_string() == asset_type)
+    if since is not None:
+        query = query.where(alerts.c.opened_at >= since)
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be between 1 and 1000")
+    query = query.order_by(alerts.c.opened_at.desc(), alerts.c.id.desc()).limit(limit).offset(
+        max(offset, 0))
+    return [alert_dict(r) for r in conn.execute(query)]
+
+
+def get_alert(conn: Connection, principal: Principal, alert_id: int) -> dict[str, Any]:
+    """One alert with its full history, if the principal may read its asset."""
+    row = _row(conn, alert_id)
+    if not can_read(principal, row.organisation_id, row.visibility):
+        raise NotFound(f"no alert {alert_id}")
+    result = alert_dict(row)
+    result["history"] = [
+        {"at": e.at.isoformat(), "action": e.action, "actor": e.actor, "note": e.note,
+         "detail": e.detail}
+        for e in conn.execute(select(alert_events).where(alert_events.c.alert_id == alert_id)
+                              .order_by(alert_events.c.at, alert_events.c.id))
+    ]
+    return result

@@ -1,0 +1,661 @@
+"""Rule kinds: how each judges one Observation (or a timer tick) from its small saved state.
+
+A kind never reads history: ``observe`` gets one value (a float: the engine turns numbers and
+booleans into floats and skips other results) and the state dict of its (rule, subject)
+and returns a verdict — ``("B", value, since, message)`` when the condition holds, ``("C", at)``
+when it is clear, or None when it cannot tell yet. The engine turns verdicts into alerts (opening
+once per episode, resolving after the rule's hold-off). Times are epoch seconds so states stay
+small JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from placehub.alerts.sources import Forecaster, FrameCounters, Trend
+
+HOUR = 3600.0
+Verdict = tuple[Any, ...]
+# "Still breaching" within an open episode: nothing to format, the alert is open already.
+STILL: Verdict = ("B",)
+SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as stored in ``alert_rules``."""
+
+    id: int
+    key: str
+    name: str
+    kind: str
+    params: dict[str, Any]
+    severity: str = "warning"
+    quantity: str | None = None
+    asset_type: str | None = None
+    thing_id: int | None = None
+    enabled: bool = True
+    hold_off_s: int = 0
+    auto_resolve: bool = True
+
+
+@dataclass
+class Context:
+    """What a kind may consult besides its state: the asset, a forecaster, device health."""
+
+    thing_id: int
+    thing_name: str = ""
+    quantity: str | None = None
+    forecaster: Forecaster | None = None
+    frame_counters: FrameCounters | None = None
+    last_seen: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def number(value: Any) -> float | None:
+    """An Observation result as a float (booleans as 1/0); None for anything else."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
+        return float(value)
+    return None
+
+
+class RuleKind:
+    """Base of the kinds: which Datastreams it watches and how it judges them."""
+
+    name = ""
+    # "datastream": one subject per watched Datastream; "thing": one per asset.
+    scope = "datastream"
+    # Quantities it watches; None with scope "thing" means every Datastream of the asset.
+    default_quantities: tuple[str, ...] | None = ()
+    required: tuple[str, ...] = ()
+    # Evaluated on the timer (no_data, frame counters) rather than on Observations only.
+    timer = False
+
+    def quantities(self, rule: Rule) -> tuple[str, ...] | None:
+        if rule.quantity:
+            return (rule.quantity,)
+        return self.default_quantities
+
+    def validate(self, params: dict[str, Any]) -> None:
+        missing = [p for p in self.required if p not in params]
+        if missing:
+            raise ValueError(f"rule kind {self.name} needs {', '.join(missing)}")
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        return None
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        return None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        """Judge a Datastream's readings of one batch in order, handing each verdict to
+        ``judge`` at once (it may change the state the next reading is judged with).
+
+        Kinds override this with a fast path for the common case: nothing to report.
+        """
+        observe = self.observe
+        for t, v, e in zip(times, values, ends, strict=True):
+            verdict = observe(rule, state, t, v, e, ctx)
+            if verdict is not None:
+                judge(verdict)
+
+
+def _quiet(state: dict[str, Any], values: list[float], low: float, high: float) -> bool:
+    """No episode, no breach being timed, and every reading inside [low, high]."""
+    return ("active" not in state and "since" not in state
+            and low <= min(values) and max(values) <= high)
+
+
+class Threshold(RuleKind):
+    """Above (or below) a value, held for ``for_s`` seconds of phenomenon time."""
+
+    name = "threshold"
+    required = ("value",)
+
+    def validate(self, params: dict[str, Any]) -> None:
+        super().validate(params)
+        if params.get("op", "above") not in ("above", "below"):
+            raise ValueError("threshold op must be 'above' or 'below'")
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        p = rule.params
+        limit = p["value"]
+        breaching = v > limit if p.get("op", "above") == "above" else v < limit
+        if not breaching:
+            if "since" in state:
+                del state["since"]
+            return ("C", t) if "active" in state else None
+        since = state.setdefault("since", t)
+        state["last"] = v
+        # Within an open episode any breaching reading counts at once (it stops the hold-off).
+        if "active" in state:
+            return STILL
+        if t - since >= p.get("for_s", 0):
+            return ("B", v, since, self._message(rule, ctx, v, t - since))
+        return None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        limit = rule.params["value"]
+        if rule.params.get("op", "above") == "above":
+            quiet = _quiet(state, values, -math.inf, limit)
+        else:
+            quiet = _quiet(state, values, limit, math.inf)
+        if not quiet:
+            super().observe_many(rule, state, times, values, ends, ctx, judge)
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        # A breach that started and has lasted long enough without a newer reading.
+        since = state.get("since")
+        if since is not None and not state.get("active") and now - since >= rule.params.get(
+                "for_s", 0):
+            return ("B", state.get("last"), since,
+                    self._message(rule, ctx, state.get("last", 0.0), now - since))
+        return None
+
+    def _message(self, rule: Rule, ctx: Context, v: float, held: float) -> str:
+        p = rule.params
+        word = "above" if p.get("op", "above") == "above" else "below"
+        return (f"{ctx.quantity} {_fmt(v)} is {word} {_fmt(p['value'])}"
+                + (f" for {held / 60:.0f} min" if p.get("for_s") else ""))
+
+
+class RateOfChange(RuleKind):
+    """Change between consecutive readings faster than ``max_change`` per ``per_s`` seconds."""
+
+    name = "rate_of_change"
+    required = ("max_change",)
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        last_t, last_v = state.get("t"), state.get("v")
+        if last_t is not None and t <= last_t:
+            return None  # a late reading says nothing about the current rate
+        state["t"], state["v"] = t, v
+        if last_t is None or last_v is None:
+            return None
+        p = rule.params
+        rate = (v - last_v) / (t - last_t) * p.get("per_s", HOUR)
+        direction = p.get("direction", "any")
+        limit = p["max_change"]
+        fast = (rate > limit if direction == "rise" else rate < -limit if direction == "fall"
+                else abs(rate) > limit)
+        if fast:
+            per = p.get("per_s", HOUR) / 60
+            return ("B", rate, last_t,
+                    f"{ctx.quantity} changed {rate:+.3g} per {per:g} min "
+                    f"({_fmt(last_v)} to {_fmt(v)})")
+        return ("C", t) if "active" in state else None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        # The common case in one pass: no episode open and every step slower than the limit.
+        if "active" not in state:
+            p = rule.params
+            per, limit = p.get("per_s", HOUR), p["max_change"]
+            direction = p.get("direction", "any")
+            last_t, last_v = state.get("t"), state.get("v")
+            quiet = True
+            for t, v in zip(times, values, strict=True):
+                if last_t is not None and t <= last_t:
+                    continue
+                if last_t is not None and last_v is not None:
+                    rate = (v - last_v) / (t - last_t) * per
+                    if (rate > limit if direction == "rise" else rate < -limit
+                            if direction == "fall" else abs(rate) > limit):
+                        quiet = False
+                        break
+                last_t, last_v = t, v
+            if quiet:
+                state["t"], state["v"] = last_t, last_v
+                return
+        super().observe_many(rule, state, times, values, ends, ctx, judge)
+
+
+class BatteryLow(RuleKind):
+    """Battery below ``percent`` (battery_percent) or ``volts`` (battery_voltage)."""
+
+    name = "battery_low"
+    scope = "thing"
+    default_quantities = ("battery_percent", "battery_voltage")
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        p = rule.params
+        if ctx.quantity == "battery_voltage":
+            limit, unit = p.get("volts", 3.2), "V"
+        else:
+            limit, unit = p.get("percent", 20.0), "%"
+        if v < limit:
+            state.setdefault("since", t)
+            return ("B", v, state["since"], f"battery {_fmt(v)} {unit}, below {_fmt(limit)} "
+                                            f"{unit}")
+        state.pop("since", None)
+        return ("C", t)
+
+
+class Tilt(RuleKind):
+    """Knocked over: ``tilted`` true, or ``tilt_angle`` above ``max_angle`` degrees."""
+
+    name = "tilt"
+    scope = "thing"
+    default_quantities = ("tilted", "tilt_angle")
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        if ctx.quantity == "tilt_angle":
+            limit = rule.params.get("max_angle", 45.0)
+            if abs(v) > limit:
+                return ("B", v, t, f"tilted {_fmt(v)}° (more than {_fmt(limit)}°): knocked over?")
+        elif v >= 1.0:
+            return ("B", v, t, "the sensor reports it is tilted: knocked over?")
+        return ("C", t)
+
+
+class NoData(RuleKind):
+    """Silent asset: no Observation on any of its Datastreams for ``silence_s`` seconds."""
+
+    name = "no_data"
+    scope = "thing"
+    default_quantities = None
+    timer = True
+    required = ("silence_s",)
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        return ("C", t) if state.get("active") else None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        if state.get("active"):
+            judge(("C", times[0]))
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        if ctx.last_seen is None:
+            return None  # never reported: nothing to be silent about yet
+        silent = now - ctx.last_seen
+        if silent > rule.params["silence_s"]:
+            return ("B", silent / HOUR, ctx.last_seen,
+                    f"no data for {silent / HOUR:.1f} h (allowed "
+                    f"{rule.params['silence_s'] / HOUR:g} h)")
+        return ("C", now)
+
+
+class FrameLoss(RuleKind):
+    """Uplinks lost (frame-counter gaps) above ``max_loss`` over at least ``min_frames`` frames."""
+
+    name = "frame_loss"
+    scope = "thing"
+    default_quantities = ()
+    timer = True
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        counters = ctx.frame_counters
+        if counters is None:
+            return None
+        if "r" not in state or counters.received < state["r"]:  # first look or counters reset
+            state["r"], state["l"] = counters.received, counters.lost
+            return None
+        received = counters.received - state["r"]
+        lost = counters.lost - state["l"]
+        if received + lost < rule.params.get("min_frames", 20):
+            return None  # judge over enough frames, never over a handful
+        state["r"], state["l"] = counters.received, counters.lost
+        rate = lost / (received + lost)
+        if rate > rule.params.get("max_loss", 0.2):
+            return ("B", rate, now, f"{rate:.0%} of uplinks lost ({lost} of {received + lost} "
+                                    "frames)")
+        return ("C", now)
+
+
+class LocationChanged(RuleKind):
+    """The asset's Location moved more than ``min_distance_m`` metres (bin moved or stolen)."""
+
+    name = "location_changed"
+    scope = "thing"
+    default_quantities = ()
+
+    def moved(self, rule: Rule, state: dict[str, Any], now: float,
+              before: tuple[float, float] | None, after: tuple[float, float], ctx: Context
+              ) -> Verdict | None:
+        reference = tuple(state["at"]) if "at" in state else before
+        state["at"] = list(after)
+        if reference is None:
+            return None
+        metres = haversine_m(reference[0], reference[1], after[0], after[1])
+        if metres > rule.params.get("min_distance_m", 25.0):
+            return ("B", metres, now, f"moved {metres:.0f} m from where it was")
+        return None
+
+
+class AirHourlyMean(RuleKind):
+    """An hourly mean above ``limit`` µg/m³ (NO2: 200); hours close as later data arrives."""
+
+    name = "air_hourly_mean"
+    default_quantities = ("no2",)
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        closed = _add_to_hour(state, t, v, end)
+        verdict: Verdict | None = None
+        limit = rule.params.get("limit", 200.0)
+        for hour, mean in closed:
+            if mean > limit:
+                return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ "
+                        f"at {_hour_text(hour)} is above {limit:g} µg/m³")
+            verdict = ("C", (hour + 1) * HOUR)
+        return verdict
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        # Close the open hour once it has ended (plus a grace period for late readings).
+        hour = state.get("h")
+        if hour is None or now < (hour + 1) * HOUR + rule.params.get("grace_s", 600):
+            return None
+        return _close(rule, state, ctx)
+
+
+def _close(rule: Rule, state: dict[str, Any], ctx: Context) -> Verdict | None:
+    closed = _close_hour(state)
+    for hour, mean in closed:
+        limit = rule.params.get("limit", 200.0)
+        if mean > limit:
+            return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ at "
+                    f"{_hour_text(hour)} is above {limit:g} µg/m³")
+        return ("C", (hour + 1) * HOUR)
+    return None
+
+
+class AirHoursAboveLimit(RuleKind):
+    """More than ``allowed`` hourly means above ``limit`` in a calendar year (NO2: 18 × 200)."""
+
+    name = "air_hours_above_limit"
+    default_quantities = ("no2",)
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        return self._count(rule, state, _add_to_hour(state, t, v, end), ctx)
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        hour = state.get("h")
+        if hour is not None and now >= (hour + 1) * HOUR + rule.params.get("grace_s", 600):
+            return self._count(rule, state, _close_hour(state), ctx)
+        year = datetime.fromtimestamp(now, UTC).year
+        if state.get("active") and state.get("year") and year > state["year"]:
+            return ("C", now)  # a new year starts a new count
+        return None
+
+    def _count(self, rule: Rule, state: dict[str, Any], closed: list[tuple[int, float]],
+               ctx: Context) -> Verdict | None:
+        limit = rule.params.get("limit", 200.0)
+        allowed = rule.params.get("allowed", 18)
+        verdict: Verdict | None = None
+        for hour, mean in closed:
+            year = _year_of_hour(hour)
+            if state.get("year") != year:
+                if state.get("year") and year < state["year"]:
+                    continue  # an hour of a year already closed
+                state["year"], state["hours"] = year, []
+                verdict = ("C", hour * HOUR)
+            if mean > limit and hour not in state["hours"]:
+                state["hours"].append(hour)
+            count = len(state["hours"])
+            if count > allowed:
+                verdict = ("B", float(count), state["hours"][allowed] * HOUR,
+                           f"{count} hourly {ctx.quantity} means above {limit:g} µg/m³ in "
+                           f"{year}: more than the {allowed} allowed")
+        return verdict
+
+
+class ForecastLevel(RuleKind):
+    """A level predicted within ``within_h`` hours: a bin overflowing, a flowerbed drying out.
+
+    The rule keeps a smoothed rate of change (per hour) and asks the forecaster for the hours
+    until ``level``; a sudden jump against the trend (bin emptied, bed watered) restarts it.
+    """
+
+    name = "forecast"
+    required = ("level", "within_h")
+
+    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
+                end: float | None, ctx: Context) -> Verdict | None:
+        v = value
+        p = rule.params
+        rising = p.get("direction", "rise") == "rise"
+        last_t, last_v = state.get("t"), state.get("v")
+        if last_t is not None and t <= last_t:
+            return None
+        state["t"], state["v"] = t, v
+        if last_t is None or last_v is None:
+            return None
+        rate = (v - last_v) / ((t - last_t) / HOUR)
+        reset = p.get("reset_jump", 20.0)
+        if (rising and v < last_v - reset) or (not rising and v > last_v + reset):
+            state.pop("rate", None)  # emptied or watered: a new cycle starts
+            return ("C", t)
+        alpha = p.get("smoothing", 0.3)
+        state["rate"] = rate if "rate" not in state else alpha * rate + (1 - alpha) * state[
+            "rate"]
+        level = p["level"]
+        if (rising and v >= level) or (not rising and v <= level):
+            hours: float | None = 0.0
+        elif ctx.forecaster is None:
+            return None
+        else:
+            # A forecast moves slowly: ask at most once per ``every_s`` seconds of readings.
+            if t - state.get("ft", -math.inf) < p.get("every_s", 1800):
+                return None
+            state["ft"] = t
+            hours = ctx.forecaster.hours_until(
+                ctx.thing_id, ctx.quantity or "", level,
+                Trend(t, v, state["rate"]))
+        if hours is not None and hours <= p["within_h"]:
+            if "active" in state:
+                return STILL
+            what = p.get("what", f"{ctx.quantity} reaches {_fmt(level)}")
+            return ("B", hours, t, f"{what} in about {hours:.1f} h (forecast "
+                                   f"{getattr(ctx.forecaster, 'name', '')})".replace(" ()", ""))
+        return ("C", t) if "active" in state else None
+
+    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
+                     values: list[float], ends: list[float | None], ctx: Context,
+                     judge: Callable[[Verdict], None]) -> None:
+        # One pass on local variables while no episode is open and no reading is near the
+        # level; at the first sign of one, judge the readings one by one from the saved state.
+        forecaster = ctx.forecaster
+        if "active" in state or forecaster is None:
+            super().observe_many(rule, state, times, values, ends, ctx, judge)
+            return
+        p = rule.params
+        rising = p.get("direction", "rise") == "rise"
+        reset, alpha = p.get("reset_jump", 20.0), p.get("smoothing", 0.3)
+        level, within, every = p["level"], p["within_h"], p.get("every_s", 1800)
+        last_t, last_v = state.get("t"), state.get("v")
+        rate, asked = state.get("rate"), state.get("ft", -math.inf)
+        for t, v in zip(times, values, strict=True):
+            if last_t is not None and t <= last_t:
+                continue
+            if last_t is None or last_v is None:
+                last_t, last_v = t, v
+                continue
+            step = (v - last_v) / ((t - last_t) / HOUR)
+            jumped = v < last_v - reset if rising else v > last_v + reset
+            last_t, last_v = t, v
+            if jumped:
+                rate = None
+                continue
+            rate = step if rate is None else alpha * step + (1 - alpha) * rate
+            if (v >= level) if rising else (v <= level):
+                super().observe_many(rule, state, times, values, ends, ctx, judge)
+                return
+            if t - asked < every:
+                continue
+            asked = t
+            hours = forecaster.hours_until(ctx.thing_id, ctx.quantity or "", level,
+                                           Trend(t, v, rate))
+            if hours is not None and hours <= within:
+                super().observe_many(rule, state, times, values, ends, ctx, judge)
+                return
+        state["t"], state["v"] = last_t, last_v
+        if rate is None:
+            state.pop("rate", None)
+        else:
+            state["rate"] = rate
+        if asked != -math.inf:
+            state["ft"] = asked
+
+
+def _add_to_hour(state: dict[str, Any], t: float, v: float, end: float | None
+                 ) -> list[tuple[int, float]]:
+    """Add a value to the open hour; returns the hours it closes as (epoch hour, mean)."""
+    hour = int(t // HOUR)
+    closed: list[tuple[int, float]] = []
+    open_hour = state.get("h")
+    if open_hour is not None and hour > open_hour:
+        closed.extend(_close_hour(state))
+        open_hour = None
+    if math.isnan(v):
+        return closed
+    if open_hour is None or hour == open_hour:
+        state["h"] = hour
+        state["s"] = state.get("s", 0.0) + v
+        state["n"] = state.get("n", 0) + 1
+        if end is not None and end - t >= HOUR - 1:
+            closed.extend(_close_hour(state))  # a whole-hour mean closes its hour at once
+    elif end is not None and end - t >= HOUR - 1:
+        closed.append((hour, v))  # a late, complete hourly mean
+    return closed
+
+
+def _close_hour(state: dict[str, Any]) -> list[tuple[int, float]]:
+    hour, total, count = state.pop("h", None), state.pop("s", 0.0), state.pop("n", 0)
+    return [(hour, total / count)] if hour is not None and count else []
+
+
+@lru_cache(maxsize=4096)
+def _year_of_day(day: int) -> int:
+    return datetime.fromtimestamp(day * 86400, UTC).year
+
+
+def _year_of_hour(hour: int) -> int:
+    return _year_of_day(hour // 24)
+
+
+def _hour_text(hour: int) -> str:
+    return datetime.fromtimestamp(hour * HOUR, UTC).strftime("%Y-%m-%d %H:00 UTC")
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres."""
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+KINDS: dict[str, RuleKind] = {
+    kind.name: kind for kind in (
+        Threshold(), RateOfChange(), BatteryLow(), Tilt(), NoData(), FrameLoss(),
+        LocationChanged(), AirHourlyMean(), AirHoursAboveLimit(), ForecastLevel(),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    """A rule every asset of a type gets unless it overrides it."""
+
+    asset_type: str
+    key: str
+    name: str
+    kind: str
+    params: dict[str, Any]
+    severity: str = "warning"
+    quantity: str | None = None
+    hold_off_s: int = 0
+    auto_resolve: bool = True
+
+
+def _common(asset_type: str, silence_h: float) -> list[DefaultRule]:
+    return [
+        DefaultRule(asset_type, "battery_low", "Battery low", "battery_low",
+                    {"percent": 20.0, "volts": 3.2}, "warning", hold_off_s=6 * 3600),
+        DefaultRule(asset_type, "silent", "Sensor silent", "no_data",
+                    {"silence_s": int(silence_h * 3600)}, "warning"),
+        DefaultRule(asset_type, "frame_loss", "Uplinks being lost", "frame_loss",
+                    {"max_loss": 0.2, "min_frames": 20}, "info", hold_off_s=3600),
+    ]
+
+
+DEFAULT_RULES: tuple[DefaultRule, ...] = (
+    DefaultRule("litter_bin", "bin_full", "Bin nearly full", "threshold",
+                {"op": "above", "value": 90.0, "for_s": 1800}, "warning", "fill_level",
+                hold_off_s=3600),
+    DefaultRule("litter_bin", "bin_overflow_forecast", "Bin predicted to overflow", "forecast",
+                {"level": 100.0, "within_h": 12, "direction": "rise",
+                 "what": "predicted to overflow"}, "warning", "fill_level", hold_off_s=2 * 3600),
+    DefaultRule("litter_bin", "bin_fire", "Bin temperature rising fast (fire?)",
+                "rate_of_change", {"max_change": 15.0, "per_s": 3600, "direction": "rise"},
+                "critical", "temperature", hold_off_s=3600),
+    DefaultRule("litter_bin", "bin_tilted", "Bin knocked over", "tilt", {"max_angle": 45.0},
+                "critical", hold_off_s=600),
+    DefaultRule("litter_bin", "bin_moved", "Bin moved", "location_changed",
+                {"min_distance_m": 25.0}, "warning", auto_resolve=False),
+    *_common("litter_bin", 12),
+    DefaultRule("flowerbed", "soil_dry", "Flowerbed dry", "threshold",
+                {"op": "below", "value": 15.0, "for_s": 7200}, "warning", "soil_moisture",
+                hold_off_s=3 * 3600),
+    DefaultRule("flowerbed", "dry_forecast", "Flowerbed drying out", "forecast",
+                {"level": 20.0, "within_h": 24, "direction": "fall",
+                 "what": "predicted to need watering"}, "info", "soil_moisture",
+                hold_off_s=6 * 3600),
+    *_common("flowerbed", 12),
+    DefaultRule("air_quality_station", "no2_hourly_200", "NO2 hourly mean above 200 µg/m³",
+                "air_hourly_mean", {"limit": 200.0}, "critical", "no2", hold_off_s=3600),
+    DefaultRule("air_quality_station", "no2_hours_over_18",
+                "NO2 above 200 µg/m³ more than 18 hours this year", "air_hours_above_limit",
+                {"limit": 200.0, "allowed": 18}, "critical", "no2"),
+    *_common("air_quality_station", 3),
+)
+
+ASSET_TYPES = ("litter_bin", "flowerbed", "air_quality_station")
+
+
+def validate_rule(kind: str, params: dict[str, Any], severity: str) -> None:
+    """Raise ValueError saying what is wrong with a rule definition."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown rule kind {kind!r}: use one of {', '.join(KINDS)}")
+    if severity not in SEVERITY_ORDER:
+        raise ValueError(f"severity {severity!r}: use info, warning or critical")
+    KINDS[kind].validate(params)
+

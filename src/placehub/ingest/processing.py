@@ -1,0 +1,450 @@
+"""From journal to Observations: decode pending entries, write them, keep device health.
+
+Runs in-process (a worker thread started with the app) and from ``placehub ingest replay``.
+Each Observation carries a dedup key derived from its journal entry, so replaying an entry
+never stores it twice. Entries that cannot become Observations are dead letters with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from placehub.db import Database
+from placehub.ingest.codecs import DecodeError, Measurement
+from placehub.ingest.journal import lock_for_writing, write_turn
+from placehub.ingest.profiles import DeviceProfile, ProfileError, decode_for_profile, get_profile
+from placehub.ingest.tables import ingest_device_health, ingest_devices, ingest_journal
+from placehub.sta.observations import NewObservation, WrittenObservation, write_observations
+
+log = logging.getLogger(__name__)
+
+# Values outside these ranges cannot be real readings: the uplink becomes a dead letter.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "distance": (0, 20000),
+    "fill_level": (0, 100),
+    "battery_voltage": (0, 30),
+    "battery_percent": (0, 100),
+    "temperature": (-60, 100),
+    "relative_humidity": (0, 100),
+    "soil_moisture": (0, 100),
+    "soil_temperature": (-40, 70),
+    "soil_conductivity": (0, 100000),
+    "pm1": (0, 5000),
+    "pm2_5": (0, 5000),
+    "pm4": (0, 5000),
+    "pm10": (0, 5000),
+    "co2": (0, 50000),
+    "no2": (0, 20000),
+    "tvoc": (0, 100000),
+    "pressure": (300, 1200),
+    "illuminance": (0, 200000),
+    "wind_speed": (0, 120),
+    "precipitation": (0, 1000),
+}
+
+
+def impossible_values(measurements: Sequence[Measurement]) -> list[str]:
+    problems = []
+    for m in measurements:
+        limits = PLAUSIBLE.get(m.quantity)
+        if limits and not isinstance(m.value, bool) and not limits[0] <= m.value <= limits[1]:
+            problems.append(
+                f"{m.key}={m.value} {m.unit} (possible range {limits[0]:g} to {limits[1]:g})"
+            )
+    return problems
+
+
+@dataclass
+class Device:
+    dev_eui: str
+    profile_id: str
+    thing_id: int
+    datastreams: dict[str, int]
+
+
+@dataclass
+class ProcessResult:
+    processed: int = 0
+    dead_letters: int = 0
+    ignored: int = 0
+    observations: int = 0
+    written: list[WrittenObservation] = field(default_factory=list)
+    seconds: float = 0.0  # time spent holding the transaction (not waiting for it)
+
+
+def _devices(conn: Connection, euis: set[str]) -> dict[str, Device]:
+    rows = conn.execute(select(ingest_devices).where(ingest_devices.c.dev_eui.in_(euis)))
+    return {
+        r.dev_eui: Device(r.dev_eui, r.profile_id, r.thing_id, dict(r.datastreams)) for r in rows
+    }
+
+
+def _best_radio(rx: list[dict[str, Any]] | None) -> tuple[float | None, float | None, int]:
+    best_rssi = best_snr = None
+    for gateway in rx or []:
+        rssi = gateway.get("rssi", gateway.get("channel_rssi"))
+        snr = gateway.get("snr")
+        if isinstance(rssi, int | float) and (best_rssi is None or rssi > best_rssi):
+            best_rssi = float(rssi)
+            best_snr = float(snr) if isinstance(snr, int | float) else None
+    return best_rssi, best_snr, len(rx or [])
+
+
+class HealthBook:
+    """Device health rows loaded once per batch, updated in memory, written back together."""
+
+    def __init__(self, conn: Connection, euis: set[str]) -> None:
+        self.conn = conn
+        self.rows: dict[str, dict[str, Any]] = {
+            r.dev_eui: dict(r._mapping)
+            for r in conn.execute(
+                select(ingest_device_health).where(ingest_device_health.c.dev_eui.in_(euis))
+            )
+        }
+        self.existing = set(self.rows)
+        self.enabled = True
+
+    def get(self, eui: str) -> dict[str, Any]:
+        if eui not in self.rows:
+            self.rows[eui] = {
+                "dev_eui": eui,
+                "last_seen": None,
+                "last_f_cnt": None,
+                "session": None,
+                "frames_received": 0,
+                "frames_lost": 0,
+                "battery_voltage": None,
+                "battery_percent": None,
+                "rssi": None,
+                "snr": None,
+                "gateway_count": None,
+                "counter_resets": 0,
+                "joins": 0,
+                "last_join": None,
+                "last_error": None,
+                "dead_letters": 0,
+                "updated_at": datetime.now(UTC),
+            }
+        return self.rows[eui]
+
+    def uplink(self, entry: Any, measurements: Sequence[Measurement]) -> None:
+        if not self.enabled:
+            return
+        health = self.get(entry.dev_eui)
+        session = entry.session_key_id or entry.dev_addr
+        f_cnt = entry.f_cnt
+        newest = health["last_seen"] is None or entry.ns_time >= health["last_seen"]
+        last = health["last_f_cnt"]
+        if f_cnt is not None:
+            if last is None or session != health["session"] or entry.counter_reset:
+                if last is not None:
+                    health["counter_resets"] += 1
+                health["last_f_cnt"] = f_cnt
+            elif f_cnt > last:
+                # Frames between the last seen counter and this one never arrived (so far).
+                health["frames_lost"] += f_cnt - last - 1
+                health["last_f_cnt"] = f_cnt
+            elif f_cnt < last and health["frames_lost"] > 0:
+                # A late frame that was counted lost has arrived after all.
+                health["frames_lost"] -= 1
+            health["session"] = session
+        health["frames_received"] += 1
+        if newest:
+            health["last_seen"] = entry.ns_time
+            rssi, snr, gateways = _best_radio(entry.rx_metadata)
+            if gateways:
+                health["rssi"], health["snr"], health["gateway_count"] = rssi, snr, gateways
+            for m in measurements:
+                if m.quantity in ("battery_voltage", "battery_percent") and m.channel is None:
+                    health[m.quantity] = float(m.value)
+        health["updated_at"] = datetime.now(UTC)
+
+    def event(self, entry: Any) -> None:
+        if not self.enabled:
+            return
+        health = self.get(entry.dev_eui)
+        body = entry.body or {}
+        if entry.event == "join":
+            health["joins"] += 1
+            health["last_join"] = entry.ns_time
+            # A join starts a new session: frame counters restart from 0.
+            health["last_f_cnt"] = None
+            health["session"] = None
+        elif entry.event == "status":
+            level = body.get("batteryLevel")
+            if isinstance(level, int | float) and not body.get("batteryLevelUnavailable"):
+                health["battery_percent"] = float(level)
+        elif entry.event == "log":
+            code = str(body.get("code", ""))
+            health["last_error"] = (
+                f"{body.get('level', 'INFO')} {code}: {body.get('description', '')}"
+            )
+            if "F_CNT" in code.upper() and "RESET" in code.upper():
+                health["counter_resets"] += 1
+                health["last_f_cnt"] = None
+        health["updated_at"] = datetime.now(UTC)
+
+    def dead_letter(self, eui: str, reason: str) -> None:
+        if not self.enabled:
+            return
+        health = self.get(eui)
+        health["dead_letters"] += 1
+        health["last_error"] = reason
+        health["updated_at"] = datetime.now(UTC)
+
+    def save(self) -> None:
+        t = ingest_device_health
+        new = [r for eui, r in self.rows.items() if eui not in self.existing]
+        old = [r for eui, r in self.rows.items() if eui in self.existing]
+        if new:
+            self.conn.execute(insert(t), new)
+        if old:
+            columns = [c.name for c in t.columns if c.name != "dev_eui"]
+            self.conn.execute(
+                update(t)
+                .where(t.c.dev_eui == bindparam("b_eui"))
+                .values({c: bindparam(f"b_{c}") for c in columns}),
+                [{"b_eui": r["dev_eui"], **{f"b_{c}": r[c] for c in columns}} for r in old],
+            )
+
+
+def process_entries(
+    conn: Connection, entries: Sequence[Any], extra_profiles: str | None = None
+) -> ProcessResult:
+    """Decode journal rows and write their Observations, all in the caller's transaction."""
+    result = ProcessResult()
+    devices = _devices(conn, {e.dev_eui for e in entries})
+    health = HealthBook(conn, {e.dev_eui for e in entries})
+    profiles: dict[str, DeviceProfile] = {}
+    statuses: list[dict[str, Any]] = []
+    observations: list[NewObservation] = []
+    owners: list[int] = []  # index into statuses for each observation
+    now = datetime.now(UTC)
+
+    def finish(entry: Any, status: str, reason: str | None = None) -> int:
+        statuses.append(
+            {
+                "b_id": entry.id,
+                "b_status": status,
+                "b_reason": reason,
+                "b_processed_at": now,
+                "b_count": 0,
+            }
+        )
+        if status == "dead_letter":
+            result.dead_letters += 1
+            health.dead_letter(entry.dev_eui, reason or "")
+        elif status == "ignored":
+            result.ignored += 1
+        else:
+            result.processed += 1
+        return len(statuses) - 1
+
+    for entry in entries:
+        # A replayed entry was already counted in the device health (unless it was waiting
+        # for its device to be registered): count it once only.
+        counted = entry.processed_at is not None and not str(entry.reason or "").startswith(
+            "unknown device"
+        )
+        health.enabled = not counted
+        if entry.event != "up":
+            health.event(entry)
+            finish(entry, "processed")
+            continue
+        device = devices.get(entry.dev_eui)
+        if device is None:
+            finish(
+                entry,
+                "dead_letter",
+                f"unknown device {entry.dev_eui}: register it with 'placehub devices add' or "
+                "POST /api/devices, then run 'placehub ingest replay'",
+            )
+            continue
+        if not entry.f_port:
+            health.uplink(entry, [])
+            finish(entry, "ignored", "no application payload (fPort 0: MAC commands only)")
+            continue
+        try:
+            if device.profile_id not in profiles:
+                profiles[device.profile_id] = get_profile(device.profile_id, extra_profiles)
+            profile = profiles[device.profile_id]
+            payload = bytes.fromhex(entry.payload_hex) if entry.payload_hex else None
+            decoded = decode_for_profile(profile, entry.f_port, payload, entry.decoded_object)
+        except (DecodeError, KeyError, ProfileError) as error:
+            message = str(error.args[0]) if isinstance(error, KeyError) else str(error)
+            health.uplink(entry, [])
+            finish(entry, "dead_letter", f"cannot decode: {message}")
+            continue
+        problems = impossible_values(decoded.measurements)
+        health.uplink(entry, [] if problems else decoded.measurements)
+        if problems:
+            finish(entry, "dead_letter", "impossible values: " + "; ".join(problems))
+            continue
+        index = finish(entry, "processed")
+        for measurement in decoded.measurements:
+            stream = device.datastreams.get(measurement.key)
+            if stream is None:
+                continue
+            observations.append(
+                NewObservation(
+                    datastream_id=stream,
+                    phenomenon_time=entry.ns_time,
+                    result=measurement.value,
+                    result_time=entry.received_at,
+                    parameters={
+                        "f_cnt": entry.f_cnt,
+                        "f_port": entry.f_port,
+                        "journal_id": entry.id,
+                    },
+                    # Stable across replays: the journal entry's idempotency key.
+                    dedup_key=f"lorawan:{entry.dedup_key}",
+                )
+            )
+            owners.append(index)
+    if observations:
+        written = write_observations(conn, observations)
+        for outcome, index in zip(written.outcomes, owners, strict=True):
+            status = statuses[index]
+            if outcome.error is not None and status["b_status"] == "processed":
+                status["b_status"] = "dead_letter"
+                status["b_reason"] = f"observation refused: {outcome.error}"
+                result.processed -= 1
+                result.dead_letters += 1
+            elif outcome.error is None:
+                status["b_count"] += 1
+        result.observations = sum(
+            1 for o in written.outcomes if o.error is None and not o.duplicate
+        )
+        result.written = list(written.written)
+    if statuses:
+        t = ingest_journal
+        conn.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                reason=bindparam("b_reason"),
+                processed_at=bindparam("b_processed_at"),
+                observation_count=bindparam("b_count"),
+            ),
+            statuses,
+        )
+    health.save()
+    return result
+
+
+def process_pending(
+    database: Database, limit: int = 1000, extra_profiles: str | None = None
+) -> ProcessResult:
+    """Process up to ``limit`` pending journal entries in one transaction; announce after commit."""
+    t = ingest_journal
+    # Look before locking: taking SQLite's write lock when there is nothing to do would make
+    # other writers' read-then-write transactions fail with "database is locked".
+    with database.connect() as conn:
+        if conn.execute(select(t.c.id).where(t.c.status == "pending").limit(1)).first() is None:
+            return ProcessResult()
+    with write_turn(database), database.begin() as conn:
+        started = time.perf_counter()
+        query = select(t).where(t.c.status == "pending").order_by(t.c.id).limit(limit)
+        lock_for_writing(conn)
+        if not database.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        entries = list(conn.execute(query))
+        if not entries:
+            return ProcessResult()
+        result = process_entries(conn, entries, extra_profiles)
+    result.seconds = time.perf_counter() - started
+    if result.written:
+        database.events.publish("observations.written", result.written)
+    return result
+
+
+def process_all(database: Database, extra_profiles: str | None = None) -> ProcessResult:
+    """Process every pending entry (CLI and tests)."""
+    total = ProcessResult()
+    while True:
+        result = process_pending(database, extra_profiles=extra_profiles)
+        if not (result.processed or result.dead_letters or result.ignored):
+            return total
+        total.processed += result.processed
+        total.dead_letters += result.dead_letters
+        total.ignored += result.ignored
+        total.observations += result.observations
+        total.written += result.written
+
+
+class ProcessingWorker:
+    """A thread that processes the journal whenever the writer commits (or every second).
+
+    On SQLite the processing transaction holds the only write lock, so while uplinks keep
+    arriving the worker works in short slices (about ``slice_seconds`` each, a fifth of the
+    time) and lets the journal writer commit in between: acknowledgements stay fast, and the
+    backlog is worked off at full speed as soon as the load drops. Nothing waits forever.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        extra_profiles: str | None = None,
+        busy: Callable[[], bool] | None = None,
+        slice_seconds: float = 0.010,
+    ) -> None:
+        self.database = database
+        self.extra_profiles = extra_profiles
+        self.busy = busy or (lambda: False)
+        self.slice_seconds = slice_seconds
+        self.idle_slice_seconds = 0.1
+        self.per_entry_seconds = 0.002  # learnt as it goes
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ingest-processor", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _slice(self) -> bool:
+        """Process one slice; True if there was work."""
+        busy = self.database.is_sqlite and self.busy()
+        # Even without webhook traffic a slice stays short, so an uplink arriving meanwhile
+        # waits at most about idle_slice_seconds for the lock.
+        seconds = self.slice_seconds if busy else self.idle_slice_seconds
+        limit = min(1000, max(5, int(seconds / self.per_entry_seconds)))
+        result = process_pending(self.database, limit=limit, extra_profiles=self.extra_profiles)
+        done = result.processed + result.dead_letters + result.ignored
+        elapsed = result.seconds
+        if done:
+            self.per_entry_seconds = 0.8 * self.per_entry_seconds + 0.2 * (elapsed / done)
+            if busy:
+                self._stop.wait(4 * elapsed)  # a fifth of the time at most
+        return done > 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and self._slice():
+                    pass
+            except Exception:  # noqa: BLE001 - keep the worker alive; entries stay pending
+                log.exception("processing the ingest journal failed; will retry")
+                self._stop.wait(1.0)

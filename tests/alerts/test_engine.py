@@ -1,0 +1,316 @@
+"""The rule engine with a controllable clock: every rule kind, hold-off, auto-resolve, episodes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from placehub.alerts.clock import FakeClock
+from placehub.alerts.engine import RuleEngine
+from placehub.alerts.sources import FrameCounters
+from placehub.alerts.store import override_rule
+from placehub.alerts.tables import alert_events, alert_rule_states, alerts
+from placehub.db import Database
+from placehub.sta.tables import (
+    historical_locations,
+    location_historical_locations,
+    locations,
+    thing_locations,
+)
+
+from .conftest import START, Post, make_asset
+
+
+def alerts_of(database: Database, key: str | None = None) -> list[Any]:
+    """All alerts (optionally of one rule key), oldest first."""
+    query = select(alerts).order_by(alerts.c.id)
+    if key:
+        query = query.where(alerts.c.rule_key == key)
+    with database.connect() as conn:
+        return list(conn.execute(query))
+
+
+def test_threshold_held_for_a_duration_opens_once_and_resolves_after_hold_off(
+        database: Database, engine: RuleEngine, post: Post) -> None:
+    """Bin above 90% for 30 min opens one alert; more readings add none; clear 1 h resolves it."""
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    fill = streams["fill_level"]
+    post(fill, (0, 80.0), (10, 92.0), (20, 93.0))
+    assert alerts_of(database, "bin_full") == []  # above, but not yet for 30 minutes
+    post(fill, (40, 95.0))
+    (alert,) = alerts_of(database, "bin_full")
+    assert alert.status == "open" and alert.value == 95.0
+    assert alert.condition_since == START + timedelta(minutes=10)
+    post(fill, (50, 97.0), (60, 99.0))
+    assert len(alerts_of(database, "bin_full")) == 1  # same episode: no second alert
+    post(fill, (70, 20.0))  # emptied, but the hold-off (1 h) has not passed
+    assert alerts_of(database, "bin_full")[0].status == "open"
+    post(fill, (140, 22.0))
+    (alert,) = alerts_of(database, "bin_full")
+    assert alert.status == "resolved" and alert.resolution == "auto"
+
+
+def test_flapping_sensor_keeps_one_alert(database: Database, engine: RuleEngine,
+                                         post: Post) -> None:
+    """A reading that dips below and back above within the hold-off keeps the same alert."""
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    fill = streams["fill_level"]
+    post(fill, (0, 95.0), (31, 96.0))
+    for minute in range(40, 200, 10):  # alternating every 10 minutes
+        post(fill, (minute, 50.0 if minute % 20 else 96.0))
+    (alert,) = alerts_of(database, "bin_full")
+    assert alert.status == "open"
+    with database.connect() as conn:
+        actions = [r.action for r in conn.execute(
+            select(alert_events.c.action).where(alert_events.c.alert_id == alert.id))]
+    assert actions.count("opened") == 1 and "condition_returned" in actions
+
+
+def test_new_episode_after_resolution_opens_a_new_alert(database: Database, engine: RuleEngine,
+                                                        post: Post) -> None:
+    """After an alert resolved, a new breach is a new episode with a new alert."""
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    fill = streams["fill_level"]
+    post(fill, (0, 95.0), (30, 95.0), (40, 10.0), (110, 10.0))
+    post(fill, (200, 95.0), (240, 96.0))
+    statuses = [a.status for a in alerts_of(database, "bin_full")]
+    assert statuses == ["resolved", "open"]
+
+
+def test_manual_resolve_does_not_reopen_within_the_episode(
+        database: Database, engine: RuleEngine, post: Post, clock: FakeClock) -> None:
+    """Resolved by hand while still breaching: later readings of that episode open nothing."""
+    from placehub.alerts.lifecycle import resolve
+
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    fill = streams["fill_level"]
+    post(fill, (0, 95.0), (30, 96.0))
+    (alert,) = alerts_of(database, "bin_full")
+    from .conftest import WRITER
+    with database.begin() as conn:
+        resolve(conn, WRITER, alert.id, clock.now(), "emptying booked")
+    post(fill, (45, 97.0), (60, 98.0))
+    assert [a.status for a in alerts_of(database, "bin_full")] == ["resolved"]
+
+
+def test_threshold_below_for_flowerbed(database: Database, engine: RuleEngine,
+                                       post: Post) -> None:
+    """Soil moisture below 15% for 2 h opens "Flowerbed dry"."""
+    _, streams = make_asset(database, "flowerbed", ["soil_moisture"])
+    post(streams["soil_moisture"], (0, 14.0), (60, 13.5))
+    assert alerts_of(database, "soil_dry") == []
+    post(streams["soil_moisture"], (120, 13.0))
+    assert [a.severity for a in alerts_of(database, "soil_dry")] == ["warning"]
+
+
+def test_held_breach_fires_on_the_timer_without_new_readings(
+        database: Database, engine: RuleEngine, post: Post, clock: FakeClock) -> None:
+    """A breach that started and then went quiet still fires once its duration passes."""
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 95.0))
+    engine.tick()
+    assert alerts_of(database, "bin_full") == []
+    clock.advance(timedelta(minutes=31))
+    engine.tick()
+    engine.tick()
+    assert len(alerts_of(database, "bin_full")) == 1
+
+
+def test_rate_of_change(database: Database, engine: RuleEngine, post: Post) -> None:
+    """Bin temperature rising 20 °C in 30 min (40 °C/h) is a critical alert; steady clears."""
+    _, streams = make_asset(database, "litter_bin", ["temperature"])
+    temp = streams["temperature"]
+    post(temp, (0, 18.0), (30, 19.0))
+    assert alerts_of(database, "bin_fire") == []
+    post(temp, (60, 39.0))
+    (alert,) = alerts_of(database, "bin_fire")
+    assert alert.severity == "critical" and alert.value == 40.0
+    post(temp, (90, 39.5), (150, 39.0))
+    assert alerts_of(database, "bin_fire")[0].status == "resolved"
+
+
+def test_battery_low_by_voltage_and_percent_is_one_alert_per_asset(
+        database: Database, engine: RuleEngine, post: Post) -> None:
+    """Low voltage and low percentage of one device give one battery alert for the asset."""
+    _, streams = make_asset(database, "litter_bin", ["battery_voltage", "battery_percent"])
+    post(streams["battery_voltage"], (0, 3.1))
+    post(streams["battery_percent"], (0, 12.0))
+    (alert,) = alerts_of(database, "battery_low")
+    assert alert.subject.startswith("thing:")
+    assert "3.1 V" in alert.message
+
+
+def test_tilt_and_knocked_over(database: Database, engine: RuleEngine, post: Post) -> None:
+    """A bin tilted 80° raises "Bin knocked over"; upright again for 10 min resolves it."""
+    _, streams = make_asset(database, "litter_bin", ["tilt_angle"])
+    post(streams["tilt_angle"], (0, 3.0), (5, 80.0))
+    (alert,) = alerts_of(database, "bin_tilted")
+    assert alert.status == "open"
+    post(streams["tilt_angle"], (10, 2.0), (25, 2.0))
+    assert alerts_of(database, "bin_tilted")[0].status == "resolved"
+
+
+def test_silent_sensor_on_the_timer(database: Database, engine: RuleEngine, post: Post,
+                                    clock: FakeClock) -> None:
+    """No data for more than 12 h opens "Sensor silent" on the timer; a new reading resolves."""
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 30.0))
+    clock.advance(timedelta(hours=11))
+    engine.tick()
+    assert alerts_of(database, "silent") == []
+    clock.advance(timedelta(hours=2))
+    engine.tick()
+    engine.tick()
+    (alert,) = alerts_of(database, "silent")
+    assert alert.status == "open" and alert.value > 12
+    post(streams["fill_level"], (13 * 60 + 5, 31.0))
+    assert alerts_of(database, "silent")[0].status == "resolved"
+
+
+class FakeHealth:
+    """Frame counters a test sets by hand."""
+
+    def __init__(self) -> None:
+        self.counters: dict[int, FrameCounters] = {}
+
+    def frame_counters(self, conn: Any, thing_ids: Any) -> dict[int, FrameCounters]:
+        return {t: c for t, c in self.counters.items() if t in set(thing_ids)}
+
+
+def test_frame_counter_losses(database: Database, clock: FakeClock) -> None:
+    """More than 20% of uplinks lost over 20+ frames opens an alert; a clean run resolves it."""
+    from placehub.alerts.engine import attach_engine
+
+    health = FakeHealth()
+    engine = attach_engine(database, clock, device_health=health)
+    try:
+        thing, _ = make_asset(database, "flowerbed", ["soil_moisture"])
+        health.counters[thing] = FrameCounters(100, 2)
+        engine.tick()
+        health.counters[thing] = FrameCounters(110, 8)  # 6 lost of 16: too few frames to judge
+        engine.tick()
+        assert alerts_of(database, "frame_loss") == []
+        health.counters[thing] = FrameCounters(120, 12)  # 10 lost of 30 since the baseline
+        engine.tick()
+        (alert,) = alerts_of(database, "frame_loss")
+        assert alert.value == 10 / 30
+        health.counters[thing] = FrameCounters(150, 12)
+        engine.tick()  # clear from now on; the hold-off (1 h) starts
+        assert alerts_of(database, "frame_loss")[0].status == "open"
+        clock.advance(timedelta(hours=2))
+        engine.tick()
+        assert alerts_of(database, "frame_loss")[0].status == "resolved"
+    finally:
+        engine.detach()
+
+
+def test_location_changed(database: Database, engine: RuleEngine, clock: FakeClock) -> None:
+    """A bin whose Location moves 300 m raises "Bin moved"; 5 m of GPS jitter does not."""
+    thing, _ = make_asset(database, "litter_bin", ["fill_level"], point=(-0.7275, 52.6698))
+
+    def move_to(lon: float, lat: float) -> None:
+        with database.begin() as conn:
+            loc = conn.execute(insert(locations).values(
+                name="new", description="", encoding_type="application/geo+json",
+                location={"type": "Point", "coordinates": [lon, lat]},
+                organisation_id=1)).inserted_primary_key[0]
+            conn.execute(update(thing_locations).where(thing_locations.c.thing_id == thing)
+                         .values(location_id=loc))
+            hist = conn.execute(insert(historical_locations).values(
+                time=clock.advance(60), thing_id=thing)).inserted_primary_key[0]
+            conn.execute(insert(location_historical_locations).values(
+                location_id=loc, historical_location_id=hist))
+        database.events.publish("locations.changed", [thing])
+
+    move_to(-0.7275, 52.6698)  # first history entry: the baseline
+    move_to(-0.72755, 52.66982)
+    assert alerts_of(database, "bin_moved") == []
+    move_to(-0.7275, 52.6725)
+    (alert,) = alerts_of(database, "bin_moved")
+    assert 280 < alert.value < 320
+
+
+def test_overflow_forecast(database: Database, engine: RuleEngine, post: Post) -> None:
+    """A bin filling 5%/h is predicted to overflow once it is 12 h away (at 40%), not before."""
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    fill = streams["fill_level"]
+    post(fill, (0, 20.0), (60, 25.0), (120, 30.0))
+    assert alerts_of(database, "bin_overflow_forecast") == []  # 14 h away
+    post(fill, (180, 35.0), (240, 40.0), (300, 45.0))
+    (alert,) = alerts_of(database, "bin_overflow_forecast")
+    assert alert.value == 12.0
+    assert alert.condition_since == START + timedelta(minutes=240)
+    post(fill, (360, 2.0), (480, 2.5))  # emptied: the forecast clears after the hold-off
+    assert alerts_of(database, "bin_overflow_forecast")[0].status == "resolved"
+
+
+def test_flowerbed_dry_forecast(database: Database, engine: RuleEngine, post: Post) -> None:
+    """Soil drying 1%/h is predicted to need watering once 20% is 24 h away (at 44%)."""
+    _, streams = make_asset(database, "flowerbed", ["soil_moisture"])
+    post(streams["soil_moisture"], *[(60 * h, 45.0 - h) for h in range(6)])
+    (alert,) = alerts_of(database, "dry_forecast")
+    assert alert.severity == "info" and alert.value == 24.0
+
+
+def test_no2_hourly_mean_above_200_and_more_than_18_hours(
+        database: Database, engine: RuleEngine, post: Post) -> None:
+    """An hourly NO2 mean above 200 µg/m³ alerts; the 19th such hour of the year alerts too."""
+    _, streams = make_asset(database, "air_quality_station", ["no2"])
+    no2 = streams["no2"]
+    # Sub-hourly readings: the hour 08:00 averages 190 (no alert), 09:00 averages 205.
+    post(no2, (0, 180.0), (30, 200.0), (60, 200.0), (90, 210.0))
+    assert alerts_of(database, "no2_hourly_200") == []
+    post(no2, (120, 50.0))  # closes 09:00
+    (alert,) = alerts_of(database, "no2_hourly_200")
+    assert alert.value == 205.0 and alert.condition_since == START + timedelta(hours=1)
+    assert alerts_of(database, "no2_hours_over_18") == []
+    # Hourly means (whole-hour Observations), 18 more hours above 200 in the year.
+    post(no2, *[(60 * h, 250.0) for h in range(3, 20)], hourly=True)
+    assert alerts_of(database, "no2_hours_over_18") == []  # 18 hours so far: allowed
+    post(no2, (60 * 20, 201.0), hourly=True)
+    (count_alert,) = alerts_of(database, "no2_hours_over_18")
+    assert count_alert.value == 19.0 and count_alert.severity == "critical"
+    assert len(alerts_of(database, "no2_hourly_200")) == 1  # one episode of high hours
+
+
+def test_no2_in_ppb_is_converted(database: Database, engine: RuleEngine, post: Post) -> None:
+    """A sensor reporting 110 ppb NO2 (210 µg/m³) triggers the 200 µg/m³ hourly alert."""
+    _, streams = make_asset(database, "air_quality_station", ["no2"], units={"no2": "ppb"})
+    post(streams["no2"], (0, 110.0), hourly=True)
+    (alert,) = alerts_of(database, "no2_hourly_200")
+    assert abs(alert.value - 210.1) < 0.01
+
+
+def test_override_per_asset(database: Database, engine: RuleEngine, post: Post,
+                            clock: FakeClock) -> None:
+    """An asset's override (bin full at 70%, at once) replaces its type's default for it only."""
+    thing, streams = make_asset(database, "litter_bin", ["fill_level"], name="a")
+    _, other = make_asset(database, "litter_bin", ["fill_level"], name="b")
+    with database.begin() as conn:
+        override_rule(conn, clock.now(), thing, "bin_full", params={"value": 70.0, "for_s": 0})
+    engine.reload()
+    post(streams["fill_level"], (0, 75.0))
+    post(other["fill_level"], (0, 75.0))
+    (alert,) = alerts_of(database, "bin_full")
+    assert alert.thing_id == thing
+
+
+def test_states_survive_a_restart(database: Database, clock: FakeClock, post: Post) -> None:
+    """A new engine continues from saved states: an open episode is not opened again."""
+    from placehub.alerts.engine import attach_engine
+
+    first = attach_engine(database, clock)
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 95.0), (31, 96.0))
+    first.tick()  # saves states
+    first.detach()
+    second = attach_engine(database, clock)
+    try:
+        post(streams["fill_level"], (40, 97.0))
+        assert len(alerts_of(database, "bin_full")) == 1
+        with database.connect() as conn:
+            assert conn.execute(select(alert_rule_states)).first() is not None
+    finally:
+        second.detach()
