@@ -39,7 +39,7 @@ def test_derived_indicators_per_ward(database: Database) -> None:
         s1 = _thing(conn, "Station 1", "no2", "air_quality_station",
                     unit={"name": "microgram per cubic metre", "symbol": "ug/m3"})
         s2 = _thing(conn, "Station 2", "no2", "air_quality_station",
-                    unit={"name": "parts per billion", "symbol": "ppb"})
+                    unit={"name": "parts per billion", "symbol": "[ppb]"})
         _write(conn, s1["datastream"], [(START + i * hour, v) for i, v in
                                         enumerate([20, 40, 30, 30])])
         _write(conn, s2["datastream"], [(START, 10.0)])

@@ -149,7 +149,8 @@ def mean_no2(series: list[SensorSeries], place_of: dict[int, str]) -> dict[str, 
     for s in series:
         if s.thing_id not in place_of or s.values.size == 0:
             continue
-        factor = 1.91 if s.unit_symbol.lower() == "ppb" else 1.0
+        # UCUM writes parts per billion "[ppb]"; some sensors just "ppb".
+        factor = 1.91 if s.unit_symbol.strip("[]").lower() == "ppb" else 1.0
         means[place_of[s.thing_id]].append(float(np.mean(s.values)) * factor)
     return {place: PlaceFigure(float(np.mean(v)), float(len(v)), f"{len(v)} Datastream(s)")
             for place, v in means.items()}
