@@ -130,6 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
             "(smtps:// for TLS, ?starttls=1 for STARTTLS); empty disables e-mail."),
     Setting("alerts_from_address", "placehub@localhost",
             "Sender address of alert e-mails and digests."),
+    Setting("insight_profile_indices", "iod2019",
+            "Comma-separated index definitions (shipped names or .toml paths) shown in ward and "
+            "LSOA profiles."),
+    Setting("transparency_contact", "",
+            "Contact email published in the algorithmic transparency records (Tier 1)."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
