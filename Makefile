@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test lint bench clean
+.PHONY: setup demo serve test lint bench bench-big clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "placehub needs Python 3.11 or newer on PATH"; exit 1; }
@@ -33,8 +33,23 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The quick benchmarks; `make bench-big` adds the 10-million-Observation reads (generates the
+# store once into var/bench/, about three minutes per database, 1.5 GB).
+BENCH_PG ?= postgresql://root@127.0.0.1:5432/test
 bench: setup
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/bench_sta_core.py
+	$(BIN)/python bench/bench_sta_query.py write sqlite:///var/bench/write.sqlite3
+	$(BIN)/python bench/bench_sta_query.py write $(BENCH_PG)
+	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_alerts.py
+	$(BIN)/python bench/bench_road_matrix.py
+	$(BIN)/python bench/bench_rounds.py
+	$(BIN)/python bench/bench_insight.py
+	$(BIN)/python bench/bench_access.py
+
+bench-big: setup
+	test -f var/bench/big.sqlite3 || $(BIN)/python bench/generate.py sqlite:///var/bench/big.sqlite3
+	$(BIN)/python bench/bench_sta_query.py read sqlite:///var/bench/big.sqlite3
 
 clean:
 	rm -rf $(VENV) var node_modules src/placehub/web/static/build
