@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from placehub.alerts.sources import Forecaster, FrameCounters, Trend
+from placehub.places.distance import haversine_m
 
 HOUR = 3600.0
 Verdict = tuple[Any, ...]
@@ -348,7 +349,7 @@ class LocationChanged(RuleKind):
         state["at"] = list(after)
         if reference is None:
             return None
-        metres = haversine_m(reference[0], reference[1], after[0], after[1])
+        metres = float(haversine_m(reference[0], reference[1], after[0], after[1]))
         if metres > rule.params.get("min_distance_m", 25.0):
             return ("B", metres, now, f"moved {metres:.0f} m from where it was")
         return None
@@ -572,15 +573,6 @@ def _year_of_hour(hour: int) -> int:
 
 def _hour_text(hour: int) -> str:
     return datetime.fromtimestamp(hour * HOUR, UTC).strftime("%Y-%m-%d %H:00 UTC")
-
-
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres."""
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 KINDS: dict[str, RuleKind] = {
