@@ -23,7 +23,6 @@ import io
 import json
 import platform
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -41,17 +40,9 @@ from placehub.config import load_settings
 from placehub.db import Database
 from placehub.db.engine import normalise_url
 from placehub.web.app import create_app
+from timing import median_seconds
 
 BATCH = 1000
-
-
-def _median(action: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _machine() -> str:
@@ -272,10 +263,10 @@ def bench_read(url: str, repeats: int) -> None:
             statement = text(sql.format(**values))
             response = client.get(url_path)
             assert response.status_code == 200, response.text[:300]
-            ours = _median(lambda p=url_path: client.get(p), repeats)  # type: ignore[misc]
+            ours = median_seconds(lambda p=url_path: client.get(p), repeats)  # type: ignore[misc]
             with database.connect() as conn:
                 conn.execute(statement).all()
-                base = _median(lambda c=conn, s=statement: c.execute(s).all(), repeats)  # type: ignore[misc]
+                base = median_seconds(lambda c=conn, s=statement: c.execute(s).all(), repeats)  # type: ignore[misc]
             print(f"| {name} | {ours * 1000:.1f} ms | {base * 1000:.1f} ms | "
                   f"{ours / base:.1f} |")
     database.dispose()
