@@ -22,7 +22,6 @@ import asyncio
 import io
 import json
 import platform
-import secrets
 import sys
 import tempfile
 import time
@@ -33,12 +32,13 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from placehub.access import service
 from placehub.config import load_settings
 from placehub.db import Database
 from placehub.db.engine import normalise_url
+from placehub.db.scratch import scratch_postgres
 from placehub.web.app import create_app
 from timing import median_seconds
 
@@ -60,18 +60,7 @@ def _scratch_database(url: str) -> tuple[str, Callable[[], None]]:
         folder = tempfile.mkdtemp(prefix="placehub-bench-")
         path = Path(folder) / "write.sqlite3"
         return f"sqlite:///{path}", lambda: [p.unlink() for p in Path(folder).glob("*")] and None
-    server = url.rsplit("/", 1)[0]
-    name = f"placehub_bench_write_{secrets.token_hex(3)}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return f"{server}/{name}", drop
+    return scratch_postgres(url, "placehub_bench_write")
 
 
 def _setup_streams(client: TestClient, headers: dict[str, str], count: int) -> list[int]:
