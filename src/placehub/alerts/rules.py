@@ -363,16 +363,7 @@ class AirHourlyMean(RuleKind):
 
     def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = value
-        closed = _add_to_hour(state, t, v, end)
-        verdict: Verdict | None = None
-        limit = rule.params.get("limit", 200.0)
-        for hour, mean in closed:
-            if mean > limit:
-                return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ "
-                        f"at {_hour_text(hour)} is above {limit:g} µg/m³")
-            verdict = ("C", (hour + 1) * HOUR)
-        return verdict
+        return _judge_hours(rule, _add_to_hour(state, t, value, end), ctx)
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
              ) -> Verdict | None:
@@ -380,18 +371,19 @@ class AirHourlyMean(RuleKind):
         hour = state.get("h")
         if hour is None or now < (hour + 1) * HOUR + rule.params.get("grace_s", 600):
             return None
-        return _close(rule, state, ctx)
+        return _judge_hours(rule, _close_hour(state), ctx)
 
 
-def _close(rule: Rule, state: dict[str, Any], ctx: Context) -> Verdict | None:
-    closed = _close_hour(state)
+def _judge_hours(rule: Rule, closed: list[tuple[int, float]], ctx: Context) -> Verdict | None:
+    """Breach on the first closed hour whose mean is above ``limit``, else clear after the last."""
+    verdict: Verdict | None = None
+    limit = rule.params.get("limit", 200.0)
     for hour, mean in closed:
-        limit = rule.params.get("limit", 200.0)
         if mean > limit:
-            return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ at "
-                    f"{_hour_text(hour)} is above {limit:g} µg/m³")
-        return ("C", (hour + 1) * HOUR)
-    return None
+            return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ "
+                    f"at {_hour_text(hour)} is above {limit:g} µg/m³")
+        verdict = ("C", (hour + 1) * HOUR)
+    return verdict
 
 
 class AirHoursAboveLimit(RuleKind):
