@@ -19,7 +19,6 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import attach_engine
 from placehub.alerts.store import create_rule
 from placehub.db import Database
+from placehub.db.scratch import scratch_postgres
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.writes import create_entity
 
@@ -186,7 +186,7 @@ def main() -> None:
             url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
             dropped = None
             if args.database_url and "sqlite" not in args.database_url:
-                url, dropped = fresh_postgres(args.database_url)
+                url, dropped = scratch_postgres(args.database_url, "bench_alerts")
             try:
                 result = run(url, SCENARIOS[name], args.rounds)
             finally:
@@ -200,26 +200,6 @@ def main() -> None:
         print(f"[{name}] best rounds (least disturbed by other load): without "
               f"{result['best_without']:,.0f} obs/s, with {result['best_with']:,.0f} obs/s, "
               f"ratio {result['best_ratio']:.3f} (rules cost {1 - result['best_ratio']:.1%})")
-
-
-def fresh_postgres(server: str) -> tuple[str, Callable[[], None]]:
-    """A new throwaway database on the PostgreSQL server at ``server``, and its dropper."""
-    from sqlalchemy import create_engine, text
-
-    from placehub.db.engine import normalise_url
-
-    server = normalise_url(server)
-    name = f"bench_alerts_{random.randrange(1 << 30)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.rsplit("/", 1)[0] + "/" + name, drop
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
 from tests.ingest.messages import ldds75, tts_uplink  # noqa: E402
+from tests.ingest.server import free_port, start_server  # noqa: E402
 
 from placehub.access.requests import ANONYMOUS_WRITER  # noqa: E402
 from placehub.db import Database  # noqa: E402
@@ -57,12 +56,6 @@ def bodies(offset: int, count: int) -> list[bytes]:
             ).encode()
         )
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -148,32 +141,6 @@ def baseline_group_commit(db_url: str, count: int) -> float:
     return count / elapsed
 
 
-def run_server(db_url: str, port: int, process: bool) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO / "src"),
-        "PLACEHUB_DATABASE_URL": db_url,
-        "PLACEHUB_ANONYMOUS_WRITE": "true",
-        "PLACEHUB_LOG_LEVEL": "warning",
-        "PLACEHUB_INGEST_PROCESS": "true" if process else "false",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "placehub", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -204,7 +171,8 @@ def main() -> None:
         grouped = baseline_group_commit(baseline_url, 20000)
         payloads = bodies(0, int(args.seconds * 6000))
         port = free_port()
-        server = run_server(db_url, port, args.process)
+        server = start_server(
+            db_url, port, {"PLACEHUB_INGEST_PROCESS": "true" if args.process else "false"})
         try:
             asyncio.run(http_load(port, payloads[:2000], 1.0))  # warm-up
             started = time.perf_counter()

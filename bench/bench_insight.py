@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +16,7 @@ import numpy as np
 from placehub.insight.definition import load_definition
 from placehub.insight.index import compute_index, load_place_table
 from placehub.insight.sensitivity import SensitivityOptions, run_sensitivity
-
-
-def timed(func, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    """Median wall time of ``repeat`` calls, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:
@@ -39,9 +28,9 @@ def main() -> None:
     definition = load_definition("iod2019", Path(args.data_dir))
     table = load_place_table(definition)
 
-    build = timed(lambda: compute_index(definition, table), 5)
+    build = median_seconds(lambda: compute_index(definition, table), 5)
     options = SensitivityOptions.from_definition(definition, runs=args.runs, seed=1)
-    vectorised = timed(lambda: run_sensitivity(definition, options, table), 3)
+    vectorised = median_seconds(lambda: run_sensitivity(definition, options, table), 3)
 
     # Baseline: one full compute_index per run with Dirichlet weights (arithmetic only).
     rng = np.random.default_rng(1)
@@ -55,7 +44,7 @@ def main() -> None:
                                for i, w in zip(definition.indicators, drawn, strict=True))
             compute_index(dataclasses.replace(definition, indicators=indicators), table)
 
-    loop = timed(per_run_loop, 3) / loop_runs * args.runs
+    loop = median_seconds(per_run_loop, 3) / loop_runs * args.runs
     places = len(table.column(definition.data.place))
     print(f"IoD 2019 build, {places} LSOAs: median {build:.3f} s")
     print(f"sensitivity {args.runs} runs (vectorised, weights + normalisation + aggregation): "

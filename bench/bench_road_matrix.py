@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,19 +19,15 @@ from scipy.sparse.csgraph import dijkstra
 
 from placehub.places.distance import HaversineDistance
 from placehub.places.roads import RoadNetwork, load_road_network
+from timing import median_seconds
 
 POINTS = 300
 REPEATS = 3
 
 
 def timed(work: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Median wall-clock seconds of ``repeats`` runs."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median wall-clock seconds of ``repeats`` runs (three unless told)."""
+    return median_seconds(work, repeats)
 
 
 def naive_matrix(network: RoadNetwork, points: list[tuple[float, float]]) -> np.ndarray:

@@ -30,6 +30,7 @@ from placehub.db import Database
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, observations, things
 from placehub.web.app import create_app
+from timing import median_seconds
 
 
 def oven(n: int) -> dict[str, object]:
@@ -46,15 +47,6 @@ def oven(n: int) -> dict[str, object]:
             "ObservedProperty": {"name": "fill", "description": "d", "definition": "d"},
         }],
     }
-
-
-def median_seconds(action, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

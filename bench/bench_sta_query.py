@@ -22,8 +22,6 @@ import asyncio
 import io
 import json
 import platform
-import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -34,24 +32,17 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from placehub.access import service
 from placehub.config import load_settings
 from placehub.db import Database
 from placehub.db.engine import normalise_url
+from placehub.db.scratch import scratch_postgres
 from placehub.web.app import create_app
+from timing import median_seconds
 
 BATCH = 1000
-
-
-def _median(action: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _machine() -> str:
@@ -69,18 +60,7 @@ def _scratch_database(url: str) -> tuple[str, Callable[[], None]]:
         folder = tempfile.mkdtemp(prefix="placehub-bench-")
         path = Path(folder) / "write.sqlite3"
         return f"sqlite:///{path}", lambda: [p.unlink() for p in Path(folder).glob("*")] and None
-    server = url.rsplit("/", 1)[0]
-    name = f"placehub_bench_write_{secrets.token_hex(3)}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return f"{server}/{name}", drop
+    return scratch_postgres(url, "placehub_bench_write")
 
 
 def _setup_streams(client: TestClient, headers: dict[str, str], count: int) -> list[int]:
@@ -272,10 +252,10 @@ def bench_read(url: str, repeats: int) -> None:
             statement = text(sql.format(**values))
             response = client.get(url_path)
             assert response.status_code == 200, response.text[:300]
-            ours = _median(lambda p=url_path: client.get(p), repeats)  # type: ignore[misc]
+            ours = median_seconds(lambda p=url_path: client.get(p), repeats)  # type: ignore[misc]
             with database.connect() as conn:
                 conn.execute(statement).all()
-                base = _median(lambda c=conn, s=statement: c.execute(s).all(), repeats)  # type: ignore[misc]
+                base = median_seconds(lambda c=conn, s=statement: c.execute(s).all(), repeats)  # type: ignore[misc]
             print(f"| {name} | {ours * 1000:.1f} ms | {base * 1000:.1f} ms | "
                   f"{ours / base:.1f} |")
     database.dispose()

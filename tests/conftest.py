@@ -8,7 +8,6 @@ Outside CI a missing service skips those tests; in CI (``CI=true``) it fails the
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,11 @@ from urllib.parse import urlparse
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from placehub.config import Settings, load_settings
 from placehub.db import Database
 from placehub.db.engine import normalise_url
+from placehub.db.scratch import scratch_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -51,22 +50,16 @@ def _postgresql_database() -> Iterator[str]:
     server = _postgres_server_url()
     if not server:
         missing_service("PostgreSQL (PLACEHUB_TEST_POSTGRES_URL)")
-    server = normalise_url(server)  # type: ignore[arg-type]
-    name = f"placehub_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        return
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url, drop = scratch_postgres(server, f"placehub_test_{os.getpid()}")
     except Exception as error:  # noqa: BLE001 - any connection problem means "not available"
-        admin.dispose()
-        missing_service(f"PostgreSQL at {server} ({error.__class__.__name__})")
-    base = server.rsplit("/", 1)[0]
+        missing_service(f"PostgreSQL at {normalise_url(server)} ({error.__class__.__name__})")
+        return
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ class Setting:
 
     @property
     def env_var(self) -> str:
+        """The environment variable that sets this setting: PLACEHUB_ + NAME."""
         return "PLACEHUB_" + self.name.upper()
 
     def parse(self, raw: str) -> Any:
@@ -170,6 +171,7 @@ class Settings:
 
     @property
     def data_path(self) -> Path:
+        """The shared data folder as a Path (``~`` expanded)."""
         return Path(self.values["data_dir"]).expanduser()
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,41 +19,9 @@ from placehub.sta.tables import observations
 
 from .conftest import wait_processed
 from .messages import ldds75, tts_uplink
+from .server import free_port, start_server
 
-REPO = Path(__file__).resolve().parents[2]
 EUIS = [f"A8404100018{i:05X}" for i in range(4)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO / "src"),
-        "PLACEHUB_DATABASE_URL": db_url,
-        "PLACEHUB_ANONYMOUS_WRITE": "true",
-        "PLACEHUB_LOG_LEVEL": "warning",
-        "PLACEHUB_INGEST_MQTT_TOPICS": "",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "placehub", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("placehub serve did not start")
 
 
 @pytest.mark.slow

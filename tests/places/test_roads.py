@@ -8,7 +8,7 @@ import numpy as np
 import osmium
 import pytest
 
-from placehub.places.distance import HaversineDistance, haversine_matrix
+from placehub.places.distance import HaversineDistance, haversine_m, haversine_matrix
 from placehub.places.osm import read_places
 from placehub.places.roads import (
     RoadNetwork,
@@ -159,3 +159,15 @@ def test_distance_source_uses_cache_or_says_it_falls_back(
     assert isinstance(distance_source(cache), HaversineDistance)
     load_road_network(rutland_pbf, cache)
     assert isinstance(distance_source(cache), RoadNetwork)
+
+
+def test_pairwise_haversine_agrees_with_matrix_and_a_known_distance() -> None:
+    """The pairwise haversine gives a float for scalars, matches the matrix, and 1° lat ≈ 111.2 km."""
+    points = [(-0.7269, 52.6709), (-0.4853, 52.5823), (-0.6000, 52.6000)]
+    matrix = haversine_matrix(points)
+    lon, lat = np.array(points).T
+    pairwise = haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+    assert np.allclose(pairwise, matrix, rtol=0, atol=1e-6)
+    one_degree = float(haversine_m(0.0, 52.0, 0.0, 53.0))
+    assert 111_100 < one_degree < 111_300
+    assert float(haversine_m(*points[0], *points[1])) == pytest.approx(matrix[0, 1])

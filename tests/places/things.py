@@ -11,13 +11,12 @@ from placehub.sta.tables import (
     RESULT_NUMBER,
     datastreams,
     features_of_interest,
-    locations,
     observations,
     observed_properties,
     sensors,
-    thing_locations,
     things,
 )
+from tests.sta.factories import set_point_location
 
 
 def add_thing(conn: Connection, organisation: int, name: str, lonlat: tuple[float, float],
@@ -33,13 +32,7 @@ def add_thing(conn: Connection, organisation: int, name: str, lonlat: tuple[floa
 def move_thing(conn: Connection, thing_id: int, organisation: int,
                lonlat: tuple[float, float]) -> None:
     """Give a Thing a new Location (replacing the old link)."""
-    geometry = {"type": "Point", "coordinates": list(lonlat)}
-    location_id = conn.execute(insert(locations).values(
-        name="here", description="", encoding_type="application/geo+json", location=geometry,
-        organisation_id=organisation, min_x=lonlat[0], min_y=lonlat[1], max_x=lonlat[0],
-        max_y=lonlat[1])).inserted_primary_key[0]
-    conn.execute(thing_locations.delete().where(thing_locations.c.thing_id == thing_id))
-    conn.execute(insert(thing_locations).values(thing_id=thing_id, location_id=location_id))
+    set_point_location(conn, thing_id, organisation, lonlat)
 
 
 def add_reading(conn: Connection, thing_id: int, organisation: int, quantity: str,

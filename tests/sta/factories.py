@@ -38,15 +38,7 @@ def make_datastream(
     )).inserted_primary_key[0]
     ids = {"organisation": org, "thing": thing}
     if lon_lat is not None:
-        lon, lat = lon_lat
-        location = conn.execute(insert(locations).values(
-            name="Market Place, Oakham", description="", organisation_id=org,
-            encoding_type="application/geo+json",
-            location={"type": "Point", "coordinates": [lon, lat]},
-            min_x=lon, min_y=lat, max_x=lon, max_y=lat,
-        )).inserted_primary_key[0]
-        conn.execute(insert(thing_locations).values(thing_id=thing, location_id=location))
-        ids["location"] = location
+        ids["location"] = set_point_location(conn, thing, org, lon_lat, "Market Place, Oakham")
     sensor = conn.execute(insert(sensors).values(
         name="Milesight EM310-UDL", description="Ultrasonic distance sensor",
         encoding_type="application/pdf", metadata="https://www.milesight.com/",
@@ -64,6 +56,21 @@ def make_datastream(
         properties={"quantity": quantity}, observation_count=0,
     )).inserted_primary_key[0]
     return ids
+
+
+def set_point_location(conn: Connection, thing_id: int, organisation: int,
+                       lon_lat: tuple[float, float], name: str = "here") -> int:
+    """Give a Thing a point Location, replacing any earlier link; returns the Location id."""
+    lon, lat = lon_lat
+    location = conn.execute(insert(locations).values(
+        name=name, description="", organisation_id=organisation,
+        encoding_type="application/geo+json",
+        location={"type": "Point", "coordinates": [lon, lat]},
+        min_x=lon, min_y=lat, max_x=lon, max_y=lat,
+    )).inserted_primary_key[0]
+    conn.execute(thing_locations.delete().where(thing_locations.c.thing_id == thing_id))
+    conn.execute(insert(thing_locations).values(thing_id=thing_id, location_id=location))
+    return int(location)
 
 
 def at(day: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -43,16 +43,20 @@ class Principal:
 
     @property
     def is_anonymous(self) -> bool:
+        """True for a request without a signed-in user or token."""
         return self.user_id is None
 
     def can_write(self, organisation_id: int) -> bool:
+        """Whether this principal may create or change data of ``organisation_id``."""
         return self.write_anywhere or self.roles.get(organisation_id) in {"admin", "editor"}
 
     def can_admin(self, organisation_id: int) -> bool:
+        """Whether this principal may manage users and settings of ``organisation_id``."""
         return self.write_anywhere or self.roles.get(organisation_id) == "admin"
 
     @property
     def member_of(self) -> frozenset[int]:
+        """The ids of the organisations this principal holds any role in."""
         return frozenset(self.roles)
 
 
@@ -60,6 +64,7 @@ ANONYMOUS = Principal()
 
 
 def now() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
 
 
@@ -73,6 +78,7 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches the stored scrypt hash (False when none is stored)."""
     if not stored or not stored.startswith("scrypt$"):
         return False
     _, salt, digest = stored.split("$", 2)
@@ -81,6 +87,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which an API token is stored."""
     # Tokens are 32 random bytes, so a fast hash is enough; no salt needed.
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -88,6 +95,7 @@ def hash_token(token: str) -> str:
 def create_organisation(
     conn: Connection, slug: str, name: str, *, actor: Principal | str = SYSTEM
 ) -> int:
+    """Create an organisation (slug checked, audited); returns its id."""
     if not _SLUG.match(slug):
         raise BadRequest(
             f"organisation slug {slug!r}: use lower-case letters, digits and hyphens"
@@ -110,6 +118,7 @@ def ensure_organisation(conn: Connection, slug: str, name: str) -> int:
 
 
 def organisation_id(conn: Connection, slug: str) -> int:
+    """The id of the organisation with ``slug``; NotFound says how to create it."""
     row = conn.execute(select(organisations.c.id).where(organisations.c.slug == slug)).first()
     if row is None:
         raise NotFound(f"unknown organisation {slug!r}: create it with 'placehub orgs add'")
@@ -135,6 +144,7 @@ def create_user(
     email: str | None = None,
     actor: Principal | str = SYSTEM,
 ) -> int:
+    """Create a user account (audited); returns its id."""
     if not username or len(username) > 100:
         raise BadRequest("username must be 1 to 100 characters")
     if conn.execute(select(users.c.id).where(users.c.username == username)).first():
@@ -156,6 +166,7 @@ def create_user(
 
 
 def user_id(conn: Connection, username: str) -> int:
+    """The id of the user called ``username``; NotFound says how to create it."""
     row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if row is None:
         raise NotFound(f"unknown user {username!r}: create it with 'placehub users add'")
@@ -166,6 +177,7 @@ def grant_role(
     conn: Connection, user: int, organisation: int, role: str, *,
     actor: Principal | str = SYSTEM,
 ) -> None:
+    """Give ``user`` a role in ``organisation`` (replacing any earlier one), audited."""
     if role not in ROLES:
         raise BadRequest(f"role {role!r}: use one of {', '.join(ROLES)}")
     existing = conn.execute(
@@ -218,6 +230,7 @@ def revoke_token(conn: Connection, prefix: str, *, actor: Principal | str = SYST
 
 
 def principal_for_user(conn: Connection, user: int) -> Principal:
+    """The Principal (roles included) of an active user; Unauthorized otherwise."""
     row = conn.execute(select(users).where(users.c.id == user)).first()
     if row is None or not row.active:
         raise Unauthorized("this account is not active: ask an administrator")
@@ -251,6 +264,7 @@ def principal_for_token(conn: Connection, token: str) -> Principal:
 
 
 def authenticate_password(conn: Connection, username: str, password: str) -> Principal:
+    """The Principal of the user whose password matches; Unauthorized otherwise."""
     row = conn.execute(
         select(users.c.id, users.c.password_hash).where(users.c.username == username)
     ).first()

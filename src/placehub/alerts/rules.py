@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from placehub.alerts.sources import Forecaster, FrameCounters, Trend
+from placehub.places.distance import haversine_m
 
 HOUR = 3600.0
 Verdict = tuple[Any, ...]
@@ -348,7 +349,7 @@ class LocationChanged(RuleKind):
         state["at"] = list(after)
         if reference is None:
             return None
-        metres = haversine_m(reference[0], reference[1], after[0], after[1])
+        metres = float(haversine_m(reference[0], reference[1], after[0], after[1]))
         if metres > rule.params.get("min_distance_m", 25.0):
             return ("B", metres, now, f"moved {metres:.0f} m from where it was")
         return None
@@ -362,16 +363,7 @@ class AirHourlyMean(RuleKind):
 
     def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
-        v = value
-        closed = _add_to_hour(state, t, v, end)
-        verdict: Verdict | None = None
-        limit = rule.params.get("limit", 200.0)
-        for hour, mean in closed:
-            if mean > limit:
-                return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ "
-                        f"at {_hour_text(hour)} is above {limit:g} µg/m³")
-            verdict = ("C", (hour + 1) * HOUR)
-        return verdict
+        return _judge_hours(rule, _add_to_hour(state, t, value, end), ctx)
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
              ) -> Verdict | None:
@@ -379,18 +371,19 @@ class AirHourlyMean(RuleKind):
         hour = state.get("h")
         if hour is None or now < (hour + 1) * HOUR + rule.params.get("grace_s", 600):
             return None
-        return _close(rule, state, ctx)
+        return _judge_hours(rule, _close_hour(state), ctx)
 
 
-def _close(rule: Rule, state: dict[str, Any], ctx: Context) -> Verdict | None:
-    closed = _close_hour(state)
+def _judge_hours(rule: Rule, closed: list[tuple[int, float]], ctx: Context) -> Verdict | None:
+    """Breach on the first closed hour whose mean is above ``limit``, else clear after the last."""
+    verdict: Verdict | None = None
+    limit = rule.params.get("limit", 200.0)
     for hour, mean in closed:
-        limit = rule.params.get("limit", 200.0)
         if mean > limit:
-            return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ at "
-                    f"{_hour_text(hour)} is above {limit:g} µg/m³")
-        return ("C", (hour + 1) * HOUR)
-    return None
+            return ("B", mean, hour * HOUR, f"{ctx.quantity} hourly mean {mean:.1f} µg/m³ "
+                    f"at {_hour_text(hour)} is above {limit:g} µg/m³")
+        verdict = ("C", (hour + 1) * HOUR)
+    return verdict
 
 
 class AirHoursAboveLimit(RuleKind):
@@ -572,15 +565,6 @@ def _year_of_hour(hour: int) -> int:
 
 def _hour_text(hour: int) -> str:
     return datetime.fromtimestamp(hour * HOUR, UTC).strftime("%Y-%m-%d %H:00 UTC")
-
-
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres."""
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 KINDS: dict[str, RuleKind] = {

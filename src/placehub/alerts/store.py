@@ -14,6 +14,7 @@ from placehub.sta.tables import things
 
 
 def row_to_rule(row: Any) -> Rule:
+    """A ``Rule`` from one row of the alert_rules table."""
     return Rule(
         id=int(row.id), key=row.key, name=row.name, kind=row.kind, params=dict(row.params or {}),
         severity=row.severity, quantity=row.quantity, asset_type=row.asset_type,
@@ -42,6 +43,7 @@ def ensure_default_rules(conn: Connection, now: datetime) -> int:
 
 
 def load_rules(conn: Connection) -> list[Rule]:
+    """Every alert rule, in id order."""
     return [row_to_rule(r) for r in conn.execute(select(alert_rules).order_by(alert_rules.c.id))]
 
 
@@ -65,6 +67,7 @@ def effective_rules(rules: list[Rule], thing_id: int, asset_type: str | None) ->
 
 
 def get_rule(conn: Connection, rule_id: int) -> Rule:
+    """The rule with ``rule_id``; NotFound says how to list them."""
     row = conn.execute(select(alert_rules).where(alert_rules.c.id == rule_id)).first()
     if row is None:
         raise NotFound(f"no alert rule {rule_id}: list them with 'placehub alerts rules list'")
@@ -150,11 +153,13 @@ def update_rule(conn: Connection, now: datetime, rule_id: int, **changes: Any) -
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:
+    """Delete the rule with ``rule_id`` (NotFound if there is none)."""
     get_rule(conn, rule_id)
     conn.execute(delete(alert_rules).where(alert_rules.c.id == rule_id))
 
 
 def rule_dict(rule: Rule) -> dict[str, Any]:
+    """A rule as JSON for the API and the CLI."""
     return {"id": rule.id, "key": rule.key, "name": rule.name, "kind": rule.kind,
             "asset_type": rule.asset_type, "thing_id": rule.thing_id,
             "quantity": rule.quantity, "params": rule.params, "severity": rule.severity,

@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def alembic_config(url: str) -> Config:
+    """An Alembic configuration for placehub's migrations against ``url``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -58,4 +59,5 @@ def applied_revisions(url: str) -> set[str]:
 
 
 def head_revisions(url: str) -> set[str]:
+    """The head revision of every migration branch."""
     return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())

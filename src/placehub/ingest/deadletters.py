@@ -21,6 +21,7 @@ from placehub.ingest.tables import ingest_journal
 def list_dead_letters(
     conn: Connection, dev_eui: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
+    """The newest dead letters (optionally of one device), with the reason each was set aside."""
     t = ingest_journal
     query = (
         select(

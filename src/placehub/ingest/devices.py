@@ -243,6 +243,7 @@ def register_device(
 def device_json(
     row: Any, organisation: str | None = None, asset_type: str | None = None
 ) -> dict[str, Any]:
+    """A device row as JSON for the API and the CLI."""
     data = dict(row if isinstance(row, dict) else row._mapping)
     out = {
         "id": data["id"],
@@ -265,6 +266,7 @@ def device_json(
 def list_devices(
     conn: Connection, organisation_ids: Iterable[int] | None = None
 ) -> list[dict[str, Any]]:
+    """Every registered device (optionally only of ``organisation_ids``), by DevEUI."""
     query = (
         select(ingest_devices, organisations.c.slug)
         .join(organisations, organisations.c.id == ingest_devices.c.organisation_id)
@@ -441,4 +443,5 @@ def import_devices(
 
 
 def specs_from_rows(rows: Sequence[dict[str, Any]]) -> list[DeviceSpec]:
+    """``DeviceSpec``s from rows of a bulk-registration file."""
     return [DeviceSpec(**row) for row in rows]

@@ -62,6 +62,7 @@ def create_integration(
 
 
 def delete_integration(conn: Connection, name: str) -> None:
+    """Remove the webhook integration called ``name`` (NotFound if there is none)."""
     if not conn.execute(
         delete(ingest_integrations).where(ingest_integrations.c.name == name)
     ).rowcount:
@@ -69,6 +70,7 @@ def delete_integration(conn: Connection, name: str) -> None:
 
 
 def list_integrations(conn: Connection) -> list[dict[str, Any]]:
+    """Every webhook integration with its network and kind of credential (never the secret)."""
     return [
         {
             "name": r.name,

@@ -45,6 +45,7 @@ def normalise_eui(value: str) -> str:
 
 
 def payload_hash(f_port: int | None, payload_hex: str | None, decoded_object: Any = None) -> str:
+    """A digest of port and payload (or of the decoded object when no bytes came): spots replays."""
     digest = hashlib.sha256(f"{f_port}:{payload_hex or ''}".encode())
     if not payload_hex and decoded_object is not None:
         digest.update(

@@ -175,6 +175,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> DeviceProfile:
 
 
 def load_profile_file(path: Path) -> DeviceProfile:
+    """A device profile from one TOML file; ProfileError says what is wrong with it."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
@@ -202,6 +203,7 @@ def load_profiles(extra_dir: str | Path | None = None) -> dict[str, DeviceProfil
 
 
 def get_profile(profile_id: str, extra_dir: str | Path | None = None) -> DeviceProfile:
+    """The profile ``profile_id``, built-in or from ``extra_dir``; KeyError lists the known ones."""
     profiles = load_profiles(extra_dir)
     try:
         return profiles[profile_id]

@@ -52,7 +52,8 @@ def cached_sensitivity(name: str, data_dir: Path, runs: int | None,
 
 
 def _data_dir(request: Request) -> Path:
-    return Path(request.app.state.settings.data_dir).expanduser()
+    """The shared data folder, read as every concern reads it: ``Settings.data_path``."""
+    return request.app.state.settings.data_path
 
 
 def _directory(request: Request) -> PlaceDirectory:

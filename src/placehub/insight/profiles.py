@@ -25,9 +25,9 @@ from sqlalchemy.exc import DBAPIError
 
 from placehub.access.service import Principal
 from placehub.access.visibility import visible_clause
+from placehub.attribution import credits_for
 from placehub.errors import NotFound
 from placehub.insight import indicators as store
-from placehub.insight.attribution import credits_for
 from placehub.insight.definition import DefinitionError, load_definition
 from placehub.insight.derive import SENSOR_CREDIT
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 LonLat = tuple[float, float]
 
@@ -34,14 +35,19 @@ class DistanceSource(Protocol):
         ...
 
 
+def haversine_m(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike
+                ) -> np.ndarray:
+    """Great-circle metres between paired lon/lat points (scalars or broadcastable arrays)."""
+    x1, y1, x2, y2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
+    a = np.sin((y2 - y1) / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin((x2 - x1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
 def haversine_matrix(points: Sequence[LonLat]) -> np.ndarray:
     """Great-circle distances in metres between every pair of lon/lat points."""
-    coords = np.radians(np.asarray(points, dtype=float).reshape(-1, 2))
+    coords = np.asarray(points, dtype=float).reshape(-1, 2)
     lon, lat = coords[:, 0][:, None], coords[:, 1][:, None]
-    dlat = lat - lat.T
-    dlon = lon - lon.T
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat) * np.cos(lat.T) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return haversine_m(lon, lat, lon.T, lat.T)
 
 
 class HaversineDistance:

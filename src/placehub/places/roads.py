@@ -25,6 +25,7 @@ from placehub.places.distance import (
     DistanceSource,
     HaversineDistance,
     LonLat,
+    haversine_m,
 )
 
 # Typical speed in km/h by highway class where no maxspeed is tagged (UK roads, a lorry).
@@ -96,16 +97,6 @@ def is_drivable(tags: dict[str, str]) -> bool:
     if tags.get("access") in EXCLUDED_ACCESS or tags.get("motor_vehicle") in EXCLUDED_ACCESS:
         return False
     return tags.get("service") not in EXCLUDED_SERVICE
-
-
-def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
-                ) -> np.ndarray:
-    """Great-circle metres between paired lon/lat arrays."""
-    lon1, lat1, lon2, lat2 = (
-        np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
-    a = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 class _WayCollector(osmium.SimpleHandler):

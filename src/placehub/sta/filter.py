@@ -504,41 +504,37 @@ class _Compiler:
 
     # --- typed views of an operand ----------------------------------------------------------
 
+    def _read_as(self, operand: _Operand, kind: str, *, nullable: bool = True) -> _Operand | None:
+        """A JSON member, an Observation result or (if ``nullable``) null read as ``kind``."""
+        if operand.kind == "json":
+            return _Operand(kind, operand.position, sql=sqlf.json_value(
+                operand.json_column, operand.json_path, kind))
+        if operand.kind == "result":
+            return _Operand(kind, operand.position,
+                            sql=operand.result_table.c[f"result_{kind}"])
+        if operand.kind == "null" and nullable:
+            return _Operand(kind, operand.position, sql=null(), value=None)
+        return None
+
     def as_number(self, operand: _Operand) -> _Operand:
         if operand.kind in {"number", "id"}:
             return replace(operand, kind="number")
-        if operand.kind == "json":
-            return _Operand("number", operand.position, sql=sqlf.json_value(
-                operand.json_column, operand.json_path, "number"))
-        if operand.kind == "result":
-            return _Operand("number", operand.position,
-                            sql=operand.result_table.c.result_number)
-        if operand.kind == "null":
-            return _Operand("number", operand.position, sql=null(), value=None)
+        if (typed := self._read_as(operand, "number")) is not None:
+            return typed
         raise self.fail(f"expected a number, found {self.describe(operand)}", operand.position)
 
     def as_string(self, operand: _Operand) -> _Operand:
         if operand.kind == "string":
             return operand
-        if operand.kind == "json":
-            return _Operand("string", operand.position, sql=sqlf.json_value(
-                operand.json_column, operand.json_path, "string"))
-        if operand.kind == "result":
-            return _Operand("string", operand.position,
-                            sql=operand.result_table.c.result_string)
-        if operand.kind == "null":
-            return _Operand("string", operand.position, sql=null(), value=None)
+        if (typed := self._read_as(operand, "string")) is not None:
+            return typed
         raise self.fail(f"expected a string, found {self.describe(operand)}", operand.position)
 
     def as_boolean(self, operand: _Operand) -> _Operand:
         if operand.kind == "boolean":
             return operand
-        if operand.kind == "json":
-            return _Operand("boolean", operand.position, sql=sqlf.json_value(
-                operand.json_column, operand.json_path, "boolean"))
-        if operand.kind == "result":
-            return _Operand("boolean", operand.position,
-                            sql=operand.result_table.c.result_boolean)
+        if (typed := self._read_as(operand, "boolean", nullable=False)) is not None:
+            return typed
         raise self.fail(f"expected true or false, found {self.describe(operand)}",
                         operand.position)
 

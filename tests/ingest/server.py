@@ -1,0 +1,49 @@
+"""A real `placehub serve` process on a free port, for the crash test and the ingest benchmark."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db_url: str, port: int, env: dict[str, str] | None = None
+                 ) -> subprocess.Popen[bytes]:
+    """Start `placehub serve` (anonymous writes, no MQTT) and wait until /healthz answers 200."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "placehub", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO / "src"),
+            "PLACEHUB_DATABASE_URL": db_url,
+            "PLACEHUB_ANONYMOUS_WRITE": "true",
+            "PLACEHUB_LOG_LEVEL": "warning",
+            "PLACEHUB_INGEST_MQTT_TOPICS": "",
+            **(env or {}),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"placehub serve did not start on port {port} within 30 s")
