@@ -17,6 +17,7 @@ volumetric soil moisture per day) with the same seeding.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +54,25 @@ RAIN_PROBABILITY = 0.3
 RAIN_POINTS_MEAN = 6.0
 
 
+# Today's fixed rounds (Monday = 0), the baseline both the demo's history and the simulation
+# use. An assumption for the demo (Rutland's real schedule is not published as data), set to
+# what a market-town council commonly runs: town-centre bins every day but Sunday, other town
+# bins twice a week, each village's bins once a week on the village's own day (Monday to
+# Friday, from a hash of its name) and bins out in the country on Wednesdays.
+FIXED_ROUND_WEEKDAYS: dict[str, tuple[int, ...]] = {
+    "town_centre": (0, 1, 2, 3, 4, 5),
+    "town": (0, 3),
+    "rural": (2,),
+}
+
+
+def fixed_round_weekdays(setting: str, settlement: str = "") -> tuple[int, ...]:
+    """Weekdays (Monday = 0) a bin of ``setting`` in ``settlement`` is emptied on fixed rounds."""
+    if setting in FIXED_ROUND_WEEKDAYS:
+        return FIXED_ROUND_WEEKDAYS[setting]
+    return (int(hashlib.sha256(settlement.encode()).hexdigest(), 16) % 5,)
+
+
 @dataclass(frozen=True)
 class BinSite:
     """Where a bin stands and what it holds: enough for the demand model and the planner."""
@@ -63,6 +83,15 @@ class BinSite:
     capacity_litres: float = 120.0
     near_park: bool = False
     name: str = ""
+    # The setting when the caller knows it (the demo's bins carry theirs); "" derives it from
+    # the position.
+    setting: str = ""
+    settlement: str = ""  # the town or village it belongs to (its fixed round day)
+
+
+def stable_id(key: str) -> int:
+    """A bin or bed number for the model's draws from a stable text key (e.g. a demo key)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
 
 
 def _metres(a: LonLat, b: LonLat) -> float:
@@ -87,6 +116,8 @@ class DemandModel:
 
     def setting(self, site: BinSite) -> str:
         """The bin's setting: town_centre, town, village or rural."""
+        if site.setting in SETTINGS:
+            return site.setting
         to_town = min(_metres((site.lon, site.lat), c) for c in TOWN_CENTRES.values())
         if to_town <= 400:
             return "town_centre"
