@@ -55,22 +55,25 @@ RAIN_POINTS_MEAN = 6.0
 
 
 # Today's fixed rounds (Monday = 0), the baseline both the demo's history and the simulation
-# use. An assumption for the demo (Rutland's real schedule is not published as data), set to
-# what a market-town council commonly runs: town-centre bins every day but Sunday, other town
-# bins twice a week, each village's bins once a week on the village's own day (Monday to
-# Friday, from a hash of its name) and bins out in the country on Wednesdays.
+# use. An assumption (Rutland's real schedule is not published as data), sized as a council
+# sizes fixed rounds: so that bins rarely overflow even in a busy week. Town-centre bins every
+# day, other town bins Monday, Wednesday and Friday, village bins twice a week on one of two
+# village rounds (Monday and Thursday, or Tuesday and Friday, by a hash of the village's name),
+# bins out in the country on Wednesdays.
 FIXED_ROUND_WEEKDAYS: dict[str, tuple[int, ...]] = {
-    "town_centre": (0, 1, 2, 3, 4, 5),
-    "town": (0, 3),
+    "town_centre": (0, 1, 2, 3, 4, 5, 6),
+    "town": (0, 2, 4),
     "rural": (2,),
 }
+VILLAGE_ROUNDS: tuple[tuple[int, ...], ...] = ((0, 3), (1, 4))
 
 
 def fixed_round_weekdays(setting: str, settlement: str = "") -> tuple[int, ...]:
     """Weekdays (Monday = 0) a bin of ``setting`` in ``settlement`` is emptied on fixed rounds."""
     if setting in FIXED_ROUND_WEEKDAYS:
         return FIXED_ROUND_WEEKDAYS[setting]
-    return (int(hashlib.sha256(settlement.encode()).hexdigest(), 16) % 5,)
+    pick = int(hashlib.sha256(settlement.encode()).hexdigest(), 16) % len(VILLAGE_ROUNDS)
+    return VILLAGE_ROUNDS[pick]
 
 
 @dataclass(frozen=True)
