@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from placehub.demo.district import AssetSpec
-from placehub.rounds.demand import BinSite, DemandModel, fixed_round_weekdays, stable_id
+from placehub.rounds.demand import (
+    BinSite,
+    DemandModel,
+    fixed_round_weekdays,
+    site_from_properties,
+    stable_id,
+)
 
 HISTORY_DAYS = 56
 # Reporting intervals: bin and soil sensors every 3 hours (a common setting that keeps a
@@ -101,11 +107,7 @@ def demand_model(seed: int) -> DemandModel:
 
 def demand_site(asset: AssetSpec) -> BinSite:
     """A demo bin as the demand model sees it: its own setting, near a park or not."""
-    return BinSite(stable_id(asset.key), asset.lon, asset.lat,
-                   float(asset.properties.get("capacity_litres", 240.0)),
-                   bool(asset.properties.get("near_park", False)), asset.name,
-                   str(asset.properties.get("setting", "village")),
-                   str(asset.properties.get("settlement", "")))
+    return site_from_properties(0, asset.lon, asset.lat, asset.properties, asset.name)
 
 
 def bin_fill_added(asset: AssetSpec, day: date, seed: int) -> float:

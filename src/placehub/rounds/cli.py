@@ -218,7 +218,7 @@ def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[
 
     from placehub.db import Database
     from placehub.rounds.assets import read_assets
-    from placehub.rounds.demand import stable_id
+    from placehub.rounds.demand import site_from_properties
 
     url = make_url(str(settings.database_url))
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
@@ -233,13 +233,9 @@ def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[
         return [], "", {}
     finally:
         database.dispose()
-    sites = []
-    for a in found.assets:
-        props = a.properties
-        key = props.get("demo_key")
-        sites.append(BinSite(stable_id(str(key)) if key else a.thing_id, a.lon, a.lat,
-                             a.capacity_litres, bool(props.get("near_park", False)), a.name,
-                             str(props.get("setting", "")), str(props.get("settlement", ""))))
+    sites = [site_from_properties(a.thing_id, a.lon, a.lat,
+                                  {**a.properties, "capacity_litres": a.capacity_litres}, a.name)
+             for a in found.assets]
     return sites, f"{len(sites)} litter bins from the database", places
 
 

@@ -21,6 +21,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,21 @@ class BinSite:
 def stable_id(key: str) -> int:
     """A bin or bed number for the model's draws from a stable text key (e.g. a demo key)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
+
+
+def site_from_properties(fallback_id: int, lon: float, lat: float, properties: dict[str, Any],
+                         name: str = "") -> BinSite:
+    """A bin as the model sees it, from its Thing properties (the demo's bins carry them all).
+
+    A bin with a ``demo_key`` is known by it, so the demo's history and a simulation of the
+    demo's bins draw the same demand; ``setting``, ``settlement``, ``near_park`` and
+    ``capacity_litres`` are used when present.
+    """
+    key = properties.get("demo_key")
+    return BinSite(stable_id(str(key)) if key else fallback_id, lon, lat,
+                   float(properties.get("capacity_litres") or 120.0),
+                   bool(properties.get("near_park", False)), name,
+                   str(properties.get("setting", "")), str(properties.get("settlement", "")))
 
 
 def _metres(a: LonLat, b: LonLat) -> float:

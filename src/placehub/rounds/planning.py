@@ -107,7 +107,7 @@ class SelectionRules:
     level_value_m: float = 300.0
     risk_value_m: float = 500.0
     # How far into tomorrow's shift the next possible visit is assumed (1.0: its very end).
-    next_visit_shift_fraction: float = 0.5
+    next_visit_shift_fraction: float = 1.0
     # The optional prize looks this many days past the next round.
     prize_horizon_days: float = 3.0
     # An optional asset this close to a mandatory one is worth ``nearby_boost`` times more: a
