@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from placehub.ingest.integrations import create_integration
 from sqlalchemy import func, select
 
 from placehub.config import Settings
@@ -17,6 +16,7 @@ from placehub.db import Database
 from placehub.demo.build import build_demo, demo_summary, registered_demo_keys, sample_district
 from placehub.demo.district import generate_district
 from placehub.demo.simulator import SECRET_HEADER, Simulator, states_from_database
+from placehub.ingest.integrations import create_integration
 from placehub.places.roads import load_road_network
 from placehub.places.tables import place_layers, thing_places
 from placehub.sta.tables import datastreams, observations, things

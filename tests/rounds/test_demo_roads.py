@@ -16,6 +16,8 @@ from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.build import build_demo
 from placehub.places.roads import haversine_m, load_road_network
+from placehub.rounds.assets import read_assets
+from placehub.rounds.service import service_sites
 
 runner = CliRunner()
 
@@ -64,3 +66,24 @@ def test_cli_plans_tomorrow_on_the_demo_along_roads(demo_settings: Settings,
             gaps, _ = nodes.query(np.array(leg[2:-2]))
             assert float(np.max(gaps)) < 1e-9
     assert long_legs >= 2, "the depot, the tip and the bins are kilometres apart"
+
+
+def test_demo_things_carry_what_rounds_needs(database: Database, demo_settings: Settings) -> None:
+    """Rounds reads the demo's bins with their profile and beds with their watering needs."""
+    now = datetime.now(UTC)
+    with database.connect() as conn:
+        bins = read_assets(conn, "litter_bin", now, lookback_days=7)
+        beds = read_assets(conn, "flowerbed", now, lookback_days=7)
+        sites = service_sites(conn)
+    assert len(bins.assets) == 12 and not bins.unusable
+    for asset in bins.assets:
+        assert asset.quantity == "distance"
+        assert asset.properties["empty_distance_mm"] > asset.properties["full_distance_mm"] > 0
+        assert asset.capacity_litres in {240.0, 360.0}
+        assert asset.properties["setting"] in {"town_centre", "town", "village"}
+        assert "near_park" in asset.properties
+        assert asset.history.readings and all(0 <= r.value <= 1.1 for r in asset.history.readings)
+    assert len(beds.assets) == 12
+    assert all(b.history.watering_threshold == 22.0 and b.capacity_litres == 120
+               for b in beds.assets)
+    assert set(sites) == {"depot", "tip"}

@@ -208,7 +208,8 @@ def flowerbed_history(asset: AssetSpec, start: datetime, end: datetime, seed: in
                 moisture += soil_moisture_change(asset, last_day, seed)
             last_day = at.date()
             # The parks team's fixed watering round, morning, for beds that are dry.
-            if at.weekday() in WATERING_DAYS and moisture < float(asset.properties.get("watering_threshold", 22.0)):
+            threshold = float(asset.properties.get("watering_threshold", 22.0))
+            if at.weekday() in WATERING_DAYS and moisture < threshold:
                 moisture = WATERED_TO + float(rng.normal(0, 1.5))
             moisture = float(np.clip(moisture, 8.0, 48.0))
             battery -= float(rng.uniform(0.0003, 0.001))

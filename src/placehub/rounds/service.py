@@ -105,7 +105,8 @@ def service_sites(conn: Connection) -> dict[str, LonLat]:
         if location.get("type") == "Feature":
             location = location.get("geometry") or {}
         coordinates = location.get("coordinates")
-        if kind in {"depot", "tip"} and kind not in found and location.get("type") == "Point":
+        if (kind in {"depot", "tip"} and kind not in found and location.get("type") == "Point"
+                and isinstance(coordinates, list) and len(coordinates) >= 2):
             found[kind] = (float(coordinates[0]), float(coordinates[1]))
     return found
 
