@@ -246,6 +246,15 @@ def select_candidates(
     return candidates, left_out
 
 
+def _describe_params(params: pyvrp.SolveParams | None) -> dict[str, object] | str:
+    """The PyVRP parameters that differ from the defaults, for the plan's provenance."""
+    if params is None:
+        return "PyVRP defaults"
+    return {"num_neighbours": params.neighbourhood.num_neighbours,
+            "history_length": params.ils.history_length,
+            "num_iters_no_improvement": params.ils.num_iters_no_improvement}
+
+
 def solver_version() -> str:
     """The installed PyVRP version, recorded in every plan."""
     return importlib.metadata.version("pyvrp")
@@ -270,6 +279,7 @@ def plan_day(
     max_iterations: int | None = None,
     restarts: int = 1,
     with_geometry: bool = True,
+    solve_params: pyvrp.SolveParams | None = None,
 ) -> Plan:
     """Route the fleet over the candidates with PyVRP and describe the result as a ``Plan``.
 
@@ -345,7 +355,8 @@ def plan_day(
     def solve(data: pyvrp.ProblemData) -> pyvrp.Result:
         best: pyvrp.Result | None = None
         for run in range(restarts):
-            result = pyvrp.solve(data, stop=stop(), seed=seed + run, display=False)
+            result = pyvrp.solve(data, stop=stop(), seed=seed + run, display=False,
+                                 **({"params": solve_params} if solve_params else {}))
             key = (not result.best.is_feasible(), result.cost())
             if best is None or key < (not best.best.is_feasible(), best.cost()):
                 best = result
@@ -355,7 +366,8 @@ def plan_day(
     parameters = {"runtime_seconds": None if max_iterations else runtime_seconds,
                   "max_iterations": max_iterations, "restarts": restarts,
                   "objective": "distance (m) minus prizes",
-                  "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds}
+                  "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds,
+                  "solve_params": _describe_params(solve_params)}
     notes: list[str] = []
     data = build(strict=True)
     result = solve(data)
