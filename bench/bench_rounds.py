@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="short runs (median reported)")
     parser.add_argument("--bins", type=int, default=1000)
     parser.add_argument("--restarts", type=int, default=1, help="solver restarts per plan")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="restarts run at once in this many processes")
     parser.add_argument("--neighbours", type=int, default=0,
                         help="PyVRP granular neighbourhood size (0: its default, 50)")
     parser.add_argument("--history", type=int, default=0,
@@ -64,7 +66,7 @@ def main() -> None:
         plan = plan_day(candidates, simulation.fleet, simulation.distance, service="waste",
                         shift_start=_at(day, 7), snapshot_time=_at(day, 6), seed=seed,
                         runtime_seconds=runtime, restarts=args.restarts,
-                        with_geometry=False, solve_params=params)
+                        with_geometry=False, solve_params=params, workers=args.workers)
         for state in states.values():  # undo the morning reading for the next run
             state.readings.pop()
         return time.perf_counter() - start, plan.cost, plan
@@ -83,8 +85,8 @@ def main() -> None:
     print(f"mandatory: {len(plan.mandatory_ids)}, served: {plan.stop_count}, "
           f"left out: {len(plan.left_out)}, plan checks: {problems or 'ok'}")
     print(f"plan one day (forecast 1,000 bins + select + solve {args.runtime:g} s in "
-          f"{args.restarts} restarts; neighbours {args.neighbours or 50}, history "
-          f"{args.history or 300}), median of "
+          f"{args.restarts} restarts, {args.workers} at once; neighbours "
+          f"{args.neighbours or 50}, history {args.history or 300}), median of "
           f"{args.seeds}: {short_seconds:.1f} s; costs {[s[1] for s in short]}")
     print(f"baseline, same solver with {args.runtime * 10:g} s: {long_seconds:.1f} s, "
           f"cost {long_cost}")

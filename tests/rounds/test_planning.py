@@ -160,3 +160,15 @@ def test_restarts_keep_the_cheapest() -> None:
     with pytest.raises(ValueError, match="restarts"):
         plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
                  snapshot_time=START, restarts=0)
+
+
+def test_parallel_restarts_give_the_same_plan_as_serial_ones() -> None:
+    """Restarts run in two processes find the same (seeded) plan as run one after the other."""
+    cands = candidates(40)
+    serial = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                      snapshot_time=START, max_iterations=200, restarts=2, seed=3)
+    parallel = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                        snapshot_time=START, max_iterations=100, restarts=2, workers=2, seed=3)
+    assert parallel.cost == serial.cost
+    assert parallel.solver["parameters"]["workers"] == 2
+    assert check_plan(parallel) == []

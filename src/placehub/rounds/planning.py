@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -246,6 +247,15 @@ def select_candidates(
     return candidates, left_out
 
 
+def _solve_run(data: pyvrp.ProblemData, seed: int, runtime_seconds: float,
+               max_iterations: int | None, params: pyvrp.SolveParams | None) -> pyvrp.Result:
+    """One PyVRP run (module level, so a process pool can run it)."""
+    stop: StoppingCriterion = (MaxIterations(max_iterations) if max_iterations
+                               else MaxRuntime(runtime_seconds))
+    return pyvrp.solve(data, stop=stop, seed=seed, display=False,
+                       params=params or pyvrp.SolveParams())
+
+
 def _describe_params(params: pyvrp.SolveParams | None) -> dict[str, object] | str:
     """The PyVRP parameters that differ from the defaults, for the plan's provenance."""
     if params is None:
@@ -280,6 +290,7 @@ def plan_day(
     restarts: int = 1,
     with_geometry: bool = True,
     solve_params: pyvrp.SolveParams | None = None,
+    workers: int = 1,
 ) -> Plan:
     """Route the fleet over the candidates with PyVRP and describe the result as a ``Plan``.
 
@@ -291,6 +302,8 @@ def plan_day(
     ``restarts`` > 1 the search runs that many times (seeds ``seed``, ``seed + 1``, ...), each
     with an equal share of the time or the iterations, and keeps the cheapest feasible result:
     on 1,000 bins the spread between seeds is larger than what ten times the time buys.
+    With ``workers`` > 1 that many restarts run at once in separate processes, so each gets
+    ``workers`` times the share of the time (the same wall-clock budget on that many cores).
     """
     if restarts < 1:
         raise ValueError(f"restarts {restarts} < 1 not understood.")
@@ -347,16 +360,22 @@ def plan_day(
         return pyvrp.ProblemData(locations, clients, depots, vehicle_types,
                                  [metres], [seconds])  # type: ignore[list-item]
 
-    def stop() -> StoppingCriterion:
-        if max_iterations:
-            return MaxIterations(max(max_iterations // restarts, 1))
-        return MaxRuntime(runtime_seconds / restarts)
+    if workers < 1:
+        raise ValueError(f"workers {workers} < 1 not understood.")
+    parallel = min(workers, restarts)
+    iterations_per_run = max(max_iterations * parallel // restarts, 1) if max_iterations else None
+    runtime_per_run = runtime_seconds * parallel / restarts
 
     def solve(data: pyvrp.ProblemData) -> pyvrp.Result:
         best: pyvrp.Result | None = None
-        for run in range(restarts):
-            result = pyvrp.solve(data, stop=stop(), seed=seed + run, display=False,
-                                 **({"params": solve_params} if solve_params else {}))
+        jobs = [(data, seed + run, runtime_per_run, iterations_per_run, solve_params)
+                for run in range(restarts)]
+        if parallel > 1:
+            with ProcessPoolExecutor(max_workers=parallel) as pool:
+                results = list(pool.map(_solve_run, *zip(*jobs, strict=True)))
+        else:
+            results = [_solve_run(*job) for job in jobs]
+        for result in results:
             key = (not result.best.is_feasible(), result.cost())
             if best is None or key < (not best.best.is_feasible(), best.cost()):
                 best = result
@@ -364,7 +383,7 @@ def plan_day(
         return best
 
     parameters = {"runtime_seconds": None if max_iterations else runtime_seconds,
-                  "max_iterations": max_iterations, "restarts": restarts,
+                  "max_iterations": max_iterations, "restarts": restarts, "workers": parallel,
                   "objective": "distance (m) minus prizes",
                   "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds,
                   "solve_params": _describe_params(solve_params)}
