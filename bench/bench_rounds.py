@@ -17,7 +17,7 @@ from pathlib import Path
 
 from placehub.config import load_settings
 from placehub.rounds.demand import DemandModel, villages_from_osm
-from placehub.rounds.planning import Plan, check_plan, plan_day
+from placehub.rounds.planning import Plan, SolverTuning, check_plan, plan_day
 from placehub.rounds.service import distance_from_settings
 from placehub.rounds.simulation import Simulation, SimulationConfig, _at, rutland_bins
 
@@ -52,12 +52,7 @@ def main() -> None:
 
     params = None
     if args.neighbours or args.history:
-        from pyvrp import IteratedLocalSearchParams, SolveParams
-        from pyvrp.search import NeighbourhoodParams
-
-        params = SolveParams(
-            ils=IteratedLocalSearchParams(history_length=args.history or 300),
-            neighbourhood=NeighbourhoodParams(num_neighbours=args.neighbours or 50))
+        params = SolverTuning(args.neighbours or 50, args.history or 300)
 
     def plan_once(seed: int, runtime: float) -> tuple[float, int, Plan]:
         start = time.perf_counter()

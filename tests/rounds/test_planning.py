@@ -13,6 +13,7 @@ from placehub.rounds.planning import (
     Candidate,
     Fleet,
     SelectionRules,
+    SolverTuning,
     Vehicle,
     check_plan,
     plan_day,
@@ -172,3 +173,13 @@ def test_parallel_restarts_give_the_same_plan_as_serial_ones() -> None:
     assert parallel.cost == serial.cost
     assert parallel.solver["parameters"]["workers"] == 2
     assert check_plan(parallel) == []
+
+
+def test_solver_tuning_is_used_and_recorded() -> None:
+    """PyVRP tuning values reach the solver (in parallel processes too) and the plan says so."""
+    plan = plan_day(candidates(30), fleet(), HaversineDistance(), service=WASTE,
+                    shift_start=START, snapshot_time=START, max_iterations=100, restarts=2,
+                    workers=2, solve_params=SolverTuning(num_neighbours=20, history_length=50))
+    assert plan.solver["parameters"]["solve_params"] == {"num_neighbours": 20,
+                                                         "history_length": 50}
+    assert check_plan(plan) == []

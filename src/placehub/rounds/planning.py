@@ -247,22 +247,35 @@ def select_candidates(
     return candidates, left_out
 
 
+@dataclass(frozen=True)
+class SolverTuning:
+    """PyVRP search parameters differing from its defaults (plain values, so they pickle)."""
+
+    num_neighbours: int = 50  # granular neighbourhood size
+    history_length: int = 300  # late-acceptance history of the iterated local search
+
+    def solve_params(self) -> pyvrp.SolveParams:
+        """The PyVRP ``SolveParams`` these values stand for."""
+        from pyvrp import IteratedLocalSearchParams
+        from pyvrp.search import NeighbourhoodParams
+
+        return pyvrp.SolveParams(
+            ils=IteratedLocalSearchParams(history_length=self.history_length),
+            neighbourhood=NeighbourhoodParams(num_neighbours=self.num_neighbours))
+
+
 def _solve_run(data: pyvrp.ProblemData, seed: int, runtime_seconds: float,
-               max_iterations: int | None, params: pyvrp.SolveParams | None) -> pyvrp.Result:
+               max_iterations: int | None, tuning: SolverTuning | None) -> pyvrp.Result:
     """One PyVRP run (module level, so a process pool can run it)."""
     stop: StoppingCriterion = (MaxIterations(max_iterations) if max_iterations
                                else MaxRuntime(runtime_seconds))
-    return pyvrp.solve(data, stop=stop, seed=seed, display=False,
-                       params=params or pyvrp.SolveParams())
+    params = tuning.solve_params() if tuning else pyvrp.SolveParams()
+    return pyvrp.solve(data, stop=stop, seed=seed, display=False, params=params)
 
 
-def _describe_params(params: pyvrp.SolveParams | None) -> dict[str, object] | str:
+def _describe_params(tuning: SolverTuning | None) -> dict[str, object] | str:
     """The PyVRP parameters that differ from the defaults, for the plan's provenance."""
-    if params is None:
-        return "PyVRP defaults"
-    return {"num_neighbours": params.neighbourhood.num_neighbours,
-            "history_length": params.ils.history_length,
-            "num_iters_no_improvement": params.ils.num_iters_no_improvement}
+    return asdict(tuning) if tuning else "PyVRP defaults"
 
 
 def solver_version() -> str:
@@ -289,7 +302,7 @@ def plan_day(
     max_iterations: int | None = None,
     restarts: int = 1,
     with_geometry: bool = True,
-    solve_params: pyvrp.SolveParams | None = None,
+    solve_params: SolverTuning | None = None,
     workers: int = 1,
 ) -> Plan:
     """Route the fleet over the candidates with PyVRP and describe the result as a ``Plan``.
