@@ -17,7 +17,7 @@ from pathlib import Path
 
 from placehub.config import load_settings
 from placehub.rounds.demand import DemandModel, villages_from_osm
-from placehub.rounds.planning import Plan, check_plan, plan_day
+from placehub.rounds.planning import Plan, SolverTuning, check_plan, plan_day
 from placehub.rounds.service import distance_from_settings
 from placehub.rounds.simulation import Simulation, SimulationConfig, _at, rutland_bins
 
@@ -30,7 +30,13 @@ def main() -> None:
     parser.add_argument("--runtime", type=float, default=10.0, help="solver seconds per plan")
     parser.add_argument("--seeds", type=int, default=3, help="short runs (median reported)")
     parser.add_argument("--bins", type=int, default=1000)
-    parser.add_argument("--restarts", type=int, default=3, help="solver restarts per plan")
+    parser.add_argument("--restarts", type=int, default=1, help="solver restarts per plan")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="restarts run at once in this many processes")
+    parser.add_argument("--neighbours", type=int, default=0,
+                        help="PyVRP granular neighbourhood size (0: its default, 50)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="PyVRP late-acceptance history length (0: its default, 300)")
     args = parser.parse_args()
 
     settings = load_settings(data_dir=str(REPO.parent / "shared" / "data"))
@@ -44,6 +50,10 @@ def main() -> None:
     states = simulation.initial_states()  # 14 days of readings and fixed rounds per bin
     day = config.start
 
+    params = None
+    if args.neighbours or args.history:
+        params = SolverTuning(args.neighbours or 50, args.history or 300)
+
     def plan_once(seed: int, runtime: float) -> tuple[float, int, Plan]:
         start = time.perf_counter()
         simulation._morning(states, day)
@@ -51,7 +61,7 @@ def main() -> None:
         plan = plan_day(candidates, simulation.fleet, simulation.distance, service="waste",
                         shift_start=_at(day, 7), snapshot_time=_at(day, 6), seed=seed,
                         runtime_seconds=runtime, restarts=args.restarts,
-                        with_geometry=False)
+                        with_geometry=False, solve_params=params, workers=args.workers)
         for state in states.values():  # undo the morning reading for the next run
             state.readings.pop()
         return time.perf_counter() - start, plan.cost, plan
@@ -70,7 +80,8 @@ def main() -> None:
     print(f"mandatory: {len(plan.mandatory_ids)}, served: {plan.stop_count}, "
           f"left out: {len(plan.left_out)}, plan checks: {problems or 'ok'}")
     print(f"plan one day (forecast 1,000 bins + select + solve {args.runtime:g} s in "
-          f"{args.restarts} restarts), median of "
+          f"{args.restarts} restarts, {args.workers} at once; neighbours "
+          f"{args.neighbours or 50}, history {args.history or 300}), median of "
           f"{args.seeds}: {short_seconds:.1f} s; costs {[s[1] for s in short]}")
     print(f"baseline, same solver with {args.runtime * 10:g} s: {long_seconds:.1f} s, "
           f"cost {long_cost}")

@@ -15,9 +15,17 @@ from placehub.demo.history import (
     WATERING_DAYS,
     air_history,
     air_replay_label,
+    bin_fill_added,
     bin_history,
     emptying_days,
     flowerbed_history,
+    soil_moisture_change,
+)
+from placehub.rounds.demand import (
+    DemandModel,
+    fixed_round_weekdays,
+    site_from_properties,
+    stable_id,
 )
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -70,9 +78,13 @@ def test_flowerbeds_are_watered_only_on_round_days(district: District) -> None:
         moisture = flowerbed_history(asset, summer - timedelta(days=56), summer, seed=3)[0]
         for i in range(1, len(moisture.values)):
             if moisture.values[i] >= 35 and moisture.values[i - 1] < 22:
-                jumps.append(moisture.times[i])
+                jumps.append((asset, moisture.times[i]))
     assert jumps, "some beds dry out and are watered in summer"
-    assert all(at.weekday() in WATERING_DAYS for at in jumps)
+    # A jump on another day is a heavy shower the day before (the demand model's rain).
+    assert all(at.weekday() in WATERING_DAYS
+               or soil_moisture_change(asset, (at - timedelta(days=1)).date(), 3) > 10
+               for asset, at in jumps)
+    assert sum(at.weekday() in WATERING_DAYS for _, at in jumps) > len(jumps) / 2
 
 
 def test_air_quality_replays_marylebone_road_scaled(district: District, data_dir: Path) -> None:
@@ -90,3 +102,25 @@ def test_air_quality_replays_marylebone_road_scaled(district: District, data_dir
         assert value == pytest.approx(original * scale, rel=0.35, abs=1.0)
     assert "Marylebone Road" in air_replay_label() and "not measured in Rutland" in \
         air_replay_label()
+
+
+def test_bin_fill_and_soil_drying_are_the_shared_demand_model(district: District) -> None:
+    """The demo's dynamics are placehub.rounds.demand's, for the bin as its Thing describes it."""
+    model = DemandModel(5)
+    bin_asset = next(b for b in district.bins if b.properties["setting"] == "town_centre")
+    bed = district.flowerbeds[0]
+    site = site_from_properties(0, bin_asset.lon, bin_asset.lat, bin_asset.properties)
+    assert model.setting(site) == "town_centre"
+    for offset in range(14):
+        day = (START + timedelta(days=offset)).date()
+        assert bin_fill_added(bin_asset, day, 5) == model.daily_fill(site, day)
+        assert soil_moisture_change(bed, day, 5) == model.daily_drying(stable_id(bed.key), day)
+    assert emptying_days(bin_asset) == fixed_round_weekdays("town_centre")
+
+
+def test_demo_assets_carry_what_rounds_needs(district: District) -> None:
+    """Bins carry setting, settlement and near_park; beds their watering threshold and water."""
+    assert all({"setting", "settlement", "near_park"} <= set(b.properties) for b in district.bins)
+    assert any(b.properties["near_park"] for b in district.bins)
+    assert all(b.properties["watering_threshold"] > 0 and b.properties["water_litres"] > 0
+               for b in district.flowerbeds)

@@ -13,6 +13,7 @@ from placehub.rounds.planning import (
     Candidate,
     Fleet,
     SelectionRules,
+    SolverTuning,
     Vehicle,
     check_plan,
     plan_day,
@@ -160,3 +161,25 @@ def test_restarts_keep_the_cheapest() -> None:
     with pytest.raises(ValueError, match="restarts"):
         plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
                  snapshot_time=START, restarts=0)
+
+
+def test_parallel_restarts_give_the_same_plan_as_serial_ones() -> None:
+    """Restarts run in two processes find the same (seeded) plan as run one after the other."""
+    cands = candidates(40)
+    serial = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                      snapshot_time=START, max_iterations=200, restarts=2, seed=3)
+    parallel = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                        snapshot_time=START, max_iterations=100, restarts=2, workers=2, seed=3)
+    assert parallel.cost == serial.cost
+    assert parallel.solver["parameters"]["workers"] == 2
+    assert check_plan(parallel) == []
+
+
+def test_solver_tuning_is_used_and_recorded() -> None:
+    """PyVRP tuning values reach the solver (in parallel processes too) and the plan says so."""
+    plan = plan_day(candidates(30), fleet(), HaversineDistance(), service=WASTE,
+                    shift_start=START, snapshot_time=START, max_iterations=100, restarts=2,
+                    workers=2, solve_params=SolverTuning(num_neighbours=20, history_length=50))
+    assert plan.solver["parameters"]["solve_params"] == {"num_neighbours": 20,
+                                                         "history_length": 50}
+    assert check_plan(plan) == []

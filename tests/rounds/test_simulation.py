@@ -5,9 +5,8 @@ from collections import Counter
 import pytest
 
 from placehub.places.distance import HaversineDistance
-from placehub.rounds.demand import DemandModel, villages_from_osm
+from placehub.rounds.demand import SETTINGS, DemandModel, fixed_round_weekdays, villages_from_osm
 from placehub.rounds.simulation import (
-    FIXED_WEEKDAYS,
     Simulation,
     SimulationConfig,
     report,
@@ -28,7 +27,7 @@ def test_rutland_bins_cover_every_setting(rutland) -> None:  # type: ignore[no-u
     assert len(sites) == 120 and len({s.id for s in sites}) == 120
     assert sum("(OSM)" in s.name for s in sites) == 11
     settings = Counter(model.setting(s) for s in sites)
-    assert set(settings) == set(FIXED_WEEKDAYS)
+    assert set(settings) == set(SETTINGS)
     assert all(-0.85 < s.lon < -0.40 and 52.50 < s.lat < 52.78 for s in sites)
 
 
@@ -49,7 +48,8 @@ def test_simulation_is_reproducible_and_accounts(rutland) -> None:  # type: igno
     fixed = first["policies"]["fixed"]
     expected_stops = sum(
         1 for offset in range(4) for s in sites
-        if (config.start.weekday() + offset) % 7 in FIXED_WEEKDAYS[model.setting(s)]
+        if (config.start.weekday() + offset) % 7
+        in fixed_round_weekdays(model.setting(s), s.settlement)
     )
     assert fixed["stops"] == expected_stops
     for figures in first["policies"].values():

@@ -26,6 +26,12 @@ from placehub.places.roads import RoadNetwork
 
 BIN_TARGET = 300
 FLOWERBED_TARGET = 40
+# A bin this close to a planted park or garden bed counts as "near a park" (demand model).
+NEAR_PARK_M = 200.0
+# The parks team waters a bed below this soil moisture (%), with about this much water: a
+# bed of some 4 m2, 20 cm of soil raised by 15 points of volumetric moisture.
+WATERING_THRESHOLD_PERCENT = 22.0
+WATER_LITRES_PER_BED = 120
 # Shares of the placed bins (after the mapped ones) by settlement.
 TOWN_SHARES = {"Oakham": 0.42, "Uppingham": 0.22}
 TOWN_RADIUS_M = {"Oakham": 1500.0, "Uppingham": 1000.0}
@@ -304,6 +310,12 @@ def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 20
         ))
 
     flowerbeds = _flowerbeds(pbf, boundaries, settlements, seed, rng)
+    # The demand model's weekday profile: bins near a planted park or garden are busiest at
+    # weekends, like town centres (rounds needs to know which bins those are).
+    for bin_spec in bins:
+        bin_spec.properties["near_park"] = any(
+            _metres((bin_spec.lon, bin_spec.lat), (bed.lon, bed.lat)) <= NEAR_PARK_M
+            for bed in flowerbeds)
     air = []
     for number, (name, place, profile, vendor, visibility, main_road) in enumerate(
             AIR_STATIONS, start=1):
@@ -380,6 +392,10 @@ def _flowerbeds(pbf: Path, boundaries: Boundaries, settlements: list[OsmPlace], 
             dev_eui=dev_eui(vendor, seed, key), network="chirpstack" if number % 2 else "tts",
             lon=lonlat[0], lat=lonlat[1],
             visibility="organisation" if rng.random() < 0.15 else "public",
-            properties={"demo_key": key, "settlement": place, "osm_area": osm_id},
+            properties={"demo_key": key, "settlement": place, "osm_area": osm_id,
+                        # What rounds plans watering with: water below this soil moisture
+                        # (%), and the water one watering takes.
+                        "watering_threshold": WATERING_THRESHOLD_PERCENT,
+                        "water_litres": WATER_LITRES_PER_BED},
         ))
     return beds

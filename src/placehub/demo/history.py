@@ -26,6 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from placehub.demo.district import AssetSpec
+from placehub.rounds.demand import (
+    BinSite,
+    DemandModel,
+    fixed_round_weekdays,
+    site_from_properties,
+    stable_id,
+)
 
 HISTORY_DAYS = 56
 # Reporting intervals: bin and soil sensors every 3 hours (a common setting that keeps a
@@ -40,29 +47,15 @@ BIN_DISTANCES_MM = {
     "dragino-ldds75-bin": (1000, 150),
 }
 
-# Mean fraction of capacity filled per day, by setting.
-BASE_FILL_PER_DAY = {"town_centre": 0.32, "town": 0.15, "village": 0.09}
-# Monday .. Sunday: town centres are busiest at the weekend.
-WEEKDAY_FACTOR = {
-    "town_centre": (0.85, 0.85, 0.9, 0.95, 1.1, 1.35, 1.3),
-    "town": (0.95, 0.95, 0.95, 1.0, 1.0, 1.1, 1.05),
-    "village": (0.95, 0.95, 0.95, 1.0, 1.0, 1.1, 1.05),
-}
 # Share of a day's litter by hour of day (people are out in the day and early evening).
 HOURLY_SHARE = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.5, 1.6, 1.7, 2.0, 2.4, 2.2,
                          1.9, 1.8, 1.9, 1.9, 1.6, 1.2, 0.9, 0.6, 0.4, 0.3])
 HOURLY_SHARE = HOURLY_SHARE / HOURLY_SHARE.sum()
 
 # The current fixed rounds: which weekdays (Monday = 0) each kind of bin is emptied, from 07:00.
-FIXED_ROUNDS = {"town_centre": (0, 1, 2, 3, 4, 5), "town": (0, 3)}
 ROUND_START_HOUR = 7
 
-# Soil: mean drying in moisture percentage points per day, by month (January first).
-MONTHLY_DRYING = (0.6, 0.8, 1.2, 2.0, 2.8, 3.4, 3.8, 3.4, 2.4, 1.4, 0.8, 0.6)
-RAIN_PROBABILITY = 0.35
-RAIN_MEAN_POINTS = 5.0
 WATERING_DAYS = (1, 4)  # Tuesday and Friday
-WATER_BELOW = 22.0
 WATERED_TO = 38.0
 
 AIR_SOURCE = "air/marylebone_road_hourly_2015_2020.csv"
@@ -106,38 +99,38 @@ def _steps(start: datetime, end: datetime, every: timedelta, jitter_s: int) -> I
 # -- the dynamics (swap point for placehub.rounds.demand) --------------------------------------
 
 
-def bin_fill_added(asset: AssetSpec, day: date, seed: int) -> float:
-    """Fraction of a bin's capacity filled on ``day``.
+@lru_cache(maxsize=8)
+def demand_model(seed: int) -> DemandModel:
+    """The shared demand model (placehub.rounds.demand) for the demo's seed."""
+    return DemandModel(seed)
 
-    Base rate by setting, times a per-bin factor (log-normal, fixed per bin), the weekday profile
-    and gamma day-to-day noise (coefficient of variation 0.3).
+
+def demand_site(asset: AssetSpec) -> BinSite:
+    """A demo bin as the demand model sees it: its own setting, near a park or not."""
+    return site_from_properties(0, asset.lon, asset.lat, asset.properties, asset.name)
+
+
+def bin_fill_added(asset: AssetSpec, day: date, seed: int) -> float:
+    """Fraction of a bin's capacity filled on ``day``, from the shared demand model.
+
+    ``DemandModel.daily_fill``: base rate by setting, a per-bin log-normal factor, the weekday
+    profile and gamma day-to-day noise (see docs/rounds.md, "Demand model").
     """
-    setting = str(asset.properties.get("setting", "village"))
-    per_bin = float(_rng(seed, "bin-rate", asset.key).lognormal(-0.35 ** 2 / 2, 0.35))
-    noise = float(_rng(seed, "bin-day", asset.key, day.toordinal()).gamma(1 / 0.09, 0.09))
-    return BASE_FILL_PER_DAY[setting] * per_bin * WEEKDAY_FACTOR[setting][day.weekday()] * noise
+    return demand_model(seed).daily_fill(demand_site(asset), day)
 
 
 def soil_moisture_change(asset: AssetSpec, day: date, seed: int) -> float:
     """Change of a bed's soil moisture over ``day`` in percentage points (rain raises it)."""
-    weather = _rng(seed, "weather", day.toordinal())  # one sky over the county
-    drying = MONTHLY_DRYING[day.month - 1] * float(
-        _rng(seed, "drying", asset.key, day.toordinal()).lognormal(0.0, 0.15))
-    rain = float(weather.exponential(RAIN_MEAN_POINTS)) if weather.random() < RAIN_PROBABILITY \
-        else 0.0
-    return rain - drying
+    return demand_model(seed).daily_drying(stable_id(asset.key), day)
 
 
 # -- bins --------------------------------------------------------------------------------------
 
 
 def emptying_days(asset: AssetSpec) -> tuple[int, ...]:
-    """Weekdays the bin is emptied on the fixed rounds (each village has its own day)."""
-    setting = str(asset.properties.get("setting", "village"))
-    if setting in FIXED_ROUNDS:
-        return FIXED_ROUNDS[setting]
-    settlement = str(asset.properties.get("settlement", ""))
-    return (int(hashlib.sha256(settlement.encode()).hexdigest(), 16) % 5,)
+    """Weekdays the bin is emptied on the fixed rounds (placehub.rounds.demand's schedule)."""
+    return fixed_round_weekdays(str(asset.properties.get("setting", "village")),
+                                str(asset.properties.get("settlement", "")))
 
 
 def bin_history(asset: AssetSpec, start: datetime, end: datetime, seed: int,
@@ -215,7 +208,8 @@ def flowerbed_history(asset: AssetSpec, start: datetime, end: datetime, seed: in
                 moisture += soil_moisture_change(asset, last_day, seed)
             last_day = at.date()
             # The parks team's fixed watering round, morning, for beds that are dry.
-            if at.weekday() in WATERING_DAYS and moisture < WATER_BELOW:
+            threshold = float(asset.properties.get("watering_threshold", 22.0))
+            if at.weekday() in WATERING_DAYS and moisture < threshold:
                 moisture = WATERED_TO + float(rng.normal(0, 1.5))
             moisture = float(np.clip(moisture, 8.0, 48.0))
             battery -= float(rng.uniform(0.0003, 0.001))

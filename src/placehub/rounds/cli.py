@@ -177,12 +177,13 @@ def simulate_command(
     pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
     if not Path(pbf).exists():
         fail(f"no OSM extract at {pbf}: set PLACEHUB_DATA_DIR or rounds_road_network")
-    sites, source = _demo_bins(settings)
+    sites, source, places = _demo_bins(settings)
     if not sites:
         sites, source = rutland_bins(pbf, bins, seed), f"{bins} generated on Rutland streets"
+    where = {key: places[key] for key in ("depot", "tip") if key in places}
     try:
         config = SimulationConfig(days=days, seed=seed, max_iterations=iterations,
-                                  vehicles=vehicles)
+                                  vehicles=vehicles, **where)  # type: ignore[arg-type]
     except ValueError as error:
         fail(str(error))
     distance = rounds.distance_from_settings(settings)
@@ -207,28 +208,35 @@ def simulate_command(
         console.print(f"Savings: {output['savings']}")
 
 
-def _demo_bins(settings: Settings) -> tuple[list[BinSite], str]:
-    """The database's litter bins (e.g. the Rutland demo's), if it has any."""
+def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[float, float]]]:
+    """The database's litter bins (e.g. the Rutland demo's) and its depot and tip, if any.
+
+    A demo bin keeps its setting, settlement and ``near_park`` and is known to the demand
+    model by its demo key, so the simulation draws the same demand the demo's history did.
+    """
     from sqlalchemy.engine import make_url
 
     from placehub.db import Database
     from placehub.rounds.assets import read_assets
+    from placehub.rounds.demand import site_from_properties
 
     url = make_url(str(settings.database_url))
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return [], ""  # do not create a database just to find it empty
+        return [], "", {}  # do not create a database just to find it empty
     database = Database(settings.database_url)
     try:
         database.upgrade()
         with database.connect() as conn:
             found = read_assets(conn, "litter_bin", datetime.now(UTC), lookback_days=1)
+            places = rounds.service_sites(conn)
     except Exception:  # noqa: BLE001 - no usable database means "generate bins"
-        return [], ""
+        return [], "", {}
     finally:
         database.dispose()
-    sites = [BinSite(a.thing_id, a.lon, a.lat, a.capacity_litres, False, a.name)
+    sites = [site_from_properties(a.thing_id, a.lon, a.lat,
+                                  {**a.properties, "capacity_litres": a.capacity_litres}, a.name)
              for a in found.assets]
-    return sites, f"{len(sites)} litter bins from the database"
+    return sites, f"{len(sites)} litter bins from the database", places
 
 
 def register(app_: typer.Typer) -> None:

@@ -17,9 +17,11 @@ volumetric soil moisture per day) with the same seeding.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +55,28 @@ RAIN_PROBABILITY = 0.3
 RAIN_POINTS_MEAN = 6.0
 
 
+# Today's fixed rounds (Monday = 0), the baseline both the demo's history and the simulation
+# use. An assumption (Rutland's real schedule is not published as data), sized as a council
+# sizes fixed rounds: so that bins rarely overflow even in a busy week. Town-centre bins every
+# day, other town bins Monday, Wednesday and Friday, village bins twice a week on one of two
+# village rounds (Monday and Thursday, or Tuesday and Friday, by a hash of the village's name),
+# bins out in the country on Wednesdays.
+FIXED_ROUND_WEEKDAYS: dict[str, tuple[int, ...]] = {
+    "town_centre": (0, 1, 2, 3, 4, 5, 6),
+    "town": (0, 2, 4),
+    "rural": (2,),
+}
+VILLAGE_ROUNDS: tuple[tuple[int, ...], ...] = ((0, 3), (1, 4))
+
+
+def fixed_round_weekdays(setting: str, settlement: str = "") -> tuple[int, ...]:
+    """Weekdays (Monday = 0) a bin of ``setting`` in ``settlement`` is emptied on fixed rounds."""
+    if setting in FIXED_ROUND_WEEKDAYS:
+        return FIXED_ROUND_WEEKDAYS[setting]
+    pick = int(hashlib.sha256(settlement.encode()).hexdigest(), 16) % len(VILLAGE_ROUNDS)
+    return VILLAGE_ROUNDS[pick]
+
+
 @dataclass(frozen=True)
 class BinSite:
     """Where a bin stands and what it holds: enough for the demand model and the planner."""
@@ -63,6 +87,30 @@ class BinSite:
     capacity_litres: float = 120.0
     near_park: bool = False
     name: str = ""
+    # The setting when the caller knows it (the demo's bins carry theirs); "" derives it from
+    # the position.
+    setting: str = ""
+    settlement: str = ""  # the town or village it belongs to (its fixed round day)
+
+
+def stable_id(key: str) -> int:
+    """A bin or bed number for the model's draws from a stable text key (e.g. a demo key)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
+
+
+def site_from_properties(fallback_id: int, lon: float, lat: float, properties: dict[str, Any],
+                         name: str = "") -> BinSite:
+    """A bin as the model sees it, from its Thing properties (the demo's bins carry them all).
+
+    A bin with a ``demo_key`` is known by it, so the demo's history and a simulation of the
+    demo's bins draw the same demand; ``setting``, ``settlement``, ``near_park`` and
+    ``capacity_litres`` are used when present.
+    """
+    key = properties.get("demo_key")
+    return BinSite(stable_id(str(key)) if key else fallback_id, lon, lat,
+                   float(properties.get("capacity_litres") or 120.0),
+                   bool(properties.get("near_park", False)), name,
+                   str(properties.get("setting", "")), str(properties.get("settlement", "")))
 
 
 def _metres(a: LonLat, b: LonLat) -> float:
@@ -87,6 +135,8 @@ class DemandModel:
 
     def setting(self, site: BinSite) -> str:
         """The bin's setting: town_centre, town, village or rural."""
+        if site.setting in SETTINGS:
+            return site.setting
         to_town = min(_metres((site.lon, site.lat), c) for c in TOWN_CENTRES.values())
         if to_town <= 400:
             return "town_centre"

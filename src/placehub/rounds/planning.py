@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -107,7 +108,7 @@ class SelectionRules:
     level_value_m: float = 300.0
     risk_value_m: float = 500.0
     # How far into tomorrow's shift the next possible visit is assumed (1.0: its very end).
-    next_visit_shift_fraction: float = 0.5
+    next_visit_shift_fraction: float = 1.0
     # The optional prize looks this many days past the next round.
     prize_horizon_days: float = 3.0
     # An optional asset this close to a mandatory one is worth ``nearby_boost`` times more: a
@@ -246,6 +247,37 @@ def select_candidates(
     return candidates, left_out
 
 
+@dataclass(frozen=True)
+class SolverTuning:
+    """PyVRP search parameters differing from its defaults (plain values, so they pickle)."""
+
+    num_neighbours: int = 50  # granular neighbourhood size
+    history_length: int = 300  # late-acceptance history of the iterated local search
+
+    def solve_params(self) -> pyvrp.SolveParams:
+        """The PyVRP ``SolveParams`` these values stand for."""
+        from pyvrp import IteratedLocalSearchParams
+        from pyvrp.search import NeighbourhoodParams
+
+        return pyvrp.SolveParams(
+            ils=IteratedLocalSearchParams(history_length=self.history_length),
+            neighbourhood=NeighbourhoodParams(num_neighbours=self.num_neighbours))
+
+
+def _solve_run(data: pyvrp.ProblemData, seed: int, runtime_seconds: float,
+               max_iterations: int | None, tuning: SolverTuning | None) -> pyvrp.Result:
+    """One PyVRP run (module level, so a process pool can run it)."""
+    stop: StoppingCriterion = (MaxIterations(max_iterations) if max_iterations
+                               else MaxRuntime(runtime_seconds))
+    params = tuning.solve_params() if tuning else pyvrp.SolveParams()
+    return pyvrp.solve(data, stop=stop, seed=seed, display=False, params=params)
+
+
+def _describe_params(tuning: SolverTuning | None) -> dict[str, object] | str:
+    """The PyVRP parameters that differ from the defaults, for the plan's provenance."""
+    return asdict(tuning) if tuning else "PyVRP defaults"
+
+
 def solver_version() -> str:
     """The installed PyVRP version, recorded in every plan."""
     return importlib.metadata.version("pyvrp")
@@ -270,6 +302,8 @@ def plan_day(
     max_iterations: int | None = None,
     restarts: int = 1,
     with_geometry: bool = True,
+    solve_params: SolverTuning | None = None,
+    workers: int = 1,
 ) -> Plan:
     """Route the fleet over the candidates with PyVRP and describe the result as a ``Plan``.
 
@@ -281,6 +315,8 @@ def plan_day(
     ``restarts`` > 1 the search runs that many times (seeds ``seed``, ``seed + 1``, ...), each
     with an equal share of the time or the iterations, and keeps the cheapest feasible result:
     on 1,000 bins the spread between seeds is larger than what ten times the time buys.
+    With ``workers`` > 1 that many restarts run at once in separate processes, so each gets
+    ``workers`` times the share of the time (the same wall-clock budget on that many cores).
     """
     if restarts < 1:
         raise ValueError(f"restarts {restarts} < 1 not understood.")
@@ -337,15 +373,22 @@ def plan_day(
         return pyvrp.ProblemData(locations, clients, depots, vehicle_types,
                                  [metres], [seconds])  # type: ignore[list-item]
 
-    def stop() -> StoppingCriterion:
-        if max_iterations:
-            return MaxIterations(max(max_iterations // restarts, 1))
-        return MaxRuntime(runtime_seconds / restarts)
+    if workers < 1:
+        raise ValueError(f"workers {workers} < 1 not understood.")
+    parallel = min(workers, restarts)
+    iterations_per_run = max(max_iterations * parallel // restarts, 1) if max_iterations else None
+    runtime_per_run = runtime_seconds * parallel / restarts
 
     def solve(data: pyvrp.ProblemData) -> pyvrp.Result:
         best: pyvrp.Result | None = None
-        for run in range(restarts):
-            result = pyvrp.solve(data, stop=stop(), seed=seed + run, display=False)
+        jobs = [(data, seed + run, runtime_per_run, iterations_per_run, solve_params)
+                for run in range(restarts)]
+        if parallel > 1:
+            with ProcessPoolExecutor(max_workers=parallel) as pool:
+                results = list(pool.map(_solve_run, *zip(*jobs, strict=True)))
+        else:
+            results = [_solve_run(*job) for job in jobs]
+        for result in results:
             key = (not result.best.is_feasible(), result.cost())
             if best is None or key < (not best.best.is_feasible(), best.cost()):
                 best = result
@@ -353,9 +396,10 @@ def plan_day(
         return best
 
     parameters = {"runtime_seconds": None if max_iterations else runtime_seconds,
-                  "max_iterations": max_iterations, "restarts": restarts,
+                  "max_iterations": max_iterations, "restarts": restarts, "workers": parallel,
                   "objective": "distance (m) minus prizes",
-                  "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds}
+                  "max_reloads": fleet.max_reloads, "reload_seconds": fleet.reload_seconds,
+                  "solve_params": _describe_params(solve_params)}
     notes: list[str] = []
     data = build(strict=True)
     result = solve(data)

@@ -34,6 +34,7 @@ from placehub.rounds.planning import (
     select_candidates,
 )
 from placehub.rounds.tables import rounds_plans, rounds_service_events, rounds_stops
+from placehub.sta.tables import locations, thing_locations, things
 
 BIN_SERVICE_SECONDS = 90
 # Watering: walking the hose out and back, then the flow of a bowser pump (about 20 L a minute).
@@ -83,19 +84,38 @@ def fleet_from_settings(settings: Settings, service: str) -> Fleet:
 
 
 @functools.lru_cache(maxsize=4)
-def _road_network(path: str) -> DistanceSource | None:
-    try:
-        from placehub.places.roads import load_road_network  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return load_road_network(path)  # type: ignore[no-any-return,unused-ignore]
+def _road_network(path: str, cache: str) -> DistanceSource | None:
+    from placehub.places.roads import load_road_network
+
+    # The places cache (``road_network_file``) saves re-reading the extract on every command.
+    return load_road_network(path, cache or None)
+
+
+def service_sites(conn: Connection) -> dict[str, LonLat]:
+    """Where the depot and the tip are, from Things with ``asset_type`` depot / tip (the demo's)."""
+    found: dict[str, LonLat] = {}
+    rows = conn.execute(select(things.c.id, things.c.properties, locations.c.location)
+                        .join(thing_locations, thing_locations.c.thing_id == things.c.id)
+                        .join(locations, locations.c.id == thing_locations.c.location_id)
+                        .order_by(things.c.id))
+    for row in rows:
+        kind = (row.properties or {}).get("asset_type") if isinstance(row.properties, dict) \
+            else None
+        location = row.location if isinstance(row.location, dict) else {}
+        if location.get("type") == "Feature":
+            location = location.get("geometry") or {}
+        coordinates = location.get("coordinates")
+        if (kind in {"depot", "tip"} and kind not in found and location.get("type") == "Point"
+                and isinstance(coordinates, list) and len(coordinates) >= 2):
+            found[kind] = (float(coordinates[0]), float(coordinates[1]))
+    return found
 
 
 def distance_from_settings(settings: Settings) -> DistanceSource:
     """The road network where one is available, else the haversine fallback (which says so)."""
     path = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
     if Path(path).exists():
-        network = _road_network(path)
+        network = _road_network(path, str(settings.road_network_file or ""))
         if network is not None:
             return network
     return HaversineDistance()

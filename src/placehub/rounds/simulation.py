@@ -3,8 +3,8 @@
 The same bins, the same seeded demand (``placehub.rounds.demand``) and the same router (PyVRP,
 iteration-limited so runs are reproducible) serve every policy; only the choice of bins differs:
 
-- ``fixed``: today's fixed rounds, each bin emptied on fixed weekdays by its setting (town centre
-  daily, town Mon/Wed/Fri, village Tue/Fri, rural Wed);
+- ``fixed``: today's fixed rounds, each bin emptied on fixed weekdays by its setting
+  (``placehub.rounds.demand.fixed_round_weekdays``, the schedule the demo's history uses too);
 - ``threshold``: every bin whose latest reading is 80% or more;
 - ``placehub``: the forecaster's overflow probabilities, mandatory and prize-collecting choice.
 
@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from placehub.places.distance import DistanceSource, LonLat
-from placehub.rounds.demand import BinSite, DemandModel
+from placehub.rounds.demand import SETTINGS, BinSite, DemandModel, fixed_round_weekdays
 from placehub.rounds.forecast import (
     LITTER_BIN,
     AssetHistory,
@@ -55,14 +55,6 @@ READING_NOISE = 0.02
 SHIFT_START = time(7, 0)
 BIN_SERVICE_SECONDS = 90
 DAY = timedelta(days=1)
-
-# Fixed rounds: weekdays (Monday 0) each setting is emptied on.
-FIXED_WEEKDAYS: dict[str, tuple[int, ...]] = {
-    "town_centre": (0, 1, 2, 3, 4, 5, 6),
-    "town": (0, 2, 4),
-    "village": (1, 4),
-    "rural": (2,),
-}
 
 DEFAULT_DEPOT: LonLat = (-0.7395, 52.6745)
 DEFAULT_TIP: LonLat = (-0.7145, 52.6905)
@@ -235,7 +227,7 @@ class Simulation:
 
     def _fixed(self, states: dict[int, BinState], day: date) -> list[Candidate]:
         wanted = [s for s in states.values()
-                  if day.weekday() in FIXED_WEEKDAYS[s.setting]]
+                  if day.weekday() in fixed_round_weekdays(s.setting, s.site.settlement)]
         return [self._candidate(s, 0.5, True, 0) for s in wanted]
 
     def _threshold(self, states: dict[int, BinState], day: date) -> list[Candidate]:
@@ -378,7 +370,7 @@ def rutland_bins(pbf_path: str, count: int, seed: int) -> list[BinSite]:
     for point in baskets[:count]:
         sites.append(BinSite(len(sites) + 1, point[0], point[1], 120.0, near_park(point),
                              f"Litter bin {len(sites) + 1} (OSM)"))
-    by_setting: dict[str, list[int]] = {k: [] for k in FIXED_WEEKDAYS}
+    by_setting: dict[str, list[int]] = {k: [] for k in SETTINGS}
     for i, (a, b, _) in enumerate(segments):
         mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
         by_setting[model.setting(BinSite(0, mid[0], mid[1]))].append(i)
@@ -397,8 +389,11 @@ def rutland_bins(pbf_path: str, count: int, seed: int) -> list[BinSite]:
             t = float(rng.uniform(0.1, 0.9))
             point = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
             capacity = 240.0 if setting == "town_centre" else 120.0
+            village = (min(villages, key=lambda v: _metres(point, villages[v]))
+                       if setting == "village" and villages else "")
             sites.append(BinSite(len(sites) + 1, point[0], point[1], capacity, near_park(point),
-                                 f"Litter bin {len(sites) + 1} ({setting.replace('_', ' ')})"))
+                                 f"Litter bin {len(sites) + 1} ({setting.replace('_', ' ')})",
+                                 setting, village))
         remaining -= n
     return sites
 
