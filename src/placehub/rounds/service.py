@@ -65,12 +65,18 @@ def shift_start(settings: Settings, day: date) -> datetime:
     return datetime.combine(day, start, UTC)
 
 
-def fleet_from_settings(settings: Settings, service: str) -> Fleet:
-    """The vehicles of a service: refuse vehicles emptying at the tip, or water bowsers."""
-    depot = parse_point(settings.rounds_depot, "rounds_depot")
+def fleet_from_settings(
+    settings: Settings, service: str, sites: dict[str, LonLat] | None = None
+) -> Fleet:
+    """The vehicles of a service: refuse vehicles emptying at the tip, or water bowsers.
+
+    The depot and tip come from the settings when they are set, otherwise from the depot and
+    tip Things in ``sites`` (``service_sites``), otherwise from the settings' defaults.
+    """
+    depot = _site(settings, sites, "depot")
     shift = int(float(settings.rounds_shift_hours) * 3600)
     if service == WASTE:
-        tip = parse_point(settings.rounds_tip, "rounds_tip")
+        tip = _site(settings, sites, "tip")
         vehicles = tuple(
             Vehicle(f"RCV {i + 1}", int(settings.rounds_vehicle_litres), shift, depot, depot)
             for i in range(int(settings.rounds_vehicles))
@@ -89,6 +95,13 @@ def _road_network(path: str, cache: str) -> DistanceSource | None:
 
     # The places cache (``road_network_file``) saves re-reading the extract on every command.
     return load_road_network(path, cache or None)
+
+
+def _site(settings: Settings, sites: dict[str, LonLat] | None, kind: str) -> LonLat:
+    name = f"rounds_{kind}"
+    if sites and kind in sites and settings.sources.get(name, "default") == "default":
+        return sites[kind]
+    return parse_point(settings.values[name], name)
 
 
 def service_sites(conn: Connection) -> dict[str, LonLat]:
@@ -158,7 +171,7 @@ def make_plan(
         raise BadRequest(f"service {request.service!r} not understood: use waste or watering")
     forecaster = forecaster or PlacehubForecaster()
     distance = distance or distance_from_settings(settings)
-    fleet = fleet or fleet_from_settings(settings, request.service)
+    fleet = fleet or fleet_from_settings(settings, request.service, service_sites(conn))
     rules = rules or SelectionRules()
     start = shift_start(settings, request.day)
     if request.at > start + timedelta(days=1):
