@@ -9,7 +9,8 @@ from fastapi.responses import Response
 
 from placehub.access.service import Principal
 from placehub.web import catalogue
-from placehub.web.concerns import optional_function
+from placehub.alerts.lifecycle import list_alerts
+from placehub.rounds.service import list_plans
 from placehub.web.session import officer
 from placehub.web.templating import render
 
@@ -19,12 +20,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/overview")
 def overview(request: Request, principal: Principal = Depends(officer)) -> Response:
     now = datetime.now(UTC)
-    open_alerts = optional_function("placehub.alerts.lifecycle", "list_alerts")
-    todays_rounds = optional_function("placehub.rounds.plans", "plans_for_day")
     with request.app.state.database.connect() as conn:
         assets = catalogue.list_assets(conn, principal, now)
-        alerts = open_alerts(conn, principal, state="open") if open_alerts else None
-        rounds = todays_rounds(conn, now.date()) if todays_rounds else None
+        alerts = list_alerts(conn, principal, status="active", limit=10)
+        rounds = [dict(plan, title=f"{plan['service'].title()} round, plan {plan['id']}")
+                  for plan in list_plans(conn, set(principal.member_of),
+                                         day=now.date().isoformat())]
     return render(
         request, "overview.html", title="Overview",
         by_type=catalogue.counts_by_type_and_status(assets),
