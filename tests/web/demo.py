@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from placehub.access import service
 from placehub.config import Settings
 from placehub.db import Database
-from placehub.demo.build import ORGANISATION_SLUG, build_demo
+from placehub.demo.build import ORGANISATION_SLUG, build_demo, datastreams_by_quantity
+from placehub.rounds.assets import DEFAULT_EMPTY_MM, DEFAULT_FULL_MM
+from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import things
 
 PASSWORD = "correct horse battery"
 PER_TYPE = 6
+NEARLY_FULL = 3  # bins given a busy weekend: nearly full now, so tomorrow's round visits them
 
 
 @dataclass
@@ -42,4 +46,26 @@ def build_small_demo(database: Database, settings: Settings, work: Path) -> Demo
                                                  .order_by(things.c.id)):
             kind = (properties or {}).get("asset_type", "other")
             by_type.setdefault(kind, []).append(int(thing_id))
+        fill_up(conn, by_type.get("litter_bin", [])[:NEARLY_FULL])
     return Demo(settings, council, by_type)
+
+
+def fill_up(conn: Connection, bin_ids: list[int], fraction: float = 0.93) -> None:
+    """Recent readings saying these bins are ``fraction`` full (distance and fill level)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    streams = datastreams_by_quantity(conn, bin_ids)
+    rows = []
+    for thing_id in bin_ids:
+        by_quantity = streams[thing_id]
+        things_props = conn.execute(select(things.c.properties)
+                                    .where(things.c.id == thing_id)).scalar_one() or {}
+        empty = float(things_props.get("empty_distance_mm") or DEFAULT_EMPTY_MM)
+        full = float(things_props.get("full_distance_mm") or DEFAULT_FULL_MM)
+        for minutes in (40, 10):
+            at = now - timedelta(minutes=minutes)
+            if "distance" in by_quantity:
+                rows.append(NewObservation(by_quantity["distance"], at,
+                                           round(empty - fraction * (empty - full))))
+            if "fill_level" in by_quantity:
+                rows.append(NewObservation(by_quantity["fill_level"], at, round(fraction * 100)))
+    write_observations(conn, rows)
