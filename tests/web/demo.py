@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from placehub.access import service
+from placehub.alerts.lifecycle import NewAlert, open_alerts
+from placehub.alerts.store import ensure_default_rules, load_rules
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.build import ORGANISATION_SLUG, build_demo, datastreams_by_quantity
@@ -46,7 +48,9 @@ def build_small_demo(database: Database, settings: Settings, work: Path) -> Demo
                                                  .order_by(things.c.id)):
             kind = (properties or {}).get("asset_type", "other")
             by_type.setdefault(kind, []).append(int(thing_id))
-        fill_up(conn, by_type.get("litter_bin", [])[:NEARLY_FULL])
+        full_bins = by_type.get("litter_bin", [])[:NEARLY_FULL]
+        fill_up(conn, full_bins)
+        raise_alert(conn, full_bins[0])
     return Demo(settings, council, by_type)
 
 
@@ -69,3 +73,13 @@ def fill_up(conn: Connection, bin_ids: list[int], fraction: float = 0.93) -> Non
             if "fill_level" in by_quantity:
                 rows.append(NewObservation(by_quantity["fill_level"], at, round(fraction * 100)))
     write_observations(conn, rows)
+
+
+def raise_alert(conn: Connection, thing_id: int) -> None:
+    """Open a 'nearly full' alert on a bin under one of the default rules."""
+    now = datetime.now(UTC)
+    ensure_default_rules(conn, now)
+    rules = load_rules(conn)
+    rule = next((r for r in rules if "fill" in r.key), rules[0])
+    open_alerts(conn, [NewAlert(rule, "fill_level", thing_id, None, "Bin nearly full",
+                                "Fill level 93% (threshold 80%)", 93.0, now)], now)

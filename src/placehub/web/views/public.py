@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse, Response
 from placehub.access.service import Principal
 from placehub.web import maps
 from placehub.web.attribution import read_credits
-from placehub.web.concerns import optional_module
 from placehub.web.session import public, viewer
 from placehub.web.templating import render
 
@@ -26,13 +25,6 @@ def home(request: Request, principal: Principal = Depends(viewer)) -> Response:
 @router.get("/public/map")
 def public_map(request: Request, principal: Principal = Depends(public)) -> Response:
     return render(request, "map.html", **maps.map_context(request, principal, public=True))
-
-
-@router.get("/public/places")
-def public_places(request: Request, principal: Principal = Depends(public)) -> Response:
-    layers = optional_module("placehub.places.layers")
-    return render(request, "unavailable.html", title="Wards", concern="places",
-                  what="Ward pages", available=layers is not None)
 
 
 @router.get("/about-the-data")

@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
 from placehub.errors import BadRequest, Forbidden, NotFound
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
 from placehub.web.jobs import ProgressReporter
+from placehub.web.security import checked_form
 from placehub.web.session import officer
 from placehub.web.templating import render
 
@@ -47,9 +49,10 @@ def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Re
 
 
 @router.post("/rounds")
-def start_planning(request: Request, service: str = Form(...), day: str = Form(...),
+def start_planning(request: Request, form: FormData = Depends(checked_form),
                    principal: Principal = Depends(officer)) -> Response:
     """Start planning in the background and send the officer to its progress page."""
+    service, day = str(form.get("service") or ""), str(form.get("day") or "")
     if service not in SERVICES:
         raise BadRequest(f"service {service!r}: choose waste or watering")
     try:
@@ -94,9 +97,11 @@ def sheet_page(request: Request, plan_id: int, number: int,
 
 
 @router.post("/rounds/{plan_id}/stops/{stop_id}")
-def mark_stop(request: Request, plan_id: int, stop_id: int, status: str = Form(...),
-              reason: str = Form(""), principal: Principal = Depends(officer)) -> Response:
+def mark_stop(request: Request, plan_id: int, stop_id: int,
+              form: FormData = Depends(checked_form),
+              principal: Principal = Depends(officer)) -> Response:
     """Mark a stop done or skipped, then back to the plan."""
+    status, reason = str(form.get("status") or ""), str(form.get("reason") or "")
     with request.app.state.database.begin() as conn:
         detail = _readable_plan(conn, principal, plan_id)
         if not principal.can_write(detail["organisation_id"]):
