@@ -54,7 +54,7 @@ def build_small_demo(database: Database, settings: Settings, work: Path) -> Demo
     return Demo(settings, council, by_type)
 
 
-def fill_up(conn: Connection, bin_ids: list[int], fraction: float = 0.93) -> None:
+def fill_up(conn: Connection, bin_ids: list[int], fraction: float = 0.86) -> None:
     """Recent readings saying these bins are ``fraction`` full (distance and fill level)."""
     now = datetime.now(UTC).replace(microsecond=0)
     streams = datastreams_by_quantity(conn, bin_ids)
@@ -82,4 +82,4 @@ def raise_alert(conn: Connection, thing_id: int) -> None:
     rules = load_rules(conn)
     rule = next((r for r in rules if "fill" in r.key), rules[0])
     open_alerts(conn, [NewAlert(rule, "fill_level", thing_id, None, "Bin nearly full",
-                                "Fill level 93% (threshold 80%)", 93.0, now)], now)
+                                "Fill level 86% (threshold 75%)", 86.0, now)], now)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
@@ -92,8 +92,10 @@ def sheet_page(request: Request, plan_id: int, number: int,
     """The printable round sheet of one vehicle (the rounds concern's own sheet)."""
     with request.app.state.database.connect() as conn:
         detail = _readable_plan(conn, principal, plan_id)
-    council = request.app.state.settings.council_name
-    return HTMLResponse(sheets.sheet_html(detail, number, council))
+    vehicle = sheets.vehicle_of(detail, number)
+    return render(request, "round_sheet.html", title=f"Round sheet: vehicle {vehicle['vehicle']}",
+                  plan=detail, vehicle=vehicle, number=number,
+                  service_name=SERVICES.get(detail["service"], detail["service"]))
 
 
 @router.post("/rounds/{plan_id}/stops/{stop_id}")

@@ -27,6 +27,10 @@
         y: { label: element.dataset.label, grid: true },
         marks: [Plot.lineY(points, { x: "time", y: "value", stroke: "#00594f" }), Plot.ruleY([0])]
       });
+      // The whole chart is one image for assistive technology (the table has the values):
+      // Plot labels its inner <g> marks, which ARIA does not allow on a role-less group.
+      chart.setAttribute("role", "img");
+      chart.querySelectorAll("g[aria-label]").forEach(function (g) { g.removeAttribute("aria-label"); });
       chart.querySelectorAll("style").forEach(function (style) { style.setAttribute("nonce", nonce); });
       element.replaceChildren(chart);
     })
