@@ -44,7 +44,7 @@ def test_every_page_renders_for_an_officer(demo: Demo, demo_client: TestClient) 
     asset_pages += [f"/places/{ward.group(1)}", f"/public/places/{ward.group(1)}",
                     f"/alerts/{alert.group(1)}"]
     failures = {}
-    for path in OFFICER_PAGES + PUBLIC_PAGES + asset_pages:
+    for path in OFFICER_PAGES + PUBLIC_PAGES + asset_pages + ["/geo/wards.geojson"]:
         response = demo_client.get(path)
         if response.status_code >= 500 or (response.status_code != 200
                                            and not path.startswith("/jobs")):

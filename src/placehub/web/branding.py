@@ -16,7 +16,8 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 def mix(colour: str, other: str, weight: float) -> str:
     """``weight`` of ``colour`` mixed with ``other`` (as Sass's color.mix does)."""
     a, b = _rgb(colour), _rgb(other)
-    return "#" + "".join(f"{round(x * weight + y * (1 - weight)):02x}" for x, y in zip(a, b, strict=True))
+    mixed = (round(x * weight + y * (1 - weight)) for x, y in zip(a, b, strict=True))
+    return "#" + "".join(f"{part:02x}" for part in mixed)
 
 
 def contrast_with_white(colour: str) -> float:

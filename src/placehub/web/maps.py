@@ -9,9 +9,12 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.errors import NotFound
+from placehub.places.queries import as_feature, layer_places
 from placehub.web import catalogue
-from placehub.web.concerns import optional_function
 from placehub.web.listing import Column, paginate, pagination, sort_items, sortable_head
+
+BOUNDARY_LAYERS = ("wards", "lsoas")
 
 COLUMNS = [
     Column("name", "Name", lambda a: a.name.lower()),
@@ -65,14 +68,17 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         "assets_url": "/geo/assets.geojson" + (f"?{geo_query}" if geo_query else ""),
         "bounds": ",".join(f"{v:.5f}" for v in bounds),
         "asset_link": not public,
-        "layers_available": optional_function("placehub.places.layers", "layer_geojson")
-        is not None,
+        "layers_available": True,
     }
 
 
-def layer_features(conn: Connection, layer: str) -> dict[str, Any]:
-    """A boundary or road layer as GeoJSON from the places concern (empty until it lands)."""
-    layer_geojson = optional_function("placehub.places.layers", "layer_geojson")
-    if layer_geojson is None:
+def layer_features(conn: Connection, layer: str, principal: Principal) -> dict[str, Any]:
+    """A boundary layer (wards, lsoas) as GeoJSON, with the principal's asset counts per place."""
+    if layer == "roads":
+        # Not drawn yet: the road network is a routing graph (npz), not stored GeoJSON.
         return {"type": "FeatureCollection", "features": [], "available": False}
-    return layer_geojson(conn, layer)  # type: ignore[no-any-return]
+    if layer not in BOUNDARY_LAYERS:
+        raise NotFound(f"no map layer {layer!r}: use one of {', '.join(BOUNDARY_LAYERS)}")
+    found = layer_places(conn, layer, principal, with_geometry=True)
+    return {"type": "FeatureCollection",
+            "features": [as_feature(entry, layer) for entry in found["places"]]}

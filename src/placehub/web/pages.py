@@ -46,7 +46,7 @@ def register(app: FastAPI) -> None:
     async def placehub_error(request: Request, error: PlacehubError) -> Response:
         if not is_page_request(request):
             if json_handler is not None:
-                return await json_handler(request, error)  # type: ignore[no-any-return]
+                return await json_handler(request, error)  # type: ignore[misc]
             return JSONResponse({"error": {"code": error.status_code, "message": error.message}},
                                 status_code=error.status_code)
         return render(request, "error.html", status_code=error.status_code,

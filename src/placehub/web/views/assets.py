@@ -41,10 +41,10 @@ def assets_geojson(request: Request, type: str = "", status: str = "", public: b
 
 
 @router.get("/geo/{layer}.geojson")
-def layer_geojson(request: Request, layer: str, _: Principal = Depends(viewer)) -> Response:
+def layer_geojson(request: Request, layer: str, principal: Principal = Depends(viewer)) -> Response:
     """Boundaries (wards, lsoas) and roads from the places concern; empty until it is installed."""
     with request.app.state.database.connect() as conn:
-        collection = maps.layer_features(conn, layer)
+        collection = maps.layer_features(conn, layer, principal)
     return JSONResponse(collection)
 
 

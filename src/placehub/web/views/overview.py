@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from placehub.access.service import Principal
-from placehub.web import catalogue
 from placehub.alerts.lifecycle import list_alerts
 from placehub.rounds.service import list_plans
+from placehub.web import catalogue
 from placehub.web.session import officer
 from placehub.web.templating import render
 
