@@ -24,6 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+BUILT_ASSETS = REPO / "src" / "placehub" / "web" / "static" / "build" / "BUILT"
 
 
 @pytest.fixture
@@ -100,6 +101,9 @@ def browser() -> Iterator[Any]:
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)")
+    if not BUILT_ASSETS.exists() or not AXE.exists():
+        pytest.fail("the web UI's npm assets are not built (no static/build or axe-core): "
+                    "run 'make assets' (npm ci + build); 'make test' does this first")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
