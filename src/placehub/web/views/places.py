@@ -3,10 +3,13 @@ with public data only, for residents. Built on the places concern's queries."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from placehub.access.service import Principal
+from placehub.errors import NotFound
 from placehub.places.queries import layer_places, place_detail
 from placehub.web.session import officer, public
 from placehub.web.templating import render
@@ -17,7 +20,10 @@ LAYER = "wards"
 
 def _list(request: Request, principal: Principal, base: str) -> Response:
     with request.app.state.database.connect() as conn:
-        layer = layer_places(conn, LAYER, principal)
+        try:
+            layer: dict[str, Any] | None = layer_places(conn, LAYER, principal)
+        except NotFound:
+            layer = None  # no ward boundaries loaded yet: say so instead of a 404
     return render(request, "places.html", title="Wards", layer=layer, base=base)
 
 
