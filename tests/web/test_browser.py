@@ -81,10 +81,12 @@ def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(tab: Any) -> None:
     tab.wait_for_url(re.compile(r".*/rounds/\d+$"), timeout=60_000)
     plan_url = tab.url
     assert "Waste collection on" in tab.get_by_role("heading", level=1).inner_text()
+    assert not axe_violations(tab), "plan page"
     sheet = tab.get_by_role("link", name=re.compile("Printable round sheet")).first
     sheet.click()
     tab.wait_for_url(re.compile(r".*/sheet$"))
     assert tab.locator("table").count() >= 1
+    assert not axe_violations(tab), "round sheet"
     tab.goto(plan_url)
     before = tab.get_by_role("button", name=re.compile("^Mark done")).count()
     assert before >= 1
@@ -104,6 +106,7 @@ def test_acknowledge_an_alert(tab: Any) -> None:
     tab.wait_for_load_state()
     history = tab.locator("table").last.inner_text()
     assert "acknowledged" in history and "officer" in history and "crew sent" in history
+    assert not axe_violations(tab)
 
 
 def test_import_devices_with_one_bad_row(tab: Any, tmp_path: Path) -> None:
@@ -119,6 +122,7 @@ def test_import_devices_with_one_bad_row(tab: Any, tmp_path: Path) -> None:
     assert "Nothing imported: 1 problem" in summary.inner_text()
     assert "Line 3" in summary.inner_text()
     assert "A84041000181F001" not in tab.locator("table").first.inner_text()
+    assert not axe_violations(tab), "import report"
 
 
 def test_public_ward_page_logged_out(tab: Any) -> None:
@@ -126,7 +130,7 @@ def test_public_ward_page_logged_out(tab: Any) -> None:
     tab.goto("/public/places")
     tab.locator("table a").first.click()
     tab.wait_for_url(re.compile(r".*/public/places/[^/]+$"))
-    assert tab.get_by_role("link", name="Sign in").count() >= 0
+    assert tab.get_by_role("link", name="Sign in").count() == 1
     assert tab.get_by_role("heading", level=1).inner_text().strip()
     assert tab.get_by_role("heading", name="Assets").count() == 1
 

@@ -137,3 +137,25 @@ def test_anonymous_users_see_only_public_data(demo: Demo, demo_client: TestClien
         text = demo_client.get(path).text
         leaked = [name for _, name in hidden if name in text]
         assert not leaked, (path, leaked[:3])
+
+
+def test_skipping_a_stop_needs_a_reason(demo: Demo, demo_client: TestClient) -> None:
+    """Skipping without a reason is refused with what to fix; with one it shows on the plan."""
+    sign_in(demo_client)
+    form = demo_client.get("/rounds").text
+    day = re.search(r'name="day" type="date" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    job_url = demo_client.post("/rounds", data={"service": "waste", "day": day,
+                                                "csrf_token": csrf_of(form)},
+                               follow_redirects=False).headers["location"]
+    deadline = time.monotonic() + 60
+    while (state := demo_client.get(job_url + ".json").json())["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    plan = demo_client.get(state["result_url"]).text
+    action = re.search(r'action="(/rounds/\d+/stops/\d+)"', plan).group(1)  # type: ignore[union-attr]
+    refused = demo_client.post(action, data={"status": "skipped", "reason": " ",
+                                             "csrf_token": csrf_of(plan)})
+    assert refused.status_code == 400 and "needs a reason" in refused.text
+    skipped = demo_client.post(action, data={"status": "skipped", "reason": "blocked access",
+                                             "csrf_token": csrf_of(plan)})
+    assert skipped.status_code == 200 and "skipped: blocked access" in skipped.text
