@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve test lint bench bench-big clean
+.PHONY: setup assets demo serve test lint bench bench-big clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "placehub needs Python 3.11 or newer on PATH"; exit 1; }
@@ -18,7 +18,21 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-setup: $(VENV)/.installed
+# Web UI assets: npm packages from package-lock.json, built into src/placehub/web/static/build/.
+NODE_STAMP = node_modules/.placehub-installed
+ASSETS_STAMP = src/placehub/web/static/build/BUILT
+
+$(NODE_STAMP): package-lock.json
+	@command -v npm >/dev/null || { echo "placehub's web UI needs Node.js 18+ and npm on PATH"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(ASSETS_STAMP): $(NODE_STAMP) scripts/build-assets.mjs src/placehub/web/assets/placehub.scss
+	npm run --silent build
+
+assets: $(ASSETS_STAMP)
+
+setup: $(VENV)/.installed $(ASSETS_STAMP)
 
 demo: setup
 	$(BIN)/placehub demo

@@ -1,0 +1,103 @@
+"""Web UI speed: the map page with 10,000 assets becomes usable (map drawn, table shown) within
+2 s in Chromium, and a typical page's HTML renders in at most 50 ms median.
+
+    PYTHONPATH=src:. python bench/bench_web.py [--assets 10000] [--repeats 5]
+
+Baselines measured in the same run: the map page with 100 assets (browser) and /healthz (HTML).
+Data: tests/web/seed.py (litter bins with a few hours of readings) in a throwaway SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.timing import median_seconds
+from fastapi.testclient import TestClient
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, sign_in
+from tests.web.seed import PASSWORD, seed
+
+from placehub.config import load_settings
+from placehub.db import Database
+from placehub.web.app import create_app
+
+HTML_PAGES = ["/overview", "/map", "/alerts", "/rounds", "/places", "/devices"]
+
+
+def build_site(work: Path, assets: int) -> tuple[Any, Database]:
+    """An app over a fresh SQLite database seeded with ``assets`` litter bins."""
+    url = f"sqlite:///{work / f'web-{assets}.sqlite3'}"
+    database = Database(url)
+    database.upgrade()
+    seed(database, bins=assets, history_hours=2)
+    settings = load_settings(environ={}, database_url=url, data_dir=str(work),
+                             secret_key="bench")
+    return create_app(settings, database=database), database
+
+
+def map_usable_seconds(app: Any, repeats: int) -> float:
+    """Median seconds from navigating to /map until the map is drawn and the table shown."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with LiveServer(app) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=server.url)
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Username").fill("officer")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/overview")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            page.goto("/map")
+            page.wait_for_selector("#assets-table tbody tr")
+            page.wait_for_selector("#map[data-ready=true]", timeout=30_000)
+            times.append(time.perf_counter() - start)
+        browser.close()
+    return statistics.median(times)
+
+
+def html_medians(app: Any, repeats: int) -> dict[str, float]:
+    """Median seconds to render each typical page's HTML (in-process client, signed in)."""
+    with TestClient(app, base_url="http://testserver") as client:
+        sign_in(client)
+        result = {"/healthz (baseline)": median_seconds(lambda: client.get("/healthz"), repeats)}
+        for path in HTML_PAGES:
+            assert client.get(path).status_code == 200, path
+            result[path] = median_seconds(lambda path=path: client.get(path), repeats)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--assets", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        clock = time.perf_counter()
+        small, small_db = build_site(work, 100)
+        big, big_db = build_site(work, args.assets)
+        print(f"seeded 100 and {args.assets} assets in {time.perf_counter() - clock:.1f} s")
+        baseline = map_usable_seconds(small, args.repeats)
+        figure = map_usable_seconds(big, args.repeats)
+        print(f"map usable, 100 assets (baseline): {baseline * 1000:.0f} ms median")
+        print(f"map usable, {args.assets} assets: {figure * 1000:.0f} ms median "
+              f"(x{figure / baseline:.2f} baseline; target <= 2000 ms)")
+        medians = html_medians(big, args.repeats * 4)
+        base = medians["/healthz (baseline)"]
+        for path, seconds in medians.items():
+            print(f"HTML {path} with {args.assets} assets: {seconds * 1000:.1f} ms median "
+                  f"(x{seconds / base:.1f} /healthz; target <= 50 ms)")
+        small_db.dispose()
+        big_db.dispose()
+
+
+if __name__ == "__main__":
+    main()

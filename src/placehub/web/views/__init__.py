@@ -1,0 +1,19 @@
+"""One module per kind of page; each exposes ``router``."""
+
+from placehub.web.views import (
+    air,
+    alerts,
+    assets,
+    auth,
+    devices,
+    jobs,
+    overview,
+    places,
+    public,
+    rounds,
+)
+
+ROUTERS = [
+    auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
+    air.router, devices.router, places.router, jobs.router,
+]

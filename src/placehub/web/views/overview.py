@@ -1,0 +1,35 @@
+"""The officer's overview: assets by type and status, open alerts, today's rounds, sensor health."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from placehub.access.service import Principal
+from placehub.alerts.lifecycle import list_alerts
+from placehub.rounds.service import list_plans
+from placehub.web import catalogue
+from placehub.web.session import officer
+from placehub.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/overview")
+def overview(request: Request, principal: Principal = Depends(officer)) -> Response:
+    now = datetime.now(UTC)
+    with request.app.state.database.connect() as conn:
+        assets = catalogue.list_assets(conn, principal, now)
+        alerts = list_alerts(conn, principal, status="active", limit=10)
+        rounds = [dict(plan, title=f"{plan['service'].title()} round, plan {plan['id']}")
+                  for plan in list_plans(conn, set(principal.member_of),
+                                         day=now.date().isoformat())]
+    return render(
+        request, "overview.html", title="Overview",
+        by_type=catalogue.counts_by_type_and_status(assets),
+        statuses=list(catalogue.STATUS_LABELS.items()),
+        health=catalogue.sensor_health(assets), total=len(assets),
+        alerts=alerts, rounds=rounds,
+    )

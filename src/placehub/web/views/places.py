@@ -1,0 +1,57 @@
+"""Places: the list of wards and a ward page (assets, status, indicators), for officers and,
+with public data only, for residents. Built on the places concern's queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from placehub.access.service import Principal
+from placehub.errors import NotFound
+from placehub.places.queries import layer_places, place_detail
+from placehub.web.session import officer, public
+from placehub.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+LAYER = "wards"
+
+
+def _list(request: Request, principal: Principal, base: str) -> Response:
+    with request.app.state.database.connect() as conn:
+        try:
+            layer: dict[str, Any] | None = layer_places(conn, LAYER, principal)
+        except NotFound:
+            layer = None  # no ward boundaries loaded yet: say so instead of a 404
+    return render(request, "places.html", title="Wards", layer=layer, base=base)
+
+
+def _ward(request: Request, principal: Principal, code: str, base: str) -> Response:
+    with request.app.state.database.connect() as conn:
+        place = place_detail(conn, LAYER, code, principal)
+    return render(request, "place.html", title=place["name"], place=place, base=base)
+
+
+@router.get("/places")
+def places_page(request: Request, principal: Principal = Depends(officer)) -> Response:
+    """Every ward with the assets the officer may see in it."""
+    return _list(request, principal, "/places")
+
+
+@router.get("/places/{code}")
+def ward_page(request: Request, code: str, principal: Principal = Depends(officer)) -> Response:
+    """One ward: its assets, their status, and property counts."""
+    return _ward(request, principal, code, "/places")
+
+
+@router.get("/public/places")
+def public_places(request: Request, principal: Principal = Depends(public)) -> Response:
+    """Every ward with its public assets."""
+    return _list(request, principal, "/public/places")
+
+
+@router.get("/public/places/{code}")
+def public_ward(request: Request, code: str, principal: Principal = Depends(public)) -> Response:
+    """One ward with public data only."""
+    return _ward(request, principal, code, "/public/places")

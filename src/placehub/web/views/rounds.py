@@ -1,0 +1,113 @@
+"""Rounds: plan a day (form → progress → routes and a table per vehicle), the printable round
+sheet, and marking stops done or skipped. Built on the rounds concern's service functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from placehub.access.service import Principal
+from placehub.errors import BadRequest, Forbidden, NotFound
+from placehub.rounds import service as rounds
+from placehub.rounds import sheets
+from placehub.web.jobs import ProgressReporter
+from placehub.web.security import checked_form
+from placehub.web.session import officer
+from placehub.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+SERVICES = {"waste": "Waste collection", "watering": "Watering"}
+
+
+def _writable_organisation(principal: Principal) -> int:
+    """The one organisation the officer may plan rounds for."""
+    writable = sorted(o for o, role in principal.roles.items() if role in {"admin", "editor"})
+    if len(writable) != 1:
+        raise Forbidden("planning rounds needs an editor or admin role in one organisation")
+    return writable[0]
+
+
+def _readable_plan(conn: Any, principal: Principal, plan_id: int) -> dict[str, Any]:
+    detail = rounds.plan_detail(conn, plan_id)
+    if not (principal.write_anywhere or detail["organisation_id"] in principal.member_of):
+        raise NotFound(f"no round plan {plan_id}")
+    return detail
+
+
+@router.get("/rounds")
+def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Response:
+    """The planning form and the plans already made."""
+    with request.app.state.database.connect() as conn:
+        plans = rounds.list_plans(conn, set(principal.member_of))
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    return render(request, "rounds.html", title="Rounds", plans=plans, services=SERVICES,
+                  tomorrow=tomorrow.isoformat())
+
+
+@router.post("/rounds")
+def start_planning(request: Request, form: FormData = Depends(checked_form),
+                   principal: Principal = Depends(officer)) -> Response:
+    """Start planning in the background and send the officer to its progress page."""
+    service, day = str(form.get("service") or ""), str(form.get("day") or "")
+    if service not in SERVICES:
+        raise BadRequest(f"service {service!r}: choose waste or watering")
+    try:
+        plan_day = date.fromisoformat(day)
+    except ValueError:
+        raise BadRequest(f"date {day!r}: enter a date like 2026-11-23") from None
+    organisation_id = _writable_organisation(principal)
+    database, settings = request.app.state.database, request.app.state.settings
+
+    def work(report: ProgressReporter) -> str:
+        report(0.1, "Forecasting which assets need a visit")
+        with database.begin() as conn:
+            plan = rounds.make_plan(conn, settings, rounds.PlanRequest(
+                service, plan_day, datetime.now(UTC), organisation_id, None, None))
+            report(0.9, "Saving the routes")
+            plan_id = rounds.save_plan(conn, plan, organisation_id, principal.username,
+                                       datetime.now(UTC))
+        return f"/rounds/{plan_id}"
+
+    job = request.app.state.jobs.start(f"Planning {SERVICES[service].lower()} for {plan_day}",
+                                       principal.username, work)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.get("/rounds/{plan_id}")
+def plan_page(request: Request, plan_id: int, principal: Principal = Depends(officer)) -> Response:
+    """A plan: headline figures and a table of stops per vehicle, with done/skipped buttons."""
+    with request.app.state.database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
+                  service_name=SERVICES.get(detail["service"], detail["service"]))
+
+
+@router.get("/rounds/{plan_id}/vehicles/{number}/sheet")
+def sheet_page(request: Request, plan_id: int, number: int,
+               principal: Principal = Depends(officer)) -> Response:
+    """The printable round sheet of one vehicle (the rounds concern's own sheet)."""
+    with request.app.state.database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    vehicle = sheets.vehicle_of(detail, number)
+    return render(request, "round_sheet.html", title=f"Round sheet: vehicle {vehicle['vehicle']}",
+                  plan=detail, vehicle=vehicle, number=number,
+                  service_name=SERVICES.get(detail["service"], detail["service"]))
+
+
+@router.post("/rounds/{plan_id}/stops/{stop_id}")
+def mark_stop(request: Request, plan_id: int, stop_id: int,
+              form: FormData = Depends(checked_form),
+              principal: Principal = Depends(officer)) -> Response:
+    """Mark a stop done or skipped, then back to the plan."""
+    status, reason = str(form.get("status") or ""), str(form.get("reason") or "")
+    with request.app.state.database.begin() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+        if not principal.can_write(detail["organisation_id"]):
+            raise Forbidden("marking stops needs an editor or admin role")
+        rounds.mark_stop(conn, plan_id, stop_id, status, reason, datetime.now(UTC),
+                         principal.username)
+    return RedirectResponse(f"/rounds/{plan_id}#stop-{stop_id}", status_code=303)

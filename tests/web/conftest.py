@@ -1,0 +1,147 @@
+"""Fixtures for the web tests: seeded data, a signed-in client, and for browser tests a real
+uvicorn server in a thread plus Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from placehub.config import Settings
+from placehub.db import Database
+from tests.web.seed import PASSWORD, Seeded, seed
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+BUILT_ASSETS = REPO / "src" / "placehub" / "web" / "static" / "build" / "BUILT"
+
+
+@pytest.fixture
+def seeded(database: Database) -> Seeded:
+    """The database with a council, officers and assets."""
+    return seed(database)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str = "officer", password: str = PASSWORD) -> None:
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def officer_client(client: TestClient, seeded: Seeded) -> TestClient:
+    """A client signed in as the council's editor."""
+    sign_in(client)
+    return client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving the app in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 10 s")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def live_server(settings: Settings, database: Database, seeded: Seeded) -> Iterator[LiveServer]:
+    """The app with seeded data, served over real HTTP."""
+    from placehub.web.app import create_app
+
+    with LiveServer(create_app(settings, database=database)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, with background networking off."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)")
+    if not BUILT_ASSETS.exists() or not AXE.exists():
+        pytest.fail("the web UI's npm assets are not built (no static/build or axe-core): "
+                    "run 'make assets' (npm ci + build); 'make test' does this first")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser page (own cookies) that fails the test on any CSP violation."""
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    page.csp_problems = problems
+    yield page
+    context.close()
+    assert not problems, f"Content-Security-Policy violations: {problems}"
+
+
+def browser_sign_in(page: Any, username: str = "officer") -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/overview$"))
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the current page."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run 'make assets' (npm ci)")
+    # Evaluated through DevTools, so the page's CSP (which forbids inline scripts) still holds.
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return [v for v in result if v["impact"] in {"serious", "critical"}]

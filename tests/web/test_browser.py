@@ -1,0 +1,187 @@
+"""End-to-end flows in Debian's Chromium (Playwright) on the small demo, axe-core on every page
+logged in and out, and keyboard-only navigation of the map page.
+
+The browser tests share one demo on SQLite (built once for the module) and one browser for the
+session, so they stay fast; the same pages run on both databases in test_pages_demo.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from placehub.config import load_settings
+from placehub.db import Database
+from tests.web.conftest import LiveServer, axe_violations, browser_sign_in
+from tests.web.demo import Demo, build_small_demo
+
+pytestmark = pytest.mark.browser
+
+BAD_CSV = ("dev_eui,name,profile,latitude,longitude,asset_type\n"
+           "A84041000181F001,New bin Oakham,dragino-ldds75-bin,52.6703,-0.7301,litter_bin\n"
+           "A84041000181F002,New bin Uppingham,dragino-ldds75-bin,north,-0.7301,litter_bin\n")
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+              ) -> Iterator[tuple[LiveServer, Demo]]:
+    """The small demo on its own SQLite database, served over HTTP for the whole module."""
+    from placehub.web.app import create_app
+
+    work = tmp_path_factory.mktemp("browser-demo")
+    url = f"sqlite:///{work / 'demo.sqlite3'}"
+    database = Database(url)
+    database.upgrade()
+    settings = load_settings(environ={}, database_url=url, data_dir=str(data_dir),
+                             secret_key="browser-test")
+    demo = build_small_demo(database, settings, work)
+    with LiveServer(create_app(demo.settings, database=database)) as server:
+        yield server, demo
+    database.dispose()
+
+
+@pytest.fixture
+def tab(browser: Any, demo_site: tuple[LiveServer, Demo]) -> Iterator[Any]:
+    """A fresh page (own cookies) on the demo site; any CSP violation fails the test."""
+    context = browser.new_context(base_url=demo_site[0].url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    yield page
+    context.close()
+    assert not problems, f"Content-Security-Policy violations: {problems}"
+
+
+def test_find_a_nearly_full_bin_on_the_map_and_open_it(tab: Any) -> None:
+    """Signed in, the map filtered to nearly full bins lists one; its link opens its page."""
+    browser_sign_in(tab)
+    tab.goto("/map")
+    tab.wait_for_selector("#map[data-ready=true]")
+    tab.get_by_label("Status").select_option(label="Nearly full")
+    tab.get_by_role("button", name="Apply filters").click()
+    link = tab.locator("#assets-table tbody a").first
+    name = link.inner_text()
+    assert "Litter bin" in name
+    link.click()
+    tab.wait_for_url(re.compile(r".*/assets/\d+$"))
+    assert tab.get_by_role("heading", level=1).inner_text().strip() == name
+
+
+def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(tab: Any) -> None:
+    """Plan tomorrow's waste round (form → progress → plan), open a sheet, mark a stop done."""
+    browser_sign_in(tab)
+    tab.goto("/rounds")
+    tab.get_by_label("Waste collection").check()
+    tab.get_by_role("button", name="Plan round").click()
+    tab.wait_for_url(re.compile(r".*/rounds/\d+$"), timeout=60_000)
+    plan_url = tab.url
+    assert "Waste collection on" in tab.get_by_role("heading", level=1).inner_text()
+    assert not axe_violations(tab), "plan page"
+    sheet = tab.get_by_role("link", name=re.compile("Printable round sheet")).first
+    sheet.click()
+    tab.wait_for_url(re.compile(r".*/sheet$"))
+    assert tab.locator("table").count() >= 1
+    assert not axe_violations(tab), "round sheet"
+    tab.goto(plan_url)
+    before = tab.get_by_role("button", name=re.compile("^Mark done")).count()
+    assert before >= 1
+    tab.get_by_role("button", name=re.compile("^Mark done")).first.click()
+    tab.wait_for_load_state()
+    assert tab.get_by_role("button", name=re.compile("^Mark done")).count() == before - 1
+    assert "1 done" in tab.locator(".govuk-summary-list").inner_text()
+
+
+def test_acknowledge_an_alert(tab: Any) -> None:
+    """Open the alert list, open the alert and acknowledge it; the history shows who did it."""
+    browser_sign_in(tab)
+    tab.goto("/alerts")
+    tab.locator("table a[href^='/alerts/']").first.click()
+    tab.get_by_label("Note (optional)").fill("crew sent")
+    tab.get_by_role("button", name="Acknowledge").click()
+    tab.wait_for_load_state()
+    history = tab.locator("table").last.inner_text()
+    assert "acknowledged" in history and "officer" in history and "crew sent" in history
+    assert not axe_violations(tab)
+
+
+def test_import_devices_with_one_bad_row(tab: Any, tmp_path: Path) -> None:
+    """Uploading a CSV with one bad row shows an error summary naming the line; nothing added."""
+    csv_file = tmp_path / "devices.csv"
+    csv_file.write_text(BAD_CSV, encoding="utf-8")
+    browser_sign_in(tab)
+    tab.goto("/devices")
+    tab.get_by_label("CSV file").set_input_files(str(csv_file))
+    tab.get_by_role("button", name="Check and import").click()
+    summary = tab.locator(".govuk-error-summary")
+    summary.wait_for()
+    assert "Nothing imported: 1 problem" in summary.inner_text()
+    assert "Line 3" in summary.inner_text()
+    assert "A84041000181F001" not in tab.locator("table").first.inner_text()
+    assert not axe_violations(tab), "import report"
+
+
+def test_public_ward_page_logged_out(tab: Any) -> None:
+    """Logged out, a resident opens the wards list and a ward page with its public assets."""
+    tab.goto("/public/places")
+    tab.locator("table a").first.click()
+    tab.wait_for_url(re.compile(r".*/public/places/[^/]+$"))
+    assert tab.get_by_role("link", name="Sign in").count() == 1
+    assert tab.get_by_role("heading", level=1).inner_text().strip()
+    assert tab.get_by_role("heading", name="Assets").count() == 1
+
+
+OFFICER_PAGES = ["/overview", "/map", "/rounds", "/alerts", "/devices", "/places", "/air"]
+PUBLIC_PAGES = ["/", "/public/map", "/public/places", "/public/air", "/about-the-data", "/login"]
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["logged-out", "signed-in"])
+def test_no_serious_accessibility_problems(tab: Any, signed_in: bool,
+                                           demo_site: tuple[LiveServer, Demo]) -> None:
+    """axe-core finds no serious or critical violation on any page of the flows above."""
+    demo = demo_site[1]
+    pages = list(PUBLIC_PAGES)
+    if signed_in:
+        browser_sign_in(tab)
+        pages += OFFICER_PAGES + [f"/assets/{demo.thing_ids['litter_bin'][0]}"]
+        tab.goto("/alerts")
+        pages.append(tab.locator("table a[href^='/alerts/']").first.get_attribute("href"))
+        tab.goto("/places")
+        pages.append(tab.locator("table a").first.get_attribute("href"))
+    else:
+        tab.goto("/public/places")
+        pages.append(tab.locator("table a").first.get_attribute("href"))
+    found = {}
+    for path in pages:
+        tab.goto(path)
+        if path.endswith("map"):
+            tab.wait_for_selector("#map[data-ready=true]")
+        violations = axe_violations(tab)
+        if violations:
+            found[path] = violations
+    assert not found, found
+
+
+def test_keyboard_reaches_every_control_on_the_map_page(tab: Any) -> None:
+    """Tabbing through the map page focuses the filters, every sort link and every asset link."""
+    browser_sign_in(tab)
+    tab.goto("/map")
+    tab.wait_for_selector("#map[data-ready=true]")
+    wanted = set(tab.evaluate("""() => [...document.querySelectorAll(
+        '#type, #status, form button, #assets-table thead a, #assets-table thead button,'
+        + ' #assets-table tbody a')].map((el, i) => { el.dataset.kb = String(i); return String(i); })"""))
+    assert len(wanted) > 5
+    reached: set[str] = set()
+    for _ in range(400):
+        tab.keyboard.press("Tab")
+        marker = tab.evaluate("() => document.activeElement && document.activeElement.dataset"
+                              " ? document.activeElement.dataset.kb || '' : ''")
+        if marker:
+            reached.add(marker)
+        if wanted <= reached:
+            break
+    assert wanted <= reached, f"{len(wanted - reached)} of {len(wanted)} controls not reached"
