@@ -27,6 +27,10 @@
         y: { label: element.dataset.label, grid: true },
         marks: [Plot.lineY(points, { x: "time", y: "value", stroke: "#00594f" }), Plot.ruleY([0])]
       });
+      // Plot labels its <g> groups with aria-label, which ARIA forbids on an element without a
+      // role; the chart as a whole is one image with a label and description.
+      chart.querySelectorAll("g[aria-label]").forEach(function (g) { g.removeAttribute("aria-label"); });
+      chart.setAttribute("role", "img");
       chart.querySelectorAll("style").forEach(function (style) { style.setAttribute("nonce", nonce); });
       element.replaceChildren(chart);
     })
