@@ -159,3 +159,16 @@ def test_skipping_a_stop_needs_a_reason(demo: Demo, demo_client: TestClient) -> 
     skipped = demo_client.post(action, data={"status": "skipped", "reason": "blocked access",
                                              "csrf_token": csrf_of(plan)})
     assert skipped.status_code == 200 and "skipped: blocked access" in skipped.text
+
+
+def test_about_the_data_lists_every_credit(client: TestClient, data_dir: Path) -> None:
+    """"About the data" shows each source of ATTRIBUTION.md with its credit line, logged out."""
+    from placehub.attribution import parse_attribution
+
+    document = parse_attribution((data_dir / "ATTRIBUTION.md").read_text(encoding="utf-8"))
+    page = client.get("/about-the-data")
+    assert page.status_code == 200
+    text = page.text.replace("&amp;", "&").replace("&#39;", "'").replace("&#34;", '"')
+    for source in document["sources"]:
+        assert source["licence"].split(";")[0].strip().replace('"', "") in text.replace('"', "")
+    assert "© OpenStreetMap contributors" in text and "uk-air.defra.gov.uk" in text

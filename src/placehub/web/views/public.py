@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from placehub.access.service import Principal
+from placehub.places.about_data import about_data
 from placehub.web import maps
-from placehub.web.attribution import read_credits
 from placehub.web.session import public, viewer
 from placehub.web.templating import render
 
@@ -29,5 +29,6 @@ def public_map(request: Request, principal: Principal = Depends(public)) -> Resp
 
 @router.get("/about-the-data")
 def about_the_data(request: Request, _: Principal = Depends(viewer)) -> Response:
-    credits, notes = read_credits(request.app.state.settings.data_path)
-    return render(request, "about.html", title="About the data", credits=credits, notes=notes)
+    about = about_data(request.app.state.settings.data_path)
+    return render(request, "about.html", title="About the data", credits=about["sources"],
+                  notes=about["notes"])
