@@ -66,6 +66,9 @@ def test_plan_sheets_and_stops(client: TestClient, database: Database) -> None:
     base = f"/api/rounds/plans/{plan['id']}/vehicles/{number}"
     html = client.get(f"{base}/sheet.html", headers=auth)
     assert html.status_code == 200 and "Round sheet" in html.text
+    # Its own stylesheet is allowed (it prints styled) while scripts stay forbidden.
+    policy = html.headers["content-security-policy"]
+    assert "style-src 'unsafe-inline'" in policy and "default-src 'none'" in policy
     csv_lines = client.get(f"{base}/sheet.csv", headers=auth).text.splitlines()
     assert csv_lines[0].startswith("sequence,arrival")
     assert len(csv_lines) == 1 + len(plan["vehicles"][number - 1]["stops"])

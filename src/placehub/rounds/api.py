@@ -119,7 +119,10 @@ def sheet_html(plan_id: int, number: int, request: Request,
     with request.app.state.database.connect() as conn:
         detail = _readable_plan(conn, principal, plan_id)
     council = request.app.state.settings.council_name
-    return HTMLResponse(sheets.sheet_html(detail, number, council))
+    # A standalone print view: its own inline stylesheet, and no scripts at all.
+    return HTMLResponse(sheets.sheet_html(detail, number, council), headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                   "img-src 'self' data:; frame-ancestors 'none'"})
 
 
 @router.get("/plans/{plan_id}/vehicles/{number}/sheet.csv")
