@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import json
+from typing import Any
 
 import typer
 import uvicorn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from placehub.config import (
     SETTINGS,
@@ -19,7 +21,6 @@ from placehub.config import (
 )
 from placehub.console import (
     console,
-    err_console,
     fail,
     open_database,
     settings_of,
@@ -27,8 +28,24 @@ from placehub.console import (
 )
 from placehub.errors import PlacehubError
 
+
+class PlainErrorsGroup(TyperGroup):
+    """The root command: any PlacehubError from any command ends in one plain "Error: ..." line.
+
+    One place for every command (and for tests that invoke the app directly), so commands need
+    no try/except of their own for errors that come from the data.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # click.Context (vendored inside typer)
+        try:
+            return super().invoke(ctx)
+        except PlacehubError as error:
+            fail(error.message)
+
+
 app = typer.Typer(
     name="placehub",
+    cls=PlainErrorsGroup,
     help="placehub: the open connected-places hub for councils.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -138,9 +155,4 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    try:
-        app()
-    except PlacehubError as error:
-        # Outside the Typer app here, so exit directly: typer.Exit would escape as a traceback.
-        err_console.print(f"[bold red]Error:[/] {error.message}")
-        raise SystemExit(1) from None
+    app()

@@ -17,7 +17,6 @@ from placehub.alerts import air_import, air_report, lifecycle, notify, store
 from placehub.alerts import air_quality as aq
 from placehub.alerts.service import AlertService
 from placehub.console import console, fail, open_database, progress, settings_of
-from placehub.errors import PlacehubError
 from placehub.sta.tables import things
 
 # Alerts opened, acknowledged or resolved from here queue their notifications too.
@@ -56,19 +55,16 @@ def air_import_command(
     in_ppb = {air_import.COLUMNS[c].quantity for c in ppb.split(",") if c.strip()
               in air_import.COLUMNS}
     total = air_import.count_rows(file)
-    try:
-        with open_database(settings) as database:
-            with database.begin() as conn:
-                organisation = ensure_organisation(conn, org, org)
-            with progress() as bar:
-                task = bar.add_task(f"Importing {file.name}", total=total)
-                report = air_import.import_series(
-                    database, CLI_PRINCIPAL, file, site=site, latitude=latitude,
-                    longitude=longitude, organisation_id=organisation,
-                    visibility=visibility, columns=wanted, ppb=in_ppb, source=source,
-                    on_progress=lambda done: bar.update(task, completed=done))
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings) as database:
+        with database.begin() as conn:
+            organisation = ensure_organisation(conn, org, org)
+        with progress() as bar:
+            task = bar.add_task(f"Importing {file.name}", total=total)
+            report = air_import.import_series(
+                database, CLI_PRINCIPAL, file, site=site, latitude=latitude,
+                longitude=longitude, organisation_id=organisation,
+                visibility=visibility, columns=wanted, ppb=in_ppb, source=source,
+                on_progress=lambda done: bar.update(task, completed=done))
     console.print(
         f"Station [bold]{site}[/] (Thing {report.thing_id}): {report.rows_read} rows, "
         f"{report.observations_written} observations written, {report.duplicates} already "
@@ -113,8 +109,6 @@ def air_report_command(
         with open_database(settings_of(ctx)) as database, database.connect() as conn:
             report = air_report.annual_report(conn, CLI_PRINCIPAL, year, site,
                                               capture_threshold)
-    except PlacehubError as error:
-        fail(error.message)
     except ValueError as error:
         fail(str(error))
     if csv_path is not None:
@@ -188,13 +182,10 @@ def alerts_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List alerts, newest first (active ones by default)."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.connect() as conn:
-            rows = lifecycle.list_alerts(
-                conn, CLI_PRINCIPAL, status=None if status == "all" else status,
-                severity=severity, thing_id=thing, rule_key=rule, limit=limit)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        rows = lifecycle.list_alerts(
+            conn, CLI_PRINCIPAL, status=None if status == "all" else status,
+            severity=severity, thing_id=thing, rule_key=rule, limit=limit)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -208,11 +199,8 @@ def alerts_list(
 @alerts_app.command("show")
 def alerts_show(ctx: typer.Context, alert_id: int) -> None:
     """Show one alert with its history as JSON."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.connect() as conn:
-            print(json.dumps(lifecycle.get_alert(conn, CLI_PRINCIPAL, alert_id), indent=2))
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        print(json.dumps(lifecycle.get_alert(conn, CLI_PRINCIPAL, alert_id), indent=2))
 
 
 @alerts_app.command("ack")
@@ -220,12 +208,9 @@ def alerts_ack(ctx: typer.Context, alert_id: int,
                note: str = typer.Option(None, help="What is being done about it."),
                by: str = typer.Option("cli", help="Who acknowledges it.")) -> None:
     """Acknowledge an open alert."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            lifecycle.acknowledge(conn, Principal(username=by, write_anywhere=True), alert_id,
-                                  _now(), note)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        lifecycle.acknowledge(conn, Principal(username=by, write_anywhere=True), alert_id,
+                              _now(), note)
     console.print(f"Alert {alert_id} acknowledged by {by}.")
 
 
@@ -234,12 +219,9 @@ def alerts_resolve(ctx: typer.Context, alert_id: int,
                    note: str = typer.Option(None, help="How it was resolved."),
                    by: str = typer.Option("cli", help="Who resolves it.")) -> None:
     """Resolve an alert by hand."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            lifecycle.resolve(conn, Principal(username=by, write_anywhere=True), alert_id,
-                              _now(), note)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        lifecycle.resolve(conn, Principal(username=by, write_anywhere=True), alert_id,
+                          _now(), note)
     console.print(f"Alert {alert_id} resolved by {by}.")
 
 
@@ -301,13 +283,10 @@ def rules_override(
                                 "for this asset."),
 ) -> None:
     """Override rule KEY for one asset (THING id), e.g. a different threshold or off."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            rule_id = store.override_rule(conn, _now(), thing, key, params=_params(param),
-                                          enabled=enable, severity=severity,
-                                          hold_off_s=hold_off)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        rule_id = store.override_rule(conn, _now(), thing, key, params=_params(param),
+                                      enabled=enable, severity=severity,
+                                      hold_off_s=hold_off)
     console.print(f"Rule {key} overridden for Thing {thing} (rule {rule_id}).")
 
 
@@ -319,12 +298,9 @@ def rules_update(
     enable: bool = typer.Option(None, "--enable/--disable"),
 ) -> None:
     """Change a rule (for every asset it applies to)."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            store.update_rule(conn, _now(), rule_id, params=_params(param) or None,
-                              severity=severity, hold_off_s=hold_off, enabled=enable)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        store.update_rule(conn, _now(), rule_id, params=_params(param) or None,
+                          severity=severity, hold_off_s=hold_off, enabled=enable)
     console.print(f"Rule {rule_id} updated.")
 
 
@@ -338,14 +314,11 @@ def teams_add(
     digest: bool = typer.Option(True, "--digest/--no-digest", help="Daily digest."),
 ) -> None:
     """Add a team of organisation ORG that receives alerts."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            team_id = notify.create_team(
-                conn, _now(), organisation_id=organisation_id(conn, org), name=name,
-                email=email, webhook_url=webhook_url, webhook_secret=webhook_secret,
-                daily_digest=digest)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        team_id = notify.create_team(
+            conn, _now(), organisation_id=organisation_id(conn, org), name=name,
+            email=email, webhook_url=webhook_url, webhook_secret=webhook_secret,
+            daily_digest=digest)
     console.print(f"Team {name} added (id {team_id}).")
 
 
@@ -359,13 +332,10 @@ def teams_subscribe(
     digest_only: bool = typer.Option(False, "--digest-only"),
 ) -> None:
     """Subscribe TEAM (id) to alerts."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            notify.subscribe(conn, team, channels=channel, rule_keys=rule or None,
-                             asset_types=asset_type or None, min_severity=min_severity,
-                             immediate=not digest_only)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        notify.subscribe(conn, team, channels=channel, rule_keys=rule or None,
+                         asset_types=asset_type or None, min_severity=min_severity,
+                         immediate=not digest_only)
     console.print(f"Team {team} subscribed.")
 
 
@@ -383,15 +353,12 @@ def notifications_list(
     retry: int = typer.Option(None, "--retry", help="Queue this failed notification again."),
 ) -> None:
     """Notification deliveries, with the last error of failing ones."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            if retry is not None:
-                notify.retry_delivery(conn, retry, _now())
-                console.print(f"Notification {retry} queued again.")
-                return
-            rows = notify.list_deliveries(conn, status=status)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        if retry is not None:
+            notify.retry_delivery(conn, retry, _now())
+            console.print(f"Notification {retry} queued again.")
+            return
+        rows = notify.list_deliveries(conn, status=status)
     table = Table("id", "team", "channel", "event", "status", "attempts", "last error")
     for r in rows:
         table.add_row(str(r["id"]), r["team"], r["channel"], r["event"], r["status"],

@@ -10,7 +10,7 @@ import httpx
 import typer
 from rich.progress import TaskID
 
-from placehub.console import console, fail, open_database, progress, with_overrides
+from placehub.console import console, open_database, progress, with_overrides
 from placehub.errors import PlacehubError
 
 SIMULATOR_INTEGRATION = "rutland-demo-simulator"
@@ -49,30 +49,27 @@ def demo(
     settings = with_overrides(ctx, host=host, port=port, database_url=database_url)
     started = time.perf_counter()
     tasks: dict[str, TaskID] = {}
-    try:
-        with open_database(settings) as database, progress() as bar:
-            def show(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = bar.add_task(step, total=total)
-                bar.update(tasks[step], completed=done, total=total)
+    with open_database(settings) as database, progress() as bar:
+        def show(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
 
-            report = build_demo(database, settings, seed=seed, progress=show)
+        report = build_demo(database, settings, seed=seed, progress=show)
+        with database.connect() as conn:
+            counts = demo_summary(conn)
+            thing_ids = registered_demo_keys(conn)
+        secret = None
+        if not (no_simulator or build_only):
+            from placehub.ingest.integrations import create_integration, delete_integration
+
+            with database.begin() as conn:
+                with contextlib.suppress(PlacehubError):  # first run: nothing to replace
+                    delete_integration(conn, SIMULATOR_INTEGRATION)
+                secret = create_integration(conn, SIMULATOR_INTEGRATION, "any")
             with database.connect() as conn:
-                counts = demo_summary(conn)
-                thing_ids = registered_demo_keys(conn)
-            secret = None
-            if not (no_simulator or build_only):
-                from placehub.ingest.integrations import create_integration, delete_integration
-
-                with database.begin() as conn:
-                    with contextlib.suppress(PlacehubError):  # first run: nothing to replace
-                        delete_integration(conn, SIMULATOR_INTEGRATION)
-                    secret = create_integration(conn, SIMULATOR_INTEGRATION, "any")
-                with database.connect() as conn:
-                    assert report.district is not None
-                    states = states_from_database(conn, list(report.district.assets), thing_ids)
-    except PlacehubError as error:
-        fail(error.message)
+                assert report.district is not None
+                states = states_from_database(conn, list(report.district.assets), thing_ids)
     elapsed = time.perf_counter() - started
     what = ", ".join(f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}"
                      for kind, n in sorted(counts.items()))

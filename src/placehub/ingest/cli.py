@@ -143,34 +143,30 @@ def devices_add(
     network: str = typer.Option(None, "--network", help="tts or chirpstack."),
 ) -> None:
     """Register one device: creates its Thing, Location, Sensor and Datastreams."""
-    from placehub.errors import PlacehubError
     from placehub.ingest.devices import DeviceSpec, register_device
     from placehub.sta.writes import WriteEvents
 
     settings = settings_of(ctx)
     with open_database(settings) as database:
         events = WriteEvents()
-        try:
-            with database.begin() as conn:
-                device = register_device(
-                    conn,
-                    _cli_principal(),
-                    DeviceSpec(
-                        dev_eui=dev_eui,
-                        name=name,
-                        profile=profile,
-                        latitude=latitude,
-                        longitude=longitude,
-                        asset_type=asset_type,
-                        organisation=organisation,
-                        visibility=visibility,
-                        network=network,
-                    ),
-                    events,
-                    settings.ingest_profiles_dir or None,
-                )
-        except PlacehubError as error:
-            fail(error.message)
+        with database.begin() as conn:
+            device = register_device(
+                conn,
+                _cli_principal(),
+                DeviceSpec(
+                    dev_eui=dev_eui,
+                    name=name,
+                    profile=profile,
+                    latitude=latitude,
+                    longitude=longitude,
+                    asset_type=asset_type,
+                    organisation=organisation,
+                    visibility=visibility,
+                    network=network,
+                ),
+                events,
+                settings.ingest_profiles_dir or None,
+            )
         events.publish(database)
     console.print(
         f"Registered {device['dev_eui']} as Thing {device['thing_id']} with "
@@ -185,7 +181,6 @@ def devices_import(
 ) -> None:
     """Register every device of a CSV (dev_eui, name, profile, latitude, longitude, asset_type,
     optional organisation, visibility, network, application_id, description); all or nothing."""
-    from placehub.errors import PlacehubError
     from placehub.ingest.devices import import_devices
     from placehub.sta.writes import WriteEvents
 
@@ -205,8 +200,6 @@ def devices_import(
                     raise _Rollback(report.text())
         except _Rollback as rollback:
             fail(str(rollback))
-        except PlacehubError as error:
-            fail(error.message)
         events.publish(database)
     console.print(report.text())
 
@@ -279,24 +272,20 @@ def replay_command(
     dev_eui: str = typer.Option(None, "--dev-eui", help="Only this device."),
 ) -> None:
     """Re-process dead letters or a time range after a fix; never duplicates Observations."""
-    from placehub.errors import PlacehubError
     from placehub.ingest.deadletters import replay
 
     settings = settings_of(ctx)
     since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     until_utc = until.replace(tzinfo=UTC) if until and until.tzinfo is None else until
     with open_database(settings) as database:
-        try:
-            result = replay(
-                database,
-                dead_letters=dead_letters,
-                since=since_utc,
-                until=until_utc,
-                dev_eui=dev_eui,
-                extra_profiles=settings.ingest_profiles_dir or None,
-            )
-        except PlacehubError as error:
-            fail(error.message)
+        result = replay(
+            database,
+            dead_letters=dead_letters,
+            since=since_utc,
+            until=until_utc,
+            dev_eui=dev_eui,
+            extra_profiles=settings.ingest_profiles_dir or None,
+        )
     console.print(
         f"Replayed {result['replayed']} uplink(s): {result['processed']} processed, "
         f"{result['dead_letters']} still dead letters, "
@@ -359,15 +348,10 @@ def integrations_add(
     ),
 ) -> None:
     """Create webhook credentials and print the secret (shown once)."""
-    from placehub.errors import PlacehubError
     from placehub.ingest.integrations import create_integration
 
-    with open_database(settings_of(ctx)) as database:
-        try:
-            with database.begin() as conn:
-                secret = create_integration(conn, name, network, username)
-        except PlacehubError as error:
-            fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        secret = create_integration(conn, name, network, username)
     how = f"Basic auth user {username!r}, password" if username else "header X-Placehub-Secret:"
     console.print(f"Integration {name} created. {how} {secret}")
 

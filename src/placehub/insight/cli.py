@@ -11,7 +11,6 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from placehub.console import console, err_console, fail, open_database, progress, settings_of
-from placehub.errors import PlacehubError
 from placehub.insight import indicators as indicator_store
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
 from placehub.insight.derive import PlacesAssignment, derive_indicators
@@ -141,12 +140,9 @@ def define_indicator(
         False, "--counts-people", help="Values count people: apply disclosure control."),
 ) -> None:
     """Define (or update) an indicator."""
-    try:
-        definition = IndicatorDefinition(indicator_id, name, direction, unit=unit, source=source,
-                                         licence=licence, period=period,
-                                         counts_people=counts_people)
-    except PlacehubError as error:
-        fail(error.message)
+    definition = IndicatorDefinition(indicator_id, name, direction, unit=unit, source=source,
+                                     licence=licence, period=period,
+                                     counts_people=counts_people)
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
         save_definition(conn, definition)
     console.print(f"Indicator [bold]{indicator_id}[/] saved.")
@@ -220,8 +216,6 @@ def derive(
             outcomes = derive_indicators(
                 conn, PlacesAssignment(), layer=layer, period=period, start=start_utc,
                 end=end_utc, only=only.split(",") if only else None, public_only=not all_things)
-        except PlacehubError as error:
-            fail(error.message)
         except (OperationalError, ProgrammingError):
             fail("Things are not assigned to places yet: load boundaries and assign Things "
                  "(the places commands) first")

@@ -11,7 +11,6 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from placehub.console import console, fail, open_database, progress, settings_of
-from placehub.errors import PlacehubError
 from placehub.places.assign import assign_everything
 from placehub.places.layers import (
     LoadReport,
@@ -58,13 +57,10 @@ def load_boundaries_command(
 ) -> None:
     """Load (or reload) a boundary layer; places are upserted by layer and code."""
     settings = settings_of(ctx)
-    try:
-        with open_database(settings) as database, _bar(f"boundaries -> {layer}") as advance, \
-                database.begin() as conn:
-            report = load_boundaries(conn, path, layer, code_property=code_property,
-                                     name_property=name_property, title=title, progress=advance)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings) as database, _bar(f"boundaries -> {layer}") as advance, \
+            database.begin() as conn:
+        report = load_boundaries(conn, path, layer, code_property=code_property,
+                                 name_property=name_property, title=title, progress=advance)
     _report(f"layer {layer}", report)
 
 
@@ -88,12 +84,9 @@ def load_points_command(
             fail("with --ref-column also give --lon-column and --lat-column, or "
                  "--easting-column and --northing-column")
     settings = settings_of(ctx)
-    try:
-        with open_database(settings) as database, _bar(f"points -> {source}") as advance, \
-                database.begin() as conn:
-            report = load_points_csv(conn, path, source, columns, progress=advance)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings) as database, _bar(f"points -> {source}") as advance, \
+            database.begin() as conn:
+        report = load_points_csv(conn, path, source, columns, progress=advance)
     _report(f"points {source}", report)
 
 
@@ -105,12 +98,9 @@ def load_buildings_command(
 ) -> None:
     """Load OSM buildings as property points (a point inside each building)."""
     settings = settings_of(ctx)
-    try:
-        with open_database(settings) as database, _bar(f"buildings -> {source}") as advance, \
-                database.begin() as conn:
-            report = load_buildings(conn, path, source, progress=advance)
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings) as database, _bar(f"buildings -> {source}") as advance, \
+            database.begin() as conn:
+        report = load_buildings(conn, path, source, progress=advance)
     _report(f"buildings {source}", report)
 
 

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from placehub.access.tables import organisations
 from placehub.config import Settings
 from placehub.console import console, fail, open_database, progress, settings_of
-from placehub.errors import PlacehubError
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
 from placehub.rounds.demand import BinSite
@@ -80,10 +79,7 @@ def plan_command(
         request = rounds.PlanRequest(service.value, _parse_day(day), _parse_at(at), chosen[0],
                                      seed, runtime)
         with console.status("Forecasting and routing..."):
-            try:
-                plan = rounds.make_plan(conn, settings, request)
-            except PlacehubError as error:
-                fail(error.message)
+            plan = rounds.make_plan(conn, settings, request)
         plan_id = rounds.save_plan(conn, plan, chosen[0], "cli", datetime.now(UTC))
         detail = rounds.plan_detail(conn, plan_id)
     if as_json:
@@ -111,10 +107,7 @@ def plan_command(
 def show_command(ctx: typer.Context, plan_id: int) -> None:
     """Print a stored plan as JSON."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        try:
-            print(json.dumps(rounds.plan_detail(conn, plan_id), indent=2))
-        except PlacehubError as error:
-            fail(error.message)
+        print(json.dumps(rounds.plan_detail(conn, plan_id), indent=2))
 
 
 @app.command("sheet")
@@ -128,16 +121,13 @@ def sheet_command(
     """Write a vehicle's round sheet: printable HTML, CSV, or GPX for navigation."""
     settings = settings_of(ctx)
     with open_database(settings) as database, database.connect() as conn:
-        try:
-            detail = rounds.plan_detail(conn, plan_id)
-            if fmt is SheetFormat.html:
-                text = sheets.sheet_html(detail, vehicle, settings.council_name)
-            elif fmt is SheetFormat.csv:
-                text = sheets.sheet_csv(detail, vehicle)
-            else:
-                text = sheets.sheet_gpx(detail, vehicle)
-        except PlacehubError as error:
-            fail(error.message)
+        detail = rounds.plan_detail(conn, plan_id)
+        if fmt is SheetFormat.html:
+            text = sheets.sheet_html(detail, vehicle, settings.council_name)
+        elif fmt is SheetFormat.csv:
+            text = sheets.sheet_csv(detail, vehicle)
+        else:
+            text = sheets.sheet_gpx(detail, vehicle)
     if output:
         output.write_text(text)
         console.print(f"Wrote {output}")

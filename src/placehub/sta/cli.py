@@ -10,7 +10,6 @@ import typer
 
 from placehub.access import service
 from placehub.console import console, fail, open_database, settings_of
-from placehub.errors import PlacehubError
 from placehub.sta import mqtt_credentials as creds
 
 mqtt_app = typer.Typer(help="Mosquitto accounts and ACL for SensorThings over MQTT.",
@@ -43,11 +42,8 @@ def _passwd(password_file: Path, username: str, password: str | None) -> None:
 def credentials(ctx: typer.Context, username: str, password_file: Path = PASSWORD_FILE,
                 acl_file: Path = ACL_FILE) -> None:
     """Give placehub user USERNAME a broker account: a new API token is its password."""
-    try:
-        with open_database(settings_of(ctx)) as database, database.begin() as conn:
-            token = service.create_token(conn, service.user_id(conn, username), "mqtt")
-    except PlacehubError as error:
-        fail(error.message)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        token = service.create_token(conn, service.user_id(conn, username), "mqtt")
     _passwd(password_file, username, token)
     _write_acl(ctx, password_file, acl_file)
     console.print(f"Broker account [bold]{username}[/]; password (shown once):")
