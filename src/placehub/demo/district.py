@@ -20,7 +20,7 @@ import numpy as np
 from shapely import STRtree, points
 from shapely.geometry import Point, shape
 
-from placehub.places.distance import LonLat
+from placehub.places.distance import LonLat, metres_between
 from placehub.places.osm import OsmPlace, read_amenity_nodes, read_areas, read_places
 from placehub.places.roads import RoadNetwork
 
@@ -123,12 +123,6 @@ def dev_eui(vendor: str, seed: int, key: str) -> str:
     return OUI[vendor] + digest[:10]
 
 
-def _metres(a: LonLat, b: LonLat) -> float:
-    mean_lat = math.radians((a[1] + b[1]) / 2)
-    dx = math.radians(b[0] - a[0]) * math.cos(mean_lat)
-    dy = math.radians(b[1] - a[1])
-    return 6_371_008.8 * math.hypot(dx, dy)
-
 
 class Boundaries:
     """Ward and LSOA polygons: is a point inside exactly one of each?"""
@@ -220,7 +214,7 @@ def _place_bins_near(network: RoadNetwork, centre: LonLat, radius: float, scale:
         edge = int(rng.choice(candidates, p=weight))
         side = 1 if rng.random() < 0.5 else -1
         spot = _beside_edge(network, edge, float(rng.uniform(0.1, 0.9)), PAVEMENT_OFFSET_M, side)
-        if any(_metres(spot, other) < MIN_BIN_SPACING_M for other in [*taken, *placed]):
+        if any(metres_between(spot, other) < MIN_BIN_SPACING_M for other in [*taken, *placed]):
             continue
         if boundaries.inside_one_each(spot):
             placed.append(spot)
@@ -245,14 +239,14 @@ def _village_quotas(network: RoadNetwork, villages: list[OsmPlace], total: int,
 
 
 def _setting(lonlat: LonLat, towns: dict[str, LonLat]) -> str:
-    to_town = min(_metres(lonlat, c) for c in towns.values())
+    to_town = min(metres_between(lonlat, c) for c in towns.values())
     if to_town <= 400:
         return "town_centre"
     return "town" if to_town <= 2000 else "village"
 
 
 def _nearest_name(lonlat: LonLat, settlements: list[OsmPlace]) -> str:
-    return min(settlements, key=lambda s: _metres(lonlat, s.lonlat)).name
+    return min(settlements, key=lambda s: metres_between(lonlat, s.lonlat)).name
 
 
 def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 2024) -> District:
@@ -314,7 +308,7 @@ def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 20
     # weekends, like town centres (rounds needs to know which bins those are).
     for bin_spec in bins:
         bin_spec.properties["near_park"] = any(
-            _metres((bin_spec.lon, bin_spec.lat), (bed.lon, bed.lat)) <= NEAR_PARK_M
+            metres_between((bin_spec.lon, bin_spec.lat), (bed.lon, bed.lat)) <= NEAR_PARK_M
             for bed in flowerbeds)
     air = []
     for number, (name, place, profile, vendor, visibility, main_road) in enumerate(
@@ -343,7 +337,7 @@ def _flowerbeds(pbf: Path, boundaries: Boundaries, settlements: list[OsmPlace], 
     largest ones until there are enough.
     """
     def near_settlement(lonlat: LonLat) -> bool:
-        return any(_metres(lonlat, s.lonlat) <= (1500 if s.kind == "town" else 600)
+        return any(metres_between(lonlat, s.lonlat) <= (1500 if s.kind == "town" else 600)
                    for s in settlements)
 
     areas = []
@@ -364,7 +358,7 @@ def _flowerbeds(pbf: Path, boundaries: Boundaries, settlements: list[OsmPlace], 
         limit = 16 if kinds.get(place) == "town" else 3
         if (len(spots) < FLOWERBED_TARGET and per_place.get(place, 0) < limit
                 and boundaries.inside_one_each(lonlat)
-                and all(_metres(lonlat, s[0]) > 30 for s in spots)):
+                and all(metres_between(lonlat, s[0]) > 30 for s in spots)):
             label = area.tags.get("name") or area.tags["leisure"]
             spots.append((lonlat, label, area.osm_id))
             per_place[place] = per_place.get(place, 0) + 1

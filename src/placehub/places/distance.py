@@ -6,6 +6,7 @@ where one is loaded, and the haversine x 1.4 fallback says so in its name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -41,6 +42,14 @@ def haversine_m(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLi
     x1, y1, x2, y2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
     a = np.sin((y2 - y1) / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin((x2 - x1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def metres_between(a: LonLat, b: LonLat) -> float:
+    """Equirectangular metres between two lon/lat points: plain floats, exact enough for a few
+    kilometres, and much cheaper than NumPy for one pair at a time in a loop."""
+    mean_lat = math.radians((a[1] + b[1]) / 2)
+    dx = math.radians(b[0] - a[0]) * math.cos(mean_lat)
+    return EARTH_RADIUS_M * math.hypot(dx, math.radians(b[1] - a[1]))
 
 
 def haversine_matrix(points: Sequence[LonLat]) -> np.ndarray:

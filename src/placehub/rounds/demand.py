@@ -18,14 +18,13 @@ volumetric soil moisture per day) with the same seeding.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 
-LonLat = tuple[float, float]
+from placehub.places.distance import LonLat, metres_between
 
 TOWN_CENTRES: dict[str, LonLat] = {
     "Oakham": (-0.7284623, 52.6699351),
@@ -113,13 +112,6 @@ def site_from_properties(fallback_id: int, lon: float, lat: float, properties: d
                    str(properties.get("setting", "")), str(properties.get("settlement", "")))
 
 
-def _metres(a: LonLat, b: LonLat) -> float:
-    """Equirectangular distance in metres: exact enough for a few kilometres."""
-    mean_lat = math.radians((a[1] + b[1]) / 2)
-    dx = math.radians(b[0] - a[0]) * math.cos(mean_lat)
-    dy = math.radians(b[1] - a[1])
-    return 6_371_008.8 * math.hypot(dx, dy)
-
 
 class DemandModel:
     """Seeded daily fill of litter bins and drying of flowerbeds (see the module docstring)."""
@@ -137,12 +129,12 @@ class DemandModel:
         """The bin's setting: town_centre, town, village or rural."""
         if site.setting in SETTINGS:
             return site.setting
-        to_town = min(_metres((site.lon, site.lat), c) for c in TOWN_CENTRES.values())
+        to_town = min(metres_between((site.lon, site.lat), c) for c in TOWN_CENTRES.values())
         if to_town <= 400:
             return "town_centre"
         if to_town <= 2000:
             return "town"
-        if any(_metres((site.lon, site.lat), v) <= 700 for v in self.villages.values()):
+        if any(metres_between((site.lon, site.lat), v) <= 700 for v in self.villages.values()):
             return "village"
         return "rural"
 

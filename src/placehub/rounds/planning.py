@@ -21,7 +21,7 @@ import numpy as np
 import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime, StoppingCriterion
 
-from placehub.places.distance import DistanceSource, LonLat
+from placehub.places.distance import DistanceSource, LonLat, metres_between
 from placehub.rounds.forecast import Need
 
 WASTE = "waste"
@@ -518,11 +518,6 @@ def _describe_route(
     )
 
 
-def _metres_between(a: LonLat, b: LonLat) -> float:
-    mean_lat = math.radians((a[1] + b[1]) / 2)
-    dx = math.radians(b[0] - a[0]) * math.cos(mean_lat)
-    return 6_371_008.8 * math.hypot(dx, math.radians(b[1] - a[1]))
-
 
 def check_plan(plan: Plan, tolerance_m: float = CONTINUITY_TOLERANCE_M) -> list[str]:
     """Problems with a plan, checked on its own: capacity, shift, mandatory assets, geometry."""
@@ -554,10 +549,10 @@ def check_plan(plan: Plan, tolerance_m: float = CONTINUITY_TOLERANCE_M) -> list[
                                 f"{len(waypoints)} waypoints")
                 continue
             for i, leg in enumerate(route.legs):
-                if (_metres_between(leg[0], waypoints[i]) > tolerance_m
-                        or _metres_between(leg[-1], waypoints[i + 1]) > tolerance_m):
+                if (metres_between(leg[0], waypoints[i]) > tolerance_m
+                        or metres_between(leg[-1], waypoints[i + 1]) > tolerance_m):
                     problems.append(f"{route.vehicle}: leg {i} does not join its stops")
-                if i and _metres_between(route.legs[i - 1][-1], leg[0]) > tolerance_m:
+                if i and metres_between(route.legs[i - 1][-1], leg[0]) > tolerance_m:
                     problems.append(f"{route.vehicle}: gap between legs {i - 1} and {i}")
     return problems
 

@@ -17,14 +17,13 @@ warm-up of fixed rounds, which also gives the forecaster its history.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from placehub.places.distance import DistanceSource, LonLat
+from placehub.places.distance import DistanceSource, LonLat, metres_between
 from placehub.rounds.demand import SETTINGS, BinSite, DemandModel, fixed_round_weekdays
 from placehub.rounds.forecast import (
     LITTER_BIN,
@@ -358,14 +357,14 @@ def rutland_bins(pbf_path: str, count: int, seed: int) -> list[BinSite]:
                               float(np.mean([c[1] for c in coords]))))
             if tags.get("highway") in streets:
                 for a, b in zip(coords, coords[1:], strict=False):
-                    length = _metres(a, b)
+                    length = metres_between(a, b)
                     if length > 5:
                         segments.append((a, b, length))
     rng = np.random.default_rng([seed, 11])
     sites: list[BinSite] = []
 
     def near_park(point: LonLat) -> bool:
-        return any(_metres(point, p) <= 200 for p in parks)
+        return any(metres_between(point, p) <= 200 for p in parks)
 
     for point in baskets[:count]:
         sites.append(BinSite(len(sites) + 1, point[0], point[1], 120.0, near_park(point),
@@ -389,7 +388,7 @@ def rutland_bins(pbf_path: str, count: int, seed: int) -> list[BinSite]:
             t = float(rng.uniform(0.1, 0.9))
             point = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
             capacity = 240.0 if setting == "town_centre" else 120.0
-            village = (min(villages, key=lambda v: _metres(point, villages[v]))
+            village = (min(villages, key=lambda v: metres_between(point, villages[v]))
                        if setting == "village" and villages else "")
             sites.append(BinSite(len(sites) + 1, point[0], point[1], capacity, near_park(point),
                                  f"Litter bin {len(sites) + 1} ({setting.replace('_', ' ')})",
@@ -397,11 +396,6 @@ def rutland_bins(pbf_path: str, count: int, seed: int) -> list[BinSite]:
         remaining -= n
     return sites
 
-
-def _metres(a: LonLat, b: LonLat) -> float:
-    mean_lat = math.radians((a[1] + b[1]) / 2)
-    dx = math.radians(b[0] - a[0]) * math.cos(mean_lat)
-    return 6_371_008.8 * math.hypot(dx, math.radians(b[1] - a[1]))
 
 
 def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_name: str,
