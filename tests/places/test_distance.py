@@ -1,3 +1,4 @@
+"""Straight-line distances used where no road network is needed."""
 
 
 def test_metres_between_agrees_with_haversine_at_town_scale() -> None:
