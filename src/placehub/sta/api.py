@@ -165,12 +165,15 @@ async def create_observations(request: Request,
 
     def write() -> data_array.CreateOutcome:
         with database.begin() as conn:
-            return data_array.create_observations(conn, principal, body)
+            outcome = data_array.create_observations(conn, principal, body)
+        # After the commit, still in the worker thread: subscribers (alert rules, MQTT) must
+        # not hold up the event loop that serves every other request.
+        if outcome.result.written:
+            database.events.publish("observations.written", outcome.result.written)
+        return outcome
 
     # In a worker thread: the event loop keeps serving while this request waits on its commit.
     outcome = await run_in_threadpool(write)
-    if outcome.result.written:
-        database.events.publish("observations.written", outcome.result.written)
     urls = data_array.created_urls(Links(service_root_url(request)), outcome)
     headers = {}
     if outcome.errors:
