@@ -253,3 +253,45 @@ def test_chirpstack_log_of_a_counter_reset_updates_health(client, database, regi
     health = client.get(f"/api/devices/{EUI}/health").json()
     assert health["counter_resets"] == 1 and "UPLINK_F_CNT_RESET" in health["last_error"]
     assert health["last_f_cnt"] is None  # the next uplink starts a new count
+
+
+def test_fast_lane_acknowledges_uplinks_without_the_page_middleware(client, database) -> None:
+    """An accepted uplink is answered by the fast lane: API headers, no session, counted in /metrics."""
+    response = client.post("/ingest/ttn", json=tts_uplink(EUI, ldds75(640), 3))
+    assert response.status_code == 200
+    assert response.json() == {
+        "journal_id": journal_rows(database)[0].id, "duplicate": False, "counter_reset": False
+    }
+    assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "set-cookie" not in response.headers
+    scraped = client.get("/metrics").text
+    assert 'placehub_http_requests_total{method="POST",route="/ingest/ttn",status="200"} 1.0' in scraped
+
+
+def test_refused_webhooks_get_the_full_apps_answer(client, database) -> None:
+    """A request the lane cannot accept goes on to the app with its body: same 4xx, page headers."""
+    refused = client.post(
+        "/ingest/chirpstack?event=nonsense", json=chirpstack_uplink(EUI, ldds75(300), 4)
+    )
+    assert refused.status_code == 400
+    assert "nonsense" in refused.json()["error"]["message"]
+    # The full stack answered: its Content-Security-Policy carries a nonce.
+    assert "nonce-" in refused.headers["content-security-policy"]
+    join = client.post("/ingest/chirpstack?event=join", json=chirpstack_event("join", EUI, BASE_TIME))
+    assert join.status_code == 200 and "nonce-" not in join.headers["content-security-policy"]
+    assert [row.event for row in journal_rows(database)] == ["join"]
+
+
+def test_journal_failure_is_a_503_and_nothing_is_acknowledged(client, database, monkeypatch) -> None:
+    """When the journal cannot store an uplink the network server gets a 503 to retry, not a 2xx."""
+    from placehub.ingest import journal
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(journal, "write_entries", broken)
+    response = client.post("/ingest/ttn", json=tts_uplink(EUI, ldds75(700), 5))
+    assert response.status_code == 503
+    assert "not stored" in response.json()["error"]["message"]
+    assert "disk full" in response.json()["error"]["message"]

@@ -17,7 +17,9 @@ from placehub.web import metrics
 
 log = logging.getLogger(__name__)
 
-# Modules that add routes: each has ``register(app: FastAPI) -> None``.
+# Modules that add routes: each has ``register(app: FastAPI) -> None``, and may have
+# ``outermost(app)``, called once every module is registered, for middleware that must see
+# requests before all the others do.
 ROUTE_MODULES = [
     "placehub.access.api",
     "placehub.sta.api",
@@ -68,6 +70,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return PlainTextResponse("ok")
 
     metrics.install(app)
-    for module in ROUTE_MODULES:
-        importlib.import_module(module).register(app)
+    modules = [importlib.import_module(name) for name in ROUTE_MODULES]
+    for module in modules:
+        module.register(app)
+    for module in modules:
+        if hasattr(module, "outermost"):
+            module.outermost(app)
     return app

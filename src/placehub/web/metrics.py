@@ -77,6 +77,12 @@ class Metrics:
                      ["version", "database"], registry=self.registry)
         info.labels(__version__, database.dialect).set(1)
 
+    def note(self, method: str, route: str, status: int, elapsed: float) -> None:
+        """Count one answered request and its time."""
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(elapsed)
+
     def count_observations(self, written: Any) -> None:
         """Event subscriber for ``observations.written``."""
         self.observations_written.inc(len(written))
@@ -125,9 +131,7 @@ class MetricsMiddleware:
             metrics.in_progress.dec()
             # The router leaves the matched route in the scope; its path is the template.
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            labels = (scope["method"], route, str(status))
-            metrics.requests.labels(*labels).inc()
-            metrics.latency.labels(*labels).observe(elapsed)
+            metrics.note(scope["method"], route, status, elapsed)
 
 
 def install(app: FastAPI) -> Metrics:

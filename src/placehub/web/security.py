@@ -16,6 +16,18 @@ from placehub.errors import Forbidden
 
 CSRF_FIELD = "csrf_token"
 
+# Sent with every response; pages add the CSP with their nonce.
+COMMON_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+# For responses that are never rendered as a page (webhook acknowledgements).
+API_SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    *COMMON_SECURITY_HEADERS,
+]
+
 
 def content_security_policy(nonce: str) -> str:
     """The policy: only placehub's own files, plus what MapLibre needs (blob workers, data images).
@@ -57,12 +69,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers: list[Any] = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", policy),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
+                extra = [(b"content-security-policy", policy), *COMMON_SECURITY_HEADERS]
                 headers.extend(item for item in extra if item[0] not in names)
                 message["headers"] = headers
             await send(message)
