@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
+from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from placehub.cli import app
@@ -18,6 +19,7 @@ from placehub.demo.build import build_demo
 from placehub.places.roads import haversine_m, load_road_network
 from placehub.rounds.assets import read_assets
 from placehub.rounds.service import service_sites
+from placehub.sta.tables import datastreams, observations
 
 runner = CliRunner()
 
@@ -30,14 +32,41 @@ def demo_settings(database: Database, settings: Settings, tmp_path: Path) -> Set
     return settings
 
 
+def _fill_some_bins(database: Database, count: int = 4) -> None:
+    """Readings saying ``count`` demo bins are full now.
+
+    The demo's simulated fill depends on the calendar day, and on some days no bin of a
+    12-bin sample needs emptying tomorrow; these tests are about routes, so they make sure
+    there is something to route.
+    """
+    now = datetime.now(UTC)
+    with database.begin() as conn:
+        bins = read_assets(conn, "litter_bin", now, lookback_days=7).assets[:count]
+        for asset in bins:
+            stream = conn.execute(
+                select(datastreams.c.id).where(datastreams.c.thing_id == asset.thing_id,
+                                               datastreams.c.properties["quantity"].as_string()
+                                               == "distance")).scalar_one()
+            latest = conn.execute(
+                select(observations).where(observations.c.datastream_id == stream)
+                .order_by(observations.c.phenomenon_time_start.desc()).limit(1)).one()
+            full_mm = asset.properties["full_distance_mm"]
+            conn.execute(insert(observations), [
+                {"datastream_id": stream, "feature_of_interest_id": latest.feature_of_interest_id,
+                 "phenomenon_time_start": now - timedelta(minutes=minutes),
+                 "result_type": latest.result_type, "result_number": full_mm}
+                for minutes in (3, 2, 1)])
+
+
 def _leg_length_m(leg: list[list[float]]) -> float:
     points = np.array(leg)
     return float(haversine_m(points[:-1, 0], points[:-1, 1], points[1:, 0], points[1:, 1]).sum())
 
 
-def test_cli_plans_tomorrow_on_the_demo_along_roads(demo_settings: Settings,
+def test_cli_plans_tomorrow_on_the_demo_along_roads(database: Database, demo_settings: Settings,
                                                     data_dir: Path) -> None:
     """`rounds plan --date tomorrow` on the demo routes on the road network, legs along roads."""
+    _fill_some_bins(database)
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     result = runner.invoke(app, [
         "--database-url", demo_settings.database_url, "--data-dir", str(data_dir),
@@ -65,6 +94,7 @@ def test_cli_plans_tomorrow_on_the_demo_along_roads(demo_settings: Settings,
             assert _leg_length_m(leg) >= straight
             gaps, _ = nodes.query(np.array(leg[2:-2]))
             assert float(np.max(gaps)) < 1e-9
+    assert plan["mandatory_ids"], "full bins must be collected tomorrow"
     assert long_legs >= 2, "the depot, the tip and the bins are kilometres apart"
 
 
