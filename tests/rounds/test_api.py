@@ -103,7 +103,7 @@ def test_plan_refusals(client: TestClient, database: Database) -> None:
     """Anonymous planning, bad input and unknown plans get 4xx with a message."""
     _, token, _ = add_bins(database, count=3)
     auth = {"Authorization": f"Bearer {token}"}
-    body = {"service": "waste", "date": "2026-11-23"}
+    body = {"service": "waste", "date": "2026-11-23", "at": AT.isoformat()}
     assert client.post("/api/rounds/plans", json=body).status_code == 401
     bad = client.post("/api/rounds/plans", headers=auth, json={**body, "service": "gritting"})
     assert bad.status_code == 400 and "service" in bad.json()["error"]["message"]
