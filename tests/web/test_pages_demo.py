@@ -7,10 +7,8 @@ import re
 import time
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from placehub.config import Settings
 from placehub.db import Database
 from tests.web.conftest import csrf_of, finish_job, sign_in
 from tests.web.demo import Demo

@@ -35,6 +35,14 @@ router = APIRouter(include_in_schema=False)
 # The registration form's fields, in page order (the error summary links to them).
 FORM_FIELDS = ("dev_eui", "name", "profile", "latitude", "longitude", "asset_type",
                "visibility", "description")
+# What to say when a required field is left empty (GOV.UK: say what to do, not what is wrong).
+WHEN_EMPTY = {
+    "dev_eui": "Enter the DevEUI: 16 hexadecimal characters, like A84041000181E001",
+    "name": "Enter a name that says where the device is",
+    "profile": "Choose a device profile",
+    "latitude": "Enter the latitude, like 52.6703",
+    "longitude": "Enter the longitude, like -0.7301",
+}
 
 
 def may_change_devices(principal: Principal) -> bool:
@@ -91,9 +99,12 @@ def field_errors(problems: list[str]) -> dict[str, str]:
 
 
 def _spec_from_form(values: dict[str, str]) -> tuple[DeviceSpec, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors = {name: message for name, message in WHEN_EMPTY.items() if not values[name]}
     numbers: dict[str, float] = {}
     for name in ("latitude", "longitude"):
+        if name in errors:
+            numbers[name] = 0.0
+            continue
         try:
             numbers[name] = float(values[name])
         except ValueError:

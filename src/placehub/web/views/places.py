@@ -51,7 +51,8 @@ def ward_indicators(conn: Any, principal: Principal, code: str, data_dir: Path,
     ranks of the index's own small areas (LSOAs) in the ward."""
     directory = PlacesTables()
     try:
-        profile = build_profile(conn, directory, principal, layer=LAYER, code=code,
+        # "ward" (an alias of the layer) so the index's basis reads "... in this ward".
+        profile = build_profile(conn, directory, principal, layer="ward", code=code,
                                 data_dir=data_dir, index_names=index_names)
     except NotFound:
         profile = None
