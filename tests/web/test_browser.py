@@ -72,13 +72,18 @@ def test_find_a_nearly_full_bin_on_the_map_and_open_it(tab: Any) -> None:
     assert tab.get_by_role("heading", level=1).inner_text().strip() == name
 
 
-def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(tab: Any) -> None:
-    """Plan tomorrow's waste round (form → progress → plan), open a sheet, mark a stop done."""
+def plan_tomorrows_waste_round(tab: Any) -> None:
+    """Sign in and plan tomorrow's waste round through the form; ends on the plan page."""
     browser_sign_in(tab)
     tab.goto("/rounds")
     tab.get_by_label("Waste collection").check()
     tab.get_by_role("button", name="Plan round").click()
     tab.wait_for_url(re.compile(r".*/rounds/\d+$"), timeout=60_000)
+
+
+def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(tab: Any) -> None:
+    """Plan tomorrow's waste round (form → progress → plan), open a sheet, mark a stop done."""
+    plan_tomorrows_waste_round(tab)
     plan_url = tab.url
     assert "Waste collection on" in tab.get_by_role("heading", level=1).inner_text()
     assert not axe_violations(tab), "plan page"
@@ -109,14 +114,19 @@ def test_acknowledge_an_alert(tab: Any) -> None:
     assert not axe_violations(tab)
 
 
-def test_import_devices_with_one_bad_row(tab: Any, tmp_path: Path) -> None:
-    """Uploading a CSV with one bad row shows an error summary naming the line; nothing added."""
-    csv_file = tmp_path / "devices.csv"
-    csv_file.write_text(BAD_CSV, encoding="utf-8")
+def upload_devices_csv(tab: Any, folder: Path, text: str) -> None:
+    """Sign in and send ``text`` as a devices CSV through the import form."""
+    csv_file = folder / "devices.csv"
+    csv_file.write_text(text, encoding="utf-8")
     browser_sign_in(tab)
     tab.goto("/devices")
     tab.get_by_label("CSV file").set_input_files(str(csv_file))
     tab.get_by_role("button", name="Check and import").click()
+
+
+def test_import_devices_with_one_bad_row(tab: Any, tmp_path: Path) -> None:
+    """Uploading a CSV with one bad row shows an error summary naming the line; nothing added."""
+    upload_devices_csv(tab, tmp_path, BAD_CSV)
     summary = tab.locator(".govuk-error-summary")
     summary.wait_for()
     assert "Nothing imported: 1 problem" in summary.inner_text()
@@ -191,12 +201,7 @@ def test_import_with_one_bad_row_shows_progress_then_the_per_row_report(
         tab: Any, tmp_path: Path) -> None:
     """The import goes through its progress page to a report whose table names the bad row
     and why, the error summary links to that row, and nothing was registered."""
-    csv_file = tmp_path / "devices.csv"
-    csv_file.write_text(BAD_CSV, encoding="utf-8")
-    browser_sign_in(tab)
-    tab.goto("/devices")
-    tab.get_by_label("CSV file").set_input_files(str(csv_file))
-    tab.get_by_role("button", name="Check and import").click()
+    upload_devices_csv(tab, tmp_path, BAD_CSV)
     tab.wait_for_url(re.compile(r".*/devices/imports/[^/]+$"))
     report = tab.get_by_role("table", name=re.compile("Rows to fix"))
     rows = report.locator("tbody tr")
@@ -242,11 +247,7 @@ def test_register_a_device_by_keyboard(tab: Any) -> None:
 
 def test_plan_page_map_draws_the_routes(tab: Any) -> None:
     """The plan page's map loads the routes and stops of every vehicle; the page passes axe."""
-    browser_sign_in(tab)
-    tab.goto("/rounds")
-    tab.get_by_label("Waste collection").check()
-    tab.get_by_role("button", name="Plan round").click()
-    tab.wait_for_url(re.compile(r".*/rounds/\d+$"), timeout=60_000)
+    plan_tomorrows_waste_round(tab)
     # Bins already in a plan (from the flow above) are not planned again: use a plan with
     # asset stops, whichever test made it.
     tab.goto("/rounds")
