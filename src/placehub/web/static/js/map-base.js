@@ -18,7 +18,8 @@ window.placehubMapBase = (function () {
       fitBoundsOptions: { padding: 30, maxZoom: 16 },
       attributionControl: false,
       dragRotate: false,
-      pitchWithRotate: false
+      pitchWithRotate: false,
+      fadeDuration: 0
     });
     map.touchZoomRotate.disableRotation();
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
@@ -30,13 +31,16 @@ window.placehubMapBase = (function () {
     return map;
   }
 
-  // Ward boundaries under the data, for orientation.
-  function addWards(map) {
+  // Ward outlines and roads under the data, for orientation (roads are empty until the places
+  // concern serves them).
+  function addContext(map) {
     map.addSource("wards", { type: "geojson", data: "/geo/wards.geojson" });
-    map.addLayer({ id: "wards-fill", type: "fill", source: "wards",
-      paint: { "fill-color": "#ffffff", "fill-opacity": 0.6 } });
     map.addLayer({ id: "wards-line", type: "line", source: "wards",
       paint: { "line-color": "#505a5f", "line-width": 1.2 } });
+    map.addSource("roads", { type: "geojson", data: "/geo/roads.geojson" });
+    map.addLayer({ id: "roads", type: "line", source: "roads",
+      paint: { "line-color": "#b1b4b6",
+               "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.5, 15, 2.5] } });
   }
 
   // The tests (and people) wait for data-ready before reading the map.
@@ -59,5 +63,5 @@ window.placehubMapBase = (function () {
     });
   }
 
-  return { create: create, addWards: addWards, markReady: markReady, hoverLabel: hoverLabel };
+  return { create: create, addContext: addContext, markReady: markReady, hoverLabel: hoverLabel };
 })();

@@ -9,7 +9,7 @@
   var isRoute = ["==", ["get", "kind"], "route"];
 
   map.on("load", function () {
-    base.addWards(map);
+    base.addContext(map);
     map.addSource("round", { type: "geojson", data: element.dataset.routesUrl });
     map.addLayer({ id: "routes", type: "line", source: "round", filter: isRoute,
       layout: { "line-join": "round", "line-cap": "round" },
