@@ -194,8 +194,9 @@ def test_ward_page_shows_indicators_and_the_lsoa_deprivation(
     officer = demo_client.get(f"/places/{ward}").text
     assert "Full bins, all sensors" in officer and "Share of land" in officer
     lsoas = officer.split('id="ranks-iod2019"')[1].split("</table>")[0]
-    ranks = [int(r) for r in re.findall(r'numeric">(\d+)</td>\s*<td class="govuk-table__cell '
-                                        r'govuk-table__cell--numeric">\d+</td>', lsoas)]
+    ranks = [int(r.replace(",", "")) for r in re.findall(
+        r'numeric">([\d,]+)</td>\s*<td class="govuk-table__cell govuk-table__cell--numeric">'
+        r'\d+</td>', lsoas)]
     assert ranks and ranks == sorted(ranks)
 
 
