@@ -23,8 +23,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
 # Path prefix -> the kinds of data its pages show; the longest matching prefix wins.
 PAGE_SOURCES: dict[str, tuple[str, ...]] = {
     "/overview": ("sensors",),
-    "/map": ("sensors", "boundaries"),
-    "/public/map": ("sensors", "boundaries"),
+    "/map": ("sensors", "boundaries", "roads"),
+    "/public/map": ("sensors", "boundaries", "roads"),
     "/assets/": ("sensors", "boundaries", "air"),
     "/rounds/": ("sensors", "roads", "boundaries"),
     "/alerts": ("sensors",),
