@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from placehub.db import Database
 from placehub.errors import BadRequest
@@ -55,6 +55,13 @@ def list_dead_letters(
         }
         for r in conn.execute(query)
     ]
+
+
+def count_dead_letters(conn: Connection) -> int:
+    """How many uplinks are waiting as dead letters."""
+    t = ingest_journal
+    return int(conn.execute(select(func.count()).select_from(t)
+                            .where(t.c.status == "dead_letter")).scalar_one())
 
 
 def replay(

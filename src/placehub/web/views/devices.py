@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 from placehub.access.service import Principal
 from placehub.access.tables import VISIBILITIES
 from placehub.errors import BadRequest, Conflict, Forbidden
-from placehub.ingest.deadletters import list_dead_letters, replay
+from placehub.ingest.deadletters import count_dead_letters, list_dead_letters, replay
 from placehub.ingest.devices import (
     CSV_OPTIONAL,
     CSV_REQUIRED,
@@ -66,8 +66,7 @@ def devices_page(request: Request, principal: Principal = Depends(officer)) -> R
     """Registered devices, links to register one and to the dead letters, and the CSV import."""
     with request.app.state.database.connect() as conn:
         devices = list_devices(conn, None if principal.write_anywhere else principal.member_of)
-        dead = (len(list_dead_letters(conn, limit=1000))
-                if may_change_devices(principal) else None)
+        dead = count_dead_letters(conn) if may_change_devices(principal) else None
     return render(request, "devices.html", title="Devices", devices=devices, dead_count=dead,
                   may_change=may_change_devices(principal),
                   required=CSV_REQUIRED, optional=CSV_OPTIONAL)
