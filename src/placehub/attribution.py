@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 ATTRIBUTION_FILE = "ATTRIBUTION.md"
+# Cells that point at the row above instead of repeating it: shown as is, they would hide the
+# credit (a Sutton page would say "as above"), so they are filled in from that row.
+SAME_AS_ABOVE = {"as above", "same as above", "ditto", "\"", "〃"}
 
 
 def _cells(line: str) -> list[str]:
@@ -40,7 +43,8 @@ def parse_attribution(text: str) -> dict[str, Any]:
                 header = [cell.lower() for cell in cells]
             elif not all(set(cell) <= set("-: ") for cell in cells):
                 row = dict(zip(header, cells, strict=False))
-                sources.append({_key(k): v.replace("`", "") for k, v in row.items()})
+                entry = {_key(k): v.replace("`", "") for k, v in row.items()}
+                sources.append(_fill_from_above(entry, sources[-1] if sources else None))
             continue
         if stripped.lower() == "notes":
             in_notes = True
@@ -49,6 +53,14 @@ def parse_attribution(text: str) -> dict[str, Any]:
         elif in_notes and notes and stripped and not stripped.startswith("#"):
             notes[-1] += " " + stripped
     return {"title": title, "sources": sources, "notes": notes}
+
+
+def _fill_from_above(row: dict[str, str], above: dict[str, str] | None) -> dict[str, str]:
+    """``row`` with every "as above" cell replaced by the cell above it."""
+    if above is None:
+        return row
+    return {key: above.get(key, value) if value.strip().lower() in SAME_AS_ABOVE else value
+            for key, value in row.items()}
 
 
 @dataclass(frozen=True)

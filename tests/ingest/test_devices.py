@@ -149,6 +149,22 @@ def test_csv_import_reports_every_bad_row_and_imports_nothing(database) -> None:
     assert count(database, ingest_devices) == 0 and count(database, things) == 0
 
 
+def test_csv_import_names_each_bad_row_and_reports_progress(database) -> None:
+    """The report groups problems by line with what the row holds; progress only rises and
+    reaches the last device."""
+    with database.begin() as conn:
+        bad = import_devices(conn, ANONYMOUS_WRITER, CSV_BAD)
+    by_line = {line: (label, messages) for line, label, messages in bad.problems_by_line()}
+    assert sorted(by_line) == [3, 4, 5, 6]
+    assert by_line[6][0] == "A84041000181D005 Bin 5" and len(by_line[6][1]) == 3
+    heard: list[tuple[float, str]] = []
+    with database.begin() as conn:
+        good = import_devices(conn, ANONYMOUS_WRITER, CSV_GOOD,
+                              progress=lambda f, m: heard.append((f, m)))
+    assert good.ok and [f for f, _ in heard] == sorted(f for f, _ in heard)
+    assert heard[-1][1] == "Registering device 3 of 3"
+
+
 def test_csv_import_without_required_columns(database) -> None:
     """A CSV missing columns is refused naming them."""
     with database.begin() as conn:

@@ -100,3 +100,17 @@ def test_save_definition_updates_in_place(database: Database) -> None:
         save_definition(conn, IndicatorDefinition("pm25", "PM2.5", "higher_is_worse",
                                                   unit="ug/m3"))
         assert get_definition(conn, "pm25").unit == "ug/m3"
+
+
+def test_which_indicators_are_published_openly() -> None:
+    """Official indicators are open; derived ones only when computed from public sensors."""
+    from placehub.insight.indicators import published_openly
+
+    def derived(derivation: dict | None) -> IndicatorDefinition:
+        return IndicatorDefinition("x", "X", "higher_is_worse", kind="derived",
+                                   derivation=derivation)
+
+    assert published_openly(IndicatorDefinition("x", "X", "higher_is_worse"))
+    assert published_openly(derived({"public_only": True}))
+    assert not published_openly(derived({"public_only": False}))
+    assert not published_openly(derived(None))

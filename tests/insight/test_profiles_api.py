@@ -197,3 +197,19 @@ def test_index_sensitivity_api(client: TestClient) -> None:
     text = client.get("/api/indices/iod2019/sensitivity?runs=6&seed=3&format=csv").text
     assert text.splitlines()[1].startswith(f"{row['place']},")
     assert client.get("/api/indices/iod2019/sensitivity?runs=100000").status_code == 400
+
+
+def test_anonymous_sees_only_openly_published_indicators(client: TestClient, rutland: dict,
+                                                         database: Database) -> None:
+    """A derived indicator computed from all sensors (not only public ones) is left out of an
+    anonymous reader's profile and shown to a member; official ones are shown to both."""
+    with database.begin() as conn:
+        save_definition(conn, IndicatorDefinition(
+            "bins_full_all", "Full bins, every sensor", "higher_is_worse", kind="derived",
+            source="Council sensor data via placehub", derivation={"public_only": False}))
+        replace_values(conn, [IndicatorValue("bins_full_all", "lsoa", LSOA, "", 0.3)])
+    anonymous = client.get(f"/api/profiles/lsoa/{LSOA}").json()
+    assert {i["id"] for i in anonymous["indicators"]} == {"claimants", "green_share"}
+    member = client.get(f"/api/profiles/lsoa/{LSOA}",
+                        headers={"Authorization": f"Bearer {rutland['token']}"}).json()
+    assert "bins_full_all" in {i["id"] for i in member["indicators"]}

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from placehub.config import Settings
 from placehub.db import Database
+from tests.web.demo import Demo, build_small_demo
 from tests.web.seed import PASSWORD, Seeded, seed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +53,32 @@ def officer_client(client: TestClient, seeded: Seeded) -> TestClient:
     """A client signed in as the council's editor."""
     sign_in(client)
     return client
+
+
+@pytest.fixture
+def demo(database: Database, settings: Settings, tmp_path: Path) -> Demo:
+    """The small demo built into the test database."""
+    return build_small_demo(database, settings, tmp_path)
+
+
+@pytest.fixture
+def demo_client(demo: Demo, database: Database) -> TestClient:
+    """A client for the app on the demo data (not signed in)."""
+    from placehub.web.app import create_app
+
+    return TestClient(create_app(demo.settings, database=database), base_url="http://testserver")
+
+
+def finish_job(client: TestClient, started: Any, timeout: float = 60) -> Any:
+    """Follow a job started by a form (303 to its progress page) to its result page."""
+    assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+    job_url = started.headers["location"]
+    deadline = time.monotonic() + timeout
+    while (state := client.get(job_url + ".json").json())["state"] == "running":
+        assert time.monotonic() < deadline, f"job {job_url} took over {timeout} s"
+        time.sleep(0.1)
+    assert state["state"] == "done", state
+    return client.get(state["result_url"])
 
 
 def _free_port() -> int:

@@ -6,10 +6,11 @@ journal entry's key, so entries that were already processed never give duplicate
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from placehub.db import Database
 from placehub.errors import BadRequest
@@ -56,6 +57,13 @@ def list_dead_letters(
     ]
 
 
+def count_dead_letters(conn: Connection) -> int:
+    """How many uplinks are waiting as dead letters."""
+    t = ingest_journal
+    return int(conn.execute(select(func.count()).select_from(t)
+                            .where(t.c.status == "dead_letter")).scalar_one())
+
+
 def replay(
     database: Database,
     *,
@@ -65,11 +73,13 @@ def replay(
     dev_eui: str | None = None,
     extra_profiles: str | None = None,
     chunk: int = 500,
+    progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Any]:
     """Process the chosen entries again, in chunks, each in its own transaction; returns counts.
 
     The entries are never set back to pending, so the server's worker cannot pick them up
-    meanwhile: each replayed entry is processed exactly once by this call.
+    meanwhile: each replayed entry is processed exactly once by this call. ``progress(fraction,
+    message)`` hears after each chunk how far it got.
     """
     if not dead_letters and since is None and until is None:
         raise BadRequest("say what to replay: the dead letters, or a time range (since/until)")
@@ -90,6 +100,9 @@ def replay(
         ids = list(conn.execute(select(t.c.id).where(condition).order_by(t.c.id)).scalars())
     total = ProcessResult()
     for start in range(0, len(ids), chunk):
+        if progress:
+            progress(start / len(ids), f"Replaying entries {start + 1} to "
+                                       f"{min(start + chunk, len(ids))} of {len(ids)}")
         wanted = ids[start : start + chunk]
         with write_turn(database), database.begin() as conn:
             lock_for_writing(conn)

@@ -11,7 +11,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -335,6 +335,16 @@ class ImportReport:
     rows: int = 0
     registered: list[str] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line number, message)
+    # What each line holds ("A84041000181E002 New bin Uppingham"), to name the rows in a report.
+    labels: dict[int, str] = field(default_factory=dict)
+
+    def problems_by_line(self) -> list[tuple[int, str, list[str]]]:
+        """(line, what the line holds, its problems) for every bad line, in file order."""
+        grouped: dict[int, list[str]] = {}
+        for line, message in self.problems:
+            grouped.setdefault(line, []).append(message)
+        return [(line, self.labels.get(line, ""), messages)
+                for line, messages in sorted(grouped.items())]
 
     @property
     def ok(self) -> bool:
@@ -392,20 +402,25 @@ def import_devices(
     text: str,
     extra_profiles: str | None = None,
     events: WriteEvents | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> ImportReport:
     """Register every device of a CSV, or none: all rows are checked before anything is written.
 
     If a row still fails while writing (a permission, say), the exception propagates and the
-    caller's transaction rolls back, so nothing is half-imported.
+    caller's transaction rolls back, so nothing is half-imported. ``progress(fraction,
+    message)`` hears how far it got (the web UI shows it while the import runs).
     """
     report = ImportReport()
     rows, header_problems = read_device_csv(text)
     report.rows = len(rows)
+    if progress:
+        progress(0.05, f"Checking {len(rows)} rows")
     report.problems += [(1, p) for p in header_problems]
     seen: dict[str, int] = {}
     euis = set()
     for line, spec, problems in rows:
         assert spec is not None
+        report.labels[line] = f"{spec.dev_eui} {spec.name}".strip()
         problems = problems + [
             p
             for p in validate_spec(spec, extra_profiles)
@@ -432,8 +447,10 @@ def import_devices(
     report.problems.sort()
     if not report.ok:
         return report
-    for line, spec, _ in rows:
+    for done, (line, spec, _) in enumerate(rows):
         assert spec is not None
+        if progress:
+            progress(0.1 + 0.9 * done / len(rows), f"Registering device {done + 1} of {len(rows)}")
         try:
             register_device(conn, principal, spec, events, extra_profiles)
         except (BadRequest, Conflict) as error:

@@ -26,6 +26,7 @@ from placehub.insight.profiles import (
     PlaceDirectory,
     PlacesTables,
     build_profile,
+    configured_indices,
     index_result,
     profile_csv,
     profile_geojson,
@@ -62,8 +63,7 @@ def _directory(request: Request) -> PlaceDirectory:
 
 
 def _profile_indices(request: Request) -> list[str]:
-    raw = str(request.app.state.settings.insight_profile_indices)
-    return [name.strip() for name in raw.split(",") if name.strip()]
+    return configured_indices(request.app.state.settings.insight_profile_indices)
 
 
 def _format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:

@@ -65,6 +65,15 @@ class IndicatorValue:
     note: str | None = None
 
 
+def published_openly(definition: IndicatorDefinition) -> bool:
+    """May anyone see this indicator? Official (imported, published) statistics yes; a derived
+    one only when it was computed from public sensors alone, since its values would otherwise
+    reveal readings of organisation or restricted assets."""
+    if definition.kind != "derived":
+        return True
+    return bool((definition.derivation or {}).get("public_only", False))
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

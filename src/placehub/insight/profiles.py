@@ -214,12 +214,16 @@ def _median_mean(values: Iterable[float | None]) -> tuple[float | None, float | 
 
 
 def profile_indicators(conn: Connection, layer: str, code: str,
-                       district_codes: set[str] | None) -> list[ProfileIndicator]:
-    """The place's indicator values with the district median and mean (same layer and period)."""
+                       district_codes: set[str] | None, openly_only: bool = False
+                       ) -> list[ProfileIndicator]:
+    """The place's indicator values with the district median and mean (same layer and period);
+    with ``openly_only``, only those anyone may see (``published_openly``)."""
     definitions = {d.id: d for d in store.list_definitions(conn)}
     found = []
     for value in store.values_for_place(conn, layer, code):
         definition = definitions[value.indicator_id]
+        if openly_only and not store.published_openly(definition):
+            continue
         published, suppressed = _published(value.value, definition.counts_people)
         layer_values = [
             v for v in store.values_for_layer(conn, layer, value.indicator_id)
@@ -235,6 +239,11 @@ def profile_indicators(conn: Connection, layer: str, code: str,
             definition.direction, value.period, published, suppressed, median, mean, count,
             definition.source, definition.licence, value.note))
     return found
+
+
+def configured_indices(setting: str) -> list[str]:
+    """Index names from the comma-separated ``insight_profile_indices`` setting."""
+    return [name.strip() for name in str(setting).split(",") if name.strip()]
 
 
 @lru_cache(maxsize=4)
@@ -296,6 +305,39 @@ def profile_index(name: str, data_dir: Path, layer: str, code: str, inner_codes:
         definition.credit)
 
 
+@dataclass
+class AreaRank:
+    """One small area's place in a composite index (e.g. an LSOA in the IoD 2019)."""
+
+    code: str
+    name: str
+    score: float | None
+    rank: int | None
+    decile: int | None
+
+
+def inner_ranks(conn: Connection, directory: PlaceDirectory, name: str, data_dir: Path,
+                layer: str, code: str) -> tuple[list[AreaRank], int]:
+    """The index's own places (e.g. LSOAs) inside place ``code`` of ``layer``, most deprived
+    (rank 1) first, and how many places the index ranks in all."""
+    index_layer = load_definition(name, data_dir).data.layer
+    inner: list[str] = []
+    for alias in layer_aliases(index_layer):
+        inner = inner or directory.contained(conn, alias, layer, code)
+    result, _ = index_result(name, data_dir)
+    row_of = {c: i for i, c in enumerate(result.places)}
+
+    def whole(value: float) -> int | None:
+        return None if np.isnan(value) else int(value)
+
+    found = [AreaRank(c, result.place_names[row_of[c]],
+                      None if np.isnan(result.score[row_of[c]]) else float(result.score[row_of[c]]),
+                      whole(result.rank[row_of[c]]), whole(result.decile[row_of[c]]))
+             for c in inner if c in row_of]
+    found.sort(key=lambda a: (a.rank is None, a.rank or 0))
+    return found, int(np.count_nonzero(~np.isnan(result.rank)))
+
+
 def build_profile(
     conn: Connection, directory: PlaceDirectory, principal: Principal, *, layer: str, code: str,
     data_dir: Path, index_names: Iterable[str] = ("iod2019",),
@@ -309,7 +351,8 @@ def build_profile(
     place_layer = info.layer if info is not None else layer
     district = set(directory.codes(conn, place_layer)) or None
     indicator_rows = [row for alias in layer_aliases(layer)
-                      for row in profile_indicators(conn, alias, code, district)]
+                      for row in profile_indicators(conn, alias, code, district,
+                                                    openly_only=principal.is_anonymous)]
     indices = []
     for name in index_names:
         index_layer = load_definition(name, data_dir).data.layer

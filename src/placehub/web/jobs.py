@@ -56,6 +56,15 @@ class ProgressReporter:
         if message:
             self._job.message = message
 
+    @property
+    def job_id(self) -> str:
+        """The job's id, for the URL of a result page that reads the kept result."""
+        return self._job.id
+
+    def keep(self, result: Any) -> None:
+        """Keep the work's result on the job (e.g. an import report) for its result page."""
+        self._job.result = result
+
 
 # The work returns the URL of its result page (or None to stay on the job page).
 Work = Callable[[ProgressReporter], "str | None"]

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from placehub import __version__
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.web.credits import page_credits
 from placehub.web.security import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -77,6 +78,9 @@ def render(
     """Render ``template`` with the shared page context."""
     settings = request.app.state.settings
     principal = principal_of(request)
+    context["data_credits"] = page_credits(request.url.path, settings.data_path,
+                                           settings.council_name,
+                                           context.pop("extra_credits", None))
     context.update(
         request=request,
         council_name=settings.council_name,

@@ -3,6 +3,7 @@ with public data only, for residents. Built on the places concern's queries."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,6 +11,12 @@ from fastapi.responses import Response
 
 from placehub.access.service import Principal
 from placehub.errors import NotFound
+from placehub.insight.profiles import (
+    PlacesTables,
+    build_profile,
+    configured_indices,
+    inner_ranks,
+)
 from placehub.places.queries import layer_places, place_detail
 from placehub.web.session import officer, public
 from placehub.web.templating import render
@@ -28,9 +35,33 @@ def _list(request: Request, principal: Principal, base: str) -> Response:
 
 
 def _ward(request: Request, principal: Principal, code: str, base: str) -> Response:
+    settings = request.app.state.settings
     with request.app.state.database.connect() as conn:
         place = place_detail(conn, LAYER, code, principal)
-    return render(request, "place.html", title=place["name"], place=place, base=base)
+        indicators = ward_indicators(conn, principal, code, settings.data_path,
+                                     configured_indices(settings.insight_profile_indices))
+    return render(request, "place.html", title=place["name"], place=place, base=base,
+                  profile=indicators["profile"], ranks=indicators["ranks"],
+                  extra_credits=indicators["profile"].credits if indicators["profile"] else [])
+
+
+def ward_indicators(conn: Any, principal: Principal, code: str, data_dir: Path,
+                    index_names: list[str]) -> dict[str, Any]:
+    """The ward's profile (indicators the principal may see, indices) and, per index, the
+    ranks of the index's own small areas (LSOAs) in the ward."""
+    directory = PlacesTables()
+    try:
+        # "ward" (an alias of the layer) so the index's basis reads "... in this ward".
+        profile = build_profile(conn, directory, principal, layer="ward", code=code,
+                                data_dir=data_dir, index_names=index_names)
+    except NotFound:
+        profile = None
+    ranks = {}
+    for name in index_names:
+        areas, ranked = inner_ranks(conn, directory, name, data_dir, LAYER, code)
+        if areas:
+            ranks[name] = {"areas": areas, "of": ranked}
+    return {"profile": profile, "ranks": ranks}
 
 
 @router.get("/places")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
@@ -15,6 +15,8 @@ from placehub.errors import BadRequest, Forbidden, NotFound
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
 from placehub.web.jobs import ProgressReporter
+from placehub.web.maps import DEFAULT_BOUNDS
+from placehub.web.round_map import route_features, vehicle_swatch
 from placehub.web.security import checked_form
 from placehub.web.session import officer
 from placehub.web.templating import render
@@ -79,11 +81,24 @@ def start_planning(request: Request, form: FormData = Depends(checked_form),
 
 @router.get("/rounds/{plan_id}")
 def plan_page(request: Request, plan_id: int, principal: Principal = Depends(officer)) -> Response:
-    """A plan: headline figures and a table of stops per vehicle, with done/skipped buttons."""
+    """A plan: headline figures, its routes on a map, and the same stops in a table per vehicle
+    with done/skipped buttons."""
     with request.app.state.database.connect() as conn:
         detail = _readable_plan(conn, principal, plan_id)
+    bbox = route_features(detail)["bbox"] or DEFAULT_BOUNDS
+    swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
     return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
-                  service_name=SERVICES.get(detail["service"], detail["service"]))
+                  service_name=SERVICES.get(detail["service"], detail["service"]),
+                  bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches)
+
+
+@router.get("/rounds/{plan_id}/routes.geojson")
+def plan_routes(request: Request, plan_id: int,
+                principal: Principal = Depends(officer)) -> Response:
+    """The plan's routes (road geometry per vehicle) and stops as GeoJSON, for its map."""
+    with request.app.state.database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    return JSONResponse(route_features(detail), media_type="application/geo+json")
 
 
 @router.get("/rounds/{plan_id}/vehicles/{number}/sheet")
