@@ -34,7 +34,7 @@ def add_bins(database: Database, count: int = 24) -> tuple[int, str, list[int]]:
                 t = AT - 7 * DAY + half_days * DAY / 2
                 fill = min(start_fill + rate * half_days / 2, 1.0)
                 readings.append((t, 1000 - 800 * fill))
-            ids.append(add_asset(conn, org, f"Bin {i}", -0.74 + rng.uniform(0, 0.03),
+            ids.append(add_asset(conn, f"Bin {i}", -0.74 + rng.uniform(0, 0.03),
                                  52.66 + rng.uniform(0, 0.02), BIN, "distance", readings))
         user = create_user(conn, "crew")
         grant_role(conn, user, org, "editor")
@@ -111,7 +111,8 @@ def test_plan_refusals(client: TestClient, database: Database) -> None:
                         json={**body, "at": "2026-11-22T18:00:00"})
     assert naive.status_code == 400 and "timezone" in naive.json()["error"]["message"]
     assert client.get("/api/rounds/plans/12345", headers=auth).status_code == 404
-    water = client.post("/api/rounds/plans", headers=auth, json={**body, "service": "watering"})
+    water = client.post("/api/rounds/plans", headers=auth,
+                        json={**body, "service": "watering", "at": AT.isoformat()})
     assert water.status_code == 404 and "flowerbed" in water.json()["error"]["message"]
 
 
