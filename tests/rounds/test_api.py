@@ -51,6 +51,7 @@ def test_plan_sheets_and_stops(client: TestClient, database: Database) -> None:
     assert response.status_code == 201, response.text
     plan = response.json()
     assert plan["organisation_id"] == org and plan["solver"]["name"] == "PyVRP"
+    assert plan["solver"]["parameters"]["restarts"] == 3  # the rounds_restarts setting
     assert plan["snapshot_time"].startswith("2026-11-22T18:00")
     stops = [s for v in plan["vehicles"] for s in v["stops"] if s["kind"] == "asset"]
     served = {s["asset_id"] for s in stops}
