@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--factor", type=float, default=10.0,
                         help="the baseline run gets this many times the solver time")
     parser.add_argument("--bins", type=int, default=1000)
-    parser.add_argument("--restarts", type=int, default=1, help="solver restarts per plan")
+    parser.add_argument("--restarts", type=int, default=3,
+                        help="solver restarts per plan (the rounds_restarts default)")
     parser.add_argument("--workers", type=int, default=1,
                         help="restarts run at once in this many processes")
     parser.add_argument("--neighbours", type=int, default=DEFAULT_TUNING.num_neighbours,
