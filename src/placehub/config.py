@@ -102,6 +102,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rounds_bowser_litres", 1000, "Capacity of a water bowser in litres.", int),
     Setting("rounds_runtime_seconds", 5.0, "Time the route solver may take for one plan.", float),
     Setting("rounds_seed", 1, "Seed of the route solver (recorded in every plan).", int),
+    Setting("rounds_restarts", 3,
+            "Route solver restarts per plan (seeds seed, seed+1, ...), each with an equal share "
+            "of the time; the cheapest plan is kept.", int),
     Setting("rounds_road_network", "",
             "OSM extract (.osm.pbf) for road distances; empty means "
             "DATA_DIR/rutland/roads.osm.pbf when the places road network is available."),

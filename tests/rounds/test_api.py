@@ -34,7 +34,7 @@ def add_bins(database: Database, count: int = 24) -> tuple[int, str, list[int]]:
                 t = AT - 7 * DAY + half_days * DAY / 2
                 fill = min(start_fill + rate * half_days / 2, 1.0)
                 readings.append((t, 1000 - 800 * fill))
-            ids.append(add_asset(conn, org, f"Bin {i}", -0.74 + rng.uniform(0, 0.03),
+            ids.append(add_asset(conn, f"Bin {i}", -0.74 + rng.uniform(0, 0.03),
                                  52.66 + rng.uniform(0, 0.02), BIN, "distance", readings))
         user = create_user(conn, "crew")
         grant_role(conn, user, org, "editor")
@@ -51,6 +51,7 @@ def test_plan_sheets_and_stops(client: TestClient, database: Database) -> None:
     assert response.status_code == 201, response.text
     plan = response.json()
     assert plan["organisation_id"] == org and plan["solver"]["name"] == "PyVRP"
+    assert plan["solver"]["parameters"]["restarts"] == 3  # the rounds_restarts setting
     assert plan["snapshot_time"].startswith("2026-11-22T18:00")
     stops = [s for v in plan["vehicles"] for s in v["stops"] if s["kind"] == "asset"]
     served = {s["asset_id"] for s in stops}
@@ -111,7 +112,8 @@ def test_plan_refusals(client: TestClient, database: Database) -> None:
                         json={**body, "at": "2026-11-22T18:00:00"})
     assert naive.status_code == 400 and "timezone" in naive.json()["error"]["message"]
     assert client.get("/api/rounds/plans/12345", headers=auth).status_code == 404
-    water = client.post("/api/rounds/plans", headers=auth, json={**body, "service": "watering"})
+    water = client.post("/api/rounds/plans", headers=auth,
+                        json={**body, "service": "watering", "at": AT.isoformat()})
     assert water.status_code == 404 and "flowerbed" in water.json()["error"]["message"]
 
 

@@ -7,7 +7,7 @@ import pytest
 from placehub.db import Database
 from placehub.rounds.assets import read_assets
 from placehub.rounds.tables import rounds_service_events
-from tests.rounds.conftest import add_asset, add_organisation
+from tests.rounds.conftest import add_asset
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 BIN = {"asset_type": "litter_bin", "empty_distance_mm": 1000, "full_distance_mm": 200,
@@ -17,11 +17,10 @@ BIN = {"asset_type": "litter_bin", "empty_distance_mm": 1000, "full_distance_mm"
 def test_bins_read_with_fill_from_distance(database: Database) -> None:
     """A bin's distance readings become fill fractions through its profile; others ignored."""
     with database.begin() as conn:
-        org = add_organisation(conn)
-        bin_id = add_asset(conn, org, "Bin 1", -0.72, 52.67, BIN, "distance",
+        bin_id = add_asset(conn, "Bin 1", -0.72, 52.67, BIN, "distance",
                            [(NOW - timedelta(days=2), 1000), (NOW - timedelta(days=1), 600),
                             (NOW + timedelta(hours=1), 200), (NOW - timedelta(days=60), 300)])
-        add_asset(conn, org, "Bed 1", -0.73, 52.66, {"asset_type": "flowerbed"},
+        add_asset(conn, "Bed 1", -0.73, 52.66, {"asset_type": "flowerbed"},
                   "soil_moisture", [(NOW, 25.0)], "%")
         conn.execute(rounds_service_events.insert().values(
             thing_id=bin_id, service="waste", time=NOW - timedelta(hours=3), note="",
@@ -38,10 +37,9 @@ def test_bins_read_with_fill_from_distance(database: Database) -> None:
 def test_fill_level_percent_and_flowerbeds(database: Database) -> None:
     """fill_level in percent becomes a fraction; flowerbeds keep moisture in percent."""
     with database.begin() as conn:
-        org = add_organisation(conn)
-        add_asset(conn, org, "Bin 2", -0.72, 52.67, {"asset_type": "litter_bin"}, "fill_level",
+        add_asset(conn, "Bin 2", -0.72, 52.67, {"asset_type": "litter_bin"}, "fill_level",
                   [(NOW - timedelta(hours=1), 80.0)], "%")
-        add_asset(conn, org, "Bed 1", -0.73, 52.66,
+        add_asset(conn, "Bed 1", -0.73, 52.66,
                   {"asset_type": "flowerbed", "watering_threshold": 18, "water_litres": 150},
                   "soil_moisture", [(NOW - timedelta(hours=1), 25.0)], "%")
     with database.connect() as conn:
@@ -58,8 +56,7 @@ def test_asset_without_location_is_reported(database: Database) -> None:
     from placehub.sta.tables import thing_locations
 
     with database.begin() as conn:
-        org = add_organisation(conn)
-        bin_id = add_asset(conn, org, "Lost bin", -0.72, 52.67, BIN, "distance", [])
+        bin_id = add_asset(conn, "Lost bin", -0.72, 52.67, BIN, "distance", [])
         conn.execute(thing_locations.delete().where(thing_locations.c.thing_id == bin_id))
     with database.connect() as conn:
         found = read_assets(conn, "litter_bin", NOW)

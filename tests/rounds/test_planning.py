@@ -1,5 +1,6 @@
 """Planning: selection from needs, PyVRP routing with reloads, and plans checked on their own."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from placehub.places.distance import HaversineDistance
 from placehub.rounds.forecast import LITTER_BIN, Need
 from placehub.rounds.planning import (
+    DEFAULT_TUNING,
     WASTE,
     WATERING,
     Candidate,
@@ -183,3 +185,16 @@ def test_solver_tuning_is_used_and_recorded() -> None:
     assert plan.solver["parameters"]["solve_params"] == {"num_neighbours": 20,
                                                          "history_length": 50}
     assert check_plan(plan) == []
+
+
+def test_tuned_search_is_the_default() -> None:
+    """Plans use DEFAULT_TUNING unless told otherwise; None means PyVRP's own parameters."""
+    def parameters(**options: object) -> object:
+        plan = plan_day(candidates(20), fleet(), HaversineDistance(), service=WASTE,
+                        shift_start=START, snapshot_time=START, max_iterations=50,
+                        **options)  # type: ignore[arg-type]
+        assert check_plan(plan) == []
+        return plan.solver["parameters"]["solve_params"]  # type: ignore[index]
+
+    assert parameters() == asdict(DEFAULT_TUNING)
+    assert parameters(solve_params=None) == "PyVRP defaults"

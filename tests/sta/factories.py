@@ -29,12 +29,19 @@ def make_datastream(
     organisation: str = "rutland",
     quantity: str = "fill_level",
     unit: dict[str, Any] | None = None,
+    thing_name: str | None = None,
+    properties: dict[str, Any] | None = None,
 ) -> dict[str, int]:
-    """A Thing (with a Location unless lon_lat is None), Sensor, ObservedProperty, Datastream."""
+    """A Thing (with a Location unless lon_lat is None), Sensor, ObservedProperty, Datastream.
+
+    The Thing is named ``thing_name`` (default: ``name`` without its last two words) and has
+    ``properties`` (default: a litter bin).
+    """
     org = service.ensure_organisation(conn, organisation, organisation.title())
     thing = conn.execute(insert(things).values(
-        name=name.rsplit(" ", 2)[0], description="Litter bin", organisation_id=org,
-        visibility=visibility, properties={"asset_type": "litter_bin"},
+        name=thing_name or name.rsplit(" ", 2)[0], description="Litter bin",
+        organisation_id=org, visibility=visibility,
+        properties=properties or {"asset_type": "litter_bin"},
     )).inserted_primary_key[0]
     ids = {"organisation": org, "thing": thing}
     if lon_lat is not None:
@@ -48,6 +55,7 @@ def make_datastream(
         name=quantity, definition=f"https://placehub.example/quantities/{quantity}",
         description="", organisation_id=org,
     )).inserted_primary_key[0]
+    ids["sensor"], ids["observed_property"] = sensor, observed
     ids["datastream"] = conn.execute(insert(datastreams).values(
         name=name, description="",
         observation_type="http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",

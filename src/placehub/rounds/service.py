@@ -201,6 +201,7 @@ def make_plan(
         snapshot_time=request.at, left_out=left_out,
         seed=request.seed if request.seed is not None else int(settings.rounds_seed),
         runtime_seconds=request.runtime_seconds or float(settings.rounds_runtime_seconds),
+        restarts=int(settings.rounds_restarts),
     )
     plan.solver["forecaster"] = forecaster.name
     plan.solver["selection_rules"] = asdict(rules)

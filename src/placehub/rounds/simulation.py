@@ -310,7 +310,8 @@ class Simulation:
         plan = plan_day(candidates, self.fleet, self.distance, service=WASTE,
                         shift_start=_at(day, SHIFT_START.hour), snapshot_time=_at(day, 6),
                         seed=self.config.seed, max_iterations=self.config.max_iterations,
-                        with_geometry=False)
+                        # PyVRP's own parameters: the documented simulation figures used them.
+                        with_geometry=False, solve_params=None)
         result.solver_seconds += float(plan.solver["runtime_seconds"])  # type: ignore[arg-type]
         result.mandatory_left_out += sum(1 for x in plan.left_out if x.mandatory)
         visits = {}
