@@ -112,8 +112,7 @@ def test_plan_refusals(client: TestClient, database: Database) -> None:
                         json={**body, "at": "2026-11-22T18:00:00"})
     assert naive.status_code == 400 and "timezone" in naive.json()["error"]["message"]
     assert client.get("/api/rounds/plans/12345", headers=auth).status_code == 404
-    water = client.post("/api/rounds/plans", headers=auth,
-                        json={**body, "service": "watering", "at": AT.isoformat()})
+    water = client.post("/api/rounds/plans", headers=auth, json={**body, "service": "watering"})
     assert water.status_code == 404 and "flowerbed" in water.json()["error"]["message"]
 
 
