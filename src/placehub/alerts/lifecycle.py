@@ -8,7 +8,7 @@ alert's Thing (viewers read); acknowledging and resolving need write rights on i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,13 +25,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read, visible_clause
 from placehub.alerts.rules import SEVERITY_ORDER, Rule
 from placehub.alerts.tables import alert_events, alerts
-from placehub.db.metadata import UTCDateTime
 from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
 from placehub.sta.tables import things
 
@@ -77,23 +75,9 @@ class NewAlert:
     details: dict[str, Any] | None = None
 
 
-def unresolved_alerts(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[
-        tuple[int, str], int]:
-    """Ids of the unresolved alerts of these (rule id, subject) pairs."""
-    wanted = set(keys)
-    if not wanted:
-        return {}
-    rows = conn.execute(select(alerts.c.id, alerts.c.rule_id, alerts.c.subject).where(
-        one_of(conn, alerts.c.rule_id, sorted({k[0] for k in wanted})),
-        one_of(conn, alerts.c.subject, sorted({k[1] for k in wanted})),
-        UNRESOLVED))
-    return {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows
-            if (int(r.rule_id), str(r.subject)) in wanted}
-
-
 def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
                 ) -> dict[tuple[int, str], int]:
-    """Open alerts in one statement, except where one is unresolved for the rule and subject.
+    """Open alerts, except where one is unresolved for the rule and subject.
 
     The partial unique index decides (INSERT ... ON CONFLICT DO NOTHING on both databases), so
     two engines racing cannot open two alerts. Returns the ids of the alerts opened now.
@@ -101,54 +85,9 @@ def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
     fresh: dict[tuple[int, str], NewAlert] = {}
     for n in new:
         fresh.setdefault((n.rule.id, n.subject), n)
-    if not fresh:
-        return {}
-    values = _alert_values(list(fresh.values()), now)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        rows = raw.execute(_PG_INSERT, _pg_open_params(values, now)).fetchall()
-        ids = {(int(r[1]), str(r[2])): int(r[0]) for r in rows}
-    else:
-        ids = _insert_alerts_sqlite(conn, values, now)
-    _announce(conn, {"opened": list(ids.values())}, now)
-    return ids
-
-
-def _insert_alerts_sqlite(conn: Connection, values: list[dict[str, Any]], now: datetime
-                          ) -> dict[tuple[int, str], int]:
-    statement = sqlite_insert(alerts).on_conflict_do_nothing(
-        index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
-    ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
-    rows = list(conn.execute(statement, values).all())
-    ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
-    if ids:
-        _events_from_alerts(conn, list(ids.values()), "opened", alerts.c.message, now)
-    return ids
-
-
-def _resolve_sqlite(conn: Connection, alert_ids: list[int], now: datetime, note: str
-                    ) -> list[int]:
-    """Resolve these alerts automatically where still unresolved; returns those resolved."""
-    if not alert_ids:
-        return []
-    still = [int(r.id) for r in conn.execute(
-        update(alerts).where(alerts.c.id.in_(sorted(set(alert_ids))), UNRESOLVED).values(
-            status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
-            resolve_note=note).returning(alerts.c.id))]
-    if still:
-        _events_from_alerts(conn, still, "resolved", literal(note), now)
-    return still
-
-
-def _events_from_alerts(conn: Connection, alert_ids: list[int], action: str, note: Any,
-                        now: datetime) -> None:
-    # INSERT ... SELECT: one short statement however many alerts (a multi-row VALUES list
-    # would be parsed anew by the driver for every batch size).
-    conn.execute(insert(alert_events).from_select(
-        ["alert_id", "at", "action", "actor", "note"],
-        select(alerts.c.id, literal(now, UTCDateTime()), literal(action), literal("rules"),
-               note).where(one_of(conn, alerts.c.id, alert_ids))))
+    written = write_episodes(conn, [EpisodeChange("open", key, n) for key, n in fresh.items()],
+                             now)
+    return dict(written.opened)
 
 
 # One fixed statement with array parameters (unnest), run on the psycopg connection itself: the
@@ -186,15 +125,6 @@ def _pg_open_params(values: list[dict[str, Any]], now: datetime) -> dict[str, An
     }
 
 
-def record_many(conn: Connection, entries: list[tuple[int, str, str | None]], now: datetime,
-                actor: str = "rules") -> None:
-    """Add lines (alert id, action, note) to alerts' histories in one statement."""
-    if entries:
-        conn.execute(insert(alert_events), [
-            {"alert_id": a, "at": now, "action": action, "actor": actor, "note": note,
-             "detail": None} for a, action, note in entries])
-
-
 @dataclass(frozen=True)
 class EpisodeChange:
     """One step of an alert's episode as the rule engine judged it.
@@ -211,9 +141,9 @@ class EpisodeChange:
 
 @dataclass
 class EpisodesWritten:
-    """Alerts opened and resolved by one ``write_episodes`` call."""
+    """Alerts opened (with their rule and subject) and resolved by one ``write_episodes``."""
 
-    opened: list[int]
+    opened: list[tuple[tuple[int, str], int]]
     resolved: list[int]
 
 
@@ -260,7 +190,8 @@ def write_episodes(conn: Connection, changes: list[EpisodeChange], now: datetime
         written = _write_episodes_postgresql(conn, waves, now, wait_for_flush)
     else:
         written = _write_episodes_sqlite(conn, waves, now)
-    _announce(conn, {"opened": written.opened, "resolved": written.resolved}, now)
+    _announce(conn, {"opened": [i for _, i in written.opened], "resolved": written.resolved},
+              now)
     return written
 
 
@@ -273,34 +204,79 @@ def _alert_values(new: list[NewAlert], now: datetime) -> list[dict[str, Any]]:
          "condition_since": n.since, "opened_at": now} for n in new]
 
 
+# Fixed SQL for the SQLite path: lists travel as one JSON array (json_each), so each statement
+# is prepared once by sqlite3 whatever the batch size.
+_SQLITE_UNRESOLVED = """
+    SELECT id, rule_id, subject FROM alerts
+    WHERE alerts.status != 'resolved' AND (rule_id, subject) IN (
+        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"""
+_SQLITE_RESOLVE = """
+    UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = 'rules',
+                      resolution = 'auto', resolve_note = 'condition cleared'
+    WHERE alerts.status != 'resolved' AND id IN (SELECT value FROM json_each(?))
+    RETURNING id"""
+_SQLITE_OPEN = """
+    INSERT INTO alerts (rule_id, rule_key, kind, severity, subject, thing_id, datastream_id,
+                        status, title, message, value, details, condition_since, opened_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (rule_id, subject) WHERE status != 'resolved' DO NOTHING
+    RETURNING id"""
+_SQLITE_HISTORY = """
+    INSERT INTO alert_events (alert_id, at, action, actor, note, detail)
+    VALUES (?, ?, ?, 'rules', ?, ?)"""
+
+
 def _write_episodes_sqlite(conn: Connection, waves: list[list[EpisodeChange]], now: datetime
                            ) -> EpisodesWritten:
-    # In-process database: statements cost no round trip, so ids are looked up as needed.
+    # In-process database: statements cost no round trip, so ids are looked up as needed. The
+    # statements run on the sqlite3 connection itself, inside the transaction SQLAlchemy began,
+    # with values converted as the tables' column types would.
+    dialect = conn.dialect
+    at = alerts.c.opened_at.type.dialect_impl(dialect).bind_processor(dialect)
+    as_json = alerts.c.details.type.dialect_impl(dialect).bind_processor(dialect)
+    assert at is not None and as_json is not None
+    when, resolved_detail = at(now), as_json({"resolution": "auto"})
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
     written = EpisodesWritten([], [])
     unresolved: dict[tuple[int, str], int | None] = {}  # as far as this call knows
     for wave in waves:
         unknown = [c.key for c in wave if c.action != "open" and c.key not in unresolved]
         if unknown:
-            found = unresolved_alerts(conn, unknown)
+            found = {(int(r), str(s)): int(i) for i, r, s in cursor.execute(
+                _SQLITE_UNRESOLVED, (json.dumps(unknown),)).fetchall()}
             unresolved.update({key: found.get(key) for key in unknown})
-        record_many(conn, [(alert_id, "condition_returned", c.note) for c in wave
-                           if c.action == "returned"
-                           and (alert_id := unresolved[c.key]) is not None], now)
+        history = [(alert_id, when, "condition_returned", c.note, None) for c in wave
+                   if c.action == "returned" and (alert_id := unresolved[c.key]) is not None]
         resolving = [c.key for c in wave if c.action == "resolve"]
-        written.resolved.extend(_resolve_sqlite(
-            conn, [i for key in resolving if (i := unresolved[key]) is not None], now,
-            "condition cleared"))
+        ids = [i for key in resolving if (i := unresolved[key]) is not None]
+        if ids:
+            resolved = sorted(int(r[0]) for r in cursor.execute(
+                _SQLITE_RESOLVE, (when, json.dumps(ids))).fetchall())
+            written.resolved.extend(resolved)
+            history.extend((i, when, "resolved", "condition cleared", resolved_detail)
+                           for i in resolved)
         unresolved.update(dict.fromkeys(resolving))
-        opening = [c for c in wave if c.action == "open" and c.alert is not None]
-        if opening:
-            opened = _insert_alerts_sqlite(conn, _alert_values(
-                [c.alert for c in opening if c.alert is not None], now), now)
-            written.opened.extend(opened.values())
-            for c in opening:  # opened now, or one was open already (looked up if needed)
-                if c.key in opened:
-                    unresolved[c.key] = opened[c.key]
-                else:
-                    unresolved.pop(c.key, None)
+        if history:  # before the opens: their lines follow these
+            cursor.executemany(_SQLITE_HISTORY, history)
+            history = []
+        for c in wave:
+            if c.action != "open" or c.alert is None:
+                continue
+            n = c.alert
+            row = cursor.execute(_SQLITE_OPEN, (
+                n.rule.id, n.rule.key, n.rule.kind, n.rule.severity, n.subject, n.thing_id,
+                n.datastream_id, n.title[:300], n.message, n.value,
+                None if n.details is None else as_json(n.details),
+                None if n.since is None else at(n.since), when)).fetchone()
+            if row is None:  # one was open already (looked up if a later change needs it)
+                unresolved.pop(c.key, None)
+                continue
+            unresolved[c.key] = int(row[0])
+            written.opened.append((c.key, int(row[0])))
+            history.append((int(row[0]), when, "opened", n.message, None))
+        cursor.executemany(_SQLITE_HISTORY, history)
     return written
 
 
@@ -356,7 +332,8 @@ def _write_episodes_postgresql(conn: Connection, waves: list[list[EpisodeChange]
             if opens:
                 opening.append(raw.cursor())
                 opening[-1].execute(_PG_INSERT, _pg_open_params(_alert_values(opens, now), now))
-    return EpisodesWritten([int(row[0]) for c in opening for row in c.fetchall()],
+    return EpisodesWritten([((int(row[1]), str(row[2])), int(row[0]))
+                            for c in opening for row in c.fetchall()],
                            [int(row[0]) for c in resolving for row in c.fetchall()])
 
 
