@@ -192,8 +192,7 @@ def rate_of_change(rule: Rule, rows: Rows) -> Flags:
     times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
     previous_t = _previous(_floats(states, "t"), times)
     previous_v = _previous(_floats(states, "v"), values)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = (values - previous_v) / (times - previous_t) * p.get("per_s", HOUR)
+    rate = (values - previous_v) / (times - previous_t) * p.get("per_s", HOUR)
     limit, direction = p["max_change"], p.get("direction", "any")
     fast = valid & ((rate > limit) if direction == "rise" else (rate < -limit)
                     if direction == "fall" else (np.abs(rate) > limit))
@@ -208,8 +207,7 @@ def rate_of_change(rule: Rule, rows: Rows) -> Flags:
 def _linear_hours(level: float, values: Floats, rates: Floats) -> Floats:
     """``LinearTrendForecaster.hours_until`` for many trends (NaN for "not within sight")."""
     gap = level - values
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hours = gap / rates
+    hours = gap / rates
     away = (rates == 0) | ((gap > 0) != (rates > 0))
     return np.where(gap == 0, 0.0, np.where(away, np.nan, hours))
 
@@ -217,62 +215,59 @@ def _linear_hours(level: float, values: Floats, rates: Floats) -> Floats:
 def forecast(rule: Rule, rows: Rows) -> Flags:
     """``rules.ForecastLevel``: the smoothed rate, level reached, forecasts every ``every_s``.
 
-    The smoothing is a recurrence, so it steps through the readings column by column — each
-    step is one array operation over all rows, the same arithmetic as one reading at a time.
+    Steps, jumps and the level are whole-array operations. The smoothed rate and the time of
+    the last forecast are recurrences, so they step through the readings column by column —
+    each step one array operation over all rows, the same arithmetic as one reading at a time.
     """
     forecaster = rows.contexts[0].forecaster if rows.contexts else None
-    count, width = rows.times.shape
+    times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
+    count, width = times.shape
     if forecaster is None:
         return np.zeros(count, dtype=bool)
     p = rule.params
     rising = p.get("direction", "rise") == "rise"
     reset, alpha = p.get("reset_jump", 20.0), p.get("smoothing", 0.3)
     level, within, every = p["level"], p["within_h"], p.get("every_s", 1800)
-    linear = type(forecaster) is LinearTrendForecaster
-    states = rows.states
-    last_t, last_v = _floats(states, "t"), _floats(states, "v")
-    has_last = ~np.isnan(last_t)
+    previous_t = _previous(_floats(states, "t"), times)
+    previous_v = _previous(_floats(states, "v"), values)
+    follows = valid & ~np.isnan(previous_t)
+    in_order = np.asarray(~(follows & ~(times > previous_t)).any(axis=1))
+    step = (values - previous_v) / ((times - previous_t) / HOUR)
+    jumped = follows & ((values < previous_v - reset) if rising
+                        else (values > previous_v + reset))
+    goes_on = follows & ~jumped
+    reached = goes_on & ((values >= level) if rising else (values <= level))
+    may_ask = goes_on & ~reached
     rate, has_rate = _floats(states, "rate"), _has(states, "rate")
     asked = _floats(states, "ft", -math.inf)
-    in_order = np.ones(count, dtype=bool)
-    breach = np.zeros((count, width), dtype=bool)
-    clear = np.zeros((count, width), dtype=bool)
+    rates = np.full((count, width), np.nan)
+    ask = np.zeros((count, width), dtype=bool)
     for k in range(width):
-        t, v, ok = rows.times[:, k], rows.values[:, k], rows.valid[:, k]
-        follows = ok & has_last
-        in_order &= ~(follows & ~(t > last_t))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = (v - last_v) / ((t - last_t) / HOUR)
-        jumped = follows & ((v < last_v - reset) if rising else (v > last_v + reset))
-        goes_on = follows & ~jumped
-        rate = np.where(goes_on, np.where(has_rate, alpha * step + (1 - alpha) * rate, step),
-                        rate)
-        has_rate = (has_rate | goes_on) & ~jumped
-        reached = goes_on & ((v >= level) if rising else (v <= level))
-        ask = goes_on & ~reached & (t - asked >= every)
-        asked = np.where(ask, t, asked)
-        if ask.any():
-            if linear:
-                hours = _linear_hours(level, v, rate)
-            else:
-                hours = np.full(count, np.nan)
-                for i in np.flatnonzero(ask).tolist():
-                    ctx = rows.contexts[i]
-                    answer = forecaster.hours_until(
-                        ctx.thing_id, ctx.quantity or "", level,
-                        Trend(float(t[i]), float(v[i]), float(rate[i])))
-                    hours[i] = math.nan if answer is None else answer
-            near = ask & (hours <= within)
-        else:
-            near = ask
-        # Reaching the level is a forecast of 0 hours (near unless within_h is negative).
-        breach[:, k] = (reached & (within >= 0)) | near
-        clear[:, k] = jumped | (ask & ~near) | (reached & (within < 0))
-        last_t, last_v = np.where(ok, t, last_t), np.where(ok, v, last_v)
-        has_last |= ok
+        on, t = goes_on[:, k], times[:, k]
+        rate = np.where(on, np.where(has_rate, alpha * step[:, k] + (1 - alpha) * rate,
+                                     step[:, k]), rate)
+        has_rate = (has_rate | on) & ~jumped[:, k]
+        rates[:, k] = rate
+        ask[:, k] = asking = may_ask[:, k] & (t - asked >= every)
+        asked = np.where(asking, t, asked)
+    if type(forecaster) is LinearTrendForecaster:
+        hours = _linear_hours(level, values, rates)
+    else:
+        hours = np.full((count, width), np.nan)
+        for i, k in np.argwhere(ask).tolist():
+            ctx = rows.contexts[i]
+            answer = forecaster.hours_until(
+                ctx.thing_id, ctx.quantity or "", level,
+                Trend(float(times[i, k]), float(values[i, k]), float(rates[i, k])))
+            hours[i, k] = math.nan if answer is None else answer
+    near = ask & (hours <= within)
+    # Reaching the level is a forecast of 0 hours (near unless within_h is negative).
+    breach = (reached & (within >= 0)) | near
+    clear = jumped | (ask & ~near) | (reached & (within < 0))
     settled = in_order & _quiet(states, breach, clear)
-    final_t, final_v, final_rate = last_t.tolist(), last_v.tolist(), rate.tolist()
-    final_asked, keeps_rate = asked.tolist(), has_rate.tolist()
+    final_t, final_v = rows.at_last(times).tolist(), rows.at_last(values).tolist()
+    final_rate, keeps_rate = rate.tolist(), has_rate.tolist()
+    final_asked = asked.tolist()
     for i in np.flatnonzero(settled).tolist():
         state = states[i]
         state["t"], state["v"] = final_t[i], final_v[i]
@@ -311,8 +306,7 @@ def _hours(rows: Rows) -> Hours:
         this_hour = np.floor_divide(t, HOUR)
         in_order &= ~(ok & has_hour & (this_hour < hour))
         closes = ok & has_hour & (this_hour > hour)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            closed_mean[:, k] = np.where(closes, total / count, np.nan)
+        closed_mean[:, k] = np.where(closes, total / count, np.nan)
         closed_hour[:, k] = np.where(closes, hour, np.nan)
         fresh = ok & (~has_hour | closes)
         total = np.where(fresh, 0.0 + v, np.where(ok, total + v, total))
@@ -395,4 +389,6 @@ def settle(rule: Rule, readings: Readings, row_indices: NDArray[np.int64], scale
     rows = Rows(readings.times[row_indices], values if scale == 1.0 else values * scale,
                 readings.valid[row_indices], readings.whole_hours[row_indices], states,
                 contexts)
-    return settler(rule, rows)
+    # NaN marks "no reading" and "no answer": arithmetic on it is expected, not an error.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return settler(rule, rows)

@@ -87,6 +87,14 @@ class RuleRows:
     contexts: list[Context]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What judging a batch with one layout takes: each rule's rows, and every state key."""
+
+    groups: list[RuleRows]
+    keys: frozenset[Key]
+
+
 def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
@@ -114,7 +122,7 @@ class RuleEngine:
         self._states: dict[Key, dict[str, Any]] = {}
         self._touched: set[Key] = set()
         # Per batch layout (its Datastreams in row order): each rule's rows, ready to judge.
-        self._plans: dict[tuple[int, ...], list[RuleRows]] = {}
+        self._plans: dict[tuple[int, ...], Plan] = {}
         self._attached = False
         notify.install()  # opened / resolved alerts queue their notifications
 
@@ -269,17 +277,14 @@ class RuleEngine:
             if not ds_ids.issubset(bindings.keys()) or self._rules is None:
                 with self.database.connect() as conn:
                     self._load_bindings(conn, ds_ids)
-            keys = [b.key for d in ds_ids for b in bindings[d]]
-            if not keys:
+            if not any(bindings[d] for d in ds_ids):
                 return
-            states = self._states
-            if any(k not in states for k in keys):
-                with self.database.connect() as conn:
-                    self._load_states(conn, keys)
-            self._touched.update(keys)
             readings = batch_rules.lay_out(written)
+            plan = self._plans.get(tuple(readings.datastreams)) or self._plan(
+                readings.datastreams)
+            self._touched.update(plan.keys)
             transitions: list[tuple[str, Binding, Any]] = []
-            for group in self._plan(readings.datastreams):
+            for group in plan.groups:
                 if self.batch:
                     settled = batch_rules.settle(group.rule, readings, group.rows, group.scale,
                                                  group.states, group.contexts)
@@ -297,24 +302,25 @@ class RuleEngine:
             if transitions:
                 self._apply(transitions)
 
-    def _plan(self, datastreams: list[int]) -> list[RuleRows]:
-        """The rules to judge over a batch laid out with these Datastreams (cached: a sensor
-        fleet sends the same layouts again and again)."""
-        layout = tuple(datastreams)
-        plan = self._plans.get(layout)
-        if plan is None:
-            groups: dict[tuple[int, float], list[tuple[int, Binding]]] = {}
-            for row, datastream_id in enumerate(datastreams):
-                for b in self._bindings[datastream_id]:
-                    groups.setdefault((b.rule.id, b.scale), []).append((row, b))
-            plan = [RuleRows(members[0][1].rule, scale,
-                             np.array([row for row, _ in members], dtype=np.int64),
-                             [b for _, b in members], [self._states[b.key] for _, b in members],
-                             [b.ctx for _, b in members])
-                    for (_, scale), members in groups.items()]
-            if len(self._plans) >= 256:
-                self._plans.clear()
-            self._plans[layout] = plan
+    def _plan(self, datastreams: list[int]) -> Plan:
+        """The rules to judge over a batch laid out with these Datastreams, their states
+        loaded (cached: a sensor fleet sends the same layouts again and again)."""
+        keys = {b.key for d in datastreams for b in self._bindings[d]}
+        if any(k not in self._states for k in keys):
+            with self.database.connect() as conn:
+                self._load_states(conn, keys)
+        groups: dict[tuple[int, float], list[tuple[int, Binding]]] = {}
+        for row, datastream_id in enumerate(datastreams):
+            for b in self._bindings[datastream_id]:
+                groups.setdefault((b.rule.id, b.scale), []).append((row, b))
+        plan = Plan([RuleRows(members[0][1].rule, scale,
+                              np.array([row for row, _ in members], dtype=np.int64),
+                              [b for _, b in members], [self._states[b.key] for _, b in members],
+                              [b.ctx for _, b in members])
+                     for (_, scale), members in groups.items()], frozenset(keys))
+        if len(self._plans) >= 256:
+            self._plans.clear()
+        self._plans[tuple(datastreams)] = plan
         return plan
 
     def _judge_for(self, b: Binding, state: dict[str, Any],
