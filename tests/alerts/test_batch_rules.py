@@ -14,6 +14,7 @@ from sqlalchemy import select
 from placehub.alerts import batch_rules
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import RuleEngine
+from placehub.alerts.sources import Forecaster, LinearTrendForecaster, Trend
 from placehub.alerts.store import create_rule
 from placehub.alerts.tables import alert_events, alerts
 from placehub.db import Database
@@ -97,8 +98,21 @@ def _alerts_by_stream(database: Database, streams: list[int]) -> list[list[tuple
     return out
 
 
+class CautiousForecaster:
+    """Not the built-in forecaster (asked one trend at a time): half the linear estimate."""
+
+    name = "cautious"
+
+    def hours_until(self, thing_id: int, quantity: str, level: float, trend: Trend
+                    ) -> float | None:
+        hours = LinearTrendForecaster().hours_until(thing_id, quantity, level, trend)
+        return None if hours is None else hours / 2
+
+
+@pytest.mark.parametrize("forecaster", [LinearTrendForecaster(), CautiousForecaster()],
+                         ids=["linear", "other"])
 def test_batch_evaluation_matches_judging_reading_by_reading(
-        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        database: Database, monkeypatch: pytest.MonkeyPatch, forecaster: Forecaster) -> None:
     """Same alerts, histories and rule states from both paths, on bins filling for days."""
     clock = FakeClock(START)
     with database.begin() as conn:
@@ -111,7 +125,8 @@ def test_batch_evaluation_matches_judging_reading_by_reading(
                 for i in range(STREAMS)]
     one_by_one = [make_asset(database, "test_bin", ["fill_level"], name=f"b{i}")[1][
         "fill_level"] for i in range(STREAMS)]
-    batched, reference = RuleEngine(database, clock), RuleEngine(database, clock, batch=False)
+    batched = RuleEngine(database, clock, forecaster)
+    reference = RuleEngine(database, clock, forecaster, batch=False)
     settled = []
     real_settle = batch_rules.settle
 

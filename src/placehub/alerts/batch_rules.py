@@ -45,13 +45,15 @@ class Readings:
     _starts: list[int]
     _flat_times: list[float]  # readings in row order, for the per-reading path
     _flat_values: list[float]
-    _flat_ends: list[float | None]
+    _ends: list[datetime | None]  # in batch order
+    _order: NDArray[np.int64]  # batch positions in row order
 
     def row(self, index: int) -> tuple[list[float], list[float], list[float | None]]:
         """One row's times, values and ends as lists (for the per-reading path)."""
         start, stop = self._starts[index], self._starts[index + 1]
-        return (self._flat_times[start:stop], self._flat_values[start:stop],
-                self._flat_ends[start:stop])
+        ends = [None if (e := self._ends[i]) is None else e.timestamp()
+                for i in self._order[start:stop].tolist()]
+        return self._flat_times[start:stop], self._flat_values[start:stop], ends
 
 
 def lay_out(written: Sequence[Any]) -> Readings:
@@ -92,16 +94,14 @@ def lay_out(written: Sequence[Any]) -> Readings:
     grid_times[rows_sorted, position] = times[order]
     grid_values[rows_sorted, position] = values[order]
     valid[rows_sorted, position] = True
-    order_list = order.tolist()
-    flat_ends = [None if (e := ends[i]) is None else e.timestamp() for i in order_list]
     whole_hours = np.zeros(len(unique), dtype=bool)
-    if any(e is not None for e in flat_ends):
-        whole_hours[rows_sorted[np.array([e is not None for e in flat_ends])]] = True
+    if any(e is not None for e in ends):
+        whole_hours[row_of[np.array([e is not None for e in ends])]] = True
     return Readings(
         datastreams=unique[np.argsort(rank)].tolist(), times=grid_times, values=grid_values,
         valid=valid, whole_hours=whole_hours, _starts=starts.tolist(),
         _flat_times=times[order].tolist(), _flat_values=values[order].tolist(),
-        _flat_ends=flat_ends)
+        _ends=ends, _order=order)
 
 
 @dataclass
@@ -115,6 +115,19 @@ class Rows:
     states: list[State]
     contexts: list[Context]
 
+    def state(self, *names: str) -> dict[str, Floats]:
+        """These numbers of every row's state, and "active" and "cs" (every kind needs them),
+        read in one pass: NaN where absent, True as 1."""
+        names = ("active", "cs", *names)
+        size, nan = len(self.states) * len(names), math.nan
+        try:
+            table = np.fromiter((s.get(n, nan) for s in self.states for n in names),
+                                np.float64, size)
+        except TypeError:  # an entry saved as null
+            table = np.fromiter((nan if (v := s.get(n)) is None else v
+                                 for s in self.states for n in names), np.float64, size)
+        return dict(zip(names, table.reshape(len(self.states), len(names)).T, strict=True))
+
     @property
     def last(self) -> NDArray[np.int64]:
         """Index of each row's last reading."""
@@ -124,22 +137,13 @@ class Rows:
         return grid[np.arange(len(grid)), self.last]
 
 
-def _has(states: list[State], key: str) -> Flags:
-    return np.fromiter((key in s for s in states), bool, len(states))
-
-
-def _floats(states: list[State], key: str, missing: float = math.nan) -> Floats:
-    return np.fromiter((missing if (v := s.get(key)) is None else v for s in states),
-                       np.float64, len(states))
-
-
-def _quiet(states: list[State], breach: Flags, clear: Flags) -> Flags:
+def _quiet(state: dict[str, Floats], breach: Flags, clear: Flags) -> Flags:
     """Rows where no reading changes an alert, from each reading's verdict (breach or clear).
 
     With no episode open only a breach matters (it opens one); in an open episode only a clear
     (it starts the hold-off, or ends the episode); in a hold-off both do (judged one by one).
     """
-    active, returning = _has(states, "active"), _has(states, "cs")
+    active, returning = ~np.isnan(state["active"]), ~np.isnan(state["cs"])
     return np.where(active, ~returning & ~clear.any(axis=1), ~breach.any(axis=1))
 
 
@@ -155,7 +159,8 @@ def threshold(rule: Rule, rows: Rows) -> Flags:
     limit = p["value"]
     breaching = valid & ((values > limit) if p.get("op", "above") == "above"
                          else (values < limit))
-    since0 = _floats(states, "since")
+    state = rows.state("since")
+    since0 = state["since"]
     carried = ~np.isnan(since0)  # a breach run going on from the last batch
     starts = breaching & ~np.concatenate([carried[:, None], breaching[:, :-1]], axis=1)
     columns = np.arange(times.shape[1])
@@ -164,7 +169,7 @@ def threshold(rule: Rule, rows: Rows) -> Flags:
                      since0[:, None])
     held = breaching & (times - since >= p.get("for_s", 0))
     # In an episode every breaching reading is "still breaching" and every other one clears.
-    settled = _quiet(states, held, valid & ~breaching)
+    settled = _quiet(state, held, valid & ~breaching)
     last_breaching = rows.at_last(breaching)
     final_since = rows.at_last(since).tolist()
     newest = times.shape[1] - 1 - np.argmax(breaching[:, ::-1], axis=1)
@@ -190,14 +195,14 @@ def rate_of_change(rule: Rule, rows: Rows) -> Flags:
     """``rules.RateOfChange``: the rate between consecutive readings against the limit."""
     p = rule.params
     times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
-    previous_t = _previous(_floats(states, "t"), times)
-    previous_v = _previous(_floats(states, "v"), values)
+    state = rows.state("t", "v")
+    previous_t, previous_v = _previous(state["t"], times), _previous(state["v"], values)
     rate = (values - previous_v) / (times - previous_t) * p.get("per_s", HOUR)
     limit, direction = p["max_change"], p.get("direction", "any")
     fast = valid & ((rate > limit) if direction == "rise" else (rate < -limit)
                     if direction == "fall" else (np.abs(rate) > limit))
     judged = valid & ~np.isnan(previous_t)
-    settled = _in_order(times, valid, previous_t) & _quiet(states, fast, judged & ~fast)
+    settled = _in_order(times, valid, previous_t) & _quiet(state, fast, judged & ~fast)
     last_t, last_v = rows.at_last(times).tolist(), rows.at_last(values).tolist()
     for i in np.flatnonzero(settled).tolist():
         states[i]["t"], states[i]["v"] = last_t[i], last_v[i]
@@ -228,8 +233,8 @@ def forecast(rule: Rule, rows: Rows) -> Flags:
     rising = p.get("direction", "rise") == "rise"
     reset, alpha = p.get("reset_jump", 20.0), p.get("smoothing", 0.3)
     level, within, every = p["level"], p["within_h"], p.get("every_s", 1800)
-    previous_t = _previous(_floats(states, "t"), times)
-    previous_v = _previous(_floats(states, "v"), values)
+    state = rows.state("t", "v", "rate", "ft")
+    previous_t, previous_v = _previous(state["t"], times), _previous(state["v"], values)
     follows = valid & ~np.isnan(previous_t)
     in_order = np.asarray(~(follows & ~(times > previous_t)).any(axis=1))
     step = (values - previous_v) / ((times - previous_t) / HOUR)
@@ -238,8 +243,9 @@ def forecast(rule: Rule, rows: Rows) -> Flags:
     goes_on = follows & ~jumped
     reached = goes_on & ((values >= level) if rising else (values <= level))
     may_ask = goes_on & ~reached
-    rate, has_rate = _floats(states, "rate"), _has(states, "rate")
-    asked = _floats(states, "ft", -math.inf)
+    rate = state["rate"]
+    has_rate = ~np.isnan(rate)
+    asked = np.where(np.isnan(state["ft"]), -math.inf, state["ft"])
     rates = np.full((count, width), np.nan)
     ask = np.zeros((count, width), dtype=bool)
     for k in range(width):
@@ -264,7 +270,7 @@ def forecast(rule: Rule, rows: Rows) -> Flags:
     # Reaching the level is a forecast of 0 hours (near unless within_h is negative).
     breach = (reached & (within >= 0)) | near
     clear = jumped | (ask & ~near) | (reached & (within < 0))
-    settled = in_order & _quiet(states, breach, clear)
+    settled = in_order & _quiet(state, breach, clear)
     final_t, final_v = rows.at_last(times).tolist(), rows.at_last(values).tolist()
     final_rate, keeps_rate = rate.tolist(), has_rate.tolist()
     final_asked = asked.tolist()
@@ -293,10 +299,9 @@ class Hours:
     count: Floats
 
 
-def _hours(rows: Rows) -> Hours:
+def _hours(rows: Rows, state: dict[str, Floats]) -> Hours:
     """``rules._add_to_hour`` for whole rows, column by column (same sums in the same order)."""
-    states = rows.states
-    hour, total, count = _floats(states, "h"), _floats(states, "s"), _floats(states, "n")
+    hour, total, count = state["h"], state["s"], state["n"]
     has_hour = ~np.isnan(hour)
     in_order = ~rows.whole_hours
     closed_hour = np.full(rows.times.shape, np.nan)
@@ -325,10 +330,11 @@ def _keep_hours(rows: Rows, hours: Hours, settled: Flags) -> None:
 
 def air_hourly_mean(rule: Rule, rows: Rows) -> Flags:
     """``rules.AirHourlyMean``: each closed hour's mean against the limit."""
-    hours = _hours(rows)
+    state = rows.state("h", "s", "n")
+    hours = _hours(rows, state)
     over = hours.closed_mean > rule.params.get("limit", 200.0)
     closes = ~np.isnan(hours.closed_hour)
-    settled = hours.in_order & _quiet(rows.states, over, closes & ~over)
+    settled = hours.in_order & _quiet(state, over, closes & ~over)
     _keep_hours(rows, hours, settled)
     return settled
 
@@ -345,7 +351,8 @@ def air_hours_above_limit(rule: Rule, rows: Rows) -> Flags:
     limit = rule.params.get("limit", 200.0)
     allowed = rule.params.get("allowed", 18)
     states = rows.states
-    hours = _hours(rows)
+    state = rows.state("h", "s", "n")
+    hours = _hours(rows, state)
     closes = ~np.isnan(hours.closed_hour)
     # Rows whose closed hours all fall in the year being counted (a new year is judged alone).
     bounds = np.array([_year_hours(s["year"]) if s.get("year") else (np.nan, np.nan)
@@ -360,7 +367,7 @@ def air_hours_above_limit(rule: Rule, rows: Rows) -> Flags:
     counted_now = (np.fromiter((len(s.get("hours") or ()) for s in states), np.int64,
                                len(states))[:, None] + np.cumsum(new, axis=1))
     breach = closes & (counted_now > allowed)
-    settled = hours.in_order & same_year & _quiet(states, breach, np.zeros_like(breach))
+    settled = hours.in_order & same_year & _quiet(state, breach, np.zeros_like(breach))
     _keep_hours(rows, hours, settled)
     for i in np.flatnonzero(settled & new.any(axis=1)).tolist():
         states[i]["hours"].extend(int(h) for h in hours.closed_hour[i][new[i]].tolist())
