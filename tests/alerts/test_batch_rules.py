@@ -132,7 +132,7 @@ def test_batch_evaluation_matches_judging_reading_by_reading(
 
     def counting_settle(*args: Any) -> Any:
         result = real_settle(*args)
-        settled.extend(result.tolist())
+        settled.extend(flag for part in result for flag in part.tolist())
         return result
 
     monkeypatch.setattr(batch_rules, "settle", counting_settle)

@@ -104,9 +104,26 @@ def lay_out(written: Sequence[Any]) -> Readings:
         _ends=ends, _order=order)
 
 
+@dataclass(frozen=True)
+class RuleRows:
+    """One rule's rows of a batch layout (the Datastreams it watches), with each row's state
+    and context, and the factor its values take (ppb to µg/m³)."""
+
+    rule: Rule
+    rows: NDArray[np.int64]
+    scale: float
+    states: list[State]
+    contexts: list[Context]
+
+
 @dataclass
 class Rows:
-    """The rows one rule judges: its Datastreams' readings (scaled) and their states."""
+    """The rows the rules of one kind judge together: readings (scaled), states, parameters.
+
+    Judging every rule of a kind in one set of array operations (rather than one set per rule)
+    is what makes ten rules per Datastream cheap: the cost of an operation hardly depends on
+    its size here.
+    """
 
     times: Floats
     values: Floats
@@ -114,6 +131,19 @@ class Rows:
     whole_hours: Flags
     states: list[State]
     contexts: list[Context]
+    rules: list[Rule]
+    rule_of_row: NDArray[np.int64]  # index into ``rules``
+
+    def number(self, name: str, default: float | None = None) -> Floats:
+        """A numeric parameter of each row's rule, as a column (rows, 1)."""
+        values = [r.params[name] if default is None else r.params.get(name, default)
+                  for r in self.rules]
+        return np.asarray(values, dtype=np.float64)[self.rule_of_row][:, None]
+
+    def choice(self, name: str, default: str, value: str) -> Flags:
+        """Whether each row's rule sets ``name`` (default ``default``) to ``value``: (rows, 1)."""
+        chosen = [r.params.get(name, default) == value for r in self.rules]
+        return np.asarray(chosen, dtype=bool)[self.rule_of_row][:, None]
 
     def state(self, *names: str) -> dict[str, Floats]:
         """These numbers of every row's state, and "active" and "cs" (every kind needs them),
@@ -152,13 +182,12 @@ def _previous(first: Floats, grid: Floats) -> Floats:
     return np.concatenate([first[:, None], grid[:, :-1]], axis=1)
 
 
-def threshold(rule: Rule, rows: Rows) -> Flags:
+def threshold(rows: Rows) -> Flags:
     """``rules.Threshold``: breaching runs, and whether one has been held for ``for_s``."""
-    p = rule.params
     times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
-    limit = p["value"]
-    breaching = valid & ((values > limit) if p.get("op", "above") == "above"
-                         else (values < limit))
+    limit = rows.number("value")
+    breaching = valid & np.where(rows.choice("op", "above", "above"), values > limit,
+                                 values < limit)
     state = rows.state("since")
     since0 = state["since"]
     carried = ~np.isnan(since0)  # a breach run going on from the last batch
@@ -167,14 +196,14 @@ def threshold(rule: Rule, rows: Rows) -> Flags:
     run = np.maximum.accumulate(np.where(starts, columns, -1), axis=1)
     since = np.where(run >= 0, np.take_along_axis(times, np.maximum(run, 0), axis=1),
                      since0[:, None])
-    held = breaching & (times - since >= p.get("for_s", 0))
+    held = breaching & (times - since >= rows.number("for_s", 0))
     # In an episode every breaching reading is "still breaching" and every other one clears.
     settled = _quiet(state, held, valid & ~breaching)
     last_breaching = rows.at_last(breaching)
     final_since = rows.at_last(since).tolist()
     newest = times.shape[1] - 1 - np.argmax(breaching[:, ::-1], axis=1)
     newest_value = values[np.arange(len(values)), newest].tolist()
-    any_breach = breaching.any(axis=1)
+    any_breach = np.asarray(breaching.any(axis=1))
     for i in np.flatnonzero(settled & (any_breach | carried)).tolist():
         state = states[i]
         if last_breaching[i]:
@@ -191,16 +220,16 @@ def _in_order(times: Floats, valid: Flags, previous: Floats) -> Flags:
     return np.asarray(((times > previous) | ~valid | np.isnan(previous)).all(axis=1))
 
 
-def rate_of_change(rule: Rule, rows: Rows) -> Flags:
+def rate_of_change(rows: Rows) -> Flags:
     """``rules.RateOfChange``: the rate between consecutive readings against the limit."""
-    p = rule.params
     times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
     state = rows.state("t", "v")
     previous_t, previous_v = _previous(state["t"], times), _previous(state["v"], values)
-    rate = (values - previous_v) / (times - previous_t) * p.get("per_s", HOUR)
-    limit, direction = p["max_change"], p.get("direction", "any")
-    fast = valid & ((rate > limit) if direction == "rise" else (rate < -limit)
-                    if direction == "fall" else (np.abs(rate) > limit))
+    rate = (values - previous_v) / (times - previous_t) * rows.number("per_s", HOUR)
+    limit = rows.number("max_change")
+    fast = valid & np.where(rows.choice("direction", "any", "rise"), rate > limit,
+                            np.where(rows.choice("direction", "any", "fall"), rate < -limit,
+                                     np.abs(rate) > limit))
     judged = valid & ~np.isnan(previous_t)
     settled = _in_order(times, valid, previous_t) & _quiet(state, fast, judged & ~fast)
     last_t, last_v = rows.at_last(times).tolist(), rows.at_last(values).tolist()
@@ -209,7 +238,7 @@ def rate_of_change(rule: Rule, rows: Rows) -> Flags:
     return settled
 
 
-def _linear_hours(level: float, values: Floats, rates: Floats) -> Floats:
+def _linear_hours(level: Floats, values: Floats, rates: Floats) -> Floats:
     """``LinearTrendForecaster.hours_until`` for many trends (NaN for "not within sight")."""
     gap = level - values
     hours = gap / rates
@@ -217,7 +246,7 @@ def _linear_hours(level: float, values: Floats, rates: Floats) -> Floats:
     return np.where(gap == 0, 0.0, np.where(away, np.nan, hours))
 
 
-def forecast(rule: Rule, rows: Rows) -> Flags:
+def forecast(rows: Rows) -> Flags:
     """``rules.ForecastLevel``: the smoothed rate, level reached, forecasts every ``every_s``.
 
     Steps, jumps and the level are whole-array operations. The smoothed rate and the time of
@@ -229,19 +258,19 @@ def forecast(rule: Rule, rows: Rows) -> Flags:
     count, width = times.shape
     if forecaster is None:
         return np.zeros(count, dtype=bool)
-    p = rule.params
-    rising = p.get("direction", "rise") == "rise"
-    reset, alpha = p.get("reset_jump", 20.0), p.get("smoothing", 0.3)
-    level, within, every = p["level"], p["within_h"], p.get("every_s", 1800)
+    rising = rows.choice("direction", "rise", "rise")
+    reset, alpha = rows.number("reset_jump", 20.0), rows.number("smoothing", 0.3)[:, 0]
+    level, within = rows.number("level"), rows.number("within_h")
+    every = rows.number("every_s", 1800)[:, 0]
     state = rows.state("t", "v", "rate", "ft")
     previous_t, previous_v = _previous(state["t"], times), _previous(state["v"], values)
     follows = valid & ~np.isnan(previous_t)
     in_order = np.asarray(~(follows & ~(times > previous_t)).any(axis=1))
     step = (values - previous_v) / ((times - previous_t) / HOUR)
-    jumped = follows & ((values < previous_v - reset) if rising
-                        else (values > previous_v + reset))
+    jumped = follows & np.where(rising, values < previous_v - reset,
+                                values > previous_v + reset)
     goes_on = follows & ~jumped
-    reached = goes_on & ((values >= level) if rising else (values <= level))
+    reached = goes_on & np.where(rising, values >= level, values <= level)
     may_ask = goes_on & ~reached
     rate = state["rate"]
     has_rate = ~np.isnan(rate)
@@ -263,7 +292,7 @@ def forecast(rule: Rule, rows: Rows) -> Flags:
         for i, k in np.argwhere(ask).tolist():
             ctx = rows.contexts[i]
             answer = forecaster.hours_until(
-                ctx.thing_id, ctx.quantity or "", level,
+                ctx.thing_id, ctx.quantity or "", rows.rules[rows.rule_of_row[i]].params["level"],
                 Trend(float(times[i, k]), float(values[i, k]), float(rates[i, k])))
             hours[i, k] = math.nan if answer is None else answer
     near = ask & (hours <= within)
@@ -328,11 +357,11 @@ def _keep_hours(rows: Rows, hours: Hours, settled: Flags) -> None:
         state["h"], state["s"], state["n"] = int(hour[i]), total[i], int(count[i])
 
 
-def air_hourly_mean(rule: Rule, rows: Rows) -> Flags:
+def air_hourly_mean(rows: Rows) -> Flags:
     """``rules.AirHourlyMean``: each closed hour's mean against the limit."""
     state = rows.state("h", "s", "n")
     hours = _hours(rows, state)
-    over = hours.closed_mean > rule.params.get("limit", 200.0)
+    over = hours.closed_mean > rows.number("limit", 200.0)
     closes = ~np.isnan(hours.closed_hour)
     settled = hours.in_order & _quiet(state, over, closes & ~over)
     _keep_hours(rows, hours, settled)
@@ -346,10 +375,9 @@ def _year_hours(year: int) -> tuple[float, float]:
             datetime(year + 1, 1, 1, tzinfo=UTC).timestamp() / HOUR)
 
 
-def air_hours_above_limit(rule: Rule, rows: Rows) -> Flags:
+def air_hours_above_limit(rows: Rows) -> Flags:
     """``rules.AirHoursAboveLimit``: hours above the limit counted within the state's year."""
-    limit = rule.params.get("limit", 200.0)
-    allowed = rule.params.get("allowed", 18)
+    limit, allowed = rows.number("limit", 200.0), rows.number("allowed", 18)
     states = rows.states
     state = rows.state("h", "s", "n")
     hours = _hours(rows, state)
@@ -374,7 +402,7 @@ def air_hours_above_limit(rule: Rule, rows: Rows) -> Flags:
     return settled
 
 
-Settle = Callable[[Rule, Rows], Flags]
+Settle = Callable[[Rows], Flags]
 # Kinds judged in batches, by name. Each keeps one state per Datastream (scope "datastream").
 SETTLERS: dict[str, Settle] = {
     "threshold": threshold,
@@ -385,17 +413,24 @@ SETTLERS: dict[str, Settle] = {
 }
 
 
-def settle(rule: Rule, readings: Readings, row_indices: NDArray[np.int64], scale: float,
-           states: list[State], contexts: list[Context]) -> Flags:
-    """Judge one rule over its rows of ``readings``; True where a row is settled (state
-    updated, nothing to report), False where it must be judged reading by reading."""
-    settler = SETTLERS.get(rule.kind)
+def settle(kind: str, parts: list[RuleRows], readings: Readings) -> list[Flags]:
+    """Judge the rules of one kind over their rows of ``readings``, all together. Per rule:
+    True where a row is settled (state updated, nothing to report), False where it must be
+    judged reading by reading."""
+    settler = SETTLERS.get(kind)
     if settler is None:
-        return np.zeros(len(row_indices), dtype=bool)
-    values = readings.values[row_indices]
-    rows = Rows(readings.times[row_indices], values if scale == 1.0 else values * scale,
-                readings.valid[row_indices], readings.whole_hours[row_indices], states,
-                contexts)
+        return [np.zeros(len(part.rows), dtype=bool) for part in parts]
+    index = np.concatenate([part.rows for part in parts])
+    sizes = [len(part.rows) for part in parts]
+    rule_of_row = np.repeat(np.arange(len(parts)), sizes)
+    values = readings.values[index]
+    if any(part.scale != 1.0 for part in parts):
+        values = values * np.asarray([part.scale for part in parts])[rule_of_row][:, None]
+    rows = Rows(readings.times[index], values, readings.valid[index],
+                readings.whole_hours[index], [s for part in parts for s in part.states],
+                [c for part in parts for c in part.contexts], [part.rule for part in parts],
+                rule_of_row)
     # NaN marks "no reading" and "no answer": arithmetic on it is expected, not an error.
     with np.errstate(invalid="ignore", divide="ignore"):
-        return settler(rule, rows)
+        settled = settler(rows)
+    return np.split(settled, np.cumsum(sizes)[:-1])

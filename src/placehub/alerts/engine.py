@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from placehub.alerts import batch_rules, lifecycle, notify
@@ -75,23 +74,11 @@ class Binding:
 
 
 @dataclass(frozen=True)
-class RuleRows:
-    """One rule among a batch's Datastreams: its rows of the batch layout, with their
-    bindings, states and contexts in row order."""
-
-    rule: Rule
-    scale: float
-    rows: NDArray[np.int64]
-    bindings: list[Binding]
-    states: list[dict[str, Any]]
-    contexts: list[Context]
-
-
-@dataclass(frozen=True)
 class Plan:
-    """What judging a batch with one layout takes: each rule's rows, and every state key."""
+    """What judging a batch with one layout takes: per rule kind, each rule's rows with their
+    bindings (in row order); and every state key."""
 
-    groups: list[RuleRows]
+    kinds: list[tuple[str, list[tuple[batch_rules.RuleRows, list[Binding]]]]]
     keys: frozenset[Key]
 
 
@@ -284,21 +271,20 @@ class RuleEngine:
                 readings.datastreams)
             self._touched.update(plan.keys)
             transitions: list[tuple[str, Binding, Any]] = []
-            for group in plan.groups:
+            for kind, groups in plan.kinds:
                 if self.batch:
-                    settled = batch_rules.settle(group.rule, readings, group.rows, group.scale,
-                                                 group.states, group.contexts)
-                    left = np.flatnonzero(~settled).tolist()
+                    settled = batch_rules.settle(kind, [rows for rows, _ in groups], readings)
                 else:
-                    left = list(range(len(group.rows)))
-                # What the batch could not settle is judged reading by reading, in order.
-                for i in left:
-                    b, state = group.bindings[i], group.states[i]
-                    times, values, ends = readings.row(int(group.rows[i]))
-                    if group.scale != 1.0:
-                        values = [v * group.scale for v in values]
-                    b.kind.observe_many(b.rule, state, times, values, ends, b.ctx,
-                                        self._judge_for(b, state, transitions))
+                    settled = [np.zeros(len(rows.rows), dtype=bool) for rows, _ in groups]
+                for (rows, bound), done in zip(groups, settled, strict=True):
+                    # What the batch could not settle is judged reading by reading, in order.
+                    for i in np.flatnonzero(~done).tolist():
+                        b, state = bound[i], rows.states[i]
+                        times, values, ends = readings.row(int(rows.rows[i]))
+                        if rows.scale != 1.0:
+                            values = [v * rows.scale for v in values]
+                        b.kind.observe_many(b.rule, state, times, values, ends, b.ctx,
+                                            self._judge_for(b, state, transitions))
             if transitions:
                 self._apply(transitions)
 
@@ -313,11 +299,13 @@ class RuleEngine:
         for row, datastream_id in enumerate(datastreams):
             for b in self._bindings[datastream_id]:
                 groups.setdefault((b.rule.id, b.scale), []).append((row, b))
-        plan = Plan([RuleRows(members[0][1].rule, scale,
-                              np.array([row for row, _ in members], dtype=np.int64),
-                              [b for _, b in members], [self._states[b.key] for _, b in members],
-                              [b.ctx for _, b in members])
-                     for (_, scale), members in groups.items()], frozenset(keys))
+        kinds: dict[str, list[tuple[batch_rules.RuleRows, list[Binding]]]] = {}
+        for (_, scale), members in groups.items():
+            bindings = [b for _, b in members]
+            kinds.setdefault(bindings[0].rule.kind, []).append((batch_rules.RuleRows(
+                bindings[0].rule, np.array([row for row, _ in members], dtype=np.int64), scale,
+                [self._states[b.key] for b in bindings], [b.ctx for b in bindings]), bindings))
+        plan = Plan(list(kinds.items()), frozenset(keys))
         if len(self._plans) >= 256:
             self._plans.clear()
         self._plans[tuple(datastreams)] = plan
