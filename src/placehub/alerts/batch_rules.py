@@ -1,12 +1,13 @@
-"""Batch evaluation: a whole ``observations.written`` batch judged per rule with NumPy.
+"""Batch evaluation: a whole ``observations.written`` batch judged per rule kind with NumPy.
 
 The batch is laid out as one row per Datastream (its readings in arrival order, NaN after the
-last). Each rule gets the rows of the Datastreams it watches, and its kind works out with a few
-array operations, for all rows at once, whether any reading would change an alert: open one,
-clear during an episode, or come back within a hold-off. Where none would — nearly always — the
-row is *settled*: its state is set to what the per-reading ``observe`` calls would have left
-(the same floating-point operations in the same order, so the same bits) and nothing else
-happens. Every other row is judged reading by reading as before, from its untouched state.
+last). Each rule gets the rows of the Datastreams it watches; the rules of one kind are stacked
+(parameters per row) and the kind works out with a few array operations, for all rows at once,
+whether any reading would change an alert: open one, clear during an episode, or come back
+within a hold-off. Where none would — nearly always — the row is *settled*: its state is set to
+what the per-reading ``observe`` calls would have left (the same floating-point operations in
+the same order, so the same bits) and nothing else happens. Every other row is judged reading
+by reading as before, from its untouched state.
 
 Kinds without a batch form here (battery, tilt, silence: a state shared by all the Datastreams
 of an asset), rows with readings out of time order and hour means given as whole hours always
