@@ -314,3 +314,73 @@ def test_states_survive_a_restart(database: Database, clock: FakeClock, post: Po
             assert conn.execute(select(alert_rule_states)).first() is not None
     finally:
         second.detach()
+
+
+def _instant_threshold(database: Database, clock: FakeClock, hold_off_s: int) -> None:
+    """A bin rule firing at once above 90%, resolving after ``hold_off_s`` clear."""
+    from placehub.alerts.store import create_rule
+
+    with database.begin() as conn:
+        create_rule(conn, clock.now(), key="over_90", name="Over 90%", kind="threshold",
+                    params={"op": "above", "value": 90.0}, asset_type="litter_bin",
+                    quantity="fill_level", hold_off_s=hold_off_s)
+
+
+def _history(database: Database, alert_id: int) -> list[str]:
+    with database.connect() as conn:
+        return [r.action for r in conn.execute(
+            select(alert_events.c.action).where(alert_events.c.alert_id == alert_id)
+            .order_by(alert_events.c.at, alert_events.c.id))]
+
+
+def test_alert_resolving_and_reopening_within_one_batch_gives_two_alerts(
+        database: Database, engine: RuleEngine, post: Post, clock: FakeClock) -> None:
+    """Breach, clear, breach in one batch (no hold-off): the second episode has its own alert."""
+    _instant_threshold(database, clock, hold_off_s=0)
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 95.0), (10, 50.0), (20, 96.0))
+    first, second = alerts_of(database, "over_90")
+    assert (first.status, second.status) == ("resolved", "open")
+    assert second.value == 96.0
+    assert _history(database, first.id) == ["opened", "resolved"]
+    assert _history(database, second.id) == ["opened"]
+
+
+def test_alert_open_from_an_earlier_batch_resolves_and_reopens_in_the_next(
+        database: Database, engine: RuleEngine, post: Post, clock: FakeClock) -> None:
+    """An alert open before the batch resolves in it and a new one opens in the same batch."""
+    _instant_threshold(database, clock, hold_off_s=0)
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 95.0))
+    post(streams["fill_level"], (10, 50.0), (20, 97.0))
+    assert [(a.status, a.value) for a in alerts_of(database, "over_90")] == [
+        ("resolved", 95.0), ("open", 97.0)]
+
+
+def test_history_lines_of_one_batch_keep_their_order(
+        database: Database, engine: RuleEngine, post: Post, clock: FakeClock) -> None:
+    """Opened, back within the hold-off, resolved — all in one batch — read in that order."""
+    _instant_threshold(database, clock, hold_off_s=1800)
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 95.0), (10, 50.0), (20, 96.0), (30, 50.0), (70, 50.0))
+    (alert,) = alerts_of(database, "over_90")
+    assert alert.status == "resolved"
+    assert _history(database, alert.id) == ["opened", "condition_returned", "resolved"]
+
+
+def test_listeners_hear_once_per_batch(database: Database, engine: RuleEngine, post: Post,
+                                       clock: FakeClock, monkeypatch: Any) -> None:
+    """Alerts opened and resolved by one batch reach each listener in one call."""
+    from placehub.alerts import lifecycle
+
+    calls: list[dict[str, list[int]]] = []
+    monkeypatch.setattr(lifecycle, "LISTENERS",
+                        [*lifecycle.LISTENERS, lambda _conn, events, _now: calls.append(events)])
+    _instant_threshold(database, clock, hold_off_s=0)
+    _, streams = make_asset(database, "litter_bin", ["fill_level"])
+    post(streams["fill_level"], (0, 95.0), (10, 50.0), (20, 96.0))
+    first, second = alerts_of(database, "over_90")
+    (events,) = calls
+    assert events["resolved"] == [first.id]
+    assert {first.id, second.id} <= set(events["opened"])
+    assert set(events["opened"]) == {a.id for a in alerts_of(database)}

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
-from placehub.alerts import lifecycle, notify
+from placehub.alerts import batch_rules, lifecycle, notify
 from placehub.alerts.air_quality import PPB_TO_UGM3
 from placehub.alerts.clock import Clock, SystemClock
-from placehub.alerts.lifecycle import UNRESOLVED
 from placehub.alerts.rules import (
     KINDS,
     Context,
@@ -36,7 +36,6 @@ from placehub.alerts.rules import (
     Rule,
     RuleKind,
     Verdict,
-    number,
 )
 from placehub.alerts.sources import (
     DeviceHealthSource,
@@ -45,7 +44,7 @@ from placehub.alerts.sources import (
     default_device_health,
 )
 from placehub.alerts.store import effective_rules, ensure_default_rules, load_rules, rules_version
-from placehub.alerts.tables import alert_rule_states, alerts
+from placehub.alerts.tables import alert_rule_states
 from placehub.db import Database
 from placehub.sta.tables import (
     datastreams,
@@ -74,17 +73,31 @@ class Binding:
     scale: float = 1.0  # ppb -> µg/m³ for air-quality rules on ppb Datastreams
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What judging a batch with one layout takes: per rule kind, each rule's rows with their
+    bindings (in row order); and every state key."""
+
+    kinds: list[tuple[str, list[tuple[batch_rules.RuleRows, list[Binding]]]]]
+    keys: frozenset[Key]
+
+
 def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 class RuleEngine:
-    """Incremental rule evaluation for one database."""
+    """Incremental rule evaluation for one database.
+
+    ``batch=False`` judges every reading one by one (``batch_rules`` must give the same).
+    """
 
     def __init__(self, database: Database, clock: Clock | None = None,
                  forecaster: Forecaster | None = None,
-                 device_health: DeviceHealthSource | None = None) -> None:
+                 device_health: DeviceHealthSource | None = None, *, batch: bool = True
+                 ) -> None:
         self.database = database
+        self.batch = batch
         self.clock = clock or SystemClock()
         self.forecaster = forecaster or LinearTrendForecaster()
         self.device_health = device_health or default_device_health()
@@ -95,8 +108,8 @@ class RuleEngine:
         self._by_key: dict[Key, Binding] = {}
         self._states: dict[Key, dict[str, Any]] = {}
         self._touched: set[Key] = set()
-        # Per Datastream: (observe, rule, state, scale, ctx, binding) ready for the hot loop.
-        self._prepared: dict[int, list[tuple[Any, ...]]] = {}
+        # Per batch layout (its Datastreams in row order): each rule's rows, ready to judge.
+        self._plans: dict[tuple[int, ...], Plan] = {}
         self._attached = False
         notify.install()  # opened / resolved alerts queue their notifications
 
@@ -133,12 +146,12 @@ class RuleEngine:
             self._rules = None
             self._bindings.clear()
             self._by_key.clear()
-            self._prepared.clear()
+            self._plans.clear()
 
     def on_things_changed(self, _thing_ids: Any) -> None:
         with self._lock:
             self._bindings.clear()
-            self._prepared.clear()
+            self._plans.clear()
 
     # --- rules and bindings ----------------------------------------------------------------
 
@@ -251,42 +264,52 @@ class RuleEngine:
             if not ds_ids.issubset(bindings.keys()) or self._rules is None:
                 with self.database.connect() as conn:
                     self._load_bindings(conn, ds_ids)
-            keys = [b.key for d in ds_ids for b in bindings[d]]
-            if not keys:
+            if not any(bindings[d] for d in ds_ids):
                 return
-            states = self._states
-            if any(k not in states for k in keys):
-                with self.database.connect() as conn:
-                    self._load_states(conn, keys)
-            self._touched.update(keys)
+            readings = batch_rules.lay_out(written)
+            plan = self._plans.get(tuple(readings.datastreams)) or self._plan(
+                readings.datastreams)
+            self._touched.update(plan.keys)
             transitions: list[tuple[str, Binding, Any]] = []
-            prepared = self._prepared
-            # Group the batch per Datastream (in order) so each rule judges its readings in one
-            # call, with a fast path when nothing can happen.
-            groups: dict[int, tuple[list[float], list[float], list[float | None]]] = {}
-            for w in written:
-                value = number(w.result)
-                if value is None or not bindings[w.datastream_id]:
-                    continue  # rules judge numbers (and booleans as 1/0) only
-                group = groups.get(w.datastream_id)
-                if group is None:
-                    group = groups[w.datastream_id] = ([], [], [])
-                group[0].append(w.phenomenon_time.timestamp())
-                group[1].append(value)
-                group[2].append(w.phenomenon_time_end.timestamp()
-                                if w.phenomenon_time_end else None)
-            for ds, (times, values, ends) in groups.items():
-                steps = prepared.get(ds)
-                if steps is None:
-                    steps = prepared[ds] = [
-                        (b.kind.observe_many, b.rule, states[b.key], b.scale, b.ctx, b)
-                        for b in bindings[ds]]
-                for observe_many, rule, state, scale, ctx, b in steps:
-                    observe_many(rule, state, times,
-                                 values if scale == 1.0 else [v * scale for v in values],
-                                 ends, ctx, self._judge_for(b, state, transitions))
+            for kind, groups in plan.kinds:
+                if self.batch:
+                    settled = batch_rules.settle(kind, [rows for rows, _ in groups], readings)
+                else:
+                    settled = [np.zeros(len(rows.rows), dtype=bool) for rows, _ in groups]
+                for (rows, bound), done in zip(groups, settled, strict=True):
+                    # What the batch could not settle is judged reading by reading, in order.
+                    for i in np.flatnonzero(~done).tolist():
+                        b, state = bound[i], rows.states[i]
+                        times, values, ends = readings.row(int(rows.rows[i]))
+                        if rows.scale != 1.0:
+                            values = [v * rows.scale for v in values]
+                        b.kind.observe_many(b.rule, state, times, values, ends, b.ctx,
+                                            self._judge_for(b, state, transitions))
             if transitions:
                 self._apply(transitions)
+
+    def _plan(self, datastreams: list[int]) -> Plan:
+        """The rules to judge over a batch laid out with these Datastreams, their states
+        loaded (cached: a sensor fleet sends the same layouts again and again)."""
+        keys = {b.key for d in datastreams for b in self._bindings[d]}
+        if any(k not in self._states for k in keys):
+            with self.database.connect() as conn:
+                self._load_states(conn, keys)
+        groups: dict[tuple[int, float], list[tuple[int, Binding]]] = {}
+        for row, datastream_id in enumerate(datastreams):
+            for b in self._bindings[datastream_id]:
+                groups.setdefault((b.rule.id, b.scale), []).append((row, b))
+        kinds: dict[str, list[tuple[batch_rules.RuleRows, list[Binding]]]] = {}
+        for (_, scale), members in groups.items():
+            bindings = [b for _, b in members]
+            kinds.setdefault(bindings[0].rule.kind, []).append((batch_rules.RuleRows(
+                bindings[0].rule, np.array([row for row, _ in members], dtype=np.int64), scale,
+                [self._states[b.key] for b in bindings], [b.ctx for b in bindings]), bindings))
+        plan = Plan(list(kinds.items()), frozenset(keys))
+        if len(self._plans) >= 256:
+            self._plans.clear()
+        self._plans[tuple(datastreams)] = plan
+        return plan
 
     def _judge_for(self, b: Binding, state: dict[str, Any],
                    transitions: list[tuple[str, Binding, Any]]) -> Any:
@@ -322,54 +345,28 @@ class RuleEngine:
             transitions.append(("resolve", b, at))
 
     def _apply(self, transitions: list[tuple[str, Binding, Any]]) -> None:
-        """Open, resolve and annotate alerts for a batch of transitions in one transaction."""
-        now = self.clock.now()
-        opens: list[lifecycle.NewAlert] = []
+        """Write a batch's alert changes in one transaction, in the order they were judged."""
+        changes: list[lifecycle.EpisodeChange] = []
+        for action, b, info in transitions:
+            if action == "open":
+                _, value, since, message = info
+                changes.append(lifecycle.EpisodeChange("open", b.key, lifecycle.NewAlert(
+                    b.rule, b.key[1], b.thing_id, b.datastream_id,
+                    f"{b.rule.name}: {b.ctx.thing_name}", message,
+                    None if value is None else float(value), _ts(since),
+                    {"quantity": b.ctx.quantity})))
+            elif action == "resolve":
+                changes.append(lifecycle.EpisodeChange("resolve", b.key))
+            else:
+                changes.append(lifecycle.EpisodeChange(
+                    "returned", b.key, note=info[3] if len(info) > 3 else None))
         with self.database.begin() as conn:
-            if not self.database.is_sqlite:
-                # Alerts are derived data: if a crash loses the last fraction of a second of
-                # them, the next readings open them again (their states were not saved either).
-                # Not waiting for the WAL flush halves the cost of this second commit.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            for action, b, info in transitions:
-                if action == "open":
-                    _, value, since, message = info
-                    opens.append(lifecycle.NewAlert(
-                        b.rule, b.key[1], b.thing_id, b.datastream_id,
-                        f"{b.rule.name}: {b.ctx.thing_name}", message,
-                        None if value is None else float(value), _ts(since),
-                        {"quantity": b.ctx.quantity}))
-            opened = lifecycle.open_alerts(conn, opens, now) if opens else {}
-            missing = [b.key for action, b, _ in transitions if action != "open"
-                       and not self._states[b.key].get("alert") and b.key not in opened]
-            known = lifecycle.unresolved_alerts(conn, missing) if missing else {}
-            resolves: list[int] = []
-            notes: list[tuple[int, str, str | None]] = []
-            for action, b, info in transitions:
-                state = self._states[b.key]
-                if action == "open":
-                    # None when one was open already (found again when it is resolved).
-                    state["alert"] = opened.get(b.key)
-                    continue
-                alert_id = state.get("alert") or opened.get(b.key) or known.get(b.key)
-                if alert_id is None:
-                    continue
-                if action == "resolve":
-                    resolves.append(int(alert_id))
-                    state.pop("alert", None)
-                else:
-                    notes.append((int(alert_id), "condition_returned",
-                                  info[3] if len(info) > 3 else None))
-            lifecycle.resolve_automatically(conn, resolves, now)
-            lifecycle.record_many(conn, notes, now)
+            # Alerts are derived data: if a crash loses the last fraction of a second of them,
+            # the next readings open them again (their states were not saved either), so the
+            # commit need not wait for the WAL flush.
+            lifecycle.write_episodes(conn, changes, self.clock.now(), wait_for_flush=False)
         # States are saved by the timer, not here: after a crash the alerts table itself stops
         # a second alert for the same rule and subject, and resolving twice is a no-op.
-
-    def _unresolved_alert(self, conn: Connection, key: Key) -> int | None:
-        row = conn.execute(select(alerts.c.id).where(
-            alerts.c.rule_id == key[0], alerts.c.subject == key[1],
-            UNRESOLVED)).first()
-        return int(row.id) if row else None
 
     # --- timer -----------------------------------------------------------------------------
 

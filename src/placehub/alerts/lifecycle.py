@@ -8,7 +8,7 @@ alert's Thing (viewers read); acknowledging and resolving need write rights on i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,13 +25,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read, visible_clause
 from placehub.alerts.rules import SEVERITY_ORDER, Rule
 from placehub.alerts.tables import alert_events, alerts
-from placehub.db.metadata import UTCDateTime
 from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
 from placehub.sta.tables import things
 
@@ -48,16 +46,18 @@ def one_of(conn: Connection, column: Any, values: list[Any]) -> Any:
     return column.in_(values)
 
 
-# Called inside the transaction after alerts open, are acknowledged or resolve:
-# listener(conn, alert_ids, event, now). Notifications register here.
-AlertListener = Callable[[Connection, list[int], str, datetime], object]
+# Called inside the transaction once it has opened, acknowledged or resolved alerts:
+# listener(conn, {event: alert_ids}, now) — once per transaction, not per alert or per event,
+# so a batch of alert changes costs each listener one look. Notifications register here.
+AlertListener = Callable[[Connection, dict[str, list[int]], datetime], object]
 LISTENERS: list[AlertListener] = []
 
 
-def _announce(conn: Connection, alert_ids: list[int], event: str, now: datetime) -> None:
-    if alert_ids:
+def _announce(conn: Connection, events: dict[str, list[int]], now: datetime) -> None:
+    events = {event: ids for event, ids in events.items() if ids}
+    if events:
         for listener in LISTENERS:
-            listener(conn, alert_ids, event, now)
+            listener(conn, events, now)
 
 
 @dataclass
@@ -75,23 +75,9 @@ class NewAlert:
     details: dict[str, Any] | None = None
 
 
-def unresolved_alerts(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[
-        tuple[int, str], int]:
-    """Ids of the unresolved alerts of these (rule id, subject) pairs."""
-    wanted = set(keys)
-    if not wanted:
-        return {}
-    rows = conn.execute(select(alerts.c.id, alerts.c.rule_id, alerts.c.subject).where(
-        one_of(conn, alerts.c.rule_id, sorted({k[0] for k in wanted})),
-        one_of(conn, alerts.c.subject, sorted({k[1] for k in wanted})),
-        UNRESOLVED))
-    return {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows
-            if (int(r.rule_id), str(r.subject)) in wanted}
-
-
 def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
                 ) -> dict[tuple[int, str], int]:
-    """Open alerts in one statement, except where one is unresolved for the rule and subject.
+    """Open alerts, except where one is unresolved for the rule and subject.
 
     The partial unique index decides (INSERT ... ON CONFLICT DO NOTHING on both databases), so
     two engines racing cannot open two alerts. Returns the ids of the alerts opened now.
@@ -99,118 +85,256 @@ def open_alerts(conn: Connection, new: list[NewAlert], now: datetime
     fresh: dict[tuple[int, str], NewAlert] = {}
     for n in new:
         fresh.setdefault((n.rule.id, n.subject), n)
-    if not fresh:
-        return {}
-    values = [
-        {"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
-         "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
-         "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
-         "message": n.message, "value": n.value, "details": n.details,
-         "condition_since": n.since, "opened_at": now} for n in fresh.values()]
-    if conn.dialect.name == "postgresql":
-        rows = _insert_alerts_postgresql(conn, values, now)
-        ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
-    else:
-        statement = sqlite_insert(alerts).on_conflict_do_nothing(
-            index_elements=["rule_id", "subject"], index_where=UNRESOLVED,
-        ).returning(alerts.c.id, alerts.c.rule_id, alerts.c.subject)
-        rows = list(conn.execute(statement, values).all())
-        ids = {(int(r.rule_id), str(r.subject)): int(r.id) for r in rows}
-        if ids:
-            _events_from_alerts(conn, list(ids.values()), "opened", alerts.c.message, now)
-    if ids:
-        _announce(conn, list(ids.values()), "opened", now)
-    return ids
+    written = write_episodes(conn, [EpisodeChange("open", key, n) for key, n in fresh.items()],
+                             now)
+    return dict(written.opened)
 
 
-def _events_from_alerts(conn: Connection, alert_ids: list[int], action: str, note: Any,
-                        now: datetime) -> None:
-    # INSERT ... SELECT: one short statement however many alerts (a multi-row VALUES list
-    # would be parsed anew by the driver for every batch size).
-    conn.execute(insert(alert_events).from_select(
-        ["alert_id", "at", "action", "actor", "note"],
-        select(alerts.c.id, literal(now, UTCDateTime()), literal(action), literal("rules"),
-               note).where(one_of(conn, alerts.c.id, alert_ids))))
-
-
-_PG_INSERT = text("""
+# One fixed statement with array parameters (unnest), run on the psycopg connection itself: the
+# driver prepares it once, where a multi-row VALUES list would be a new statement to parse for
+# every batch size. The history lines are written by the same statement (a data-modifying CTE).
+_PG_INSERT = """
     WITH opened AS (
     INSERT INTO alerts (rule_id, rule_key, kind, severity, subject, thing_id, datastream_id,
                         status, title, message, value, details, condition_since, opened_at)
-    SELECT r, k, kd, sv, sb, th, ds, 'open', ti, ms, v, d::jsonb, cs, :now
-    FROM unnest(CAST(:r AS integer[]), CAST(:k AS text[]), CAST(:kd AS text[]),
-                CAST(:sv AS text[]), CAST(:sb AS text[]), CAST(:th AS integer[]),
-                CAST(:ds AS integer[]), CAST(:ti AS text[]), CAST(:ms AS text[]),
-                CAST(:v AS float8[]), CAST(:d AS text[]), CAST(:cs AS timestamptz[]))
+    SELECT r, k, kd, sv, sb, th, ds, 'open', ti, ms, v, d::jsonb, cs, %(now)s
+    FROM unnest(CAST(%(r)s AS integer[]), CAST(%(k)s AS text[]), CAST(%(kd)s AS text[]),
+                CAST(%(sv)s AS text[]), CAST(%(sb)s AS text[]), CAST(%(th)s AS integer[]),
+                CAST(%(ds)s AS integer[]), CAST(%(ti)s AS text[]), CAST(%(ms)s AS text[]),
+                CAST(%(v)s AS float8[]), CAST(%(d)s AS text[]), CAST(%(cs)s AS timestamptz[]))
          AS u(r, k, kd, sv, sb, th, ds, ti, ms, v, d, cs)
     ON CONFLICT (rule_id, subject) WHERE status != 'resolved' DO NOTHING
     RETURNING id, rule_id, subject, message),
     history AS (
     INSERT INTO alert_events (alert_id, at, action, actor, note)
-    SELECT id, :now, 'opened', 'rules', message FROM opened)
-    SELECT id, rule_id, subject FROM opened""")
+    SELECT id, %(now)s, 'opened', 'rules', message FROM opened)
+    SELECT id, rule_id, subject FROM opened"""
 
 
-def _insert_alerts_postgresql(conn: Connection, values: list[dict[str, Any]], now: datetime
-                              ) -> list[Any]:
-    # One fixed statement with array parameters (unnest): the driver prepares it once, where a
-    # multi-row VALUES list would be a new statement to parse for every batch size. The history
-    # lines are written by the same statement (a data-modifying CTE): one round trip.
+def _pg_open_params(values: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     def column(name: str) -> list[Any]:
         return [v[name] for v in values]
 
-    return list(conn.execute(_PG_INSERT, {
+    return {
         "now": now, "r": column("rule_id"), "k": column("rule_key"), "kd": column("kind"),
         "sv": column("severity"), "sb": column("subject"), "th": column("thing_id"),
         "ds": column("datastream_id"), "ti": column("title"), "ms": column("message"),
         "v": column("value"),
         "d": [None if v["details"] is None else json.dumps(v["details"]) for v in values],
         "cs": column("condition_since"),
-    }).all())
+    }
 
 
-_PG_RESOLVE = text("""
+@dataclass(frozen=True)
+class EpisodeChange:
+    """One step of an alert's episode as the rule engine judged it.
+
+    ``action`` is "open" (``alert`` says what), "resolve" (the condition stayed clear for the
+    hold-off) or "returned" (breaching again within the hold-off: a history line with ``note``).
+    """
+
+    action: str
+    key: tuple[int, str]  # (rule id, subject): at most one unresolved alert each
+    alert: NewAlert | None = None
+    note: str | None = None
+
+
+@dataclass
+class EpisodesWritten:
+    """Alerts opened (with their rule and subject) and resolved by one ``write_episodes``."""
+
+    opened: list[tuple[tuple[int, str], int]]
+    resolved: list[int]
+
+
+# Within a wave the statements run in this order. A key's changes share a wave while they follow
+# it: "returned" lines, the resolve that ends the episode, the alert of the next episode.
+_WAVE_ORDER = {"returned": 0, "resolve": 1, "open": 2}
+
+
+def _waves(changes: list[EpisodeChange]) -> list[list[EpisodeChange]]:
+    """Changes split into waves that run one after the other, each in a few set-wise statements.
+
+    Each key's changes keep their order: a change that cannot follow the key's previous one
+    within a wave (anything after an open, a second resolve) goes to the next wave. Nearly every
+    batch is one or two waves.
+    """
+    waves: list[list[EpisodeChange]] = []
+    place: dict[tuple[int, str], tuple[int, int]] = {}  # key -> (wave, rank of its last change)
+    for change in changes:
+        rank = _WAVE_ORDER[change.action]
+        wave, last = place.get(change.key, (0, -1))
+        if rank < last or rank == last != 0:
+            wave += 1
+        place[change.key] = (wave, rank)
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append(change)
+    return waves
+
+
+def write_episodes(conn: Connection, changes: list[EpisodeChange], now: datetime, *,
+                   wait_for_flush: bool = True) -> EpisodesWritten:
+    """Open and resolve alerts and write their history lines, in the order of ``changes``.
+
+    An alert that resolves and opens again within one batch gives two alerts, and each alert's
+    history reads in the order things happened. Resolving and history lines act on the
+    unresolved alert of the change's rule and subject (resolving one resolved by hand meanwhile
+    is a no-op). Listeners hear of everything once, at the end. ``wait_for_flush=False`` lets a
+    PostgreSQL commit return before its WAL is flushed (for derived data that can be redone).
+    """
+    if not changes:
+        return EpisodesWritten([], [])
+    waves = _waves(changes)
+    if conn.dialect.name == "postgresql":
+        written = _write_episodes_postgresql(conn, waves, now, wait_for_flush)
+    else:
+        written = _write_episodes_sqlite(conn, waves, now)
+    _announce(conn, {"opened": [i for _, i in written.opened], "resolved": written.resolved},
+              now)
+    return written
+
+
+def _alert_values(new: list[NewAlert], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {"rule_id": n.rule.id, "rule_key": n.rule.key, "kind": n.rule.kind,
+         "severity": n.rule.severity, "subject": n.subject, "thing_id": n.thing_id,
+         "datastream_id": n.datastream_id, "status": "open", "title": n.title[:300],
+         "message": n.message, "value": n.value, "details": n.details,
+         "condition_since": n.since, "opened_at": now} for n in new]
+
+
+# Fixed SQL for the SQLite path: lists travel as one JSON array (json_each), so each statement
+# is prepared once by sqlite3 whatever the batch size.
+_SQLITE_UNRESOLVED = """
+    SELECT id, rule_id, subject FROM alerts
+    WHERE alerts.status != 'resolved' AND (rule_id, subject) IN (
+        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"""
+_SQLITE_RESOLVE = """
+    UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = 'rules',
+                      resolution = 'auto', resolve_note = 'condition cleared'
+    WHERE alerts.status != 'resolved' AND id IN (SELECT value FROM json_each(?))
+    RETURNING id"""
+_SQLITE_OPEN = """
+    INSERT INTO alerts (rule_id, rule_key, kind, severity, subject, thing_id, datastream_id,
+                        status, title, message, value, details, condition_since, opened_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (rule_id, subject) WHERE status != 'resolved' DO NOTHING
+    RETURNING id"""
+_SQLITE_HISTORY = """
+    INSERT INTO alert_events (alert_id, at, action, actor, note, detail)
+    VALUES (?, ?, ?, 'rules', ?, ?)"""
+
+
+def _write_episodes_sqlite(conn: Connection, waves: list[list[EpisodeChange]], now: datetime
+                           ) -> EpisodesWritten:
+    # In-process database: statements cost no round trip, so ids are looked up as needed. The
+    # statements run on the sqlite3 connection itself, inside the transaction SQLAlchemy began,
+    # with values converted as the tables' column types would.
+    dialect = conn.dialect
+    at = alerts.c.opened_at.type.dialect_impl(dialect).bind_processor(dialect)
+    as_json = alerts.c.details.type.dialect_impl(dialect).bind_processor(dialect)
+    assert at is not None and as_json is not None
+    when, resolved_detail = at(now), as_json({"resolution": "auto"})
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    written = EpisodesWritten([], [])
+    unresolved: dict[tuple[int, str], int | None] = {}  # as far as this call knows
+    for wave in waves:
+        unknown = [c.key for c in wave if c.action != "open" and c.key not in unresolved]
+        if unknown:
+            found = {(int(r), str(s)): int(i) for i, r, s in cursor.execute(
+                _SQLITE_UNRESOLVED, (json.dumps(unknown),)).fetchall()}
+            unresolved.update({key: found.get(key) for key in unknown})
+        history = [(alert_id, when, "condition_returned", c.note, None) for c in wave
+                   if c.action == "returned" and (alert_id := unresolved[c.key]) is not None]
+        resolving = [c.key for c in wave if c.action == "resolve"]
+        ids = [i for key in resolving if (i := unresolved[key]) is not None]
+        if ids:
+            resolved = sorted(int(r[0]) for r in cursor.execute(
+                _SQLITE_RESOLVE, (when, json.dumps(ids))).fetchall())
+            written.resolved.extend(resolved)
+            history.extend((i, when, "resolved", "condition cleared", resolved_detail)
+                           for i in resolved)
+        unresolved.update(dict.fromkeys(resolving))
+        if history:  # before the opens: their lines follow these
+            cursor.executemany(_SQLITE_HISTORY, history)
+            history = []
+        for c in wave:
+            if c.action != "open" or c.alert is None:
+                continue
+            n = c.alert
+            row = cursor.execute(_SQLITE_OPEN, (
+                n.rule.id, n.rule.key, n.rule.kind, n.rule.severity, n.subject, n.thing_id,
+                n.datastream_id, n.title[:300], n.message, n.value,
+                None if n.details is None else as_json(n.details),
+                None if n.since is None else at(n.since), when)).fetchone()
+            if row is None:  # one was open already (looked up if a later change needs it)
+                unresolved.pop(c.key, None)
+                continue
+            unresolved[c.key] = int(row[0])
+            written.opened.append((c.key, int(row[0])))
+            history.append((int(row[0]), when, "opened", n.message, None))
+        cursor.executemany(_SQLITE_HISTORY, history)
+    return written
+
+
+_PG_RESOLVE_KEYS = """
     WITH resolved AS (
-    UPDATE alerts SET status = 'resolved', resolved_at = :now, resolved_by = 'rules',
-                      resolution = 'auto', resolve_note = :note
-    WHERE id = ANY(CAST(:ids AS bigint[])) AND status != 'resolved'
-    RETURNING id),
+    UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, resolved_by = 'rules',
+                      resolution = 'auto', resolve_note = 'condition cleared'
+    FROM unnest(CAST(%(r)s AS integer[]), CAST(%(s)s AS text[])) AS u(r, s)
+    WHERE alerts.rule_id = u.r AND alerts.subject = u.s AND alerts.status != 'resolved'
+    RETURNING alerts.id),
     history AS (
     INSERT INTO alert_events (alert_id, at, action, actor, note, detail)
-    SELECT id, :now, 'resolved', 'rules', :note, CAST('{"resolution": "auto"}' AS jsonb)
+    SELECT id, %(now)s, 'resolved', 'rules', 'condition cleared',
+           CAST('{"resolution": "auto"}' AS jsonb)
     FROM resolved)
-    SELECT id FROM resolved""")
+    SELECT id FROM resolved"""
+
+# WITH ORDINALITY and ORDER BY: several lines for one alert get their ids in the given order.
+_PG_RETURNED_KEYS = """
+    INSERT INTO alert_events (alert_id, at, action, actor, note)
+    SELECT alerts.id, %(now)s, 'condition_returned', 'rules', u.n
+    FROM unnest(CAST(%(r)s AS integer[]), CAST(%(s)s AS text[]), CAST(%(n)s AS text[]))
+         WITH ORDINALITY AS u(r, s, n, i)
+    JOIN alerts ON alerts.rule_id = u.r AND alerts.subject = u.s
+    WHERE alerts.status != 'resolved'
+    ORDER BY u.i"""
 
 
-def resolve_automatically(conn: Connection, alert_ids: list[int], now: datetime,
-                          note: str = "condition cleared") -> list[int]:
-    """Resolve alerts whose condition cleared (those still unresolved); returns them."""
-    if not alert_ids:
-        return []
-    ids = sorted(set(alert_ids))
-    if conn.dialect.name == "postgresql":
-        # Update and history in one statement (one round trip).
-        still = [int(r.id) for r in conn.execute(
-            _PG_RESOLVE, {"now": now, "note": note, "ids": ids})]
-    else:
-        still = [int(r.id) for r in conn.execute(
-            update(alerts).where(alerts.c.id.in_(ids), UNRESOLVED).values(
-                status="resolved", resolved_at=now, resolved_by="rules", resolution="auto",
-                resolve_note=note).returning(alerts.c.id))]
-        if still:
-            _events_from_alerts(conn, still, "resolved", literal(note), now)
-    if still:
-        _announce(conn, still, "resolved", now)
-    return still
-
-
-def record_many(conn: Connection, entries: list[tuple[int, str, str | None]], now: datetime,
-                actor: str = "rules") -> None:
-    """Add lines (alert id, action, note) to alerts' histories in one statement."""
-    if entries:
-        conn.execute(insert(alert_events), [
-            {"alert_id": a, "at": now, "action": action, "actor": actor, "note": note,
-             "detail": None} for a, action, note in entries])
+def _write_episodes_postgresql(conn: Connection, waves: list[list[EpisodeChange]],
+                               now: datetime, wait_for_flush: bool) -> EpisodesWritten:
+    # Every statement names alerts by (rule, subject), never by an id an earlier statement
+    # returns, so the whole sequence goes to the server in one psycopg pipeline: one round
+    # trip however many waves, each statement prepared once and reused.
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    opening, resolving = [], []
+    with raw.pipeline():
+        cursor = raw.cursor()
+        if not wait_for_flush:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        for wave in waves:
+            returned = [c for c in wave if c.action == "returned"]
+            if returned:
+                cursor.execute(_PG_RETURNED_KEYS, {
+                    "now": now, "r": [c.key[0] for c in returned],
+                    "s": [c.key[1] for c in returned], "n": [c.note for c in returned]})
+            resolves = [c.key for c in wave if c.action == "resolve"]
+            if resolves:
+                resolving.append(raw.cursor())
+                resolving[-1].execute(_PG_RESOLVE_KEYS, {
+                    "now": now, "r": [k[0] for k in resolves], "s": [k[1] for k in resolves]})
+            opens = [c.alert for c in wave if c.action == "open" and c.alert is not None]
+            if opens:
+                opening.append(raw.cursor())
+                opening[-1].execute(_PG_INSERT, _pg_open_params(_alert_values(opens, now), now))
+    return EpisodesWritten([((int(row[1]), str(row[2])), int(row[0]))
+                            for c in opening for row in c.fetchall()],
+                           [int(row[0]) for c in resolving for row in c.fetchall()])
 
 
 def record(conn: Connection, alert_id: int, action: str, now: datetime, actor: str = "rules",
@@ -252,7 +376,7 @@ def acknowledge(conn: Connection, principal: Principal, alert_id: int, now: date
         status="acknowledged", acknowledged_at=now, acknowledged_by=principal.username,
         acknowledge_note=note))
     record(conn, alert_id, "acknowledged", now, principal.username, note)
-    _announce(conn, [alert_id], "acknowledged", now)
+    _announce(conn, {"acknowledged": [alert_id]}, now)
     return get_alert(conn, principal, alert_id)
 
 
@@ -271,7 +395,7 @@ def resolve(conn: Connection, principal: Principal | None, alert_id: int, now: d
         resolution="auto" if automatic else "manual", resolve_note=note))
     record(conn, alert_id, "resolved", now, actor, note,
            {"resolution": "auto" if automatic else "manual"})
-    _announce(conn, [alert_id], "resolved", now)
+    _announce(conn, {"resolved": [alert_id]}, now)
     return True
 
 

@@ -130,41 +130,49 @@ def _matches(sub: Any, alert: Any, asset_type: str | None) -> bool:
 
 # --- the outbox --------------------------------------------------------------------------------
 
-def enqueue_for_alerts(conn: Connection, alert_ids: list[int], event: str, now: datetime
-                       ) -> int:
-    """Queue deliveries for every matching immediate subscription (lifecycle listener)."""
-    if event not in NOTIFIED_EVENTS or not alert_ids:
+def enqueue_for_alerts(conn: Connection, events: dict[str, list[int]], now: datetime) -> int:
+    """Queue deliveries for every matching immediate subscription (lifecycle listener).
+
+    ``events`` maps "opened", "resolved", ... to alert ids: everything one transaction changed,
+    so a batch of alerts costs one look at the subscriptions and one read of the alerts.
+    """
+    notified = [(event, ids) for event, ids in events.items() if event in NOTIFIED_EVENTS]
+    wanted = sorted({alert_id for _, ids in notified for alert_id in ids})
+    if not wanted:
         return 0
     # Most installations have few teams: skip the alert rows entirely when nobody listens.
     if conn.execute(select(team_subscriptions.c.id).where(
             team_subscriptions.c.immediate.is_(True)).limit(1)).first() is None:
         return 0
-    rows = conn.execute(
+    rows = {row.id: row for row in conn.execute(
         select(alerts, things.c.organisation_id, things.c.properties.label("thing_properties"),
                things.c.name.label("thing_name"))
         .join(things, things.c.id == alerts.c.thing_id)
-        .where(lifecycle.one_of(conn, alerts.c.id, alert_ids))).all()
+        .where(lifecycle.one_of(conn, alerts.c.id, wanted)))}
     subscriptions: dict[int, list[tuple[Any, Any]]] = {}
     deliveries = []
-    for row in rows:
-        if row.organisation_id not in subscriptions:
-            subscriptions[row.organisation_id] = _team_subs(conn, row.organisation_id)
-        if not subscriptions[row.organisation_id]:
-            continue
-        asset_type = (row.thing_properties or {}).get("asset_type")
-        payload = {"event": f"alert.{event}", "sent_at": now.isoformat(),
-                   "alert": {**lifecycle.alert_dict(row), "asset_type": asset_type}}
-        for team, sub in subscriptions[row.organisation_id]:
-            if not _matches(sub, row, asset_type):
+    # An alert that opened and resolved in the same transaction is told about twice, in order.
+    for event, ids in notified:
+        for alert_id in ids:
+            row = rows[alert_id]
+            if row.organisation_id not in subscriptions:
+                subscriptions[row.organisation_id] = _team_subs(conn, row.organisation_id)
+            if not subscriptions[row.organisation_id]:
                 continue
-            for channel in sub.channels:
-                target = team.webhook_url if channel == "webhook" else team.email
-                if target:
-                    deliveries.append({
-                        "team_id": team.id, "alert_id": row.id, "channel": channel,
-                        "event": event, "target": target, "payload": payload,
-                        "status": "pending", "attempts": 0, "next_attempt_at": now,
-                        "created_at": now})
+            asset_type = (row.thing_properties or {}).get("asset_type")
+            payload = {"event": f"alert.{event}", "sent_at": now.isoformat(),
+                       "alert": {**lifecycle.alert_dict(row), "asset_type": asset_type}}
+            for team, sub in subscriptions[row.organisation_id]:
+                if not _matches(sub, row, asset_type):
+                    continue
+                for channel in sub.channels:
+                    target = team.webhook_url if channel == "webhook" else team.email
+                    if target:
+                        deliveries.append({
+                            "team_id": team.id, "alert_id": row.id, "channel": channel,
+                            "event": event, "target": target, "payload": payload,
+                            "status": "pending", "attempts": 0, "next_attempt_at": now,
+                            "created_at": now})
     if deliveries:
         conn.execute(insert(notification_deliveries), deliveries)
     return len(deliveries)

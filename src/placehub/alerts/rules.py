@@ -107,19 +107,14 @@ class RuleKind:
         """Judge a Datastream's readings of one batch in order, handing each verdict to
         ``judge`` at once (it may change the state the next reading is judged with).
 
-        Kinds override this with a fast path for the common case: nothing to report.
+        The engine first judges whole batches with ``batch_rules`` (NumPy); this is the path
+        for the rows it cannot settle and the kinds it does not cover.
         """
         observe = self.observe
         for t, v, e in zip(times, values, ends, strict=True):
             verdict = observe(rule, state, t, v, e, ctx)
             if verdict is not None:
                 judge(verdict)
-
-
-def _quiet(state: dict[str, Any], values: list[float], low: float, high: float) -> bool:
-    """No episode, no breach being timed, and every reading inside [low, high]."""
-    return ("active" not in state and "since" not in state
-            and low <= min(values) and max(values) <= high)
 
 
 class Threshold(RuleKind):
@@ -151,17 +146,6 @@ class Threshold(RuleKind):
         if t - since >= p.get("for_s", 0):
             return ("B", v, since, self._message(rule, ctx, v, t - since))
         return None
-
-    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
-                     values: list[float], ends: list[float | None], ctx: Context,
-                     judge: Callable[[Verdict], None]) -> None:
-        limit = rule.params["value"]
-        if rule.params.get("op", "above") == "above":
-            quiet = _quiet(state, values, -math.inf, limit)
-        else:
-            quiet = _quiet(state, values, limit, math.inf)
-        if not quiet:
-            super().observe_many(rule, state, times, values, ends, ctx, judge)
 
     def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
              ) -> Verdict | None:
@@ -207,32 +191,6 @@ class RateOfChange(RuleKind):
                     f"{ctx.quantity} changed {rate:+.3g} per {per:g} min "
                     f"({_fmt(last_v)} to {_fmt(v)})")
         return ("C", t) if "active" in state else None
-
-    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
-                     values: list[float], ends: list[float | None], ctx: Context,
-                     judge: Callable[[Verdict], None]) -> None:
-        # The common case in one pass: no episode open and every step slower than the limit.
-        if "active" not in state:
-            p = rule.params
-            per, limit = p.get("per_s", HOUR), p["max_change"]
-            direction = p.get("direction", "any")
-            last_t, last_v = state.get("t"), state.get("v")
-            quiet = True
-            for t, v in zip(times, values, strict=True):
-                if last_t is not None and t <= last_t:
-                    continue
-                if last_t is not None and last_v is not None:
-                    rate = (v - last_v) / (t - last_t) * per
-                    if (rate > limit if direction == "rise" else rate < -limit
-                            if direction == "fall" else abs(rate) > limit):
-                        quiet = False
-                        break
-                last_t, last_v = t, v
-            if quiet:
-                state["t"], state["v"] = last_t, last_v
-                return
-        super().observe_many(rule, state, times, values, ends, ctx, judge)
-
 
 class BatteryLow(RuleKind):
     """Battery below ``percent`` (battery_percent) or ``volts`` (battery_voltage)."""
@@ -478,54 +436,6 @@ class ForecastLevel(RuleKind):
             return ("B", hours, t, f"{what} in about {hours:.1f} h (forecast "
                                    f"{getattr(ctx.forecaster, 'name', '')})".replace(" ()", ""))
         return ("C", t) if "active" in state else None
-
-    def observe_many(self, rule: Rule, state: dict[str, Any], times: list[float],
-                     values: list[float], ends: list[float | None], ctx: Context,
-                     judge: Callable[[Verdict], None]) -> None:
-        # One pass on local variables while no episode is open and no reading is near the
-        # level; at the first sign of one, judge the readings one by one from the saved state.
-        forecaster = ctx.forecaster
-        if "active" in state or forecaster is None:
-            super().observe_many(rule, state, times, values, ends, ctx, judge)
-            return
-        p = rule.params
-        rising = p.get("direction", "rise") == "rise"
-        reset, alpha = p.get("reset_jump", 20.0), p.get("smoothing", 0.3)
-        level, within, every = p["level"], p["within_h"], p.get("every_s", 1800)
-        last_t, last_v = state.get("t"), state.get("v")
-        rate, asked = state.get("rate"), state.get("ft", -math.inf)
-        for t, v in zip(times, values, strict=True):
-            if last_t is not None and t <= last_t:
-                continue
-            if last_t is None or last_v is None:
-                last_t, last_v = t, v
-                continue
-            step = (v - last_v) / ((t - last_t) / HOUR)
-            jumped = v < last_v - reset if rising else v > last_v + reset
-            last_t, last_v = t, v
-            if jumped:
-                rate = None
-                continue
-            rate = step if rate is None else alpha * step + (1 - alpha) * rate
-            if (v >= level) if rising else (v <= level):
-                super().observe_many(rule, state, times, values, ends, ctx, judge)
-                return
-            if t - asked < every:
-                continue
-            asked = t
-            hours = forecaster.hours_until(ctx.thing_id, ctx.quantity or "", level,
-                                           Trend(t, v, rate))
-            if hours is not None and hours <= within:
-                super().observe_many(rule, state, times, values, ends, ctx, judge)
-                return
-        state["t"], state["v"] = last_t, last_v
-        if rate is None:
-            state.pop("rate", None)
-        else:
-            state["rate"] = rate
-        if asked != -math.inf:
-            state["ft"] = asked
-
 
 def _add_to_hour(state: dict[str, Any], t: float, v: float, end: float | None
                  ) -> list[tuple[int, float]]:
