@@ -23,7 +23,8 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,6 +157,8 @@ class AssetSnapshot:
         self._groups: set[Group] = set()
         self._built_at: float | None = None
         self._refreshing = False
+        self._refresher: threading.Thread | None = None
+        self._closed = False
         # Thing id -> change number: reloaded on the next read.
         self._dirty: dict[int, int] = {}
         self._changes = 0
@@ -263,7 +266,7 @@ class AssetSnapshot:
     def refresh_in_background(self) -> None:
         """Re-read every asset in a daemon thread; pages keep using the current snapshot."""
         with self._lock:
-            if self._refreshing:
+            if self._refreshing or self._closed:
                 return
             self._refreshing = True
 
@@ -276,7 +279,14 @@ class AssetSnapshot:
             finally:
                 self._refreshing = False
 
-        threading.Thread(target=refresh, name="asset-snapshot", daemon=True).start()
+        self._refresher = threading.Thread(target=refresh, name="asset-snapshot", daemon=True)
+        self._refresher.start()
+
+    def close(self) -> None:
+        """Start no more background re-reads and wait for a running one (app shutdown)."""
+        self._closed = True
+        if self._refresher is not None:
+            self._refresher.join(30)
 
     def _load(self, thing_ids: set[int] | None) -> None:
         """Read ``thing_ids`` (None: every asset) and put them in the snapshot."""
@@ -320,6 +330,17 @@ def install(app: FastAPI) -> AssetSnapshot:
     snapshot = AssetSnapshot(app.state.database,
                              float(app.state.settings.web_asset_snapshot_seconds))
     app.state.asset_snapshot = snapshot
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        try:
+            async with outer(app_) as state:
+                yield state
+        finally:
+            snapshot.close()
+
+    app.router.lifespan_context = lifespan
     return snapshot
 
 
