@@ -147,7 +147,7 @@ def test_roads_are_one_line_per_way_with_their_length(tmp_path: Path, data_dir: 
     assert sum(line.length_m for line in lines) == pytest.approx(network.length_m.sum())
     roads = road_map(tmp_path / "roads.npz")
     assert roads is not None
-    summary = roads.summary()
+    summary = roads.summary
     assert sum(row["ways"] for row in summary) == len(lines)
     assert sum(row["km"] for row in summary) == pytest.approx(network.length_m.sum() / 1000,
                                                               abs=1)

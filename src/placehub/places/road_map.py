@@ -12,6 +12,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,10 @@ class RoadMap:
                              pieces[0].speed_mph, "yes" if pieces[0].one_way else "no"])
         return out.getvalue()
 
+    @cached_property
     def summary(self) -> list[dict[str, Any]]:
-        """Rows by routing speed (fastest first): ways, kilometres, one-way kilometres."""
+        """Rows by routing speed (fastest first): ways, kilometres, one-way kilometres (made
+        once: the map page shows it on every request)."""
         rows: dict[int, dict[str, Any]] = {}
         ways: dict[int, set[int]] = defaultdict(set)
         for line in self.lines:

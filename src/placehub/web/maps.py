@@ -71,7 +71,7 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         "asset_link": not public,
         "layers_available": True,
         "hide_roads": params.get("hide_roads") == "1",
-        "road_summary": roads.summary() if roads else None,
+        "road_summary": roads.summary if roads else None,
         # Tooltips on the map name the type and status the compact GeoJSON gives as codes.
         "labels": {"status": catalogue.STATUS_LABELS,
                    "type": {t: catalogue.asset_type_label(t) for t in view.types()}},
