@@ -32,6 +32,16 @@ def principal_of(database: Database, username: str | None) -> Principal:
         return service.principal_for_user(conn, service.user_id(conn, username))
 
 
+def ids_seen(snapshot: AssetSnapshot, principal: Principal = ANONYMOUS) -> set[int]:
+    return {a.id for a in snapshot.view(principal).assets}
+
+
+def hide(database: Database, thing_id: int, visibility: str) -> None:
+    """Change a Thing's visibility straight in the table (no event announced)."""
+    with database.begin() as conn:
+        conn.execute(update(things).where(things.c.id == thing_id).values(visibility=visibility))
+
+
 def ids_by_sql(database: Database, principal: Principal) -> list[int]:
     with database.connect() as conn:
         return [a.id for a in catalogue.list_assets(conn, principal, datetime.now(UTC))]
@@ -77,13 +87,11 @@ def test_a_thing_made_private_disappears_for_anonymous_on_the_next_read(
     """After ``things.changed``, the next view re-reads that asset: no stale public copy."""
     snapshot = AssetSnapshot(database, refresh_seconds=3600)
     bed = seeded.things["Flowerbed Cutts Close"]
-    assert bed in {a.id for a in snapshot.view(ANONYMOUS).assets}
-    with database.begin() as conn:
-        conn.execute(update(things).where(things.c.id == bed).values(visibility="organisation"))
+    assert bed in ids_seen(snapshot)
+    hide(database, bed, "organisation")
     database.events.publish("things.changed", [bed])
-    assert bed not in {a.id for a in snapshot.view(ANONYMOUS).assets}
-    officer = principal_of(database, "officer")
-    assert bed in {a.id for a in snapshot.view(officer).assets}
+    assert bed not in ids_seen(snapshot)
+    assert bed in ids_seen(snapshot, principal_of(database, "officer"))
 
 
 def test_changes_made_elsewhere_arrive_with_the_background_re_read(
@@ -91,12 +99,11 @@ def test_changes_made_elsewhere_arrive_with_the_background_re_read(
     """A change with no event (another process) shows once the snapshot is re-read."""
     snapshot = AssetSnapshot(database, refresh_seconds=0.0)
     bed = seeded.things["Flowerbed Market Place"]
-    assert bed in {a.id for a in snapshot.view(ANONYMOUS).assets}
-    with database.begin() as conn:
-        conn.execute(update(things).where(things.c.id == bed).values(visibility="restricted"))
+    assert bed in ids_seen(snapshot)
+    hide(database, bed, "restricted")
     deadline = time.monotonic() + 10
     try:
-        while bed in {a.id for a in snapshot.view(ANONYMOUS).assets}:
+        while bed in ids_seen(snapshot):
             assert time.monotonic() < deadline, "the background re-read never ran"
             time.sleep(0.05)
     finally:
