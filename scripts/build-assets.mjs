@@ -31,6 +31,9 @@ const copies = {
   "govuk-frontend/dist/govuk/govuk-frontend.min.js": "govuk-frontend.min.js",
   "maplibre-gl/dist/maplibre-gl.js": "maplibre-gl.js",
   "maplibre-gl/dist/maplibre-gl.css": "maplibre-gl.css",
+  // The CSP build loads its worker from a URL the browser caches, instead of a blob per page.
+  "maplibre-gl/dist/maplibre-gl-csp.js": "maplibre-gl-csp.js",
+  "maplibre-gl/dist/maplibre-gl-csp-worker.js": "maplibre-gl-csp-worker.js",
   "d3/dist/d3.min.js": "d3.min.js",
   "@observablehq/plot/dist/plot.umd.min.js": "plot.umd.min.js",
 };

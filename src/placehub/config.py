@@ -139,6 +139,10 @@ SETTINGS: tuple[Setting, ...] = (
             "LSOA profiles."),
     Setting("transparency_contact", "",
             "Contact email published in the algorithmic transparency records (Tier 1)."),
+    Setting("web_asset_snapshot_seconds", 30,
+            "How often the web UI re-reads every asset for its map, tables and overview, in "
+            "seconds (writes through placehub show at once; this catches other processes).",
+            int),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -183,7 +183,7 @@ def test_keyboard_reaches_every_control_on_the_map_page(tab: Any) -> None:
     tab.wait_for_selector("#map[data-ready=true]")
     wanted = set(tab.evaluate("""() => [...document.querySelectorAll(
         '#type, #status, form button, #assets-table thead a, #assets-table thead button,'
-        + ' #assets-table tbody a')].map((el, i) => { el.dataset.kb = String(i); return String(i); })"""))
+        + ' #assets-table tbody a, #hide_roads, a[download]')].map((el, i) => { el.dataset.kb = String(i); return String(i); })"""))
     assert len(wanted) > 5
     reached: set[str] = set()
     for _ in range(400):
@@ -286,3 +286,21 @@ def test_new_officer_pages_have_no_serious_accessibility_problems(tab: Any) -> N
         if violations:
             found[path] = violations
     assert not found, found
+
+
+def test_map_draws_every_asset_and_roads_can_be_hidden(tab: Any) -> None:
+    """The map draws the table's assets from one GeoJSON source over wards and roads; ticking
+    "Hide roads" hides the road layer at once."""
+    browser_sign_in(tab)
+    tab.goto("/map")
+    tab.wait_for_selector("#map[data-ready=true]")
+    total = int(re.search(r"(\d+) assets?", tab.locator("#table-summary").inner_text()).group(1))  # type: ignore[union-attr]
+    drawn = tab.evaluate("""() => new Set(placehubMap.querySourceFeatures('assets')
+        .map(f => f.id)).size""")
+    assert drawn == total
+    assert tab.evaluate("() => placehubMap.querySourceFeatures('roads').length") > 0
+    assert tab.evaluate("() => placehubMap.querySourceFeatures('wards').length") > 0
+    assert tab.evaluate("() => placehubMap.getLayoutProperty('roads', 'visibility')") == "visible"
+    tab.get_by_label("Hide roads on the map").check()
+    assert tab.evaluate("() => placehubMap.getLayoutProperty('roads', 'visibility')") == "none"
+    assert tab.locator("#roads-table tbody tr").count() > 3

@@ -160,3 +160,12 @@ def as_feature(entry: dict[str, Any], layer: str) -> dict[str, Any]:
     properties.setdefault("layer", layer)
     return {"type": "Feature", "id": entry["code"], "geometry": entry.get("geometry"),
             "properties": properties}
+
+
+def layer_outlines(conn: Connection, layer: str) -> list[dict[str, Any]]:
+    """Code, name and geometry of every place of a layer: the boundaries a map draws (public
+    geography, so no access check and no asset counts)."""
+    layer_row = _layer_row(conn, layer)
+    rows = conn.execute(select(places.c.code, places.c.name, places.c.geometry)
+                        .where(places.c.layer_id == layer_row.id).order_by(places.c.code))
+    return [{"code": row.code, "name": row.name, "geometry": row.geometry} for row in rows]

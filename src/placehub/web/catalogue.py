@@ -321,25 +321,3 @@ def sensor_health(assets: list[AssetSummary]) -> dict[str, int]:
         "no_data": sum(1 for a in assets if a.status == "no-data"),
         "low_battery": sum(1 for a in assets if a.battery_low),
     }
-
-
-def asset_features(assets: list[AssetSummary]) -> dict[str, Any]:
-    """The assets as a GeoJSON FeatureCollection for the map (only those with a position)."""
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": asset.id,
-                "geometry": {"type": "Point", "coordinates": [round(asset.lon, 6),
-                                                              round(asset.lat, 6)]},
-                "properties": {
-                    "id": asset.id, "name": asset.name, "type": asset.asset_type,
-                    "type_label": asset.type_label, "status": asset.status,
-                    "status_label": asset.status_label, "fill": asset.fill_percent,
-                },
-            }
-            for asset in assets
-            if asset.lon is not None and asset.lat is not None
-        ],
-    }

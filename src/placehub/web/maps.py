@@ -1,18 +1,27 @@
-"""What the map pages need: filters, the sortable table of assets, and the boundary layers."""
+"""What the map pages need: filters, the sortable paged table of assets (and its CSV), and the
+layers drawn under the assets (ward outlines, roads), served as compact gzipped GeoJSON."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import csv
+import gzip
+import io
+import json
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 from starlette.requests import Request
+from starlette.responses import Response
 
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.errors import NotFound
-from placehub.places.queries import as_feature, layer_places
+from placehub.places.queries import layer_outlines
+from placehub.places.road_map import RoadMap, road_map
 from placehub.web import catalogue
-from placehub.web.listing import Column, paginate, pagination, sort_items, sortable_head
+from placehub.web.asset_snapshot import COORDINATE_DECIMALS, snapshot_of
+from placehub.web.listing import Column, paginate, pagination, sortable_head
 
 BOUNDARY_LAYERS = ("wards", "lsoas")
 
@@ -28,7 +37,8 @@ DEFAULT_BOUNDS = [-0.83, 52.52, -0.42, 52.77]
 
 
 def map_context(request: Request, principal: Principal, public: bool) -> dict[str, Any]:
-    """Assets (filtered), one page of the table, the legend and the map's data URLs."""
+    """One page of the (filtered, sorted) asset table, the legend and the map's data URLs, from
+    the asset snapshot (only what ``principal``, or anonymous on public pages, may read)."""
     params = request.query_params
     asset_type = params.get("type", "")
     status = params.get("status", "")
@@ -38,47 +48,96 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         number = int(params.get("page", "1"))
     except ValueError:
         number = 1
-    who = ANONYMOUS if public else principal
-    with request.app.state.database.connect() as conn:
-        everything = catalogue.list_assets(conn, who, datetime.now(UTC))
-    types = sorted({a.asset_type for a in everything})
-    shown = [a for a in everything
-             if (not asset_type or a.asset_type == asset_type)
-             and (not status or a.status == status)]
-    rows = sort_items(shown, COLUMNS, sort, direction)
-    page = paginate(rows, number)
+    view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
+    page = paginate(view.sorted(COLUMNS, sort, direction, asset_type, status), number)
     query = {k: v for k, v in {"type": asset_type, "status": status}.items() if v}
-    geo_query = "&".join(f"{k}={v}" for k, v in query.items())
-    if public:
-        geo_query = "public=true" + (f"&{geo_query}" if geo_query else "")
-    positioned = [a for a in shown if a.lon is not None and a.lat is not None]
-    bounds = ([min(a.lon for a in positioned), min(a.lat for a in positioned),  # type: ignore[type-var]
-               max(a.lon for a in positioned), max(a.lat for a in positioned)]  # type: ignore[type-var]
-              if positioned else DEFAULT_BOUNDS)
+    geo_query = {**({"public": "true"} if public else {}), **query}
+    bounds = view.bounds(asset_type, status) or DEFAULT_BOUNDS
+    roads = road_map(request.app.state.settings.road_network_file)
     return {
         "title": "Public map of sensors" if public else "Map of assets",
         "public": public,
-        "types": [(t, catalogue.asset_type_label(t)) for t in types],
+        "types": [(t, catalogue.asset_type_label(t)) for t in view.types()],
         "statuses": list(catalogue.STATUS_LABELS.items()),
         "asset_type": asset_type,
         "status": status,
         "page": page,
         "head": sortable_head(COLUMNS, {**query}, sort, direction),
         "pagination": pagination(page, {**query, "sort": sort, "dir": direction}),
-        "assets_url": "/geo/assets.geojson" + (f"?{geo_query}" if geo_query else ""),
+        "assets_url": "/geo/assets.geojson" + (f"?{urlencode(geo_query)}" if geo_query else ""),
+        "csv_url": ("/public/map.csv" if public else "/map.csv") + "?" + urlencode(
+            {**query, "sort": sort, "dir": direction}),
         "bounds": ",".join(f"{v:.5f}" for v in bounds),
         "asset_link": not public,
         "layers_available": True,
+        "hide_roads": params.get("hide_roads") == "1",
+        "road_summary": roads.summary if roads else None,
+        # Tooltips on the map name the type and status the compact GeoJSON gives as codes.
+        "labels": {"status": catalogue.STATUS_LABELS,
+                   "type": {t: catalogue.asset_type_label(t) for t in view.types()}},
     }
 
 
-def layer_features(conn: Connection, layer: str, principal: Principal) -> dict[str, Any]:
-    """A boundary layer (wards, lsoas) as GeoJSON, with the principal's asset counts per place."""
-    if layer == "roads":
-        # Not drawn yet: the road network is a routing graph (npz), not stored GeoJSON.
-        return {"type": "FeatureCollection", "features": [], "available": False}
+def table_csv(request: Request, principal: Principal, public: bool) -> Response:
+    """The whole asset table of the map page (same filters and order) as a CSV download."""
+    params = request.query_params
+    direction = "desc" if params.get("dir") == "desc" else "asc"
+    view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
+    assets = view.sorted(COLUMNS, params.get("sort", "name"), direction, params.get("type", ""),
+                         params.get("status", ""))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "name", "type", "status", "fill_percent", "last_reading",
+                     "longitude", "latitude"])
+    for asset in assets:
+        writer.writerow([asset.id, asset.name, asset.type_label, asset.status_label,
+                         "" if asset.fill_percent is None else asset.fill_percent,
+                         asset.last_seen.isoformat() if asset.last_seen else "",
+                         "" if asset.lon is None else round(asset.lon, 6),
+                         "" if asset.lat is None else round(asset.lat, 6)])
+    filename = "public-sensors.csv" if public else "assets.csv"
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def boundary_geojson(conn: Connection, layer: str) -> dict[str, Any]:
+    """A boundary layer (wards, lsoas) as outlines for the map: code, name and the geometry to
+    about a metre."""
     if layer not in BOUNDARY_LAYERS:
-        raise NotFound(f"no map layer {layer!r}: use one of {', '.join(BOUNDARY_LAYERS)}")
-    found = layer_places(conn, layer, principal, with_geometry=True)
-    return {"type": "FeatureCollection",
-            "features": [as_feature(entry, layer) for entry in found["places"]]}
+        raise NotFound(f"no map layer {layer!r}: use one of {', '.join(BOUNDARY_LAYERS)}, roads")
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": place["code"], "geometry": _rounded(place["geometry"]),
+         "properties": {"code": place["code"], "name": place["name"]}}
+        for place in layer_outlines(conn, layer)
+    ]}
+
+
+def _rounded(value: Any) -> Any:
+    """GeoJSON with every coordinate rounded to ``COORDINATE_DECIMALS``."""
+    if isinstance(value, float):
+        return round(value, COORDINATE_DECIMALS)
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _rounded(item) if key in {"coordinates", "geometries", "geometry"} else item
+                for key, item in value.items()}
+    return value
+
+
+@lru_cache(maxsize=2)
+def roads_geojson_gzip(roads: RoadMap) -> bytes:
+    """The road lines as gzipped GeoJSON (made once per road map)."""
+    return gzip.compress(json.dumps(roads.geojson(), separators=(",", ":")).encode(),
+                         compresslevel=5)
+
+
+def gzipped_json(request: Request, body: bytes, etag: str) -> Response:
+    """GeoJSON already gzipped, with its ETag: 304 when the browser has it, gzip when it
+    accepts it (every browser does), else plain."""
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(body, media_type="application/geo+json",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(body), media_type="application/geo+json", headers=headers)

@@ -11,7 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from placehub.errors import PlacehubError
-from placehub.web import branding
+from placehub.web import asset_snapshot, branding
 from placehub.web.jobs import JobRunner
 from placehub.web.security import SecurityHeadersMiddleware
 from placehub.web.session import SignInRequired, session_secret
@@ -32,6 +32,7 @@ def register(app: FastAPI) -> None:
     """Add the page routes, static files and the web middleware to the app."""
     settings = app.state.settings
     app.state.jobs = JobRunner()
+    asset_snapshot.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2000)
     app.add_middleware(
         SessionMiddleware, secret_key=session_secret(settings), session_cookie="placehub_session",

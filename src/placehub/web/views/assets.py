@@ -4,7 +4,10 @@ the maps draw (placehub's own: no tile server is needed)."""
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.places.road_map import road_map
 from placehub.web import catalogue, maps
+from placehub.web.asset_snapshot import snapshot_of
 from placehub.web.concerns import optional_function
 from placehub.web.session import officer, viewer
 from placehub.web.templating import render
@@ -29,23 +34,45 @@ def map_page(request: Request, principal: Principal = Depends(officer)) -> Respo
     return render(request, "map.html", **maps.map_context(request, principal, public=False))
 
 
+@router.get("/map.csv")
+def map_csv(request: Request, principal: Principal = Depends(officer)) -> Response:
+    """The map page's whole table (same filters and order) as CSV."""
+    return maps.table_csv(request, principal, public=False)
+
+
 @router.get("/geo/assets.geojson")
 def assets_geojson(request: Request, type: str = "", status: str = "", public: bool = False,
                    principal: Principal = Depends(viewer)) -> Response:
-    """Assets the viewer may see (public ones only with ``public=true``) as GeoJSON."""
-    who = ANONYMOUS if public else principal
-    with request.app.state.database.connect() as conn:
-        assets = catalogue.list_assets(conn, who, now(), asset_type=type or None,
-                                       status=status or None)
-    return JSONResponse(catalogue.asset_features(assets))
+    """Assets the viewer may see (public ones only with ``public=true``) as compact GeoJSON."""
+    view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
+    etag = f'W/"assets-{view.version}-{type}-{status}"'
+    if etag in request.headers.get("if-none-match", ""):
+        return maps.gzipped_json(request, b"", etag)
+    return maps.gzipped_json(request, view.geojson_gzip(type, status), etag)
+
+
+@router.get("/geo/roads.csv")
+def roads_csv(request: Request, _: Principal = Depends(viewer)) -> Response:
+    """The roads drawn on the map, one row per OSM way (empty until roads are loaded)."""
+    roads = road_map(request.app.state.settings.road_network_file)
+    return Response(roads.csv() if roads else "osm_way_id,length_m,speed_mph,one_way\n",
+                    media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="roads.csv"'})
 
 
 @router.get("/geo/{layer}.geojson")
-def layer_geojson(request: Request, layer: str, principal: Principal = Depends(viewer)) -> Response:
-    """Boundaries (wards, lsoas) and roads from the places concern; empty until it is installed."""
-    with request.app.state.database.connect() as conn:
-        collection = maps.layer_features(conn, layer, principal)
-    return JSONResponse(collection)
+def layer_geojson(request: Request, layer: str, _: Principal = Depends(viewer)) -> Response:
+    """Ward or LSOA outlines, or the roads (empty until ``placehub load roads``)."""
+    if layer == "roads":
+        roads = road_map(request.app.state.settings.road_network_file)
+        body = maps.roads_geojson_gzip(roads) if roads else gzip.compress(
+            b'{"type":"FeatureCollection","features":[]}', mtime=0)
+    else:
+        with request.app.state.database.connect() as conn:
+            body = gzip.compress(json.dumps(maps.boundary_geojson(conn, layer),
+                                            separators=(",", ":")).encode(), compresslevel=5,
+                                 mtime=0)
+    return maps.gzipped_json(request, body, f'W/"{layer}-{hashlib.sha1(body).hexdigest()[:16]}"')
 
 
 @router.get("/assets/{thing_id}")

@@ -1,4 +1,5 @@
-"""The officer's overview: assets by type and status, open alerts, today's rounds, sensor health."""
+"""The officer's overview: assets by type and status and sensor health (from the asset snapshot),
+open alerts, today's rounds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from placehub.access.service import Principal
 from placehub.alerts.lifecycle import list_alerts
 from placehub.rounds.service import list_plans
 from placehub.web import catalogue
+from placehub.web.asset_snapshot import snapshot_of
 from placehub.web.session import officer
 from placehub.web.templating import render
 
@@ -20,16 +22,15 @@ router = APIRouter(include_in_schema=False)
 @router.get("/overview")
 def overview(request: Request, principal: Principal = Depends(officer)) -> Response:
     now = datetime.now(UTC)
+    view = snapshot_of(request.app).view(principal)
     with request.app.state.database.connect() as conn:
-        assets = catalogue.list_assets(conn, principal, now)
         alerts = list_alerts(conn, principal, status="active", limit=10)
         rounds = [dict(plan, title=f"{plan['service'].title()} round, plan {plan['id']}")
                   for plan in list_plans(conn, set(principal.member_of),
                                          day=now.date().isoformat())]
     return render(
         request, "overview.html", title="Overview",
-        by_type=catalogue.counts_by_type_and_status(assets),
-        statuses=list(catalogue.STATUS_LABELS.items()),
-        health=catalogue.sensor_health(assets), total=len(assets),
+        by_type=view.counts(), statuses=list(catalogue.STATUS_LABELS.items()),
+        health=view.health(), total=len(view.assets),
         alerts=alerts, rounds=rounds,
     )

@@ -27,6 +27,12 @@ def public_map(request: Request, principal: Principal = Depends(public)) -> Resp
     return render(request, "map.html", **maps.map_context(request, principal, public=True))
 
 
+@router.get("/public/map.csv")
+def public_map_csv(request: Request, principal: Principal = Depends(public)) -> Response:
+    """The public map's whole table (same filters and order) as CSV."""
+    return maps.table_csv(request, principal, public=True)
+
+
 @router.get("/about-the-data")
 def about_the_data(request: Request, _: Principal = Depends(viewer)) -> Response:
     about = about_data(request.app.state.settings.data_path)
