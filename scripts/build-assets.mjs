@@ -29,7 +29,6 @@ writeFileSync(join(out, "placehub.css"), css.css);
 // Only scripts and styles: no GOV.UK images (the crown) and no fonts (a system font stack is used).
 const copies = {
   "govuk-frontend/dist/govuk/govuk-frontend.min.js": "govuk-frontend.min.js",
-  "maplibre-gl/dist/maplibre-gl.js": "maplibre-gl.js",
   "maplibre-gl/dist/maplibre-gl.css": "maplibre-gl.css",
   // The CSP build loads its worker from a URL the browser caches, instead of a blob per page.
   "maplibre-gl/dist/maplibre-gl-csp.js": "maplibre-gl-csp.js",

@@ -30,7 +30,7 @@ API_SECURITY_HEADERS = [
 
 
 def content_security_policy(nonce: str) -> str:
-    """The policy: only placehub's own files, plus what MapLibre needs (blob workers, data images).
+    """The policy: only placehub's own files, plus the data and blob images MapLibre draws with.
 
     Styles: no inline style attributes; a chart's generated <style> element gets the nonce.
     """
@@ -41,9 +41,8 @@ def content_security_policy(nonce: str) -> str:
         "img-src 'self' data: blob:",
         "font-src 'self'",
         "connect-src 'self'",
-        # MapLibre GL starts its tile workers from blob: URLs.
-        "worker-src 'self' blob:",
-        "child-src blob:",
+        # The maps use MapLibre's CSP build, whose worker is one of placehub's own files.
+        "worker-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",

@@ -1,11 +1,14 @@
-// Shared MapLibre GL set-up for placehub's maps: a plain background from placehub's own data
-// (no tile server, no CDN), the starting bounds, zoom buttons, the data credits, the map's
-// accessible name on its canvas, and a hover label. Each map's own script adds its layers.
+// Shared MapLibre GL set-up for placehub's maps: the CSP build's worker from placehub's own
+// files, a plain background from placehub's own data (no tile server, no CDN), the starting
+// bounds, zoom buttons, the data credits, the map's accessible name on its canvas, ward and road
+// layers, the data-ready marker and a hover label. Each map's own script adds its data layers.
 window.placehubMapBase = (function () {
   "use strict";
   var CREDITS = "© OpenStreetMap contributors; contains OS data © Crown copyright";
 
+  // The map element carries data-worker (the CSP build's worker file) and data-bounds.
   function create(element) {
+    if (element.dataset.worker) maplibregl.setWorkerUrl(element.dataset.worker);
     var bounds = element.dataset.bounds.split(",").map(Number);
     var map = new maplibregl.Map({
       container: element,
@@ -31,21 +34,31 @@ window.placehubMapBase = (function () {
     return map;
   }
 
-  // Ward outlines and roads under the data, for orientation (roads are empty until the places
-  // concern serves them).
-  function addContext(map) {
-    map.addSource("wards", { type: "geojson", data: "/geo/wards.geojson" });
-    map.addLayer({ id: "wards-line", type: "line", source: "wards",
-      paint: { "line-color": "#505a5f", "line-width": 1.2 } });
-    map.addSource("roads", { type: "geojson", data: "/geo/roads.geojson" });
-    map.addLayer({ id: "roads", type: "line", source: "roads",
-      paint: { "line-color": "#b1b4b6",
-               "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.5, 15, 2.5] } });
+  // Ward outlines and roads under the data, for orientation. options.wards / options.roads
+  // (default true) leave either out; options.roadsVisibility is "visible" or "none".
+  function addContext(map, options) {
+    options = options || {};
+    if (options.wards !== false) {
+      map.addSource("wards", { type: "geojson", data: "/geo/wards.geojson" });
+      map.addLayer({ id: "wards-line", type: "line", source: "wards",
+        paint: { "line-color": "#505a5f", "line-width": 1.2 } });
+    }
+    if (options.roads !== false) {
+      map.addSource("roads", { type: "geojson", data: "/geo/roads.geojson" });
+      map.addLayer({ id: "roads", type: "line", source: "roads",
+        layout: { visibility: options.roadsVisibility || "visible" },
+        paint: { "line-color": "#b1b4b6",
+                 "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.5, 15, 2.5] } });
+    }
   }
 
-  // The tests (and people) wait for data-ready before reading the map.
+  // The tests (and people) wait for data-ready before reading the map; data-ready-ms is the
+  // time since navigation started, which the benchmark reads.
   function markReady(map, element) {
-    map.once("idle", function () { element.setAttribute("data-ready", "true"); });
+    map.once("idle", function () {
+      element.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+      element.setAttribute("data-ready", "true");
+    });
   }
 
   // A label under the pointer for features of `layer`; describe(properties) gives its text.
