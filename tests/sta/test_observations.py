@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from placehub.db import Database
 from placehub.sta.observations import (
     NewObservation,
-    datastream_owners,
     refresh_datastream_summaries,
+    stream_targets,
     write_observations,
 )
 from placehub.sta.tables import datastreams, features_of_interest, observations
@@ -120,12 +120,21 @@ def test_refresh_agrees_with_incremental_summary(database: Database) -> None:
         assert getattr(before, column) == getattr(after, column), column
 
 
-def test_owners_for_access_checks(database: Database) -> None:
-    """Each Datastream maps to its Thing's organisation and visibility."""
+def test_stream_targets_give_owner_and_generated_feature(database: Database) -> None:
+    """Each Datastream maps to its Thing's organisation, visibility and generated feature."""
     with database.begin() as conn:
         ids = make_datastream(conn, visibility="restricted")
-        owners = datastream_owners(conn, [ids["datastream"], 404])
-    assert owners == {ids["datastream"]: (ids["organisation"], "restricted")}
+        before = stream_targets(conn, [ids["datastream"], 404, 2**40])
+        write_observations(conn, [NewObservation(ids["datastream"], at(1), 1)])
+        after = stream_targets(conn, [ids["datastream"]])[ids["datastream"]]
+        feature = conn.execute(select(features_of_interest.c.id)).scalar_one()
+    target = before[ids["datastream"]]
+    assert list(before) == [ids["datastream"]]
+    assert (target.thing_id, target.organisation_id, target.visibility) == (
+        ids["thing"], ids["organisation"], "restricted")
+    assert target.location_id == ids["location"] and target.feature_id is None
+    assert after.feature_id == feature
+    assert after.feature_box == (-0.7276, 52.6703, -0.7276, 52.6703)
 
 
 def test_large_batch_round_trips_every_result_type(database: Database) -> None:
