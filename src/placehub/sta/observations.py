@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Float,
+    Select,
     and_,
     bindparam,
     case,
@@ -213,16 +214,20 @@ def _stored_values(row: NewObservation) -> list[Any]:
     start = row.phenomenon_time
     if start is None:
         raise ValueError("phenomenonTime is required")
+    _check_time("phenomenon_time", start)
     end, result_time = row.phenomenon_time_end, row.result_time
     valid_start, valid_end = row.valid_time_start, row.valid_time_end
-    for name, value in (("phenomenon_time", start), ("phenomenon_time_end", end),
-                        ("result_time", result_time), ("valid_time_start", valid_start),
-                        ("valid_time_end", valid_end)):
-        _check_time(name, value)
-    if end is not None and end < start:
-        raise ValueError("phenomenonTime interval ends before it starts")
-    if (valid_start is None) != (valid_end is None):
-        raise ValueError("validTime needs both a start and an end")
+    if end is not None:
+        _check_time("phenomenon_time_end", end)
+        if end < start:
+            raise ValueError("phenomenonTime interval ends before it starts")
+    if result_time is not None:
+        _check_time("result_time", result_time)
+    if valid_start is not None or valid_end is not None:
+        if valid_start is None or valid_end is None:
+            raise ValueError("validTime needs both a start and an end")
+        _check_time("valid_time_start", valid_start)
+        _check_time("valid_time_end", valid_end)
     if row.dedup_key is not None and len(row.dedup_key) > DEDUP_KEY_LENGTH:
         raise ValueError(f"dedup key longer than {DEDUP_KEY_LENGTH} characters")
     kind, number, boolean, string, document = _result_columns(row.result)
@@ -244,11 +249,7 @@ class StreamTarget:
     feature_box: Box | None = None
 
 
-def stream_targets(conn: Connection, stream_ids: Iterable[int]) -> dict[int, StreamTarget]:
-    """Datastream id -> StreamTarget for the Datastreams that exist, in one query."""
-    ids = sorted({i for i in stream_ids if 0 < i <= MAX_ID})
-    if not ids:
-        return {}
+def _stream_targets_query() -> Select[Any]:
     current_location = (
         select(func.max(thing_locations.c.location_id))
         .where(thing_locations.c.thing_id == datastreams.c.thing_id)
@@ -258,7 +259,7 @@ def stream_targets(conn: Connection, stream_ids: Iterable[int]) -> dict[int, Str
         select(datastreams.c.id, datastreams.c.thing_id, things.c.organisation_id,
                things.c.visibility, current_location.label("location_id"))
         .join(things, things.c.id == datastreams.c.thing_id)
-        .where(datastreams.c.id.in_(ids))
+        .where(datastreams.c.id.in_(bindparam("stream_ids", expanding=True)))
         .subquery()
     )
     feature, other = features_of_interest.alias("f"), features_of_interest.alias("g")
@@ -268,18 +269,29 @@ def stream_targets(conn: Connection, stream_ids: Iterable[int]) -> dict[int, Str
         .where(other.c.generated_from_location_id == streams.c.location_id)
         .scalar_subquery()
     )
-    query = (
+    return (
         select(streams, feature.c.id.label("feature_id"), feature.c.min_x, feature.c.min_y,
                feature.c.max_x, feature.c.max_y)
         .select_from(streams.outerjoin(feature, feature.c.id == generated))
     )
+
+
+# Built once: constructing the statement costs more than running it on a small batch.
+_STREAM_TARGETS = _stream_targets_query()
+
+
+def stream_targets(conn: Connection, stream_ids: Iterable[int]) -> dict[int, StreamTarget]:
+    """Datastream id -> StreamTarget for the Datastreams that exist, in one query."""
+    ids = sorted({i for i in stream_ids if 0 < i <= MAX_ID})
+    if not ids:
+        return {}
     return {
         int(row.id): StreamTarget(
             thing_id=int(row.thing_id), organisation_id=int(row.organisation_id),
             visibility=row.visibility, location_id=row.location_id, feature_id=row.feature_id,
             feature_box=_box(row.min_x, row.min_y, row.max_x, row.max_y),
         )
-        for row in conn.execute(query)
+        for row in conn.execute(_STREAM_TARGETS, {"stream_ids": ids})
     }
 
 
@@ -501,7 +513,8 @@ def _already_json(text: str) -> str:
 
 
 def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, as SQLAlchemy stores it (the offset cut off).
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _update_summaries(conn: Connection, written: Sequence[WrittenObservation],
