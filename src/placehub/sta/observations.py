@@ -1,9 +1,10 @@
 """The one batched write path for Observations.
 
 SensorThings POSTs, CreateObservations, LoRaWAN ingest, air-quality imports and the demo back-fill
-all come through ``write_observations``: one multi-row INSERT per call, a result per row in
-request order, and each Datastream's summary (latest Observation, time ranges, count, observed
-area) kept current in the same transaction, never moved backwards by a late Observation.
+all come through ``write_observations``: one multi-row INSERT (binary COPY on PostgreSQL) per
+call, a result per row in request order (an error for a value the database cannot store), and
+each Datastream's summary (latest Observation, time ranges, count, observed area) kept current
+in the same transaction, never moved backwards by a late Observation.
 """
 
 from __future__ import annotations
