@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 from typing import Any
@@ -144,6 +145,10 @@ def run_server(settings: Settings) -> None:
     with open_database(settings):
         pass
     application = create_app(settings)
+    # Everything loaded so far lives as long as the server: keep it out of the collector's full
+    # passes, which otherwise rescan it every few requests (about 10% of a 1,000-row
+    # CreateObservations request).
+    gc.freeze()
     console.print(
         f"placehub serving at http://{settings.host}:{settings.port}/ (SensorThings at /sta/v1.1)"
     )

@@ -110,3 +110,36 @@ def test_result_format_errors(sta) -> None:  # type: ignore[no-untyped-def]
     """Unknown result formats, or dataArray on other entity sets, are 400s."""
     assert sta.get("Observations?$resultFormat=csv").status_code == 400
     assert sta.get("Things?$resultFormat=dataArray").status_code == 400
+
+
+def test_unstorable_results_are_error_rows_in_request_order(sta) -> None:  # type: ignore[no-untyped-def]
+    """A result too big for the column (or NUL text) is an "error" row; the rest are stored in
+    request order across groups."""
+    first, second = _datastream(sta, "oven a"), _datastream(sta, "oven b")
+    too_big = 10**400
+    first_rows = [[f"2024-05-01T10:{m:02d}:00Z", too_big if m == 7 else m] for m in range(60)]
+    second_rows = [["2024-05-01T11:00:00Z", "lid\u0000open"], ["2024-05-01T11:01:00Z", -5],
+                   ["2024-05-01T11:02:00Z", 2**62, 2**40]]
+    response = sta.post("CreateObservations", [
+        {"Datastream": {"@iot.id": first}, "components": ["phenomenonTime", "result"],
+         "dataArray": first_rows},
+        {"Datastream": {"@iot.id": second},
+         "components": ["phenomenonTime", "result", "FeatureOfInterest/id"],
+         "dataArray": [row if len(row) == 3 else [*row, None] for row in second_rows]},
+    ])
+    assert response.status_code == 201, response.text
+    urls = response.json()
+    failed = [i for i, url in enumerate(urls) if url == "error"]
+    assert len(urls) == 63 and failed == [7, 60, 62]
+    assert "too big" in response.headers["x-placehub-row-errors"]
+    stored = [sta.get(url).json()["result"] for url in urls if url != "error"]
+    assert stored == [m for m in range(60) if m != 7] + [-5]
+    ids = [int(url.rsplit("(", 1)[1].rstrip(")")) for url in urls if url != "error"]
+    assert ids == sorted(ids)
+
+
+def test_create_observations_with_out_of_range_datastream_id_is_a_400(sta) -> None:  # type: ignore[no-untyped-def]
+    """A Datastream id beyond any stored id is "does not exist", not a database error."""
+    response = sta.post("CreateObservations", [{"Datastream": {"@iot.id": 2**63},
+                                                "components": ["result"], "dataArray": [[1]]}])
+    assert response.status_code == 400 and "do not exist" in response.json()["error"]["message"]

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from placehub.db import Database
 from placehub.sta.observations import (
     NewObservation,
-    datastream_owners,
     refresh_datastream_summaries,
+    stream_targets,
     write_observations,
 )
 from placehub.sta.tables import datastreams, features_of_interest, observations
@@ -120,12 +120,21 @@ def test_refresh_agrees_with_incremental_summary(database: Database) -> None:
         assert getattr(before, column) == getattr(after, column), column
 
 
-def test_owners_for_access_checks(database: Database) -> None:
-    """Each Datastream maps to its Thing's organisation and visibility."""
+def test_stream_targets_give_owner_and_generated_feature(database: Database) -> None:
+    """Each Datastream maps to its Thing's organisation, visibility and generated feature."""
     with database.begin() as conn:
         ids = make_datastream(conn, visibility="restricted")
-        owners = datastream_owners(conn, [ids["datastream"], 404])
-    assert owners == {ids["datastream"]: (ids["organisation"], "restricted")}
+        before = stream_targets(conn, [ids["datastream"], 404, 2**40])
+        write_observations(conn, [NewObservation(ids["datastream"], at(1), 1)])
+        after = stream_targets(conn, [ids["datastream"]])[ids["datastream"]]
+        feature = conn.execute(select(features_of_interest.c.id)).scalar_one()
+    target = before[ids["datastream"]]
+    assert list(before) == [ids["datastream"]]
+    assert (target.thing_id, target.organisation_id, target.visibility) == (
+        ids["thing"], ids["organisation"], "restricted")
+    assert target.location_id == ids["location"] and target.feature_id is None
+    assert after.feature_id == feature
+    assert after.feature_box == (-0.7276, 52.6703, -0.7276, 52.6703)
 
 
 def test_large_batch_round_trips_every_result_type(database: Database) -> None:
@@ -148,3 +157,42 @@ def test_large_batch_round_trips_every_result_type(database: Database) -> None:
     assert [joined_result(row) for row in stored] == [values[i % 6] for i in range(300)]
     assert stored[7].phenomenon_time_start == at(1) + timedelta(minutes=7)
     assert stored[7].parameters == {"f_cnt": 7} and stored[8].parameters is None
+
+
+def test_unstorable_values_are_row_errors(database: Database) -> None:
+    """Values neither database can store fail their own row, never the batch."""
+    with database.begin() as conn:
+        stream = make_datastream(conn)["datastream"]
+        rows = [
+            NewObservation(stream, at(1, 1), 10**400),
+            NewObservation(stream, at(1, 2), "nul\x00byte"),
+            NewObservation(stream, at(1, 3), {"text": "nul\x00byte"}),
+            NewObservation(stream, at(1, 4), 1, parameters={"rssi": float("nan")}),
+            NewObservation(stream, at(1, 5), 2, dedup_key="k" * 201),
+            NewObservation(stream, at(1, 6), 3, feature_of_interest_id=2**40),
+            NewObservation(stream, at(1, 7), 2**62),
+        ]
+        result = write_observations(conn, rows)
+        stored = conn.execute(select(observations.c.result_number)).scalars().all()
+    errors = [o.error or "" for o in result.outcomes]
+    assert "too big" in errors[0] and "NUL" in errors[1] and "NUL" in errors[2]
+    assert "parameters" in errors[3] and "dedup key" in errors[4]
+    assert "FeatureOfInterest(1099511627776) does not exist" in errors[5]
+    assert result.outcomes[6].ok and stored == [float(2**62)]
+
+
+def test_dedup_keys_of_several_datastreams_in_one_batch(database: Database) -> None:
+    """The same key under two Datastreams is two Observations; a repeat of either is a duplicate."""
+    with database.begin() as conn:
+        first = make_datastream(conn)["datastream"]
+        second = make_datastream(conn, name="Bin 18 fill level")["datastream"]
+        stored = write_observations(conn, [NewObservation(first, at(1), 1, dedup_key="a"),
+                                           NewObservation(second, at(1), 2, dedup_key="a")])
+        again = write_observations(conn, [NewObservation(second, at(1), 2, dedup_key="a"),
+                                          NewObservation(first, at(2), 3, dedup_key="b"),
+                                          NewObservation(first, at(1), 1, dedup_key="a")])
+    first_id, second_id = (o.id for o in stored.outcomes)
+    assert first_id != second_id
+    assert [(o.id, o.duplicate) for o in again.outcomes] == [
+        (second_id, True), (again.outcomes[1].id, False), (first_id, True)]
+    assert again.outcomes[1].id not in {first_id, second_id}

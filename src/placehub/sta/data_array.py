@@ -12,12 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from placehub.access.service import Principal
+from placehub.access.visibility import can_read
 from placehub.errors import BadRequest, Forbidden, Unauthorized
-from placehub.sta.model import DATASTREAM, OBSERVATION, visibility_clause
-from placehub.sta.observations import NewObservation, WriteResult, write_observations
+from placehub.sta.model import DATASTREAM, OBSERVATION
+from placehub.sta.observations import (
+    NewObservation,
+    StreamTarget,
+    WriteResult,
+    stream_targets,
+    write_observations,
+)
 from placehub.sta.serialise import (
     Links,
     parse_interval,
@@ -33,6 +40,7 @@ READABLE_COMPONENTS = ("id", "phenomenonTime", "resultTime", "result", "resultQu
                        "validTime", "parameters", "FeatureOfInterest/id")
 WRITABLE_COMPONENTS = ("phenomenonTime", "resultTime", "result", "resultQuality", "validTime",
                        "parameters", "FeatureOfInterest/id")
+_TIME_AND_RESULT = frozenset({"phenomenonTime", "result"})
 
 
 def check_result_format(value: str | None, entity_name: str) -> None:
@@ -92,21 +100,24 @@ def create_observations(conn: Connection, principal: Principal, body: Any) -> Cr
         raise BadRequest("CreateObservations takes a JSON array of {\"Datastream\": "
                          "{\"@iot.id\": n}, \"components\": [...], \"dataArray\": [[...]]}")
     groups = [_parse_group(group, index) for index, group in enumerate(body)]
-    _check_datastreams(conn, principal, {stream for stream, _c, _a in groups})
+    # One read of the Datastreams serves the access check and the writer.
+    targets = stream_targets(conn, {stream for stream, _c, _a in groups})
+    _check_access(principal, {stream for stream, _c, _a in groups}, targets)
     pending: list[NewObservation] = []
     positions: list[int] = []  # request position of each pending row
     outcome = CreateOutcome()
     for stream, components, rows in groups:
+        where = {name: i for i, name in enumerate(components)}
         for row_index, values in enumerate(rows):
             position = len(outcome.ids)
             outcome.ids.append(None)
             try:
-                pending.append(_new_observation(stream, components, values,
+                pending.append(_new_observation(stream, where, values,
                                                 f"dataArray[{row_index}]"))
                 positions.append(position)
             except (BadRequest, ValueError, TypeError) as error:
                 outcome.errors[position] = getattr(error, "message", str(error))
-    outcome.result = write_observations(conn, pending) if pending else WriteResult()
+    outcome.result = write_observations(conn, pending, targets) if pending else WriteResult()
     for position, row in zip(positions, outcome.result.outcomes, strict=True):
         if row.error is None and row.id is not None:
             outcome.ids[position] = int(row.id)
@@ -141,19 +152,11 @@ def _parse_group(group: Any, index: int) -> tuple[int, list[str], list[Any]]:
     return stream_id, components, rows
 
 
-def _check_datastreams(conn: Connection, principal: Principal, stream_ids: set[int]) -> None:
+def _check_access(principal: Principal, stream_ids: set[int],
+                  targets: Mapping[int, StreamTarget]) -> None:
     """Every Datastream must be visible and writable by ``principal``."""
-    if not stream_ids:
-        return
-    alias = DATASTREAM.table.alias("d")
-    things = DATASTREAM.navigations["Thing"].target_entity.table.alias("t")
-    rows = conn.execute(
-        select(alias.c.id, things.c.organisation_id)
-        .join(things, things.c.id == alias.c.thing_id)
-        .where(alias.c.id.in_(sorted(stream_ids)), visibility_clause(DATASTREAM, alias,
-                                                                      principal))
-    ).all()
-    found = {int(row.id): int(row.organisation_id) for row in rows}
+    found = {stream: target.organisation_id for stream, target in targets.items()
+             if can_read(principal, target.organisation_id, target.visibility)}
     missing = sorted(stream_ids - set(found))
     if missing:
         raise BadRequest(f"Datastream(s) {', '.join(map(str, missing))} do not exist")
@@ -164,19 +167,23 @@ def _check_datastreams(conn: Connection, principal: Principal, stream_ids: set[i
                         "their organisation")
 
 
-def _new_observation(stream: int, components: list[str], values: Any,
+def _new_observation(stream: int, where: Mapping[str, int], values: Any,
                      label: str) -> NewObservation:
-    if not isinstance(values, list) or len(values) != len(components):
-        raise BadRequest(f"{label}: expected {len(components)} values, one per component")
-    given = dict(zip(components, values, strict=True))
-    if "phenomenonTime" in given:
-        start, end = parse_time_or_interval(given["phenomenonTime"], f"{label}/phenomenonTime")
+    """The row ``values`` of a group whose components sit at the positions ``where``."""
+    if not isinstance(values, list) or len(values) != len(where):
+        raise BadRequest(f"{label}: expected {len(where)} values, one per component")
+    if "phenomenonTime" in where:
+        start, end = parse_time_or_interval(values[where["phenomenonTime"]],
+                                            f"{label}/phenomenonTime")
     else:
         from placehub.sta.writes import now
 
         start, end = now(), None
     row = NewObservation(datastream_id=stream, phenomenon_time=start, phenomenon_time_end=end,
-                         result=given["result"])
+                         result=values[where["result"]])
+    if where.keys() <= _TIME_AND_RESULT:
+        return row  # the common case: nothing more to read
+    given = {name: values[i] for name, i in where.items()}
     if given.get("resultTime") is not None:
         row.result_time = parse_time(given["resultTime"], f"{label}/resultTime")
     if given.get("validTime") is not None:
