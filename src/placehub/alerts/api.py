@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +17,7 @@ from placehub.alerts import air_report, lifecycle, notify, store
 from placehub.alerts.clock import SystemClock
 from placehub.alerts.service import AlertService
 from placehub.errors import BadRequest, Forbidden, Unauthorized
+from placehub.lifespan import while_serving
 from placehub.sta.tables import things
 
 # Alerts opened, acknowledged or resolved from here queue their notifications too.
@@ -94,21 +93,14 @@ def _admin_anywhere(principal: Principal) -> None:
 
 def register(app: FastAPI) -> None:
     """Add this concern's routes to the app, and run the alert service while it serves."""
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
+    def start(application: Any) -> None:
         service = AlertService(application.state.database, application.state.settings,
                                getattr(application.state, "alerts_clock", None))
         application.state.alert_service = service
         service.start()
-        try:
-            async with inner(application) as state:
-                yield state
-        finally:
-            service.stop()
 
-    app.router.lifespan_context = lifespan
+    while_serving(app, start, lambda application: application.state.alert_service.stop())
 
     # --- alerts ------------------------------------------------------------------------------
 

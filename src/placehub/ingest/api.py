@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,6 +25,7 @@ from placehub.ingest.adapters import parse_message
 from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
 from placehub.ingest.journal import StoredOutcome
 from placehub.ingest.service import IngestService
+from placehub.lifespan import while_serving
 from placehub.sta.writes import WriteEvents
 from placehub.web.metrics import Metrics
 from placehub.web.security import API_SECURITY_HEADERS
@@ -183,18 +183,13 @@ def outermost(app: FastAPI) -> None:
 
 def register(app: FastAPI) -> None:
     """Add this concern's routes to the app, and start/stop the ingest service with it."""
-    original_lifespan = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
+    async def stop(_: Any) -> None:
         service = service_of(app)
-        await service.start_mqtt()
-        async with original_lifespan(application) as state:
-            yield state
         await service.stop_mqtt()
         service.stop()
 
-    app.router.lifespan_context = lifespan
+    while_serving(app, lambda _: service_of(app).start_mqtt(), stop)
 
     @app.post("/ingest/ttn", tags=["ingest"], summary="The Things Stack v3 uplink webhook")
     async def ingest_ttn(request: Request) -> JSONResponse:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +15,7 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, MethodNotAllowed
+from placehub.lifespan import while_serving
 from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
 from placehub.sta.model import ENTITIES
@@ -261,19 +260,12 @@ def register(app: FastAPI) -> None:
     settings = app.state.settings
     if not settings.mqtt_url:
         return
-    outer = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+    def start(app_: FastAPI) -> None:
         root = (settings.base_url.rstrip("/") or f"http://{settings.host}:{settings.port}")
         bridge = mqtt.MqttBridge(app_.state.database, settings.mqtt_url, root + PREFIX,
                                  settings.sta_mqtt_select_topics)
         bridge.start()
         app_.state.mqtt_bridge = bridge
-        try:
-            async with outer(app_) as state:
-                yield state
-        finally:
-            bridge.stop()
 
-    app.router.lifespan_context = lifespan
+    while_serving(app, start, lambda app_: app_.state.mqtt_bridge.stop())

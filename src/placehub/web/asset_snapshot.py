@@ -23,8 +23,7 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +32,7 @@ from fastapi import FastAPI
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read
 from placehub.db import Database
+from placehub.lifespan import while_serving
 from placehub.web import catalogue
 from placehub.web.catalogue import AssetSummary
 from placehub.web.listing import Column, sort_items
@@ -330,17 +330,7 @@ def install(app: FastAPI) -> AssetSnapshot:
     snapshot = AssetSnapshot(app.state.database,
                              float(app.state.settings.web_asset_snapshot_seconds))
     app.state.asset_snapshot = snapshot
-    outer = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
-        try:
-            async with outer(app_) as state:
-                yield state
-        finally:
-            snapshot.close()
-
-    app.router.lifespan_context = lifespan
+    while_serving(app, stop=lambda _: snapshot.close())
     return snapshot
 
 

@@ -9,8 +9,6 @@ several worker processes each reports its own figures; scrape them separately.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -30,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from placehub import __version__
 from placehub.db import Database
+from placehub.lifespan import while_serving
 
 # The `_created` series double the output and no dashboard here uses them.
 disable_created_metrics()
@@ -145,20 +144,17 @@ def install(app: FastAPI) -> Metrics:
     def metrics_endpoint() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    outer = app.router.lifespan_context
+    # Subscribed only while the app runs, so apps sharing a Database do not pile up.
+    topics = (("observations.written", metrics.count_observations),
+              ("things.changed", metrics.count_things))
 
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
-        # Subscribed only while the app runs, so apps sharing a Database do not pile up.
-        events = database.events
-        events.subscribe("observations.written", metrics.count_observations)
-        events.subscribe("things.changed", metrics.count_things)
-        try:
-            async with outer(app_) as state:
-                yield state
-        finally:
-            events.unsubscribe("observations.written", metrics.count_observations)
-            events.unsubscribe("things.changed", metrics.count_things)
+    def start(_: Any) -> None:
+        for topic, listener in topics:
+            database.events.subscribe(topic, listener)
 
-    app.router.lifespan_context = lifespan
+    def stop(_: Any) -> None:
+        for topic, listener in topics:
+            database.events.unsubscribe(topic, listener)
+
+    while_serving(app, start, stop)
     return metrics
