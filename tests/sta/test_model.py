@@ -78,8 +78,8 @@ def test_navigation_related_to_finds_the_parent_ids(database: Database) -> None:
                 pairs = conn.execute(select(parent, target.c.id).select_from(from_clause)).all()
                 source = entity.table.alias("source")
                 joined = conn.execute(
-                    select(source.c.id, target.c.id).where(
-                        navigation.join_condition(source, target))
+                    select(source.c.id, target.c.id).select_from(
+                        source.join(target, navigation.join_condition(source, target)))
                 ).all()
                 assert sorted(pairs) == sorted(joined), (entity.name, navigation.name)
 
@@ -96,9 +96,9 @@ def test_visible_with_source_holds(database: Database) -> None:
                         continue
                     source = entity.table.alias("source")
                     target = navigation.target_entity.table.alias("target")
-                    pairs = select(target.c.id).where(
-                        navigation.join_condition(source, target),
-                        visibility_clause(entity, source, principal))
+                    pairs = select(target.c.id).select_from(
+                        source.join(target, navigation.join_condition(source, target))
+                    ).where(visibility_clause(entity, source, principal))
                     readable = select(target.c.id).where(
                         visibility_clause(navigation.target_entity, target, principal))
                     assert set(conn.execute(pairs).scalars()) <= set(
