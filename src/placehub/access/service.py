@@ -275,10 +275,9 @@ def authenticate_password(conn: Connection, username: str, password: str) -> Pri
 
 def list_organisations(conn: Connection) -> list[dict[str, Any]]:
     """Every organisation with its member count and the organisations it shares data with."""
-    members: dict[int, int] = dict(conn.execute(
+    members = {int(organisation): int(count) for organisation, count in conn.execute(
         select(memberships.c.organisation_id, func.count())
-        .group_by(memberships.c.organisation_id)
-    ).tuples().all())
+        .group_by(memberships.c.organisation_id))}
     partners: dict[int, list[int]] = {}
     for organisation, partner in conn.execute(
         select(organisation_partners.c.organisation_id, organisation_partners.c.partner_id)
@@ -309,10 +308,9 @@ def list_users(conn: Connection, organisation: int | None = None) -> list[dict[s
         .order_by(organisations.c.slug)
     ):
         roles.setdefault(int(user), {})[str(slug)] = str(role)
-    tokens: dict[int, int] = dict(conn.execute(
+    tokens = {int(user): int(count) for user, count in conn.execute(
         select(api_tokens.c.user_id, func.count())
-        .where(api_tokens.c.revoked_at.is_(None)).group_by(api_tokens.c.user_id)
-    ).tuples().all())
+        .where(api_tokens.c.revoked_at.is_(None)).group_by(api_tokens.c.user_id))}
     return [
         {
             "id": int(row["id"]), "username": row["username"],
