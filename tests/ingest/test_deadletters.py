@@ -7,10 +7,23 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from placehub.access.service import (
+    Principal,
+    create_organisation,
+    create_token,
+    create_user,
+    grant_role,
+)
 from placehub.cli import app as cli_app
 from placehub.db import Database
-from placehub.ingest.deadletters import replay
+from placehub.ingest.deadletters import (
+    count_dead_letters,
+    dead_letter_scope,
+    list_dead_letters,
+    replay,
+)
 from placehub.ingest.processing import process_all
+from placehub.ingest.tables import ingest_devices
 from placehub.sta.tables import observations
 
 from .conftest import wait_processed
@@ -117,3 +130,35 @@ def test_replay_does_not_count_frames_twice_in_health(client, database, register
     after = client.get(f"/api/devices/{EUI}/health").json()
     assert (after["frames_received"], after["frames_lost"]) == (3, 1)
     assert (before["frames_received"], before["frames_lost"]) == (3, 1)
+
+
+def test_dead_letters_of_a_registered_device_stay_within_its_organisation(
+    client, database, register
+) -> None:
+    """Another council's editor sees unregistered devices' dead letters but not ours; our
+    editor and the CLI (no principal) see both."""
+    register(EUI, profile="dragino-lse01-flowerbed")
+    with database.connect() as conn:
+        ours = conn.execute(select(ingest_devices.c.organisation_id)
+                            .where(ingest_devices.c.dev_eui == EUI)).scalar_one()
+    stranger = "A84041000181F0EE"
+    client.post("/ingest/ttn", json=tts_uplink(EUI, b"\x0d\x3b", 1))  # too short: dead letter
+    client.post("/ingest/ttn", json=tts_uplink(stranger, ldds75(500), 1))  # unknown device
+    wait_processed(database)
+    with database.begin() as conn:
+        other = create_organisation(conn, "elsewhere", "Elsewhere Council")
+        user = create_user(conn, "elsewhere-editor")
+        grant_role(conn, user, other, "editor")
+        token = create_token(conn, user)
+    editor_elsewhere = Principal(user_id=user, roles={other: "editor", ours: "viewer"})
+    assert dead_letter_scope(editor_elsewhere) == {other}
+    assert dead_letter_scope(Principal(user_id=1, roles={}, write_anywhere=True)) is None
+    with database.connect() as conn:
+        assert {d["dev_eui"] for d in list_dead_letters(conn)} == {EUI, stranger}
+        assert {d["dev_eui"] for d in list_dead_letters(conn, organisations={ours})} == {
+            EUI, stranger}
+        assert [d["dev_eui"] for d in list_dead_letters(conn, organisations={other})] == [
+            stranger]
+        assert count_dead_letters(conn, {other}) == 1 and count_dead_letters(conn) == 2
+    seen = client.get("/api/dead-letters", headers={"Authorization": f"Bearer {token}"})
+    assert [d["dev_eui"] for d in seen.json()["dead_letters"]] == [stranger]

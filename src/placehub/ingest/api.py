@@ -261,7 +261,8 @@ def register(app: FastAPI) -> None:
         if not 1 <= limit <= 10000:
             raise BadRequest("limit must be between 1 and 10000")
         with request.app.state.database.connect() as conn:
-            return {"dead_letters": deadletters.list_dead_letters(conn, dev_eui, limit)}
+            return {"dead_letters": deadletters.list_dead_letters(
+                conn, dev_eui, limit, deadletters.dead_letter_scope(principal))}
 
     @app.post("/api/dead-letters/replay", tags=["ingest"])
     def replay_dead_letters(

@@ -6,23 +6,46 @@ journal entry's key, so entries that were already processed never give duplicate
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
 
+from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest
 from placehub.ingest.journal import lock_for_writing, normalise_eui, write_turn
 from placehub.ingest.processing import ProcessResult, process_entries
-from placehub.ingest.tables import ingest_journal
+from placehub.ingest.tables import ingest_devices, ingest_journal
+
+
+def dead_letter_scope(principal: Principal) -> frozenset[int] | None:
+    """The organisations whose devices' dead letters ``principal`` may handle (None: all).
+
+    A registered device's dead letters belong to its organisation's editors and admins;
+    letters of devices nobody has registered are shown to every editor and admin, since
+    registering the device is how an organisation claims them.
+    """
+    if principal.write_anywhere:
+        return None
+    return frozenset(o for o in principal.roles if principal.can_write(o))
+
+
+def _in_scope(query: Select[Any], organisations: Collection[int] | None) -> Select[Any]:
+    if organisations is None:
+        return query
+    return query.outerjoin(ingest_devices, ingest_devices.c.dev_eui == ingest_journal.c.dev_eui
+                           ).where(or_(ingest_devices.c.id.is_(None),
+                                       ingest_devices.c.organisation_id.in_(organisations)))
 
 
 def list_dead_letters(
-    conn: Connection, dev_eui: str | None = None, limit: int = 100
+    conn: Connection, dev_eui: str | None = None, limit: int = 100,
+    organisations: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest dead letters (optionally of one device), with the reason each was set aside."""
+    """The newest dead letters (optionally of one device), with the reason each was set aside;
+    ``organisations`` (from ``dead_letter_scope``) limits them to what a principal may see."""
     t = ingest_journal
     query = (
         select(
@@ -47,6 +70,7 @@ def list_dead_letters(
             query = query.where(t.c.dev_eui == normalise_eui(dev_eui))
         except ValueError as error:
             raise BadRequest(str(error)) from None
+    query = _in_scope(query, organisations)
     return [
         {
             **dict(r._mapping),
@@ -57,11 +81,11 @@ def list_dead_letters(
     ]
 
 
-def count_dead_letters(conn: Connection) -> int:
-    """How many uplinks are waiting as dead letters."""
+def count_dead_letters(conn: Connection, organisations: Collection[int] | None = None) -> int:
+    """How many uplinks are waiting as dead letters (within ``organisations``' scope)."""
     t = ingest_journal
-    return int(conn.execute(select(func.count()).select_from(t)
-                            .where(t.c.status == "dead_letter")).scalar_one())
+    query = select(func.count()).select_from(t).where(t.c.status == "dead_letter")
+    return int(conn.execute(_in_scope(query, organisations)).scalar_one())
 
 
 def replay(

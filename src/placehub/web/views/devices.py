@@ -13,7 +13,12 @@ from starlette.datastructures import FormData, UploadFile
 from placehub.access.service import Principal
 from placehub.access.tables import VISIBILITIES
 from placehub.errors import BadRequest, Conflict, Forbidden
-from placehub.ingest.deadletters import count_dead_letters, list_dead_letters, replay
+from placehub.ingest.deadletters import (
+    count_dead_letters,
+    dead_letter_scope,
+    list_dead_letters,
+    replay,
+)
 from placehub.ingest.devices import (
     CSV_OPTIONAL,
     CSV_REQUIRED,
@@ -66,7 +71,8 @@ def devices_page(request: Request, principal: Principal = Depends(officer)) -> R
     """Registered devices, links to register one and to the dead letters, and the CSV import."""
     with request.app.state.database.connect() as conn:
         devices = list_devices(conn, None if principal.write_anywhere else principal.member_of)
-        dead = count_dead_letters(conn) if may_change_devices(principal) else None
+        dead = (count_dead_letters(conn, dead_letter_scope(principal))
+                if may_change_devices(principal) else None)
     return render(request, "devices.html", title="Devices", devices=devices, dead_count=dead,
                   may_change=may_change_devices(principal),
                   required=CSV_REQUIRED, optional=CSV_OPTIONAL)
@@ -184,7 +190,8 @@ def dead_letters_page(request: Request, principal: Principal = Depends(officer))
     """Uplinks that could not become Observations, with why, and the Replay action."""
     _require_changer(principal)
     with request.app.state.database.connect() as conn:
-        letters = list_dead_letters(conn, limit=200)
+        letters = list_dead_letters(conn, limit=200,
+                                    organisations=dead_letter_scope(principal))
     return render(request, "dead_letters.html", title="Dead letters", letters=letters)
 
 
