@@ -162,3 +162,10 @@ def test_dead_letters_of_a_registered_device_stay_within_its_organisation(
         assert count_dead_letters(conn, {other}) == 1 and count_dead_letters(conn) == 2
     seen = client.get("/api/dead-letters", headers={"Authorization": f"Bearer {token}"})
     assert [d["dev_eui"] for d in seen.json()["dead_letters"]] == [stranger]
+    with database.begin() as conn:
+        viewer = create_user(conn, "elsewhere-viewer")
+        grant_role(conn, viewer, other, "viewer")
+        viewer_token = create_token(conn, viewer)
+    refused = client.get("/api/dead-letters",
+                         headers={"Authorization": f"Bearer {viewer_token}"})
+    assert refused.status_code == 403 and "editors and admins" in refused.json()["error"]["message"]

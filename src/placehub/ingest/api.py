@@ -176,6 +176,15 @@ def _require_writer(principal: Principal) -> None:
         raise Unauthorized("sign in or send an API token (Authorization: Bearer ...) to do this")
 
 
+def _dead_letter_handler(principal: Principal) -> frozenset[int] | None:
+    """The principal's dead-letter scope; only editors and admins handle dead letters."""
+    _require_writer(principal)
+    scope = deadletters.dead_letter_scope(principal)
+    if scope is not None and not scope:
+        raise Forbidden("dead letters are for editors and admins: ask an admin for a role")
+    return scope
+
+
 def outermost(app: FastAPI) -> None:
     """Put the webhook fast lane in front of every other middleware."""
     app.add_middleware(WebhookFastLane, placehub_app=app)
@@ -257,24 +266,18 @@ def register(app: FastAPI) -> None:
         principal: Principal = Depends(current_principal),
     ) -> dict[str, Any]:
         """Uplinks that could not become Observations, newest first, with the reason."""
-        _require_writer(principal)
+        scope = _dead_letter_handler(principal)
         if not 1 <= limit <= 10000:
             raise BadRequest("limit must be between 1 and 10000")
         with request.app.state.database.connect() as conn:
-            return {"dead_letters": deadletters.list_dead_letters(
-                conn, dev_eui, limit, deadletters.dead_letter_scope(principal))}
+            return {"dead_letters": deadletters.list_dead_letters(conn, dev_eui, limit, scope)}
 
     @app.post("/api/dead-letters/replay", tags=["ingest"])
     def replay_dead_letters(
         request: Request, principal: Principal = Depends(current_principal)
     ) -> dict[str, Any]:
         """Re-process every dead letter (after registering a device or fixing a profile)."""
-        _require_writer(principal)
-        if (
-            not any(principal.can_write(o) for o in principal.roles)
-            and not principal.write_anywhere
-        ):
-            raise Forbidden("replaying needs an editor or admin role")
+        _dead_letter_handler(principal)
         settings = request.app.state.settings
         result = deadletters.replay(
             request.app.state.database,
