@@ -18,7 +18,6 @@ from placehub.rounds.planning import (
     SolverTuning,
     Vehicle,
     check_plan,
-    identical_vehicles,
     plan_day,
     plan_document,
     select_candidates,
@@ -82,24 +81,6 @@ def test_plan_is_feasible_on_its_own() -> None:
     left = {x.asset_id for x in plan.left_out}
     assert served | left == {c.asset_id for c in cands}
     assert plan.solver["version"] == "0.14.1" and plan.solver["seed"] == 1
-
-
-def test_identical_vehicles_share_a_type_and_keep_their_names() -> None:
-    """Identical vehicles are grouped for the solver; each route keeps its own vehicle's limits."""
-    small = Vehicle("Van", 800, 2 * 3600, DEPOT, DEPOT)
-    vehicles = (*fleet(3).vehicles[:2], small, fleet(3).vehicles[2])
-    assert identical_vehicles(vehicles) == [[0, 1, 3], [2]]
-    plan = plan_day(candidates(60), Fleet(vehicles, TIP), HaversineDistance(), service=WASTE,
-                    shift_start=START, snapshot_time=START, runtime_seconds=1)
-    assert check_plan(plan) == [] and plan.feasible
-    assert [r.vehicle for r in plan.routes] == ["RCV 1", "RCV 2", "Van", "RCV 3"]
-    for route, vehicle in zip(plan.routes, vehicles, strict=True):
-        assert (route.capacity_litres, route.shift_seconds) == (vehicle.capacity_litres,
-                                                                vehicle.shift_seconds)
-        assert route.work_seconds <= vehicle.shift_seconds
-        assert all(s.load_litres <= vehicle.capacity_litres for s in route.stops)
-    used = [r for r in plan.routes if r.stops and r.vehicle != "Van"]
-    assert [r.work_seconds for r in used] == sorted((r.work_seconds for r in used), reverse=True)
 
 
 def test_check_plan_finds_broken_plans() -> None:

@@ -269,19 +269,6 @@ class SolverTuning:
 DEFAULT_TUNING = SolverTuning(num_neighbours=20, history_length=50)
 
 
-def identical_vehicles(vehicles: Sequence[Vehicle]) -> list[list[int]]:
-    """Indices of the vehicles grouped by capacity, shift and depots, in first-seen order.
-
-    Each group becomes one PyVRP vehicle type with that many vehicles available: for the
-    solver, a separate type per identical vehicle only adds symmetric choices (on 1,000 Rutland
-    bins and 4 vehicles, one shared type gave cheaper 55 s plans, bench/RESULTS.md).
-    """
-    groups: dict[tuple[int, int, LonLat, LonLat], list[int]] = {}
-    for index, v in enumerate(vehicles):
-        groups.setdefault((v.capacity_litres, v.shift_seconds, v.start, v.end), []).append(index)
-    return list(groups.values())
-
-
 def _solve_run(data: pyvrp.ProblemData, seed: int, runtime_seconds: float,
                max_iterations: int | None, tuning: SolverTuning | None) -> pyvrp.Result:
     """One PyVRP run (module level, so a process pool can run it)."""
@@ -354,8 +341,6 @@ def plan_day(
     points += [(c.lon, c.lat) for c in candidates]
     metres, seconds = _matrices(distance, points)
 
-    vehicle_groups = identical_vehicles(fleet.vehicles)
-
     def build(strict: bool) -> pyvrp.ProblemData:
         locations = [pyvrp.Location(x=int(p[0] * 1e6), y=int(p[1] * 1e6)) for p in points]
         depots = [pyvrp.Depot(location=i, name=f"depot {i}") for i in range(len(depot_points))]
@@ -380,17 +365,16 @@ def plan_day(
             ))
         vehicle_types = [
             pyvrp.VehicleType(
-                num_available=len(group),
+                num_available=1,
                 capacity=[v.capacity_litres],
                 start_depot=depot_points.index(v.start),
                 end_depot=depot_points.index(v.end),
                 shift_duration=v.shift_seconds,
                 reload_depots=reload_ids,
                 max_reloads=fleet.max_reloads if reload_ids else 0,
-                name=", ".join(fleet.vehicles[i].name for i in group),
+                name=v.name,
             )
-            for group in vehicle_groups
-            for v in (fleet.vehicles[group[0]],)
+            for v in fleet.vehicles
         ]
         return pyvrp.ProblemData(locations, clients, depots, vehicle_types,
                                  [metres], [seconds])  # type: ignore[list-item]
@@ -435,14 +419,9 @@ def plan_day(
 
     routes: list[VehicleRoute] = []
     visited: set[int] = set()
-    route_of: dict[int, pyvrp.Route] = {}
-    for type_index, group in enumerate(vehicle_groups):
-        # Identical vehicles are interchangeable: the longest route goes to the first named.
-        of_type = sorted((r for r in solution.routes() if r.vehicle_type() == type_index),
-                         key=lambda r: -r.duration())
-        route_of.update(zip(group, of_type, strict=False))
-    for vehicle_index, vehicle in enumerate(fleet.vehicles):
-        route = route_of.get(vehicle_index)
+    by_type = {route.vehicle_type(): route for route in solution.routes()}
+    for type_index, vehicle in enumerate(fleet.vehicles):
+        route = by_type.get(type_index)
         routes.append(_describe_route(
             route, vehicle, fleet, candidates, points, metres, seconds, first_client,
             depot_points, shift_start, service, distance, with_geometry))
