@@ -146,6 +146,21 @@ def test_map_table_pages_sorts_and_downloads_as_csv(officer_client: TestClient,
     assert "Air quality Uppingham depot" not in {r["name"] for r in public}
 
 
+def test_map_table_refuses_a_query_it_does_not_understand(officer_client: TestClient,
+                                                          seeded: Seeded) -> None:
+    """Malformed sort, dir, page or status give a 400 saying what to use, not the default order."""
+    for query, wanted in {"sort=colour": "sort by one of name, type, status, fill, seen",
+                          "dir=up": "use asc or desc", "page=two": "whole number from 1",
+                          "page=0": "whole number from 1", "page=%C2%B2": "whole number",
+                          "status=broken": "use one of ok, nearly-full"}.items():
+        for path in ("/map", "/map.csv", "/public/map", "/public/map.csv"):
+            response = officer_client.get(f"{path}?{query}")
+            assert response.status_code == 400, (path, query)
+            assert wanted in response.text, (path, query)
+    past_the_end = officer_client.get("/map?page=999&sort=name")  # shows the last page
+    assert past_the_end.status_code == 200 and "Bin 001 Oakham" in past_the_end.text
+
+
 def test_roads_are_one_line_per_way_with_their_length(tmp_path: Path, data_dir: Path) -> None:
     """Rutland's network chains back into one line per OSM way; lengths add up to the graph's."""
     network = load_road_network(data_dir / "rutland" / "roads.osm.pbf", tmp_path / "roads.npz")

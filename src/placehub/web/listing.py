@@ -4,12 +4,14 @@ with 10,000 rows (only one page is rendered)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
+
+from placehub.errors import BadRequest
 
 T = TypeVar("T")
 
@@ -28,6 +30,35 @@ class Page(Generic[T]):
     number: int
     count: int
     total: int
+
+
+@dataclass(frozen=True)
+class TableOrder:
+    """How a table was asked to be shown: the column to sort on, the direction, the page."""
+
+    sort: str
+    direction: str
+    page: int
+
+
+def table_order(params: Mapping[str, str], columns: list[Column], default_sort: str) -> TableOrder:
+    """The ``sort``, ``dir`` and ``page`` of a table's query string.
+
+    A value that is not understood is refused (400) with what to use instead, rather than
+    quietly shown as the default order, which would hide a broken link. A page past the last
+    one shows the last (the table may have shrunk since the link was made).
+    """
+    sortable = [c.key for c in columns if c.sort_key is not None]
+    sort = params.get("sort", default_sort)
+    if sort not in sortable:
+        raise BadRequest(f"sort={sort!r} not understood: sort by one of {', '.join(sortable)}.")
+    direction = params.get("dir", "asc")
+    if direction not in ("asc", "desc"):
+        raise BadRequest(f"dir={direction!r} not understood: use asc or desc.")
+    page = params.get("page", "1")
+    if not (page.isascii() and page.isdigit()) or int(page) < 1:
+        raise BadRequest(f"page={page!r} not understood: use a whole number from 1.")
+    return TableOrder(sort, direction, int(page))
 
 
 def sort_items(items: Sequence[T], columns: list[Column], sort: str, direction: str) -> list[T]:

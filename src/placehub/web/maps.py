@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -16,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from placehub.access.service import ANONYMOUS, Principal
-from placehub.errors import NotFound
+from placehub.errors import BadRequest, NotFound
 from placehub.places.queries import layer_outlines
 from placehub.places.road_map import RoadMap, road_map
 from placehub.web import catalogue
 from placehub.web.asset_snapshot import COORDINATE_DECIMALS, snapshot_of
-from placehub.web.listing import Column, paginate, pagination, sortable_head
+from placehub.web.listing import Column, paginate, pagination, sortable_head, table_order
 
 BOUNDARY_LAYERS = ("wards", "lsoas")
 
@@ -40,16 +41,11 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
     """One page of the (filtered, sorted) asset table, the legend and the map's data URLs, from
     the asset snapshot (only what ``principal``, or anonymous on public pages, may read)."""
     params = request.query_params
-    asset_type = params.get("type", "")
-    status = params.get("status", "")
-    sort = params.get("sort", "name")
-    direction = "desc" if params.get("dir") == "desc" else "asc"
-    try:
-        number = int(params.get("page", "1"))
-    except ValueError:
-        number = 1
+    asset_type, status = params.get("type", ""), asset_status(params)
+    order = table_order(params, COLUMNS, "name")
+    sort, direction = order.sort, order.direction
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
-    page = paginate(view.sorted(COLUMNS, sort, direction, asset_type, status), number)
+    page = paginate(view.sorted(COLUMNS, sort, direction, asset_type, status), order.page)
     query = {k: v for k, v in {"type": asset_type, "status": status}.items() if v}
     geo_query = {**({"public": "true"} if public else {}), **query}
     bounds = view.bounds(asset_type, status) or DEFAULT_BOUNDS
@@ -78,13 +74,22 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
     }
 
 
+def asset_status(params: Mapping[str, str]) -> str:
+    """The status filter of a map query ("" for every status); an unknown one is a 400."""
+    status = params.get("status", "")
+    if status and status not in catalogue.STATUS_LABELS:
+        raise BadRequest(f"status={status!r} not understood: use one of "
+                         f"{', '.join(catalogue.STATUS_LABELS)}, or leave it out for all.")
+    return status
+
+
 def table_csv(request: Request, principal: Principal, public: bool) -> Response:
     """The whole asset table of the map page (same filters and order) as a CSV download."""
     params = request.query_params
-    direction = "desc" if params.get("dir") == "desc" else "asc"
+    order = table_order(params, COLUMNS, "name")
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
-    assets = view.sorted(COLUMNS, params.get("sort", "name"), direction, params.get("type", ""),
-                         params.get("status", ""))
+    assets = view.sorted(COLUMNS, order.sort, order.direction, params.get("type", ""),
+                         asset_status(params))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", "name", "type", "status", "fill_percent", "last_reading",
