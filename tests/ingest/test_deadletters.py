@@ -169,3 +169,9 @@ def test_dead_letters_of_a_registered_device_stay_within_its_organisation(
     refused = client.get("/api/dead-letters",
                          headers={"Authorization": f"Bearer {viewer_token}"})
     assert refused.status_code == 403 and "editors and admins" in refused.json()["error"]["message"]
+    replayed = client.post("/api/dead-letters/replay",
+                           headers={"Authorization": f"Bearer {token}"}).json()
+    assert replayed["replayed"] == 1, "another council's editor replays only what it may see"
+    assert replay(database, dead_letters=True, organisations={ours})["replayed"] == 2
+    with database.connect() as conn:
+        assert count_dead_letters(conn) == 2, "both were still undecodable or unregistered"

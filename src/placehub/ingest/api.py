@@ -276,12 +276,14 @@ def register(app: FastAPI) -> None:
     def replay_dead_letters(
         request: Request, principal: Principal = Depends(current_principal)
     ) -> dict[str, Any]:
-        """Re-process every dead letter (after registering a device or fixing a profile)."""
-        _dead_letter_handler(principal)
+        """Re-process the dead letters the caller may handle (after registering a device or
+        fixing a profile)."""
+        scope = _dead_letter_handler(principal)
         settings = request.app.state.settings
         result = deadletters.replay(
             request.app.state.database,
             dead_letters=True,
             extra_profiles=settings.ingest_profiles_dir or None,
+            organisations=scope,
         )
         return result

@@ -98,8 +98,12 @@ def replay(
     extra_profiles: str | None = None,
     chunk: int = 500,
     progress: Callable[[float, str], None] | None = None,
+    organisations: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """Process the chosen entries again, in chunks, each in its own transaction; returns counts.
+
+    ``organisations`` (from ``dead_letter_scope``) limits the replay to the entries a principal
+    may handle: another council's registered devices are left for that council.
 
     The entries are never set back to pending, so the server's worker cannot pick them up
     meanwhile: each replayed entry is processed exactly once by this call. ``progress(fraction,
@@ -121,7 +125,8 @@ def replay(
         except ValueError as error:
             raise BadRequest(str(error)) from None
     with database.connect() as conn:
-        ids = list(conn.execute(select(t.c.id).where(condition).order_by(t.c.id)).scalars())
+        chosen = _in_scope(select(t.c.id).where(condition), organisations)
+        ids = list(conn.execute(chosen.order_by(t.c.id)).scalars())
     total = ProcessResult()
     for start in range(0, len(ids), chunk):
         if progress:

@@ -198,13 +198,15 @@ def dead_letters_page(request: Request, principal: Principal = Depends(officer))
 @router.post("/devices/dead-letters/replay")
 def replay_dead_letters(request: Request, _: FormData = Depends(checked_form),
                         principal: Principal = Depends(officer)) -> Response:
-    """Replay every dead letter as a job (replaying never duplicates an Observation)."""
+    """Replay the dead letters listed to this officer as a job (replaying never duplicates an
+    Observation)."""
     _require_changer(principal)
     database, profiles = request.app.state.database, _profiles_dir(request)
+    scope = dead_letter_scope(principal)
 
     def work(report: ProgressReporter) -> str:
         report.keep(replay(database, dead_letters=True, extra_profiles=profiles,
-                           progress=report))
+                           progress=report, organisations=scope))
         return f"/devices/replays/{report.job_id}"
 
     job = request.app.state.jobs.start("Replaying dead letters", principal.username, work)
