@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any, NoReturn
 
 import typer
@@ -68,3 +70,27 @@ def progress() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+@contextmanager
+def until_stopped() -> Iterator[None]:
+    """Run a foreground service until Ctrl+C or SIGTERM, then let its clean-up run.
+
+    Both signals end the block as a ``KeyboardInterrupt``. SIGINT is set explicitly because a
+    shell starts background jobs with it ignored (Python then keeps it ignored), and service
+    managers such as systemd stop a service with SIGTERM.
+    """
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -205,6 +205,8 @@ def test_placehub_ingest_mqtt_command_journals_uplinks(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # As a shell's background job: started with SIGINT ignored, it must still stop on it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         body = tts_uplink(EUI, ldds75(333), f_cnt=77, app=app_id)
@@ -216,6 +218,7 @@ def test_placehub_ingest_mqtt_command_journals_uplinks(
         wait_processed(database)
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0 and b"Stopped." in output
     rows = journal(database)
     assert [(r.f_cnt, r.transport, r.status) for r in rows] == [(77, "mqtt", "processed")]

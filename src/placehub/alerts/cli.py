@@ -16,7 +16,7 @@ from placehub.access.service import Principal, ensure_organisation, organisation
 from placehub.alerts import air_import, air_report, lifecycle, notify, store
 from placehub.alerts import air_quality as aq
 from placehub.alerts.service import AlertService
-from placehub.console import console, fail, open_database, progress, settings_of
+from placehub.console import console, fail, open_database, progress, settings_of, until_stopped
 from placehub.sta.tables import things
 
 # Alerts opened, acknowledged or resolved from here queue their notifications too.
@@ -234,14 +234,13 @@ def alerts_run(ctx: typer.Context,
     with open_database(settings) as database:
         service = AlertService(database, settings)
         try:
-            while True:
-                counts = service.run_once()
-                console.print(f"{_now():%H:%M:%S} notifications: {counts}")
-                if once:
-                    break
-                time.sleep(max(int(settings.alerts_tick_seconds), 1))
-        except KeyboardInterrupt:
-            pass
+            with until_stopped():
+                while True:
+                    counts = service.run_once()
+                    console.print(f"{_now():%H:%M:%S} notifications: {counts}")
+                    if once:
+                        break
+                    time.sleep(max(int(settings.alerts_tick_seconds), 1))
         finally:
             service.stop()
 

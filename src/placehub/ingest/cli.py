@@ -10,7 +10,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from placehub.console import console, fail, open_database, progress, settings_of, with_overrides
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    progress,
+    settings_of,
+    until_stopped,
+    with_overrides,
+)
 
 profiles_app = typer.Typer(
     help="Device profiles: which codec and Datastreams a device uses.", no_args_is_help=True
@@ -327,9 +335,8 @@ def mqtt_command(
         for s in subscriptions:
             console.print(f"Subscribed to {s.topic} ({s.network}) on {s.url}")
         try:
-            asyncio.run(run_all())
-        except KeyboardInterrupt:
-            pass
+            with until_stopped():
+                asyncio.run(run_all())
         finally:
             writer.stop()
             worker.stop()
