@@ -56,9 +56,11 @@ def table_order(params: Mapping[str, str], columns: list[Column], default_sort: 
     if direction not in ("asc", "desc"):
         raise BadRequest(f"dir={direction!r} not understood: use asc or desc.")
     page = params.get("page", "1")
-    if not (page.isascii() and page.isdigit()) or int(page) < 1:
-        raise BadRequest(f"page={page!r} not understood: use a whole number from 1.")
-    return TableOrder(sort, direction, int(page))
+    # Over 12 digits is past any last page (and int() refuses over 4,300 digits).
+    number = (int(page) if len(page) <= 12 else 10**12) if page.isascii() and page.isdigit() else 0
+    if number < 1:
+        raise BadRequest(f"page={page[:20]!r} not understood: use a whole number from 1.")
+    return TableOrder(sort, direction, number)
 
 
 def sort_items(items: Sequence[T], columns: list[Column], sort: str, direction: str) -> list[T]:
