@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from placehub.config import load_settings
 from placehub.db import Database
@@ -202,7 +203,11 @@ def test_import_with_one_bad_row_shows_progress_then_the_per_row_report(
     """The import goes through its progress page to a report whose table names the bad row
     and why, the error summary links to that row, and nothing was registered."""
     upload_devices_csv(tab, tmp_path, BAD_CSV)
-    tab.wait_for_url(re.compile(r".*/devices/imports/[^/]+$"))
+    try:  # the job page moves on by itself; if it does not, say what it shows
+        tab.wait_for_url(re.compile(r".*/devices/imports/[^/]+$"), timeout=30_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"no import report at {tab.url}; the page says: "
+                    f"{tab.locator('main').inner_text()[:500]}")
     report = tab.get_by_role("table", name=re.compile("Rows to fix"))
     rows = report.locator("tbody tr")
     assert rows.count() == 1
