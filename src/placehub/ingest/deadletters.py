@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
 
 from placehub.access.service import Principal
 from placehub.db import Database
-from placehub.errors import BadRequest
+from placehub.errors import BadRequest, Forbidden
 from placehub.ingest.journal import lock_for_writing, normalise_eui, write_turn
 from placehub.ingest.processing import ProcessResult, process_entries
 from placehub.ingest.tables import ingest_devices, ingest_journal
@@ -30,6 +30,15 @@ def dead_letter_scope(principal: Principal) -> frozenset[int] | None:
     if principal.write_anywhere:
         return None
     return frozenset(o for o in principal.roles if principal.can_write(o))
+
+
+def handling_scope(principal: Principal) -> frozenset[int] | None:
+    """``dead_letter_scope`` for someone about to list or replay dead letters; a principal who
+    may handle none (a viewer) is refused with a 403 saying who may."""
+    scope = dead_letter_scope(principal)
+    if scope is not None and not scope:
+        raise Forbidden("dead letters are for editors and admins: ask an admin for a role")
+    return scope
 
 
 def _in_scope(query: Select[Any], organisations: Collection[int] | None) -> Select[Any]:

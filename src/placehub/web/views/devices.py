@@ -16,6 +16,7 @@ from placehub.errors import BadRequest, Conflict, Forbidden
 from placehub.ingest.deadletters import (
     count_dead_letters,
     dead_letter_scope,
+    handling_scope,
     list_dead_letters,
     replay,
 )
@@ -58,8 +59,7 @@ def may_change_devices(principal: Principal) -> bool:
 
 def _require_changer(principal: Principal) -> None:
     if not may_change_devices(principal):
-        raise Forbidden("registering devices and replaying dead letters needs an editor or "
-                        "admin role")
+        raise Forbidden("registering devices needs an editor or admin role")
 
 
 def _profiles_dir(request: Request) -> str | None:
@@ -188,10 +188,9 @@ def import_report(request: Request, job_id: str,
 @router.get("/devices/dead-letters")
 def dead_letters_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """Uplinks that could not become Observations, with why, and the Replay action."""
-    _require_changer(principal)
+    scope = handling_scope(principal)
     with request.app.state.database.connect() as conn:
-        letters = list_dead_letters(conn, limit=200,
-                                    organisations=dead_letter_scope(principal))
+        letters = list_dead_letters(conn, limit=200, organisations=scope)
     return render(request, "dead_letters.html", title="Dead letters", letters=letters)
 
 
@@ -200,9 +199,8 @@ def replay_dead_letters(request: Request, _: FormData = Depends(checked_form),
                         principal: Principal = Depends(officer)) -> Response:
     """Replay the dead letters listed to this officer as a job (replaying never duplicates an
     Observation)."""
-    _require_changer(principal)
+    scope = handling_scope(principal)
     database, profiles = request.app.state.database, _profiles_dir(request)
-    scope = dead_letter_scope(principal)
 
     def work(report: ProgressReporter) -> str:
         report.keep(replay(database, dead_letters=True, extra_profiles=profiles,
