@@ -50,6 +50,9 @@ def build_small_demo(database: Database, settings: Settings, work: Path) -> Demo
             by_type.setdefault(kind, []).append(int(thing_id))
         full_bins = by_type.get("litter_bin", [])[:NEARLY_FULL]
         fill_up(conn, full_bins)
+        # One bin about to overflow, so tomorrow's round has a mandatory stop at any time of
+        # day (after noon, nearly full bins alone were not worth the drive and plans were empty).
+        fill_up(conn, by_type.get("litter_bin", [])[NEARLY_FULL:NEARLY_FULL + 1], 0.99)
         raise_alert(conn, full_bins[0])
     return Demo(settings, council, by_type)
 
