@@ -90,10 +90,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logo_url", "", "URL or /static path of the council logo; empty shows the name only."),
     Setting("rounds_vehicles", 2, "Vehicles (and crews) available for a waste round.", int),
     Setting("rounds_vehicle_litres", 6000,
-            "Capacity of a waste vehicle in litres of bin contents (before it must tip).", int),
+            "Body of a waste vehicle in litres (before it must tip); with a compaction ratio r "
+            "it holds r times that in loose bin contents.", int),
+    Setting("rounds_vehicle_kg", 1000,
+            "Payload limit of a waste vehicle in kilograms (0: not modelled).", int),
+    Setting("rounds_compaction_ratio", 1.0,
+            "Litres of loose waste one litre of vehicle body holds (1: an open caged tipper, "
+            "usual for litter bins; a refuse collection vehicle compacts 3-4 times).", float),
+    Setting("rounds_kg_per_litre", "litter_bin=0.15,flowerbed=1.0",
+            "Weight of one litre of each asset type's load (litter bin contents, water); a "
+            "Thing's kg_per_litre property overrides it.", str),
+    Setting("rounds_break_minutes", 30,
+            "Crew break in minutes, taken before rounds_break_after_hours of work (0: none).",
+            int),
+    Setting("rounds_break_after_hours", 6.0,
+            "Longest stretch of work before the break (Road Transport (Working Time) "
+            "Regulations 2005: no more than six hours without a break).", float),
+    Setting("rounds_town_centre_before", "10:00",
+            "Town-centre bins (Thing property setting=town_centre) are emptied before this "
+            "local time (HH:MM; empty: no window). A Thing's service_window property "
+            "(HH:MM-HH:MM) sets its own.", str),
+    Setting("rounds_requeue_days", 3,
+            "Days a skipped mandatory stop stays mandatory in later plans until it is done.",
+            int),
+    Setting("rounds_timezone", "Europe/London",
+            "Time zone of shift times, time windows and round sheets.", str),
     Setting("rounds_shift_hours", 7.5, "Length of a crew's shift in hours, travel included.",
             float),
-    Setting("rounds_shift_start", "07:00", "Time of day (UTC, HH:MM) rounds start."),
+    Setting("rounds_shift_start", "07:00",
+            "Local time of day (rounds_timezone, HH:MM) rounds start."),
     Setting("rounds_depot", "-0.7395,52.6745",
             "Where vehicles start and end (lon,lat); the demo's assumed Oakham depot."),
     Setting("rounds_tip", "-0.7145,52.6905",
@@ -101,6 +126,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rounds_bowsers", 1, "Water bowsers available for a watering round.", int),
     Setting("rounds_bowser_litres", 1000, "Capacity of a water bowser in litres.", int),
     Setting("rounds_runtime_seconds", 5.0, "Time the route solver may take for one plan.", float),
+    Setting("rounds_max_runtime_seconds", 60.0,
+            "Longest solver time a request may ask for (API, CLI); more is a 400.", float),
     Setting("rounds_seed", 1, "Seed of the route solver (recorded in every plan).", int),
     Setting("rounds_restarts", 3,
             "Route solver restarts per plan (seeds seed, seed+1, ...), each with an equal share "

@@ -114,7 +114,8 @@ def test_flowerbed_crossing_day() -> None:
     assert need.level == pytest.approx(30, abs=0.1)
     assert need.due is not None and abs((need.due - (NOW + 5 * DAY)) / DAY) < 0.2
     assert need.probability < 0.05
-    assert PlacehubForecaster().forecast(history, NOW, NOW + 6 * DAY).probability > 0.8
+    # 18% expected at 6 days: likely below 20%, with a spread widened for shared weather.
+    assert PlacehubForecaster().forecast(history, NOW, NOW + 6 * DAY).probability > 0.75
 
 
 def simulate_bins(count: int, days: int, seed: int) -> tuple[list, dict]:

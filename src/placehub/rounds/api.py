@@ -30,7 +30,8 @@ class PlanBody(BaseModel):
     organisation_id: int | None = None
     at: datetime | None = None
     seed: int | None = Field(default=None, ge=0)
-    runtime_seconds: float | None = Field(default=None, gt=0, le=600)
+    # At most the rounds_max_runtime_seconds setting (checked when planning).
+    runtime_seconds: float | None = Field(default=None, gt=0)
 
 
 class StopBody(BaseModel):
@@ -42,7 +43,7 @@ class StopBody(BaseModel):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return rounds.now()
 
 
 def _aware(value: datetime | None) -> datetime:
@@ -81,18 +82,49 @@ def _readable_plan(conn: Connection, principal: Principal, plan_id: int) -> dict
     return detail
 
 
+class ReplanBody(BaseModel):
+    """Re-plan a plan's remaining stops from ``at`` (default: now)."""
+
+    at: datetime | None = None
+
+
 @router.post("/plans", status_code=201)
 def create_plan(body: PlanBody, request: Request,
                 principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     """Forecast need, choose assets and route the fleet for a day; store and return the plan."""
-    database = request.app.state.database
+    database, settings = request.app.state.database, request.app.state.settings
     at = _aware(body.at)
-    with database.begin() as conn:
+    # Read, solve, then write: the solve (seconds to a minute) holds no transaction, so
+    # webhooks and other writers are never kept waiting for SQLite's write lock.
+    with database.connect() as conn:
         organisation_id = _writable_organisation(conn, principal, body.organisation_id)
-        plan = rounds.make_plan(conn, request.app.state.settings, rounds.PlanRequest(
+        inputs = rounds.prepare_plan(conn, settings, rounds.PlanRequest(
             body.service, body.date, at, organisation_id, body.seed, body.runtime_seconds))
+    plan = rounds.solve_plan(inputs, settings)
+    with database.begin() as conn:
         plan_id = rounds.save_plan(conn, plan, organisation_id, principal.username, _now())
         return rounds.plan_detail(conn, plan_id)
+
+
+@router.post("/plans/{plan_id}/replan", status_code=201)
+def replan(plan_id: int, body: ReplanBody, request: Request,
+           principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """Re-plan the stops not yet done from where each vehicle is; the old plan's remaining
+    stops are marked as moved to the new plan."""
+    database, settings = request.app.state.database, request.app.state.settings
+    at = _aware(body.at)
+    with database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+        if not principal.can_write(detail["organisation_id"]):
+            raise Forbidden("re-planning needs an editor or admin role in the plan's "
+                            "organisation")
+        inputs = rounds.prepare_replan(conn, settings, plan_id, at)
+    plan = rounds.solve_plan(inputs, settings)
+    with database.begin() as conn:
+        new_id = rounds.save_plan(conn, plan, detail["organisation_id"], principal.username,
+                                  _now())
+        rounds.close_replanned(conn, plan_id, new_id, at, principal.username)
+        return rounds.plan_detail(conn, new_id)
 
 
 @router.get("/plans")
@@ -157,7 +189,8 @@ def mark_stop(plan_id: int, stop_id: int, body: StopBody, request: Request,
             raise Forbidden("marking stops needs an editor or admin role in the plan's "
                             "organisation")
         return rounds.mark_stop(conn, plan_id, stop_id, body.status, body.reason,
-                                 _aware(body.at), principal.username)
+                                 _aware(body.at), principal.username,
+                                 str(request.app.state.settings.rounds_timezone))
 
 
 @router.get("/needs")

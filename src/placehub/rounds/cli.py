@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -14,9 +15,12 @@ from sqlalchemy import select
 from placehub.access.tables import organisations
 from placehub.config import Settings
 from placehub.console import console, fail, open_database, progress, settings_of
+from placehub.places.distance import DistanceSource
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
 from placehub.rounds.demand import BinSite
+from placehub.rounds.scenarios import Scenario
+from placehub.rounds.watering import Bed
 
 app = typer.Typer(help="Service rounds: forecast need, plan rounds, round sheets, simulation.",
                   no_args_is_help=True)
@@ -135,67 +139,177 @@ def sheet_command(
         print(text, end="")
 
 
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from "1-10", "1,4,7" or "3" (a clear error otherwise)."""
+    seeds: list[int] = []
+    try:
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            first, _, last = part.partition("-")
+            low, high = int(first), int(last or first)
+            if low < 0 or high < low:
+                raise ValueError
+            seeds.extend(range(low, high + 1))
+    except ValueError:
+        fail(f"--seeds {text!r} is not a list of seeds such as 1-10 or 1,4,7")
+    if not seeds:
+        fail("--seeds names no seed: use e.g. 1-10")
+    return seeds
+
+
+def _option(help_text: str) -> Any:
+    return typer.Option(None, help=help_text, rich_help_panel="Scenario (overrides)")
+
+
 @app.command("simulate")
 def simulate_command(
     ctx: typer.Context,
-    service: Service = typer.Option(Service.waste, help="Only waste is simulated."),
+    service: Service = typer.Option(Service.waste, help="waste (litter bins) or watering."),
     days: int = typer.Option(28, help="Days to simulate (after a 14-day warm-up)."),
     seed: int = typer.Option(1, help="Seed of the demand, the sensors and the solver."),
+    seeds: str = typer.Option(None, help="Several seeds, e.g. 1-10: prints the spread."),
+    start: str = typer.Option(None, help="First simulated day, YYYY-MM-DD (default: waste "
+                                         "2026-03-30, over Easter; watering 2026-06-01)."),
     bins: int = typer.Option(400, help="Bins to generate when the database has none."),
-    policies: str = typer.Option("fixed,threshold,placehub", help="Comma-separated policies."),
+    beds: int = typer.Option(40, help="Flowerbeds to generate when the database has none."),
+    policies: str = typer.Option(None, help="Comma-separated policies (default: all)."),
     iterations: int = typer.Option(1500, help="Solver iterations per day (reproducible)."),
-    vehicles: int = typer.Option(4, help="Vehicles available each day."),
+    vehicles: int = typer.Option(None, help="Vehicles available each day (waste 4, "
+                                            "watering 2 bowsers)."),
+    scenario: str = typer.Option("realistic", help="realistic, perfect, demand, "
+                                                   "sensor-faults or operations."),
+    fixed_schedule: str = typer.Option(
+        "", help="Fixed rounds per area, e.g. town_centre=daily,town=3x,village=2x,"
+                 "rural=weekly (frequencies daily, 3x, 2x, weekly)."),
+    workers: int = typer.Option(1, help="Seeds simulated at once (processes)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full JSON report."),
+    weather_sd: float = _option("SD of the log county-wide daily demand factor."),
+    weather_persistence: float = _option("Share of yesterday's weather carried to today."),
+    bank_holiday_factor: float = _option("Demand on bank holidays (town centres, parks)."),
+    events_per_28_days: float = _option("Local events (a town's bins fill faster)."),
+    event_factor: float = _option("Demand multiplier of an event day."),
+    drift_share: float = _option("Share of bins whose rate drifts."),
+    drift_per_week: float = _option("Largest drift of a rate per week."),
+    jump_share: float = _option("Share of bins whose rate jumps once."),
+    dead_share: float = _option("Share of sensors that die."),
+    stuck_share: float = _option("Share of sensors that get stuck on one value."),
+    battery_death_share: float = _option("Share of sensors whose battery fades out."),
+    spike_probability: float = _option("Probability a reading is a spike."),
+    missing_probability: float = _option("Probability a reading is lost."),
+    late_reading_share: float = _option("Share of readings that arrive late."),
+    late_reading_hours: float = _option("Longest delay of a late reading (hours)."),
+    missed_share: float = _option("Share of emptyings missed."),
+    partial_share: float = _option("Share of emptyings that leave some waste."),
+    partial_left: float = _option("Share of the content a partial emptying leaves."),
+    late_report_share: float = _option("Share of emptyings reported late."),
+    late_report_hours: float = _option("Longest delay of a late report (hours)."),
 ) -> None:
-    """Compare fixed rounds, a fill threshold and placehub's forecast + routing on one demand."""
-    from placehub.rounds.demand import DemandModel, villages_from_osm
-    from placehub.rounds.simulation import (
-        POLICIES,
-        Simulation,
-        SimulationConfig,
-        report,
-        rutland_bins,
-    )
+    """Compare fixed rounds, a fill threshold and placehub's forecast + routing on one demand,
+    in a world that departs from the forecaster's model (see docs/rounds.md, "Scenarios")."""
+    from placehub.rounds.demand import parse_fixed_schedule, villages_from_osm
+    from placehub.rounds.scenarios import scenario_named
 
-    if service is not Service.waste:
-        fail("only --service waste can be simulated so far")
-    chosen = [p.strip() for p in policies.split(",") if p.strip()]
-    unknown = sorted(set(chosen) - set(POLICIES))
-    if unknown:
-        fail(f"unknown policy {', '.join(unknown)}: use {', '.join(POLICIES)}")
+    overrides = {
+        "weather_sd": weather_sd, "weather_persistence": weather_persistence,
+        "bank_holiday_factor": bank_holiday_factor, "events_per_28_days": events_per_28_days,
+        "event_factor": event_factor, "drift_share": drift_share,
+        "drift_per_week": drift_per_week, "jump_share": jump_share, "dead_share": dead_share,
+        "stuck_share": stuck_share, "battery_death_share": battery_death_share,
+        "spike_probability": spike_probability, "missing_probability": missing_probability,
+        "late_reading_share": late_reading_share, "late_reading_hours": late_reading_hours,
+        "missed_share": missed_share, "partial_share": partial_share,
+        "partial_left": partial_left, "late_report_share": late_report_share,
+        "late_report_hours": late_report_hours,
+    }
+    try:
+        world = scenario_named(scenario, **overrides)
+        schedule = parse_fixed_schedule(fixed_schedule)
+    except ValueError as error:
+        fail(str(error))
+    chosen_seeds = parse_seeds(seeds) if seeds else [seed]
+    first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)
     pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
     if not Path(pbf).exists():
         fail(f"no OSM extract at {pbf}: set PLACEHUB_DATA_DIR or rounds_road_network")
-    sites, source, places = _demo_bins(settings)
-    if not sites:
-        sites, source = rutland_bins(pbf, bins, seed), f"{bins} generated on Rutland streets"
-    where = {key: places[key] for key in ("depot", "tip") if key in places}
-    try:
-        config = SimulationConfig(days=days, seed=seed, max_iterations=iterations,
-                                  vehicles=vehicles, **where)  # type: ignore[arg-type]
-    except ValueError as error:
-        fail(str(error))
+    if workers < 1:
+        fail(f"--workers {workers}: use 1 or more")
     distance = rounds.distance_from_settings(settings)
-    simulation = Simulation(sites, DemandModel(seed, villages_from_osm(pbf)), distance, config)
+    villages = villages_from_osm(pbf)
+    if service is Service.watering:
+        _simulate_watering(settings, pbf, distance, days, chosen_seeds, first_day, beds,
+                           policies, iterations, vehicles or 2, world, workers, as_json)
+        return
+    from placehub.rounds.simulation import (
+        POLICIES,
+        PrecomputedDistance,
+        SeedJob,
+        SimulationConfig,
+        run_seeds,
+        rutland_bins,
+        spread,
+    )
+
+    chosen = [p.strip() for p in (policies or ",".join(POLICIES)).split(",") if p.strip()]
+    unknown = sorted(set(chosen) - set(POLICIES))
+    if unknown:
+        fail(f"unknown policy {', '.join(unknown)}: use {', '.join(POLICIES)}")
+    sites, source, places = _demo_bins(settings)
+    where = {key: places[key] for key in ("depot", "tip") if key in places}
+    jobs: list[SeedJob] = []
+    options: dict[str, Any] = {str(k): v for k, v in where.items()}
+    if first_day:
+        options["start"] = first_day
+    with console.status("Preparing bins and road distances..."):
+        for number in chosen_seeds:
+            run_sites = sites or rutland_bins(pbf, bins, number)
+            run_source = source or f"{bins} generated on Rutland streets"
+            try:
+                config = SimulationConfig(
+                    days=days, seed=number, max_iterations=iterations, vehicles=vehicles or 4,
+                    scenario=world, fixed_schedule=schedule, **options)
+            except ValueError as error:
+                fail(str(error))
+            points = [config.depot, config.tip] + [(s.lon, s.lat) for s in run_sites]
+            if not jobs or not sites:
+                matrices = PrecomputedDistance.from_source(distance, points)
+            jobs.append(SeedJob(tuple(run_sites), villages, matrices, config, tuple(chosen),
+                                run_source))
     with progress() as bar:
-        task = bar.add_task("Simulating", total=days * len(chosen))
-        results = simulation.run(chosen, on_day=lambda _p, _d: bar.advance(task))
-    output = report(results, config, distance.name, source)
+        task = bar.add_task(f"Simulating {len(jobs)} seed{'s' if len(jobs) != 1 else ''}",
+                            total=len(jobs))
+        reports = run_seeds(jobs, workers, on_done=lambda _r: bar.advance(task))
+    _print_simulation(reports, spread, as_json, days, len(jobs[0].sites), distance.name)
+
+
+def _print_simulation(reports: list[dict[str, object]], summarise: object, as_json: bool,
+                      days: int, assets: int, distance_name: str) -> None:
+    """Print one report, or several with their spread (JSON or tables)."""
+    assert callable(summarise)
+    if len(reports) == 1:
+        output: dict[str, object] = reports[0]
+    else:
+        output = {"seeds": [r["seed"] for r in reports], "spread": summarise(reports),
+                  "runs": reports}
     if as_json:
         print(json.dumps(output, indent=2))
         return
-    table = Table(title=f"{days} days, {len(sites)} bins, seed {seed} ({distance.name})")
-    columns = ("policy", "km", "stops", "vehicle_days", "crew_hours", "overflow_bin_days",
-               "overflow_share", "mean_fill_at_emptying", "co2_kg")
-    for column in columns:
-        table.add_column(column)
-    for figures in output["policies"].values():  # type: ignore[attr-defined]
-        table.add_row(*(str(figures[c]) for c in columns))
-    console.print(table)
-    console.print(f"CO2 at {output['co2_kg_per_km']} kg/km ({output['co2_factor_source']}).")
-    if output["savings"]:
-        console.print(f"Savings: {output['savings']}")
+    first = reports[0]
+    columns = [c for c in ("policy", "km", "stops", "vehicle_days", "crew_hours",
+                           "overflow_bin_days", "dry_bed_days", "overflow_share",
+                           "mean_fill_at_emptying", "co2_kg")
+               if c in next(iter(first["policies"].values()))]  # type: ignore[attr-defined]
+    for r in reports:
+        table = Table(title=f"{days} days, {assets} assets, seed {r['seed']}, scenario "
+                            f"{r['scenario']['name']} ({distance_name})")  # type: ignore[index]
+        for column in columns:
+            table.add_column(column)
+        for figures in r["policies"].values():  # type: ignore[attr-defined]
+            table.add_row(*(str(figures[c]) for c in columns))
+        console.print(table)
+        if r["savings"]:
+            console.print(f"Savings: {r['savings']}")
+    if len(reports) > 1:
+        console.print_json(data=output["spread"])
 
 
 def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[float, float]]]:
@@ -232,3 +346,92 @@ def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[
 def register(app_: typer.Typer) -> None:
     """Add this concern's commands to the `placehub` command."""
     app_.add_typer(app, name="rounds")
+
+
+def _simulate_watering(settings: Settings, pbf: str, distance: DistanceSource, days: int,
+                       seeds: list[int], first_day: date | None, beds: int,
+                       policies: str | None, iterations: int, bowsers: int, world: Scenario,
+                       workers: int, as_json: bool) -> None:
+    """``simulate --service watering``: fixed watering days against placehub's choice."""
+    from placehub.rounds.simulation import PrecomputedDistance, spread
+    from placehub.rounds.watering import (
+        WATERING_POLICIES,
+        WateringConfig,
+        WateringJob,
+        run_watering_seed,
+        rutland_beds,
+    )
+
+    chosen = [p.strip() for p in (policies or ",".join(WATERING_POLICIES)).split(",")
+              if p.strip()]
+    unknown = sorted(set(chosen) - set(WATERING_POLICIES))
+    if unknown:
+        fail(f"unknown watering policy {', '.join(unknown)}: use {', '.join(WATERING_POLICIES)}")
+    found, source, places = _database_beds(settings)
+    jobs: list[WateringJob] = []
+    options: dict[str, Any] = {}
+    if first_day:
+        options["start"] = first_day
+    if "depot" in places:
+        options["depot"] = places["depot"]
+    with console.status("Preparing flowerbeds and road distances..."):
+        for number in seeds:
+            run_beds = found or rutland_beds(pbf, beds, number)
+            try:
+                config = WateringConfig(days=days, seed=number, max_iterations=iterations,
+                                        vehicles=bowsers, scenario=world, **options)
+            except ValueError as error:
+                fail(str(error))
+            points = [config.depot] + [(b.lon, b.lat) for b in run_beds]
+            if not jobs or not found:
+                matrices = PrecomputedDistance.from_source(distance, points)
+            jobs.append(WateringJob(tuple(run_beds), matrices, config, tuple(chosen),
+                                    source or f"{beds} generated in Rutland's parks"))
+    with progress() as bar:
+        task = bar.add_task(f"Simulating watering, {len(jobs)} seed"
+                            f"{'s' if len(jobs) != 1 else ''}", total=len(jobs))
+        if workers > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+                futures = [pool.submit(run_watering_seed, job) for job in jobs]
+                reports = []
+                for future in futures:
+                    reports.append(future.result())
+                    bar.advance(task)
+        else:
+            reports = []
+            for job in jobs:
+                reports.append(run_watering_seed(job))
+                bar.advance(task)
+    _print_simulation(reports, spread, as_json, days, len(jobs[0].beds), distance.name)
+
+
+def _database_beds(settings: Settings) -> tuple[list[Bed], str, dict[str, tuple[float, float]]]:
+    """The database's flowerbeds (e.g. the Rutland demo's) and its depot, if any."""
+    from sqlalchemy.engine import make_url
+
+    from placehub.db import Database
+    from placehub.rounds.assets import read_assets
+    from placehub.rounds.demand import stable_id
+    from placehub.rounds.watering import Bed
+
+    url = make_url(str(settings.database_url))
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return [], "", {}
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.connect() as conn:
+            found = read_assets(conn, "flowerbed", datetime.now(UTC), lookback_days=1)
+            places = rounds.service_sites(conn)
+    except Exception:  # noqa: BLE001 - no usable database means "generate beds"
+        return [], "", {}
+    finally:
+        database.dispose()
+    beds = [Bed(stable_id(str(a.properties["demo_key"])) if a.properties.get("demo_key")
+                else a.thing_id, a.lon, a.lat, a.name,
+                float(a.properties.get("watering_threshold") or 22.0),
+                int(a.capacity_litres))
+            for a in found.assets]
+    return beds, f"{len(beds)} flowerbeds from the database", places

@@ -57,21 +57,46 @@ RAIN_POINTS_MEAN = 6.0
 # Today's fixed rounds (Monday = 0), the baseline both the demo's history and the simulation
 # use. An assumption (Rutland's real schedule is not published as data), sized as a council
 # sizes fixed rounds: so that bins rarely overflow even in a busy week. Town-centre bins every
-# day, other town bins Monday, Wednesday and Friday, village bins twice a week on one of two
-# village rounds (Monday and Thursday, or Tuesday and Friday, by a hash of the village's name),
-# bins out in the country on Wednesdays.
-FIXED_ROUND_WEEKDAYS: dict[str, tuple[int, ...]] = {
-    "town_centre": (0, 1, 2, 3, 4, 5, 6),
-    "town": (0, 2, 4),
-    "rural": (2,),
-}
+# day, other town bins three times a week (Monday, Wednesday, Friday), village bins twice a week
+# on one of two village rounds (Monday and Thursday, or Tuesday and Friday, by a hash of the
+# village's name), bins out in the country weekly (Wednesday).
+FREQUENCIES = ("daily", "3x", "2x", "weekly")
 VILLAGE_ROUNDS: tuple[tuple[int, ...], ...] = ((0, 3), (1, 4))
+DEFAULT_FIXED_SCHEDULE: dict[str, str] = {
+    "town_centre": "daily", "town": "3x", "village": "2x", "rural": "weekly",
+}
+
+def parse_fixed_schedule(text: str) -> dict[str, str]:
+    """A schedule from "town_centre=daily,town=3x,village=2x,rural=weekly" (missing areas keep
+    the default); a clear error for unknown areas or frequencies."""
+    schedule = dict(DEFAULT_FIXED_SCHEDULE)
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        area, _, frequency = part.partition("=")
+        area, frequency = area.strip(), frequency.strip()
+        if area not in DEFAULT_FIXED_SCHEDULE:
+            raise ValueError(f"area {area!r} not understood: use {', '.join(SETTINGS)}.")
+        if frequency not in FREQUENCIES:
+            raise ValueError(f"frequency {frequency!r} for {area} not understood: use "
+                             f"{', '.join(FREQUENCIES)}.")
+        schedule[area] = frequency
+    return schedule
 
 
-def fixed_round_weekdays(setting: str, settlement: str = "") -> tuple[int, ...]:
-    """Weekdays (Monday = 0) a bin of ``setting`` in ``settlement`` is emptied on fixed rounds."""
-    if setting in FIXED_ROUND_WEEKDAYS:
-        return FIXED_ROUND_WEEKDAYS[setting]
+def fixed_round_weekdays(setting: str, settlement: str = "",
+                         schedule: dict[str, str] | None = None) -> tuple[int, ...]:
+    """Weekdays (Monday = 0) a bin of ``setting`` in ``settlement`` is emptied on fixed rounds.
+
+    ``schedule`` maps each setting to a frequency (default ``DEFAULT_FIXED_SCHEDULE``): daily;
+    3x (Monday, Wednesday, Friday); 2x (one of the two village rounds, by a hash of the
+    settlement's name); weekly (Wednesday).
+    """
+    frequency = (schedule or DEFAULT_FIXED_SCHEDULE).get(setting, "2x")
+    if frequency == "daily":
+        return (0, 1, 2, 3, 4, 5, 6)
+    if frequency == "3x":
+        return (0, 2, 4)
+    if frequency == "weekly":
+        return (2,)
     pick = int(hashlib.sha256(settlement.encode()).hexdigest(), 16) % len(VILLAGE_ROUNDS)
     return VILLAGE_ROUNDS[pick]
 
@@ -158,16 +183,22 @@ class DemandModel:
         noise = float(self._rng(2, site.id, day.toordinal()).gamma(shape, 1 / shape))
         return self.expected_fill(site, day) * noise
 
+    def drying(self, bed_id: int, day: date) -> float:
+        """Moisture a flowerbed loses on ``day`` (percentage points), before any rain."""
+        rng = self._rng(3, bed_id, day.toordinal())
+        return MONTHLY_DRYING_POINTS[day.month - 1] * float(rng.lognormal(0.0, 0.15))
+
+    def rain(self, day: date) -> float:
+        """Rain on ``day`` in moisture points, the same for every bed (0 on dry days)."""
+        weather = self._rng(4, day.toordinal())
+        if weather.random() < RAIN_PROBABILITY:
+            return float(weather.exponential(RAIN_POINTS_MEAN))
+        return 0.0
+
     def daily_drying(self, bed_id: int, day: date) -> float:
         """Change of a flowerbed's soil moisture on ``day`` in percentage points (rain: up)."""
-        rng = self._rng(3, bed_id, day.toordinal())
         # Beds share the weather: rain is drawn from the day only, drying varies per bed a little.
-        weather = self._rng(4, day.toordinal())
-        drying = MONTHLY_DRYING_POINTS[day.month - 1] * float(rng.lognormal(0.0, 0.15))
-        rain = 0.0
-        if weather.random() < RAIN_PROBABILITY:
-            rain = float(weather.exponential(RAIN_POINTS_MEAN))
-        return rain - drying
+        return self.rain(day) - self.drying(bed_id, day)
 
 
 def villages_from_osm(pbf_path: str) -> dict[str, LonLat]:

@@ -6,9 +6,13 @@ possible visit), and answers a ``Need``: the level now, the rate, the level expe
 ``until``, the probability of overflowing (bins) or falling below the watering threshold
 (flowerbeds) by then, and when that is expected.
 
-``PlacehubForecaster`` estimates a fill rate with a weekday profile from the series since the
-last emptyings of recent weeks and turns its residual variance into a probability;
-``NaiveForecaster`` keeps the last reading and is kept for comparison.
+``PlacehubForecaster`` first screens the readings (``screen_readings``: isolated spikes are
+dropped, a sensor stuck on one value or silent for too long is not trusted, implausible jumps are
+kept out of the rate), then estimates an adaptive fill rate (recent days weigh more) with a
+weekday profile and turns its residual variance, widened for demand shocks shared over days, into
+a prediction interval and a probability. An asset whose sensor cannot be trusted is forecast from
+its history and flagged (``Need.flags``). ``NaiveForecaster`` keeps the last reading and is kept
+for comparison.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -37,6 +41,33 @@ PRIOR_FILL_SD = 0.10
 PRIOR_DRYING_RATE = 2.0
 MEASUREMENT_SD = 0.03
 DAY = timedelta(days=1)
+
+# Sensor screening (fill fractions; flowerbeds scale these by MOISTURE_SCALE points).
+# A reading this far from both neighbours, while they agree, is a spike (a hand or a bag in
+# front of the sensor, a lost echo) and is dropped.
+SPIKE_SIZE = 0.25
+# At least this many readings over at least this many hours on one value (within the tolerance;
+# a working ultrasonic sensor never repeats itself exactly) is a stuck sensor.
+STUCK_MIN_READINGS = 4
+STUCK_MIN_HOURS = 36.0
+STUCK_TOLERANCE = 0.002
+# No reading for this long (two readings a day expected) is a silent sensor: dead or flat battery.
+SILENT_HOURS = 30.0
+# A rise this large between two readings is kept as a level but not used for the rate (a bag of
+# household rubbish dumped in, a sensor knocked): a rate from it would be wildly off.
+IMPLAUSIBLE_RISE = 0.5
+MOISTURE_SCALE = 40.0
+# Adaptive rate: a day's rate weighs half as much as one RATE_HALF_LIFE_DAYS more recent.
+RATE_HALF_LIFE_DAYS = 7.0
+# Demand shocks shared over consecutive days (weather, events, holidays) make growth over
+# several days vary more than independent daily noise says: this share of the expected growth is
+# added to the spread (a coefficient of variation).
+SHARED_SHOCK_CV = 0.2
+# An untrusted sensor's forecast from history is this much less certain.
+UNTRUSTED_SD_FACTOR = 1.5
+# The prediction interval reported with each need (two-sided, central).
+INTERVAL_COVERAGE = 0.8
+_INTERVAL_Z = 1.2816
 
 
 @dataclass(frozen=True)
@@ -80,6 +111,13 @@ class Need:
     readings_used: int
     method: str
     weekday_factors: tuple[float, ...] = field(default=(1.0,) * 7)
+    # Why the sensor's latest readings were not (all) trusted, e.g. "sensor stuck at 43% since
+    # 2026-11-19 06:00: forecast from history"; empty when every reading was used.
+    flags: tuple[str, ...] = ()
+    # Central INTERVAL_COVERAGE prediction interval of the level at ``until`` (None: not given).
+    interval: tuple[float, float] | None = None
+    # False when the level comes from history rather than a trusted recent reading.
+    trusted: bool = True
 
     @property
     def overflow_probability(self) -> float:
@@ -123,17 +161,92 @@ def emptyings(readings: Sequence[Reading], services: Sequence[datetime] = ()) ->
     return sorted(found)
 
 
+@dataclass
+class Screened:
+    """Readings after screening: those to use, those kept out of the rate, and what was found."""
+
+    readings: list[Reading]
+    rate_excluded: set[datetime] = field(default_factory=set)
+    flags: list[str] = field(default_factory=list)
+    trusted: bool = True
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def screen_readings(readings: Sequence[Reading], services: Sequence[datetime], at: datetime,
+                    scale: float = 1.0, saturated: float | None = SATURATED_FILL) -> Screened:
+    """Drop spikes, detect a stuck or silent sensor and implausible jumps (readings in order).
+
+    ``scale`` is the size of the quantity's range (1 for fill fractions, MOISTURE_SCALE for
+    moisture points). A stuck or silent sensor makes the result untrusted: the readings from
+    the moment it stuck are dropped, so the forecast runs on from the last trustworthy one.
+    A run of readings at or above ``saturated`` is a full bin, not a stuck sensor.
+    """
+    kept = list(readings)
+    flags: list[str] = []
+    spikes = 0
+    i = 1
+    while i < len(kept) - 1:
+        a, b, c = kept[i - 1], kept[i], kept[i + 1]
+        serviced = any(a.time < s <= c.time for s in services)
+        if (not serviced and abs(a.value - c.value) < SPIKE_SIZE * scale / 2
+                and abs(b.value - (a.value + c.value) / 2) > SPIKE_SIZE * scale):
+            del kept[i]
+            spikes += 1
+            continue
+        i += 1
+    if spikes:
+        flags.append(f"{spikes} spike reading{'s' if spikes != 1 else ''} ignored")
+    trusted = True
+    if kept:
+        last = kept[-1]
+        run = [last]
+        for reading in reversed(kept[:-1]):
+            if abs(reading.value - last.value) > STUCK_TOLERANCE * scale:
+                break
+            run.append(reading)
+        run.reverse()
+        hours = (run[-1].time - run[0].time) / timedelta(hours=1)
+        serviced = any(run[0].time < s <= run[-1].time for s in services)
+        full = saturated is not None and last.value >= saturated
+        if (len(run) >= STUCK_MIN_READINGS and hours >= STUCK_MIN_HOURS and not serviced
+                and not full):
+            kept = kept[:len(kept) - len(run)]
+            trusted = False
+            flags.append(f"sensor stuck at {last.value:.3g} since {_when(run[0].time)}: "
+                         "forecast from history")
+    latest = kept[-1].time if kept else None
+    if trusted and (latest is None or (at - latest) / timedelta(hours=1) > SILENT_HOURS):
+        trusted = False
+        flags.append(f"no reading since {_when(latest)}: forecast from history" if latest
+                     else "no readings: forecast from the prior")
+    excluded = {b.time for a, b in zip(kept, kept[1:], strict=False)
+                if b.value - a.value > IMPLAUSIBLE_RISE * scale
+                and (b.time - a.time) <= DAY}
+    if excluded:
+        flags.append(f"{len(excluded)} implausible jump{'s' if len(excluded) != 1 else ''} "
+                     "kept out of the rate")
+    return Screened(kept, excluded, flags, trusted)
+
+
 def _normal_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-def _robust_mean(values: np.ndarray) -> float:
-    """Mean after clipping values further than 3 scaled MADs from the median."""
+def _robust_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """(Weighted) mean after clipping values further than 3 scaled MADs from the median."""
     median = float(np.median(values))
     mad = 1.4826 * float(np.median(np.abs(values - median)))
-    if mad == 0:
-        return float(np.mean(values))
-    return float(np.mean(np.clip(values, median - 3 * mad, median + 3 * mad)))
+    clipped = values if mad == 0 else np.clip(values, median - 3 * mad, median + 3 * mad)
+    return float(np.average(clipped, weights=weights))
+
+
+def _recency_weights(days: Sequence[datetime], at: datetime) -> np.ndarray:
+    """Adaptive-rate weights: halve every RATE_HALF_LIFE_DAYS back from ``at``."""
+    ages = np.array([max((at - d) / DAY, 0.0) for d in days])
+    return np.power(0.5, ages / RATE_HALF_LIFE_DAYS)
 
 
 def _profiled_growth(rate: float, factors: Sequence[float], start: datetime,
@@ -175,7 +288,7 @@ class PlacehubForecaster:
         Weekday factors are shrunk towards 1 as if this many days had factor 1.
     """
 
-    name = "placehub weekday-profile forecaster"
+    name = "placehub robust weekday-profile forecaster"
 
     def __init__(self, lookback_days: int = 28, shrinkage_days: float = 2.0) -> None:
         if lookback_days < 2:
@@ -192,28 +305,52 @@ class PlacehubForecaster:
                           key=lambda r: r.time)
         services = sorted(s for s in history.services if s <= at)
         if history.asset_type == FLOWERBED:
-            return self._flowerbed(history, readings, at, until)
-        return self._bin(history, readings, services, at, until)
+            return self._flowerbed(history, readings, services, at, until)
+        screened = screen_readings(readings, services, at)
+        need = self._bin(history, screened, services, at, until)
+        # A fall without a recorded service may be an emptying reported late, or a lost echo:
+        # until a second reading confirms it, take the riskier of the two readings of it.
+        kept = screened.readings
+        if (len(kept) >= 2 and kept[-1].value < kept[-2].value - EMPTYING_DROP
+                and not any(kept[-2].time < s <= kept[-1].time for s in services)):
+            doubt = Screened(kept[:-1], screened.rate_excluded, list(screened.flags),
+                             screened.trusted)
+            alternative = self._bin(history, doubt, services, at, until)
+            if alternative.probability > need.probability:
+                need = replace(alternative, flags=(
+                    *alternative.flags, f"fall to {kept[-1].value:.0%} at "
+                    f"{_when(kept[-1].time)} without a recorded emptying: not yet believed"))
+        return need
 
-    def _bin(self, history: AssetHistory, readings: list[Reading], services: list[datetime],
+    def _bin(self, history: AssetHistory, screened: Screened, services: list[datetime],
              at: datetime, until: datetime) -> Need:
+        readings = screened.readings
         empties = emptyings(readings, services)
         pairs = [
             (a, b) for a, b in zip(readings, readings[1:], strict=False)
             if not any(a.time < e <= b.time for e in empties)
             and max(a.value, b.value) < SATURATED_FILL
+            and b.time not in screened.rate_excluded
         ]
         day_rates = _daily_rates(pairs)
+        rate_se = PRIOR_FILL_SD
         if len(day_rates) >= 2:
-            values = np.array(list(day_rates.values()))
-            rate = max(_robust_mean(values), 0.0)
+            days = list(day_rates)
+            values = np.array([day_rates[d] for d in days])
+            weights = _recency_weights(days, at)
+            rate = max(_robust_mean(values, weights), 0.0)
             factors: Sequence[float] = self._weekday_factors(day_rates, rate)
-            profiled = np.array([rate * factors[d.weekday()] for d in day_rates])
+            profiled = np.array([rate * factors[d.weekday()] for d in days])
             sd = float(np.std(values - profiled, ddof=1)) if len(values) > 2 else PRIOR_FILL_SD
             sd = max(sd, 0.02 + 0.1 * rate)
-            method = "weekday profile"
+            effective = float(weights.sum() ** 2 / (weights**2).sum())
+            rate_se = sd / math.sqrt(effective)
+            method = "adaptive weekday profile"
         else:
             rate, factors, sd, method = PRIOR_FILL_RATE, (1.0,) * 7, PRIOR_FILL_SD, "prior rate"
+        if not screened.trusted and history.readings:
+            sd *= UNTRUSTED_SD_FACTOR
+            method += " (from history: sensor not trusted)"
 
         last_service = empties[-1] if empties else None
         latest = readings[-1] if readings else None
@@ -226,14 +363,18 @@ class PlacehubForecaster:
         now_level = level + _profiled_growth(rate, factors, since, at)
         expected = now_level + _profiled_growth(rate, factors, at, until)
         spread_days = max((until - since) / DAY, 0.0)
-        spread = math.sqrt(sd**2 * spread_days + MEASUREMENT_SD**2)
+        growth = max(expected - level, 0.0)
+        spread = math.sqrt(sd**2 * spread_days + (SHARED_SHOCK_CV * growth) ** 2
+                           + (rate_se * spread_days) ** 2 + MEASUREMENT_SD**2)
         probability = 1.0 if level >= 1.0 else _normal_sf((1.0 - expected) / spread)
         return Need(
             asset_id=history.asset_id, asset_type=LITTER_BIN, at=at, until=until,
             level=min(now_level, 1.1), rate_per_day=rate, expected_level=expected,
             probability=probability, due=self._due(now_level, rate, factors, at),
             last_service=last_service, readings_used=len(readings), method=method,
-            weekday_factors=tuple(factors),
+            weekday_factors=tuple(factors), flags=tuple(screened.flags),
+            interval=(expected - _INTERVAL_Z * spread, expected + _INTERVAL_Z * spread),
+            trusted=screened.trusted,
         )
 
     def _weekday_factors(self, day_rates: dict[datetime, float], rate: float) -> list[float]:
@@ -264,30 +405,42 @@ class PlacehubForecaster:
             cursor += DAY
         return None
 
-    def _flowerbed(self, history: AssetHistory, readings: list[Reading], at: datetime,
-                   until: datetime) -> Need:
+    def _flowerbed(self, history: AssetHistory, readings: list[Reading],
+                   services: list[datetime], at: datetime, until: datetime) -> Need:
         threshold = history.watering_threshold
+        screened = screen_readings(readings, services, at, scale=MOISTURE_SCALE,
+                                   saturated=None)
+        readings = screened.readings
         wettings = [b.time for a, b in zip(readings, readings[1:], strict=False)
                     if b.value > a.value + WETTING_RISE]
-        wettings += [s for s in history.services if s <= at]
+        wettings += list(services)
         dry_pairs = [(a, b) for a, b in zip(readings, readings[1:], strict=False)
                      if b.value <= a.value + WETTING_RISE
                      and not any(a.time < w <= b.time for w in wettings)]
         day_rates = _daily_rates(dry_pairs)
         if len(day_rates) >= 2:
-            # Drying is a positive rate of moisture loss.
-            values = -np.array(list(day_rates.values()))
-            drying = max(_robust_mean(values), 0.0)
+            # Drying is a positive rate of moisture loss; recent days weigh more (the weather
+            # changes through a season).
+            days = list(day_rates)
+            values = -np.array([day_rates[d] for d in days])
+            drying = max(_robust_mean(values, _recency_weights(days, at)), 0.0)
             sd = max(float(np.std(values, ddof=1)), 0.2) if len(values) > 2 else 1.0
-            method = "drying rate"
+            method = "adaptive drying rate"
         else:
             drying, sd, method = PRIOR_DRYING_RATE, 1.0, "prior rate"
+        if not screened.trusted and history.readings:
+            sd *= UNTRUSTED_SD_FACTOR
+            method += " (from history: sensor not trusted)"
         latest = readings[-1] if readings else None
         level = latest.value if latest else threshold + 10.0
         since = latest.time if latest else at
+        if services and services[-1] > since:  # watered after the last reading
+            level, since = max(level, threshold + 15.0), services[-1]
         now_level = level - drying * (at - since) / DAY
         expected = now_level - drying * (until - at) / DAY
-        spread = math.sqrt(sd**2 * max((until - since) / DAY, 0.0) + 1.0)
+        loss = max(level - expected, 0.0)
+        spread = math.sqrt(sd**2 * max((until - since) / DAY, 0.0)
+                           + (SHARED_SHOCK_CV * loss) ** 2 + 1.0)
         probability = 1.0 if now_level <= threshold else _normal_sf((expected - threshold) / spread)
         due = at if now_level <= threshold else (
             at + (now_level - threshold) / drying * DAY if drying > 0 else None)
@@ -296,7 +449,9 @@ class PlacehubForecaster:
             level=now_level, rate_per_day=drying, expected_level=expected,
             probability=probability, due=due,
             last_service=max(wettings) if wettings else None,
-            readings_used=len(readings), method=method,
+            readings_used=len(readings), method=method, flags=tuple(screened.flags),
+            interval=(expected - _INTERVAL_Z * spread, expected + _INTERVAL_Z * spread),
+            trusted=screened.trusted,
         )
 
 

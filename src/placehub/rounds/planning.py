@@ -14,8 +14,9 @@ import importlib.metadata
 import math
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyvrp
@@ -23,6 +24,9 @@ from pyvrp.stop import MaxIterations, MaxRuntime, StoppingCriterion
 
 from placehub.places.distance import DistanceSource, LonLat, metres_between
 from placehub.rounds.forecast import Need
+
+# Crews read times in the council's local time; plans store UTC.
+LOCAL_TIME = ZoneInfo("Europe/London")
 
 WASTE = "waste"
 WATERING = "watering"
@@ -40,16 +44,38 @@ class Vehicle:
     """One vehicle and crew for a day."""
 
     name: str
-    capacity_litres: int
+    capacity_litres: int  # body volume (waste: of compacted waste; watering: of water)
     shift_seconds: int
     start: LonLat
     end: LonLat
+    # Payload limit in kilograms (0: no limit modelled).
+    capacity_kg: int = 0
+    # Litres of loose waste one litre of body holds (1: an open caged tipper; an RCV 3-4).
+    compaction_ratio: float = 1.0
+    # A break of break_seconds, taken before break_after_seconds of work (0: none).
+    break_seconds: int = 0
+    break_after_seconds: int = 0
+    # Already on board at the start (a re-plan during the day), loose litres and kilograms.
+    initial_load_litres: int = 0
+    initial_load_kg: int = 0
 
     def __post_init__(self) -> None:
         if self.capacity_litres <= 0:
             raise ValueError(f"vehicle {self.name}: capacity {self.capacity_litres} L <= 0.")
         if self.shift_seconds <= 0:
             raise ValueError(f"vehicle {self.name}: shift {self.shift_seconds} s <= 0.")
+        if self.capacity_kg < 0:
+            raise ValueError(f"vehicle {self.name}: weight limit {self.capacity_kg} kg < 0.")
+        if not self.compaction_ratio >= 1:
+            raise ValueError(f"vehicle {self.name}: compaction ratio {self.compaction_ratio} "
+                             "< 1 not understood.")
+        if self.break_seconds < 0 or self.break_after_seconds < 0:
+            raise ValueError(f"vehicle {self.name}: break times must be >= 0.")
+
+    @property
+    def loose_litres(self) -> int:
+        """What the body holds in litres of loose waste (or water)."""
+        return int(self.capacity_litres * self.compaction_ratio)
 
 
 @dataclass(frozen=True)
@@ -61,10 +87,15 @@ class Fleet:
     reload_seconds: int = 1200
     reload_name: str = "tip"
     max_reloads: int = 6
+    # Waste: every vehicle ends its day at the tip (then drives back to its depot), so nothing
+    # stays on board overnight.
+    end_at_reload: bool = False
 
     def __post_init__(self) -> None:
         if not self.vehicles:
             raise ValueError("a fleet needs at least one vehicle.")
+        if self.end_at_reload and self.reload_point is None:
+            raise ValueError("a fleet that ends at the tip needs a reload point.")
 
 
 @dataclass(frozen=True)
@@ -82,6 +113,13 @@ class Candidate:
     level: float
     probability: float
     reason: str
+    weight_kg: int = 0
+    # Earliest and latest start of service, seconds after the shift starts (None: any time).
+    window: tuple[int, int] | None = None
+    window_text: str = ""  # the window as the crew reads it, e.g. "before 10:00"
+    expected_level: float | None = None
+    street: str = ""
+    locality: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +170,15 @@ class PlannedStop:
     departure: datetime
     load_litres: int  # on board when leaving the stop
     trip: int
+    weight_kg: int = 0  # on board when leaving the stop
+    mandatory: bool = False
+    reason: str = ""  # why the asset is on the round
+    level: float | None = None  # level (fill or moisture) now, from the forecast
+    expected_level: float | None = None  # forecast level at the visit
+    probability: float | None = None  # the risk behind the choice
+    window: str = ""
+    street: str = ""
+    locality: str = ""
 
 
 @dataclass
@@ -151,6 +198,10 @@ class VehicleRoute:
     work_seconds: int
     trips: int
     legs: list[list[LonLat]]  # one polyline per leg: start->stop1, stop1->stop2, ..., ->end
+    capacity_kg: int = 0
+    # Breaks: {"after_sequence": n, "start": iso, "end": iso} (after stop n; 0 = before any).
+    breaks: list[dict[str, object]] = field(default_factory=list)
+    break_after_seconds: int = 0
 
     @property
     def asset_stops(self) -> list[PlannedStop]:
@@ -172,6 +223,8 @@ class Plan:
     cost: int
     feasible: bool
     notes: list[str] = field(default_factory=list)
+    ends_at_reload: bool = False  # waste: every loaded vehicle ends its day at the tip
+    replan_of: int | None = None  # the plan whose remaining stops this one re-plans
 
     @property
     def km(self) -> float:
@@ -218,16 +271,21 @@ def select_candidates(
         assets, next_round, round_after, mandatory, strict=True
     ):
         risk_soon = soon.probability
+        # An untrusted sensor's need comes from history: say so wherever the asset appears.
+        caveat = "".join(f"; {flag}" for flag in soon.flags if "history" in flag
+                         or "not yet believed" in flag)
         if must:
             candidates.append(Candidate(
                 asset_id, name, lon, lat, load, service, True, 0, soon.level, risk_soon,
-                f"{risk_soon:.0%} risk before the next round"))
+                f"{risk_soon:.0%} risk before the next round{caveat}",
+                expected_level=soon.expected_level))
             continue
         level = min(max(soon.level, 0.0), 1.0)
         if level < rules.optional_min_level and later.probability < rules.optional_min_probability:
             left_out.append(LeftOut(asset_id, name, f"not needed yet: level {level:.0%}, "
                                     f"{later.probability:.0%} risk within "
-                                    f"{rules.prize_horizon_days:g} days after the next round"))
+                                    f"{rules.prize_horizon_days:g} days after the next round"
+                                    f"{caveat}"))
             continue
         prize = rules.level_value_m * level**2 + rules.risk_value_m * later.probability
         near = False
@@ -243,8 +301,16 @@ def select_candidates(
             asset_id, name, lon, lat, load, service, False, max(int(prize), 1), level,
             later.probability, f"optional: level {level:.0%}, {later.probability:.0%} risk "
             f"within {rules.prize_horizon_days:g} days after the next round"
-            + ("; near a mandatory stop" if near else "")))
+            + ("; near a mandatory stop" if near else "") + caveat,
+            expected_level=soon.expected_level))
     return candidates, left_out
+
+
+def with_details(candidates: Sequence[Candidate],
+                 details: dict[int, dict[str, object]]) -> list[Candidate]:
+    """Candidates with crew details added by asset id (window, weight, street, ...)."""
+    return [replace(c, **details[c.asset_id]) if c.asset_id in details else c  # type: ignore[arg-type]
+            for c in candidates]
 
 
 @dataclass(frozen=True)
@@ -340,42 +406,81 @@ def plan_day(
         points.append(fleet.reload_point)
     points += [(c.lon, c.lat) for c in candidates]
     metres, seconds = _matrices(distance, points)
+    reload_location = len(depot_points)
+    first_point = reload_location + (1 if fleet.reload_point is not None else 0)
+    weighed = any(v.capacity_kg for v in fleet.vehicles)
+    # Clients are shared by every vehicle, so a window closing after the first break could
+    # close up to one break later in the day than the solver sees: it sees it closing earlier.
+    break_seconds = max(v.break_seconds for v in fleet.vehicles)
+    break_after = min((v.break_after_seconds for v in fleet.vehicles if v.break_seconds),
+                      default=0)
+
+    def window(c: Candidate) -> tuple[int, int]:
+        if c.window is None:
+            return 0, np.iinfo(np.int64).max
+        early, late = c.window
+        if break_seconds and late > break_after:
+            late = max(late - break_seconds, early)
+        return early, late
+
+    def closing_seconds(v: Vehicle) -> int:
+        """Time a vehicle needs after its last stop that the solver does not see."""
+        extra = v.break_seconds
+        if fleet.end_at_reload:
+            extra += fleet.reload_seconds + int(seconds[reload_location,
+                                                        depot_points.index(v.end)])
+        return extra
 
     def build(strict: bool) -> pyvrp.ProblemData:
         locations = [pyvrp.Location(x=int(p[0] * 1e6), y=int(p[1] * 1e6)) for p in points]
         depots = [pyvrp.Depot(location=i, name=f"depot {i}") for i in range(len(depot_points))]
         reload_ids: list[int] = []
+        end_tip = -1
         if fleet.reload_point is not None:
             reload_ids = [len(depots)]
-            depots.append(pyvrp.Depot(location=len(depot_points),
+            depots.append(pyvrp.Depot(location=reload_location,
                                       service_duration=fleet.reload_seconds,
                                       name=fleet.reload_name))
-        first_client = len(depots)
+            if fleet.end_at_reload:
+                # The day ends at the tip: an end depot there, without a trip after it.
+                end_tip = len(depots)
+                depots.append(pyvrp.Depot(location=reload_location,
+                                          name=f"{fleet.reload_name} (end of day)"))
         clients = []
         for i, c in enumerate(candidates):
-            load = [c.load_litres]
+            load = [c.load_litres, c.weight_kg] if weighed else [c.load_litres]
+            none = [0] * len(load)
+            early, late = window(c)
             clients.append(pyvrp.Client(
-                location=first_client + i,
-                pickup=load if service == WASTE else [0],
-                delivery=load if service == WATERING else [0],
+                location=first_point + i,
+                pickup=load if service == WASTE else none,
+                delivery=load if service == WATERING else none,
                 service_duration=c.service_seconds,
+                tw_early=early, tw_late=late,
                 prize=c.prize if not c.mandatory else (0 if strict else MANDATORY_FALLBACK_PRIZE),
                 required=c.mandatory and strict,
                 name=str(c.asset_id),
             ))
-        vehicle_types = [
-            pyvrp.VehicleType(
+        vehicle_types = []
+        for v in fleet.vehicles:
+            capacity = [v.loose_litres, v.capacity_kg or 10**9] if weighed else [v.loose_litres]
+            initial = [v.initial_load_litres, v.initial_load_kg] if weighed \
+                else [v.initial_load_litres]
+            end = end_tip if end_tip >= 0 else depot_points.index(v.end)
+            vehicle_types.append(pyvrp.VehicleType(
                 num_available=1,
-                capacity=[v.capacity_litres],
+                capacity=capacity,
                 start_depot=depot_points.index(v.start),
-                end_depot=depot_points.index(v.end),
-                shift_duration=v.shift_seconds,
+                end_depot=end,
+                # The drive home from the tip is the same whatever the route: a fixed cost.
+                fixed_cost=int(metres[reload_location, depot_points.index(v.end)])
+                if end_tip >= 0 else 0,
+                shift_duration=max(v.shift_seconds - closing_seconds(v), 1),
+                initial_load=initial if service == WASTE else [0] * len(capacity),
                 reload_depots=reload_ids,
                 max_reloads=fleet.max_reloads if reload_ids else 0,
                 name=v.name,
-            )
-            for v in fleet.vehicles
-        ]
+            ))
         return pyvrp.ProblemData(locations, clients, depots, vehicle_types,
                                  [metres], [seconds])  # type: ignore[list-item]
 
@@ -415,7 +520,6 @@ def plan_day(
         data = build(strict=False)
         result = solve(data)
     solution = result.best
-    first_client = data.num_depots
 
     routes: list[VehicleRoute] = []
     visited: set[int] = set()
@@ -423,7 +527,7 @@ def plan_day(
     for type_index, vehicle in enumerate(fleet.vehicles):
         route = by_type.get(type_index)
         routes.append(_describe_route(
-            route, vehicle, fleet, candidates, points, metres, seconds, first_client,
+            route, vehicle, fleet, candidates, points, metres, seconds, first_point,
             depot_points, shift_start, service, distance, with_geometry))
         visited.update(s.asset_id for s in routes[-1].asset_stops if s.asset_id is not None)
 
@@ -451,6 +555,7 @@ def plan_day(
         cost=int(result.cost()) if solution.is_feasible() else -1,
         feasible=bool(solution.is_feasible()),
         notes=notes,
+        ends_at_reload=fleet.end_at_reload,
     )
 
 
@@ -462,32 +567,39 @@ def _describe_route(
     points: list[LonLat],
     metres: np.ndarray,
     seconds: np.ndarray,
-    first_client: int,
+    first_point: int,
     depot_points: list[LonLat],
     shift_start: datetime,
     service: str,
     distance: DistanceSource,
     with_geometry: bool,
 ) -> VehicleRoute:
-    """Turn PyVRP's route into stops with clock times, loads and the road geometry."""
+    """Turn PyVRP's route into stops with clock times, loads, breaks and the road geometry."""
     start_index = depot_points.index(vehicle.start)
     end_index = depot_points.index(vehicle.end)
+    reload_index = len(depot_points)
     if route is None:
-        return VehicleRoute(vehicle.name, vehicle.capacity_litres, vehicle.shift_seconds,
+        return VehicleRoute(vehicle.name, vehicle.loose_litres, vehicle.shift_seconds,
                             vehicle.start, vehicle.end, shift_start, shift_start, [], 0.0, 0, 0,
-                            0, [])
+                            0, [], capacity_kg=vehicle.capacity_kg,
+                            break_after_seconds=vehicle.break_after_seconds)
     schedule = route.schedule()
     stops: list[PlannedStop] = []
     location_sequence = [start_index]
-    # Load on board: waste grows from empty; water starts with the trip's whole delivery.
-    trip_loads: dict[int, int] = {}
+    # Load on board: waste grows from what is already on board; water starts with the trip's
+    # whole delivery.
+    trip_loads: dict[int, tuple[int, int]] = {}
     for activity in schedule:
         if activity.is_client():
-            trip_loads[activity.trip] = (trip_loads.get(activity.trip, 0)
-                                         + candidates[activity.idx].load_litres)
-    trip = 0
-    on_board = 0 if service == WASTE else trip_loads.get(0, 0)
+            litres, kg = trip_loads.get(activity.trip, (0, 0))
+            c = candidates[activity.idx]
+            trip_loads[activity.trip] = (litres + c.load_litres, kg + c.weight_kg)
+    if service == WASTE:
+        on_board, on_board_kg = vehicle.initial_load_litres, vehicle.initial_load_kg
+    else:
+        on_board, on_board_kg = trip_loads.get(0, (0, 0))
     last = len(schedule) - 1
+    reload_point = fleet.reload_point or vehicle.end
     for position, activity in enumerate(schedule):
         if position in (0, last):
             continue
@@ -495,19 +607,47 @@ def _describe_route(
         departure = shift_start + timedelta(seconds=int(activity.end_time))
         if activity.is_client():
             c = candidates[activity.idx]
-            on_board += c.load_litres if service == WASTE else -c.load_litres
-            stops.append(PlannedStop(len(stops) + 1, "asset", c.asset_id, c.name, c.lon, c.lat,
-                                     arrival, departure, on_board, activity.trip))
-            location_sequence.append(first_client + activity.idx)
+            sign = 1 if service == WASTE else -1
+            on_board += sign * c.load_litres
+            on_board_kg += sign * c.weight_kg
+            stops.append(PlannedStop(
+                len(stops) + 1, "asset", c.asset_id, c.name, c.lon, c.lat, arrival, departure,
+                on_board, activity.trip, weight_kg=on_board_kg, mandatory=c.mandatory,
+                reason=c.reason, level=round(c.level, 3),
+                expected_level=None if c.expected_level is None else round(c.expected_level, 3),
+                probability=round(c.probability, 3), window=c.window_text, street=c.street,
+                locality=c.locality))
+            location_sequence.append(first_point + activity.idx)
         else:  # a reload depot between trips
-            trip = activity.trip
-            on_board = 0 if service == WASTE else trip_loads.get(trip, 0)
-            reload_point = fleet.reload_point or vehicle.end
+            if service == WASTE:
+                on_board = on_board_kg = 0
+            else:
+                on_board, on_board_kg = trip_loads.get(activity.trip, (0, 0))
             stops.append(PlannedStop(len(stops) + 1, "reload", None, fleet.reload_name,
                                      reload_point[0], reload_point[1], arrival, departure,
-                                     on_board, trip))
-            location_sequence.append(len(depot_points))
+                                     on_board, activity.trip, weight_kg=on_board_kg))
+            location_sequence.append(reload_index)
+    end_time = shift_start + timedelta(seconds=int(route.end_time()))
+    drive = int(route.travel_duration())
+    work = int(route.duration())
+    trips = int(route.num_trips())
+    if fleet.end_at_reload:
+        # The solver's route ends at the tip; empty there, then drive home.
+        departure = end_time + timedelta(seconds=fleet.reload_seconds)
+        stops.append(PlannedStop(len(stops) + 1, "reload", None, fleet.reload_name,
+                                 reload_point[0], reload_point[1], end_time, departure, 0,
+                                 trips - 1))
+        location_sequence.append(reload_index)
+        home = int(seconds[reload_index, end_index])
+        end_time = departure + timedelta(seconds=home)
+        drive += home
+        work += fleet.reload_seconds + home
     location_sequence.append(end_index)
+    route_start = shift_start + timedelta(seconds=int(route.start_time()))
+    breaks = _insert_break(stops, vehicle, route_start, work)
+    if breaks:
+        end_time += timedelta(seconds=vehicle.break_seconds)
+        work += vehicle.break_seconds
     km = sum(int(metres[a, b]) for a, b in zip(location_sequence, location_sequence[1:],
                                                 strict=False)) / 1000
     legs: list[list[LonLat]] = []
@@ -515,14 +655,31 @@ def _describe_route(
         for a, b in zip(location_sequence, location_sequence[1:], strict=False):
             legs.append([tuple(p) for p in distance.path(points[a], points[b])])  # type: ignore[misc]
     return VehicleRoute(
-        vehicle=vehicle.name, capacity_litres=vehicle.capacity_litres,
+        vehicle=vehicle.name, capacity_litres=vehicle.loose_litres,
         shift_seconds=vehicle.shift_seconds, start=vehicle.start, end=vehicle.end,
-        start_time=shift_start + timedelta(seconds=int(route.start_time())),
-        end_time=shift_start + timedelta(seconds=int(route.end_time())),
-        stops=stops, km=km, drive_seconds=int(route.travel_duration()),
-        work_seconds=int(route.duration()), trips=int(route.num_trips()), legs=legs,
+        start_time=route_start, end_time=end_time,
+        stops=stops, km=km, drive_seconds=drive, work_seconds=work, trips=trips, legs=legs,
+        capacity_kg=vehicle.capacity_kg, breaks=breaks,
+        break_after_seconds=vehicle.break_after_seconds,
     )
 
+
+def _insert_break(stops: list[PlannedStop], vehicle: Vehicle, route_start: datetime,
+                  work_seconds: int) -> list[dict[str, object]]:
+    """Put the crew's break after the last stop they leave before ``break_after_seconds`` of
+    work, and move every later stop back by its length (the solver kept that time free)."""
+    if not vehicle.break_seconds or work_seconds <= vehicle.break_after_seconds or not stops:
+        return []
+    limit = route_start + timedelta(seconds=vehicle.break_after_seconds)
+    before = [i for i, stop in enumerate(stops) if stop.departure <= limit]
+    after = before[-1] + 1 if before else 0
+    start = stops[after - 1].departure if after else route_start
+    length = timedelta(seconds=vehicle.break_seconds)
+    for stop in stops[after:]:
+        stop.arrival += length
+        stop.departure += length
+    return [{"after_sequence": after, "start": start.isoformat(),
+             "end": (start + length).isoformat()}]
 
 
 def check_plan(plan: Plan, tolerance_m: float = CONTINUITY_TOLERANCE_M) -> list[str]:
@@ -545,9 +702,25 @@ def check_plan(plan: Plan, tolerance_m: float = CONTINUITY_TOLERANCE_M) -> list[
                 if stop.asset_id in seen:
                     problems.append(f"asset {stop.asset_id} visited twice")
                 seen.add(stop.asset_id)
+            if route.capacity_kg and stop.weight_kg > route.capacity_kg:
+                problems.append(f"{route.vehicle} stop {stop.sequence}: {stop.weight_kg} kg on "
+                                f"board, limit {route.capacity_kg} kg")
+            if stop.window.startswith("before ") and stop.kind == "asset":
+                latest = stop.window.removeprefix("before ")
+                if _local_hhmm(stop.arrival) > latest:
+                    problems.append(f"{route.vehicle} stop {stop.sequence}: arrives "
+                                    f"{_local_hhmm(stop.arrival)}, {stop.window}")
         if route.work_seconds > route.shift_seconds:
             problems.append(f"{route.vehicle}: works {route.work_seconds} s, shift is "
                             f"{route.shift_seconds} s")
+        if plan.ends_at_reload and route.asset_stops and route.stops[-1].kind != "reload":
+            problems.append(f"{route.vehicle}: ends its day with waste on board (last stop "
+                            f"{route.stops[-1].name}, not the tip)")
+        if route.break_after_seconds and route.breaks:
+            first_break = datetime.fromisoformat(str(route.breaks[0]["start"]))
+            if (first_break - route.start_time).total_seconds() > route.break_after_seconds:
+                problems.append(f"{route.vehicle}: break starts after "
+                                f"{route.break_after_seconds / 3600:g} h of work")
         if route.legs:
             waypoints = [route.start] + [(s.lon, s.lat) for s in route.stops] + [route.end]
             if len(route.legs) != len(waypoints) - 1:
@@ -561,6 +734,10 @@ def check_plan(plan: Plan, tolerance_m: float = CONTINUITY_TOLERANCE_M) -> list[
                 if i and metres_between(route.legs[i - 1][-1], leg[0]) > tolerance_m:
                     problems.append(f"{route.vehicle}: gap between legs {i - 1} and {i}")
     return problems
+
+
+def _local_hhmm(value: datetime) -> str:
+    return value.astimezone(LOCAL_TIME).strftime("%H:%M")
 
 
 def plan_document(plan: Plan) -> dict[str, object]:
@@ -579,6 +756,8 @@ def plan_document(plan: Plan) -> dict[str, object]:
         "cost": plan.cost,
         "notes": plan.notes,
         "mandatory_ids": plan.mandatory_ids,
+        "ends_at_reload": plan.ends_at_reload,
+        "replan_of": plan.replan_of,
         "vehicles": [
             {
                 "vehicle": r.vehicle, "capacity_litres": r.capacity_litres,
@@ -586,6 +765,7 @@ def plan_document(plan: Plan) -> dict[str, object]:
                 "start_time": when(r.start_time), "end_time": when(r.end_time),
                 "km": round(r.km, 3), "drive_seconds": r.drive_seconds,
                 "work_seconds": r.work_seconds, "trips": r.trips,
+                "capacity_kg": r.capacity_kg, "breaks": r.breaks,
                 "stops": [
                     {**asdict(s), "arrival": when(s.arrival), "departure": when(s.departure)}
                     for s in r.stops

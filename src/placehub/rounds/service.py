@@ -8,10 +8,12 @@ when a stop is done, and picks the fleet and distance source from the settings.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -20,10 +22,12 @@ from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
 from placehub.rounds.assets import Asset, read_assets
 from placehub.rounds.forecast import FLOWERBED, LITTER_BIN, Forecaster, PlacehubForecaster
+from placehub.places.streets import StreetIndex
 from placehub.rounds.planning import (
     SERVICES,
     WASTE,
     WATERING,
+    Candidate,
     Fleet,
     LeftOut,
     Plan,
@@ -32,6 +36,7 @@ from placehub.rounds.planning import (
     plan_day,
     plan_document,
     select_candidates,
+    with_details,
 )
 from placehub.rounds.tables import rounds_plans, rounds_service_events, rounds_stops
 from placehub.sta.tables import locations, thing_locations, things
@@ -54,15 +59,74 @@ def parse_point(text: str, what: str) -> LonLat:
     return lon, lat
 
 
-def shift_start(settings: Settings, day: date) -> datetime:
-    """When the day's rounds start (UTC)."""
+def now() -> datetime:
+    """The clock of plans and crews (timezone-aware UTC); tests pin it."""
+    return datetime.now(UTC)
+
+
+def local_zone(settings: Settings) -> ZoneInfo:
+    """The council's time zone (rounds_timezone), for shifts, windows and sheets."""
     try:
-        hour, minute = (int(part) for part in str(settings.rounds_shift_start).split(":"))
-        start = time(hour, minute)
+        return ZoneInfo(str(settings.rounds_timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"rounds_timezone {settings.rounds_timezone!r} is not a time zone "
+                         "name such as Europe/London") from None
+
+
+def _clock_time(text: str, what: str) -> time:
+    try:
+        hour, minute = (int(part) for part in text.strip().split(":"))
+        return time(hour, minute)
     except ValueError:
-        raise BadRequest(
-            f"rounds_shift_start {settings.rounds_shift_start!r} is not HH:MM") from None
-    return datetime.combine(day, start, UTC)
+        raise BadRequest(f"{what} {text!r} is not HH:MM, e.g. 07:00") from None
+
+
+def shift_start(settings: Settings, day: date) -> datetime:
+    """When the day's rounds start: rounds_shift_start local time, as UTC."""
+    start = _clock_time(str(settings.rounds_shift_start), "rounds_shift_start")
+    return datetime.combine(day, start, local_zone(settings)).astimezone(UTC)
+
+
+def kg_per_litre(settings: Settings, asset: Asset) -> float:
+    """Weight of a litre of the asset's load: its kg_per_litre property, else the setting."""
+    own = asset.properties.get("kg_per_litre")
+    if isinstance(own, int | float) and math.isfinite(own) and own >= 0:
+        return float(own)
+    for part in str(settings.rounds_kg_per_litre).split(","):
+        kind, _, value = part.partition("=")
+        if kind.strip() == asset.asset_type:
+            try:
+                return float(value)
+            except ValueError:
+                raise BadRequest(f"rounds_kg_per_litre {settings.rounds_kg_per_litre!r}: "
+                                 f"{value!r} is not a number") from None
+    return 0.0
+
+
+def service_window(settings: Settings, asset: Asset, start: datetime
+                   ) -> tuple[tuple[int, int], str] | None:
+    """When the asset may be visited, as seconds after ``start`` (the shift's start) and as the
+    crew reads it: the Thing's service_window property ("HH:MM-HH:MM", local time), else
+    "before rounds_town_centre_before" for town-centre bins; None: any time."""
+    zone = local_zone(settings)
+    day = start.astimezone(zone).date()
+
+    def seconds(clock: time) -> int:
+        moment = datetime.combine(day, clock, zone).astimezone(UTC)
+        return max(int((moment - start).total_seconds()), 0)
+
+    own = asset.properties.get("service_window")
+    if isinstance(own, str) and "-" in own:
+        first, _, last = own.partition("-")
+        early = _clock_time(first, f"{asset.name}: service_window")
+        late = _clock_time(last, f"{asset.name}: service_window")
+        return (seconds(early), max(seconds(late), seconds(early))), \
+            f"{early:%H:%M}-{late:%H:%M}"
+    before = str(settings.rounds_town_centre_before or "").strip()
+    if before and asset.properties.get("setting") == "town_centre":
+        latest = _clock_time(before, "rounds_town_centre_before")
+        return (0, seconds(latest)), f"before {latest:%H:%M}"
+    return None
 
 
 def fleet_from_settings(
@@ -75,17 +139,26 @@ def fleet_from_settings(
     """
     depot = _site(settings, sites, "depot")
     shift = int(float(settings.rounds_shift_hours) * 3600)
-    if service == WASTE:
-        tip = _site(settings, sites, "tip")
+    crew = {"break_seconds": int(settings.rounds_break_minutes) * 60,
+            "break_after_seconds": int(float(settings.rounds_break_after_hours) * 3600)}
+    try:
+        if service == WASTE:
+            tip = _site(settings, sites, "tip")
+            vehicles = tuple(
+                Vehicle(f"RCV {i + 1}", int(settings.rounds_vehicle_litres), shift, depot,
+                        depot, capacity_kg=int(settings.rounds_vehicle_kg),
+                        compaction_ratio=float(settings.rounds_compaction_ratio), **crew)
+                for i in range(int(settings.rounds_vehicles))
+            )
+            return Fleet(vehicles, tip, reload_seconds=1200, reload_name="tip",
+                         end_at_reload=True)
         vehicles = tuple(
-            Vehicle(f"RCV {i + 1}", int(settings.rounds_vehicle_litres), shift, depot, depot)
-            for i in range(int(settings.rounds_vehicles))
+            Vehicle(f"Bowser {i + 1}", int(settings.rounds_bowser_litres), shift, depot, depot,
+                    **crew)
+            for i in range(int(settings.rounds_bowsers))
         )
-        return Fleet(vehicles, tip, reload_seconds=1200, reload_name="tip")
-    vehicles = tuple(
-        Vehicle(f"Bowser {i + 1}", int(settings.rounds_bowser_litres), shift, depot, depot)
-        for i in range(int(settings.rounds_bowsers))
-    )
+    except ValueError as error:
+        raise BadRequest(f"rounds settings: {error}") from None
     return Fleet(vehicles, depot, reload_seconds=600, reload_name="water point")
 
 
@@ -156,7 +229,77 @@ class PlanRequest:
     runtime_seconds: float | None = None
 
 
-def make_plan(
+@dataclass
+class PlanInputs:
+    """Everything a plan is solved from, read from the database beforehand (``prepare_plan``),
+    so the solve holds no connection and no lock."""
+
+    request: PlanRequest
+    candidates: list[Candidate]
+    left_out: list[LeftOut]
+    fleet: Fleet
+    distance: DistanceSource
+    start: datetime
+    rules: SelectionRules
+    forecaster: str
+    notes: list[str] = field(default_factory=list)
+    replan_of: int | None = None
+    day: str = ""
+
+
+@functools.lru_cache(maxsize=4)
+def _street_index(path: str) -> StreetIndex:
+    return StreetIndex.from_pbf(path)
+
+
+def street_index(settings: Settings) -> StreetIndex | None:
+    """Street names and localities from the OSM extract (None when there is none)."""
+    path = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
+    return _street_index(path) if Path(path).exists() else None
+
+
+def runtime_seconds(settings: Settings, requested: float | None) -> float:
+    """The solver time of a plan: the request's, at most rounds_max_runtime_seconds."""
+    limit = float(settings.rounds_max_runtime_seconds)
+    runtime = float(requested or settings.rounds_runtime_seconds)
+    if not 0 < runtime <= limit:
+        raise BadRequest(f"runtime_seconds {runtime:g} is outside 0-{limit:g} s (the "
+                         "rounds_max_runtime_seconds setting)")
+    return min(runtime, limit)
+
+
+def requeued_assets(conn: Connection, organisation_id: int | None, service: str, day: date,
+                    at: datetime, days: int) -> dict[int, str]:
+    """Mandatory stops skipped in the last ``days`` days and not done since: asset -> why."""
+    first = (day - timedelta(days=days)).isoformat()
+    query = (select(rounds_stops.c.thing_id, rounds_stops.c.reason, rounds_stops.c.updated_at,
+                    rounds_plans.c.plan_date, rounds_plans.c.document, rounds_plans.c.id)
+             .join(rounds_plans, rounds_plans.c.id == rounds_stops.c.plan_id)
+             .where(rounds_stops.c.status == "skipped", rounds_stops.c.kind == "asset",
+                    rounds_plans.c.service == service, rounds_plans.c.plan_date >= first,
+                    rounds_plans.c.plan_date <= day.isoformat()))
+    if organisation_id is not None:
+        query = query.where(rounds_plans.c.organisation_id == organisation_id)
+    found: dict[int, str] = {}
+    rows = [row for row in conn.execute(query)
+            if row.thing_id is not None and (row.updated_at is None or row.updated_at <= at)
+            and row.thing_id in set((row.document or {}).get("mandatory_ids", []))]
+    if not rows:
+        return found
+    done = {(event.thing_id, event.time) for event in conn.execute(
+        select(rounds_service_events.c.thing_id, rounds_service_events.c.time)
+        .where(rounds_service_events.c.thing_id.in_(sorted({r.thing_id for r in rows})),
+               rounds_service_events.c.time <= at))}
+    for row in rows:
+        since = row.updated_at or at
+        if any(thing == row.thing_id and when >= since for thing, when in done):
+            continue
+        found[row.thing_id] = (f"skipped on {row.plan_date} (plan {row.id}: "
+                               f"{row.reason or 'no reason given'}): re-queued")
+    return found
+
+
+def prepare_plan(
     conn: Connection,
     settings: Settings,
     request: PlanRequest,
@@ -165,10 +308,11 @@ def make_plan(
     distance: DistanceSource | None = None,
     fleet: Fleet | None = None,
     rules: SelectionRules | None = None,
-) -> Plan:
-    """Read the assets, forecast their need and route the fleet for ``request``."""
+) -> PlanInputs:
+    """Read the assets, forecast their need and choose candidates (reads only)."""
     if request.service not in SERVICES:
         raise BadRequest(f"service {request.service!r} not understood: use waste or watering")
+    runtime_seconds(settings, request.runtime_seconds)  # refuse a too long solve up front
     forecaster = forecaster or PlacehubForecaster()
     distance = distance or distance_from_settings(settings)
     fleet = fleet or fleet_from_settings(settings, request.service, service_sites(conn))
@@ -185,8 +329,11 @@ def make_plan(
     visit = start + half_shift  # a stop is, on average, half a shift into the day
     next_visit = start + timedelta(days=1, seconds=fleet.vehicles[0].shift_seconds
                                    * rules.next_visit_shift_fraction)
+    streets = street_index(settings)
+    places = streets.whereabouts([(a.lon, a.lat) for a in found.assets]) if streets else None
     rows, soon, later = [], [], []
-    for asset in found.assets:
+    details: dict[int, dict[str, object]] = {}
+    for number, asset in enumerate(found.assets):
         today = forecaster.forecast(asset.history, request.at, max(visit, request.at))
         soon.append(forecaster.forecast(asset.history, request.at, max(next_visit, request.at)))
         later.append(forecaster.forecast(
@@ -194,18 +341,82 @@ def make_plan(
             max(next_visit + timedelta(days=rules.prize_horizon_days), request.at)))
         load, seconds = load_and_service_seconds(asset, today.expected_level)
         rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
+        extra: dict[str, object] = {
+            "weight_kg": int(math.ceil(load * kg_per_litre(settings, asset))),
+            "expected_level": today.expected_level}
+        window = service_window(settings, asset, start)
+        if window is not None:
+            extra["window"], extra["window_text"] = window
+        if places is not None:
+            extra["street"], extra["locality"] = places[number].street, places[number].locality
+        details[asset.thing_id] = extra
     candidates, left_out = select_candidates(rows, soon, later, rules)
+    notes: list[str] = []
+    requeue = requeued_assets(conn, request.organisation_id, request.service, request.day,
+                              request.at, int(settings.rounds_requeue_days))
+    if requeue:
+        candidates, left_out = _force_mandatory(candidates, left_out, rows, requeue)
+        notes.append(f"{len(requeue)} mandatory stop{'s' if len(requeue) != 1 else ''} "
+                     "skipped earlier and not done since re-queued as mandatory")
+    candidates = with_details(candidates, details)
     left_out += [LeftOut(thing_id, name, reason) for thing_id, name, reason in found.unusable]
+    return PlanInputs(request, candidates, left_out, fleet, distance, start, rules,
+                      forecaster.name, notes)
+
+
+def _force_mandatory(candidates: list[Candidate], left_out: list[LeftOut],
+                     rows: list[tuple[int, str, float, float, int, int]],
+                     requeue: dict[int, str]) -> tuple[list[Candidate], list[LeftOut]]:
+    """Make re-queued assets mandatory, whatever their forecast says."""
+    by_id = {row[0]: row for row in rows}
+    chosen = [replace(c, mandatory=True, prize=0, reason=f"{requeue[c.asset_id]}; {c.reason}")
+              if c.asset_id in requeue else c for c in candidates]
+    present = {c.asset_id for c in chosen}
+    for asset_id, why in requeue.items():
+        if asset_id not in present and asset_id in by_id:
+            _, name, lon, lat, load, seconds = by_id[asset_id]
+            chosen.append(Candidate(asset_id, name, lon, lat, load, seconds, True, 0, 0.0, 0.0,
+                                    why))
+    return chosen, [x for x in left_out if x.asset_id not in requeue]
+
+
+def solve_plan(inputs: PlanInputs, settings: Settings) -> Plan:
+    """Route the fleet over the prepared candidates (no database: the long part)."""
+    request = inputs.request
     plan = plan_day(
-        candidates, fleet, distance, service=request.service, shift_start=start,
-        snapshot_time=request.at, left_out=left_out,
+        inputs.candidates, inputs.fleet, inputs.distance, service=request.service,
+        shift_start=inputs.start, snapshot_time=request.at, left_out=inputs.left_out,
         seed=request.seed if request.seed is not None else int(settings.rounds_seed),
-        runtime_seconds=request.runtime_seconds or float(settings.rounds_runtime_seconds),
+        runtime_seconds=runtime_seconds(settings, request.runtime_seconds),
         restarts=int(settings.rounds_restarts),
     )
-    plan.solver["forecaster"] = forecaster.name
-    plan.solver["selection_rules"] = asdict(rules)
+    plan.solver["forecaster"] = inputs.forecaster
+    plan.solver["selection_rules"] = asdict(inputs.rules)
+    plan.notes[:0] = inputs.notes
+    plan.replan_of = inputs.replan_of
+    if inputs.day:
+        plan.day = inputs.day
     return plan
+
+
+def make_plan(
+    conn: Connection,
+    settings: Settings,
+    request: PlanRequest,
+    *,
+    forecaster: Forecaster | None = None,
+    distance: DistanceSource | None = None,
+    fleet: Fleet | None = None,
+    rules: SelectionRules | None = None,
+) -> Plan:
+    """Read, forecast, choose and route in one call (``prepare_plan`` then ``solve_plan``).
+
+    Callers that hold a write transaction should call the two apart: the solve is the long
+    part and must not hold the database's write lock.
+    """
+    inputs = prepare_plan(conn, settings, request, forecaster=forecaster, distance=distance,
+                          fleet=fleet, rules=rules)
+    return solve_plan(inputs, settings)
 
 
 def save_plan(conn: Connection, plan: Plan, organisation_id: int, created_by: str,
@@ -286,13 +497,21 @@ def list_plans(conn: Connection, organisation_ids: set[int] | None, service: str
 
 
 def mark_stop(conn: Connection, plan_id: int, stop_id: int, status: str, reason: str,
-              at: datetime, by: str) -> dict[str, Any]:
-    """Mark a stop done (records a service event) or skipped (a reason is required)."""
+              at: datetime, by: str, zone: str = "Europe/London") -> dict[str, Any]:
+    """Mark a stop done (records a service event) or skipped (a reason is required).
+
+    A stop is done on its plan's day (in ``zone``, the council's time zone) or not at all: a
+    done time on another day is refused, so a mistyped date cannot reset a forecast.
+    """
     if status not in ("done", "skipped"):
         raise BadRequest(f"status {status!r} not understood: use done or skipped")
     if status == "skipped" and not reason.strip():
         raise BadRequest("a skipped stop needs a reason, e.g. 'blocked access'")
     plan = plan_row(conn, plan_id)
+    local = at.astimezone(ZoneInfo(zone))
+    if status == "done" and local.date().isoformat() != plan.plan_date:
+        raise BadRequest(f"stop {stop_id} is on the round of {plan.plan_date}: a done time must "
+                         f"be on that day ({zone}), not {local.isoformat(timespec='minutes')}")
     stop = conn.execute(select(rounds_stops).where(rounds_stops.c.id == stop_id,
                                                    rounds_stops.c.plan_id == plan_id)).first()
     if stop is None:
@@ -309,3 +528,103 @@ def mark_stop(conn: Connection, plan_id: int, stop_id: int, status: str, reason:
             stop_id=stop_id, note=reason.strip(), recorded_by=by))
     return {"id": stop_id, "plan_id": plan_id, "thing_id": stop.thing_id, "status": status,
             "reason": reason.strip(), "updated_at": at.isoformat()}
+
+
+def prepare_replan(conn: Connection, settings: Settings, plan_id: int, at: datetime
+                   ) -> PlanInputs:
+    """A re-plan of a plan's remaining stops from ``at`` (reads only; solve with
+    ``solve_plan``, store with ``save_plan`` and ``close_replanned``).
+
+    Each vehicle starts where its crew last marked a stop done (its depot if none yet), with
+    what it carries on board, for the rest of its shift; the stops still planned and the
+    mandatory stops skipped today are routed again, over every vehicle.
+    """
+    detail = plan_detail(conn, plan_id)
+    service = str(detail["service"])
+    zone = local_zone(settings)
+    start = shift_start(settings, date.fromisoformat(str(detail["date"])))
+    if not start - timedelta(hours=2) <= at <= start + timedelta(days=1):
+        raise BadRequest(f"plan {plan_id} is for {detail['date']}: re-plan it on that day")
+    base = fleet_from_settings(settings, service, service_sites(conn))
+    mandatory = set(detail.get("mandatory_ids", []))
+    vehicles: list[Vehicle] = []
+    candidates: list[Candidate] = []
+    for number, route in enumerate(detail["vehicles"]):
+        template = base.vehicles[min(number, len(base.vehicles) - 1)]
+        position = tuple(route["start"])
+        on_board = on_board_kg = previous = previous_kg = 0
+        for stop in route["stops"]:
+            delta = int(stop["load_litres"]) - previous
+            delta_kg = int(stop.get("weight_kg", 0)) - previous_kg
+            previous, previous_kg = int(stop["load_litres"]), int(stop.get("weight_kg", 0))
+            if stop["kind"] == "reload":
+                if any(s["kind"] == "asset" and s.get("status") == "done"
+                       and s["sequence"] > stop["sequence"] for s in route["stops"]):
+                    on_board = on_board_kg = 0
+                continue
+            if stop.get("status") == "done":
+                on_board += max(delta, 0)
+                on_board_kg += max(delta_kg, 0)
+                position = (stop["lon"], stop["lat"])
+                continue
+            must = stop["asset_id"] in mandatory
+            if stop.get("status") == "skipped" and not must:
+                continue
+            window = None
+            text = str(stop.get("window") or "")
+            if text.startswith("before "):
+                latest = datetime.combine(start.astimezone(zone).date(),
+                                          _clock_time(text[7:], "window"), zone)
+                if latest.astimezone(UTC) > at:
+                    window = (0, int((latest.astimezone(UTC) - at).total_seconds()))
+                else:
+                    text = ""
+            reason = stop.get("reason") or ""
+            if stop.get("status") == "skipped":
+                reason = f"skipped earlier today ({stop.get('reason')}): re-queued"
+            candidates.append(Candidate(
+                stop["asset_id"], stop["name"], stop["lon"], stop["lat"], max(delta, 1)
+                if service == WASTE else max(-delta, 1),
+                BIN_SERVICE_SECONDS if service == WASTE else WATERING_BASE_SECONDS + 360,
+                must, 0 if must else 5000, float(stop.get("level") or 0.0),
+                float(stop.get("probability") or 0.0), reason,
+                weight_kg=abs(delta_kg), window=window, window_text=text,
+                expected_level=stop.get("expected_level"), street=stop.get("street", ""),
+                locality=stop.get("locality", "")))
+        remaining = int((start + timedelta(seconds=template.shift_seconds) - at)
+                        .total_seconds())
+        if remaining <= 600:
+            continue
+        break_start = (datetime.fromisoformat(str(route["breaks"][0]["start"]))
+                       if route.get("breaks") else None)
+        keep_break = break_start is not None and break_start > at
+        vehicles.append(replace(
+            template, name=str(route["vehicle"]), start=position,
+            shift_seconds=remaining,
+            initial_load_litres=on_board if service == WASTE else 0,
+            initial_load_kg=on_board_kg if service == WASTE else 0,
+            break_seconds=template.break_seconds if keep_break else 0,
+            break_after_seconds=int((break_start - at).total_seconds())
+            if keep_break and break_start is not None else 0))
+    if not vehicles:
+        raise BadRequest(f"plan {plan_id}: no shift has more than 10 minutes left at "
+                         f"{at.astimezone(zone):%H:%M}")
+    fleet = replace(base, vehicles=tuple(vehicles))
+    request = PlanRequest(service, start.date(), at, int(detail["organisation_id"]))
+    notes = [f"re-plan of plan {plan_id} at {at.astimezone(zone):%H:%M} ({zone.key}): "
+             f"{len(candidates)} remaining stops"]
+    return PlanInputs(request, candidates, [], fleet, distance_from_settings(settings), at,
+                      SelectionRules(), str(detail["solver"].get("forecaster", "")), notes,
+                      replan_of=plan_id, day=str(detail["date"]))
+
+
+def close_replanned(conn: Connection, plan_id: int, new_plan_id: int, at: datetime,
+                    by: str) -> int:
+    """Mark the old plan's stops still planned as moved to the re-plan; answer how many."""
+    moved = conn.execute(update(rounds_stops)
+                         .where(rounds_stops.c.plan_id == plan_id,
+                                rounds_stops.c.kind == "asset",
+                                rounds_stops.c.status == "planned")
+                         .values(status="skipped", updated_at=at,
+                                 reason=f"re-planned in plan {new_plan_id} by {by}"))
+    return int(moved.rowcount or 0)

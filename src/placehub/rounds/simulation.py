@@ -1,30 +1,45 @@
 """Simulating waste rounds under several policies on the same demand, to measure the savings.
 
-The same bins, the same seeded demand (``placehub.rounds.demand``) and the same router (PyVRP,
-iteration-limited so runs are reproducible) serve every policy; only the choice of bins differs:
+The same bins, the same seeded demand (``placehub.rounds.demand``), the same scenario
+(``placehub.rounds.scenarios``: weather, events, faulty sensors, missed emptyings ...) and the same
+router (PyVRP, iteration-limited so runs are reproducible) serve every policy; only the choice of
+bins differs:
 
 - ``fixed``: today's fixed rounds, each bin emptied on fixed weekdays by its setting
-  (``placehub.rounds.demand.fixed_round_weekdays``, the schedule the demo's history uses too);
+  (``placehub.rounds.demand.fixed_round_weekdays``; the schedule is an option), routed with the
+  bins' **true** loads (the most favourable planning a fixed round can have);
 - ``threshold``: every bin whose latest reading is 80% or more;
 - ``placehub``: the forecaster's overflow probabilities, mandatory and prize-collecting choice.
 
-Each simulated day: sensors read at 06:00 and 18:00 (2% noise, capped at full); the policy picks
-bins from what it knows at 06:00; the fleet drives from 07:00 and empties each bin at its
-arrival time; demand accrues evenly through the day. A bin-day overflows when the bin's content
-exceeds its capacity at any moment of the day. All policies start from the same state after a
-warm-up of fixed rounds, which also gives the forecaster its history.
+Each simulated day: sensors read at 06:00 and 18:00 (2% noise, capped at full; the scenario
+loses, delays, freezes or spikes some readings); the policy picks bins from what has reached it
+by 06:00; the fleet drives from 07:00 with the crews' break, town-centre bins before 10:00, and
+ends its day at the tip; each bin is emptied at its arrival time (unless the scenario says the
+emptying was missed or partial; the crew's report may reach the forecaster late); demand accrues
+evenly through the day. A bin-day overflows when the bin's content exceeds its capacity at any
+moment of the day. All policies start from the same state after a warm-up of fixed rounds,
+which also gives the forecaster its history.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
 from placehub.places.distance import DistanceSource, LonLat, metres_between
-from placehub.rounds.demand import SETTINGS, BinSite, DemandModel, fixed_round_weekdays
+from placehub.rounds.demand import (
+    DEFAULT_FIXED_SCHEDULE,
+    SETTINGS,
+    BinSite,
+    DemandModel,
+    fixed_round_weekdays,
+)
 from placehub.rounds.forecast import (
     LITTER_BIN,
     AssetHistory,
@@ -40,7 +55,9 @@ from placehub.rounds.planning import (
     Vehicle,
     plan_day,
     select_candidates,
+    with_details,
 )
+from placehub.rounds.scenarios import REALISTIC, Scenario, ScenarioWorld
 
 POLICIES = ("fixed", "threshold", "placehub")
 # Diesel rigid HGV > 17 t at UK average load (a refuse collection vehicle): 0.19234 kg CO2e per
@@ -54,19 +71,33 @@ READING_NOISE = 0.02
 SHIFT_START = time(7, 0)
 BIN_SERVICE_SECONDS = 90
 DAY = timedelta(days=1)
+# When a fixed round expects to reach a bin: half-way through the shift.
+FIXED_VISIT_HOUR = 11.0
 
 DEFAULT_DEPOT: LonLat = (-0.7395, 52.6745)
 DEFAULT_TIP: LonLat = (-0.7145, 52.6905)
 
 
 class PrecomputedDistance:
-    """A DistanceSource over a fixed set of points, computed once (simulation and benchmark)."""
+    """A DistanceSource over a fixed set of points, computed once (simulation and benchmark).
 
-    def __init__(self, source: DistanceSource, points: Sequence[LonLat]) -> None:
+    Made from a source (``from_source``) or from matrices already computed (they pickle, so
+    worker processes need not load the road network); ``path`` needs the source.
+    """
+
+    def __init__(self, name: str, points: Sequence[LonLat], metres: np.ndarray,
+                 seconds: np.ndarray, source: DistanceSource | None = None) -> None:
+        self.name = name
         self.source = source
-        self.name = source.name
+        self.points = list(points)
         self.index = {p: i for i, p in enumerate(points)}
-        self.metres, self.seconds = source.matrices(list(points))
+        self.metres, self.seconds = metres, seconds
+
+    @classmethod
+    def from_source(cls, source: DistanceSource, points: Sequence[LonLat]
+                    ) -> PrecomputedDistance:
+        metres, seconds = source.matrices(list(points))
+        return cls(source.name, points, metres, seconds, source)
 
     def matrices(self, points: Sequence[LonLat]) -> tuple[np.ndarray, np.ndarray]:
         try:
@@ -76,7 +107,12 @@ class PrecomputedDistance:
         return self.metres[np.ix_(rows, rows)], self.seconds[np.ix_(rows, rows)]
 
     def path(self, start: LonLat, end: LonLat) -> list[LonLat]:
+        if self.source is None:
+            return [start, end]
         return self.source.path(start, end)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "source": None}
 
 
 @dataclass
@@ -94,6 +130,11 @@ class PolicyResult:
     fills_at_emptying: list[float] = field(default_factory=list)
     mandatory_left_out: int = 0
     solver_seconds: float = 0.0
+    # Trips whose true load (what the bins really held at the crew's arrival) exceeded the
+    # vehicle: the plan's loads were estimates.
+    trips_over_capacity: int = 0
+    missed_emptyings: int = 0
+    routes_not_ending_at_tip: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """The figures reported per policy (JSON-ready)."""
@@ -112,23 +153,45 @@ class PolicyResult:
             if self.fills_at_emptying else None,
             "co2_kg": round(self.km * CO2_KG_PER_KM, 1),
             "mandatory_left_out": self.mandatory_left_out,
+            "trips_over_capacity": self.trips_over_capacity,
+            "missed_emptyings": self.missed_emptyings,
+            "routes_not_ending_at_tip": self.routes_not_ending_at_tip,
             "solver_seconds": round(self.solver_seconds, 1),
         }
 
 
 @dataclass
 class BinState:
-    """A simulated bin: its true content (fraction of capacity) and what its sensor reported."""
+    """A simulated bin: its true content (fraction of capacity) and what placehub heard of it.
+
+    ``arrivals[i]`` is when ``readings[i]`` reached placehub and ``reported[i]`` when the
+    emptying ``services[i]`` was reported: the forecaster only sees what has arrived.
+    """
 
     site: BinSite
     setting: str
     fill: float
     readings: list[Reading] = field(default_factory=list)
+    arrivals: list[datetime] = field(default_factory=list)
     services: list[datetime] = field(default_factory=list)
+    reported: list[datetime] = field(default_factory=list)
+    frozen: float | None = None  # a stuck sensor's value
 
     def copy(self) -> BinState:
         return BinState(self.site, self.setting, self.fill, list(self.readings),
-                        list(self.services))
+                        list(self.arrivals), list(self.services), list(self.reported),
+                        self.frozen)
+
+    def history(self, at: datetime) -> AssetHistory:
+        """What placehub knows of the bin at ``at``."""
+        readings = sorted((r for r, a in zip(self.readings, self.arrivals, strict=True)
+                           if a <= at), key=lambda r: r.time)
+        services = [s for s, r in zip(self.services, self.reported, strict=True) if r <= at]
+        return AssetHistory(self.site.id, LITTER_BIN, readings, services)
+
+    def latest_reading(self, at: datetime) -> Reading | None:
+        arrived = [r for r, a in zip(self.readings, self.arrivals, strict=True) if a <= at]
+        return max(arrived, key=lambda r: r.time) if arrived else None
 
 
 @dataclass(frozen=True)
@@ -137,7 +200,7 @@ class SimulationConfig:
 
     days: int = 28
     seed: int = 1
-    start: date = date(2026, 1, 5)  # a Monday
+    start: date = date(2026, 3, 30)  # a Monday; Easter (3 and 6 April 2026) falls inside
     warmup_days: int = 14
     vehicles: int = 4
     vehicle_litres: int = 6000
@@ -146,6 +209,15 @@ class SimulationConfig:
     tip: LonLat = DEFAULT_TIP
     max_iterations: int = 800
     rules: SelectionRules = field(default_factory=SelectionRules)
+    scenario: Scenario = REALISTIC
+    fixed_schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIXED_SCHEDULE))
+    # Crew-ready plans, for every policy alike (docs/rounds.md, "Plans a crew can drive").
+    vehicle_kg: int = 1000
+    compaction_ratio: float = 1.0
+    kg_per_litre: float = 0.15
+    break_minutes: int = 30
+    break_after_hours: float = 6.0
+    town_centre_before_hour: float | None = 10.0
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -153,13 +225,22 @@ class SimulationConfig:
         if self.warmup_days < 2:
             raise ValueError(f"warmup_days {self.warmup_days} < 2: the forecaster needs history.")
 
+    def describe(self) -> dict[str, object]:
+        """The crew and vehicle rules of the run, for its report."""
+        return {"vehicle_kg": self.vehicle_kg, "compaction_ratio": self.compaction_ratio,
+                "kg_per_litre": self.kg_per_litre, "break_minutes": self.break_minutes,
+                "break_after_hours": self.break_after_hours,
+                "town_centre_before": (f"{int(self.town_centre_before_hour):02d}:00"
+                                       if self.town_centre_before_hour is not None else None),
+                "ends_at_tip": True}
+
 
 def _at(day: date, hour: float) -> datetime:
     return datetime.combine(day, time(0, 0), UTC) + timedelta(hours=hour)
 
 
 class Simulation:
-    """Runs policies over the same bins and demand; see the module docstring for the method."""
+    """Runs policies over the same bins, demand and scenario; see the module docstring."""
 
     def __init__(self, sites: Sequence[BinSite], demand: DemandModel, distance: DistanceSource,
                  config: SimulationConfig, forecaster: Forecaster | None = None) -> None:
@@ -171,45 +252,81 @@ class Simulation:
         self.forecaster = forecaster or PlacehubForecaster()
         self.rng = np.random.default_rng([config.seed, 99])
         points = [config.depot, config.tip] + [(s.lon, s.lat) for s in sites]
-        self.distance = PrecomputedDistance(distance, points)
+        self.distance = (distance if isinstance(distance, PrecomputedDistance)
+                         and set(points) <= set(distance.index)
+                         else PrecomputedDistance.from_source(distance, points))
         shift = int(config.shift_hours * 3600)
-        self.fleet = Fleet(tuple(Vehicle(f"RCV {i + 1}", config.vehicle_litres, shift,
-                                         config.depot, config.depot)
-                                 for i in range(config.vehicles)), config.tip)
+        self.fleet = Fleet(tuple(
+            Vehicle(f"RCV {i + 1}", config.vehicle_litres, shift, config.depot, config.depot,
+                    capacity_kg=config.vehicle_kg, compaction_ratio=config.compaction_ratio,
+                    break_seconds=config.break_minutes * 60,
+                    break_after_seconds=int(config.break_after_hours * 3600))
+            for i in range(config.vehicles)), config.tip, end_at_reload=True)
         self.settings = {s.id: demand.setting(s) for s in sites}
+        first = config.start - config.warmup_days * DAY
+        self.world = ScenarioWorld(config.scenario, config.seed, self.sites, first,
+                                   config.start + (config.days - 1) * DAY)
+        self._added: dict[date, dict[int, float]] = {}
 
     # -- the world --------------------------------------------------------------------------
 
-    def _read(self, state: BinState, when: datetime, fill: float) -> None:
-        value = min(fill, 1.0) + float(self.rng.normal(0, READING_NOISE))
-        state.readings.append(Reading(when, min(max(value, 0.0), 1.0)))
+    def added(self, day: date) -> dict[int, float]:
+        """Each bin's fill added on ``day`` (model x scenario), the same for every policy."""
+        if day not in self._added:
+            self._added[day] = {
+                s.id: self.demand.daily_fill(s, day)
+                * self.world.demand_factor(s, self.settings[s.id], day)
+                for s in self.sites}
+        return self._added[day]
+
+    def _read(self, state: BinState, day: date, slot: int, fill: float) -> None:
+        """A reading slot of the bin's sensor, as the scenario lets it through."""
+        when = _at(day, READING_HOURS[slot])
+        sent = self.world.reading(state.site.id, day, slot, fill, state.frozen, READING_NOISE)
+        if sent.value is None:
+            return
+        if state.frozen is None and self.world.stuck_now(state.site.id, day, slot):
+            state.frozen = sent.value
+        state.readings.append(Reading(when, sent.value))
+        state.arrivals.append(when + timedelta(hours=sent.delay_hours))
 
     def _live_day(self, states: dict[int, BinState], day: date,
                   visits: dict[int, datetime], result: PolicyResult | None) -> None:
         """One day of demand, sensor readings and emptyings at the given visit times."""
         midnight = _at(day, 0)
+        added_today = self.added(day)
         for bin_id, state in states.items():
-            added = self.demand.daily_fill(state.site, day)
+            added = added_today[bin_id]
             start_fill = state.fill
             visit = visits.get(bin_id)
+            left = start_fill
             overflowed = False
+            if visit is not None:
+                outcome = self.world.visit(bin_id, day)
+                before = start_fill + added * (visit - midnight) / DAY
+                overflowed = before > 1.0
+                if outcome.missed:
+                    visit = None
+                    if result is not None:
+                        result.missed_emptyings += 1
+                else:
+                    left = min(before, 1.0) * outcome.left_share
+                    if result is not None:
+                        result.fills_at_emptying.append(min(before, 1.0))
+                    state.services.append(visit)
+                    state.reported.append(visit + timedelta(hours=outcome.report_delay_hours))
 
             def fill_at(when: datetime, start_fill: float = start_fill,
-                        visit: datetime | None = visit, added: float = added) -> float:
+                        visit: datetime | None = visit, added: float = added,
+                        left: float = left) -> float:
                 fraction = (when - midnight) / DAY
                 if visit is not None and when >= visit:
-                    return added * (fraction - (visit - midnight) / DAY)
+                    return left + added * (fraction - (visit - midnight) / DAY)
                 return start_fill + added * fraction
 
-            if visit is not None:
-                before = fill_at(visit - timedelta(seconds=1))
-                overflowed = before > 1.0
-                if result is not None:
-                    result.fills_at_emptying.append(min(before, 1.0))
-                state.services.append(visit)
-            for hour in READING_HOURS[1:]:  # the morning reading was taken before planning
-                when = midnight + timedelta(hours=hour)
-                self._read(state, when, fill_at(when))
+            for slot in range(1, len(READING_HOURS)):  # the morning reading came before
+                self._read(state, day, slot, fill_at(midnight + timedelta(
+                    hours=READING_HOURS[slot])))
             state.fill = fill_at(midnight + DAY)
             overflowed = overflowed or state.fill > 1.0
             if result is not None and overflowed:
@@ -218,23 +335,27 @@ class Simulation:
     def _morning(self, states: dict[int, BinState], day: date) -> None:
         """The first reading of the day, taken before the round is planned."""
         hour = READING_HOURS[0]
-        for state in states.values():
-            added = self.demand.daily_fill(state.site, day)
-            self._read(state, _at(day, hour), state.fill + added * hour / 24)
+        added_today = self.added(day)
+        for bin_id, state in states.items():
+            self._read(state, day, 0, state.fill + added_today[bin_id] * hour / 24)
 
     # -- policies ---------------------------------------------------------------------------
 
     def _fixed(self, states: dict[int, BinState], day: date) -> list[Candidate]:
+        added_today = self.added(day)
         wanted = [s for s in states.values()
-                  if day.weekday() in fixed_round_weekdays(s.setting, s.site.settlement)]
-        return [self._candidate(s, 0.5, True, 0) for s in wanted]
+                  if day.weekday() in fixed_round_weekdays(s.setting, s.site.settlement,
+                                                           self.config.fixed_schedule)]
+        # Planned with the true loads: the best a fixed round could know.
+        return [self._candidate(s, min(s.fill + added_today[s.site.id] * FIXED_VISIT_HOUR / 24,
+                                       1.0), True, 0) for s in wanted]
 
     def _threshold(self, states: dict[int, BinState], day: date) -> list[Candidate]:
         at = _at(day, 6)
         chosen = []
         for state in states.values():
-            latest = state.readings[-1] if state.readings else None
-            if latest is not None and latest.time <= at and latest.value >= THRESHOLD:
+            latest = state.latest_reading(at)
+            if latest is not None and latest.value >= THRESHOLD:
                 chosen.append(self._candidate(state, latest.value, True, 0))
         return chosen
 
@@ -245,23 +366,39 @@ class Simulation:
         next_visit = _at(day, 7) + timedelta(
             hours=self.config.shift_hours * rules.next_visit_shift_fraction) + DAY
         rows, soon, later = [], [], []
+        details: dict[int, dict[str, object]] = {}
         for state in states.values():
-            history = AssetHistory(state.site.id, LITTER_BIN, state.readings, state.services)
+            history = state.history(at)
             today = self.forecaster.forecast(history, at, visit)
             soon.append(self.forecaster.forecast(history, at, next_visit))
             later.append(self.forecaster.forecast(
                 history, at, next_visit + rules.prize_horizon_days * DAY))
-            load = int(state.site.capacity_litres * min(max(today.expected_level, 0.1), 1.0))
+            load = self._litres(state, today.expected_level)
             rows.append((state.site.id, state.site.name, state.site.lon, state.site.lat, load,
                          BIN_SERVICE_SECONDS))
+            details[state.site.id] = self._details(state, load)
         candidates, _ = select_candidates(rows, soon, later, self.config.rules)
-        return candidates
+        return with_details(candidates, details)
+
+    def _litres(self, state: BinState, level: float) -> int:
+        return int(state.site.capacity_litres * min(max(level, 0.1), 1.0))
+
+    def _details(self, state: BinState, litres: int) -> dict[str, object]:
+        """Weight and time window of a bin's stop (the same rules for every policy)."""
+        details: dict[str, object] = {"weight_kg": int(math.ceil(litres
+                                                                 * self.config.kg_per_litre))}
+        before = self.config.town_centre_before_hour
+        if before is not None and state.setting == "town_centre":
+            details["window"] = (0, int((before - SHIFT_START.hour) * 3600))
+            details["window_text"] = f"before {int(before):02d}:00"
+        return details
 
     def _candidate(self, state: BinState, level: float, mandatory: bool,
                    prize: int) -> Candidate:
-        load = int(state.site.capacity_litres * min(max(level, 0.1), 1.0))
-        return Candidate(state.site.id, state.site.name, state.site.lon, state.site.lat, load,
-                         BIN_SERVICE_SECONDS, mandatory, prize, level, 0.0, "policy")
+        load = self._litres(state, level)
+        candidate = Candidate(state.site.id, state.site.name, state.site.lon, state.site.lat,
+                              load, BIN_SERVICE_SECONDS, mandatory, prize, level, 0.0, "policy")
+        return with_details([candidate], {state.site.id: self._details(state, load)})[0]
 
     # -- running ----------------------------------------------------------------------------
 
@@ -288,23 +425,21 @@ class Simulation:
         start_states = self.initial_states()
         results = {}
         for policy in policies:
-            # Each policy sees the same sensor noise and the same demand.
-            self.rng = np.random.default_rng([self.config.seed, 7])
             states = {k: v.copy() for k, v in start_states.items()}
             result = PolicyResult(policy, self.config.days, len(self.sites))
             for offset in range(self.config.days):
                 day = self.config.start + offset * DAY
                 self._morning(states, day)
                 candidates = choose[policy](states, day)
-                visits = self._route(candidates, day, result)
+                visits = self._route(candidates, day, result, states)
                 self._live_day(states, day, visits, result)
                 if on_day is not None:
                     on_day(policy, offset)
             results[policy] = result
         return results
 
-    def _route(self, candidates: list[Candidate], day: date,
-               result: PolicyResult) -> dict[int, datetime]:
+    def _route(self, candidates: list[Candidate], day: date, result: PolicyResult,
+               states: dict[int, BinState]) -> dict[int, datetime]:
         if not candidates:
             return {}
         plan = plan_day(candidates, self.fleet, self.distance, service=WASTE,
@@ -314,6 +449,8 @@ class Simulation:
                         with_geometry=False, solve_params=None)
         result.solver_seconds += float(plan.solver["runtime_seconds"])  # type: ignore[arg-type]
         result.mandatory_left_out += sum(1 for x in plan.left_out if x.mandatory)
+        midnight = _at(day, 0)
+        added_today = self.added(day)
         visits = {}
         for route in plan.routes:
             if not route.asset_stops:
@@ -321,10 +458,20 @@ class Simulation:
             result.km += route.km
             result.vehicle_days += 1
             result.vehicle_hours += route.work_seconds / 3600
+            if route.stops[-1].kind != "reload":
+                result.routes_not_ending_at_tip += 1
+            true_load: dict[int, float] = {}
             for stop in route.asset_stops:
                 assert stop.asset_id is not None
                 visits[stop.asset_id] = stop.arrival
                 result.stops += 1
+                state = states[stop.asset_id]
+                content = min(state.fill + added_today[stop.asset_id]
+                              * (stop.arrival - midnight) / DAY, 1.0)
+                true_load[stop.trip] = (true_load.get(stop.trip, 0.0)
+                                        + content * state.site.capacity_litres)
+            result.trips_over_capacity += sum(1 for litres in true_load.values()
+                                              if litres > route.capacity_litres)
         return visits
 
 
@@ -422,8 +569,12 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
         "bins": next(iter(results.values())).bins if results else 0,
         "bins_source": bins_source,
         "distance_source": distance_name,
+        "scenario": config.scenario.describe(),
+        "fixed_schedule": config.fixed_schedule,
         "fleet": {"vehicles": config.vehicles, "vehicle_litres": config.vehicle_litres,
-                  "shift_hours": config.shift_hours, "depot": config.depot, "tip": config.tip},
+                  "shift_hours": config.shift_hours, "depot": config.depot, "tip": config.tip,
+                  **config.describe()},
+        "selection_rules": {"mandatory_probability": config.rules.mandatory_probability},
         "solver": {"name": "PyVRP", "max_iterations_per_day": config.max_iterations},
         "co2_kg_per_km": CO2_KG_PER_KM,
         "co2_factor_source": "Defra/DECC GHG conversion factors, diesel rigid HGV > 17 t, UK "
@@ -432,3 +583,92 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
         "policies": figures,
         "savings": savings,
     }
+
+
+@dataclass(frozen=True)
+class SeedJob:
+    """One seed of a multi-seed simulation, self-contained so a worker process can run it."""
+
+    sites: tuple[BinSite, ...]
+    villages: dict[str, LonLat]
+    distance: PrecomputedDistance
+    config: SimulationConfig
+    policies: tuple[str, ...]
+    bins_source: str
+
+
+def run_seed(job: SeedJob, on_day: Callable[[str, int], None] | None = None
+             ) -> dict[str, object]:
+    """Simulate one seed and answer its report (module level, so a process pool can run it)."""
+    simulation = Simulation(job.sites, DemandModel(job.config.seed, job.villages), job.distance,
+                            job.config)
+    return report(simulation.run(job.policies, on_day=on_day), job.config, job.distance.name,
+                  job.bins_source)
+
+
+def run_seeds(jobs: Sequence[SeedJob], workers: int = 1,
+              on_done: Callable[[dict[str, object]], None] | None = None
+              ) -> list[dict[str, object]]:
+    """Reports of several seeds, run ``workers`` at a time, in the order of ``jobs``."""
+    if workers < 1:
+        raise ValueError(f"workers {workers} < 1 not understood.")
+    if workers == 1 or len(jobs) == 1:
+        reports = []
+        for job in jobs:
+            reports.append(run_seed(job))
+            if on_done is not None:
+                on_done(reports[-1])
+        return reports
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = [pool.submit(run_seed, job) for job in jobs]
+        reports = []
+        for future in futures:
+            reports.append(future.result())
+            if on_done is not None:
+                on_done(reports[-1])
+    return reports
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    return {"median": round(float(statistics.median(values)), 4),
+            "min": round(float(min(values)), 4), "max": round(float(max(values)), 4)}
+
+
+def spread(reports: Sequence[dict[str, object]], overflow_limit: float = 0.01
+           ) -> dict[str, object]:
+    """Figures over seeds: median, min and max per policy, the km saving of placehub against
+    fixed rounds per seed, and whether each seed keeps placehub's overflow at most fixed's and
+    at most ``overflow_limit`` of bin-days."""
+    if not reports:
+        raise ValueError("no reports to summarise.")
+    policies: dict[str, dict[str, object]] = {}
+    names = list(reports[0]["policies"])  # type: ignore[call-overload]
+    for name in names:
+        rows = [r["policies"][name] for r in reports]  # type: ignore[index]
+        policies[name] = {key: _spread([float(row[key]) for row in rows])
+                          for key in ("km", "overflow_bin_days", "overflow_share", "stops",
+                                      "vehicle_days", "crew_hours")}
+    summary: dict[str, object] = {"seeds": [r["seed"] for r in reports], "policies": policies}
+    if "fixed" in names and "placehub" in names:
+        per_seed = []
+        for r in reports:
+            fixed, placehub = r["policies"]["fixed"], r["policies"]["placehub"]  # type: ignore[index]
+            saving = 1 - float(placehub["km"]) / float(fixed["km"]) if fixed["km"] else 0.0
+            per_seed.append({
+                "seed": r["seed"], "km_saving": round(saving, 4),
+                "overflow_bin_days": [placehub["overflow_bin_days"], fixed["overflow_bin_days"]],
+                "overflow_share": placehub["overflow_share"],
+                "overflow_at_most_fixed": placehub["overflow_bin_days"]
+                <= fixed["overflow_bin_days"],
+                "overflow_at_most_limit": float(placehub["overflow_share"]) <= overflow_limit,
+            })
+        summary["placehub_vs_fixed"] = {
+            "km_saving": _spread([row["km_saving"] for row in per_seed]),
+            "seeds_with_overflow_at_most_fixed": sum(
+                bool(row["overflow_at_most_fixed"]) for row in per_seed),
+            "seeds_with_overflow_at_most_limit": sum(
+                bool(row["overflow_at_most_limit"]) for row in per_seed),
+            "overflow_limit": overflow_limit,
+            "per_seed": per_seed,
+        }
+    return summary
