@@ -154,3 +154,156 @@ def test_stored_plan_passes_checks(database: Database, settings) -> None:  # typ
                          PlanRequest("waste", date(2026, 11, 23), AT))
     assert check_plan(plan) == []
     assert plan.solver["forecaster"].startswith("placehub")
+
+
+def plan_of(client: TestClient, auth: dict[str, str], **body: object) -> dict:  # type: ignore[type-arg]
+    """POST a waste plan for 2026-11-23 from the readings at AT."""
+    response = client.post("/api/rounds/plans", headers=auth, json={
+        "service": "waste", "date": "2026-11-23", "at": AT.isoformat(), "runtime_seconds": 0.5,
+        **body})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_done_time_must_be_on_the_plans_day(client: TestClient, database: Database) -> None:
+    """A stop marked done at a time outside the plan's day (Europe/London) is a 400 that says
+    which day; on the day it is accepted."""
+    _, token, _ = add_bins(database)
+    auth = {"Authorization": f"Bearer {token}"}
+    plan = plan_of(client, auth)
+    stop = next(s for v in plan["vehicles"] for s in v["stops"] if s["kind"] == "asset")
+    url = f"/api/rounds/plans/{plan['id']}/stops/{stop['id']}"
+    for when in ("2030-01-01T10:00:00+00:00", "2026-11-22T23:59:00+00:00",
+                 "2026-11-24T00:00:00+00:00"):
+        refused = client.post(url, headers=auth, json={"status": "done", "at": when})
+        assert refused.status_code == 400, when
+        assert "2026-11-23" in refused.json()["error"]["message"]
+    assert client.get(f"/api/rounds/plans/{plan['id']}", headers=auth).json()[
+        "progress"]["done"] == 0
+    accepted = client.post(url, headers=auth,
+                           json={"status": "done", "at": "2026-11-23T23:30:00+00:00"})
+    assert accepted.status_code == 200
+
+
+def test_plan_runtime_is_bounded_by_a_setting(client: TestClient, database: Database) -> None:
+    """Asking the solver for more than rounds_max_runtime_seconds is a 400 naming the limit."""
+    _, token, _ = add_bins(database, count=3)
+    auth = {"Authorization": f"Bearer {token}"}
+    response = client.post("/api/rounds/plans", headers=auth, json={
+        "service": "waste", "date": "2026-11-23", "at": AT.isoformat(),
+        "runtime_seconds": 600})
+    assert response.status_code == 400
+    assert "rounds_max_runtime_seconds" in response.json()["error"]["message"]
+
+
+def test_sheets_show_streets_local_times_and_why(client: TestClient,
+                                                 database: Database) -> None:
+    """Round sheets name the nearest street and locality, say which stops are mandatory and
+    why, show fill and forecast, and print every vehicle in one page."""
+    _, token, _ = add_bins(database)
+    auth = {"Authorization": f"Bearer {token}"}
+    plan = plan_of(client, auth)
+    stops = [s for v in plan["vehicles"] for s in v["stops"] if s["kind"] == "asset"]
+    assert all(s["locality"] for s in stops) and any(s["street"] for s in stops)
+    assert {s["mandatory"] for s in stops} >= {True} and all(s["why"] for s in stops)
+    number = next(i + 1 for i, v in enumerate(plan["vehicles"]) if v["stops"])
+    lines = client.get(f"/api/rounds/plans/{plan['id']}/vehicles/{number}/sheet.csv",
+                       headers=auth).text.splitlines()
+    header = lines[0].split(",")
+    for column in ("arrival_local", "street", "locality", "mandatory", "why", "fill_now",
+                   "fill_forecast", "window"):
+        assert column in header
+    every = client.get(f"/api/rounds/plans/{plan['id']}/sheets.html", headers=auth)
+    assert every.status_code == 200
+    used = sum(1 for v in plan["vehicles"] if v["stops"])
+    assert every.text.count('<section class="sheet">') == used
+    assert every.text.count("<svg") == used and "Europe/London" in every.text
+    assert "Mandatory:" in every.text
+
+
+def test_skipped_mandatory_stop_is_requeued(client: TestClient, database: Database) -> None:
+    """A mandatory stop skipped by the crew is mandatory again in the next plan, with the
+    reason; once done it is not."""
+    _, token, _ = add_bins(database)
+    auth = {"Authorization": f"Bearer {token}"}
+    plan = plan_of(client, auth)
+    stop = next(s for v in plan["vehicles"] for s in v["stops"]
+                if s["kind"] == "asset" and s["asset_id"] in plan["mandatory_ids"])
+    url = f"/api/rounds/plans/{plan['id']}/stops/{stop['id']}"
+    assert client.post(url, headers=auth, json={
+        "status": "skipped", "reason": "car parked on it",
+        "at": "2026-11-23T09:00:00+00:00"}).status_code == 200
+    later = (AT + DAY).isoformat()
+    nxt = plan_of(client, auth, date="2026-11-24", at=later)
+    assert stop["asset_id"] in nxt["mandatory_ids"]
+    again = next(s for v in nxt["vehicles"] for s in v["stops"]
+                 if s.get("asset_id") == stop["asset_id"])
+    assert "re-queued" in again["why"] and "car parked on it" in again["why"]
+    assert any("re-queued" in note for note in nxt["notes"])
+
+
+def test_mid_day_replan_of_remaining_stops(client: TestClient, database: Database) -> None:
+    """Re-planning at noon routes only the stops not done, from where each vehicle is; the old
+    plan's remaining stops are marked as moved."""
+    _, token, _ = add_bins(database)
+    auth = {"Authorization": f"Bearer {token}"}
+    plan = plan_of(client, auth)
+    route = next(v for v in plan["vehicles"] if len([s for s in v["stops"]
+                                                     if s["kind"] == "asset"]) >= 2)
+    first = next(s for s in route["stops"] if s["kind"] == "asset")
+    url = f"/api/rounds/plans/{plan['id']}/stops/{first['id']}"
+    assert client.post(url, headers=auth, json={
+        "status": "done", "at": "2026-11-23T08:00:00+00:00"}).status_code == 200
+    noon = "2026-11-23T12:00:00+00:00"
+    response = client.post(f"/api/rounds/plans/{plan['id']}/replan", headers=auth,
+                           json={"at": noon})
+    assert response.status_code == 201, response.text
+    new = response.json()
+    assert new["replan_of"] == plan["id"] and new["date"] == "2026-11-23"
+    served = {s["asset_id"] for v in new["vehicles"] for s in v["stops"] if s["kind"] == "asset"}
+    remaining = {s["asset_id"] for v in plan["vehicles"] for s in v["stops"]
+                 if s["kind"] == "asset"} - {first["asset_id"]}
+    assert first["asset_id"] not in served
+    assert remaining >= served and set(plan["mandatory_ids"]) - {first["asset_id"]} <= served
+    for vehicle in new["vehicles"]:
+        for stop in vehicle["stops"]:
+            assert stop["arrival"] >= noon
+    old = client.get(f"/api/rounds/plans/{plan['id']}", headers=auth).json()
+    assert old["progress"]["planned"] == 0 and old["progress"]["done"] == 1
+    moved = [s for v in old["vehicles"] for s in v["stops"] if s.get("status") == "skipped"]
+    assert moved and all(f"plan {new['id']}" in s["reason"] for s in moved)
+
+
+def test_planning_does_not_hold_the_write_lock(client: TestClient, database: Database,
+                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """While the solver runs, another connection can write (SQLite: no write transaction is
+    open during the solve; on PostgreSQL the same code path is used)."""
+    import sqlite3
+
+    from placehub.places.distance import HaversineDistance
+    from placehub.rounds import service
+
+    _, token, _ = add_bins(database)
+    writes: list[str] = []
+
+    class ProbingDistance(HaversineDistance):
+        def matrices(self, points):  # type: ignore[no-untyped-def]
+            if database.is_sqlite:  # the solve starts here: try a write elsewhere
+                path = database.url.removeprefix("sqlite:///")
+                other = sqlite3.connect(path, timeout=0.5)
+                try:
+                    other.execute("CREATE TABLE IF NOT EXISTS lock_probe (x INTEGER)")
+                    other.execute("INSERT INTO lock_probe VALUES (1)")
+                    other.commit()
+                    writes.append("ok")
+                except sqlite3.OperationalError as error:
+                    writes.append(str(error))
+                finally:
+                    other.close()
+            else:
+                writes.append("ok")
+            return super().matrices(points)
+
+    monkeypatch.setattr(service, "distance_from_settings", lambda _settings: ProbingDistance())
+    plan_of(client, {"Authorization": f"Bearer {token}"})
+    assert writes and all(w == "ok" for w in writes), writes

@@ -1,6 +1,6 @@
 """Planning: selection from needs, PyVRP routing with reloads, and plans checked on their own."""
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -198,3 +198,72 @@ def test_tuned_search_is_the_default() -> None:
 
     assert parameters() == asdict(DEFAULT_TUNING)
     assert parameters(solve_params=None) == "PyVRP defaults"
+
+
+def crew_fleet(vehicles: int = 2, litres: int = 2000, kg: int = 0, hours: float = 7.5,
+               break_minutes: int = 30) -> Fleet:
+    """Refuse vehicles that end the day at the tip, with a break after 6 h of work."""
+    return Fleet(tuple(Vehicle(f"RCV {i + 1}", litres, int(hours * 3600), DEPOT, DEPOT,
+                               capacity_kg=kg, break_seconds=break_minutes * 60,
+                               break_after_seconds=6 * 3600)
+                       for i in range(vehicles)), TIP, end_at_reload=True)
+
+
+def test_every_loaded_route_ends_at_the_tip() -> None:
+    """Waste vehicles empty at the tip before going home: the last stop of every used route is
+    the tip, nothing is on board at the end, and the drive home is counted."""
+    cands = candidates(60, load=100)
+    plan = plan_day(cands, crew_fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                    snapshot_time=START, max_iterations=300)
+    assert check_plan(plan) == []
+    used = [r for r in plan.routes if r.asset_stops]
+    assert used
+    for route in used:
+        assert route.stops[-1].kind == "reload" and route.stops[-1].name == "tip"
+        assert route.stops[-1].load_litres == 0
+        home = HaversineDistance().matrices([TIP, DEPOT])[0][0, 1] / 1000
+        assert route.km >= home
+        assert route.end_time > route.stops[-1].departure
+    document = plan_document(plan)
+    assert document["ends_at_reload"] is True
+    # The checker notices a route that goes home loaded.
+    broken = next(r for r in plan.routes if r.asset_stops)
+    broken.stops.pop()
+    broken.legs = []
+    assert any("waste on board" in problem for problem in check_plan(plan))
+
+
+def test_break_is_taken_before_six_hours_of_work() -> None:
+    """A long day gets the crew's 30-minute break within the first six hours; the stops after
+    it move back by 30 minutes and the day still fits the shift."""
+    cands = candidates(140, load=40, mandatory_every=1)
+    plan = plan_day(cands, crew_fleet(vehicles=1, litres=8000, hours=9.0), HaversineDistance(),
+                    service=WASTE, shift_start=START, snapshot_time=START, max_iterations=300)
+    route = plan.routes[0]
+    assert route.work_seconds > 6 * 3600, "the test needs a day longer than six hours"
+    assert len(route.breaks) == 1
+    start = datetime.fromisoformat(str(route.breaks[0]["start"]))
+    end = datetime.fromisoformat(str(route.breaks[0]["end"]))
+    assert end - start == timedelta(minutes=30)
+    assert start - route.start_time <= timedelta(hours=6)
+    after = int(route.breaks[0]["after_sequence"])  # type: ignore[call-overload]
+    assert all(s.arrival >= end for s in route.stops if s.sequence > after)
+    assert check_plan(plan) == []
+
+
+def test_time_windows_and_weight_limits_hold() -> None:
+    """Stops with a window are reached in it, and the payload limit adds trips to the tip."""
+    cands = [replace(c, window=(0, 3 * 3600), window_text="before 10:00", weight_kg=40)
+             if c.asset_id % 5 == 0 else replace(c, weight_kg=40)
+             for c in candidates(50, load=100)]
+    plan = plan_day(cands, crew_fleet(kg=600), HaversineDistance(), service=WASTE,
+                    shift_start=START, snapshot_time=START, max_iterations=300)
+    assert check_plan(plan) == []
+    for route in plan.routes:
+        for stop in route.asset_stops:
+            assert stop.weight_kg <= 600
+            if stop.window:
+                assert stop.arrival <= START + timedelta(hours=3)
+    served_kg = 40 * plan.stop_count
+    assert served_kg > 600
+    assert sum(r.trips for r in plan.routes) >= -(-served_kg // 600)  # loads of <= 600 kg

@@ -150,9 +150,23 @@ def sheet_html(plan_id: int, number: int, request: Request,
     """The printable round sheet of vehicle ``number`` (1-based)."""
     with request.app.state.database.connect() as conn:
         detail = _readable_plan(conn, principal, plan_id)
-    council = request.app.state.settings.council_name
+    settings = request.app.state.settings
     # A standalone print view: its own inline stylesheet, and no scripts at all.
-    return HTMLResponse(sheets.sheet_html(detail, number, council), headers={
+    return HTMLResponse(sheets.sheet_html(detail, number, settings.council_name,
+                                          str(settings.rounds_timezone)), headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                   "img-src 'self' data:; frame-ancestors 'none'"})
+
+
+@router.get("/plans/{plan_id}/sheets.html", response_class=HTMLResponse)
+def sheets_html(plan_id: int, request: Request,
+                principal: Principal = Depends(current_principal)) -> HTMLResponse:
+    """Every used vehicle's round sheet in one print (a page per vehicle)."""
+    with request.app.state.database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    settings = request.app.state.settings
+    return HTMLResponse(sheets.sheets_html(detail, settings.council_name,
+                                           str(settings.rounds_timezone)), headers={
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                    "img-src 'self' data:; frame-ancestors 'none'"})
 
@@ -163,7 +177,8 @@ def sheet_csv(plan_id: int, number: int, request: Request,
     """The round sheet as CSV."""
     with request.app.state.database.connect() as conn:
         detail = _readable_plan(conn, principal, plan_id)
-    return Response(sheets.sheet_csv(detail, number), media_type="text/csv",
+    zone = str(request.app.state.settings.rounds_timezone)
+    return Response(sheets.sheet_csv(detail, number, zone), media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="plan-{plan_id}-vehicle-{number}.csv"'})
 

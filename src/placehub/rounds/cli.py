@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -19,6 +20,7 @@ from placehub.places.distance import DistanceSource
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
 from placehub.rounds.demand import BinSite
+from placehub.rounds.planning import SelectionRules
 from placehub.rounds.scenarios import Scenario
 from placehub.rounds.watering import Bed
 
@@ -69,23 +71,28 @@ def plan_command(
 ) -> None:
     """Forecast need, choose assets and route the fleet for a day; store the plan."""
     settings = settings_of(ctx)
-    with open_database(settings) as database, database.begin() as conn:
-        rows = conn.execute(select(organisations.c.id, organisations.c.slug)).all()
-        if organisation:
-            chosen = [r.id for r in rows if r.slug == organisation]
-            if not chosen:
-                fail(f"no organisation {organisation!r}: see 'placehub users' commands")
-        elif len(rows) == 1:
-            chosen = [rows[0].id]
-        else:
-            fail("say which organisation with --organisation SLUG"
-                 if rows else "no organisation yet: create one (or run the demo) first")
-        request = rounds.PlanRequest(service.value, _parse_day(day), _parse_at(at), chosen[0],
-                                     seed, runtime)
-        with console.status("Forecasting and routing..."):
-            plan = rounds.make_plan(conn, settings, request)
-        plan_id = rounds.save_plan(conn, plan, chosen[0], "cli", datetime.now(UTC))
-        detail = rounds.plan_detail(conn, plan_id)
+    with open_database(settings) as database:
+        # Read, solve, then write: the solve holds no transaction (nor SQLite's write lock).
+        with database.connect() as conn:
+            rows = conn.execute(select(organisations.c.id, organisations.c.slug)).all()
+            if organisation:
+                chosen = [r.id for r in rows if r.slug == organisation]
+                if not chosen:
+                    fail(f"no organisation {organisation!r}: see 'placehub users' commands")
+            elif len(rows) == 1:
+                chosen = [rows[0].id]
+            else:
+                fail("say which organisation with --organisation SLUG"
+                     if rows else "no organisation yet: create one (or run the demo) first")
+            request = rounds.PlanRequest(service.value, _parse_day(day), _parse_at(at),
+                                         chosen[0], seed, runtime)
+            with console.status("Forecasting..."):
+                inputs = rounds.prepare_plan(conn, settings, request)
+        with console.status(f"Routing {len(inputs.candidates)} candidates..."):
+            plan = rounds.solve_plan(inputs, settings)
+        with database.begin() as conn:
+            plan_id = rounds.save_plan(conn, plan, chosen[0], "cli", datetime.now(UTC))
+            detail = rounds.plan_detail(conn, plan_id)
     if as_json:
         print(json.dumps(detail, indent=2))
         return
@@ -181,6 +188,9 @@ def simulate_command(
         "", help="Fixed rounds per area, e.g. town_centre=daily,town=3x,village=2x,"
                  "rural=weekly (frequencies daily, 3x, 2x, weekly)."),
     workers: int = typer.Option(1, help="Seeds simulated at once (processes)."),
+    risk_threshold: float = typer.Option(
+        None, help="placehub's selection: visit when the risk of overflow (or of a dry bed) "
+                   "before the next chance exceeds this (default: SelectionRules)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full JSON report."),
     weather_sd: float = _option("SD of the log county-wide daily demand factor."),
     weather_persistence: float = _option("Share of yesterday's weather carried to today."),
@@ -226,6 +236,11 @@ def simulate_command(
     except ValueError as error:
         fail(str(error))
     chosen_seeds = parse_seeds(seeds) if seeds else [seed]
+    rules = SelectionRules()
+    if risk_threshold is not None:
+        if not 0 < risk_threshold <= 1:
+            fail(f"--risk-threshold {risk_threshold}: use a probability between 0 and 1")
+        rules = dataclasses.replace(rules, mandatory_probability=risk_threshold)
     first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)
     pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
@@ -237,7 +252,7 @@ def simulate_command(
     villages = villages_from_osm(pbf)
     if service is Service.watering:
         _simulate_watering(settings, pbf, distance, days, chosen_seeds, first_day, beds,
-                           policies, iterations, vehicles or 2, world, workers, as_json)
+                           policies, iterations, vehicles or 2, world, workers, as_json, rules)
         return
     from placehub.rounds.simulation import (
         POLICIES,
@@ -266,7 +281,7 @@ def simulate_command(
             try:
                 config = SimulationConfig(
                     days=days, seed=number, max_iterations=iterations, vehicles=vehicles or 4,
-                    scenario=world, fixed_schedule=schedule, **options)
+                    scenario=world, fixed_schedule=schedule, rules=rules, **options)
             except ValueError as error:
                 fail(str(error))
             points = [config.depot, config.tip] + [(s.lon, s.lat) for s in run_sites]
@@ -351,7 +366,7 @@ def register(app_: typer.Typer) -> None:
 def _simulate_watering(settings: Settings, pbf: str, distance: DistanceSource, days: int,
                        seeds: list[int], first_day: date | None, beds: int,
                        policies: str | None, iterations: int, bowsers: int, world: Scenario,
-                       workers: int, as_json: bool) -> None:
+                       workers: int, as_json: bool, rules: SelectionRules) -> None:
     """``simulate --service watering``: fixed watering days against placehub's choice."""
     from placehub.rounds.simulation import PrecomputedDistance, spread
     from placehub.rounds.watering import (
@@ -379,7 +394,8 @@ def _simulate_watering(settings: Settings, pbf: str, distance: DistanceSource, d
             run_beds = found or rutland_beds(pbf, beds, number)
             try:
                 config = WateringConfig(days=days, seed=number, max_iterations=iterations,
-                                        vehicles=bowsers, scenario=world, **options)
+                                        vehicles=bowsers, scenario=world, rules=rules,
+                                        **options)
             except ValueError as error:
                 fail(str(error))
             points = [config.depot] + [(b.lon, b.lat) for b in run_beds]

@@ -58,7 +58,7 @@ SILENT_HOURS = 30.0
 IMPLAUSIBLE_RISE = 0.5
 MOISTURE_SCALE = 40.0
 # Adaptive rate: a day's rate weighs half as much as one RATE_HALF_LIFE_DAYS more recent.
-RATE_HALF_LIFE_DAYS = 7.0
+RATE_HALF_LIFE_DAYS = 5.0
 # Demand shocks shared over consecutive days (weather, events, holidays) make growth over
 # several days vary more than independent daily noise says: this share of the expected growth is
 # added to the spread (a coefficient of variation).
@@ -235,12 +235,21 @@ def _normal_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
 def _robust_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """(Weighted) mean after clipping values further than 3 scaled MADs from the median."""
-    median = float(np.median(values))
-    mad = 1.4826 * float(np.median(np.abs(values - median)))
+    """(Weighted) mean after clipping values further than 3 scaled MADs from the (weighted)
+    median. The MAD is floored at a third of the median, so a real change of rate, recent and
+    weighted up, is not clipped away as an outlier of the older days."""
+    w = np.ones_like(values) if weights is None else weights
+    median = _weighted_median(values, w)
+    mad = max(1.4826 * _weighted_median(np.abs(values - median), w), abs(median) / 3)
     clipped = values if mad == 0 else np.clip(values, median - 3 * mad, median + 3 * mad)
-    return float(np.average(clipped, weights=weights))
+    return float(np.average(clipped, weights=w))
 
 
 def _recency_weights(days: Sequence[datetime], at: datetime) -> np.ndarray:
@@ -277,6 +286,23 @@ def _daily_rates(pairs: list[tuple[Reading, Reading]]) -> dict[datetime, float]:
     return {k: change[k] / span[k] for k in change if span[k] > 0}
 
 
+@dataclass(frozen=True)
+class _BinFit:
+    """A bin's fitted rate, spread and level at ``at``, before projecting to a horizon."""
+
+    screened: Screened
+    rate: float
+    factors: tuple[float, ...]
+    sd: float
+    rate_se: float
+    method: str
+    level: float  # at ``since``
+    since: datetime
+    now_level: float
+    last_service: datetime | None
+    readings_used: int
+
+
 class PlacehubForecaster:
     """Fill rate with a weekday profile from recent weeks, and a probability from its variance.
 
@@ -297,33 +323,57 @@ class PlacehubForecaster:
             raise ValueError(f"shrinkage_days {shrinkage_days} < 0 not understood.")
         self.lookback = timedelta(days=lookback_days)
         self.shrinkage_days = shrinkage_days
+        self._cache: tuple[tuple[object, ...], tuple[_BinFit, _BinFit | None]] | None = None
 
     def forecast(self, history: AssetHistory, at: datetime, until: datetime) -> Need:
         if until < at:
             raise ValueError(f"until {until} is before at {at}: ask about the future.")
-        readings = sorted((r for r in history.readings if at - self.lookback <= r.time <= at),
-                          key=lambda r: r.time)
-        services = sorted(s for s in history.services if s <= at)
         if history.asset_type == FLOWERBED:
+            readings, services = self._window(history, at)
             return self._flowerbed(history, readings, services, at, until)
-        screened = screen_readings(readings, services, at)
-        need = self._bin(history, screened, services, at, until)
+        main, doubt = self._fits(history, at)
+        need = self._bin_need(history, main, at, until)
         # A fall without a recorded service may be an emptying reported late, or a lost echo:
         # until a second reading confirms it, take the riskier of the two readings of it.
-        kept = screened.readings
-        if (len(kept) >= 2 and kept[-1].value < kept[-2].value - EMPTYING_DROP
-                and not any(kept[-2].time < s <= kept[-1].time for s in services)):
-            doubt = Screened(kept[:-1], screened.rate_excluded, list(screened.flags),
-                             screened.trusted)
-            alternative = self._bin(history, doubt, services, at, until)
+        if doubt is not None:
+            alternative = self._bin_need(history, doubt, at, until)
             if alternative.probability > need.probability:
+                kept = main.screened.readings
                 need = replace(alternative, flags=(
                     *alternative.flags, f"fall to {kept[-1].value:.0%} at "
                     f"{_when(kept[-1].time)} without a recorded emptying: not yet believed"))
         return need
 
-    def _bin(self, history: AssetHistory, screened: Screened, services: list[datetime],
-             at: datetime, until: datetime) -> Need:
+    def _window(self, history: AssetHistory, at: datetime
+                ) -> tuple[list[Reading], list[datetime]]:
+        readings = sorted((r for r in history.readings if at - self.lookback <= r.time <= at),
+                          key=lambda r: r.time)
+        return readings, sorted(s for s in history.services if s <= at)
+
+    def _fits(self, history: AssetHistory, at: datetime) -> tuple[_BinFit, _BinFit | None]:
+        """The bin's fitted rate and level at ``at`` (and the fit doubting its last fall).
+
+        Callers ask for several horizons of one history in a row; the fit is kept for the
+        last history asked about, so each horizon only projects it.
+        """
+        key = (id(history), history.asset_id, len(history.readings), len(history.services), at)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        readings, services = self._window(history, at)
+        screened = screen_readings(readings, services, at)
+        main = self._fit_bin(history, screened, services, at)
+        kept = screened.readings
+        doubt = None
+        if (len(kept) >= 2 and kept[-1].value < kept[-2].value - EMPTYING_DROP
+                and not any(kept[-2].time < s <= kept[-1].time for s in services)):
+            doubt = self._fit_bin(history, Screened(kept[:-1], screened.rate_excluded,
+                                                    list(screened.flags), screened.trusted),
+                                  services, at)
+        self._cache = (key, (main, doubt))
+        return main, doubt
+
+    def _fit_bin(self, history: AssetHistory, screened: Screened, services: list[datetime],
+                 at: datetime) -> _BinFit:
         readings = screened.readings
         empties = emptyings(readings, services)
         pairs = [
@@ -351,7 +401,6 @@ class PlacehubForecaster:
         if not screened.trusted and history.readings:
             sd *= UNTRUSTED_SD_FACTOR
             method += " (from history: sensor not trusted)"
-
         last_service = empties[-1] if empties else None
         latest = readings[-1] if readings else None
         if latest is None or (last_service is not None and last_service > latest.time):
@@ -361,20 +410,26 @@ class PlacehubForecaster:
         if since is None:  # no reading and no emptying: assume half full now, widely uncertain
             level, since, sd = 0.5, at, max(sd, 0.25)
         now_level = level + _profiled_growth(rate, factors, since, at)
-        expected = now_level + _profiled_growth(rate, factors, at, until)
-        spread_days = max((until - since) / DAY, 0.0)
-        growth = max(expected - level, 0.0)
+        return _BinFit(screened, rate, tuple(factors), sd, rate_se, method, level, since,
+                       now_level, last_service, len(readings))
+
+    def _bin_need(self, history: AssetHistory, fit: _BinFit, at: datetime,
+                  until: datetime) -> Need:
+        rate, factors, sd = fit.rate, fit.factors, fit.sd
+        expected = fit.now_level + _profiled_growth(rate, factors, at, until)
+        spread_days = max((until - fit.since) / DAY, 0.0)
+        growth = max(expected - fit.level, 0.0)
         spread = math.sqrt(sd**2 * spread_days + (SHARED_SHOCK_CV * growth) ** 2
-                           + (rate_se * spread_days) ** 2 + MEASUREMENT_SD**2)
-        probability = 1.0 if level >= 1.0 else _normal_sf((1.0 - expected) / spread)
+                           + (fit.rate_se * spread_days) ** 2 + MEASUREMENT_SD**2)
+        probability = 1.0 if fit.level >= 1.0 else _normal_sf((1.0 - expected) / spread)
         return Need(
             asset_id=history.asset_id, asset_type=LITTER_BIN, at=at, until=until,
-            level=min(now_level, 1.1), rate_per_day=rate, expected_level=expected,
-            probability=probability, due=self._due(now_level, rate, factors, at),
-            last_service=last_service, readings_used=len(readings), method=method,
-            weekday_factors=tuple(factors), flags=tuple(screened.flags),
+            level=min(fit.now_level, 1.1), rate_per_day=rate, expected_level=expected,
+            probability=probability, due=self._due(fit.now_level, rate, factors, at),
+            last_service=fit.last_service, readings_used=fit.readings_used, method=fit.method,
+            weekday_factors=factors, flags=tuple(fit.screened.flags),
             interval=(expected - _INTERVAL_Z * spread, expected + _INTERVAL_Z * spread),
-            trusted=screened.trusted,
+            trusted=fit.screened.trusted,
         )
 
     def _weekday_factors(self, day_rates: dict[datetime, float], rate: float) -> list[float]:

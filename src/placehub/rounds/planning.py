@@ -172,7 +172,7 @@ class PlannedStop:
     trip: int
     weight_kg: int = 0  # on board when leaving the stop
     mandatory: bool = False
-    reason: str = ""  # why the asset is on the round
+    why: str = ""  # why the asset is on the round (the selection's reason)
     level: float | None = None  # level (fill or moisture) now, from the forecast
     expected_level: float | None = None  # forecast level at the visit
     probability: float | None = None  # the risk behind the choice
@@ -613,7 +613,7 @@ def _describe_route(
             stops.append(PlannedStop(
                 len(stops) + 1, "asset", c.asset_id, c.name, c.lon, c.lat, arrival, departure,
                 on_board, activity.trip, weight_kg=on_board_kg, mandatory=c.mandatory,
-                reason=c.reason, level=round(c.level, 3),
+                why=c.reason, level=round(c.level, 3),
                 expected_level=None if c.expected_level is None else round(c.expected_level, 3),
                 probability=round(c.probability, 3), window=c.window_text, street=c.street,
                 locality=c.locality))

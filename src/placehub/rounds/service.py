@@ -20,9 +20,9 @@ from sqlalchemy import Connection, insert, select, update
 from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
+from placehub.places.streets import StreetIndex
 from placehub.rounds.assets import Asset, read_assets
 from placehub.rounds.forecast import FLOWERBED, LITTER_BIN, Forecaster, PlacehubForecaster
-from placehub.places.streets import StreetIndex
 from placehub.rounds.planning import (
     SERVICES,
     WASTE,
@@ -579,7 +579,7 @@ def prepare_replan(conn: Connection, settings: Settings, plan_id: int, at: datet
                     window = (0, int((latest.astimezone(UTC) - at).total_seconds()))
                 else:
                     text = ""
-            reason = stop.get("reason") or ""
+            reason = stop.get("why") or ""
             if stop.get("status") == "skipped":
                 reason = f"skipped earlier today ({stop.get('reason')}): re-queued"
             candidates.append(Candidate(

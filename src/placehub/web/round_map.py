@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from placehub.rounds.sheets import local_time
+
 # Distinguishable on the map's light background and for common colour-vision deficiencies
 # (Okabe–Ito order); the table and the numbered stops carry the same information as text.
 VEHICLE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
@@ -43,7 +45,7 @@ def route_features(detail: dict[str, Any]) -> dict[str, Any]:
                 "properties": {**common, "kind": stop["kind"], "sequence": stop["sequence"],
                                "name": stop["name"], "asset_id": stop.get("asset_id"),
                                "stop_id": stop.get("id"),
-                               "arrival": str(stop.get("arrival", ""))[11:16],
+                               "arrival": local_time(stop.get("arrival")),
                                "status": stop.get("status", "planned")},
             })
     return {"type": "FeatureCollection", "features": features, "bbox": _bbox(features)}

@@ -1,9 +1,12 @@
 """Rounds: plan a day (form → progress → routes and a table per vehicle), the printable round
-sheet, and marking stops done or skipped. Built on the rounds concern's service functions."""
+sheets (one vehicle or all in one print), a phone-friendly crew page to mark stops done or
+skipped, and a re-plan of the remaining stops. Built on the rounds concern's service functions.
+
+Times are shown in the council's time zone (rounds_timezone); the clock is ``rounds.now``."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -45,7 +48,7 @@ def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Re
     """The planning form and the plans already made."""
     with request.app.state.database.connect() as conn:
         plans = rounds.list_plans(conn, set(principal.member_of))
-    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    tomorrow = rounds.now().date() + timedelta(days=1)
     return render(request, "rounds.html", title="Rounds", plans=plans, services=SERVICES,
                   tomorrow=tomorrow.isoformat())
 
@@ -66,12 +69,16 @@ def start_planning(request: Request, form: FormData = Depends(checked_form),
 
     def work(report: ProgressReporter) -> str:
         report(0.1, "Forecasting which assets need a visit")
+        # Read, solve, then write: the solve holds no transaction (nor SQLite's write lock).
+        with database.connect() as conn:
+            inputs = rounds.prepare_plan(conn, settings, rounds.PlanRequest(
+                service, plan_day, rounds.now(), organisation_id, None, None))
+        report(0.3, "Routing the vehicles")
+        plan = rounds.solve_plan(inputs, settings)
+        report(0.9, "Saving the routes")
         with database.begin() as conn:
-            plan = rounds.make_plan(conn, settings, rounds.PlanRequest(
-                service, plan_day, datetime.now(UTC), organisation_id, None, None))
-            report(0.9, "Saving the routes")
             plan_id = rounds.save_plan(conn, plan, organisation_id, principal.username,
-                                       datetime.now(UTC))
+                                       rounds.now())
         return f"/rounds/{plan_id}"
 
     job = request.app.state.jobs.start(f"Planning {SERVICES[service].lower()} for {plan_day}",
@@ -89,7 +96,15 @@ def plan_page(request: Request, plan_id: int, principal: Principal = Depends(off
     swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
     return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
                   service_name=SERVICES.get(detail["service"], detail["service"]),
-                  bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches)
+                  bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches,
+                  **_sheet_helpers(request))
+
+
+def _sheet_helpers(request: Request) -> dict[str, Any]:
+    """What the rounds templates need to show times, fills and reasons as crews read them."""
+    zone = str(request.app.state.settings.rounds_timezone)
+    return {"zone": zone, "local_time": lambda value: sheets.local_time(value, zone),
+            "percent": sheets.percent, "visit_reason": sheets.visit_reason}
 
 
 @router.get("/rounds/{plan_id}/routes.geojson")
@@ -109,8 +124,68 @@ def sheet_page(request: Request, plan_id: int, number: int,
         detail = _readable_plan(conn, principal, plan_id)
     vehicle = sheets.vehicle_of(detail, number)
     return render(request, "round_sheet.html", title=f"Round sheet: vehicle {vehicle['vehicle']}",
+                  plan=detail, sheets=[_sheet(vehicle, number)], single=True,
+                  service_name=SERVICES.get(detail["service"], detail["service"]),
+                  **_sheet_helpers(request))
+
+
+def _sheet(vehicle: dict[str, Any], number: int) -> dict[str, Any]:
+    return {"vehicle": vehicle, "number": number, "rows": sheets.rows_with_breaks(vehicle),
+            "map": sheets.route_svg(vehicle)}
+
+
+@router.get("/rounds/{plan_id}/sheets")
+def all_sheets_page(request: Request, plan_id: int,
+                    principal: Principal = Depends(officer)) -> Response:
+    """Every vehicle's round sheet in one print, each starting a new page."""
+    with request.app.state.database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    used = [_sheet(v, n) for n, v in enumerate(detail["vehicles"], start=1) if v["stops"]]
+    return render(request, "round_sheet.html", title=f"Round sheets of plan {plan_id}",
+                  plan=detail, sheets=used, single=False,
+                  service_name=SERVICES.get(detail["service"], detail["service"]),
+                  **_sheet_helpers(request))
+
+
+@router.get("/rounds/{plan_id}/vehicles/{number}/crew")
+def crew_page(request: Request, plan_id: int, number: int,
+              principal: Principal = Depends(officer)) -> Response:
+    """The crew's page on a phone: the next stops in order, each with Done and Skip."""
+    with request.app.state.database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    vehicle = sheets.vehicle_of(detail, number)
+    return render(request, "round_crew.html", title=f"Crew: vehicle {vehicle['vehicle']}",
                   plan=detail, vehicle=vehicle, number=number,
-                  service_name=SERVICES.get(detail["service"], detail["service"]))
+                  rows=sheets.rows_with_breaks(vehicle),
+                  service_name=SERVICES.get(detail["service"], detail["service"]),
+                  **_sheet_helpers(request))
+
+
+@router.post("/rounds/{plan_id}/replan")
+def replan(request: Request, plan_id: int, form: FormData = Depends(checked_form),
+           principal: Principal = Depends(officer)) -> Response:
+    """Re-plan the stops not yet done from where each vehicle is, in the background."""
+    database, settings = request.app.state.database, request.app.state.settings
+    with database.connect() as conn:
+        detail = _readable_plan(conn, principal, plan_id)
+    if not principal.can_write(detail["organisation_id"]):
+        raise Forbidden("re-planning needs an editor or admin role")
+
+    def work(report: ProgressReporter) -> str:
+        at = rounds.now()
+        report(0.1, "Reading what is done")
+        with database.connect() as conn:
+            inputs = rounds.prepare_replan(conn, settings, plan_id, at)
+        report(0.3, "Routing the remaining stops")
+        plan = rounds.solve_plan(inputs, settings)
+        with database.begin() as conn:
+            new_id = rounds.save_plan(conn, plan, detail["organisation_id"],
+                                      principal.username, rounds.now())
+            rounds.close_replanned(conn, plan_id, new_id, at, principal.username)
+        return f"/rounds/{new_id}"
+
+    job = request.app.state.jobs.start(f"Re-planning plan {plan_id}", principal.username, work)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 @router.post("/rounds/{plan_id}/stops/{stop_id}")
@@ -119,10 +194,14 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
               principal: Principal = Depends(officer)) -> Response:
     """Mark a stop done or skipped, then back to the plan."""
     status, reason = str(form.get("status") or ""), str(form.get("reason") or "")
+    crew = str(form.get("back") or "")
     with request.app.state.database.begin() as conn:
         detail = _readable_plan(conn, principal, plan_id)
         if not principal.can_write(detail["organisation_id"]):
             raise Forbidden("marking stops needs an editor or admin role")
-        rounds.mark_stop(conn, plan_id, stop_id, status, reason, datetime.now(UTC),
-                         principal.username)
+        rounds.mark_stop(conn, plan_id, stop_id, status, reason, rounds.now(),
+                         principal.username, str(request.app.state.settings.rounds_timezone))
+    if crew.isdigit():  # back to the crew page of that vehicle
+        return RedirectResponse(f"/rounds/{plan_id}/vehicles/{crew}/crew#stop-{stop_id}",
+                                status_code=303)
     return RedirectResponse(f"/rounds/{plan_id}#stop-{stop_id}", status_code=303)
