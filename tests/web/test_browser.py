@@ -82,8 +82,12 @@ def plan_tomorrows_waste_round(tab: Any) -> None:
     tab.wait_for_url(re.compile(r".*/rounds/\d+$"), timeout=60_000)
 
 
-def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(tab: Any) -> None:
-    """Plan tomorrow's waste round (form → progress → plan), open a sheet, mark a stop done."""
+def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(
+        tab: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plan tomorrow's waste round (form → progress → plan), open a sheet, the sheets of every
+    vehicle and a crew page (all axe-clean), and mark a stop done on the plan's day."""
+    from tests.web.test_pages_demo import pin_clock_to_the_plans_day
+
     plan_tomorrows_waste_round(tab)
     plan_url = tab.url
     assert "Waste collection on" in tab.get_by_role("heading", level=1).inner_text()
@@ -93,7 +97,17 @@ def test_plan_tomorrows_round_print_it_and_mark_a_stop_done(tab: Any) -> None:
     tab.wait_for_url(re.compile(r".*/sheet$"))
     assert tab.locator("table").count() >= 1
     assert not axe_violations(tab), "round sheet"
+    tab.goto(plan_url + "/sheets")
+    assert tab.locator("svg").count() >= 1
+    assert not axe_violations(tab), "every vehicle's sheet"
     tab.goto(plan_url)
+    tab.get_by_role("link", name=re.compile("Crew page")).first.click()
+    tab.wait_for_url(re.compile(r".*/crew$"))
+    assert not axe_violations(tab), "crew page"
+    tab.goto(plan_url)
+    day = re.search(r"on (\d{4}-\d\d-\d\d)", tab.get_by_role("heading", level=1).inner_text())
+    assert day is not None
+    pin_clock_to_the_plans_day(monkeypatch, day.group(1))
     before = tab.get_by_role("button", name=re.compile("^Mark done")).count()
     assert before >= 1
     tab.get_by_role("button", name=re.compile("^Mark done")).first.click()

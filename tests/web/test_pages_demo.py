@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 
 from placehub.db import Database
@@ -36,9 +40,19 @@ def test_every_page_renders_for_an_officer(demo: Demo, demo_client: TestClient) 
     assert not failures, failures
 
 
-def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient) -> None:
+def pin_clock_to_the_plans_day(monkeypatch: pytest.MonkeyPatch, day: str) -> None:
+    """The crews' clock at noon (Europe/London) on the plan's day: a stop is done on its day."""
+    from placehub.rounds import service
+
+    noon = datetime.combine(date.fromisoformat(day), dt_time(12, 0),
+                            ZoneInfo("Europe/London")).astimezone(UTC)
+    monkeypatch.setattr(service, "now", lambda: noon)
+
+
+def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Planning tomorrow's waste round goes form → progress → plan; its sheet prints; a stop
-    marked done shows as done."""
+    marked done on the plan's day shows as done."""
     sign_in(demo_client)
     form = demo_client.get("/rounds").text
     day = re.search(r'name="day" type="date" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
@@ -57,10 +71,45 @@ def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient)
     sheet = demo_client.get(state["result_url"] + "/vehicles/1/sheet")
     assert sheet.status_code == 200
     stop_action = re.search(r'action="(/rounds/\d+/stops/\d+)"', plan_page.text).group(1)  # type: ignore[union-attr]
+    too_early = demo_client.post(stop_action, data={"status": "done",
+                                                    "csrf_token": csrf_of(plan_page.text)})
+    assert too_early.status_code == 400 and day in too_early.text  # planned for tomorrow
+    pin_clock_to_the_plans_day(monkeypatch, day)
     marked = demo_client.post(stop_action, data={"status": "done",
                                                  "csrf_token": csrf_of(plan_page.text)})
     assert marked.status_code == 200
     assert ">done<" in marked.text and '1 done' in marked.text
+
+
+def test_crew_page_all_sheets_and_replan(demo: Demo, demo_client: TestClient,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crew page marks a stop done and comes back to itself; one page prints every
+    vehicle's sheet with a map each; a re-plan routes the stops not done yet."""
+    sign_in(demo_client)
+    form = demo_client.get("/rounds").text
+    day = re.search(r'name="day" type="date" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    planned = finish_job(demo_client, demo_client.post(
+        "/rounds", data={"service": "waste", "day": day, "csrf_token": csrf_of(form)},
+        follow_redirects=False))
+    plan_url, plan_page = planned.url.path, planned.text
+    crew_url = re.search(r'href="(/rounds/\d+/vehicles/\d+/crew)"', plan_page).group(1)  # type: ignore[union-attr]
+    crew = demo_client.get(crew_url)
+    assert crew.status_code == 200 and "to go" in crew.text
+    action = re.search(r'action="(/rounds/\d+/stops/\d+)"', crew.text).group(1)  # type: ignore[union-attr]
+    pin_clock_to_the_plans_day(monkeypatch, day)
+    marked = demo_client.post(action, data={"status": "done", "back": crew_url.split("/")[4],
+                                            "csrf_token": csrf_of(crew.text)},
+                              follow_redirects=False)
+    assert marked.status_code == 303 and marked.headers["location"].startswith(crew_url)
+    assert "govuk-tag--green" in demo_client.get(crew_url).text
+    sheets = demo_client.get(plan_url + "/sheets")
+    used = plan_page.count("Crew page for vehicle")
+    assert sheets.status_code == 200 and sheets.text.count("<svg") == used
+    assert sheets.text.count("placehub-sheet\"") == used
+    replanned = finish_job(demo_client, demo_client.post(
+        plan_url + "/replan", data={"csrf_token": csrf_of(plan_page)}, follow_redirects=False))
+    new_page = replanned.text
+    assert f"re-plan of plan {plan_url.rsplit('/', 1)[1]}" in new_page
 
 
 BAD_CSV = """dev_eui,name,profile,latitude,longitude,asset_type
