@@ -5,12 +5,20 @@ from collections import Counter
 import pytest
 
 from placehub.places.distance import HaversineDistance
-from placehub.rounds.demand import SETTINGS, DemandModel, fixed_round_weekdays, villages_from_osm
+from placehub.rounds.demand import (
+    SETTINGS,
+    DemandModel,
+    fixed_round_weekdays,
+    parse_fixed_schedule,
+    villages_from_osm,
+)
+from placehub.rounds.scenarios import PERFECT, scenario_named
 from placehub.rounds.simulation import (
     Simulation,
     SimulationConfig,
     report,
     rutland_bins,
+    spread,
 )
 
 
@@ -32,9 +40,11 @@ def test_rutland_bins_cover_every_setting(rutland) -> None:  # type: ignore[no-u
 
 
 def test_simulation_is_reproducible_and_accounts(rutland) -> None:  # type: ignore[no-untyped-def]
-    """Same seed, same figures; fixed rounds visit exactly the bins their weekdays name."""
+    """Same seed, same figures; fixed rounds visit exactly the bins their weekdays name (the
+    perfect world misses none); every route ends at the tip."""
     sites, model = rutland
-    config = SimulationConfig(days=4, seed=2, warmup_days=7, max_iterations=150)
+    config = SimulationConfig(days=4, seed=2, warmup_days=7, max_iterations=150,
+                              scenario=PERFECT)
 
     def run() -> dict:
         simulation = Simulation(sites, model, HaversineDistance(), config)
@@ -59,6 +69,47 @@ def test_simulation_is_reproducible_and_accounts(rutland) -> None:  # type: igno
         assert figures["crew_hours"] == pytest.approx(2 * figures["vehicle_hours"], abs=0.2)
     threshold = first["policies"]["threshold"]
     assert threshold["mean_fill_at_emptying"] > fixed["mean_fill_at_emptying"]
+    for figures in first["policies"].values():
+        assert figures["routes_not_ending_at_tip"] == 0 and figures["missed_emptyings"] == 0
+    assert first["scenario"]["name"] == "perfect" and first["fleet"]["ends_at_tip"] is True
+
+
+def test_fixed_schedule_is_an_option(rutland) -> None:  # type: ignore[no-untyped-def]
+    """A thinner fixed schedule makes fewer stops; unknown areas or frequencies are refused."""
+    sites, model = rutland
+    stops = {}
+    for name, text in (("default", ""), ("thin", "town_centre=3x,town=2x,village=weekly")):
+        config = SimulationConfig(days=3, seed=2, warmup_days=3, max_iterations=50,
+                                  scenario=PERFECT, fixed_schedule=parse_fixed_schedule(text))
+        result = Simulation(sites, model, HaversineDistance(), config).run(("fixed",))
+        stops[name] = result["fixed"].stops
+    assert stops["thin"] < stops["default"]
+    with pytest.raises(ValueError, match="frequency"):
+        parse_fixed_schedule("town=hourly")
+    with pytest.raises(ValueError, match="area"):
+        parse_fixed_schedule("harbour=daily")
+
+
+def test_realistic_world_loses_readings_and_misses_emptyings(rutland) -> None:  # type: ignore[no-untyped-def]
+    """Under the realistic scenario some readings never arrive, some emptyings are missed,
+    and the multi-seed spread reports placehub against fixed rounds per seed."""
+    sites, model = rutland
+    reports = []
+    for seed in (3, 4):
+        config = SimulationConfig(days=5, seed=seed, warmup_days=4, max_iterations=60,
+                                  scenario=scenario_named("realistic", missed_share=0.2))
+        simulation = Simulation(sites, model, HaversineDistance(), config)
+        results = simulation.run(("fixed", "placehub"))
+        assert results["fixed"].missed_emptyings > 0
+        states = simulation.initial_states()
+        slots = 2 * config.warmup_days * len(sites)
+        assert sum(len(s.readings) for s in states.values()) < slots
+        reports.append(report(results, config, "haversine", "test"))
+    summary = spread(reports)
+    assert summary["seeds"] == [3, 4]
+    versus = summary["placehub_vs_fixed"]
+    assert len(versus["per_seed"]) == 2
+    assert versus["km_saving"]["min"] <= versus["km_saving"]["median"] <= versus["km_saving"]["max"]
 
 
 def test_bad_configuration_refused() -> None:

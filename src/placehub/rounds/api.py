@@ -229,7 +229,8 @@ def needs(request: Request, service: Literal["waste", "watering"] = "waste",
                       "probability_by_tomorrow": round(need.probability, 4),
                       "due": need.due.isoformat() if need.due else None,
                       "last_service": need.last_service.isoformat() if need.last_service
-                      else None, "method": need.method})
+                      else None, "method": need.method, "trusted": need.trusted,
+                      "flags": list(need.flags)})
     return {"at": at.isoformat(), "forecaster": forecaster.name, "needs": items}
 
 

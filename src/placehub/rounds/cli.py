@@ -179,7 +179,7 @@ def simulate_command(
     bins: int = typer.Option(400, help="Bins to generate when the database has none."),
     beds: int = typer.Option(40, help="Flowerbeds to generate when the database has none."),
     policies: str = typer.Option(None, help="Comma-separated policies (default: all)."),
-    iterations: int = typer.Option(1500, help="Solver iterations per day (reproducible)."),
+    iterations: int = typer.Option(600, help="Solver iterations per day (reproducible)."),
     vehicles: int = typer.Option(None, help="Vehicles available each day (waste 4, "
                                             "watering 2 bowsers)."),
     scenario: str = typer.Option("realistic", help="realistic, perfect, demand, "

@@ -23,7 +23,7 @@ import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime, StoppingCriterion
 
 from placehub.places.distance import DistanceSource, LonLat, metres_between
-from placehub.rounds.forecast import Need
+from placehub.rounds.forecast import LITTER_BIN, Need
 
 # Crews read times in the council's local time; plans store UTC.
 LOCAL_TIME = ZoneInfo("Europe/London")
@@ -280,7 +280,9 @@ def select_candidates(
                 f"{risk_soon:.0%} risk before the next round{caveat}",
                 expected_level=soon.expected_level))
             continue
-        level = min(max(soon.level, 0.0), 1.0)
+        # A bin's fill is worth emptying in itself; a bed's moisture is not a fill: only its
+        # risk of drying out counts.
+        level = min(max(soon.level, 0.0), 1.0) if soon.asset_type == LITTER_BIN else 0.0
         if level < rules.optional_min_level and later.probability < rules.optional_min_probability:
             left_out.append(LeftOut(asset_id, name, f"not needed yet: level {level:.0%}, "
                                     f"{later.probability:.0%} risk within "

@@ -17,7 +17,7 @@ soil moisture is below its threshold at any moment of the day.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -277,11 +277,7 @@ class WateringSimulation:
             rows.append((base.asset_id, base.name, base.lon, base.lat, base.load_litres,
                          base.service_seconds))
         candidates, _ = select_candidates(rows, soon, later, rules)
-        # Moisture is not a fill level: only the risk makes a bed worth a detour.
-        return [Candidate(c.asset_id, c.name, c.lon, c.lat, c.load_litres, c.service_seconds,
-                          c.mandatory, c.prize, c.level, c.probability, c.reason,
-                          weight_kg=c.load_litres)
-                for c in candidates if c.mandatory or c.probability >= 0.2]
+        return [replace(c, weight_kg=c.load_litres) for c in candidates]
 
     def initial_states(self) -> dict[int, BedState]:
         states = {b.id: BedState(b, float(self.rng.uniform(28, 38))) for b in self.beds}
