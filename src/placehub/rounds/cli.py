@@ -19,6 +19,7 @@ from placehub.console import console, fail, open_database, progress, settings_of
 from placehub.places.distance import DistanceSource
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
+from placehub.rounds.assets import Asset
 from placehub.rounds.demand import BinSite
 from placehub.rounds.planning import SelectionRules
 from placehub.rounds.scenarios import Scenario
@@ -178,7 +179,8 @@ def simulate_command(
                                          "2026-03-30, over Easter; watering 2026-06-01)."),
     bins: int = typer.Option(400, help="Bins to generate when the database has none."),
     beds: int = typer.Option(40, help="Flowerbeds to generate when the database has none."),
-    policies: str = typer.Option(None, help="Comma-separated policies (default: all)."),
+    policies: str = typer.Option(None, help="Comma-separated policies (default: fixed and "
+                                            "placehub; waste also has threshold)."),
     iterations: int = typer.Option(600, help="Solver iterations per day (reproducible)."),
     vehicles: int = typer.Option(None, help="Vehicles available each day (waste 4, "
                                             "watering 2 bowsers)."),
@@ -191,6 +193,9 @@ def simulate_command(
     risk_threshold: float = typer.Option(
         None, help="placehub's selection: visit when the risk of overflow (or of a dry bed) "
                    "before the next chance exceeds this (default: SelectionRules)."),
+    nearby_boost: float = typer.Option(
+        None, help="placehub's selection: prize multiplier of optional assets near a "
+                   "mandatory one (default: SelectionRules)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full JSON report."),
     weather_sd: float = _option("SD of the log county-wide daily demand factor."),
     weather_persistence: float = _option("Share of yesterday's weather carried to today."),
@@ -241,6 +246,10 @@ def simulate_command(
         if not 0 < risk_threshold <= 1:
             fail(f"--risk-threshold {risk_threshold}: use a probability between 0 and 1")
         rules = dataclasses.replace(rules, mandatory_probability=risk_threshold)
+    if nearby_boost is not None:
+        if nearby_boost < 1:
+            fail(f"--nearby-boost {nearby_boost}: use 1 or more")
+        rules = dataclasses.replace(rules, nearby_boost=nearby_boost)
     first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)
     pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
@@ -264,7 +273,7 @@ def simulate_command(
         spread,
     )
 
-    chosen = [p.strip() for p in (policies or ",".join(POLICIES)).split(",") if p.strip()]
+    chosen = [p.strip() for p in (policies or "fixed,placehub").split(",") if p.strip()]
     unknown = sorted(set(chosen) - set(POLICIES))
     if unknown:
         fail(f"unknown policy {', '.join(unknown)}: use {', '.join(POLICIES)}")
@@ -327,35 +336,56 @@ def _print_simulation(reports: list[dict[str, object]], summarise: object, as_js
         console.print_json(data=output["spread"])
 
 
+def _database_assets(settings: Settings, asset_type: str
+                     ) -> tuple[list[Asset], dict[str, tuple[float, float]]]:
+    """The database's assets of a type and its depot and tip, if the database is usable."""
+    from sqlalchemy.engine import make_url
+
+    from placehub.db import Database
+    from placehub.rounds.assets import read_assets
+
+    url = make_url(str(settings.database_url))
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return [], {}  # do not create a database just to find it empty
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.connect() as conn:
+            found = read_assets(conn, asset_type, datetime.now(UTC), lookback_days=1)
+            places = rounds.service_sites(conn)
+    except Exception:  # noqa: BLE001 - no usable database means "generate the assets"
+        return [], {}
+    finally:
+        database.dispose()
+    return found.assets, places
+
+
 def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[float, float]]]:
     """The database's litter bins (e.g. the Rutland demo's) and its depot and tip, if any.
 
     A demo bin keeps its setting, settlement and ``near_park`` and is known to the demand
     model by its demo key, so the simulation draws the same demand the demo's history did.
     """
-    from sqlalchemy.engine import make_url
-
-    from placehub.db import Database
-    from placehub.rounds.assets import read_assets
     from placehub.rounds.demand import site_from_properties
 
-    url = make_url(str(settings.database_url))
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return [], "", {}  # do not create a database just to find it empty
-    database = Database(settings.database_url)
-    try:
-        database.upgrade()
-        with database.connect() as conn:
-            found = read_assets(conn, "litter_bin", datetime.now(UTC), lookback_days=1)
-            places = rounds.service_sites(conn)
-    except Exception:  # noqa: BLE001 - no usable database means "generate bins"
-        return [], "", {}
-    finally:
-        database.dispose()
+    assets, places = _database_assets(settings, "litter_bin")
     sites = [site_from_properties(a.thing_id, a.lon, a.lat,
                                   {**a.properties, "capacity_litres": a.capacity_litres}, a.name)
-             for a in found.assets]
-    return sites, f"{len(sites)} litter bins from the database", places
+             for a in assets]
+    return sites, f"{len(sites)} litter bins from the database" if sites else "", places
+
+
+def _database_beds(settings: Settings) -> tuple[list[Bed], str, dict[str, tuple[float, float]]]:
+    """The database's flowerbeds (e.g. the Rutland demo's) and its depot, if any."""
+    from placehub.rounds.demand import stable_id
+
+    assets, places = _database_assets(settings, "flowerbed")
+    beds = [Bed(stable_id(str(a.properties["demo_key"])) if a.properties.get("demo_key")
+                else a.thing_id, a.lon, a.lat, a.name,
+                float(a.properties.get("watering_threshold") or 22.0),
+                int(a.capacity_litres))
+            for a in assets]
+    return beds, f"{len(beds)} flowerbeds from the database" if beds else "", places
 
 
 def register(app_: typer.Typer) -> None:
@@ -421,33 +451,3 @@ def _simulate_watering(settings: Settings, pbf: str, distance: DistanceSource, d
                 reports.append(run_watering_seed(job))
                 bar.advance(task)
     _print_simulation(reports, spread, as_json, days, len(jobs[0].beds), distance.name)
-
-
-def _database_beds(settings: Settings) -> tuple[list[Bed], str, dict[str, tuple[float, float]]]:
-    """The database's flowerbeds (e.g. the Rutland demo's) and its depot, if any."""
-    from sqlalchemy.engine import make_url
-
-    from placehub.db import Database
-    from placehub.rounds.assets import read_assets
-    from placehub.rounds.demand import stable_id
-    from placehub.rounds.watering import Bed
-
-    url = make_url(str(settings.database_url))
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return [], "", {}
-    database = Database(settings.database_url)
-    try:
-        database.upgrade()
-        with database.connect() as conn:
-            found = read_assets(conn, "flowerbed", datetime.now(UTC), lookback_days=1)
-            places = rounds.service_sites(conn)
-    except Exception:  # noqa: BLE001 - no usable database means "generate beds"
-        return [], "", {}
-    finally:
-        database.dispose()
-    beds = [Bed(stable_id(str(a.properties["demo_key"])) if a.properties.get("demo_key")
-                else a.thing_id, a.lon, a.lat, a.name,
-                float(a.properties.get("watering_threshold") or 22.0),
-                int(a.capacity_litres))
-            for a in found.assets]
-    return beds, f"{len(beds)} flowerbeds from the database", places

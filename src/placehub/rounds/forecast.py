@@ -47,7 +47,8 @@ DAY = timedelta(days=1)
 # front of the sensor, a lost echo) and is dropped.
 SPIKE_SIZE = 0.25
 # At least this many readings over at least this many hours on one value (within the tolerance;
-# a working ultrasonic sensor never repeats itself exactly) is a stuck sensor.
+# a working ultrasonic sensor never repeats itself exactly) is a stuck sensor; so is one value
+# read before and after a recorded emptying.
 STUCK_MIN_READINGS = 4
 STUCK_MIN_HOURS = 36.0
 STUCK_TOLERANCE = 0.002
@@ -211,8 +212,10 @@ def screen_readings(readings: Sequence[Reading], services: Sequence[datetime], a
         hours = (run[-1].time - run[0].time) / timedelta(hours=1)
         serviced = any(run[0].time < s <= run[-1].time for s in services)
         full = saturated is not None and last.value >= saturated
-        if (len(run) >= STUCK_MIN_READINGS and hours >= STUCK_MIN_HOURS and not serviced
-                and not full):
+        # Emptied (or watered) without the reading moving: stuck, unless it reads empty.
+        unmoved = serviced and len(run) >= 2 and last.value > EMPTYING_DROP * scale / 2
+        if not full and (unmoved or (len(run) >= STUCK_MIN_READINGS
+                                     and hours >= STUCK_MIN_HOURS and not serviced)):
             kept = kept[:len(kept) - len(run)]
             trusted = False
             flags.append(f"sensor stuck at {last.value:.3g} since {_when(run[0].time)}: "

@@ -140,7 +140,7 @@ class SelectionRules:
     less than its prize.
     """
 
-    mandatory_probability: float = 0.7
+    mandatory_probability: float = 0.3
     optional_min_level: float = 0.5
     optional_min_probability: float = 0.5
     level_value_m: float = 300.0

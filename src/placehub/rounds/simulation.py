@@ -48,6 +48,7 @@ from placehub.rounds.forecast import (
     Reading,
 )
 from placehub.rounds.planning import (
+    LOCAL_TIME,
     WASTE,
     Candidate,
     Fleet,
@@ -267,6 +268,7 @@ class Simulation:
         self.world = ScenarioWorld(config.scenario, config.seed, self.sites, first,
                                    config.start + (config.days - 1) * DAY)
         self._added: dict[date, dict[int, float]] = {}
+        self._today = config.start  # the day being planned (its local time windows)
 
     # -- the world --------------------------------------------------------------------------
 
@@ -342,6 +344,7 @@ class Simulation:
     # -- policies ---------------------------------------------------------------------------
 
     def _fixed(self, states: dict[int, BinState], day: date) -> list[Candidate]:
+        self._today = day
         added_today = self.added(day)
         wanted = [s for s in states.values()
                   if day.weekday() in fixed_round_weekdays(s.setting, s.site.settlement,
@@ -351,6 +354,7 @@ class Simulation:
                                        1.0), True, 0) for s in wanted]
 
     def _threshold(self, states: dict[int, BinState], day: date) -> list[Candidate]:
+        self._today = day
         at = _at(day, 6)
         chosen = []
         for state in states.values():
@@ -360,6 +364,7 @@ class Simulation:
         return chosen
 
     def _placehub(self, states: dict[int, BinState], day: date) -> list[Candidate]:
+        self._today = day
         at = _at(day, 6)
         visit = _at(day, 7) + timedelta(hours=self.config.shift_hours / 2)
         rules = self.config.rules
@@ -389,7 +394,12 @@ class Simulation:
                                                                  * self.config.kg_per_litre))}
         before = self.config.town_centre_before_hour
         if before is not None and state.setting == "town_centre":
-            details["window"] = (0, int((before - SHIFT_START.hour) * 3600))
+            # The window is in local time (British Summer Time moves it an hour earlier in
+            # UTC); shifts start at 07:00 UTC.
+            day = self._today
+            latest = datetime.combine(day, time(int(before), 0), LOCAL_TIME).astimezone(UTC)
+            details["window"] = (0, max(int((latest - _at(day, SHIFT_START.hour))
+                                            .total_seconds()), 0))
             details["window_text"] = f"before {int(before):02d}:00"
         return details
 
@@ -574,7 +584,8 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
         "fleet": {"vehicles": config.vehicles, "vehicle_litres": config.vehicle_litres,
                   "shift_hours": config.shift_hours, "depot": config.depot, "tip": config.tip,
                   **config.describe()},
-        "selection_rules": {"mandatory_probability": config.rules.mandatory_probability},
+        "selection_rules": {"mandatory_probability": config.rules.mandatory_probability,
+                            "nearby_boost": config.rules.nearby_boost},
         "solver": {"name": "PyVRP", "max_iterations_per_day": config.max_iterations},
         "co2_kg_per_km": CO2_KG_PER_KM,
         "co2_factor_source": "Defra/DECC GHG conversion factors, diesel rigid HGV > 17 t, UK "

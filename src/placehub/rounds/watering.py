@@ -7,8 +7,9 @@ Watering brings a bed back to field capacity. Policies:
 
 - ``fixed``: every bed on the parks team's watering days (Tuesday and Friday by default, as the
   demo's history), except the morning after a day of rain (crews do not water wet beds);
-- ``placehub``: the forecaster's probability that a bed falls below its watering threshold
-  before the next chance, with the same selection and router as waste.
+- ``placehub``: on the same watering days, only the beds the forecaster says are at risk of
+  falling below their watering threshold before the next watering day (and nearby beds worth
+  the detour), with the same selection and router as waste.
 
 Bowsers start at the depot and refill at the water point there. A bed-day is dry when the bed's
 soil moisture is below its threshold at any moment of the day.
@@ -262,11 +263,22 @@ class WateringSimulation:
         return [self._candidate(s, True, 0, s.moisture, 0.0, "fixed watering day")
                 for s in states.values()]
 
+    def next_watering_day(self, day: date) -> date:
+        """The watering day after ``day`` (the crew's next chance)."""
+        later = day + DAY
+        while later.weekday() not in self.config.fixed_days:
+            later += DAY
+        return later
+
     def _placehub(self, states: dict[int, BedState], day: date) -> list[Candidate]:
+        # The parks team waters on its watering days, as the fixed round does: placehub only
+        # chooses which beds, those at risk of drying out before the next watering day.
+        if day.weekday() not in self.config.fixed_days:
+            return []
         at = _at(day, 6)
         rules = self.config.rules
-        next_visit = _at(day, 7) + timedelta(
-            hours=self.config.shift_hours * rules.next_visit_shift_fraction) + DAY
+        next_visit = _at(self.next_watering_day(day), 7) + timedelta(
+            hours=self.config.shift_hours * rules.next_visit_shift_fraction)
         rows, soon, later = [], [], []
         for state in states.values():
             history = state.history(at)
