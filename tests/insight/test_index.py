@@ -150,7 +150,7 @@ def test_unknown_parent_and_method_are_refused_with_the_key(tmp_path: Path) -> N
 
 
 def test_population_weighted_area_summary(tmp_path: Path) -> None:
-    """Area X: (0*100 + 66.67*300)/400; its share in decile 1 counts B's people."""
+    """Area X: (0*100 + 66.67*300)/400; with N = 4 no place is in decile 1."""
     definition = parse_definition(small_definition(tmp_path), tmp_path)
     result = compute_index(definition)
     areas = {a.code: a for a in summarise_areas(result, population_of(definition, result.places))}
@@ -158,7 +158,7 @@ def test_population_weighted_area_summary(tmp_path: Path) -> None:
     assert areas["X"].average_score == pytest.approx(x_score)
     assert areas["X"].population == 400 and areas["Y"].places == 2
     # N = 4: decile 1 holds ranks <= 0.4, i.e. none; decile of rank 1 is ceil(1/0.4) = 3.
-    assert areas["Y"].share_in_decile_1 == 0.0
+    assert areas["Y"].proportion_in_decile_1 == 0.0
 
 
 def test_iod2019_reproduces_the_published_imd(data_dir: Path) -> None:

@@ -16,12 +16,12 @@ from placehub.insight.definition import DefinitionError, available_definitions, 
 from placehub.insight.derive import PlacesAssignment, derive_indicators
 from placehub.insight.index import (
     area_rows,
+    area_summaries,
     compare_with_published,
     compute_index,
     load_place_table,
-    population_of,
     result_rows,
-    summarise_areas,
+    weight_rows,
     write_csv,
 )
 from placehub.insight.indicators import (
@@ -55,6 +55,8 @@ def build(
         help="CSV file for population-weighted summaries per larger area (e.g. local authority)."),
     missing_out: Path = typer.Option(
         None, "--missing-out", help="CSV file listing every imputed or skipped value."),
+    weights_out: Path = typer.Option(
+        None, "--weights-out", help="CSV file of the weights each node used (PCA included)."),
 ) -> None:
     """Compute an index: scores of every node, the index rank and decile per place."""
     settings = settings_of(ctx)
@@ -65,9 +67,11 @@ def build(
         written = write_csv(out, result_rows(result), spec.credit)
         console.print(f"{spec.name}: {written} places written to {out}")
         if area_out is not None:
-            areas = summarise_areas(result, population_of(spec, result.places))
+            areas = area_summaries(result)
             console.print(f"{len(areas)} areas written to {area_out}")
             write_csv(area_out, area_rows(areas), spec.credit)
+        if weights_out is not None:
+            write_csv(weights_out, weight_rows(result))
     except (DefinitionError, ValueError) as error:
         fail(str(error))
     if missing_out is not None:
@@ -78,14 +82,28 @@ def build(
         err_console.print(f"{len(result.missing)} missing value(s) treated (see --missing-out)")
     for note in result.notes:
         err_console.print(f"note: {note}")
+    shown = [n for n in spec.node_order() if n.weighting in ("pca", "factor", "equal")]
+    if shown:
+        weights = Table("node", "weighting", "weights used", title="Weights")
+        for node in shown:
+            weights.add_row(node.id, node.weighting, ", ".join(
+                f"{child} {weight:.4f}" for child, weight in result.weights.get(node.id,
+                                                                               {}).items()))
+        console.print(weights)
     comparison = compare_with_published(result, table)
-    if comparison is not None:
+    if comparison is not None and comparison.places:
         console.print(
             f"Against the published ranks: {comparison.exact_ranks} of {comparison.places} "
             f"exact ({comparison.exact_share:.2%}), largest difference "
             f"{comparison.max_rank_difference:g} places; deciles exact for "
             f"{comparison.exact_deciles} (largest difference {comparison.max_decile_difference:g})"
         )
+    tolerance = comparison.tolerance if comparison is not None else 0.0
+    for agreement in comparison.scores if comparison is not None else []:
+        console.print(
+            f"Against the published {agreement.item} scores: {agreement.within_tolerance} of "
+            f"{agreement.places} within {tolerance:g} (largest difference "
+            f"{agreement.max_difference:.6g})")
     if spec.credit:
         console.print(f"Source: {spec.credit}")
 

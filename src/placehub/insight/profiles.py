@@ -28,10 +28,10 @@ from placehub.access.visibility import visible_clause
 from placehub.attribution import credits_for
 from placehub.errors import NotFound
 from placehub.insight import indicators as store
-from placehub.insight.definition import DefinitionError, load_definition
+from placehub.insight.definition import load_definition
 from placehub.insight.derive import SENSOR_CREDIT
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
-from placehub.insight.index import IndexResult, compute_index, population_of
+from placehub.insight.index import IndexResult, result_with_population
 from placehub.insight.layers import layer_aliases, same_layer
 from placehub.sta.tables import things
 
@@ -248,13 +248,7 @@ def configured_indices(setting: str) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _index_result(name: str, data_dir: Path) -> tuple[IndexResult, np.ndarray]:
-    definition = load_definition(name, data_dir)
-    result = compute_index(definition)
-    try:
-        population = population_of(definition, result.places)
-    except DefinitionError:  # a definition without population still gives place scores
-        population = np.full(len(result.places), np.nan)
-    return result, population
+    return result_with_population(load_definition(name, data_dir))
 
 
 def index_result(name: str, data_dir: Path) -> tuple[IndexResult, np.ndarray]:
