@@ -29,7 +29,7 @@ from placehub.insight.definition import (
     load_definition,
 )
 from placehub.insight.derive import PlacesAssignment, derive_indicators
-from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
+from placehub.insight.disclosure import SUPPRESSED_MARK, disclosure_note
 from placehub.insight.index import IndexResult, area_rows, population_of, summarise_areas
 from placehub.insight.profiles import (
     PlaceDirectory,
@@ -40,6 +40,7 @@ from placehub.insight.profiles import (
     profile_csv,
     profile_geojson,
 )
+from placehub.insight.publishing import published_values
 from placehub.insight.sensitivity import (
     SOBOL_OUTPUT,
     SensitivityOptions,
@@ -389,17 +390,9 @@ def register(app: FastAPI) -> None:
         chosen = _format(format, ("json", "csv"))
         with request.app.state.database.connect() as conn:
             definition = store.get_definition(conn, indicator_id)
-            values = store.values_for_layer(conn, layer, indicator_id)
-        rows = []
-        for v in sorted(values, key=lambda v: (v.period, v.place_code)):
-            value = v.value
-            suppressed = False
-            if definition.counts_people and value is not None:
-                disclosed = disclose_count(value)
-                suppressed = disclosed is None
-                value = None if disclosed is None else float(disclosed)
-            rows.append({"place": v.place_code, "period": v.period, "value": value,
-                         "suppressed": suppressed})
+            rows = [{"place": p.place, "period": p.period, "value": p.value,
+                     "suppressed": p.suppressed}
+                    for p in published_values(conn, _directory(request), definition, layer)]
         credit = definition.source + (f" ({definition.licence})" if definition.licence else "")
         if chosen == "csv":
             out = io.StringIO()
@@ -412,8 +405,8 @@ def register(app: FastAPI) -> None:
             return _csv_response(out.getvalue(), f"{indicator_id}-{layer}.csv")
         return JSONResponse({"indicator": definition.__dict__, "layer": layer, "value": rows,
                              "credit": credit,
-                             "disclosure": disclosure_note() if definition.counts_people
-                             else None})
+                             "disclosure": disclosure_note()
+                             if definition.counts_people or definition.is_rate else None})
 
     @app.post("/api/indicators/derive", tags=["insight"])
     def derive_now(
