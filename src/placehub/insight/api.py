@@ -204,6 +204,8 @@ def register(app: FastAPI) -> None:
         principal: Principal = Depends(current_principal),
     ) -> dict[str, Any]:
         """Upload (or replace) a council's index definition: the TOML text as the body."""
+        if principal.is_anonymous and not principal.write_anywhere:
+            raise Unauthorized("sign in or send a bearer token to upload an index definition")
         body = await request.body()
         try:
             text = body.decode("utf-8")
@@ -218,6 +220,9 @@ def register(app: FastAPI) -> None:
             else:
                 writable = [o for o, role in principal.roles.items()
                             if role in {"admin", "editor"}]
+                if not writable:
+                    raise Forbidden("only an organisation's editors and admins may upload "
+                                    "index definitions")
                 if len(writable) != 1:
                     raise BadRequest("give ?organisation=SLUG: the organisation that owns it")
                 owner = writable[0]

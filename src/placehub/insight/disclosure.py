@@ -76,7 +76,7 @@ def disclose_rate(numerator: int | None, denominator: int | None,
 # be narrowed to an interval narrower than the rounding base, as an attacker would compute it.
 #
 # The attacker (stronger than a real one, so protection against it is protection in fact):
-# knows the rule, knows which suppressed cells are primary (1-7) and which secondary (8 or more),
+# knows the rule, knows which suppressed cells are primary (1-7) and which secondary (0 or more),
 # knows each published count c is the true count rounded to the nearest 5 (c - 2 .. c + 2 for
 # whole counts; a published 0 is exact), and knows every additive relation total = sum of parts
 # that holds on the true counts. The feasible interval of each suppressed cell is the minimum
@@ -84,9 +84,9 @@ def disclose_rate(numerator: int | None, denominator: int | None,
 # bounds are rounded inwards to whole numbers). A cell is protected when max - min >= 5.
 #
 # The method is a simple protective rule, greedy and audited: while some suppressed cell is not
-# protected, suppress the smallest non-zero published count in a relation that contains it (the
-# least information lost), then audit again. Zeros are never suppressed (they are exact, and
-# suppressing them does not widen anything the rule cares about).
+# protected, suppress the smallest non-zero published count in the relations linked to it
+# (through it or other suppressed cells: the least information lost), then audit again. A zero
+# is suppressed only when nothing else is left around the cell.
 
 PROTECTION_WIDTH = ROUND_TO
 
@@ -138,7 +138,7 @@ def feasible_ranges(protected: ProtectedCounts, relations: Sequence[Relation],
         if cell in protected.primary:
             bounds.append((low_primary, high_primary))
         elif cell in protected.secondary:
-            bounds.append((high_primary if not whole else SUPPRESS_UP_TO + 1.0, None))
+            bounds.append((0.0, None))
         else:
             value = protected.published.get(cell)
             if value is None:
@@ -201,16 +201,35 @@ def protect_counts(counts: Mapping[Hashable, float | None],
         if not failing:
             return protected
         cell = failing[0]
+        linked = _linked_cells(cell, holding, protected)
         candidates = sorted(
-            {m for r in holding if cell in (r.total, *r.parts) for m in (r.total, *r.parts)
-             if not protected.suppressed(m) and published.get(m) not in (None, 0)},
+            (m for m in linked
+             if not protected.suppressed(m) and published.get(m) not in (None, 0)),
             key=lambda m: (float(counts[m] or 0.0), repr(m)))
-        if not candidates:  # nothing left to hide around it: hide every cell it touches
-            candidates = sorted(
-                {m for r in holding if cell in (r.total, *r.parts) for m in (r.total, *r.parts)
-                 if not protected.suppressed(m) and published.get(m) is not None}, key=repr)
+        if not candidates:  # nothing but zeros left around it: hide a zero
+            candidates = sorted((m for m in linked if not protected.suppressed(m)
+                                 and published.get(m) is not None), key=repr)
             if not candidates:
                 raise ValueError(f"cannot protect {cell!r}: every related cell is suppressed")
         chosen = candidates[0]
         protected.secondary.add(chosen)
         published[chosen] = None
+
+
+def _linked_cells(cell: Hashable, relations: Sequence[Relation],
+                  protected: ProtectedCounts) -> set[Hashable]:
+    """Cells of the relations reachable from ``cell`` through suppressed cells: the places a
+    further suppression can widen its interval."""
+    seen_cells, frontier, found = {cell}, [cell], set()
+    while frontier:
+        current = frontier.pop()
+        for relation in relations:
+            members = (relation.total, *relation.parts)
+            if current not in members:
+                continue
+            for member in members:
+                found.add(member)
+                if protected.suppressed(member) and member not in seen_cells:
+                    seen_cells.add(member)
+                    frontier.append(member)
+    return found

@@ -423,11 +423,11 @@ class AreaSummary:
     local_concentration: float
     proportion_in_decile_1: float
     scale: float | None
-    rank_of_average_score: int
-    rank_of_average_rank: int
-    rank_of_extent: int
-    rank_of_local_concentration: int
-    rank_of_proportion_in_decile_1: int
+    rank_of_average_score: int | None
+    rank_of_average_rank: int | None
+    rank_of_extent: int | None
+    rank_of_local_concentration: int | None
+    rank_of_proportion_in_decile_1: int | None
     rank_of_scale: int | None
 
     def as_json(self) -> dict[str, Any]:
@@ -484,10 +484,11 @@ def local_concentration(rank: FloatArray, population: FloatArray,
     return float(np.sum(taken * ranks) / taken.sum())
 
 
-def _area_ranks(values: dict[str, float], codes: list[str], highest_first: bool) -> list[int]:
+def _area_ranks(values: dict[str, float], codes: list[str], highest_first: bool
+                ) -> list[int | None]:
     ordered = np.array([values[c] for c in codes], dtype=float)
     ranked = methods.rank_values(ordered, highest_first=highest_first, ties="min")
-    return [int(r) for r in ranked]
+    return [None if np.isnan(r) else int(r) for r in ranked]
 
 
 def summarise_areas(result: IndexResult, population: FloatArray,
@@ -502,6 +503,10 @@ def summarise_areas(result: IndexResult, population: FloatArray,
     """
     if not result.definition.data.area:
         raise DefinitionError(f"{result.definition.id}: [data] has no area column to summarise by")
+    if result.definition.population is None:
+        raise DefinitionError(
+            f"{result.definition.id} has no [population] table: area summaries are "
+            "population-weighted")
     areas = np.array(result.areas)
     scored = ~np.isnan(result.rank)
     count = int(np.count_nonzero(scored))
