@@ -106,7 +106,7 @@ def test_spi_style_index_matches_an_independent_computation(tmp_path: Path) -> N
         # The component's goalposts were rescaled to 0 and 100.
         assert result.goalposts[component] == pytest.approx((0.0, 100.0))
     assert result.score == pytest.approx(expected, abs=1e-9)
-    assert 0 <= result.score.min() and result.score.max() <= 100
+    assert result.score.min() >= 0 and result.score.max() <= 100
     # Different PCA weights inside each component: not equal weighting by accident.
     assert max(parts["weights:nutrition"]) - min(parts["weights:nutrition"]) > 0.001
 

@@ -30,7 +30,13 @@ from placehub.insight.indicators import (
     parse_definitions_csv,
     save_definition,
 )
-from placehub.insight.sensitivity import SensitivityOptions, run_sensitivity, sensitivity_rows
+from placehub.insight.sensitivity import (
+    SOBOL_OUTPUT,
+    SensitivityOptions,
+    run_sensitivity,
+    run_sobol,
+    sensitivity_rows,
+)
 
 index_app = typer.Typer(help="Composite indices (IoD 2019, Social Progress-style, your own).",
                         no_args_is_help=True)
@@ -138,6 +144,48 @@ def sensitivity(
         f"Width of the {low:g}th-{high:g}th percentile rank interval: median "
         f"{np.median(widths):g}, largest {widths.max():g}; {int((widths == 0).sum())} place(s) "
         f"cannot move. Written to {out}")
+
+
+@index_app.command("sobol")
+def sobol(
+    ctx: typer.Context,
+    definition: str = typer.Argument(..., help=DEFINITION_HELP),
+    samples: int = typer.Option(None, "--samples",
+                                help="Sobol' base samples, a power of 2 (default: the "
+                                     "definition's, 64)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed; the same seed, the same result."),
+    out: Path = typer.Option(None, "--out", help="Also write the indices as CSV here."),
+) -> None:
+    """Sobol' first-order and total-effect indices of the uncertain inputs (SALib)."""
+    settings = settings_of(ctx)
+    try:
+        spec = load_definition(definition, settings.data_path)
+        options = SensitivityOptions.from_definition(spec, samples=samples, seed=seed)
+        with progress() as bar:
+            task = bar.add_task(f"Sobol' analysis, {options.samples} base samples", total=None)
+            result = run_sobol(spec, options)
+            bar.update(task, total=1, completed=1)
+    except (DefinitionError, ValueError) as error:
+        fail(str(error))
+    level = f"{options.confidence:.0%}"
+    table = Table("input", "alternatives", "first order", f"± ({level})", "total",
+                  f"± ({level})", title=f"{spec.name}: output = {SOBOL_OUTPUT}")
+    for factor in result.factors:
+        table.add_row(factor.name, str(len(factor.alternatives)), f"{factor.first_order:.3f}",
+                      f"{factor.first_order_interval:.3f}", f"{factor.total:.3f}",
+                      f"{factor.total_interval:.3f}")
+    console.print(table)
+    console.print(f"{result.runs} runs ({result.distinct_configurations} distinct), seed "
+                  f"{options.seed}; output mean {result.output_mean:.1f}, sd "
+                  f"{result.output_sd:.1f} places"
+                  + (f"; not varied: {', '.join(result.not_varied)}" if result.not_varied
+                     else ""))
+    if out is not None:
+        write_csv(out, ({"factor": f.name, "alternatives": str(len(f.alternatives)),
+                         "first_order": f"{f.first_order:.6f}",
+                         "first_order_interval": f"{f.first_order_interval:.6f}",
+                         "total": f"{f.total:.6f}", "total_interval": f"{f.total_interval:.6f}"}
+                        for f in result.factors), spec.credit)
 
 
 indicators_app = typer.Typer(help="Indicators per place: official figures and sensor-derived.",
