@@ -219,30 +219,40 @@ def equal_weights(count: int) -> FloatArray:
     return np.full(count, 1.0 / count)
 
 
-def pca_weights(scores: FloatArray) -> FloatArray:
-    """Weights from the first principal component of the children's scores (places x children).
+def _data_driven_weights(scores: FloatArray, minimum: int, what: str,
+                         loadings: Callable[[FloatArray], FloatArray]) -> FloatArray:
+    """Weights from ``loadings`` of the varying children over places with every child present.
 
-    The component is the leading eigenvector of the correlation matrix over places with every
-    child present; weights are its absolute loadings scaled to sum to 1. A constant child gets
-    weight 0 (it has no variance to explain).
+    A constant child gets weight 0 (it has no variance to explain); with one varying child it
+    gets all the weight; the loadings are taken absolute and scaled to sum to 1.
     """
     scores = np.asarray(scores, dtype=float)
     complete = scores[~np.isnan(scores).any(axis=1)]
-    if complete.shape[0] < 2:
-        raise ValueError("PCA weights need at least two places with every indicator present")
-    spread = complete.std(axis=0)
-    varying = spread > 0
+    if complete.shape[0] < minimum:
+        raise ValueError(f"{what} need at least {minimum} places with every child present")
+    varying = complete.std(axis=0) > 0
     weights = np.zeros(scores.shape[1])
     if varying.sum() == 0:
         return equal_weights(scores.shape[1])
     if varying.sum() == 1:
         weights[varying] = 1.0
         return weights
-    correlation = np.corrcoef(complete[:, varying], rowvar=False)
-    eigenvalues, eigenvectors = np.linalg.eigh(correlation)
-    leading = np.abs(eigenvectors[:, int(np.argmax(eigenvalues))])
-    weights[varying] = leading / leading.sum()
+    found = np.abs(loadings(complete[:, varying]))
+    weights[varying] = found / found.sum()
     return weights
+
+
+def pca_weights(scores: FloatArray) -> FloatArray:
+    """Weights from the first principal component of the children's scores (places x children).
+
+    The component is the leading eigenvector of the correlation matrix over places with every
+    child present; weights are its absolute loadings scaled to sum to 1.
+    """
+    def leading_eigenvector(complete: FloatArray) -> FloatArray:
+        eigenvalues, eigenvectors = np.linalg.eigh(np.corrcoef(complete, rowvar=False))
+        return np.asarray(eigenvectors[:, int(np.argmax(eigenvalues))])
+
+    return _data_driven_weights(scores, 2, "PCA weights", leading_eigenvector)
 
 
 def factor_weights(scores: FloatArray, seed: int = 0) -> FloatArray:
@@ -252,27 +262,14 @@ def factor_weights(scores: FloatArray, seed: int = 0) -> FloatArray:
     scikit-learn's ``FactorAnalysis(n_components=1)``; the weights are the factor-score
     coefficients Psi^-1 lambda (loadings over uniquenesses: the regression and Bartlett scores of
     one factor are both proportional to them), taken absolute and scaled to sum to 1, so a child
-    that measures the common factor with less noise weighs more. A constant child gets 0.
+    that measures the common factor with less noise weighs more.
     """
-    scores = np.asarray(scores, dtype=float)
-    complete = scores[~np.isnan(scores).any(axis=1)]
-    if complete.shape[0] < 3:
-        raise ValueError("factor weights need at least three places with every child present")
-    spread = complete.std(axis=0)
-    varying = spread > 0
-    weights = np.zeros(scores.shape[1])
-    if varying.sum() == 0:
-        return equal_weights(scores.shape[1])
-    if varying.sum() == 1:
-        weights[varying] = 1.0
-        return weights
-    standard = (complete[:, varying] - complete[:, varying].mean(axis=0)) / spread[varying]
-    model = FactorAnalysis(n_components=1, random_state=seed).fit(standard)
-    loadings = model.components_[0]
-    uniqueness = np.maximum(model.noise_variance_, 1e-9)
-    coefficients = np.abs(loadings / uniqueness)
-    weights[varying] = coefficients / coefficients.sum()
-    return weights
+    def score_coefficients(complete: FloatArray) -> FloatArray:
+        standard = (complete - complete.mean(axis=0)) / complete.std(axis=0)
+        model = FactorAnalysis(n_components=1, random_state=seed).fit(standard)
+        return np.asarray(model.components_[0] / np.maximum(model.noise_variance_, 1e-9))
+
+    return _data_driven_weights(scores, 3, "factor weights", score_coefficients)
 
 
 # ---------------------------------------------------------------- aggregation
