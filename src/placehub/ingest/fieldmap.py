@@ -188,7 +188,8 @@ def flatten(decoded: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str,
             yield path, value
 
 
-def _value_and_unit(value: Any) -> tuple[float | bool | None, str | None]:
+def value_and_unit(value: Any) -> tuple[float | bool | None, str | None]:
+    """The number of a vendor value and the unit it is written in, if it says."""
     if is_reading(value):
         number, written = loose_reading(value["value"])
         unit = value.get("unit")
@@ -234,7 +235,7 @@ class FieldMap:
             if spec is None:
                 unmapped[name] = raw
                 continue
-            number, written_unit = _value_and_unit(raw)
+            number, written_unit = value_and_unit(raw)
             if number is None or (not isinstance(number, bool) and number in spec.absent):
                 continue  # the vendor's "no reading" ("NoSensor", a placeholder value)
             if (isinstance(raw, str) and raw in spec.absent) or raw is None:

@@ -172,8 +172,19 @@ VENDOR_FIELDS: dict[str, dict[str, FieldSpec]] = {
     **{
         f"elsys/{m}": _ELSYS
         for m in (
-            "elt-2", "elt-ultrasonic", "ems", "ems-desk", "ems-door", "ems-lite", "ers",
-            "ers-co2", "ers-co2-lite", "ers-eye", "ers-lite", "ers-sound", "ers-voc",
+            "elt-2",
+            "elt-ultrasonic",
+            "ems",
+            "ems-desk",
+            "ems-door",
+            "ems-lite",
+            "ers",
+            "ers-co2",
+            "ers-co2-lite",
+            "ers-eye",
+            "ers-lite",
+            "ers-sound",
+            "ers-voc",
         )
     },  # fmt: skip
     **{

@@ -72,13 +72,27 @@ class DatastreamSpec:
         return self.key.split(":", 1)[0]
 
 
+_ACRONYMS = {
+    "pm1": "PM1", "pm2_5": "PM2.5", "pm4": "PM4", "pm10": "PM10", "co2": "CO2", "no2": "NO2",
+    "o3": "O3", "co": "CO", "no": "NO", "so2": "SO2", "h2s": "H2S", "nh3": "NH3", "tvoc": "TVOC",
+    "ph": "pH", "par": "PAR",
+}  # fmt: skip
+
+
+def datastream_name(key: str) -> str:
+    """A short name for measurement ``key``: "Temperature (external)", "PM2.5"."""
+    quantity_name, _, channel = key.partition(":")
+    label = _ACRONYMS.get(quantity_name) or quantity_name.replace("_", " ").capitalize()
+    return f"{label} ({channel.replace('_', ' ')})" if channel else label
+
+
 def datastream_spec(key: str, name: str = "", observed_property: str = "") -> DatastreamSpec:
     """The Datastream for measurement ``key`` with the vocabulary's unit and description."""
     quantity_name = key.split(":", 1)[0].split("@", 1)[0]
     spec = QUANTITIES[quantity_name]
     return DatastreamSpec(
         key=key,
-        name=name or spec.description,
+        name=name or datastream_name(key),
         observed_property=observed_property or quantity_name.replace("_", " "),
         unit=spec.unit,
         unit_symbol=spec.symbol,
@@ -128,8 +142,8 @@ class DeviceProfile:
     @property
     def decoder(self) -> str:
         """What decodes the bytes, in words for lists and reports."""
-        if self.codec == CODEC_JAVASCRIPT and self.script is not None:
-            return f"javascript ({self.script.name})"
+        if self.codec == CODEC_JAVASCRIPT and self.path is not None:
+            return f"javascript ({self.source.get('script_file') or self.path.stem + '.js'})"
         return self.codec
 
 
@@ -180,6 +194,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> DeviceProfile:
         except OSError as error:
             raise ProfileError(f"{where}: cannot read script {script_path}: {error}") from None
         script = JavaScriptCodec(f"{profile_id} ({script_path.name})", source)
+        raw.setdefault("source", {})["script_file"] = script_path.name
     if codec == CODEC_NONE and not fields:
         raise ProfileError(
             f"{where}: codec 'none' takes the network server's decoded object, so the profile "

@@ -71,8 +71,7 @@ def _limit_reason(error: BaseException) -> str | None:
         return f"the codec ran longer than its time limit ({TIME_LIMIT_SECONDS * 1000:g} ms)"
     if "out of memory" in text or "string too long" in text or "array too long" in text:
         return (
-            "the codec used more memory than its limit "
-            f"({MEMORY_LIMIT_BYTES // (1024 * 1024)} MB)"
+            f"the codec used more memory than its limit ({MEMORY_LIMIT_BYTES // (1024 * 1024)} MB)"
         )
     return None
 
@@ -170,7 +169,7 @@ class JavaScriptCodec:
         result = json.loads(text)
         if not isinstance(result, dict):
             raise DecodeError(
-                f"{where}: the codec returned {text[:80]} instead of {{data: ...}} or {{errors: ...}}"
+                f"{where}: the codec returned {text[:80]} instead of {{data}} or {{errors}}"
             )
         errors = result.get("errors")
         if errors:

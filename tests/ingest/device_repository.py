@@ -1,0 +1,180 @@
+"""Build small device-repository folders for tests, shaped like TheThingsNetwork/lorawan-devices.
+
+Nothing of the real repository is used: the JavaScript codecs in ``devicerepo/`` were written for
+these tests from the vendors' published payload formats, and the examples of the codec YAML
+files come from ``shared/data/lorawan/uplink_examples.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+SCRIPTS = Path(__file__).parent / "devicerepo"
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    yaml = YAML()
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(data, out)
+
+
+def write_vendor_index(root: Path, vendors: dict[str, str]) -> None:
+    write_yaml(
+        root / "vendor" / "index.yaml",
+        {"vendors": [{"id": v, "name": name} for v, name in vendors.items()]},
+    )
+
+
+def model_yaml(name: str, codecs: list[tuple[str, str]], **extra: Any) -> dict[str, Any]:
+    """A model file: one firmware version per (version, codec id), oldest first."""
+    return {
+        "name": name,
+        "description": f"{name} for the tests",
+        "firmwareVersions": [
+            {
+                "version": version,
+                "numeric": number,
+                "profiles": {
+                    "EU863-870": {"id": "eu868-profile", "lorawanCertified": True, "codec": codec}
+                },
+            }
+            for number, (version, codec) in enumerate(codecs, start=1)
+        ],
+        "sensors": ["battery"],
+        **extra,
+    }
+
+
+def example_yaml(example: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """A codec YAML example from an uplink_examples.json entry."""
+    return {
+        "description": description or example.get("description") or example["bytes_hex"],
+        "input": {"fPort": example["fPort"], "bytes": list(bytes.fromhex(example["bytes_hex"]))},
+        "output": example["expected"],
+    }
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model of the built repository: vendor, model id, and its codecs oldest first."""
+
+    vendor: str
+    model: str
+    codecs: tuple[str, ...]  # repository codec stems ("ldds75-114")
+
+
+# uplink_examples.json codec path -> (model, the fixture script that decodes it)
+DECENTLAB_MODEL = {
+    "dl-dlr2-004-10": "dl-dlr2-004",
+    "dl-dlr2-008-2000": "dl-dlr2-008",
+    "dl-dws-232263168-302459-1370": "dl-dws",
+    "dl-kl66-1538372-464859": "dl-kl66",
+    "dl-pr21-1-10": "dl-pr21",
+    "dl-pr26-0-1": "dl-pr26",
+    "dl-pr36-8192": "dl-pr36",
+    "dl-pr36ctd-8192": "dl-pr36ctd",
+}
+SCRIPT_OF = {
+    "bosch/tps110-0292": "bosch/tps110.js",
+    "dragino/laq4": "dragino/laq4.js",
+    "dragino/ldds20": "dragino/ldds-v1.js",
+    "dragino/ldds75": "dragino/ldds-v1.js",
+    "dragino/ldds20-114": "dragino/ldds-114.js",
+    "dragino/ldds45": "dragino/ldds-114.js",
+    "dragino/ldds75-114": "dragino/ldds-114.js",
+    "dragino/lht65": "dragino/lht65.js",
+    "dragino/lse01": "dragino/lse01.js",
+    "dragino/lse01-114": "dragino/lse01-114.js",
+    "ellenex/pls2-l": "ellenex/pls2-l.js",
+    "ellenex/pts2-l": "ellenex/pts2-l.js",
+    "netvox/ra0715": "netvox/ra0715.js",
+    "netvox/ra0715y": "netvox/ra0715.js",
+    "nwave/nps310sm": "nwave/nps310.js",
+    "nwave/nps405": "nwave/nps405.js",
+}
+# Models with codecs of several firmware versions, oldest first; others have one codec each.
+MODELS_WITH_FIRMWARES = {
+    "dragino/ldds75": ("ldds75", "ldds75-114"),
+    "dragino/ldds20": ("ldds20", "ldds20-114"),
+    "dragino/lse01": ("lse01", "lse01-114"),
+}
+MODELS_OF_CODEC = {"nwave/nps405": ("nps405fm", "nps405sm")}
+
+
+def script_source(codec_path: str) -> str:
+    """The fixture JavaScript for a repository codec (Decentlab: sensor table + protocol)."""
+    vendor, stem = codec_path.split("/")
+    if vendor == "decentlab":
+        return (
+            (SCRIPTS / "decentlab" / "sensors.js").read_text()
+            + f"\nvar SENSORS = DECENTLAB_SENSORS[{json.dumps(stem)}];\n"
+            + (SCRIPTS / "decentlab" / "protocol.js").read_text()
+        )
+    if vendor == "elsys":
+        return (SCRIPTS / "elsys" / "elsys.js").read_text()
+    return (SCRIPTS / SCRIPT_OF[codec_path]).read_text()
+
+
+def profile_of(codec_path: str) -> str:
+    """The profile id (imported and built-in) that decodes an uplink_examples codec path."""
+    vendor, stem = codec_path.split("/")
+    for model_path, stems in MODELS_WITH_FIRMWARES.items():
+        if stem in stems:
+            return model_path if stem == stems[-1] else f"{model_path}@{stem}"
+    if codec_path in MODELS_OF_CODEC:
+        return f"{vendor}/{MODELS_OF_CODEC[codec_path][0]}"
+    if vendor == "decentlab":
+        return f"decentlab/{DECENTLAB_MODEL.get(stem, stem)}"
+    return codec_path
+
+
+def build_from_examples(root: Path, examples: list[dict[str, Any]]) -> list[Model]:
+    """A repository with a model and codec for every codec of ``examples``."""
+    by_codec: dict[str, list[dict[str, Any]]] = {}
+    for example in examples:
+        by_codec.setdefault(example["codec"], []).append(example)
+    vendors = sorted({path.split("/")[0] for path in by_codec})
+    write_vendor_index(root, {v: v.capitalize() for v in vendors})
+    models: dict[str, Model] = {}
+    for codec_path, items in by_codec.items():
+        vendor, stem = codec_path.split("/")
+        vendor_dir = root / "vendor" / vendor
+        script = f"{stem}.js"
+        (vendor_dir / script).parent.mkdir(parents=True, exist_ok=True)
+        (vendor_dir / script).write_text(script_source(codec_path), encoding="utf-8")
+        write_yaml(
+            vendor_dir / f"{stem}-codec.yaml",
+            {
+                "uplinkDecoder": {
+                    "fileName": script,
+                    "examples": [
+                        example_yaml(e, f"Example {n}") for n, e in enumerate(items, start=1)
+                    ],
+                }
+            },
+        )
+        owner = next((m for m, stems in MODELS_WITH_FIRMWARES.items() if stem in stems), None)
+        if owner is not None:
+            stems = MODELS_WITH_FIRMWARES[owner]
+            models[owner] = Model(vendor, owner.split("/")[1], stems)
+        elif codec_path in MODELS_OF_CODEC:
+            for model in MODELS_OF_CODEC[codec_path]:
+                models[f"{vendor}/{model}"] = Model(vendor, model, (stem,))
+        else:
+            model = DECENTLAB_MODEL.get(stem, stem) if vendor == "decentlab" else stem
+            models[f"{vendor}/{model}"] = Model(vendor, model, (stem,))
+    for vendor in vendors:
+        chosen = sorted(m.model for m in models.values() if m.vendor == vendor)
+        write_yaml(root / "vendor" / vendor / "index.yaml", {"endDevices": chosen})
+    for m in models.values():
+        write_yaml(
+            root / "vendor" / m.vendor / f"{m.model}.yaml",
+            model_yaml(m.model.upper(), [(f"1.{n}", f"{s}-codec") for n, s in enumerate(m.codecs)]),
+        )
+    return list(models.values())
