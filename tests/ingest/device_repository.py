@@ -178,3 +178,82 @@ def build_from_examples(root: Path, examples: list[dict[str, Any]]) -> list[Mode
             model_yaml(m.model.upper(), [(f"1.{n}", f"{s}-codec") for n, s in enumerate(m.codecs)]),
         )
     return list(models.values())
+
+
+# Hand-written YAML (not dumped) so that the 1.1-versus-1.2 difference is really in the file:
+# the unquoted NO of lid_open must stay the string "NO".
+ACME_LEVEL_CODEC = """\
+uplinkDecoder:
+  fileName: level.js
+  examples:
+    - description: Half full, lid closed
+      input:
+        fPort: 1
+        bytes: [0x02, 0x3F, 0x0E, 0x10, 0x15, 0x04]
+      output:
+        data:
+          distance: {value: 575, unit: mm}
+          battery_voltage: {value: 3600, unit: mV}
+          temperature: 21
+          lid_open: NO
+          status: 2
+    - description: Cold, lid open
+      input:
+        fPort: 1
+        bytes: [0x03, 0xE8, 0x0D, 0xAC, 0xFB, 0x01]
+      output:
+        data:
+          distance: {value: 1000, unit: mm}
+          battery_voltage: {value: 3500, unit: mV}
+          temperature: -5
+          lid_open: YES
+          status: 0
+    - description: Wrong port
+      input:
+        fPort: 9
+        bytes: [0x03, 0xE8, 0x0D, 0xAC, 0xFB, 0x01]
+      output:
+        errors:
+          - unknown FPort 9
+"""
+ONE_EXAMPLE = """\
+uplinkDecoder:
+  fileName: {script}
+  examples:
+    - description: A reading
+      input:
+        fPort: 1
+        bytes: [0x15, 0x01]
+      output:
+        data:
+          temperature: 21
+"""
+ACME_MODELS = {
+    "level-sensor": "level",
+    "thrower": "thrower",
+    "sleeper": "sleeper",
+    "hog": "hog",
+    "mystery": "mystery",
+    "silent": None,  # a codec without examples
+}
+
+
+def build_small(root: Path) -> Path:
+    """A small repository of vendor acme: a good (if buggy) level sensor and broken codecs."""
+    write_vendor_index(root, {"acme": "Acme Sensors", "other": "Other Vendor"})
+    vendor_dir = root / "vendor" / "acme"
+    write_yaml(vendor_dir / "index.yaml", {"endDevices": list(ACME_MODELS)})
+    for model, script in ACME_MODELS.items():
+        write_yaml(vendor_dir / f"{model}.yaml", model_yaml(model.title(), [("1.0", f"{model}-codec")]))
+        codec_text = ACME_LEVEL_CODEC if model == "level-sensor" else ONE_EXAMPLE
+        if script is None:
+            (vendor_dir / "silent.js").write_text("function decodeUplink(i) { return {data: {}}; }")
+            codec_text = "uplinkDecoder:\n  fileName: silent.js\n"
+        else:
+            (vendor_dir / f"{script}.js").write_text((SCRIPTS / "acme" / f"{script}.js").read_text())
+        (vendor_dir / f"{model}-codec.yaml").write_text(codec_text.replace("{script}", f"{script}.js"))
+    # A vendor in the index whose folder has a model with no codec at all.
+    other = root / "vendor" / "other"
+    write_yaml(other / "index.yaml", {"endDevices": ["gadget"]})
+    write_yaml(other / "gadget.yaml", {"name": "Gadget", "firmwareVersions": []})
+    return root

@@ -339,6 +339,7 @@ def _import_one(
     examples = _examples(codec_yaml, str(codec_path))
     row.examples = len(examples)
     outputs = []
+    failures = []
     for example in examples:
         problems = run_example(script, example)
         if problems:
@@ -349,10 +350,17 @@ def _import_one(
         if example.data is not None:
             try:
                 outputs.append(script.run(example.fport, example.payload))
-            except DecodeError:
-                outputs.append(example.data)  # learn the names from what the vendor wrote
+            except DecodeError as error:
+                failures.append(str(error))
     if not examples:
         row.reason = "the codec has no examples to learn its fields from: write its profile by hand"
+        return row
+    if not outputs:
+        row.reason = (
+            "the codec fails on every example: " + failures[0]
+            if failures
+            else "the codec has only examples of errors: write its profile by hand"
+        )
         return row
     fields, unmapped, unit_problems = field_map(
         f"{candidate.vendor}/{_stem(candidate.codec_id)}", outputs
