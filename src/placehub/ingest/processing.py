@@ -76,7 +76,7 @@ def observation_parameters(
     unmapped = dict(decoded.attributes)
     for m in decoded.measurements:
         if m.key not in datastreams:
-            unmapped[m.source or m.key] = m.value
+            unmapped[m.key] = m.value  # canonical, in the vocabulary's unit
     if unmapped:
         parameters["unmapped"] = unmapped
     return parameters
