@@ -38,49 +38,23 @@ LSE01 = [
     "battery_voltage",
 ]
 NWAVE = ["occupancy", "duration:previous_state", "temperature", "battery_voltage"]
+ACC = ["acceleration:x", "acceleration:y", "acceleration:z"]
+CLIMATE = ["temperature", "relative_humidity"]
+ROOM = [*CLIMATE, "light_level", "motion_count"]
 ELSYS_KEYS = {
-    "elt-2": [
-        "temperature",
-        "relative_humidity",
-        "pressure",
-        "acceleration:x",
-        "acceleration:y",
-        "acceleration:z",
-    ],
-    "elt-ultrasonic": ["distance", "temperature", "relative_humidity", "pressure"],
-    "ems": [
-        "temperature",
-        "relative_humidity",
-        "acceleration:x",
-        "acceleration:y",
-        "acceleration:z",
-        "water_leak",
-        "digital_input",
-        "motion_count:accelerometer",
-    ],
-    "ems-desk": ["temperature", "relative_humidity", "occupancy_level"],
-    "ems-door": ["temperature", "relative_humidity", "digital_input", "pulse_total:pulse1"],
-    "ems-lite": ["temperature", "relative_humidity", "water_leak"],
-    "ers": ["temperature", "relative_humidity", "light_level", "motion_count"],
-    "ers-co2": ["temperature", "relative_humidity", "light_level", "motion_count", "co2"],
-    "ers-co2-lite": ["temperature", "relative_humidity", "co2"],
-    "ers-eye": [
-        "temperature",
-        "relative_humidity",
-        "light_level",
-        "motion_count",
-        "occupancy_level",
-    ],
-    "ers-lite": ["temperature", "relative_humidity"],
-    "ers-sound": [
-        "temperature",
-        "relative_humidity",
-        "light_level",
-        "motion_count",
-        "sound_level:peak",
-        "sound_level:average",
-    ],
-    "ers-voc": ["temperature", "relative_humidity", "light_level", "motion_count", "tvoc"],
+    "elt-2": [*CLIMATE, "pressure", *ACC],
+    "elt-ultrasonic": ["distance", *CLIMATE, "pressure", *ACC],
+    "ems": [*CLIMATE, *ACC, "water_leak", "pulse_count:pulse1"],
+    "ems-desk": [*CLIMATE, "occupancy_level", *ACC],
+    "ems-door": ["pulse_count:pulse1", "pulse_total:pulse1", *CLIMATE, *ACC],
+    "ems-lite": [*CLIMATE, "water_leak"],
+    "ers": ROOM,
+    "ers-co2": [*ROOM, "co2"],
+    "ers-co2-lite": [*CLIMATE, "co2"],
+    "ers-eye": [*ROOM, "occupancy_level"],
+    "ers-lite": CLIMATE,
+    "ers-sound": [*ROOM, "sound_level:peak", "sound_level:average"],
+    "ers-voc": [*ROOM, "tvoc"],
 }
 MILESIGHT_KEYS = {
     "em300-th": ["temperature", "relative_humidity", "battery_percent"],

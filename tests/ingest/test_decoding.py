@@ -16,9 +16,9 @@ from sqlalchemy import select
 from placehub.access.requests import ANONYMOUS_WRITER
 from placehub.config import Settings
 from placehub.db import Database
+from placehub.ingest.adapters import parse_message
 from placehub.ingest.deadletters import list_dead_letters
 from placehub.ingest.devices import DeviceSpec, register_device
-from placehub.ingest.adapters import parse_message
 from placehub.ingest.journal import write_entries
 from placehub.ingest.processing import process_all
 from placehub.ingest.repository import import_repository

@@ -83,21 +83,22 @@ def codecs_list(
     """List every built-in codec."""
     from placehub.ingest.codecs import REGISTRY
 
-    rows = [
-        {
-            "codec": c.name,
-            "fports": sorted(c.fports) if c.fports else None,
-            "description": c.description,
-        }
-        for c in REGISTRY
-    ]
     if as_json:
-        print_json(rows)
+        print_json(
+            [
+                {
+                    "codec": c.name,
+                    "fports": sorted(c.fports) if c.fports else None,
+                    "description": c.description,
+                }
+                for c in REGISTRY
+            ]
+        )
         return
     table = Table("codec", "fPorts", "what it decodes")
-    for row in rows:
-        ports = ", ".join(str(p) for p in row["fports"]) if row["fports"] else "any"
-        table.add_row(row["codec"], ports, row["description"])
+    for c in REGISTRY:
+        ports = ", ".join(str(p) for p in sorted(c.fports)) if c.fports else "any"
+        table.add_row(c.name, ports, c.description)
     print_table(table)
 
 
