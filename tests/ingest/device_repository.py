@@ -14,6 +14,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from placehub.ingest.profiles import load_profiles
+
 SCRIPTS = Path(__file__).parent / "devicerepo"
 
 
@@ -69,17 +71,8 @@ class Model:
     codecs: tuple[str, ...]  # repository codec stems ("ldds75-114")
 
 
-# uplink_examples.json codec path -> (model, the fixture script that decodes it)
-DECENTLAB_MODEL = {
-    "dl-dlr2-004-10": "dl-dlr2-004",
-    "dl-dlr2-008-2000": "dl-dlr2-008",
-    "dl-dws-232263168-302459-1370": "dl-dws",
-    "dl-kl66-1538372-464859": "dl-kl66",
-    "dl-pr21-1-10": "dl-pr21",
-    "dl-pr26-0-1": "dl-pr26",
-    "dl-pr36-8192": "dl-pr36",
-    "dl-pr36ctd-8192": "dl-pr36ctd",
-}
+# uplink_examples.json codec path -> the fixture script that decodes it (Decentlab and Elsys: one
+# script for every model).
 SCRIPT_OF = {
     "bosch/tps110-0292": "bosch/tps110.js",
     "dragino/laq4": "dragino/laq4.js",
@@ -98,15 +91,6 @@ SCRIPT_OF = {
     "nwave/nps310sm": "nwave/nps310.js",
     "nwave/nps405": "nwave/nps405.js",
 }
-# Models with codecs of several firmware versions, oldest first; others have one codec each.
-MODELS_WITH_FIRMWARES = {
-    "dragino/ldds75": ("ldds75", "ldds75-114"),
-    "dragino/ldds20": ("ldds20", "ldds20-114"),
-    "dragino/lse01": ("lse01", "lse01-114"),
-}
-MODELS_OF_CODEC = {"nwave/nps405": ("nps405fm", "nps405sm")}
-
-
 def script_source(codec_path: str) -> str:
     """The fixture JavaScript for a repository codec (Decentlab: sensor table + protocol)."""
     vendor, stem = codec_path.split("/")
@@ -121,32 +105,34 @@ def script_source(codec_path: str) -> str:
     return (SCRIPTS / SCRIPT_OF[codec_path]).read_text()
 
 
+def models_of(codec_path: str) -> list[str]:
+    """The built-in profiles whose model uses this repository codec (their [source])."""
+    return [
+        p.id
+        for p in load_profiles().values()
+        if p.source.get("repository_codec") == codec_path
+    ]
+
+
 def profile_of(codec_path: str) -> str:
     """The profile id (imported and built-in) that decodes an uplink_examples codec path."""
-    vendor, stem = codec_path.split("/")
-    for model_path, stems in MODELS_WITH_FIRMWARES.items():
-        if stem in stems:
-            return model_path if stem == stems[-1] else f"{model_path}@{stem}"
-    if codec_path in MODELS_OF_CODEC:
-        return f"{vendor}/{MODELS_OF_CODEC[codec_path][0]}"
-    if vendor == "decentlab":
-        return f"decentlab/{DECENTLAB_MODEL.get(stem, stem)}"
-    return codec_path
+    return models_of(codec_path)[0]
 
 
 def build_from_examples(root: Path, examples: list[dict[str, Any]]) -> list[Model]:
-    """A repository with a model and codec for every codec of ``examples``."""
+    """A repository with a model and codec for every codec of ``examples``, named as the
+    built-in model profiles are (an older firmware's codec is the @ variant)."""
     by_codec: dict[str, list[dict[str, Any]]] = {}
     for example in examples:
         by_codec.setdefault(example["codec"], []).append(example)
     vendors = sorted({path.split("/")[0] for path in by_codec})
     write_vendor_index(root, {v: v.capitalize() for v in vendors})
-    models: dict[str, Model] = {}
+    codecs_of_model: dict[tuple[str, str], list[str]] = {}
     for codec_path, items in by_codec.items():
         vendor, stem = codec_path.split("/")
         vendor_dir = root / "vendor" / vendor
         script = f"{stem}.js"
-        (vendor_dir / script).parent.mkdir(parents=True, exist_ok=True)
+        vendor_dir.mkdir(parents=True, exist_ok=True)
         (vendor_dir / script).write_text(script_source(codec_path), encoding="utf-8")
         write_yaml(
             vendor_dir / f"{stem}-codec.yaml",
@@ -159,26 +145,26 @@ def build_from_examples(root: Path, examples: list[dict[str, Any]]) -> list[Mode
                 }
             },
         )
-        owner = next((m for m, stems in MODELS_WITH_FIRMWARES.items() if stem in stems), None)
-        if owner is not None:
-            stems = MODELS_WITH_FIRMWARES[owner]
-            models[owner] = Model(vendor, owner.split("/")[1], stems)
-        elif codec_path in MODELS_OF_CODEC:
-            for model in MODELS_OF_CODEC[codec_path]:
-                models[f"{vendor}/{model}"] = Model(vendor, model, (stem,))
-        else:
-            model = DECENTLAB_MODEL.get(stem, stem) if vendor == "decentlab" else stem
-            models[f"{vendor}/{model}"] = Model(vendor, model, (stem,))
+        for pid in models_of(codec_path):
+            model, _, older = pid.split("/")[1].partition("@")
+            codecs = codecs_of_model.setdefault((vendor, model), [])
+            # Oldest firmware first: the @ variants are the older codecs.
+            if older:
+                codecs.insert(0, stem)
+            else:
+                codecs.append(stem)
+    models = [Model(v, m, tuple(c)) for (v, m), c in codecs_of_model.items()]
     for vendor in vendors:
-        chosen = sorted(m.model for m in models.values() if m.vendor == vendor)
+        chosen = sorted(m.model for m in models if m.vendor == vendor)
         write_yaml(root / "vendor" / vendor / "index.yaml", {"endDevices": chosen})
-    for m in models.values():
+    for m in models:
         write_yaml(
             root / "vendor" / m.vendor / f"{m.model}.yaml",
-            model_yaml(m.model.upper(), [(f"1.{n}", f"{s}-codec") for n, s in enumerate(m.codecs)]),
+            model_yaml(
+                m.model.upper(), [(f"1.{n}", f"{s}-codec") for n, s in enumerate(m.codecs)]
+            ),
         )
-    return list(models.values())
-
+    return models
 
 # Hand-written YAML (not dumped) so that the 1.1-versus-1.2 difference is really in the file:
 # the unquoted NO of lid_open must stay the string "NO".
