@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from placehub.console import console, err_console, fail, open_database, progress, settings_of
+from placehub.console import (
+    console,
+    err_console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    progress,
+    settings_of,
+)
 from placehub.insight import indicators as indicator_store
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
 from placehub.insight.derive import PlacesAssignment, derive_indicators
@@ -45,9 +54,13 @@ DEFINITION_HELP = "A shipped definition name (see 'placehub index list') or a pa
 
 
 @index_app.command("list")
-def list_definitions() -> None:
+def list_definitions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the index definitions shipped with placehub."""
-    for name in available_definitions():
+    names = list(available_definitions())
+    if as_json:
+        print_json(names)
+        return
+    for name in names:
         console.print(name)
 
 
@@ -215,13 +228,21 @@ def define_indicator(
 
 
 @indicators_app.command("list")
-def list_indicators(ctx: typer.Context) -> None:
+def list_indicators(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """List the defined indicators."""
-    table = Table("id", "name", "unit", "direction", "kind", "period", "source")
+    columns = ("id", "name", "unit", "direction", "kind", "period", "source")
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        for d in indicator_store.list_definitions(conn):
-            table.add_row(d.id, d.name, d.unit, d.direction, d.kind, d.period, d.source)
-    console.print(table)
+        rows = [{c: getattr(d, c) for c in columns}
+                for d in indicator_store.list_definitions(conn)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    print_table(table)
 
 
 @indicators_app.command("import")
