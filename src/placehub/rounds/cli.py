@@ -15,7 +15,14 @@ from sqlalchemy import select
 
 from placehub.access.tables import organisations
 from placehub.config import Settings
-from placehub.console import console, fail, open_database, progress, settings_of
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    print_table,
+    progress,
+    settings_of,
+)
 from placehub.places.distance import DistanceSource
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
@@ -105,7 +112,7 @@ def plan_command(
                       f"{route.km:.1f}", f"{route.drive_seconds / 3600:.1f}",
                       f"{route.work_seconds / 3600:.1f}", route.start_time.strftime("%H:%M"),
                       route.end_time.strftime("%H:%M"))
-    console.print(table)
+    print_table(table)
     summary = plan.summary()
     console.print(f"{summary['stops']} stops, {summary['km']} km; {summary['mandatory']} "
                   f"mandatory ({summary['mandatory_left_out']} did not fit); "
@@ -329,7 +336,7 @@ def _print_simulation(reports: list[dict[str, object]], summarise: object, as_js
             table.add_column(column)
         for figures in r["policies"].values():  # type: ignore[attr-defined]
             table.add_row(*(str(figures[c]) for c in columns))
-        console.print(table)
+        print_table(table)
         if r["savings"]:
             console.print(f"Savings: {r['savings']}")
     if len(reports) > 1:
