@@ -58,6 +58,8 @@ SILENT_HOURS = 30.0
 # household rubbish dumped in, a sensor knocked): a rate from it would be wildly off.
 IMPLAUSIBLE_RISE = 0.5
 MOISTURE_SCALE = 40.0
+# Flowerbeds dry at the rate of this quantile of their daily losses (see PlacehubForecaster).
+DRY_SPELL_QUANTILE = 0.7
 # Adaptive rate: a day's rate weighs half as much as one RATE_HALF_LIFE_DAYS more recent.
 RATE_HALF_LIFE_DAYS = 5.0
 # Demand shocks shared over consecutive days (weather, events, holidays) make growth over
@@ -238,10 +240,14 @@ def _normal_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, share: float) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] * share)])
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    return _weighted_quantile(values, weights, 0.5)
 
 
 def _robust_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -481,7 +487,11 @@ class PlacehubForecaster:
             # changes through a season).
             days = list(day_rates)
             values = -np.array([day_rates[d] for d in days])
-            drying = max(_robust_mean(values, _recency_weights(days, at)), 0.0)
+            # Showers too light to show as a wetting still slow the loss on some days; the
+            # risk is a dry spell, so the rate is that of the drier days (weighted 70th
+            # percentile), not the mean.
+            drying = max(_weighted_quantile(values, _recency_weights(days, at),
+                                            DRY_SPELL_QUANTILE), 0.0)
             sd = max(float(np.std(values, ddof=1)), 0.2) if len(values) > 2 else 1.0
             method = "adaptive drying rate"
         else:
