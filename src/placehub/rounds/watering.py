@@ -266,14 +266,14 @@ class WateringSimulation:
     def next_watering_day(self, day: date) -> date:
         """The watering day after ``day`` (the crew's next chance)."""
         later = day + DAY
-        while later.weekday() not in self.config.fixed_days:
+        while self.config.fixed_days and later.weekday() not in self.config.fixed_days:
             later += DAY
         return later
 
     def _placehub(self, states: dict[int, BedState], day: date) -> list[Candidate]:
         # The parks team waters on its watering days, as the fixed round does: placehub only
         # chooses which beds, those at risk of drying out before the next watering day.
-        if day.weekday() not in self.config.fixed_days:
+        if self.config.fixed_days and day.weekday() not in self.config.fixed_days:
             return []
         at = _at(day, 6)
         rules = self.config.rules
