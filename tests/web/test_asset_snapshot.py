@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 
 from placehub.access import service
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.assets.summary import list_assets
 from placehub.db import Database
 from placehub.places.road_map import road_lines, road_map
 from placehub.places.roads import load_road_network
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, things
-from placehub.web import catalogue
 from placehub.web.asset_snapshot import AssetSnapshot
 from tests.web.seed import Seeded
 
@@ -44,7 +44,7 @@ def hide(database: Database, thing_id: int, visibility: str) -> None:
 
 def ids_by_sql(database: Database, principal: Principal) -> list[int]:
     with database.connect() as conn:
-        return [a.id for a in catalogue.list_assets(conn, principal, datetime.now(UTC))]
+        return [a.id for a in list_assets(conn, principal, datetime.now(UTC))]
 
 
 @pytest.mark.parametrize("username", [None, "officer", "outsider"])
