@@ -10,17 +10,17 @@ from sqlalchemy import insert, select, update
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import RuleEngine
 from placehub.alerts.sources import FrameCounters
-from placehub.assets.forecasting import Crossing
-from placehub.rounds.forecast import Need
 from placehub.alerts.store import override_rule
 from placehub.alerts.tables import alert_events, alert_rule_states, alerts
+from placehub.assets.forecasting import Crossing
 from placehub.db import Database
+from placehub.rounds.forecast import Need
 from placehub.sta.tables import (
     historical_locations,
-    things,
     location_historical_locations,
     locations,
     thing_locations,
+    things,
 )
 
 from .conftest import START, Post, make_asset

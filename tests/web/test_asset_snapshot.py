@@ -68,7 +68,8 @@ def test_every_viewer_sees_exactly_what_the_access_rule_allows(
 
 def test_a_written_observation_changes_the_status_at_once(database: Database,
                                                           seeded: Seeded) -> None:
-    """A reading announced on the event bus moves the bin to "Full" without a re-read."""
+    """A reading announced on the event bus moves the bin to "Full" (at its full line) without
+    a re-read."""
     snapshot = AssetSnapshot(database, refresh_seconds=3600)
     bin_id = seeded.things["Bin 004 Oakham"]
     before = next(a for a in snapshot.view(ANONYMOUS).assets if a.id == bin_id)
@@ -76,10 +77,10 @@ def test_a_written_observation_changes_the_status_at_once(database: Database,
     with database.begin() as conn:
         stream = conn.execute(select(datastreams.c.id).where(
             datastreams.c.thing_id == bin_id, datastreams.c.description == "distance")).scalar_one()
-        written = write_observations(conn, [NewObservation(stream, datetime.now(UTC), 210.0)])
+        written = write_observations(conn, [NewObservation(stream, datetime.now(UTC), 200.0)])
     database.events.publish("observations.written", written.written)
     after = next(a for a in snapshot.view(ANONYMOUS).assets if a.id == bin_id)
-    assert after.status == "full" and after.fill_percent == 99
+    assert after.status == "full" and after.fill_percent == 100
 
 
 def test_a_thing_made_private_disappears_for_anonymous_on_the_next_read(
