@@ -454,3 +454,22 @@ def test_listeners_hear_once_per_batch(database: Database, engine: RuleEngine, p
     assert events["resolved"] == [first.id]
     assert {first.id, second.id} <= set(events["opened"])
     assert set(events["opened"]) == {a.id for a in alerts_of(database)}
+
+
+def test_unedited_builtins_of_earlier_versions_are_brought_up_to_date(
+        database: Database, clock: FakeClock) -> None:
+    """A stored built-in rule still as an earlier version shipped it takes today's default
+    (the asset's own lines); one a council edited keeps its edit."""
+    from placehub.alerts.store import ensure_default_rules, load_rules
+    from placehub.alerts.tables import alert_rules
+
+    with database.begin() as conn:
+        ensure_default_rules(conn, clock.now())
+        conn.execute(update(alert_rules).where(alert_rules.c.key == "bin_full").values(
+            params={"op": "above", "value": 90.0, "for_s": 1800}))
+        conn.execute(update(alert_rules).where(alert_rules.c.key == "soil_dry").values(
+            params={"op": "below", "value": 12.0, "for_s": 7200}))
+        ensure_default_rules(conn, clock.now())
+        rules = {r.key: r for r in load_rules(conn) if r.thing_id is None}
+    assert rules["bin_full"].params == {"op": "at_least", "threshold": "full", "for_s": 1800}
+    assert rules["soil_dry"].params["value"] == 12.0
