@@ -56,7 +56,13 @@ from placehub.rounds.demand import (
     fixed_round_weekdays,
     stable_id,
 )
-from placehub.rounds.forecast import FLOWERBED, LITTER_BIN, AssetHistory, PlacehubForecaster, Reading
+from placehub.rounds.forecast import (
+    FLOWERBED,
+    LITTER_BIN,
+    AssetHistory,
+    PlacehubForecaster,
+    Reading,
+)
 
 HOUR = timedelta(hours=1)
 START = datetime(2026, 5, 4, tzinfo=UTC)  # a Monday; summer, when beds dry fastest
@@ -385,11 +391,11 @@ def main() -> None:
                   f"{'lead h (median)':<18} under half full")
             for rule in per_seed[0][kind]:
                 scores = [result[kind][rule] for result in per_seed]
+                leads = [statistics.median(s.leads) if s.leads else math.nan for s in scores]
                 print(f"  {rule:<16} {_spread([s.precision for s in scores]):<18} "
                       f"{_spread([s.recall for s in scores]):<18} "
                       f"{_spread([s.per_100_asset_days for s in scores], False):<24}"
-                      f"{_spread([statistics.median(s.leads) if s.leads else math.nan for s in scores], False):<18}"
-                      f"{sum(s.under_half for s in scores)}")
+                      f"{_spread(leads, False):<18}{sum(s.under_half for s in scores)}")
             events = [result[kind]['before'].events for result in per_seed]
             print(f"  events per seed: {events}")
 
