@@ -24,9 +24,11 @@ Compared, on the same worlds:
   0.7 and closing below 0.4 (``placehub.alerts.rules.forecast_breaches``); other probability
   lines are shown as a sensitivity table.
 
-An alert is right (precision) when the asset really crossed its line within 24 h of the alert
-opening. An event (recall) is the moment an asset's true level crosses its line; it was caught
-when an alert opened before it and was still open within the 24 h before it.
+An alert is right (precision) when, left unserviced, the asset would have crossed its line within
+24 h of the alert opening — what the alert claims; the simulation knows the demand that came,
+so it can tell (a bin the fixed round emptied anyway still needed it). An event (recall) is the
+moment an asset's true level crosses its line; it was caught when an alert opened before it and
+was still open within the 24 h before it.
 
     PYTHONPATH=src python bench/bench_forecast_alerts.py [--seeds 5] [--bins 80] [--beds 30]
 """
@@ -103,12 +105,21 @@ class Track:
     line: float
     hours: list[datetime]
     truth: np.ndarray
+    change: np.ndarray  # what each hour added (litter) or took (drying, net of rain)
     readings: list[Reading] = field(default_factory=list)
     base_rate: float = 0.0
 
     def past(self, values: np.ndarray) -> np.ndarray:
         """Where a level is past the asset's line (full, or dry)."""
         return values >= self.line if self.asset_type == LITTER_BIN else values <= self.line
+
+    def would_cross(self, k: int, hours: int) -> bool:
+        """Whether, unserviced from hour ``k``, the level would cross the line within
+        ``hours``."""
+        path = self.truth[k] + np.cumsum(self.change[k + 1:k + hours + 1])
+        if self.asset_type == FLOWERBED:
+            path = np.clip(path, 8.0, 48.0)
+        return bool(self.past(np.concatenate([[self.truth[k]], path])).any())
 
 
 def _hours(days: int) -> list[datetime]:
@@ -161,6 +172,7 @@ def simulate_bins(seed: int, count: int, scenario: Scenario) -> list[Track]:
         days = fixed_round_weekdays(site.setting, site.settlement)
         round_hour = 7 + int(rng.integers(0, 4))
         fill, truth = float(rng.uniform(0, 0.5)), np.empty(len(hours))
+        change = np.empty(len(hours))
         daily: dict[date, float] = {}
         for k, at in enumerate(hours):
             day = at.date()
@@ -169,9 +181,10 @@ def simulate_bins(seed: int, count: int, scenario: Scenario) -> list[Track]:
                     2.5 if day in surge and setting in ("town", "town_centre") else 1.0)
             if at.weekday() in days and at.hour == round_hour and rng.random() >= scenario.missed:
                 fill = float(rng.uniform(0.0, 0.03))
-            fill += daily[day] * HOURLY_SHARE[at.hour]
+            change[k] = daily[day] * HOURLY_SHARE[at.hour]
+            fill += change[k]
             truth[k] = fill
-        track = Track(LITTER_BIN, 1.0, hours, truth, base_rate=model.base_rate(site))
+        track = Track(LITTER_BIN, 1.0, hours, truth, change, base_rate=model.base_rate(site))
         _sense(track, rng, scenario, scenario.bin_noise, lambda: float(rng.uniform(0.3, 0.7)),
                (0.0, 1.05))
         tracks.append(track)
@@ -187,6 +200,7 @@ def simulate_beds(seed: int, count: int, scenario: Scenario) -> list[Track]:
     for i in range(count):
         bed_id = stable_id(f"bench-bed-{seed}-{i}")
         moisture, truth = float(rng.uniform(26, 36)), np.empty(len(hours))
+        change = np.empty(len(hours))
         daily: dict[date, float] = {}
         for k, at in enumerate(hours):
             day = at.date()
@@ -195,9 +209,10 @@ def simulate_beds(seed: int, count: int, scenario: Scenario) -> list[Track]:
             if (at.weekday() in WATERING_DAYS and at.hour == 8 and moisture < DRY_LINE
                     and rng.random() >= scenario.missed):
                 moisture = WATERED_TO + float(rng.normal(0, 1.5))
-            moisture = float(np.clip(moisture + daily[day] / 24, 8.0, 48.0))
+            change[k] = daily[day] / 24
+            moisture = float(np.clip(moisture + change[k], 8.0, 48.0))
             truth[k] = moisture
-        track = Track(FLOWERBED, DRY_LINE, hours, truth)
+        track = Track(FLOWERBED, DRY_LINE, hours, truth, change)
         _sense(track, rng, scenario, scenario.bed_noise, lambda: float(rng.uniform(5, 15)),
                (0.0, 60.0))
         tracks.append(track)
@@ -321,7 +336,7 @@ def score(track: Track, episodes: list[tuple[datetime, datetime | None]], begin:
             continue  # judged only where the next 24 h are known
         result.alerts += 1
         k = index[opened.replace(minute=0, second=0, microsecond=0)]
-        result.right += bool(past[k:k + window + 1].any())
+        result.right += track.would_cross(k, window)
         if (track.asset_type == LITTER_BIN and track.truth[k] < 0.5
                 and track.base_rate <= 0.3):
             result.under_half += 1

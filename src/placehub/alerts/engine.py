@@ -41,7 +41,7 @@ from placehub.alerts.rules import (
 from placehub.alerts.sources import DeviceHealthSource, ForecastSource, IngestDeviceHealth
 from placehub.alerts.store import effective_rules, ensure_default_rules, load_rules, rules_version
 from placehub.alerts.tables import alert_rule_states
-from placehub.assets.forecasting import AssetForecasts
+from placehub.assets.forecasting import AssetForecasts, Crossing
 from placehub.assets.levels import threshold_in_units
 from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book, thresholds_version
 from placehub.assets.types import asset_type_of
@@ -150,10 +150,14 @@ class RuleEngine:
             self._by_key.clear()
             self._plans.clear()
 
-    def on_things_changed(self, _thing_ids: Any) -> None:
+    def on_things_changed(self, thing_ids: Any) -> None:
         with self._lock:
             self._bindings.clear()
             self._plans.clear()
+            # Their properties (type, own thresholds) may have changed: bind them afresh.
+            changed = set(thing_ids or ())
+            for key in [k for k, b in self._by_key.items() if b.thing_id in changed]:
+                del self._by_key[key]
 
     # --- rules and bindings ----------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class RuleEngine:
                                         thresholds_version(conn)) != self._version:
             self.reload()
 
-    def _thresholds(self, thing_id: int, organisation_id: int, properties: Any) -> Thresholds:
+    def _thresholds(self, organisation_id: int, properties: Any) -> Thresholds:
         book = self._book if self._book is not None else ThresholdBook()
         return book.for_asset(asset_type_of(properties), organisation_id,
                               properties if isinstance(properties, dict) else {})
@@ -221,7 +225,7 @@ class RuleEngine:
                 per_thing[row.thing_id] = effective_rules(rules, row.thing_id, asset_type)
             quantity = (row.properties or {}).get("quantity")
             unit = (row.unit_of_measurement or {}).get("symbol")
-            thresholds = self._thresholds(row.thing_id, row.organisation_id, row.thing_properties)
+            thresholds = self._thresholds(row.organisation_id, row.thing_properties)
             bound = []
             for rule in per_thing[row.thing_id]:
                 kind = KINDS.get(rule.kind)
@@ -396,10 +400,14 @@ class RuleEngine:
     # --- timer -----------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Timer work: silent sensors, frame losses, held breaches, hold-offs, saving states."""
+        """Timer work: forecasts, silent sensors, frame losses, held breaches, hold-offs,
+        saving states."""
+        now = self.clock.now()
+        nt = now.timestamp()
+        # Forecasting reads histories and takes a while: not under the lock, so Observations
+        # arriving meanwhile are judged at once.
+        crossings = self._crossings(self._forecasts_due(now), now)
         with self._lock:
-            now = self.clock.now()
-            nt = now.timestamp()
             with self.database.connect() as conn:
                 self._check_rules_version(conn)
                 rules = self._ensure_rules()
@@ -408,11 +416,10 @@ class RuleEngine:
                 last_seen = self._last_seen(conn, {b.thing_id for b in timer_bindings})
                 counters = self.device_health.frame_counters(
                     conn, {b.thing_id for b in timer_bindings if b.rule.kind == "frame_loss"})
-                crossings = self._crossings(conn, timer_bindings, now)
             transitions: list[tuple[str, Binding, Any]] = []
             for b in timer_bindings:
                 ctx = Context(b.thing_id, b.ctx.thing_name, None,
-                              crossings.get((b.key, b.thing_id)),
+                              crossings.get(b.key),
                               frame_counters=counters.get(b.thing_id),
                               last_seen=last_seen.get(b.thing_id), extra=b.ctx.extra)
                 self._judge(b, b.kind.tick(b.rule, self._states[b.key], nt, ctx), transitions)
@@ -459,29 +466,41 @@ class RuleEngine:
                     continue
                 binding = self._by_key.get((rule.id, f"thing:{row.id}"))
                 if binding is None:
-                    thresholds = thresholds or self._thresholds(row.id, row.organisation_id,
+                    thresholds = thresholds or self._thresholds(row.organisation_id,
                                                                 row.properties)
                     binding = self._bind(rule, row.id, row.name, None, None, None, thresholds)
                 if binding is not None:
                     out.append(binding)
         return out
 
-    def _crossings(self, conn: Connection, bindings: list[Binding], now: datetime
-                   ) -> dict[tuple[Key, int], Any]:
-        """The forecasts the forecast rules due now ask for, fetched once per horizon."""
-        nt = now.timestamp()
+    def _forecasts_due(self, now: datetime) -> dict[float, list[Binding]]:
+        """The forecast rules whose asset's forecast is due, by horizon (hours)."""
         due: dict[float, list[Binding]] = {}
-        for b in bindings:
-            kind = b.kind
-            if isinstance(kind, ForecastLevel) and kind.due(b.rule, self._states[b.key], nt):
-                due.setdefault(kind.param(b.rule, "within_h"), []).append(b)
-        found: dict[tuple[Key, int], Any] = {}
-        for within_h, group in due.items():
-            crossings = self.forecasts.crossings(conn, {b.thing_id for b in group}, now,
-                                                 timedelta(hours=within_h))
-            for b in group:
-                if b.thing_id in crossings:
-                    found[(b.key, b.thing_id)] = crossings[b.thing_id]
+        with self._lock, self.database.connect() as conn:
+            self._check_rules_version(conn)
+            bindings = [b for b in self._timer_bindings(conn, self._ensure_rules())
+                        if isinstance(b.kind, ForecastLevel)]
+            self._load_states(conn, [b.key for b in bindings])
+            for b in bindings:
+                kind = b.kind
+                if isinstance(kind, ForecastLevel) and kind.due(b.rule, self._states[b.key],
+                                                                now.timestamp()):
+                    due.setdefault(kind.param(b.rule, "within_h"), []).append(b)
+        return due
+
+    def _crossings(self, due: dict[float, list[Binding]], now: datetime
+                   ) -> dict[Key, Crossing]:
+        """The forecasts of the rules due, fetched once per horizon."""
+        found: dict[Key, Crossing] = {}
+        if not due:
+            return found
+        with self.database.connect() as conn:
+            for within_h, group in due.items():
+                crossings = self.forecasts.crossings(conn, {b.thing_id for b in group}, now,
+                                                     timedelta(hours=within_h))
+                for b in group:
+                    if b.thing_id in crossings:
+                        found[b.key] = crossings[b.thing_id]
         return found
 
     def _last_seen(self, conn: Connection, thing_ids: set[int]) -> dict[int, float]:

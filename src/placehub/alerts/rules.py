@@ -19,6 +19,7 @@ from typing import Any
 
 from placehub.alerts.sources import FrameCounters
 from placehub.assets.forecasting import Crossing
+from placehub.assets.thresholds import THRESHOLD_NAMES
 from placehub.places.distance import haversine_m
 
 HOUR = 3600.0
@@ -133,6 +134,8 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 }
 OP_WORDS = {"above": "above", "below": "below", "at_least": "at or above",
             "at_most": "at or below"}
+# Asset thresholds a reading can be compared with (silence is the no_data rule's).
+LEVEL_THRESHOLDS = tuple(name for name in THRESHOLD_NAMES if name != "silent_hours")
 
 
 def limit_of(rule: Rule, ctx: Context) -> float:
@@ -153,6 +156,9 @@ class Threshold(RuleKind):
         if ("value" in params) == ("threshold" in params):
             raise ValueError("a threshold rule needs either value (a number) or threshold "
                              "(the name of an asset threshold, e.g. full or dry)")
+        if "threshold" in params and params["threshold"] not in LEVEL_THRESHOLDS:
+            raise ValueError(f"threshold {params['threshold']!r} not understood: use one of "
+                             f"{', '.join(LEVEL_THRESHOLDS)}")
 
     def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
