@@ -244,19 +244,22 @@ class ScriptedForecasts:
     def __init__(self) -> None:
         self.probability: dict[int, float] = {}
         self.asked: list[tuple[frozenset[int], float]] = []
+        self.newest_reading: Any = None  # None: a reading just before each forecast
 
     def crossings(self, conn: Any, thing_ids: Any, at: Any, within: timedelta
                   ) -> dict[int, Crossing]:
         self.asked.append((frozenset(thing_ids), within.total_seconds() / 3600))
+        newest = self.newest_reading or at - timedelta(minutes=5)
         return {t: Crossing(t, "litter_bin", 1.0, Need(
             t, "litter_bin", at, at + within, 0.5, 0.2, 0.9, p, at + within, None, 10, "test"),
-            self.name) for t, p in self.probability.items() if t in thing_ids}
+            self.name, newest) for t, p in self.probability.items() if t in thing_ids}
 
 
 def test_forecast_alert_opens_at_the_threshold_and_clears_below_the_lower_line(
         database: Database, clock: FakeClock) -> None:
-    """Opens at 70% and not at 69%; stays open at 50% (hysteresis); clears below 40%; the
-    forecast is asked once per asset per 30 minutes of the clock."""
+    """Opens at 70% and not at 69%, once a forecast from a newer reading confirms it; stays
+    open at 50% (hysteresis); clears below 40%; the forecast is asked once per asset per 30
+    minutes of the clock."""
     thing, _ = make_asset(database, "litter_bin", ["fill_level"])
     forecasts = ScriptedForecasts()
     engine = RuleEngine(database, clock, forecasts)
@@ -269,6 +272,9 @@ def test_forecast_alert_opens_at_the_threshold_and_clears_below_the_lower_line(
     engine.tick()  # asked 10 minutes ago: not asked again yet
     assert len(forecasts.asked) == 1 and alerts_of(database, "bin_overflow_forecast") == []
     clock.advance(timedelta(minutes=20))
+    engine.tick()  # 95%: waits for a forecast from a newer reading
+    assert alerts_of(database, "bin_overflow_forecast") == []
+    clock.advance(timedelta(minutes=30))
     engine.tick()
     (alert,) = alerts_of(database, "bin_overflow_forecast")
     assert alert.status == "open" and alert.value == 0.95
@@ -279,6 +285,27 @@ def test_forecast_alert_opens_at_the_threshold_and_clears_below_the_lower_line(
         engine.tick()
         (alert,) = alerts_of(database, "bin_overflow_forecast")
         assert alert.status == status, probability
+
+
+def test_one_odd_reading_opens_no_forecast_alert(database: Database, clock: FakeClock) -> None:
+    """A high forecast that no newer reading confirms (the sensor has not reported since, or
+    the next reading brings it down) opens nothing."""
+    thing, _ = make_asset(database, "litter_bin", ["fill_level"])
+    forecasts = ScriptedForecasts()
+    forecasts.newest_reading = clock.now()
+    engine = RuleEngine(database, clock, forecasts)
+    forecasts.probability[thing] = 0.9
+    for _ in range(4):  # two hours of forecasts, all from the same reading
+        engine.tick()
+        clock.advance(timedelta(minutes=30))
+    assert alerts_of(database, "bin_overflow_forecast") == []
+    forecasts.newest_reading = None  # newer readings now, but the odd one is gone
+    forecasts.probability[thing] = 0.1
+    engine.tick()
+    clock.advance(timedelta(minutes=30))
+    forecasts.probability[thing] = 0.9
+    engine.tick()
+    assert alerts_of(database, "bin_overflow_forecast") == []
 
 
 def _post_series(post: Post, datastream: int, days: int, start: float, per_day: float,
@@ -314,6 +341,11 @@ def test_forecast_alerts_from_the_rounds_forecaster(database: Database, post: Po
     _post_series(post, bed_streams["soil_moisture"], 4, 36.0, -3.0, 0.4, 3)
     engine = attach_engine(database, clock)
     try:
+        engine.tick()  # the forecasts say so; a newer reading must confirm them
+        assert [a for a in alerts_of(database) if a.kind == "forecast"] == []
+        post(busy_streams["fill_level"], (30, 81.5))
+        post(quiet_streams["fill_level"], (30, 44.0))
+        post(bed_streams["soil_moisture"], (30, 23.7))
         engine.tick()
     finally:
         engine.detach()
