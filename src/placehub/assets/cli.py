@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import typer
@@ -20,7 +19,7 @@ from placehub.assets.thresholds import (
     type_defaults,
 )
 from placehub.assets.types import ASSET_TYPES
-from placehub.console import console, fail, open_database, settings_of
+from placehub.console import console, fail, open_database, print_json, settings_of
 from placehub.errors import NotFound
 
 app = typer.Typer(help="Council assets: thresholds and one asset in full.", no_args_is_help=True)
@@ -38,14 +37,20 @@ def _organisation(conn: Connection, slug: str) -> int:
 
 
 @thresholds_app.command("list")
-def list_command(ctx: typer.Context) -> None:
+def list_command(ctx: typer.Context,
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show each asset type's default thresholds and every organisation's overrides."""
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        overrides = organisation_thresholds(conn)
+    if as_json:
+        print_json({"type_defaults": {name: type_defaults(name).values()
+                                      for name in ASSET_TYPES},
+                    "organisations": overrides})
+        return
     table = Table("asset type", *THRESHOLD_NAMES)
     for name in ASSET_TYPES:
         table.add_row(name, *(f"{v:g}" for v in type_defaults(name).values().values()))
     console.print(table)
-    with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        overrides = organisation_thresholds(conn)
     if overrides:
         table = Table("organisation", "asset type", "threshold", "value", "set by", "when")
         for row in overrides:
@@ -95,7 +100,7 @@ def show_command(ctx: typer.Context, thing_id: int = typer.Argument(..., help="T
         except NotFound as error:
             fail(error.message)
     if as_json:
-        console.print_json(json.dumps(detail))
+        print_json(detail)
         return
     console.print(f"[bold]{detail['name']}[/] ({detail['type_label']}): "
                   f"{detail['status_label']}")
