@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from placehub.access.tables import organisations
+from placehub.assets.history import Asset
 from placehub.config import Settings
 from placehub.console import (
     console,
@@ -26,7 +27,6 @@ from placehub.console import (
 from placehub.places.distance import DistanceSource
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
-from placehub.rounds.assets import Asset
 from placehub.rounds.demand import BinSite
 from placehub.rounds.planning import SelectionRules
 from placehub.rounds.scenarios import Scenario
@@ -348,8 +348,8 @@ def _database_assets(settings: Settings, asset_type: str
     """The database's assets of a type and its depot and tip, if the database is usable."""
     from sqlalchemy.engine import make_url
 
+    from placehub.assets.history import read_assets
     from placehub.db import Database
-    from placehub.rounds.assets import read_assets
 
     url = make_url(str(settings.database_url))
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():

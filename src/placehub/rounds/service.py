@@ -1,8 +1,9 @@
 """Rounds as the council runs them: plan a day from the database, store it, let crews work it.
 
-Thin over the domain modules: ``assets`` reads what to service, ``forecast`` says how urgent,
-``planning`` chooses and routes; this module stores plans and stops, records service events
-when a stop is done, and picks the fleet and distance source from the settings.
+Thin over the domain modules: ``placehub.assets`` reads what to service (histories, thresholds,
+status), ``forecast`` says how urgent, ``planning`` chooses and routes; this module stores plans
+and stops, records service events when a stop is done, and picks the fleet and distance source
+from the settings.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, insert, select, update
 
+from placehub.assets.forecasting import default_forecaster
+from placehub.assets.history import Asset, read_assets
+from placehub.assets.types import SERVICED_TYPES
 from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
 from placehub.places.streets import StreetIndex
-from placehub.rounds.assets import Asset, read_assets
-from placehub.rounds.forecast import FLOWERBED, LITTER_BIN, Forecaster, PlacehubForecaster
+from placehub.rounds.forecast import LITTER_BIN, Forecaster
 from placehub.rounds.planning import (
     SERVICES,
     WASTE,
-    WATERING,
     Candidate,
     Fleet,
     LeftOut,
@@ -45,7 +47,7 @@ BIN_SERVICE_SECONDS = 90
 # Watering: walking the hose out and back, then the flow of a bowser pump (about 20 L a minute).
 WATERING_BASE_SECONDS = 180
 WATERING_LITRES_PER_MINUTE = 20.0
-ASSET_TYPE_OF_SERVICE = {WASTE: LITTER_BIN, WATERING: FLOWERBED}
+ASSET_TYPE_OF_SERVICE = SERVICED_TYPES
 
 
 def parse_point(text: str, what: str) -> LonLat:
@@ -229,6 +231,39 @@ class PlanRequest:
     runtime_seconds: float | None = None
 
 
+@dataclass(frozen=True)
+class RoundTimes:
+    """When a planned day's stops happen and when the round after it could come."""
+
+    start: datetime  # the shift starts
+    visit: datetime  # a stop is, on average, half a shift into the day
+    next_visit: datetime  # the latest the next round could come (see SelectionRules)
+    horizon: datetime  # how far the optional prize looks
+
+    @classmethod
+    def of(cls, start: datetime, shift_seconds: int, rules: SelectionRules) -> RoundTimes:
+        next_visit = start + timedelta(
+            days=1, seconds=shift_seconds * rules.next_visit_shift_fraction)
+        return cls(start, start + timedelta(seconds=shift_seconds / 2), next_visit,
+                   next_visit + timedelta(days=rules.prize_horizon_days))
+
+
+def choose_assets(assets: list[Asset], at: datetime, times: RoundTimes, forecaster: Forecaster,
+                  rules: SelectionRules) -> tuple[list[Candidate], list[LeftOut]]:
+    """Forecast each asset's need as of ``at`` and split them into mandatory and optional
+    stops and those left out. An asset past its line (full, dry: its status from
+    ``placehub.assets``) is mandatory whatever the forecast says."""
+    rows, soon, later, past = [], [], [], []
+    for asset in assets:
+        today = forecaster.forecast(asset.history, at, max(times.visit, at))
+        soon.append(forecaster.forecast(asset.history, at, max(times.next_visit, at)))
+        later.append(forecaster.forecast(asset.history, at, max(times.horizon, at)))
+        past.append(asset.past_the_line(at))
+        load, seconds = load_and_service_seconds(asset, today.expected_level)
+        rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
+    return select_candidates(rows, soon, later, rules, past_the_line=past)
+
+
 @dataclass
 class PlanInputs:
     """Everything a plan is solved from, read from the database beforehand (``prepare_plan``),
@@ -313,7 +348,7 @@ def prepare_plan(
     if request.service not in SERVICES:
         raise BadRequest(f"service {request.service!r} not understood: use waste or watering")
     runtime_seconds(settings, request.runtime_seconds)  # refuse a too long solve up front
-    forecaster = forecaster or PlacehubForecaster()
+    forecaster = forecaster or default_forecaster()
     distance = distance or distance_from_settings(settings)
     fleet = fleet or fleet_from_settings(settings, request.service, service_sites(conn))
     rules = rules or SelectionRules()
@@ -325,32 +360,25 @@ def prepare_plan(
     if not found.assets:
         raise NotFound(f"no {ASSET_TYPE_OF_SERVICE[request.service]} Things with a Location "
                        "found: register devices with asset_type in their Thing properties")
-    half_shift = timedelta(seconds=fleet.vehicles[0].shift_seconds / 2)
-    visit = start + half_shift  # a stop is, on average, half a shift into the day
-    next_visit = start + timedelta(days=1, seconds=fleet.vehicles[0].shift_seconds
-                                   * rules.next_visit_shift_fraction)
+    times = RoundTimes.of(start, fleet.vehicles[0].shift_seconds, rules)
+    candidates, left_out = choose_assets(found.assets, request.at, times, forecaster, rules)
     streets = street_index(settings)
     places = streets.whereabouts([(a.lon, a.lat) for a in found.assets]) if streets else None
-    rows, soon, later = [], [], []
+    loads = {c.asset_id: c.load_litres for c in candidates}
     details: dict[int, dict[str, object]] = {}
+    rows = []
     for number, asset in enumerate(found.assets):
-        today = forecaster.forecast(asset.history, request.at, max(visit, request.at))
-        soon.append(forecaster.forecast(asset.history, request.at, max(next_visit, request.at)))
-        later.append(forecaster.forecast(
-            asset.history, request.at,
-            max(next_visit + timedelta(days=rules.prize_horizon_days), request.at)))
-        load, seconds = load_and_service_seconds(asset, today.expected_level)
+        load, seconds = load_and_service_seconds(asset, 0.5)
+        load = loads.get(asset.thing_id, load)
         rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
         extra: dict[str, object] = {
-            "weight_kg": int(math.ceil(load * kg_per_litre(settings, asset))),
-            "expected_level": today.expected_level}
+            "weight_kg": int(math.ceil(load * kg_per_litre(settings, asset)))}
         window = service_window(settings, asset, start)
         if window is not None:
             extra["window"], extra["window_text"] = window
         if places is not None:
             extra["street"], extra["locality"] = places[number].street, places[number].locality
         details[asset.thing_id] = extra
-    candidates, left_out = select_candidates(rows, soon, later, rules)
     notes: list[str] = []
     requeue = requeued_assets(conn, request.organisation_id, request.service, request.day,
                               request.at, int(settings.rounds_requeue_days))
@@ -417,6 +445,44 @@ def make_plan(
     inputs = prepare_plan(conn, settings, request, forecaster=forecaster, distance=distance,
                           fleet=fleet, rules=rules)
     return solve_plan(inputs, settings)
+
+
+@dataclass(frozen=True)
+class AssetVisit:
+    """Whether one asset is a stop of a day's round, and why (what a plan would decide)."""
+
+    day: date
+    service: str
+    mandatory: bool
+    candidate: bool
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"day": self.day.isoformat(), "service": self.service,
+                "mandatory": self.mandatory, "candidate": self.candidate, "reason": self.reason}
+
+
+def asset_visit(conn: Connection, settings: Settings, thing_id: int, at: datetime,
+                day: date | None = None, forecaster: Forecaster | None = None,
+                rules: SelectionRules | None = None) -> AssetVisit | None:
+    """How the round of ``day`` (default: tomorrow, as the planning page) treats one asset,
+    judged as ``make_plan`` judges it; None for assets no round services."""
+    day = day or (at.date() + timedelta(days=1))
+    rules = rules or SelectionRules()
+    for service, asset_type in ASSET_TYPE_OF_SERVICE.items():
+        found = read_assets(conn, asset_type, at, thing_ids=[thing_id])
+        if found.unusable:
+            return AssetVisit(day, service, False, False, found.unusable[0][2])
+        if not found.assets:
+            continue
+        shift = int(float(settings.rounds_shift_hours) * 3600)
+        times = RoundTimes.of(shift_start(settings, day), shift, rules)
+        candidates, left_out = choose_assets(found.assets, at, times,
+                                             forecaster or default_forecaster(), rules)
+        if candidates:
+            return AssetVisit(day, service, candidates[0].mandatory, True, candidates[0].reason)
+        return AssetVisit(day, service, False, False, left_out[0].reason)
+    return None
 
 
 def save_plan(conn: Connection, plan: Plan, organisation_id: int, created_by: str,
