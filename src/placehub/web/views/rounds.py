@@ -97,10 +97,10 @@ def plan_page(request: Request, plan_id: int, principal: Principal = Depends(off
     return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
                   service_name=SERVICES.get(detail["service"], detail["service"]),
                   bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches,
-                  **_sheet_helpers(request))
+                  **_sheet_context(request))
 
 
-def _sheet_helpers(request: Request) -> dict[str, Any]:
+def _sheet_context(request: Request) -> dict[str, Any]:
     """What the rounds templates need to show times, fills and reasons as crews read them."""
     zone = str(request.app.state.settings.rounds_timezone)
     return {"zone": zone, "local_time": lambda value: sheets.local_time(value, zone),
@@ -126,7 +126,7 @@ def sheet_page(request: Request, plan_id: int, number: int,
     return render(request, "round_sheet.html", title=f"Round sheet: vehicle {vehicle['vehicle']}",
                   plan=detail, sheets=[_sheet(vehicle, number)], single=True,
                   service_name=SERVICES.get(detail["service"], detail["service"]),
-                  **_sheet_helpers(request))
+                  **_sheet_context(request))
 
 
 def _sheet(vehicle: dict[str, Any], number: int) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def all_sheets_page(request: Request, plan_id: int,
     return render(request, "round_sheet.html", title=f"Round sheets of plan {plan_id}",
                   plan=detail, sheets=used, single=False,
                   service_name=SERVICES.get(detail["service"], detail["service"]),
-                  **_sheet_helpers(request))
+                  **_sheet_context(request))
 
 
 @router.get("/rounds/{plan_id}/vehicles/{number}/crew")
@@ -158,7 +158,7 @@ def crew_page(request: Request, plan_id: int, number: int,
                   plan=detail, vehicle=vehicle, number=number,
                   rows=sheets.rows_with_breaks(vehicle),
                   service_name=SERVICES.get(detail["service"], detail["service"]),
-                  **_sheet_helpers(request))
+                  **_sheet_context(request))
 
 
 @router.post("/rounds/{plan_id}/replan")
