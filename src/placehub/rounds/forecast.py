@@ -326,7 +326,7 @@ class PlacehubForecaster:
         Weekday factors are shrunk towards 1 as if this many days had factor 1.
     """
 
-    name = "placehub robust weekday-profile forecaster"
+    name = "placehub weekday-profile forecaster"
 
     def __init__(self, lookback_days: int = 28, shrinkage_days: float = 2.0) -> None:
         if lookback_days < 2:
