@@ -60,6 +60,7 @@ COMMAND_MODULES = [
     "placehub.access.cli",
     "placehub.ingest.cli",
     "placehub.places.cli",
+    "placehub.area.cli",
     "placehub.rounds.cli",
     "placehub.alerts.cli",
     "placehub.insight.cli",

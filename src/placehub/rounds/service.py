@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from placehub.area import area_files
 from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
@@ -126,7 +127,7 @@ def service_sites(conn: Connection) -> dict[str, LonLat]:
 
 def distance_from_settings(settings: Settings) -> DistanceSource:
     """The road network where one is available, else the haversine fallback (which says so)."""
-    path = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
+    path = settings.rounds_road_network or str(area_files(settings).roads)
     if Path(path).exists():
         network = _road_network(path, str(settings.road_network_file or ""))
         if network is not None:
