@@ -39,11 +39,12 @@ class SourceUnavailable(PlacehubError):
 
     status_code = 502
 
-    def __init__(self, source: str, url: str, reason: str) -> None:
+    def __init__(self, source: str, url: str, reason: str, cause: str | None = None) -> None:
         super().__init__(f"{source} ({url}): {reason}")
         self.source = source
         self.url = url
         self.reason = reason
+        self.cause = cause or reason  # the short why, e.g. "Name or service not known"
 
 
 def sha256_of(path: Path) -> str:
@@ -81,9 +82,10 @@ class Downloaded:
 
 
 def _unreachable(source: str, url: str, error: httpx.HTTPError) -> SourceUnavailable:
-    reason = str(error) or error.__class__.__name__
-    return SourceUnavailable(source, url, f"unreachable ({reason}); check the network or point "
-                                          "the source's PLACEHUB_AREA_*_URL setting at a mirror")
+    cause = str(error) or error.__class__.__name__
+    return SourceUnavailable(source, url, f"unreachable ({cause}); check the network or point "
+                                          "the source's PLACEHUB_AREA_*_URL setting at a mirror",
+                             cause)
 
 
 def _refused(source: str, url: str, response: httpx.Response) -> SourceUnavailable:
@@ -185,7 +187,9 @@ class Downloader:
                 what = f"{source}: {name}" + (" (resumed)" if kept else "")
                 self.progress(what, done, total)
                 with part.open(mode) as handle:
-                    for block in response.iter_bytes(CHUNK):
+                    # As the bytes arrive (not in fixed chunks), so a dropped connection keeps
+                    # everything received for the next run to resume from.
+                    for block in response.iter_bytes():
                         handle.write(block)
                         done += len(block)
                         self.progress(what, done, total)

@@ -27,13 +27,6 @@ class DemoDataMissing(NotFound):
     """The demo's data is not in the data folder and could not be fetched."""
 
 
-def missing_demo_sources(settings: Settings) -> list[str]:
-    """Keys of the sources whose files the demo needs and the data folder lacks."""
-    files = demo_area(settings).files
-    sources = choose_sources(sources_from_settings(settings), DEMO_SOURCE_KEYS)
-    return [s.key for s in missing_sources(sources, files)]
-
-
 def ensure_demo_data(settings: Settings, progress: Progress = no_progress,
                      announce: Progress | None = None) -> list[str]:
     """Fetch what the demo lacks (nothing when it is all there); the keys fetched."""
@@ -61,7 +54,7 @@ def ensure_demo_data(settings: Settings, progress: Progress = no_progress,
                        council_name=ORGANISATION_NAME if target == RUTLAND else None)
     except SourceUnavailable as error:
         raise DemoDataMissing(
-            f"{error.source} could not be reached ({error.reason.split(';')[0]}), so download "
+            f"{error.source} could not be reached ({error.cause}), so download "
             f"{target.name}'s data with 'placehub --data-dir DIR area fetch {target.name}' on a "
             f"machine with internet access (or take placehub's shared data folder) and put its "
             f"{files.slug}/, iod2019/ and air/ folders and ATTRIBUTION.md in {files.data_dir} "
