@@ -444,3 +444,24 @@ def fetch_test_areas(base: str, root: Path) -> Settings:
             fetch_area(area, area_files(settings, area.slug), sources, downloader)
     return settings
 
+
+
+def main() -> None:
+    """Serve the stand-in sources until stopped, printing the settings that point at them.
+
+    ``python -m tests.area.official DATA_DIR WORK_DIR`` (used by scripts/check-fresh-demo.sh).
+    """
+    import sys
+    import time
+
+    data_dir, work_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with serving(OfficialSources(data_dir, work_dir)) as base:
+        for name, value in source_settings(base).items():
+            print(f"export PLACEHUB_{name.upper()}={value}", flush=True)
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
