@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 import typer
-from rich.progress import TaskID
 from rich.table import Table
 
 from placehub.area.download import Downloader, Progress
 from placehub.area.fetch import SOURCE_KEYS, choose_sources, fetch_area, sources_from_settings
 from placehub.area.files import AreaFiles, area_files
 from placehub.area.load import LOAD_STEPS, load_area
+from placehub.area.ons import OnsBoundaries
 from placehub.area.source import Area
 from placehub.config import Settings
-from placehub.console import console, open_database, print_json, print_table, progress, settings_of
+from placehub.console import (
+    console,
+    open_database,
+    print_json,
+    print_table,
+    progress_bars,
+    settings_of,
+)
 
 area_app = typer.Typer(help="A council's own area: fetch its public data, then load it.",
                        no_args_is_help=True)
-
-
-@contextmanager
-def progress_bars() -> Iterator[Progress]:
-    """Rich progress bars fed by (what, done, total) callbacks, one bar per ``what``."""
-    tasks: dict[str, TaskID] = {}
-    with progress() as bar:
-        def show(what: str, done: int, total: int | None) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(what, total=total)
-            bar.update(tasks[what], completed=done, total=total)
-
-        yield show
 
 
 def downloader_for(settings: Settings, show: Progress, refresh: bool = False) -> Downloader:
@@ -41,8 +32,6 @@ def downloader_for(settings: Settings, show: Progress, refresh: bool = False) ->
 
 def find_area(settings: Settings, downloader: Downloader, wanted: str) -> Area:
     """The council ``wanted`` names or codes, from the ONS names and codes."""
-    from placehub.area.ons import OnsBoundaries
-
     return OnsBoundaries(settings.area_ons_url).find_council(downloader, wanted)
 
 
@@ -96,17 +85,13 @@ def load_command(
     steps_skipped = [s.strip() for s in (skip or "").split(",") if s.strip()]
     with open_database(settings) as database, progress_bars() as show:
         steps = load_area(database, files, settings.road_network_file, skip=steps_skipped,
-                          progress=_bar_of(show))
+                          progress=show)
     table = Table("step", "loaded", "skipped", "seconds", "notes")
     for step in steps:
         table.add_row(step.name, f"{step.loaded:,}", f"{step.skipped:,}", f"{step.seconds:.1f}",
                       "; ".join(step.notes[:3]))
     print_table(table)
     console.print(f"{files.slug} loaded from {files.folder}.")
-
-
-def _bar_of(show: Progress) -> Callable[[str, int, int], None]:
-    return lambda step, done, total: show(step, done, total)
 
 
 @area_app.command("list")

@@ -12,9 +12,8 @@ import time
 
 import httpx
 import typer
-from rich.progress import TaskID
 
-from placehub.console import console, fail, open_database, progress, with_overrides
+from placehub.console import console, fail, open_database, progress_bars, with_overrides
 from placehub.errors import PlacehubError
 
 SIMULATOR_INTEGRATION = "rutland-demo-simulator"
@@ -66,24 +65,16 @@ def demo(
 
     settings = with_overrides(ctx, host=host, port=port, database_url=database_url, area=area)
     started = time.perf_counter()
-    tasks: dict[str, TaskID] = {}
-    with progress() as bar:
-        def show(step: str, done: int, total: int | None) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
-        try:
+    try:
+        with progress_bars() as show:
             ensure_demo_data(settings, progress=show,
                              announce=lambda what, _d, _t: console.print(what))
-        except PlacehubError as error:
-            bar.stop()
-            fail(error.message)
+    except PlacehubError as error:
+        fail(error.message)
     where = demo_area(settings)
     if settings.sources.get("council_name", "default") == "default":
         settings = with_overrides(ctx, council_name=where.council)  # the web UI's header
-    with open_database(settings) as database, progress() as bar:
-        tasks.clear()
+    with open_database(settings) as database, progress_bars() as show:
         report = build_demo(database, settings, seed=seed, progress=show, per_type=per_type,
                             history_days=history_days or HISTORY_DAYS)
         with database.connect() as conn:
