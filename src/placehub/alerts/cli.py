@@ -112,12 +112,15 @@ def air_report_command(
         aq.ANNUAL_CAPTURE_THRESHOLD, "--capture-threshold",
         help="Data capture below which annual results are indicative (0.85 Defra practice; "
              "0.75 the objectives' minimum)."),
+    capture_floor: float = typer.Option(
+        aq.VERDICT_CAPTURE_FLOOR, "--capture-floor",
+        help="Data capture below which no verdict is given (default 0.25, LAQM.TG22)."),
 ) -> None:
     """How every station did against the UK air-quality objectives in YEAR."""
     try:
         with open_database(settings_of(ctx)) as database, database.connect() as conn:
             report = air_report.annual_report(conn, CLI_PRINCIPAL, year, site,
-                                              capture_threshold)
+                                              capture_threshold, capture_floor)
     except ValueError as error:
         fail(str(error))
     if csv_path is not None:
@@ -129,14 +132,14 @@ def air_report_command(
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    if not report:
+    if not report["sites"]:
         console.print(f"No air-quality stations with data for {year}.")
         return
-    table = Table("station", "objective", "value", "limit", "capture", "result",
+    table = Table("station", "pollutant", "objective", "value", "limit", "capture", "result",
                   title=f"Air quality objectives {year}")
     for row in air_report.report_rows(report):
         if row["exceeded"] is None:
-            outcome = "no data"
+            outcome = "no data" if row["value"] is None else "no verdict (capture too low)"
         else:
             outcome = "[red]exceeded[/]" if row["exceeded"] else "[green]met[/]"
         if row["indicative"]:
@@ -147,7 +150,7 @@ def air_report_command(
         limit = f"{row['limit_ugm3']:g}" + (
             f" (> {row['allowed_exceedances']}×)" if row["allowed_exceedances"] is not None
             else "")
-        table.add_row(row["site"], row["objective"], shown, limit,
+        table.add_row(row["site"], row["pollutant_name"], row["objective"], shown, limit,
                       f"{row['data_capture']:.1%}", outcome)
     print_table(table)
 
