@@ -18,12 +18,18 @@ from shapely.ops import unary_union
 
 from placehub.area import area_files
 from placehub.area.download import Downloader
-from placehub.area.fetch import fetch_area, sources_from_settings, write_credits
+from placehub.area.fetch import (
+    choose_sources,
+    fetch_area,
+    sources_from_settings,
+    write_credits,
+)
 from placehub.config import Settings
+from placehub.errors import BadRequest
 from placehub.places.about_data import about_data
 from placehub.places.layers import building_points
 from placehub.places.osm import read_amenity_nodes, read_places
-from tests.area.official import RUTLAND, OfficialSources, settings_for
+from tests.area.official import RUTLAND, SUTTON, OfficialSources, settings_for
 
 AREAS = ("rutland", "sutton")
 
@@ -49,12 +55,19 @@ def test_boundaries_are_the_shared_ones(fetched: Settings, data_dir: Path, area:
         assert shape(ours[code]["geometry"]).equals_exact(shape(feature["geometry"]), 1e-12)
 
 
-def test_boundaries_came_page_by_page(fetched: Settings, official: OfficialSources) -> None:
-    """The boundary queries paged with resultOffset (the stand-in answers 50 features a page)."""
-    lsoa_pages = [r for r in official.requests if "LSOA_Dec_2011" in r.path]
-    offsets = {int(r.params["resultOffset"]) for r in lsoa_pages}
-    assert {0, 50} <= offsets
-    assert all(r.params["f"] == "geojson" and r.params["outSR"] == "4326" for r in lsoa_pages)
+def test_boundaries_come_page_by_page(official: OfficialSources, official_url: str,
+                                      tmp_path: Path) -> None:
+    """Sutton's 121 LSOAs come by code, in lon/lat GeoJSON, 50 a page (resultOffset 0, 50)."""
+    settings = settings_for(official_url, tmp_path / "data", tmp_path / "cache")
+    before = len(official.requests)
+    with Downloader(settings.area_cache_dir) as downloader:
+        fetch_area(SUTTON, area_files(settings, "sutton"),
+                   [sources_from_settings(settings)["boundaries"]], downloader)
+    pages = [r for r in official.requests[before:] if "LSOA_Dec_2011" in r.path]
+    assert {int(r.params["resultOffset"]) for r in pages} == {0, 50}
+    assert all(r.params["f"] == "geojson" and r.params["outSR"] == "4326" for r in pages)
+    assert all(r.params["where"].startswith("LSOA11CD IN ('E0100") for r in pages)
+    assert any(r.method == "POST" for r in pages)  # 100 codes make a long query
 
 
 def _inside(area: shapely.Geometry, lonlat: tuple[float, float]) -> bool:
@@ -195,3 +208,14 @@ def test_a_second_fetch_uses_the_cache(fetched: Settings, official: OfficialSour
     assert report.results["osm"].downloads[0].cached
     assert asked == ["/index-v1.json",
                      "/europe/united-kingdom/england/rutland-latest.osm.pbf.md5"]
+
+
+def test_a_council_fetch_leaves_the_demo_replay_out(fetched: Settings) -> None:
+    """By default a fetch takes the council's own data; air only when asked; typos refused."""
+    sources = sources_from_settings(fetched)
+    assert [s.key for s in choose_sources(sources, None)] == [
+        "boundaries", "osm", "postcodes", "iod"]
+    assert [s.key for s in choose_sources(sources, ["air", "boundaries"])] == [
+        "boundaries", "air"]
+    with pytest.raises(BadRequest, match="unknown source parks: choose from boundaries"):
+        choose_sources(sources, ["parks"])

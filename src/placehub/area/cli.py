@@ -6,7 +6,13 @@ import typer
 from rich.table import Table
 
 from placehub.area.download import Downloader, Progress
-from placehub.area.fetch import SOURCE_KEYS, choose_sources, fetch_area, sources_from_settings
+from placehub.area.fetch import (
+    COUNCIL_SOURCE_KEYS,
+    SOURCE_KEYS,
+    choose_sources,
+    fetch_area,
+    sources_from_settings,
+)
 from placehub.area.files import AreaFiles, area_files
 from placehub.area.load import LOAD_STEPS, load_area
 from placehub.area.ons import OnsBoundaries
@@ -40,7 +46,9 @@ def fetch_command(
     ctx: typer.Context,
     council: str = typer.Argument(..., help="Council name or ONS code: Rutland, E06000017."),
     only: str = typer.Option(None, "--only",
-                             help=f"Comma-separated sources: {', '.join(SOURCE_KEYS)}."),
+                             help=f"Comma-separated sources: {', '.join(SOURCE_KEYS)} (default: "
+                                  f"{', '.join(COUNCIL_SOURCE_KEYS)}; air is the demo's "
+                                  "air-quality replay)."),
     refresh: bool = typer.Option(False, "--refresh",
                                  help="Download again instead of reusing the cache."),
     buffer_m: float = typer.Option(2000.0, "--buffer-m",

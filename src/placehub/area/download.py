@@ -152,7 +152,8 @@ class Downloader:
     def _stream(self, source: str, url: str, name: str, part: Path, part_meta_path: Path,
                 part_meta: dict[str, Any], start: int) -> int:
         """Write the body of ``url`` into ``part`` from byte ``start``; the bytes kept."""
-        headers = {}
+        # The file as stored (no transfer compression), so byte ranges and lengths are its own.
+        headers = {"Accept-Encoding": "identity"}
         validator = part_meta.get("etag") or part_meta.get("last_modified")
         if start:
             headers["Range"] = f"bytes={start}-"

@@ -28,6 +28,8 @@ from placehub.errors import BadRequest
 
 # Boundaries first: the OSM extract is chosen and clipped by them.
 SOURCE_KEYS = ("boundaries", "osm", "postcodes", "iod", "air")
+# A council's own data; the air-quality replay is the demo's, fetched when asked for.
+COUNCIL_SOURCE_KEYS = ("boundaries", "osm", "postcodes", "iod")
 # What the demo reads (it places assets on OSM and replays air quality; no postcodes).
 DEMO_SOURCE_KEYS = ("boundaries", "osm", "iod", "air")
 
@@ -44,15 +46,16 @@ def sources_from_settings(settings: Settings) -> dict[str, Source]:
     return {source.key: source for source in sources}
 
 
-def choose_sources(sources: dict[str, Source], only: Sequence[str] | None
-                   ) -> list[Source]:
-    """The sources named in ``only`` (all when empty), in fetch order; unknown names refused."""
-    wanted = [k.strip() for k in only or () if k.strip()]
+def choose_sources(sources: dict[str, Source], only: Sequence[str] | None,
+                   default: Sequence[str] = COUNCIL_SOURCE_KEYS) -> list[Source]:
+    """The sources named in ``only`` (``default`` when empty), in fetch order; unknown names
+    refused."""
+    wanted = [k.strip() for k in only or () if k.strip()] or list(default)
     unknown = [k for k in wanted if k not in sources]
     if unknown:
         raise BadRequest(f"unknown source {', '.join(unknown)}: choose from "
                          f"{', '.join(sources)}")
-    return [source for key, source in sources.items() if not wanted or key in wanted]
+    return [source for key, source in sources.items() if key in wanted]
 
 
 def missing_sources(sources: Sequence[Source], files: AreaFiles) -> list[Source]:

@@ -9,11 +9,13 @@ LSOAs. The NSPL is one zip of the whole UK; the area's rows are those whose ``la
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,15 +244,15 @@ def _nspl_member(archive: zipfile.ZipFile) -> str | None:
 
 
 def _filter_nspl(archive: zipfile.ZipFile, member: str, code: str, target: Path,
-                 progress: Any) -> tuple[int, int]:
+                 progress: Callable[[int, int], None]) -> tuple[int, int]:
     """Copy the header and the rows whose ``laua`` is ``code`` verbatim; (kept, read)."""
-    import csv
-
     size = archive.getinfo(member).file_size
     kept = read = 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(member) as raw, target.open("w", encoding="utf-8", newline="") as out:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    # surrogateescape: any byte that is not UTF-8 is copied through unchanged.
+    with archive.open(member) as raw, target.open("w", encoding="utf-8", newline="",
+                                                  errors="surrogateescape") as out:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="surrogateescape")
         header_line = text.readline()
         header = next(csv.reader([header_line]))
         try:
