@@ -94,7 +94,7 @@ def fetch_area(area: Area, files: AreaFiles, sources: Sequence[Source],
     manifest = files.read_manifest()
     manifest["area"] = {"code": area.code, "name": area.name, "slug": area.slug,
                         "council": council_name or manifest.get("area", {}).get("council")
-                        or default_council_name(area)}
+                        or default_council_name(area.name)}
     for source in sources:
         started = time.perf_counter()
         result = source.fetch(job)
@@ -111,9 +111,9 @@ def fetch_area(area: Area, files: AreaFiles, sources: Sequence[Source],
     return report
 
 
-def default_council_name(area: Area) -> str:
-    """How the hub names the council when not told: 'Sutton Council'."""
-    return f"{area.name} Council"
+def default_council_name(name: str) -> str:
+    """How the hub names a council when not told: 'Sutton Council'."""
+    return f"{name} Council"
 
 
 def write_credits(files: AreaFiles, sources: Sequence[Source]) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from placehub.access.service import Principal, ensure_organisation
 from placehub.access.tables import organisations
 from placehub.area import AreaFiles, area_files
+from placehub.area.fetch import default_council_name
 from placehub.area.load import layer_title
 from placehub.config import Settings
 from placehub.db import Database
@@ -85,7 +86,7 @@ def demo_area(settings: Settings) -> DemoArea:
         return DemoArea(files, ORGANISATION_SLUG, ORGANISATION_NAME)
     fetched = files.read_manifest().get("area", {})
     name = fetched.get("name") or files.slug.replace("-", " ").title()
-    return DemoArea(files, files.slug, fetched.get("council") or f"{name} Council")
+    return DemoArea(files, files.slug, fetched.get("council") or default_council_name(name))
 
 
 def load_places_and_roads(database: Database, settings: Settings, progress: Progress = _quiet

@@ -203,8 +203,8 @@ class Boundaries:
 
 
 def _site_point(pbf: Path, match: SiteMatch, boundaries: Boundaries
-                ) -> tuple[LonLat, str, str | None] | None:
-    """A point inside the OSM area ``match`` describes: (point, source, its name), or None."""
+                ) -> tuple[LonLat, str] | None:
+    """A point inside the OSM area ``match`` describes, and where it came from; or None."""
     for area in sorted(read_areas(pbf, match.key, match.values), key=lambda a: a.osm_id):
         if match.name is not None and area.tags.get("name") != match.name:
             continue
@@ -213,7 +213,7 @@ def _site_point(pbf: Path, match: SiteMatch, boundaries: Boundaries
         point = area.geometry.representative_point()
         if match.name is None and not boundaries.inside_one_each((point.x, point.y)):
             continue
-        return (point.x, point.y), f"OpenStreetMap {area.osm_id}", area.tags.get("name")
+        return (point.x, point.y), f"OpenStreetMap {area.osm_id}"
     return None
 
 
@@ -378,7 +378,7 @@ def _site(pbf: Path, match: SiteMatch, name: str, boundaries: Boundaries,
     least ``min_kmh`` nearest the largest centre."""
     found = _site_point(pbf, match, boundaries)
     if found is not None:
-        point, source, _osm_name = found
+        point, source = found
         return Site(name, *point, source)
     where = match.fallback or _station_spot(network, centre, boundaries, min_kmh)
     return Site(name, *where, "placed by the demo (not found in the extract)")
