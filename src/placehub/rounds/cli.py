@@ -214,8 +214,8 @@ def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[
     """
     from sqlalchemy.engine import make_url
 
+    from placehub.assets.history import read_assets
     from placehub.db import Database
-    from placehub.rounds.assets import read_assets
     from placehub.rounds.demand import site_from_properties
 
     url = make_url(str(settings.database_url))

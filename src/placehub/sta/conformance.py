@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 REQ = "http://www.opengis.net/spec/iot_sensing/1.1/req/"
 
 _ENTITY_CLASSES = ("thing", "location", "historical-location", "datastream", "sensor",
@@ -46,12 +44,7 @@ CREATE_UPDATE_DELETE = (
 )
 
 
-def filter_available() -> bool:
-    """True when the $filter compiler (placehub.sta.filter) is part of this build."""
-    return importlib.util.find_spec("placehub.sta.filter") is not None
-
-
 def conformance_uris() -> list[str]:
-    """Every granular requirement URI implemented here (filtering only when $filter exists)."""
-    names = [*SENSING_CORE, *(FILTERING if filter_available() else ()), *CREATE_UPDATE_DELETE]
+    """Every granular requirement URI implemented here."""
+    names = [*SENSING_CORE, *FILTERING, *CREATE_UPDATE_DELETE]
     return [REQ + name for name in names]

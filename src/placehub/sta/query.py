@@ -9,10 +9,9 @@ query per expanded level for all parents of that level (``parent IN (...)``), wi
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -31,8 +30,9 @@ from sqlalchemy import (
 
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
-from placehub.errors import BadRequest, NotFound, Unsupported
+from placehub.errors import BadRequest, NotFound
 from placehub.sta.data_array import check_result_format, data_array_groups
+from placehub.sta.filter import compile_filter
 from placehub.sta.model import (
     DATASTREAM,
     ENTITIES_BY_NAME,
@@ -50,14 +50,6 @@ Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 
 # Rows of one expanded level are fetched for at most this many parents per query.
 _IN_CHUNK = 10_000
-
-
-class FilterPlan(Protocol):
-    """What ``placehub.sta.filter.compile_filter`` returns (see docs/interfaces)."""
-
-    clause: ColumnElement[bool]
-    post_filter: Callable[[Row], bool] | None
-    columns: tuple[Any, ...]  # labelled columns post_filter reads; selected beside the row
 
 
 @dataclass
@@ -83,21 +75,6 @@ class ReadContext:
         """The page size for a $top (None means the default)."""
         # A $top above the limit is replaced by the limit (OGC 18-088 req request-data/top).
         return min(self.default_top if top is None else top, self.max_top)
-
-
-def compile_filter(text: str, entity: Entity, alias: FromClause,
-                   principal: Principal) -> FilterPlan:
-    """The one place ``$filter`` enters the query layer (placehub.sta.filter, issue 3)."""
-    try:
-        module = importlib.import_module("placehub.sta.filter")
-    except ModuleNotFoundError as error:
-        if error.name != "placehub.sta.filter":
-            raise
-        raise Unsupported(
-            "$filter is not available in this build yet; leave it out and filter on the client"
-        ) from None
-    plan: FilterPlan = module.compile_filter(text, entity, alias, principal)
-    return plan
 
 
 @dataclass

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from placehub.access.service import Principal
 from placehub.alerts.air_report import annual_report, report_rows
-from placehub.web import catalogue
+from placehub.assets.summary import list_assets
 from placehub.web.session import officer, public
 from placehub.web.templating import render
 
@@ -45,7 +45,7 @@ def air_context(request: Request, principal: Principal, year: int | None) -> dic
     now = datetime.now(UTC)
     year = year or now.year
     with request.app.state.database.connect() as conn:
-        sites = catalogue.list_assets(conn, principal, now, asset_type="air_quality_station")
+        sites = list_assets(conn, principal, now, asset_type="air_quality_station")
         report = objectives_table(annual_report(conn, principal, year))
     return {"sites": sites, "quantities": AIR_QUANTITIES, "year": year, "report": report,
             "years": list(range(now.year, now.year - 8, -1))}
