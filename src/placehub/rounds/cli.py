@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from placehub.access.tables import organisations
+from placehub.area import area_files
 from placehub.assets.history import Asset
 from placehub.config import Settings
 from placehub.console import (
@@ -259,7 +260,7 @@ def simulate_command(
         rules = dataclasses.replace(rules, nearby_boost=nearby_boost)
     first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)
-    pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
+    pbf = settings.rounds_road_network or str(area_files(settings).roads)
     if not Path(pbf).exists():
         fail(f"no OSM extract at {pbf}: set PLACEHUB_DATA_DIR or rounds_road_network")
     if workers < 1:
