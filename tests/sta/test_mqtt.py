@@ -134,7 +134,7 @@ def _writer_token(database: Any, visibility_org: str = "rutland") -> str:
 
 def _public_datastream(client: TestClient, headers: dict[str, str]) -> tuple[int, int]:
     body = oven("public bin")
-    body["properties"] = {"visibility": "public"}
+    body["@placehub.visibility"] = "public"
     thing = client.post("/sta/v1.1/Things", json=body, headers=headers)
     assert thing.status_code == 201, thing.text
     thing_id = thing.json()["@iot.id"]

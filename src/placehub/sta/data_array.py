@@ -34,7 +34,6 @@ from placehub.sta.serialise import (
 )
 
 RESULT_FORMAT = "dataArray"
-CONFORMANCE = ("data-array/data-array",)
 DEFAULT_COMPONENTS = ("id", "phenomenonTime", "resultTime", "result")
 READABLE_COMPONENTS = ("id", "phenomenonTime", "resultTime", "result", "resultQuality",
                        "validTime", "parameters", "FeatureOfInterest/id")

@@ -53,6 +53,15 @@ PropertyKind = Literal[
 
 BBOX_COLUMNS = ("min_x", "min_y", "max_x", "max_y")
 
+# placehub's own instance annotations (OData JSON: "@namespace.term"), beside @iot.id: who owns
+# an entity and, for a Thing, who may read it. They are not in ``properties``, so the user's
+# properties round-trip unchanged, and clients ignore annotations they do not know.
+ORGANISATION_ANNOTATION = "@placehub.organisation"
+VISIBILITY_ANNOTATION = "@placehub.visibility"
+# Entity types with an organisation of their own (the others belong to their Thing's).
+OWNED_ENTITIES = frozenset({"Thing", "Location", "Sensor", "ObservedProperty",
+                            "FeatureOfInterest"})
+
 
 @dataclass(frozen=True)
 class Property:

@@ -37,6 +37,7 @@ from placehub.access.service import ANONYMOUS, Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, PlacehubError
 from placehub.sta import writes
+from placehub.sta.conformance import REQ
 from placehub.sta.model import (
     DATASTREAM,
     ENTITIES_BY_NAME,
@@ -318,7 +319,6 @@ class MqttBridge:
         return Principal(user_id=0, username="mqtt", roles={int(organisation): "editor"})
 
 
-REQ = "http://www.opengis.net/spec/iot_sensing/1.1/req/"
 MQTT_CONFORMANCE = ("create-observations-via-mqtt/observations-creation",
                     "receive-updates-via-mqtt/receive-updates")
 

@@ -9,10 +9,9 @@ query per expanded level for all parents of that level (``parent IN (...)``), wi
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -31,11 +30,15 @@ from sqlalchemy import (
 
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
-from placehub.errors import BadRequest, NotFound, Unsupported
+from placehub.errors import BadRequest, NotFound
 from placehub.sta.data_array import check_result_format, data_array_groups
+from placehub.sta.filter import compile_filter
 from placehub.sta.model import (
     DATASTREAM,
     ENTITIES_BY_NAME,
+    ORGANISATION_ANNOTATION,
+    OWNED_ENTITIES,
+    VISIBILITY_ANNOTATION,
     Entity,
     Navigation,
     visibility_clause,
@@ -50,14 +53,6 @@ Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 
 # Rows of one expanded level are fetched for at most this many parents per query.
 _IN_CHUNK = 10_000
-
-
-class FilterPlan(Protocol):
-    """What ``placehub.sta.filter.compile_filter`` returns (see docs/interfaces)."""
-
-    clause: ColumnElement[bool]
-    post_filter: Callable[[Row], bool] | None
-    columns: tuple[Any, ...]  # labelled columns post_filter reads; selected beside the row
 
 
 @dataclass
@@ -83,21 +78,6 @@ class ReadContext:
         """The page size for a $top (None means the default)."""
         # A $top above the limit is replaced by the limit (OGC 18-088 req request-data/top).
         return min(self.default_top if top is None else top, self.max_top)
-
-
-def compile_filter(text: str, entity: Entity, alias: FromClause,
-                   principal: Principal) -> FilterPlan:
-    """The one place ``$filter`` enters the query layer (placehub.sta.filter, issue 3)."""
-    try:
-        module = importlib.import_module("placehub.sta.filter")
-    except ModuleNotFoundError as error:
-        if error.name != "placehub.sta.filter":
-            raise
-        raise Unsupported(
-            "$filter is not available in this build yet; leave it out and filter on the client"
-        ) from None
-    plan: FilterPlan = module.compile_filter(text, entity, alias, principal)
-    return plan
 
 
 @dataclass
@@ -331,7 +311,7 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     """The value of the addressed property (following a JSON sub-path); NotFound if absent."""
     assert path.prop is not None
     row = fetch_row(ctx, scope)
-    value = _entity_value(ctx, scope.entity, row, path.prop.name)
+    value = property_value(path.prop, row)
     for part in path.subpath:
         if not isinstance(value, dict) or part not in value:
             raise NotFound(f"{path.text()}/{path.prop.name}/{'/'.join(path.subpath)} "
@@ -340,21 +320,13 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     return value
 
 
-def _entity_value(ctx: ReadContext, entity: Entity, row: Row, name: str) -> Any:
-    """One property of a row as JSON (with the organisation inside properties)."""
-    value = property_value(entity.properties[name], row)
-    if name == "properties":
-        value = {**(value or {}), **(access_properties(ctx, entity, row) or {})}
-    return value
-
-
-def access_properties(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, str] | None:
-    """The owning organisation (slug), and a Thing's visibility, shown inside ``properties``."""
-    if "organisation_id" not in entity.table.c:
-        return None
-    shown = {"organisation": ctx.organisation_slug(row["organisation_id"])}
+def access_annotations(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, str]:
+    """placehub's annotations of a row: the owning organisation (slug), a Thing's visibility."""
+    if entity.name not in OWNED_ENTITIES:
+        return {}
+    shown = {ORGANISATION_ANNOTATION: ctx.organisation_slug(row["organisation_id"])}
     if entity.name == "Thing":
-        shown["visibility"] = row["visibility"]
+        shown[VISIBILITY_ANNOTATION] = row["visibility"]
     return shown
 
 
@@ -365,7 +337,7 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
            options: QueryOptions) -> list[dict[str, Any]]:
     """Rows as JSON objects, with their ``$expand`` items fetched one query per level."""
     outs = [
-        entity_json(entity, row, ctx.links, options.select, access_properties(ctx, entity, row))
+        entity_json(entity, row, ctx.links, options.select, access_annotations(ctx, entity, row))
         for row in rows
     ]
     if not rows or not options.expand:

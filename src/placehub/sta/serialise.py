@@ -144,23 +144,26 @@ def entity_json(
     row: Mapping[str, Any],
     links: Links,
     select: tuple[str, ...] | None,
-    extra_properties: Mapping[str, Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One entity as SensorThings JSON with its control information, honouring ``$select``."""
+    """One entity as SensorThings JSON with its control information, honouring ``$select``.
+
+    ``annotations`` (placehub's own, e.g. ``@placehub.organisation``) follow ``@iot.selfLink``
+    when no ``$select`` is given.
+    """
     self_link = links.entity(entity, row["id"])
     out: dict[str, Any] = {}
     if select is None or "id" in select:
         out["@iot.id"] = row["id"]
     if select is None or "@iot.selfLink" in select:
         out["@iot.selfLink"] = self_link
+    if select is None and annotations:
+        out.update(annotations)
     for name in entity.navigations:
         if select is None or name in select:
             out[f"{name}@iot.navigationLink"] = f"{self_link}/{name}"
     for name, prop in entity.properties.items():
         if name == "id" or (select is not None and name not in select):
             continue
-        value = property_value(prop, row)
-        if name == "properties" and extra_properties:
-            value = {**(value or {}), **extra_properties}
-        out[name] = value
+        out[name] = property_value(prop, row)
     return out
