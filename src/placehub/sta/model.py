@@ -77,6 +77,9 @@ class Property:
     columns: tuple[str, ...]
     required: bool = False  # must be given on create (spec "mandatory")
     writable: bool = True  # False for values the server computes (Datastream.phenomenonTime)
+    # Zero-to-one in 18-088: left out of the entity's JSON while null (as FROST does), so
+    # clients that type-check them (frost-sta-client wants properties to be an object) work.
+    omit_null: bool = False
 
     @property
     def column(self) -> str:
@@ -187,12 +190,12 @@ def _text(name: str, column: str | None = None, required: bool = True) -> Proper
 
 
 def _json(name: str, column: str, required: bool = False) -> Property:
-    return Property(name, "json", (column,), required=required)
+    return Property(name, "json", (column,), required=required, omit_null=not required)
 
 
 def _geometry(name: str, column: str, required: bool = True, writable: bool = True) -> Property:
     return Property(name, "geometry", (column, *BBOX_COLUMNS), required=required,
-                    writable=writable)
+                    writable=writable, omit_null=not required)
 
 
 def _many(name: str, target: str, column: str) -> Navigation:
@@ -259,9 +262,10 @@ DATASTREAM = Entity(
         _json("unitOfMeasurement", "unit_of_measurement", required=True),
         _geometry("observedArea", "observed_area", required=False, writable=False),
         Property("phenomenonTime", "time_interval",
-                 ("phenomenon_time_start", "phenomenon_time_end"), writable=False),
+                 ("phenomenon_time_start", "phenomenon_time_end"), writable=False,
+                 omit_null=True),
         Property("resultTime", "time_interval",
-                 ("result_time_start", "result_time_end"), writable=False),
+                 ("result_time_start", "result_time_end"), writable=False, omit_null=True),
         _json("properties", "properties"),
     ),
     _navs(
@@ -302,7 +306,8 @@ OBSERVATION = Entity(
                  ("result_type", "result_number", "result_boolean", "result_string",
                   "result_json"), required=True),
         _json("resultQuality", "result_quality"),
-        Property("validTime", "time_interval", ("valid_time_start", "valid_time_end")),
+        Property("validTime", "time_interval", ("valid_time_start", "valid_time_end"),
+                 omit_null=True),
         _json("parameters", "parameters"),
     ),
     _navs(

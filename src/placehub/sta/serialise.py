@@ -165,5 +165,8 @@ def entity_json(
     for name, prop in entity.properties.items():
         if name == "id" or (select is not None and name not in select):
             continue
-        out[name] = property_value(prop, row)
+        value = property_value(prop, row)
+        if value is None and prop.omit_null and select is None:
+            continue
+        out[name] = value
     return out

@@ -200,8 +200,9 @@ def delete_from_request(database: Database, principal: Principal, path: Resource
 def _require_writer(principal: Principal) -> None:
     """Writes need a token (or the local anonymous-write setting): 401 otherwise."""
     if principal.is_anonymous and not principal.write_anywhere:
-        raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>' "
-                           "(create one with 'placehub tokens create')")
+        raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>', "
+                           "or HTTP Basic with the token as the password (create one with "
+                           "'placehub tokens create')")
 
 
 class _translated_errors:
