@@ -9,7 +9,7 @@ query per expanded level for all parents of that level (``parent IN (...)``), wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ from placehub.sta.model import (
 from placehub.sta.options import OrderKey, QueryOptions, resolve_order_path
 from placehub.sta.paths import ResourcePath
 from placehub.sta.serialise import Links, entity_json, property_value
+from placehub.sta.spatial import SpatialIndex
 
 Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 
@@ -183,7 +184,7 @@ def _filtered(ctx: ReadContext, entity: Entity, alias: FromClause,
     """WHERE terms, the exact post filter and the columns it reads (geometry filters)."""
     if options.filter is None:
         return [], None, ()
-    plan = compile_filter(options.filter, entity, alias, ctx.principal)
+    plan = compile_filter(options.filter, entity, alias, ctx.principal, SpatialIndex(ctx.conn))
     columns = tuple(plan.columns) if plan.post_filter is not None else ()
     return [plan.clause], plan.post_filter, columns
 
@@ -268,7 +269,7 @@ def _count(ctx: ReadContext, base: Select, from_clause: FromClause,
     if post_filter is None:
         return int(ctx.conn.execute(
             select(func.count()).select_from(from_clause).where(where)).scalar_one())
-    return sum(1 for row in ctx.conn.execute(base).mappings() if post_filter(row))
+    return sum(1 for row in _streamed(ctx, base) if post_filter(row))
 
 
 def _page(ctx: ReadContext, query: Select, skip: int, top: int,
@@ -278,7 +279,7 @@ def _page(ctx: ReadContext, query: Select, skip: int, top: int,
         return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings().all())
     rows: list[Row] = []
     matched = 0
-    for row in ctx.conn.execute(query).mappings():
+    for row in _streamed(ctx, query):
         if not post_filter(row):
             continue
         matched += 1
@@ -287,6 +288,16 @@ def _page(ctx: ReadContext, query: Select, skip: int, top: int,
             if len(rows) > top:
                 break
     return rows
+
+
+def _streamed(ctx: ReadContext, query: Select) -> Iterator[Row]:
+    """Rows as the database hands them over, in batches: a post filter that has its page after
+    a few hundred rows stops there (PostgreSQL would otherwise send every candidate first)."""
+    result = ctx.conn.execute(query.execution_options(yield_per=100))
+    try:
+        yield from result.mappings()
+    finally:
+        result.close()  # also when the caller stops early: the server-side cursor ends
 
 
 # --- entities, properties --------------------------------------------------------------------

@@ -4,11 +4,13 @@ control information (``@iot.id``, ``@iot.selfLink``, ``...@iot.navigationLink``)
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import shapely
 from shapely.geometry import shape
 
 from placehub.errors import BadRequest
@@ -83,6 +85,11 @@ def geojson_bbox(value: Any, label: str) -> tuple[float, float, float, float]:
         else:
             geometries = [value]
         boxes = [shape(g).bounds for g in geometries if g]
+        for geometry in geometries:
+            # GEOS's own reader as well (PostGIS reads GeoJSON the same way): it refuses what
+            # shape() forgives, such as a polygon ring that is not closed.
+            if geometry:
+                shapely.from_geojson(json.dumps(geometry))
     except Exception as error:  # noqa: BLE001 - Shapely raises many kinds for bad GeoJSON
         raise BadRequest(f"{label}: not valid GeoJSON ({error})") from None
     boxes = [b for b in boxes if b and not any(math.isnan(v) for v in b)]
@@ -111,8 +118,6 @@ def property_value(prop: Property, row: Mapping[str, Any]) -> Any:
 
 def raw_value(value: Any) -> str:
     """The text/plain form used by ``$value``."""
-    import json
-
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)

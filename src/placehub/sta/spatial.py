@@ -1,0 +1,229 @@
+"""The spatial index of SensorThings geometries, and the SQL that reads it.
+
+Locations and FeaturesOfInterest keep their GeoJSON with its bounding box beside it (``min_x``,
+``min_y``, ``max_x``, ``max_y``). Migration ``sta_0001`` indexes those boxes:
+
+- SQLite: an R*Tree virtual table ``<table>_rtree(id, min_x, max_x, min_y, max_y)``, kept
+  current by triggers on the table;
+- PostgreSQL: a GiST index on ``box(point(min_x, min_y), point(max_x, max_y))`` (core
+  PostgreSQL, no extension needed);
+- PostgreSQL with PostGIS: also a ``geom`` geometry column (WGS 84), set by a trigger from the
+  GeoJSON, with its own GiST index, so exact predicates (``ST_Within`` ...) run in SQL.
+
+``box_candidates`` is the SQL condition "the row's box overlaps these bounds" written so the
+index serves it; ``postgis_predicate`` is the exact test on ``geom``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    FromClause,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import NullType
+
+# Tables whose geometry (their GeoJSON column) has a spatial index.
+INDEXED = {"locations": "location", "features_of_interest": "feature"}
+
+# Where R*Tree tables are described: not the application metadata, so nothing creates, copies or
+# empties them but the migration and the triggers.
+_RTREE_METADATA = MetaData()
+
+
+def rtree_table(table_name: str) -> Table:
+    """The R*Tree virtual table indexing ``table_name`` on SQLite."""
+    name = f"{table_name}_rtree"
+    known = _RTREE_METADATA.tables.get(name)
+    if known is not None:
+        return known
+    return Table(name, _RTREE_METADATA, Column("id", Integer, primary_key=True),
+                 *(Column(column, Float) for column in ("min_x", "max_x", "min_y", "max_y")))
+
+
+def is_indexed(table: FromClause) -> bool:
+    """True when ``table`` (a table or an alias of one) has a spatial index."""
+    return _table_name(table) in INDEXED
+
+
+def _base_table(table: Any) -> Any:
+    """The table behind an alias."""
+    while hasattr(table, "element") and not isinstance(table, Table):
+        table = table.element
+    return table
+
+
+def _table_name(table: Any) -> str:
+    """The name of the table behind an alias."""
+    return str(getattr(_base_table(table), "name", ""))
+
+
+class box_candidates(FunctionElement[bool]):
+    """SQL true when the box of the row (of an indexed table) overlaps ``bounds``, through the
+    spatial index: a superset of the rows whose geometry can touch ``bounds`` (the R*Tree keeps
+    boxes rounded outwards to 32-bit floats), to be refined by an exact test."""
+
+    inherit_cache = True
+    name = "box_candidates"
+    # Untyped: a Boolean-typed function would be written "... = 1" on SQLite, and the planner
+    # would then not use the R*Tree.
+    type = NullType()  # type: ignore[assignment]
+
+    def __init__(self, table: FromClause, bounds: tuple[float, float, float, float]) -> None:
+        x0, y0, x1, y1 = (bindparam(None, float(v), type_=Float(), unique=True) for v in bounds)
+        super().__init__(table.c.id, table.c.min_x, table.c.min_y, table.c.max_x, table.c.max_y,
+                         x0, y0, x1, y1)
+
+
+@compiles(box_candidates, "sqlite")
+def _box_candidates_sqlite(element: box_candidates, compiler: Any, **kw: Any) -> str:
+    row_id, _min_x, _min_y, _max_x, _max_y, x0, y0, x1, y1 = element.clauses
+    rtree = rtree_table(_table_name(row_id.table))
+    found = select(rtree.c.id).where(rtree.c.max_x >= x0, rtree.c.min_x <= x1,
+                                     rtree.c.max_y >= y0, rtree.c.min_y <= y1)
+    return str(compiler.process(row_id.in_(found), **kw))
+
+
+def _box(x0: Any, y0: Any, x1: Any, y1: Any) -> Any:
+    return func.box(func.point(x0, y0), func.point(x1, y1))
+
+
+@compiles(box_candidates, "postgresql")
+def _box_candidates_postgresql(element: box_candidates, compiler: Any, **kw: Any) -> str:
+    # The same expression as the GiST index ix_<table>_bbox, so the planner can use it.
+    _id, min_x, min_y, max_x, max_y, x0, y0, x1, y1 = element.clauses
+    overlap = _box(min_x, min_y, max_x, max_y).op("&&")(_box(x0, y0, x1, y1))
+    return str(compiler.process(overlap, **kw))
+
+
+def _overlap(min_x: Any, min_y: Any, max_x: Any, max_y: Any,
+             x0: Any, y0: Any, x1: Any, y1: Any) -> ColumnElement[bool]:
+    """The box (min_x, min_y, max_x, max_y) overlaps (x0, y0, x1, y1), edges included."""
+    return and_(min_x <= x1, max_x >= x0, min_y <= y1, max_y >= y0)
+
+
+@compiles(box_candidates)
+def _box_candidates_default(element: box_candidates, compiler: Any, **kw: Any) -> str:
+    _id, min_x, min_y, max_x, max_y, x0, y0, x1, y1 = element.clauses
+    return str(compiler.process(_overlap(min_x, min_y, max_x, max_y, x0, y0, x1, y1), **kw))
+
+
+class geometry_of(FunctionElement[Any]):
+    """The PostGIS ``geom`` column of an indexed table (or alias), which the table metadata does
+    not list: it exists only where the server has PostGIS."""
+
+    inherit_cache = True
+    name = "geometry_of"
+    type = NullType()
+
+    def __init__(self, table: FromClause) -> None:
+        super().__init__(table.c.id)
+
+
+@compiles(geometry_of)
+def _geometry_of(element: geometry_of, compiler: Any, **kw: Any) -> str:
+    (row_id,) = element.clauses
+    rendered = str(compiler.process(row_id, **kw))  # "<table or alias>.id"
+    return rendered[: -len("id")] + "geom"
+
+
+# OGC 18-088 spatial functions and the PostGIS function testing the same relation (GEOS both).
+_POSTGIS_FUNCTIONS = {
+    "equals": "ST_Equals", "disjoint": "ST_Disjoint", "touches": "ST_Touches",
+    "within": "ST_Within", "overlaps": "ST_Overlaps", "crosses": "ST_Crosses",
+    "intersects": "ST_Intersects", "contains": "ST_Contains", "relate": "ST_Relate",
+}
+
+
+def postgis_predicate(predicate: str, table: FromClause, literal: BaseGeometry,
+                      pattern: str = "") -> ColumnElement[bool]:
+    """``predicate(row geometry, literal)`` evaluated by PostGIS on the ``geom`` column."""
+    wkb = bindparam(None, shapely.to_wkb(literal), type_=LargeBinary(), unique=True)
+    geometry = func.ST_SetSRID(func.ST_GeomFromWKB(wkb), 4326)
+    function = getattr(func, _POSTGIS_FUNCTIONS[predicate])
+    arguments: list[Any] = [geometry_of(table), geometry]
+    if predicate == "relate":
+        arguments.append(bindparam(None, pattern, type_=String(), unique=True))
+    return function(*arguments, type_=Boolean())
+
+
+_POSTGIS: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
+
+
+def postgis_geometries(conn: Connection) -> bool:
+    """True when this database has the PostGIS ``geom`` columns (checked once per engine)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    engine = conn.engine
+    known = _POSTGIS.get(engine)
+    if known is None:
+        found = conn.execute(text(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND column_name = 'geom' AND udt_name = 'geometry' "
+            "AND table_name IN ('locations', 'features_of_interest')")).scalar()
+        known = _POSTGIS[engine] = found == len(INDEXED)
+    return known
+
+
+class SpatialIndex:
+    """The spatial index of one database connection, as ``$filter`` uses it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.postgis = postgis_geometries(conn)
+
+    def candidates(self, table: FromClause,
+                   bounds: tuple[float, float, float, float]) -> ColumnElement[bool]:
+        """SQL true for rows of ``table`` (indexed) whose box may overlap ``bounds``.
+
+        On SQLite the R*Tree's matches become a sorted list of ids, which costs about a
+        microsecond per match: worth it for a few thousand, not when the box holds a large
+        share of the table, where walking the table in id order fills a page sooner. So the
+        R*Tree is asked first how many boxes it holds there (counting stops at the threshold).
+        PostgreSQL's planner weighs its GiST index itself.
+        """
+        if self.conn.dialect.name != "sqlite":
+            return box_candidates(table, bounds)
+        base = _base_table(table)
+        rtree = rtree_table(base.name)
+        x0, y0, x1, y1 = bounds
+        # max(id) reads one b-tree path (the R*Tree would be scanned whole).
+        size = self.conn.execute(select(func.max(base.c.id))).scalar() or 0
+        threshold = min(max(_SPARSE_MATCHES, size // _SPARSE_SHARE), _PROBE_LIMIT)
+        matches = select(rtree.c.id).where(
+            rtree.c.max_x >= x0, rtree.c.min_x <= x1, rtree.c.max_y >= y0,
+            rtree.c.min_y <= y1).limit(threshold).subquery()
+        count = self.conn.execute(select(func.count()).select_from(matches)).scalar_one()
+        if count < threshold:
+            return box_candidates(table, bounds)
+        return _overlap(table.c.min_x, table.c.min_y, table.c.max_x, table.c.max_y,
+                        *(bindparam(None, float(v), type_=Float(), unique=True)
+                          for v in bounds))
+
+
+# The R*Tree list is used while it holds fewer than max(2,000, 5% of the table) ids; counting
+# them stops at 50,000 (a few milliseconds), beyond which a scan in id order is the better plan.
+_SPARSE_MATCHES = 2_000
+_SPARSE_SHARE = 20
+_PROBE_LIMIT = 50_000
