@@ -102,6 +102,9 @@ BEGIN
     NEW.geom := placehub_geojson_geometry(NEW.{column});
     RETURN NEW;
 END $$""")
+        # Dropping PostGIS later takes the trigger with it, and placehub falls back to the
+        # bounding-box index.
+        op.execute(f"ALTER FUNCTION {table}_set_geom() DEPENDS ON EXTENSION postgis")
         op.execute(f"CREATE TRIGGER {table}_geom BEFORE INSERT OR UPDATE OF {column} "
                    f"ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_set_geom()")
         op.execute(f"UPDATE {table} SET geom = placehub_geojson_geometry({column})")
