@@ -50,6 +50,7 @@ from shapely.geometry import shape
 from sqlalchemy import insert, text
 
 from placehub.access.service import ensure_organisation
+from placehub.config import load_settings
 from placehub.db import Database
 from placehub.db.scratch import scratch_postgres
 from placehub.sta.spatial import postgis_geometries
@@ -62,7 +63,7 @@ from placehub.sta.tables import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("PLACEHUB_DATA_DIR", REPO.parent / "shared" / "data"))
+DATA = load_settings().data_path  # PLACEHUB_DATA_DIR, or ../shared/data
 RUTLAND_BOX = (-0.822, 52.525, -0.428, 52.760)
 WARDS = ("Uppingham", "Exton")
 FUNCTIONS = ("st_within", "geo.intersects")

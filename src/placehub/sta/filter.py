@@ -473,7 +473,7 @@ class _Compiler:
         if table is self.table:
             # As text: Shapely's GeoJSON reader is twice as fast as json.loads plus shape().
             label = self.column_for(cast(column, Text))
-            point = (self.column_for(sqlf.json_value(column, ("type",), "string")),
+            point = (self.column_for(spatial.geojson_type(column)),
                      self.column_for(bbox[0]), self.column_for(bbox[1]))
             return _Operand("geometry", position, geo=_GeoRef(
                 label, False, lambda condition: condition, bbox, table,  # type: ignore[arg-type]

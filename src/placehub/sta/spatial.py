@@ -148,6 +148,27 @@ def _geometry_of(element: geometry_of, compiler: Any, **kw: Any) -> str:
     return rendered[: -len("id")] + "geom"
 
 
+class geojson_type(FunctionElement[str]):
+    """The ``type`` member of a GeoJSON column ("Point", "Feature", ...); cacheable, unlike a
+    general JSON path, so filtered statements keep SQLAlchemy's compiled-statement cache."""
+
+    inherit_cache = True
+    name = "geojson_type"
+    type = String()
+
+
+@compiles(geojson_type, "sqlite")
+def _geojson_type_sqlite(element: geojson_type, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_extract({compiler.process(column, **kw)}, '$.type')"
+
+
+@compiles(geojson_type)
+def _geojson_type_default(element: geojson_type, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"({compiler.process(column, **kw)} ->> 'type')"
+
+
 # OGC 18-088 spatial functions and the PostGIS function testing the same relation (GEOS both).
 _POSTGIS_FUNCTIONS = {
     "equals": "ST_Equals", "disjoint": "ST_Disjoint", "touches": "ST_Touches",
