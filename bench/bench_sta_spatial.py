@@ -19,8 +19,9 @@ the same Locations (checked). Medians and the new/old ratio are printed.
 istSOS4 on PostGIS was measured elsewhere at 21 ms (st_within) and 19 ms (geo.intersects) over
 1,000 Locations; it is not run here, so those figures are a reference, not a same-run baseline.
 
-Usage: python bench/bench_sta_spatial.py [--sizes 1000,100000] [--databases sqlite,postgresql]
-       [--baseline REF] [--repeats 15] [--postgres URL]
+Usage: python bench/bench_sta_spatial.py [--sizes 1000,100000]
+       [--databases sqlite,postgresql,postgresql-box] [--baseline REF] [--repeats 15]
+       [--postgres URL]
 """
 
 from __future__ import annotations
@@ -192,6 +193,10 @@ def run_size(name: str, url: str, size: int, old: Path, new: Path, repeats: int)
     """Build the store, time every query on both servers, return the report lines."""
     database = Database(url)
     database.upgrade()
+    if name == "postgresql-box":
+        # As on a server without PostGIS: its geometry columns and triggers go with it.
+        with database.begin() as conn:
+            conn.execute(text("DROP EXTENSION IF EXISTS postgis CASCADE"))
     with database.connect() as conn:
         if postgis_geometries(conn):
             name += " (PostGIS)"
@@ -229,7 +234,9 @@ def run_size(name: str, url: str, size: int, old: Path, new: Path, repeats: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000")
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--databases", default="sqlite,postgresql,postgresql-box",
+                        help="postgresql uses PostGIS when the server has it; postgresql-box "
+                             "removes PostGIS from its database to measure the GiST box index")
     parser.add_argument("--baseline", default="",
                         help="git revision of the old code (default: the merge base with main)")
     parser.add_argument("--repeats", type=int, default=15)

@@ -1076,7 +1076,10 @@ class _Compiler:
         geo, literal = first.geo, second.value
         if self.index is not None and self.index.postgis and spatial.is_indexed(geo.table):
             # PostGIS runs the same GEOS test in SQL, through its GiST index.
-            exact = spatial.postgis_predicate(predicate, geo.table, literal, pattern)
+            if geo.table is self.table:
+                exact = spatial.postgis_matches(predicate, geo.table, literal, pattern)
+            else:  # a related table, inside its EXISTS
+                exact = spatial.postgis_predicate(predicate, geo.table, literal, pattern)
             return _Operand("boolean", position, sql=geo.prefilter(exact))
         # The literal first, prepared once: GEOS answers a prepared geometry's predicates several
         # times faster (contains for within, the DE-9IM pattern transposed for relate).

@@ -111,10 +111,16 @@ def _box(x0: Any, y0: Any, x1: Any, y1: Any) -> Any:
 
 @compiles(box_candidates, "postgresql")
 def _box_candidates_postgresql(element: box_candidates, compiler: Any, **kw: Any) -> str:
-    # The same expression as the GiST index ix_<table>_bbox, so the planner can use it.
-    _id, min_x, min_y, max_x, max_y, x0, y0, x1, y1 = element.clauses
-    overlap = _box(min_x, min_y, max_x, max_y).op("&&")(_box(x0, y0, x1, y1))
-    return str(compiler.process(overlap, **kw))
+    # The same expression as the GiST index ix_<table>_bbox, so the planner can use it, in an
+    # uncorrelated IN: PostgreSQL makes it a semi-join, gathering the matches from the index
+    # first and then checking the other conditions (the access rule) only on the rows of the
+    # page, in id order; a plain condition would have them checked for every match first.
+    row_id, *_box_columns, x0, y0, x1, y1 = element.clauses
+    inner = _base_table(row_id.table).alias()
+    matches = select(inner.c.id).where(
+        _box(inner.c.min_x, inner.c.min_y, inner.c.max_x, inner.c.max_y).op("&&")(
+            _box(x0, y0, x1, y1)))
+    return str(compiler.process(row_id.in_(matches), **kw))
 
 
 def _overlap(min_x: Any, min_y: Any, max_x: Any, max_y: Any,
@@ -177,6 +183,18 @@ _POSTGIS_FUNCTIONS = {
 }
 
 
+def postgis_matches(predicate: str, table: FromClause, literal: BaseGeometry,
+                    pattern: str = "") -> ColumnElement[bool]:
+    """SQL true for rows of ``table`` for which PostGIS says ``predicate(geom, literal)``.
+
+    Written as ``id IN (SELECT id ... WHERE ST_...(geom, literal))`` for the reason given in
+    ``box_candidates``: the matches come from the GiST index first, the access rule is then
+    checked on the page's rows only."""
+    inner = _base_table(table).alias()
+    return table.c.id.in_(select(inner.c.id).where(
+        postgis_predicate(predicate, inner, literal, pattern)))
+
+
 def postgis_predicate(predicate: str, table: FromClause, literal: BaseGeometry,
                       pattern: str = "") -> ColumnElement[bool]:
     """``predicate(row geometry, literal)`` evaluated by PostGIS on the ``geom`` column."""
@@ -218,24 +236,27 @@ class SpatialIndex:
                    bounds: tuple[float, float, float, float]) -> ColumnElement[bool]:
         """SQL true for rows of ``table`` (indexed) whose box may overlap ``bounds``.
 
-        On SQLite the R*Tree's matches become a sorted list of ids, which costs about a
-        microsecond per match: worth it for a few thousand, not when the box holds a large
-        share of the table, where walking the table in id order fills a page sooner. So the
-        R*Tree is asked first how many boxes it holds there (counting stops at the threshold).
-        PostgreSQL's planner weighs its GiST index itself.
+        The index is the right plan when the box holds a small share of the table. When it
+        holds a large one, walking the table in id order fills a page sooner: on SQLite the
+        R*Tree's matches become a sorted list of ids (about a microsecond each), and
+        PostgreSQL cannot estimate how many boxes overlap (a fixed 0.5% for boxes) and would
+        fetch and sort them all. So the index is first asked how many boxes it holds there,
+        counting up to a threshold, and only used below it.
         """
-        if self.conn.dialect.name != "sqlite":
-            return box_candidates(table, bounds)
         base = _base_table(table)
-        rtree = rtree_table(base.name)
-        x0, y0, x1, y1 = bounds
-        # max(id) reads one b-tree path (the R*Tree would be scanned whole).
+        if self.conn.dialect.name == "sqlite":
+            rtree = rtree_table(base.name)
+            x0, y0, x1, y1 = bounds
+            overlapping: Any = select(rtree.c.id).where(
+                rtree.c.max_x >= x0, rtree.c.min_x <= x1, rtree.c.max_y >= y0,
+                rtree.c.min_y <= y1)
+        else:
+            overlapping = select(base.c.id).where(box_candidates(base, bounds))
+        # max(id) reads one b-tree path (an R*Tree would be scanned whole).
         size = self.conn.execute(select(func.max(base.c.id))).scalar() or 0
         threshold = min(max(_SPARSE_MATCHES, size // _SPARSE_SHARE), _PROBE_LIMIT)
-        matches = select(rtree.c.id).where(
-            rtree.c.max_x >= x0, rtree.c.min_x <= x1, rtree.c.max_y >= y0,
-            rtree.c.min_y <= y1).limit(threshold).subquery()
-        count = self.conn.execute(select(func.count()).select_from(matches)).scalar_one()
+        count = self.conn.execute(select(func.count()).select_from(
+            overlapping.limit(threshold).subquery())).scalar_one()
         if count < threshold:
             return box_candidates(table, bounds)
         return _overlap(table.c.min_x, table.c.min_y, table.c.max_x, table.c.max_y,
@@ -243,8 +264,8 @@ class SpatialIndex:
                           for v in bounds))
 
 
-# The R*Tree list is used while it holds fewer than max(2,000, 5% of the table) ids; counting
-# them stops at 50,000 (a few milliseconds), beyond which a scan in id order is the better plan.
+# The index is used while it finds fewer than max(2,000, 5% of the table) boxes; counting them
+# stops at 50,000 (a few milliseconds), beyond which a scan in id order is the better plan.
 _SPARSE_MATCHES = 2_000
 _SPARSE_SHARE = 20
 _PROBE_LIMIT = 50_000
