@@ -14,7 +14,9 @@ and with Shapely), one running the working tree. Queries, as an anonymous reader
 for a small ward (Uppingham, about 1% of the points) and a large one (Exton, about 8%), their
 boundaries from shared/data/rutland/wards.geojson simplified to 0.0005 degrees. Each request is
 timed end to end over HTTP (keep-alive), old and new alternating, and the two servers must return
-the same Locations (checked). Medians and the new/old ratio are printed.
+the same Locations (checked). Medians and the new/old ratio are printed, and the CPU time each
+request cost (the server process plus, on PostgreSQL, its database backends, read from /proc):
+on a shared machine the wall time mostly measures the queue for a core, the CPU time the work.
 
 istSOS4 on PostGIS was measured elsewhere at 21 ms (st_within) and 19 ms (geo.intersects) over
 1,000 Locations; it is not run here, so those figures are a reference, not a same-run baseline.
@@ -145,10 +147,45 @@ uvicorn.run(create_app(settings), host="127.0.0.1", port={port}, log_level="warn
 """
 
 
+class Server:
+    """A placehub server process, a keep-alive connection to it, and the CPU time it (and its
+    PostgreSQL backends, found by application_name) has used."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, database: Database | None,
+                 application: str) -> None:
+        self.process = process
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.database = database
+        self.application = application
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the server process and its database backends."""
+        pids = [self.process.pid]
+        if self.database is not None:
+            with self.database.connect() as conn:
+                pids += conn.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": self.application}).scalars().all()
+        return sum(_process_cpu(pid) for pid in pids)
+
+
+def _process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of a process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(source: Path, url: str) -> Iterator[http.client.HTTPConnection]:
-    """A placehub server running ``source`` on ``url``, and a keep-alive connection to it."""
+def server(source: Path, url: str, application: str) -> Iterator[Server]:
+    """A placehub server running ``source`` on ``url``."""
     port = _free_port()
+    database = None
+    if not url.startswith("sqlite"):
+        database = Database(url)
+        url += f"?application_name={application}"
     process = subprocess.Popen([sys.executable, "-c", SERVER.format(
         source=str(source), url=url, port=port)])
     try:
@@ -161,12 +198,14 @@ def server(source: Path, url: str) -> Iterator[http.client.HTTPConnection]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"the server of {source} did not start") from None
                 time.sleep(0.1)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        yield connection
-        connection.close()
+        running = Server(process, port, database, application)
+        yield running
+        running.connection.close()
     finally:
         process.terminate()
         process.wait(20)
+        if database is not None:
+            database.dispose()
 
 
 def timed_get(connection: http.client.HTTPConnection, path: str) -> tuple[float, bytes]:
@@ -206,26 +245,31 @@ def run_size(name: str, url: str, size: int, old: Path, new: Path, repeats: int)
           flush=True)
     database.dispose()
     lines = []
-    with server(old, url) as before, server(new, url) as after:
+    with server(old, url, "bench-old") as before, server(new, url, "bench-new") as after:
         for ward in WARDS:
             wkt = ward_wkt(ward)
             for function in FUNCTIONS:
                 expression = f"{function}(location, geography'{wkt}')"
                 path = f"/sta/v1.1/Locations?$filter={quote(expression, safe='')}"
-                _, old_body = timed_get(before, path)
-                _, new_body = timed_get(after, path)
+                _, old_body = timed_get(before.connection, path)
+                _, new_body = timed_get(after.connection, path)
                 if ids_of(old_body) != ids_of(new_body):
                     raise AssertionError(f"{name} {size} {function} {ward}: results differ")
-                old_times, new_times = [], []
+                times: dict[str, list[float]] = {"old": [], "new": []}
+                cpu: dict[str, float] = {"old": 0.0, "new": 0.0}
                 for round_ in range(repeats):
-                    pair = [(before, old_times), (after, new_times)]
-                    for connection, times in pair if round_ % 2 == 0 else reversed(pair):
-                        times.append(timed_get(connection, path)[0])
-                old_ms = statistics.median(old_times) * 1000
-                new_ms = statistics.median(new_times) * 1000
+                    pair = [("old", before), ("new", after)]
+                    for label, running in pair if round_ % 2 == 0 else reversed(pair):
+                        used = running.cpu_seconds()
+                        times[label].append(timed_get(running.connection, path)[0])
+                        cpu[label] += running.cpu_seconds() - used
+                old_ms = statistics.median(times["old"]) * 1000
+                new_ms = statistics.median(times["new"]) * 1000
+                old_cpu, new_cpu = (cpu[k] / repeats * 1000 for k in ("old", "new"))
                 reference = (f"{ISTSOS_1000[function]:.0f}" if size == 1000 else "-")
                 line = (f"| {name} | {size:,} | {function} | {ward} | {len(ids_of(new_body))} "
-                        f"| {old_ms:.1f} | {new_ms:.1f} | {new_ms / old_ms:.2f} | {reference} |")
+                        f"| {old_ms:.1f} | {new_ms:.1f} | {new_ms / old_ms:.2f} "
+                        f"| {old_cpu:.1f} | {new_cpu:.1f} | {reference} |")
                 print(line, flush=True)
                 lines.append(line)
     return lines
@@ -254,7 +298,8 @@ def main() -> None:
           f"Python {platform.python_version()}, baseline {baseline[:10]}, "
           f"load average {load_average()}", flush=True)
     print("| database | Locations | function | ward | results | old ms | new ms | new/old "
-          "| istSOS4 ms |\n|---|---|---|---|---|---|---|---|---|", flush=True)
+          "| old CPU ms | new CPU ms | istSOS4 ms |\n|---|---|---|---|---|---|---|---|---|---|---|",
+          flush=True)
     with tempfile.TemporaryDirectory() as folder:
         old = baseline_source(baseline, Path(folder) / "baseline")
         new = REPO / "src"
