@@ -1077,7 +1077,8 @@ class _Compiler:
         if self.index is not None and self.index.postgis and spatial.is_indexed(geo.table):
             # PostGIS runs the same GEOS test in SQL, through its GiST index.
             if geo.table is self.table:
-                exact = spatial.postgis_matches(predicate, geo.table, literal, pattern)
+                sparse = self.index.is_sparse(geo.table, literal.bounds)
+                exact = spatial.postgis_matches(predicate, geo.table, literal, pattern, sparse)
             else:  # a related table, inside its EXISTS
                 exact = spatial.postgis_predicate(predicate, geo.table, literal, pattern)
             return _Operand("boolean", position, sql=geo.prefilter(exact))

@@ -4,7 +4,7 @@
 Every table access goes through ``visibility_clause``, so what a principal cannot read is absent
 everywhere: in collections, behind navigation paths and inside ``$expand``. ``$expand`` runs one
 query per expanded level for all parents of that level (``parent IN (...)``), with per-parent
-``$top``/``$skip`` done by a ``row_number()`` window.
+``$top``/``$skip`` read through the relation's index (see ``_top_per_parent``).
 """
 
 from __future__ import annotations

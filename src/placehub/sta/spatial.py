@@ -109,18 +109,45 @@ def _box(x0: Any, y0: Any, x1: Any, y1: Any) -> Any:
     return func.box(func.point(x0, y0), func.point(x1, y1))
 
 
+class id_among(FunctionElement[bool]):
+    """``row_id`` is one of the ids a subquery gives, checked so that the rest of the query
+    (the access rule) is evaluated for the page's rows only.
+
+    SQLite evaluates ``IN (subquery)`` as a sorted list of ids walked in order. PostgreSQL is
+    given ``= ANY(ARRAY(subquery))``: the ids are gathered once, and the primary key is then
+    walked in id order through them, so the page stops after its rows; as a plain IN it
+    would rather join every match, checking each, and sort them all.
+    """
+
+    inherit_cache = True
+    name = "id_among"
+    type = NullType()  # type: ignore[assignment]
+
+    def __init__(self, row_id: Any, ids: Any) -> None:
+        super().__init__(row_id, ids.scalar_subquery())
+
+
+@compiles(id_among, "postgresql")
+def _id_among_postgresql(element: id_among, compiler: Any, **kw: Any) -> str:
+    row_id, ids = element.clauses
+    return f"{compiler.process(row_id, **kw)} = ANY(ARRAY{compiler.process(ids, **kw)})"
+
+
+@compiles(id_among)
+def _id_among_default(element: id_among, compiler: Any, **kw: Any) -> str:
+    row_id, ids = element.clauses
+    return f"{compiler.process(row_id, **kw)} IN {compiler.process(ids, **kw)}"
+
+
 @compiles(box_candidates, "postgresql")
 def _box_candidates_postgresql(element: box_candidates, compiler: Any, **kw: Any) -> str:
-    # The same expression as the GiST index ix_<table>_bbox, so the planner can use it, in an
-    # uncorrelated IN: PostgreSQL makes it a semi-join, gathering the matches from the index
-    # first and then checking the other conditions (the access rule) only on the rows of the
-    # page, in id order; a plain condition would have them checked for every match first.
+    # The same expression as the GiST index ix_<table>_bbox, so the planner uses it.
     row_id, *_box_columns, x0, y0, x1, y1 = element.clauses
     inner = _base_table(row_id.table).alias()
     matches = select(inner.c.id).where(
         _box(inner.c.min_x, inner.c.min_y, inner.c.max_x, inner.c.max_y).op("&&")(
             _box(x0, y0, x1, y1)))
-    return str(compiler.process(row_id.in_(matches), **kw))
+    return str(compiler.process(id_among(row_id, matches), **kw))
 
 
 def _overlap(min_x: Any, min_y: Any, max_x: Any, max_y: Any,
@@ -184,15 +211,17 @@ _POSTGIS_FUNCTIONS = {
 
 
 def postgis_matches(predicate: str, table: FromClause, literal: BaseGeometry,
-                    pattern: str = "") -> ColumnElement[bool]:
+                    pattern: str = "", sparse: bool = True) -> ColumnElement[bool]:
     """SQL true for rows of ``table`` for which PostGIS says ``predicate(geom, literal)``.
 
-    Written as ``id IN (SELECT id ... WHERE ST_...(geom, literal))`` for the reason given in
-    ``box_candidates``: the matches come from the GiST index first, the access rule is then
-    checked on the page's rows only."""
+    When few rows can match (``sparse``), as ``id_among`` the matches, so the access rule is
+    checked for the page's rows only; else as a plain IN, which PostgreSQL turns into a walk
+    of the primary key testing each row, stopping once the page is full."""
     inner = _base_table(table).alias()
-    return table.c.id.in_(select(inner.c.id).where(
-        postgis_predicate(predicate, inner, literal, pattern)))
+    matches = select(inner.c.id).where(postgis_predicate(predicate, inner, literal, pattern))
+    if sparse:
+        return id_among(table.c.id, matches)
+    return table.c.id.in_(matches)
 
 
 def postgis_predicate(predicate: str, table: FromClause, literal: BaseGeometry,
@@ -232,32 +261,42 @@ class SpatialIndex:
         self.conn = conn
         self.postgis = postgis_geometries(conn)
 
-    def candidates(self, table: FromClause,
-                   bounds: tuple[float, float, float, float]) -> ColumnElement[bool]:
-        """SQL true for rows of ``table`` (indexed) whose box may overlap ``bounds``.
+    def is_sparse(self, table: FromClause, bounds: tuple[float, float, float, float]) -> bool:
+        """True when few of ``table``'s boxes overlap ``bounds``, so the index is the plan.
 
         The index is the right plan when the box holds a small share of the table. When it
         holds a large one, walking the table in id order fills a page sooner: on SQLite the
         R*Tree's matches become a sorted list of ids (about a microsecond each), and
-        PostgreSQL cannot estimate how many boxes overlap (a fixed 0.5% for boxes) and would
-        fetch and sort them all. So the index is first asked how many boxes it holds there,
-        counting up to a threshold, and only used below it.
+        PostgreSQL cannot estimate how many boxes overlap (a fixed 0.5%) and would fetch,
+        check and sort them all. So the index is asked how many boxes it holds there,
+        counting up to a threshold (not at all when the whole table is below it).
         """
         base = _base_table(table)
+        # max(id) reads one b-tree path (an R*Tree would be scanned whole).
+        size = self.conn.execute(select(func.max(base.c.id))).scalar() or 0
+        threshold = min(max(_SPARSE_MATCHES, size // _SPARSE_SHARE), _PROBE_LIMIT)
+        if size < threshold:
+            return True
+        x0, y0, x1, y1 = bounds
         if self.conn.dialect.name == "sqlite":
             rtree = rtree_table(base.name)
-            x0, y0, x1, y1 = bounds
             overlapping: Any = select(rtree.c.id).where(
                 rtree.c.max_x >= x0, rtree.c.min_x <= x1, rtree.c.max_y >= y0,
                 rtree.c.min_y <= y1)
         else:
-            overlapping = select(base.c.id).where(box_candidates(base, bounds))
-        # max(id) reads one b-tree path (an R*Tree would be scanned whole).
-        size = self.conn.execute(select(func.max(base.c.id))).scalar() or 0
-        threshold = min(max(_SPARSE_MATCHES, size // _SPARSE_SHARE), _PROBE_LIMIT)
+            overlapping = select(base.c.id).where(
+                _box(base.c.min_x, base.c.min_y, base.c.max_x, base.c.max_y).op("&&")(
+                    _box(*(bindparam(None, float(v), type_=Float(), unique=True)
+                           for v in bounds))))
         count = self.conn.execute(select(func.count()).select_from(
             overlapping.limit(threshold).subquery())).scalar_one()
-        if count < threshold:
+        return bool(count < threshold)
+
+    def candidates(self, table: FromClause,
+                   bounds: tuple[float, float, float, float]) -> ColumnElement[bool]:
+        """SQL true for rows of ``table`` (indexed) whose box may overlap ``bounds``: through
+        the index when few do (``is_sparse``), else on the box columns."""
+        if self.is_sparse(table, bounds):
             return box_candidates(table, bounds)
         return _overlap(table.c.min_x, table.c.min_y, table.c.max_x, table.c.max_y,
                         *(bindparam(None, float(v), type_=Float(), unique=True)
