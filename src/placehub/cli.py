@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib
 import json
 from typing import Any
 
@@ -24,6 +23,7 @@ from placehub.console import (
     console,
     fail,
     open_database,
+    print_table,
     settings_of,
     with_overrides,
 )
@@ -55,16 +55,6 @@ db_app = typer.Typer(help="Create or migrate the database.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 
 # Modules that add commands: each has ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES = [
-    "placehub.access.cli",
-    "placehub.ingest.cli",
-    "placehub.places.cli",
-    "placehub.rounds.cli",
-    "placehub.alerts.cli",
-    "placehub.insight.cli",
-    "placehub.demo.cli",
-    "placehub.sta.cli",
-]
 
 
 @app.callback()
@@ -111,7 +101,7 @@ def show_settings(
     table = Table("setting", "value", "from", "what it does")
     for s in SETTINGS:
         table.add_row(s.env_var, str(settings.values[s.name]), settings.sources[s.name], s.help)
-    console.print(table)
+    print_table(table)
 
 
 @db_app.command("upgrade")
@@ -155,8 +145,22 @@ def run_server(settings: Settings) -> None:
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module).register(app)
+# Each concern adds its commands (imported here, after ``app`` exists: the demo's commands
+# use ``run_server`` from this module).
+from placehub.access import cli as access_cli  # noqa: E402
+from placehub.alerts import cli as alerts_cli  # noqa: E402
+from placehub.assets import cli as assets_cli  # noqa: E402
+from placehub.demo import cli as demo_cli  # noqa: E402
+from placehub.ingest import cli as ingest_cli  # noqa: E402
+from placehub.insight import cli as insight_cli  # noqa: E402
+from placehub.places import cli as places_cli  # noqa: E402
+from placehub.rounds import cli as rounds_cli  # noqa: E402
+from placehub.sta import cli as sta_cli  # noqa: E402
+
+for _register in (access_cli.register, ingest_cli.register, places_cli.register,
+                  assets_cli.register, rounds_cli.register, alerts_cli.register,
+                  insight_cli.register, demo_cli.register, sta_cli.register):
+    _register(app)
 
 
 def main() -> None:

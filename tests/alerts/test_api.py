@@ -29,8 +29,8 @@ def open_two_alerts(database: Database, post: Post) -> tuple[int, int]:
     _, public = make_asset(database, "litter_bin", ["fill_level"], name="Market Place bin")
     _, private = make_asset(database, "litter_bin", ["fill_level"], name="Depot bin",
                             visibility="organisation")
-    post(public["fill_level"], (0, 95.0), (30, 96.0))
-    post(private["fill_level"], (0, 95.0), (30, 96.0))
+    post(public["fill_level"], (0, 100.0), (30, 101.0))
+    post(private["fill_level"], (0, 100.0), (30, 101.0))
     return public["fill_level"], private["fill_level"]
 
 
@@ -73,7 +73,7 @@ def test_viewers_read_editors_act_anonymous_sees_public_only(
 def test_filters(database: Database, post: Post, client: TestClient) -> None:
     """Alerts filter by status, severity, rule, asset type and Thing; bad filters are 400s."""
     _, bin_streams = make_asset(database, "litter_bin", ["fill_level", "tilt_angle"])
-    post(bin_streams["fill_level"], (0, 95.0), (30, 96.0))
+    post(bin_streams["fill_level"], (0, 100.0), (30, 101.0))
     post(bin_streams["tilt_angle"], (31, 85.0))
     everything = client.get("/api/alerts").json()
     assert {"bin_full", "bin_tilted"} <= {a["rule_key"] for a in everything}

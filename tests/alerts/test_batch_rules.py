@@ -14,7 +14,6 @@ from sqlalchemy import select
 from placehub.alerts import batch_rules
 from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import RuleEngine
-from placehub.alerts.sources import Forecaster, LinearTrendForecaster, Trend
 from placehub.alerts.store import create_rule
 from placehub.alerts.tables import alert_events, alerts
 from placehub.db import Database
@@ -32,9 +31,9 @@ RULES: list[dict[str, Any]] = [
     {"kind": "rate_of_change", "params": {"max_change": 6.0, "direction": "rise"},
      "hold_off_s": 0},
     {"kind": "rate_of_change", "params": {"max_change": 60.0, "direction": "any"}},
-    {"kind": "forecast", "params": {"level": 100.0, "within_h": 4, "direction": "rise"}},
-    {"kind": "forecast", "params": {"level": 90.0, "within_h": 24, "direction": "rise",
-                                    "every_s": 1200}, "hold_off_s": 0},
+    {"kind": "threshold", "params": {"op": "at_least", "threshold": "nearly_full",
+                                     "for_s": 1200}, "hold_off_s": 0},
+    {"kind": "threshold", "params": {"op": "at_most", "value": 3.0}},
     {"kind": "air_hourly_mean", "params": {"limit": 92.0}},
     {"kind": "air_hours_above_limit", "params": {"limit": 85.0, "allowed": 3}},
 ]
@@ -98,22 +97,10 @@ def _alerts_by_stream(database: Database, streams: list[int]) -> list[list[tuple
     return out
 
 
-class CautiousForecaster:
-    """Not the built-in forecaster (asked one trend at a time): half the linear estimate."""
-
-    name = "cautious"
-
-    def hours_until(self, thing_id: int, quantity: str, level: float, trend: Trend
-                    ) -> float | None:
-        hours = LinearTrendForecaster().hours_until(thing_id, quantity, level, trend)
-        return None if hours is None else hours / 2
-
-
-@pytest.mark.parametrize("forecaster", [LinearTrendForecaster(), CautiousForecaster()],
-                         ids=["linear", "other"])
 def test_batch_evaluation_matches_judging_reading_by_reading(
-        database: Database, monkeypatch: pytest.MonkeyPatch, forecaster: Forecaster) -> None:
-    """Same alerts, histories and rule states from both paths, on bins filling for days."""
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same alerts, histories and rule states from both paths, on bins filling for days
+    (rules with fixed values and rules on the asset's own thresholds alike)."""
     clock = FakeClock(START)
     with database.begin() as conn:
         for i, spec in enumerate(RULES):
@@ -125,8 +112,8 @@ def test_batch_evaluation_matches_judging_reading_by_reading(
                 for i in range(STREAMS)]
     one_by_one = [make_asset(database, "test_bin", ["fill_level"], name=f"b{i}")[1][
         "fill_level"] for i in range(STREAMS)]
-    batched = RuleEngine(database, clock, forecaster)
-    reference = RuleEngine(database, clock, forecaster, batch=False)
+    batched = RuleEngine(database, clock)
+    reference = RuleEngine(database, clock, batch=False)
     settled = []
     real_settle = batch_rules.settle
 

@@ -12,12 +12,15 @@ from placehub.alerts.engine import RuleEngine
 from placehub.alerts.sources import FrameCounters
 from placehub.alerts.store import override_rule
 from placehub.alerts.tables import alert_events, alert_rule_states, alerts
+from placehub.assets.forecasting import Crossing
 from placehub.db import Database
+from placehub.rounds.forecast import Need
 from placehub.sta.tables import (
     historical_locations,
     location_historical_locations,
     locations,
     thing_locations,
+    things,
 )
 
 from .conftest import START, Post, make_asset
@@ -34,16 +37,17 @@ def alerts_of(database: Database, key: str | None = None) -> list[Any]:
 
 def test_threshold_held_for_a_duration_opens_once_and_resolves_after_hold_off(
         database: Database, engine: RuleEngine, post: Post) -> None:
-    """Bin above 90% for 30 min opens one alert; more readings add none; clear 1 h resolves it."""
+    """Bin at its full line for 30 min opens one alert; more readings add none; clear 1 h resolves
+    it."""
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
     fill = streams["fill_level"]
-    post(fill, (0, 80.0), (10, 92.0), (20, 93.0))
+    post(fill, (0, 80.0), (10, 100.0), (20, 101.0))
     assert alerts_of(database, "bin_full") == []  # above, but not yet for 30 minutes
-    post(fill, (40, 95.0))
+    post(fill, (40, 103.0))
     (alert,) = alerts_of(database, "bin_full")
-    assert alert.status == "open" and alert.value == 95.0
+    assert alert.status == "open" and alert.value == 103.0
     assert alert.condition_since == START + timedelta(minutes=10)
-    post(fill, (50, 97.0), (60, 99.0))
+    post(fill, (50, 105.0), (60, 107.0))
     assert len(alerts_of(database, "bin_full")) == 1  # same episode: no second alert
     post(fill, (70, 20.0))  # emptied, but the hold-off (1 h) has not passed
     assert alerts_of(database, "bin_full")[0].status == "open"
@@ -57,9 +61,9 @@ def test_flapping_sensor_keeps_one_alert(database: Database, engine: RuleEngine,
     """A reading that dips below and back above within the hold-off keeps the same alert."""
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
     fill = streams["fill_level"]
-    post(fill, (0, 95.0), (31, 96.0))
+    post(fill, (0, 103.0), (31, 104.0))
     for minute in range(40, 200, 10):  # alternating every 10 minutes
-        post(fill, (minute, 50.0 if minute % 20 else 96.0))
+        post(fill, (minute, 50.0 if minute % 20 else 104.0))
     (alert,) = alerts_of(database, "bin_full")
     assert alert.status == "open"
     with database.connect() as conn:
@@ -73,8 +77,8 @@ def test_new_episode_after_resolution_opens_a_new_alert(database: Database, engi
     """After an alert resolved, a new breach is a new episode with a new alert."""
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
     fill = streams["fill_level"]
-    post(fill, (0, 95.0), (30, 95.0), (40, 10.0), (110, 10.0))
-    post(fill, (200, 95.0), (240, 96.0))
+    post(fill, (0, 103.0), (30, 103.0), (40, 10.0), (110, 10.0))
+    post(fill, (200, 103.0), (240, 104.0))
     statuses = [a.status for a in alerts_of(database, "bin_full")]
     assert statuses == ["resolved", "open"]
 
@@ -86,12 +90,12 @@ def test_manual_resolve_does_not_reopen_within_the_episode(
 
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
     fill = streams["fill_level"]
-    post(fill, (0, 95.0), (30, 96.0))
+    post(fill, (0, 103.0), (30, 104.0))
     (alert,) = alerts_of(database, "bin_full")
     from .conftest import WRITER
     with database.begin() as conn:
         resolve(conn, WRITER, alert.id, clock.now(), "emptying booked")
-    post(fill, (45, 97.0), (60, 98.0))
+    post(fill, (45, 105.0), (60, 106.0))
     assert [a.status for a in alerts_of(database, "bin_full")] == ["resolved"]
 
 
@@ -109,7 +113,7 @@ def test_held_breach_fires_on_the_timer_without_new_readings(
         database: Database, engine: RuleEngine, post: Post, clock: FakeClock) -> None:
     """A breach that started and then went quiet still fires once its duration passes."""
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    post(streams["fill_level"], (0, 95.0))
+    post(streams["fill_level"], (0, 103.0))
     engine.tick()
     assert alerts_of(database, "bin_full") == []
     clock.advance(timedelta(minutes=31))
@@ -232,26 +236,124 @@ def test_location_changed(database: Database, engine: RuleEngine, clock: FakeClo
     assert 280 < alert.value < 320
 
 
-def test_overflow_forecast(database: Database, engine: RuleEngine, post: Post) -> None:
-    """A bin filling 5%/h is predicted to overflow once it is 12 h away (at 40%), not before."""
-    _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    fill = streams["fill_level"]
-    post(fill, (0, 20.0), (60, 25.0), (120, 30.0))
-    assert alerts_of(database, "bin_overflow_forecast") == []  # 14 h away
-    post(fill, (180, 35.0), (240, 40.0), (300, 45.0))
+class ScriptedForecasts:
+    """A forecast source answering the probabilities a test sets, and noting what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.probability: dict[int, float] = {}
+        self.asked: list[tuple[frozenset[int], float]] = []
+        self.newest_reading: Any = None  # None: a reading just before each forecast
+
+    def crossings(self, conn: Any, thing_ids: Any, at: Any, within: timedelta
+                  ) -> dict[int, Crossing]:
+        self.asked.append((frozenset(thing_ids), within.total_seconds() / 3600))
+        newest = self.newest_reading or at - timedelta(minutes=5)
+        return {t: Crossing(t, "litter_bin", 1.0, Need(
+            t, "litter_bin", at, at + within, 0.5, 0.2, 0.9, p, at + within, None, 10, "test"),
+            self.name, newest) for t, p in self.probability.items() if t in thing_ids}
+
+
+def test_forecast_alert_opens_at_the_threshold_and_clears_below_the_lower_line(
+        database: Database, clock: FakeClock) -> None:
+    """Opens at 70% and not at 69%, once a forecast from a newer reading confirms it; stays
+    open at 50% (hysteresis); clears below 40%; the forecast is asked once per asset per 30
+    minutes of the clock."""
+    thing, _ = make_asset(database, "litter_bin", ["fill_level"])
+    forecasts = ScriptedForecasts()
+    engine = RuleEngine(database, clock, forecasts)
+    forecasts.probability[thing] = 0.69
+    engine.tick()
+    assert alerts_of(database, "bin_overflow_forecast") == []
+    assert forecasts.asked == [(frozenset({thing}), 24.0)]
+    forecasts.probability[thing] = 0.95
+    clock.advance(timedelta(minutes=10))
+    engine.tick()  # asked 10 minutes ago: not asked again yet
+    assert len(forecasts.asked) == 1 and alerts_of(database, "bin_overflow_forecast") == []
+    clock.advance(timedelta(minutes=20))
+    engine.tick()  # 95%: waits for a forecast from a newer reading
+    assert alerts_of(database, "bin_overflow_forecast") == []
+    clock.advance(timedelta(minutes=30))
+    engine.tick()
     (alert,) = alerts_of(database, "bin_overflow_forecast")
-    assert alert.value == 12.0
-    assert alert.condition_since == START + timedelta(minutes=240)
-    post(fill, (360, 2.0), (480, 2.5))  # emptied: the forecast clears after the hold-off
-    assert alerts_of(database, "bin_overflow_forecast")[0].status == "resolved"
+    assert alert.status == "open" and alert.value == 0.95
+    assert "95% chance within 24 h" in alert.message
+    for probability, status in ((0.5, "open"), (0.41, "open"), (0.39, "resolved")):
+        forecasts.probability[thing] = probability
+        clock.advance(timedelta(minutes=30))
+        engine.tick()
+        (alert,) = alerts_of(database, "bin_overflow_forecast")
+        assert alert.status == status, probability
 
 
-def test_flowerbed_dry_forecast(database: Database, engine: RuleEngine, post: Post) -> None:
-    """Soil drying 1%/h is predicted to need watering once 20% is 24 h away (at 44%)."""
-    _, streams = make_asset(database, "flowerbed", ["soil_moisture"])
-    post(streams["soil_moisture"], *[(60 * h, 45.0 - h) for h in range(6)])
-    (alert,) = alerts_of(database, "dry_forecast")
-    assert alert.severity == "info" and alert.value == 24.0
+def test_one_odd_reading_opens_no_forecast_alert(database: Database, clock: FakeClock) -> None:
+    """A high forecast that no newer reading confirms (the sensor has not reported since, or
+    the next reading brings it down) opens nothing."""
+    thing, _ = make_asset(database, "litter_bin", ["fill_level"])
+    forecasts = ScriptedForecasts()
+    forecasts.newest_reading = clock.now()
+    engine = RuleEngine(database, clock, forecasts)
+    forecasts.probability[thing] = 0.9
+    for _ in range(4):  # two hours of forecasts, all from the same reading
+        engine.tick()
+        clock.advance(timedelta(minutes=30))
+    assert alerts_of(database, "bin_overflow_forecast") == []
+    forecasts.newest_reading = None  # newer readings now, but the odd one is gone
+    forecasts.probability[thing] = 0.1
+    engine.tick()
+    clock.advance(timedelta(minutes=30))
+    forecasts.probability[thing] = 0.9
+    engine.tick()
+    assert alerts_of(database, "bin_overflow_forecast") == []
+
+
+def _post_series(post: Post, datastream: int, days: int, start: float, per_day: float,
+             noise: float, seed: int) -> float:
+    """Three-hourly readings over ``days`` days rising ``per_day`` (falling if negative) with
+    uniform noise; returns the last value."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for k in range(days * 8 + 1):
+        level = start + per_day * k / 8
+        rows.append((-(days * 8 - k) * 180, round(level + rng.uniform(-noise, noise), 1)))
+    post(datastream, *rows)
+    return start + per_day * days
+
+
+def test_forecast_alerts_from_the_rounds_forecaster(database: Database, post: Post,
+                                                    clock: FakeClock) -> None:
+    """With the one forecaster: a bin at 80% filling 25%/day and a bed drying 3 points a day
+    towards its 22% line alert; a noisy bin under half full filling 10%/day does not."""
+    from placehub.alerts.engine import attach_engine
+
+    busy, busy_streams = make_asset(database, "litter_bin", ["fill_level"], name="busy")
+    quiet, quiet_streams = make_asset(database, "litter_bin", ["fill_level"], name="quiet")
+    bed, bed_streams = make_asset(database, "flowerbed", ["soil_moisture"], name="bed")
+    with database.begin() as conn:
+        conn.execute(update(things).where(things.c.id == bed).values(properties={
+            "asset_type": "flowerbed", "organisation": "rutland", "visibility": "public",
+            "watering_threshold": 22.0}))
+    _post_series(post, busy_streams["fill_level"], 3, 5.0, 25.0, 1.5, 1)
+    _post_series(post, quiet_streams["fill_level"], 3, 15.0, 10.0, 4.0, 2)
+    _post_series(post, bed_streams["soil_moisture"], 4, 36.0, -3.0, 0.4, 3)
+    engine = attach_engine(database, clock)
+    try:
+        engine.tick()  # the forecasts say so; a newer reading must confirm them
+        assert [a for a in alerts_of(database) if a.kind == "forecast"] == []
+        post(busy_streams["fill_level"], (30, 81.5))
+        post(quiet_streams["fill_level"], (30, 44.0))
+        post(bed_streams["soil_moisture"], (30, 23.7))
+        engine.tick()
+    finally:
+        engine.detach()
+    opened = {a.thing_id: a for a in alerts_of(database) if a.kind == "forecast"}
+    assert set(opened) == {busy, bed}
+    assert opened[busy].rule_key == "bin_overflow_forecast" and opened[busy].value >= 0.7
+    assert opened[bed].rule_key == "dry_forecast" and "need watering" in opened[bed].message
+    assert quiet not in opened
 
 
 def test_no2_hourly_mean_above_200_and_more_than_18_hours(
@@ -303,12 +405,12 @@ def test_states_survive_a_restart(database: Database, clock: FakeClock, post: Po
 
     first = attach_engine(database, clock)
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    post(streams["fill_level"], (0, 95.0), (31, 96.0))
+    post(streams["fill_level"], (0, 103.0), (31, 104.0))
     first.tick()  # saves states
     first.detach()
     second = attach_engine(database, clock)
     try:
-        post(streams["fill_level"], (40, 97.0))
+        post(streams["fill_level"], (40, 105.0))
         assert len(alerts_of(database, "bin_full")) == 1
         with database.connect() as conn:
             assert conn.execute(select(alert_rule_states)).first() is not None
@@ -338,10 +440,10 @@ def test_alert_resolving_and_reopening_within_one_batch_gives_two_alerts(
     """Breach, clear, breach in one batch (no hold-off): the second episode has its own alert."""
     _instant_threshold(database, clock, hold_off_s=0)
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    post(streams["fill_level"], (0, 95.0), (10, 50.0), (20, 96.0))
+    post(streams["fill_level"], (0, 103.0), (10, 50.0), (20, 104.0))
     first, second = alerts_of(database, "over_90")
     assert (first.status, second.status) == ("resolved", "open")
-    assert second.value == 96.0
+    assert second.value == 104.0
     assert _history(database, first.id) == ["opened", "resolved"]
     assert _history(database, second.id) == ["opened"]
 
@@ -351,10 +453,10 @@ def test_alert_open_from_an_earlier_batch_resolves_and_reopens_in_the_next(
     """An alert open before the batch resolves in it and a new one opens in the same batch."""
     _instant_threshold(database, clock, hold_off_s=0)
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    post(streams["fill_level"], (0, 95.0))
-    post(streams["fill_level"], (10, 50.0), (20, 97.0))
+    post(streams["fill_level"], (0, 103.0))
+    post(streams["fill_level"], (10, 50.0), (20, 105.0))
     assert [(a.status, a.value) for a in alerts_of(database, "over_90")] == [
-        ("resolved", 95.0), ("open", 97.0)]
+        ("resolved", 103.0), ("open", 105.0)]
 
 
 def test_history_lines_of_one_batch_keep_their_order(
@@ -362,7 +464,7 @@ def test_history_lines_of_one_batch_keep_their_order(
     """Opened, back within the hold-off, resolved — all in one batch — read in that order."""
     _instant_threshold(database, clock, hold_off_s=1800)
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    post(streams["fill_level"], (0, 95.0), (10, 50.0), (20, 96.0), (30, 50.0), (70, 50.0))
+    post(streams["fill_level"], (0, 103.0), (10, 50.0), (20, 104.0), (30, 50.0), (70, 50.0))
     (alert,) = alerts_of(database, "over_90")
     assert alert.status == "resolved"
     assert _history(database, alert.id) == ["opened", "condition_returned", "resolved"]
@@ -378,9 +480,28 @@ def test_listeners_hear_once_per_batch(database: Database, engine: RuleEngine, p
                         [*lifecycle.LISTENERS, lambda _conn, events, _now: calls.append(events)])
     _instant_threshold(database, clock, hold_off_s=0)
     _, streams = make_asset(database, "litter_bin", ["fill_level"])
-    post(streams["fill_level"], (0, 95.0), (10, 50.0), (20, 96.0))
+    post(streams["fill_level"], (0, 103.0), (10, 50.0), (20, 104.0))
     first, second = alerts_of(database, "over_90")
     (events,) = calls
     assert events["resolved"] == [first.id]
     assert {first.id, second.id} <= set(events["opened"])
     assert set(events["opened"]) == {a.id for a in alerts_of(database)}
+
+
+def test_unedited_builtins_of_earlier_versions_are_brought_up_to_date(
+        database: Database, clock: FakeClock) -> None:
+    """A stored built-in rule still as an earlier version shipped it takes today's default
+    (the asset's own lines); one a council edited keeps its edit."""
+    from placehub.alerts.store import ensure_default_rules, load_rules
+    from placehub.alerts.tables import alert_rules
+
+    with database.begin() as conn:
+        ensure_default_rules(conn, clock.now())
+        conn.execute(update(alert_rules).where(alert_rules.c.key == "bin_full").values(
+            params={"op": "above", "value": 90.0, "for_s": 1800}))
+        conn.execute(update(alert_rules).where(alert_rules.c.key == "soil_dry").values(
+            params={"op": "below", "value": 12.0, "for_s": 7200}))
+        ensure_default_rules(conn, clock.now())
+        rules = {r.key: r for r in load_rules(conn) if r.thing_id is None}
+    assert rules["bin_full"].params == {"op": "at_least", "threshold": "full", "for_s": 1800}
+    assert rules["soil_dry"].params["value"] == 12.0

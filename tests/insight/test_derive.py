@@ -111,3 +111,25 @@ def test_derive_on_demand_through_the_api(app, client, database: Database) -> No
     values = client.get("/api/indicators/bin_full_share/values?layer=wards").json()["value"]
     assert values == [{"place": "E05001820", "period": "2025-06", "value": 0.5,
                        "suppressed": False}]
+
+
+def test_full_and_dry_are_each_assets_own_lines(database: Database) -> None:
+    """A council that counts its bins full at 90% sees a 95% bin-day as full; a bed's own
+    watering threshold is its dry line (the same lines as the map and rounds)."""
+    from placehub.assets.thresholds import set_organisation_threshold
+
+    hour = timedelta(hours=1)
+    with database.begin() as conn:
+        b1 = _thing(conn, "Bin 1", "fill_level", "litter_bin")
+        _write(conn, b1["datastream"], [(START + 12 * hour, 95.0),
+                                        (START + 36 * hour, 85.0)])
+        f1 = _thing(conn, "Bed 1", "soil_moisture", "flowerbed", watering_threshold=22)
+        _write(conn, f1["datastream"], [(START + 12 * hour, 22.0), (START + 36 * hour, 23.0)])
+        places = MappingPlaces({"ward": {b1["thing"]: "A", f1["thing"]: "A"}})
+        derive_indicators(conn, places, layer="ward")
+        before = {v.indicator_id: v.value for v in values_for_layer(conn, "ward")}
+        set_organisation_threshold(conn, b1["organisation"], "litter_bin", "full", 0.9, START)
+        derive_indicators(conn, places, layer="ward")
+        after = {v.indicator_id: v.value for v in values_for_layer(conn, "ward")}
+    assert before["bin_full_share"] == 0.0 and after["bin_full_share"] == 0.5
+    assert after["flowerbed_dry_share"] == 0.5  # 22% is at the bed's line: dry

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from placehub.access.service import create_token, create_user, grant_role
+from placehub.assets.history import read_assets
 from placehub.db import Database
-from placehub.rounds.assets import read_assets
 from placehub.rounds.forecast import PlacehubForecaster
 from placehub.rounds.planning import check_plan
 from tests.rounds.conftest import add_asset, add_organisation

@@ -12,12 +12,12 @@ from scipy.spatial import cKDTree
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
+from placehub.assets.history import read_assets
 from placehub.cli import app
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.build import build_demo
 from placehub.places.roads import haversine_m, load_road_network
-from placehub.rounds.assets import read_assets
 from placehub.rounds.service import service_sites
 from placehub.sta.tables import datastreams, observations
 

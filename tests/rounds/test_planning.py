@@ -62,6 +62,18 @@ def test_selection_mandatory_optional_and_left_out() -> None:
     assert [x.asset_id for x in left] == [3] and "not needed yet" in left[0].reason
 
 
+def test_an_asset_past_its_line_is_mandatory_whatever_the_forecast() -> None:
+    """A bin full now (its status from placehub.assets) is a mandatory stop even when the
+    forecast gives it little risk (say a sensor the forecaster distrusts)."""
+    assets = [(1, "a", 0, 0, 100, 90), (2, "b", 0, 0, 100, 90)]
+    soon = [need(0.05, 1.02), need(0.05, 0.2)]
+    later = [need(0.1, 1.02), need(0.1, 0.2)]
+    chosen, left = select_candidates(assets, soon, later, SelectionRules(),
+                                     past_the_line=[True, False])
+    assert [(c.asset_id, c.mandatory) for c in chosen] == [(1, True)]
+    assert [x.asset_id for x in left] == [2]
+
+
 def test_plan_is_feasible_on_its_own() -> None:
     """Capacity, shift, mandatory bins and geometry all hold, with several trips via the tip."""
     cands = candidates(90)

@@ -198,6 +198,7 @@ def test_filter_is_part_of_the_service(sta: StaClient) -> None:
     """req/request-data/filter: $filter is answered by placehub.sta.filter (imported, never
     looked up), so a filter on a new Thing finds exactly that Thing."""
     sta.create("Things", {"name": "filtered", "description": "d"})
+    sta.create("Things", {"name": "other", "description": "d"})
     response = sta.get("Things?$filter=name eq 'filtered'")
     assert response.status_code == 200
     assert [t["name"] for t in response.json()["value"]] == ["filtered"]

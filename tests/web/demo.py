@@ -11,10 +11,10 @@ from sqlalchemy import Connection, select
 from placehub.access import service
 from placehub.alerts.lifecycle import NewAlert, open_alerts
 from placehub.alerts.store import ensure_default_rules, load_rules
+from placehub.assets.levels import DEFAULT_EMPTY_MM, DEFAULT_FULL_MM
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.build import ORGANISATION_SLUG, build_demo, datastreams_by_quantity
-from placehub.rounds.assets import DEFAULT_EMPTY_MM, DEFAULT_FULL_MM
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import things
 

@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 
 from placehub.access import service
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.assets.summary import list_assets
 from placehub.db import Database
 from placehub.places.road_map import road_lines, road_map
 from placehub.places.roads import load_road_network
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, things
-from placehub.web import catalogue
 from placehub.web.asset_snapshot import AssetSnapshot
 from tests.web.seed import Seeded
 
@@ -44,7 +44,7 @@ def hide(database: Database, thing_id: int, visibility: str) -> None:
 
 def ids_by_sql(database: Database, principal: Principal) -> list[int]:
     with database.connect() as conn:
-        return [a.id for a in catalogue.list_assets(conn, principal, datetime.now(UTC))]
+        return [a.id for a in list_assets(conn, principal, datetime.now(UTC))]
 
 
 @pytest.mark.parametrize("username", [None, "officer", "outsider"])
@@ -68,7 +68,8 @@ def test_every_viewer_sees_exactly_what_the_access_rule_allows(
 
 def test_a_written_observation_changes_the_status_at_once(database: Database,
                                                           seeded: Seeded) -> None:
-    """A reading announced on the event bus moves the bin to "Full" without a re-read."""
+    """A reading announced on the event bus moves the bin to "Full" (at its full line) without
+    a re-read."""
     snapshot = AssetSnapshot(database, refresh_seconds=3600)
     bin_id = seeded.things["Bin 004 Oakham"]
     before = next(a for a in snapshot.view(ANONYMOUS).assets if a.id == bin_id)
@@ -76,10 +77,10 @@ def test_a_written_observation_changes_the_status_at_once(database: Database,
     with database.begin() as conn:
         stream = conn.execute(select(datastreams.c.id).where(
             datastreams.c.thing_id == bin_id, datastreams.c.description == "distance")).scalar_one()
-        written = write_observations(conn, [NewObservation(stream, datetime.now(UTC), 210.0)])
+        written = write_observations(conn, [NewObservation(stream, datetime.now(UTC), 200.0)])
     database.events.publish("observations.written", written.written)
     after = next(a for a in snapshot.view(ANONYMOUS).assets if a.id == bin_id)
-    assert after.status == "full" and after.fill_percent == 99
+    assert after.status == "full" and after.fill_percent == 100
 
 
 def test_a_thing_made_private_disappears_for_anonymous_on_the_next_read(

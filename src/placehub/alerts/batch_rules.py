@@ -27,7 +27,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from placehub.alerts.rules import HOUR, Context, Rule, number
-from placehub.alerts.sources import LinearTrendForecaster, Trend
 
 Floats = NDArray[np.float64]
 Flags = NDArray[np.bool_]
@@ -141,6 +140,13 @@ class Rows:
                   for r in self.rules]
         return np.asarray(values, dtype=np.float64)[self.rule_of_row][:, None]
 
+    def limits(self) -> Floats:
+        """Each row's threshold limit as a column (rows, 1): the asset's own line resolved
+        into its context when the rule names a threshold, else the rule's ``value``."""
+        values = [ctx.extra["limit"] if "limit" in ctx.extra else self.rules[r].params["value"]
+                  for ctx, r in zip(self.contexts, self.rule_of_row.tolist(), strict=True)]
+        return np.asarray(values, dtype=np.float64)[:, None]
+
     def choice(self, name: str, default: str, value: str) -> Flags:
         """Whether each row's rule sets ``name`` (default ``default``) to ``value``: (rows, 1)."""
         chosen = [r.params.get(name, default) == value for r in self.rules]
@@ -186,9 +192,12 @@ def _previous(first: Floats, grid: Floats) -> Floats:
 def threshold(rows: Rows) -> Flags:
     """``rules.Threshold``: breaching runs, and whether one has been held for ``for_s``."""
     times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
-    limit = rows.number("value")
-    breaching = valid & np.where(rows.choice("op", "above", "above"), values > limit,
-                                 values < limit)
+    limit = rows.limits()
+    breaching = valid & np.where(
+        rows.choice("op", "above", "above"), values > limit,
+        np.where(rows.choice("op", "above", "below"), values < limit,
+                 np.where(rows.choice("op", "above", "at_least"), values >= limit,
+                          values <= limit)))
     state = rows.state("since")
     since0 = state["since"]
     carried = ~np.isnan(since0)  # a breach run going on from the last batch
@@ -236,83 +245,6 @@ def rate_of_change(rows: Rows) -> Flags:
     last_t, last_v = rows.at_last(times).tolist(), rows.at_last(values).tolist()
     for i in np.flatnonzero(settled).tolist():
         states[i]["t"], states[i]["v"] = last_t[i], last_v[i]
-    return settled
-
-
-def _linear_hours(level: Floats, values: Floats, rates: Floats) -> Floats:
-    """``LinearTrendForecaster.hours_until`` for many trends (NaN for "not within sight")."""
-    gap = level - values
-    hours = gap / rates
-    away = (rates == 0) | ((gap > 0) != (rates > 0))
-    return np.where(gap == 0, 0.0, np.where(away, np.nan, hours))
-
-
-def forecast(rows: Rows) -> Flags:
-    """``rules.ForecastLevel``: the smoothed rate, level reached, forecasts every ``every_s``.
-
-    Steps, jumps and the level are whole-array operations. The smoothed rate and the time of
-    the last forecast are recurrences, so they step through the readings column by column —
-    each step one array operation over all rows, the same arithmetic as one reading at a time.
-    """
-    forecaster = rows.contexts[0].forecaster if rows.contexts else None
-    times, values, valid, states = rows.times, rows.values, rows.valid, rows.states
-    count, width = times.shape
-    if forecaster is None:
-        return np.zeros(count, dtype=bool)
-    rising = rows.choice("direction", "rise", "rise")
-    reset, alpha = rows.number("reset_jump", 20.0), rows.number("smoothing", 0.3)[:, 0]
-    level, within = rows.number("level"), rows.number("within_h")
-    every = rows.number("every_s", 1800)[:, 0]
-    state = rows.state("t", "v", "rate", "ft")
-    previous_t, previous_v = _previous(state["t"], times), _previous(state["v"], values)
-    follows = valid & ~np.isnan(previous_t)
-    in_order = np.asarray(~(follows & ~(times > previous_t)).any(axis=1))
-    step = (values - previous_v) / ((times - previous_t) / HOUR)
-    jumped = follows & np.where(rising, values < previous_v - reset,
-                                values > previous_v + reset)
-    goes_on = follows & ~jumped
-    reached = goes_on & np.where(rising, values >= level, values <= level)
-    may_ask = goes_on & ~reached
-    rate = state["rate"]
-    has_rate = ~np.isnan(rate)
-    asked = np.where(np.isnan(state["ft"]), -math.inf, state["ft"])
-    rates = np.full((count, width), np.nan)
-    ask = np.zeros((count, width), dtype=bool)
-    for k in range(width):
-        on, t = goes_on[:, k], times[:, k]
-        rate = np.where(on, np.where(has_rate, alpha * step[:, k] + (1 - alpha) * rate,
-                                     step[:, k]), rate)
-        has_rate = (has_rate | on) & ~jumped[:, k]
-        rates[:, k] = rate
-        ask[:, k] = asking = may_ask[:, k] & (t - asked >= every)
-        asked = np.where(asking, t, asked)
-    if type(forecaster) is LinearTrendForecaster:
-        hours = _linear_hours(level, values, rates)
-    else:
-        hours = np.full((count, width), np.nan)
-        for i, k in np.argwhere(ask).tolist():
-            ctx = rows.contexts[i]
-            answer = forecaster.hours_until(
-                ctx.thing_id, ctx.quantity or "", rows.rules[rows.rule_of_row[i]].params["level"],
-                Trend(float(times[i, k]), float(values[i, k]), float(rates[i, k])))
-            hours[i, k] = math.nan if answer is None else answer
-    near = ask & (hours <= within)
-    # Reaching the level is a forecast of 0 hours (near unless within_h is negative).
-    breach = (reached & (within >= 0)) | near
-    clear = jumped | (ask & ~near) | (reached & (within < 0))
-    settled = in_order & _quiet(state, breach, clear)
-    final_t, final_v = rows.at_last(times).tolist(), rows.at_last(values).tolist()
-    final_rate, keeps_rate = rate.tolist(), has_rate.tolist()
-    final_asked = asked.tolist()
-    for i in np.flatnonzero(settled).tolist():
-        state = states[i]
-        state["t"], state["v"] = final_t[i], final_v[i]
-        if keeps_rate[i]:
-            state["rate"] = final_rate[i]
-        else:
-            state.pop("rate", None)
-        if final_asked[i] != -math.inf:
-            state["ft"] = final_asked[i]
     return settled
 
 
@@ -408,7 +340,6 @@ Settle = Callable[[Rows], Flags]
 SETTLERS: dict[str, Settle] = {
     "threshold": threshold,
     "rate_of_change": rate_of_change,
-    "forecast": forecast,
     "air_hourly_mean": air_hourly_mean,
     "air_hours_above_limit": air_hours_above_limit,
 }

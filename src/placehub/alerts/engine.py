@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,19 +32,19 @@ from placehub.alerts.clock import Clock, SystemClock
 from placehub.alerts.rules import (
     KINDS,
     Context,
+    ForecastLevel,
     LocationChanged,
     Rule,
     RuleKind,
     Verdict,
 )
-from placehub.alerts.sources import (
-    DeviceHealthSource,
-    Forecaster,
-    LinearTrendForecaster,
-    default_device_health,
-)
+from placehub.alerts.sources import DeviceHealthSource, ForecastSource, IngestDeviceHealth
 from placehub.alerts.store import effective_rules, ensure_default_rules, load_rules, rules_version
 from placehub.alerts.tables import alert_rule_states
+from placehub.assets.forecasting import AssetForecasts, Crossing
+from placehub.assets.levels import threshold_in_units
+from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book, thresholds_version
+from placehub.assets.types import asset_type_of
 from placehub.db import Database
 from placehub.sta.tables import (
     datastreams,
@@ -93,16 +93,17 @@ class RuleEngine:
     """
 
     def __init__(self, database: Database, clock: Clock | None = None,
-                 forecaster: Forecaster | None = None,
+                 forecasts: ForecastSource | None = None,
                  device_health: DeviceHealthSource | None = None, *, batch: bool = True
                  ) -> None:
         self.database = database
         self.batch = batch
         self.clock = clock or SystemClock()
-        self.forecaster = forecaster or LinearTrendForecaster()
-        self.device_health = device_health or default_device_health()
+        self.forecasts = forecasts or AssetForecasts()
+        self.device_health = device_health or IngestDeviceHealth()
         self._lock = threading.RLock()
         self._rules: list[Rule] | None = None
+        self._book: ThresholdBook | None = None
         self._version: Any = None
         self._bindings: dict[int, list[Binding]] = {}  # datastream id -> bindings
         self._by_key: dict[Key, Binding] = {}
@@ -141,17 +142,22 @@ class RuleEngine:
         self._attached = False
 
     def reload(self) -> None:
-        """Forget cached rules and bindings (after rules or assets changed)."""
+        """Forget cached rules and bindings (after rules, thresholds or assets changed)."""
         with self._lock:
             self._rules = None
+            self._book = None
             self._bindings.clear()
             self._by_key.clear()
             self._plans.clear()
 
-    def on_things_changed(self, _thing_ids: Any) -> None:
+    def on_things_changed(self, thing_ids: Any) -> None:
         with self._lock:
             self._bindings.clear()
             self._plans.clear()
+            # Their properties (type, own thresholds) may have changed: bind them afresh.
+            changed = set(thing_ids or ())
+            for key in [k for k, b in self._by_key.items() if b.thing_id in changed]:
+                del self._by_key[key]
 
     # --- rules and bindings ----------------------------------------------------------------
 
@@ -160,16 +166,35 @@ class RuleEngine:
             with self.database.begin() as conn:
                 ensure_default_rules(conn, self.clock.now())
                 self._rules = load_rules(conn)
-                self._version = rules_version(conn)
+                self._book = load_book(conn)
+                self._version = (rules_version(conn), thresholds_version(conn))
         return self._rules
 
     def _check_rules_version(self, conn: Connection) -> None:
-        if self._rules is not None and rules_version(conn) != self._version:
+        if self._rules is not None and (rules_version(conn),
+                                        thresholds_version(conn)) != self._version:
             self.reload()
 
+    def _thresholds(self, organisation_id: int, properties: Any) -> Thresholds:
+        book = self._book if self._book is not None else ThresholdBook()
+        return book.for_asset(asset_type_of(properties), organisation_id,
+                              properties if isinstance(properties, dict) else {})
+
     def _bind(self, rule: Rule, thing_id: int, thing_name: str, quantity: str | None,
-              datastream_id: int | None, unit: str | None) -> Binding:
+              datastream_id: int | None, unit: str | None, thresholds: Thresholds
+              ) -> Binding | None:
+        """The rule watching this subject, with the asset's own line resolved into its context
+        (None when the rule names a threshold this Datastream does not measure)."""
         kind = KINDS[rule.kind]
+        extra: dict[str, Any] = {}
+        named = rule.params.get("threshold")
+        if named == "silent":
+            extra["silence_s"] = thresholds.silent_hours * 3600
+        elif named:
+            limit = threshold_in_units(thresholds, str(named), quantity, unit or "")
+            if limit is None:
+                return None
+            extra["limit"] = limit
         subject = (f"ds:{datastream_id}" if kind.scope == "datastream"
                    else f"thing:{thing_id}")
         scale = 1.0
@@ -177,7 +202,7 @@ class RuleEngine:
             scale = PPB_TO_UGM3[quantity]
         key = (rule.id, subject)
         binding = Binding(rule, kind, key, thing_id, datastream_id,
-                          Context(thing_id, thing_name, quantity, self.forecaster), scale)
+                          Context(thing_id, thing_name, quantity, extra=extra), scale)
         self._by_key.setdefault(key, binding)
         return binding
 
@@ -189,8 +214,8 @@ class RuleEngine:
         per_thing: dict[int, list[Rule]] = {}
         rows = conn.execute(
             select(datastreams.c.id, datastreams.c.thing_id, datastreams.c.properties,
-                   datastreams.c.unit_of_measurement, things.c.name, things.c.properties.label(
-                       "thing_properties"))
+                   datastreams.c.unit_of_measurement, things.c.name, things.c.organisation_id,
+                   things.c.properties.label("thing_properties"))
             .join(things, things.c.id == datastreams.c.thing_id)
             .where(datastreams.c.id.in_(missing))
         )
@@ -200,6 +225,7 @@ class RuleEngine:
                 per_thing[row.thing_id] = effective_rules(rules, row.thing_id, asset_type)
             quantity = (row.properties or {}).get("quantity")
             unit = (row.unit_of_measurement or {}).get("symbol")
+            thresholds = self._thresholds(row.organisation_id, row.thing_properties)
             bound = []
             for rule in per_thing[row.thing_id]:
                 kind = KINDS.get(rule.kind)
@@ -207,7 +233,10 @@ class RuleEngine:
                     continue
                 watched = kind.quantities(rule)
                 if watched is None or quantity in watched:
-                    bound.append(self._bind(rule, row.thing_id, row.name, quantity, row.id, unit))
+                    binding = self._bind(rule, row.thing_id, row.name, quantity, row.id, unit,
+                                         thresholds)
+                    if binding is not None:
+                        bound.append(binding)
             self._bindings[row.id] = bound
         for d in missing:
             self._bindings.setdefault(d, [])
@@ -371,10 +400,14 @@ class RuleEngine:
     # --- timer -----------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Timer work: silent sensors, frame losses, held breaches, hold-offs, saving states."""
+        """Timer work: forecasts, silent sensors, frame losses, held breaches, hold-offs,
+        saving states."""
+        now = self.clock.now()
+        nt = now.timestamp()
+        # Forecasting reads histories and takes a while: not under the lock, so Observations
+        # arriving meanwhile are judged at once.
+        crossings = self._crossings(self._forecasts_due(now), now)
         with self._lock:
-            now = self.clock.now()
-            nt = now.timestamp()
             with self.database.connect() as conn:
                 self._check_rules_version(conn)
                 rules = self._ensure_rules()
@@ -385,9 +418,10 @@ class RuleEngine:
                     conn, {b.thing_id for b in timer_bindings if b.rule.kind == "frame_loss"})
             transitions: list[tuple[str, Binding, Any]] = []
             for b in timer_bindings:
-                ctx = Context(b.thing_id, b.ctx.thing_name, None, self.forecaster,
+                ctx = Context(b.thing_id, b.ctx.thing_name, None,
+                              crossings.get(b.key),
                               frame_counters=counters.get(b.thing_id),
-                              last_seen=last_seen.get(b.thing_id))
+                              last_seen=last_seen.get(b.thing_id), extra=b.ctx.extra)
                 self._judge(b, b.kind.tick(b.rule, self._states[b.key], nt, ctx), transitions)
                 self._touched.add(b.key)
             for key, state in list(self._states.items()):
@@ -423,13 +457,51 @@ class RuleEngine:
         if not any(r.kind in timer_kinds and r.enabled for r in rules):
             return []
         out = []
-        for row in conn.execute(select(things.c.id, things.c.name, things.c.properties)):
+        for row in conn.execute(select(things.c.id, things.c.name, things.c.organisation_id,
+                                       things.c.properties)):
             asset_type = (row.properties or {}).get("asset_type")
+            thresholds: Thresholds | None = None
             for rule in effective_rules(rules, row.id, asset_type):
-                if rule.kind in timer_kinds:
-                    out.append(self._by_key.get((rule.id, f"thing:{row.id}"))
-                               or self._bind(rule, row.id, row.name, None, None, None))
+                if rule.kind not in timer_kinds:
+                    continue
+                binding = self._by_key.get((rule.id, f"thing:{row.id}"))
+                if binding is None:
+                    thresholds = thresholds or self._thresholds(row.organisation_id,
+                                                                row.properties)
+                    binding = self._bind(rule, row.id, row.name, None, None, None, thresholds)
+                if binding is not None:
+                    out.append(binding)
         return out
+
+    def _forecasts_due(self, now: datetime) -> dict[float, list[Binding]]:
+        """The forecast rules whose asset's forecast is due, by horizon (hours)."""
+        due: dict[float, list[Binding]] = {}
+        with self._lock, self.database.connect() as conn:
+            self._check_rules_version(conn)
+            bindings = [b for b in self._timer_bindings(conn, self._ensure_rules())
+                        if isinstance(b.kind, ForecastLevel)]
+            self._load_states(conn, [b.key for b in bindings])
+            for b in bindings:
+                kind = b.kind
+                if isinstance(kind, ForecastLevel) and kind.due(b.rule, self._states[b.key],
+                                                                now.timestamp()):
+                    due.setdefault(kind.param(b.rule, "within_h"), []).append(b)
+        return due
+
+    def _crossings(self, due: dict[float, list[Binding]], now: datetime
+                   ) -> dict[Key, Crossing]:
+        """The forecasts of the rules due, fetched once per horizon."""
+        found: dict[Key, Crossing] = {}
+        if not due:
+            return found
+        with self.database.connect() as conn:
+            for within_h, group in due.items():
+                crossings = self.forecasts.crossings(conn, {b.thing_id for b in group}, now,
+                                                     timedelta(hours=within_h))
+                for b in group:
+                    if b.thing_id in crossings:
+                        found[b.key] = crossings[b.thing_id]
+        return found
 
     def _last_seen(self, conn: Connection, thing_ids: set[int]) -> dict[int, float]:
         if not thing_ids:
@@ -463,8 +535,11 @@ class RuleEngine:
                     if current is None:
                         continue
                     for rule in moved_rules:
-                        b = self._by_key.get((rule.id, f"thing:{row.id}")) or self._bind(
-                            rule, row.id, row.name, None, None, None)
+                        found = self._by_key.get((rule.id, f"thing:{row.id}")) or self._bind(
+                            rule, row.id, row.name, None, None, None, Thresholds())
+                        if found is None:
+                            continue
+                        b = found
                         self._load_states(conn, [b.key])
                         kind = b.kind
                         assert isinstance(kind, LocationChanged)
@@ -506,7 +581,7 @@ def _current_and_previous_point(conn: Connection, thing_id: int
 
 
 def attach_engine(database: Database, clock: Clock | None = None,
-                  forecaster: Forecaster | None = None,
+                  forecasts: ForecastSource | None = None,
                   device_health: DeviceHealthSource | None = None) -> RuleEngine:
     """A rule engine for ``database``, subscribed to its events (detach it when done)."""
-    return RuleEngine(database, clock, forecaster, device_health).attach()
+    return RuleEngine(database, clock, forecasts, device_health).attach()

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from placehub.alerts.sources import Forecaster, FrameCounters, Trend
+from placehub.alerts.sources import FrameCounters
+from placehub.assets.forecasting import Crossing
+from placehub.assets.thresholds import THRESHOLD_NAMES
 from placehub.places.distance import haversine_m
 
 HOUR = 3600.0
@@ -47,12 +49,17 @@ class Rule:
 
 @dataclass
 class Context:
-    """What a kind may consult besides its state: the asset, a forecaster, device health."""
+    """What a kind may consult besides its state: the asset, its forecast, device health.
+
+    ``extra`` holds the rule's limits resolved from the asset's thresholds when the rule names
+    one (``limit`` in the Datastream's unit, ``silence_s``), so the asset's own "full" or "dry"
+    line is the one its alert uses.
+    """
 
     thing_id: int
     thing_name: str = ""
     quantity: str | None = None
-    forecaster: Forecaster | None = None
+    crossing: Crossing | None = None
     frame_counters: FrameCounters | None = None
     last_seen: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -117,23 +124,47 @@ class RuleKind:
                 judge(verdict)
 
 
+# Threshold comparisons: strictly above or below, or at a line and beyond (an asset's "full"
+# and "dry" lines count as reached at the line, as its status does).
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "above": lambda v, limit: v > limit,
+    "below": lambda v, limit: v < limit,
+    "at_least": lambda v, limit: v >= limit,
+    "at_most": lambda v, limit: v <= limit,
+}
+OP_WORDS = {"above": "above", "below": "below", "at_least": "at or above",
+            "at_most": "at or below"}
+# Asset thresholds a reading can be compared with (silence is the no_data rule's).
+LEVEL_THRESHOLDS = tuple(name for name in THRESHOLD_NAMES if name != "silent_hours")
+
+
+def limit_of(rule: Rule, ctx: Context) -> float:
+    """The rule's limit for this subject: the asset's own threshold when the rule names one."""
+    return float(ctx.extra["limit"]) if "limit" in ctx.extra else float(rule.params["value"])
+
+
 class Threshold(RuleKind):
-    """Above (or below) a value, held for ``for_s`` seconds of phenomenon time."""
+    """Beyond a ``value`` (or the asset's own ``threshold``, e.g. "full", "dry"), held for
+    ``for_s`` seconds of phenomenon time."""
 
     name = "threshold"
-    required = ("value",)
 
     def validate(self, params: dict[str, Any]) -> None:
         super().validate(params)
-        if params.get("op", "above") not in ("above", "below"):
-            raise ValueError("threshold op must be 'above' or 'below'")
+        if params.get("op", "above") not in OPS:
+            raise ValueError(f"threshold op must be one of {', '.join(OPS)}")
+        if ("value" in params) == ("threshold" in params):
+            raise ValueError("a threshold rule needs either value (a number) or threshold "
+                             "(the name of an asset threshold, e.g. full or dry)")
+        if "threshold" in params and params["threshold"] not in LEVEL_THRESHOLDS:
+            raise ValueError(f"threshold {params['threshold']!r} not understood: use one of "
+                             f"{', '.join(LEVEL_THRESHOLDS)}")
 
     def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
         v = value
         p = rule.params
-        limit = p["value"]
-        breaching = v > limit if p.get("op", "above") == "above" else v < limit
+        breaching = OPS[p.get("op", "above")](v, limit_of(rule, ctx))
         if not breaching:
             if "since" in state:
                 del state["since"]
@@ -159,8 +190,9 @@ class Threshold(RuleKind):
 
     def _message(self, rule: Rule, ctx: Context, v: float, held: float) -> str:
         p = rule.params
-        word = "above" if p.get("op", "above") == "above" else "below"
-        return (f"{ctx.quantity} {_fmt(v)} is {word} {_fmt(p['value'])}"
+        word = OP_WORDS[p.get("op", "above")]
+        named = f" (its {p['threshold'].replace('_', ' ')} line)" if "threshold" in p else ""
+        return (f"{ctx.quantity} {_fmt(v)} is {word} {_fmt(limit_of(rule, ctx))}{named}"
                 + (f" for {held / 60:.0f} min" if p.get("for_s") else ""))
 
 
@@ -235,13 +267,18 @@ class Tilt(RuleKind):
 
 
 class NoData(RuleKind):
-    """Silent asset: no Observation on any of its Datastreams for ``silence_s`` seconds."""
+    """Silent asset: no Observation on any of its Datastreams for ``silence_s`` seconds (or, with
+    ``threshold: silent``, the asset's own ``silent_hours``)."""
 
     name = "no_data"
     scope = "thing"
     default_quantities = None
     timer = True
-    required = ("silence_s",)
+
+    def validate(self, params: dict[str, Any]) -> None:
+        if ("silence_s" in params) == (params.get("threshold") == "silent"):
+            raise ValueError("a no_data rule needs either silence_s (seconds) or "
+                             "threshold: silent (the asset's own silent_hours)")
 
     def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
                 end: float | None, ctx: Context) -> Verdict | None:
@@ -258,10 +295,10 @@ class NoData(RuleKind):
         if ctx.last_seen is None:
             return None  # never reported: nothing to be silent about yet
         silent = now - ctx.last_seen
-        if silent > rule.params["silence_s"]:
+        allowed = float(ctx.extra.get("silence_s", rule.params.get("silence_s", 0)))
+        if silent > allowed:
             return ("B", silent / HOUR, ctx.last_seen,
-                    f"no data for {silent / HOUR:.1f} h (allowed "
-                    f"{rule.params['silence_s'] / HOUR:g} h)")
+                    f"no data for {silent / HOUR:.1f} h (allowed {allowed / HOUR:g} h)")
         return ("C", now)
 
 
@@ -388,54 +425,96 @@ class AirHoursAboveLimit(RuleKind):
 
 
 class ForecastLevel(RuleKind):
-    """A level predicted within ``within_h`` hours: a bin overflowing, a flowerbed drying out.
+    """The asset predicted to cross its line — a bin to reach its full line, a flowerbed to dry
+    to its watering threshold — within ``within_h`` hours.
 
-    The rule keeps a smoothed rate of change (per hour) and asks the forecaster for the hours
-    until ``level``; a sudden jump against the trend (bin emptied, bed watered) restarts it.
+    Judged on the timer from the one forecaster (``placehub.assets.forecasting``, the rounds
+    ``Forecaster``), at most every ``every_s`` seconds per asset. The forecast's probability
+    opens an alert at ``open_probability`` or more and, with hysteresis, clears it only below
+    ``close_probability``: noise in the readings moves the probability a little, never across
+    both lines. With ``confirm`` (the default) it opens only once a forecast from a newer
+    reading says so again, so one odd reading (a bag on the lid, a hose on the probe) opens
+    nothing. The line itself is the asset's own threshold (``full``, ``dry``).
     """
 
     name = "forecast"
-    required = ("level", "within_h")
+    scope = "thing"
+    default_quantities = ()
+    timer = True
+    DEFAULTS: dict[str, float] = {"within_h": 24.0, "open_probability": 0.7,
+                                  "close_probability": 0.4, "every_s": 1800.0, "confirm": 1.0}
 
-    def observe(self, rule: Rule, state: dict[str, Any], t: float, value: float,
-                end: float | None, ctx: Context) -> Verdict | None:
-        v = value
-        p = rule.params
-        rising = p.get("direction", "rise") == "rise"
-        last_t, last_v = state.get("t"), state.get("v")
-        if last_t is not None and t <= last_t:
+    def quantities(self, rule: Rule) -> tuple[str, ...] | None:
+        return ()  # judged on the timer from the forecast, never per Observation
+
+    def param(self, rule: Rule, name: str) -> float:
+        return float(rule.params.get(name, self.DEFAULTS[name]))
+
+    def validate(self, params: dict[str, Any]) -> None:
+        values = {**self.DEFAULTS, **params}
+        try:
+            within, opening, closing, every, _ = (float(values[k]) for k in self.DEFAULTS)
+        except (TypeError, ValueError):
+            raise ValueError(f"forecast rule parameters {', '.join(self.DEFAULTS)} must be "
+                             "numbers") from None
+        if within <= 0 or every < 0:
+            raise ValueError("forecast rule: within_h must be > 0 and every_s >= 0")
+        if not 0 < closing <= opening <= 1:
+            raise ValueError("forecast rule: need 0 < close_probability <= open_probability "
+                             "<= 1")
+
+    def due(self, rule: Rule, state: dict[str, Any], now: float) -> bool:
+        """Whether the asset's forecast is old enough to be asked again."""
+        return now - state.get("ft", -math.inf) >= self.param(rule, "every_s")
+
+    def tick(self, rule: Rule, state: dict[str, Any], now: float, ctx: Context
+             ) -> Verdict | None:
+        crossing = ctx.crossing
+        if crossing is None:
             return None
-        state["t"], state["v"] = t, v
-        if last_t is None or last_v is None:
-            return None
-        rate = (v - last_v) / ((t - last_t) / HOUR)
-        reset = p.get("reset_jump", 20.0)
-        if (rising and v < last_v - reset) or (not rising and v > last_v + reset):
-            state.pop("rate", None)  # emptied or watered: a new cycle starts
-            return ("C", t)
-        alpha = p.get("smoothing", 0.3)
-        state["rate"] = rate if "rate" not in state else alpha * rate + (1 - alpha) * state[
-            "rate"]
-        level = p["level"]
-        if (rising and v >= level) or (not rising and v <= level):
-            hours: float | None = 0.0
-        elif ctx.forecaster is None:
-            return None
-        else:
-            # A forecast moves slowly: ask at most once per ``every_s`` seconds of readings.
-            if t - state.get("ft", -math.inf) < p.get("every_s", 1800):
-                return None
-            state["ft"] = t
-            hours = ctx.forecaster.hours_until(
-                ctx.thing_id, ctx.quantity or "", level,
-                Trend(t, v, state["rate"]))
-        if hours is not None and hours <= p["within_h"]:
-            if "active" in state:
-                return STILL
-            what = p.get("what", f"{ctx.quantity} reaches {_fmt(level)}")
-            return ("B", hours, t, f"{what} in about {hours:.1f} h (forecast "
-                                   f"{getattr(ctx.forecaster, 'name', '')})".replace(" ()", ""))
-        return ("C", t) if "active" in state else None
+        state["ft"] = now
+        probability = crossing.probability
+        state["p"] = round(probability, 4)
+        active = "active" in state
+        newest = crossing.newest_reading.timestamp() if crossing.newest_reading else None
+        breach, pending = forecast_decision(
+            active, probability, newest, state.pop("pend", None),
+            self.param(rule, "open_probability"), self.param(rule, "close_probability"),
+            bool(self.param(rule, "confirm")))
+        if pending is not None:
+            state["pend"] = pending
+        if not breach:
+            return ("C", now) if active else None
+        if active:
+            return STILL
+        due = crossing.need.due
+        when = f", expected about {due.strftime('%-d %b %H:%M UTC')}" if due else ""
+        what = rule.params.get("what", "predicted to cross its line")
+        return ("B", probability, now,
+                f"{what}: {probability:.0%} chance within {self.param(rule, 'within_h'):g} h"
+                f"{when} (forecast {crossing.forecaster})")
+
+
+def forecast_decision(active: bool, probability: float, newest: float | None,
+                      pending: float | None, open_probability: float, close_probability: float,
+                      confirm: bool) -> tuple[bool, float | None]:
+    """The forecast rule's judgement: (breach, pending).
+
+    Hysteresis: an alert opens at ``open_probability`` and stays open until the probability
+    falls below ``close_probability``. With ``confirm``, the first forecast at or above
+    ``open_probability`` only notes its newest reading's time (``pending``); the alert opens
+    when a forecast from a newer reading is still there.
+    """
+    if active:
+        return probability >= close_probability, None
+    if probability < open_probability:
+        return False, None
+    if not confirm:
+        return True, None
+    if pending is None or newest is None or newest <= pending:
+        return False, pending if pending is not None else newest
+    return True, None
+
 
 def _add_to_hour(state: dict[str, Any], t: float, v: float, end: float | None
                  ) -> list[tuple[int, float]]:
@@ -500,24 +579,27 @@ class DefaultRule:
     auto_resolve: bool = True
 
 
-def _common(asset_type: str, silence_h: float) -> list[DefaultRule]:
+def _common(asset_type: str) -> list[DefaultRule]:
     return [
         DefaultRule(asset_type, "battery_low", "Battery low", "battery_low",
                     {"percent": 20.0, "volts": 3.2}, "warning", hold_off_s=6 * 3600),
         DefaultRule(asset_type, "silent", "Sensor silent", "no_data",
-                    {"silence_s": int(silence_h * 3600)}, "warning"),
+                    {"threshold": "silent"}, "warning"),
         DefaultRule(asset_type, "frame_loss", "Uplinks being lost", "frame_loss",
                     {"max_loss": 0.2, "min_frames": 20}, "info", hold_off_s=3600),
     ]
 
 
+# Lines come from each asset's thresholds (placehub.assets.thresholds): "full" and "dry" here
+# are the same lines its status on the map and the rounds planner use.
 DEFAULT_RULES: tuple[DefaultRule, ...] = (
-    DefaultRule("litter_bin", "bin_full", "Bin nearly full", "threshold",
-                {"op": "above", "value": 90.0, "for_s": 1800}, "warning", "fill_level",
-                hold_off_s=3600),
+    DefaultRule("litter_bin", "bin_full", "Bin full", "threshold",
+                {"op": "at_least", "threshold": "full", "for_s": 1800}, "warning",
+                "fill_level", hold_off_s=3600),
+    # 0.7: the probability at which rounds make a bin a mandatory stop.
     DefaultRule("litter_bin", "bin_overflow_forecast", "Bin predicted to overflow", "forecast",
-                {"level": 100.0, "within_h": 12, "direction": "rise",
-                 "what": "predicted to overflow"}, "warning", "fill_level", hold_off_s=2 * 3600),
+                {"within_h": 24, "open_probability": 0.7, "close_probability": 0.4,
+                 "what": "predicted to overflow"}, "warning"),
     DefaultRule("litter_bin", "bin_fire", "Bin temperature rising fast (fire?)",
                 "rate_of_change", {"max_change": 15.0, "per_s": 3600, "direction": "rise"},
                 "critical", "temperature", hold_off_s=3600),
@@ -525,24 +607,53 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
                 "critical", hold_off_s=600),
     DefaultRule("litter_bin", "bin_moved", "Bin moved", "location_changed",
                 {"min_distance_m": 25.0}, "warning", auto_resolve=False),
-    *_common("litter_bin", 12),
+    *_common("litter_bin"),
     DefaultRule("flowerbed", "soil_dry", "Flowerbed dry", "threshold",
-                {"op": "below", "value": 15.0, "for_s": 7200}, "warning", "soil_moisture",
-                hold_off_s=3 * 3600),
+                {"op": "at_most", "threshold": "dry", "for_s": 7200}, "warning",
+                "soil_moisture", hold_off_s=3 * 3600),
+    # Beds dry slowly and steadily: their forecast reaches 70% only hours before the line, so
+    # they alert from 50% (bench/bench_forecast_alerts.py: same precision, twice the lead time).
     DefaultRule("flowerbed", "dry_forecast", "Flowerbed drying out", "forecast",
-                {"level": 20.0, "within_h": 24, "direction": "fall",
-                 "what": "predicted to need watering"}, "info", "soil_moisture",
-                hold_off_s=6 * 3600),
-    *_common("flowerbed", 12),
+                {"within_h": 24, "open_probability": 0.5, "close_probability": 0.3,
+                 "what": "predicted to need watering"}, "info"),
+    *_common("flowerbed"),
     DefaultRule("air_quality_station", "no2_hourly_200", "NO2 hourly mean above 200 µg/m³",
                 "air_hourly_mean", {"limit": 200.0}, "critical", "no2", hold_off_s=3600),
     DefaultRule("air_quality_station", "no2_hours_over_18",
                 "NO2 above 200 µg/m³ more than 18 hours this year", "air_hours_above_limit",
                 {"limit": 200.0, "allowed": 18}, "critical", "no2"),
-    *_common("air_quality_station", 3),
+    *_common("air_quality_station"),
 )
 
+# Built-in rules of earlier versions, by key: (kind, params). A stored built-in rule still
+# exactly as one of these was never edited, so it is brought up to today's default.
+SUPERSEDED_DEFAULTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "bin_full": [("threshold", {"op": "above", "value": 90.0, "for_s": 1800})],
+    "bin_overflow_forecast": [("forecast", {"level": 100.0, "within_h": 12,
+                                            "direction": "rise",
+                                            "what": "predicted to overflow"})],
+    "soil_dry": [("threshold", {"op": "below", "value": 15.0, "for_s": 7200})],
+    "dry_forecast": [("forecast", {"level": 20.0, "within_h": 24, "direction": "fall",
+                                   "what": "predicted to need watering"})],
+    "silent": [("no_data", {"silence_s": 12 * 3600}), ("no_data", {"silence_s": 3 * 3600})],
+}
+
 ASSET_TYPES = ("litter_bin", "flowerbed", "air_quality_station")
+
+
+# A limit is given as a number or as the name of an asset threshold, never both: setting one
+# replaces the other.
+ALTERNATIVE_PARAMS = {"value": ("threshold",), "silence_s": ("threshold",),
+                      "threshold": ("value", "silence_s")}
+
+
+def merge_params(params: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A rule's parameters with ``changes`` applied (a limit replacing its alternative)."""
+    merged = dict(params)
+    for name in changes:
+        for other in ALTERNATIVE_PARAMS.get(name, ()):
+            merged.pop(other, None)
+    return {**merged, **changes}
 
 
 def validate_rule(kind: str, params: dict[str, Any], severity: str) -> None:

@@ -1,18 +1,21 @@
-"""What rules read beside Observations: device health (ingest) and need forecasts (rounds).
+"""What rules read beside Observations: device health (ingest) and forecasts (assets).
 
-Both are small Protocols so the built-ins can be replaced: ``IngestDeviceHealth`` reads the
-ingest concern's health table when it is installed; ``LinearTrendForecaster`` extrapolates the
-trend the rule keeps itself, until ``placehub.rounds.forecast`` provides a better model.
+Both are small Protocols so tests and other deployments can replace them: ``IngestDeviceHealth``
+reads the LoRaWAN ingest's device-health table; the forecasts come from
+``placehub.assets.forecasting.AssetForecasts``, the one forecaster rounds use too.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection, func, select
+
+from placehub.assets.forecasting import Crossing
+from placehub.ingest.tables import ingest_device_health, ingest_devices
 
 
 @dataclass(frozen=True)
@@ -30,80 +33,31 @@ class DeviceHealthSource(Protocol):
                        ) -> dict[int, FrameCounters]: ...
 
 
-class NoDeviceHealth:
-    """No device health known (ingest not installed)."""
-
-    def frame_counters(self, conn: Connection, thing_ids: Iterable[int]
-                       ) -> dict[int, FrameCounters]:
-        return {}
-
-
 class IngestDeviceHealth:
     """Frame counters from ``ingest_device_health`` joined to ``ingest_devices`` by DevEUI."""
-
-    def __init__(self) -> None:
-        try:
-            tables: Any = importlib.import_module("placehub.ingest.tables")
-            self.devices = tables.ingest_devices
-            self.health = tables.ingest_device_health
-        except (ImportError, AttributeError):
-            self.devices = self.health = None
-
-    @property
-    def available(self) -> bool:
-        return self.health is not None
 
     def frame_counters(self, conn: Connection, thing_ids: Iterable[int]
                        ) -> dict[int, FrameCounters]:
         ids = list(thing_ids)
-        if self.health is None or self.devices is None or not ids:
+        if not ids:
             return {}
         rows = conn.execute(
-            select(self.devices.c.thing_id, func.sum(self.health.c.frames_received),
-                   func.sum(self.health.c.frames_lost))
-            .join(self.health, self.health.c.dev_eui == self.devices.c.dev_eui)
-            .where(self.devices.c.thing_id.in_(ids))
-            .group_by(self.devices.c.thing_id)
+            select(ingest_devices.c.thing_id, func.sum(ingest_device_health.c.frames_received),
+                   func.sum(ingest_device_health.c.frames_lost))
+            .join(ingest_device_health, ingest_device_health.c.dev_eui == ingest_devices.c.dev_eui)
+            .where(ingest_devices.c.thing_id.in_(ids))
+            .group_by(ingest_devices.c.thing_id)
         )
         return {int(r[0]): FrameCounters(int(r[1] or 0), int(r[2] or 0)) for r in rows}
 
 
-def default_device_health() -> DeviceHealthSource:
-    source = IngestDeviceHealth()
-    return source if source.available else NoDeviceHealth()
-
-
-class Trend(NamedTuple):
-    """A series' latest value and its smoothed rate of change, as a rule keeps them.
-
-    ``at`` is epoch seconds (UTC): rules judge every Observation, so this stays cheap.
-    """
-
-    at: float
-    value: float
-    rate_per_hour: float
-
-
-class Forecaster(Protocol):
-    """Hours until a quantity of an asset reaches ``level`` (None: not within sight)."""
+class ForecastSource(Protocol):
+    """Each asset's chance of crossing its line (a bin full, a flowerbed dry) within a time."""
 
     name: str
 
-    def hours_until(self, thing_id: int, quantity: str, level: float, trend: Trend
-                    ) -> float | None: ...
-
-
-class LinearTrendForecaster:
-    """Straight-line extrapolation of the rule's smoothed trend (rising or falling to ``level``)."""
-
-    name = "linear-trend"
-
-    def hours_until(self, thing_id: int, quantity: str, level: float, trend: Trend
-                    ) -> float | None:
-        gap = level - trend.value
-        if gap == 0:
-            return 0.0
-        if trend.rate_per_hour == 0 or (gap > 0) != (trend.rate_per_hour > 0):
-            # Moving away from the level: already there or never, judged by which side it is on.
-            return None
-        return gap / trend.rate_per_hour
+    def crossings(self, conn: Connection, thing_ids: Iterable[int], at: datetime,
+                  within: timedelta) -> Mapping[int, Crossing]:
+        """Thing id -> its forecast from ``at`` to ``at + within`` (assets without one left
+        out)."""
+        ...

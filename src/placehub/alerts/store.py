@@ -7,7 +7,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from placehub.alerts.rules import DEFAULT_RULES, KINDS, Rule, validate_rule
+from placehub.alerts.rules import (
+    DEFAULT_RULES,
+    KINDS,
+    SUPERSEDED_DEFAULTS,
+    Rule,
+    merge_params,
+    validate_rule,
+)
 from placehub.alerts.tables import alert_rules
 from placehub.errors import BadRequest, NotFound
 from placehub.sta.tables import things
@@ -24,12 +31,21 @@ def row_to_rule(row: Any) -> Rule:
 
 
 def ensure_default_rules(conn: Connection, now: datetime) -> int:
-    """Insert the built-in rules that are missing (never changing edited ones); returns added."""
-    existing = {
-        (r.asset_type, r.key) for r in conn.execute(
-            select(alert_rules.c.asset_type, alert_rules.c.key).where(
-                alert_rules.c.thing_id.is_(None)))
-    }
+    """Insert the built-in rules that are missing and bring unedited built-ins of earlier
+    versions up to date (never changing edited ones); returns how many were added."""
+    stored = conn.execute(
+        select(alert_rules.c.id, alert_rules.c.asset_type, alert_rules.c.key, alert_rules.c.kind,
+               alert_rules.c.params, alert_rules.c.builtin)
+        .where(alert_rules.c.thing_id.is_(None))).all()
+    existing = {(r.asset_type, r.key) for r in stored}
+    defaults = {(d.asset_type, d.key): d for d in DEFAULT_RULES}
+    for row in stored:
+        default = defaults.get((row.asset_type, row.key))
+        if (default is not None and row.builtin and (row.kind, dict(row.params or {}))
+                in SUPERSEDED_DEFAULTS.get(row.key, [])):
+            conn.execute(update(alert_rules).where(alert_rules.c.id == row.id).values(
+                name=default.name, kind=default.kind, params=default.params,
+                quantity=default.quantity, hold_off_s=default.hold_off_s, updated_at=now))
     rows = [
         {"key": d.key, "name": d.name, "kind": d.kind, "asset_type": d.asset_type,
          "thing_id": None, "quantity": d.quantity, "params": d.params, "severity": d.severity,
@@ -116,7 +132,7 @@ def override_rule(conn: Connection, now: datetime, thing_id: int, key: str, *,
     if base is None:
         raise NotFound(f"no rule {key!r} for {asset_type or 'this asset'}: see 'placehub alerts "
                        "rules list'")
-    merged = {**base.params, **(params or {})}
+    merged = merge_params(base.params, params or {})
     new_severity = severity or base.severity
     try:
         validate_rule(base.kind, merged, new_severity)
@@ -140,7 +156,7 @@ def update_rule(conn: Connection, now: datetime, rule_id: int, **changes: Any) -
     rule = get_rule(conn, rule_id)
     values: dict[str, Any] = {"updated_at": now}
     if changes.get("params") is not None:
-        values["params"] = {**rule.params, **changes["params"]}
+        values["params"] = merge_params(rule.params, changes["params"])
     for name in ("severity", "enabled", "hold_off_s", "name"):
         if changes.get(name) is not None:
             values[name] = changes[name]

@@ -2,7 +2,8 @@
 
 Built-ins: mean NO2 per place (mean of each air-quality Datastream's mean, so a station reporting
 every minute does not outweigh one reporting hourly), the share of bin-days a litter bin was
-full, and the share of flowerbed-days a bed was dry. Datastreams are found by
+full, and the share of flowerbed-days a bed was dry — "full" and "dry" by each asset's own
+thresholds (``placehub.assets.thresholds``), as on the map and in rounds. Datastreams are found by
 ``properties.quantity``; Things are placed by a ``ThingPlaces`` source (the places concern's
 assignment in the hub, a dictionary in tests). Only public Things are used unless asked,
 because the derived values are published to anyone.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -20,6 +21,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Connection, column, select, table
 
+from placehub.assets.levels import threshold_in_units
+from placehub.assets.thresholds import Thresholds, load_book
+from placehub.assets.types import asset_type_of
 from placehub.insight.indicators import (
     IndicatorDefinition,
     IndicatorValue,
@@ -32,8 +36,6 @@ from placehub.sta.tables import RESULT_NUMBER, datastreams, observations, things
 
 # Days are council days: midnight to midnight in the UK.
 LOCAL_TIME = ZoneInfo("Europe/London")
-FULL_PERCENT = 100.0
-DEFAULT_WATERING_THRESHOLD = 20.0  # % volumetric water content, as the rounds forecaster uses
 
 
 class ThingPlaces(Protocol):
@@ -81,6 +83,7 @@ class SensorSeries:
     unit_symbol: str
     times: list[datetime]
     values: np.ndarray
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 def read_series(
@@ -90,10 +93,12 @@ def read_series(
     """Numeric series of every Datastream whose properties.quantity is ``quantity``."""
     query = select(datastreams.c.id, datastreams.c.thing_id, datastreams.c.properties,
                    datastreams.c.unit_of_measurement, things.c.properties.label("thing_props"),
+                   things.c.organisation_id,
                    things.c.visibility).join(things, things.c.id == datastreams.c.thing_id)
     if public_only:
         query = query.where(things.c.visibility == "public")
-    chosen: dict[int, tuple[int, dict[str, Any], str]] = {}
+    book = load_book(conn)
+    chosen: dict[int, tuple[int, dict[str, Any], str, Thresholds]] = {}
     for row in conn.execute(query):
         # JSON filtering differs between SQLite and PostgreSQL; Datastreams are few, so filter here.
         if (row.properties or {}).get("quantity") != quantity:
@@ -102,7 +107,8 @@ def read_series(
         if asset_type is not None and thing_props.get("asset_type") != asset_type:
             continue
         unit = (row.unit_of_measurement or {}).get("symbol", "")
-        chosen[row.id] = (row.thing_id, thing_props, unit)
+        chosen[row.id] = (row.thing_id, thing_props, unit, book.for_asset(
+            asset_type_of(thing_props), row.organisation_id, thing_props))
     if not chosen:
         return []
     obs = select(observations.c.datastream_id, observations.c.phenomenon_time_start,
@@ -121,7 +127,7 @@ def read_series(
         values.append(float(reading.result_number))
     return [
         SensorSeries(chosen[ds][0], chosen[ds][1], ds, chosen[ds][2], times,
-                     np.asarray(values, dtype=float))
+                     np.asarray(values, dtype=float), chosen[ds][3])
         for ds, (times, values) in collected.items()
     ]
 
@@ -171,27 +177,31 @@ def _share_of_days(series: list[SensorSeries], place_of: dict[int, str],
             for place, (hits, days) in counted.items() if days}
 
 
-def _fill_percent(series: SensorSeries, value: float) -> float:
-    return value * 100.0 if series.unit_symbol in ("1", "") and value <= 1.5 else value
+def _line(series: SensorSeries, name: str) -> float:
+    """The asset's threshold ``name`` in the series' unit (fill_level in % or as a fraction)."""
+    quantity = "soil_moisture" if name == "dry" else "fill_level"
+    unit = series.unit_symbol
+    if unit.strip() in ("1", ""):  # unitless: a fraction, unless the values say percent
+        fraction = series.values.size and float(np.max(series.values)) <= 1.5
+        unit = "1" if fraction else "%"
+    line = threshold_in_units(series.thresholds, name, quantity, unit)
+    assert line is not None  # fill_level and soil_moisture always measure these lines
+    return line
 
 
 def bin_full_share(series: list[SensorSeries], place_of: dict[int, str]) -> dict[str, PlaceFigure]:
-    """Share of bin-days on which the bin reached full (fill level 100%) at least once."""
+    """Share of bin-days on which the bin reached its full line at least once."""
     return _share_of_days(
-        series, place_of,
-        lambda s, peak: _fill_percent(s, peak) >= FULL_PERCENT,
+        series, place_of, lambda s, peak: peak >= _line(s, "full"),
         lambda v: float(np.max(v)), "bin-days full")
 
 
 def flowerbed_dry_share(series: list[SensorSeries], place_of: dict[int, str]
                         ) -> dict[str, PlaceFigure]:
-    """Share of flowerbed-days whose mean soil moisture was below the bed's watering threshold."""
-    def dry(s: SensorSeries, mean: float) -> bool:
-        threshold = float(s.thing_properties.get("watering_threshold",
-                                                  DEFAULT_WATERING_THRESHOLD))
-        return mean < threshold
-    return _share_of_days(series, place_of, dry, lambda v: float(np.mean(v)),
-                          "flowerbed-days dry")
+    """Share of flowerbed-days whose mean soil moisture was at or below the bed's dry line."""
+    return _share_of_days(
+        series, place_of, lambda s, mean: mean <= _line(s, "dry"),
+        lambda v: float(np.mean(v)), "flowerbed-days dry")
 
 
 @dataclass(frozen=True)
@@ -220,18 +230,19 @@ DERIVATIONS: dict[str, Derivation] = {
             "bin_full_share", "Share of bin-days a litter bin was full", "higher_is_worse",
             unit="fraction", source=SENSOR_CREDIT, licence="OGL v3", kind="derived",
             description="Of the days each litter bin reported, the share on which its fill "
-                        "level reached 100% at least once (it was full or overflowing).",
+                        "level reached its full line at least once (threshold full: 100% "
+                        "unless the council or the bin sets another).",
             derivation={"quantity": "fill_level", "asset_type": "litter_bin",
-                        "method": "daily max >= 100%"}),
+                        "method": "daily max >= the bin's full threshold"}),
             "fill_level", "litter_bin", bin_full_share),
         Derivation(IndicatorDefinition(
             "flowerbed_dry_share", "Share of days a flowerbed was dry", "higher_is_worse",
             unit="fraction", source=SENSOR_CREDIT, licence="OGL v3", kind="derived",
             description="Of the days each flowerbed reported, the share whose mean soil "
-                        "moisture was below its watering threshold (Thing property "
-                        "watering_threshold, default 20%).",
+                        "moisture was at or below its dry threshold (the bed's own, e.g. "
+                        "watering_threshold, else the council's, else 20%).",
             derivation={"quantity": "soil_moisture", "asset_type": "flowerbed",
-                        "method": "daily mean < watering threshold"}),
+                        "method": "daily mean <= the bed's dry threshold"}),
             "soil_moisture", "flowerbed", flowerbed_dry_share),
     )
 }

@@ -169,3 +169,18 @@ def layer_outlines(conn: Connection, layer: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(places.c.code, places.c.name, places.c.geometry)
                         .where(places.c.layer_id == layer_row.id).order_by(places.c.code))
     return [{"code": row.code, "name": row.name, "geometry": row.geometry} for row in rows]
+
+
+def places_of_thing(conn: Connection, thing_id: int) -> list[dict[str, Any]]:
+    """The places a Thing lies in, one per layer (ward, LSOA ...), by layer name. The caller
+    has checked the viewer may read the Thing; boundaries are public geography."""
+    rows = conn.execute(
+        select(place_layers.c.name.label("layer"), place_layers.c.title, places.c.code,
+               places.c.name)
+        .join(places, places.c.id == thing_places.c.place_id)
+        .join(place_layers, place_layers.c.id == thing_places.c.layer_id)
+        .where(thing_places.c.thing_id == thing_id)
+        .order_by(place_layers.c.name))
+    return [{"layer": row.layer, "title": row.title, "code": row.code, "name": row.name}
+            for row in rows]
+

@@ -13,11 +13,11 @@ from sqlalchemy import Connection, select
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
+from placehub.assets.forecasting import default_forecaster
+from placehub.assets.history import read_assets
 from placehub.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
-from placehub.rounds.assets import read_assets
-from placehub.rounds.forecast import PlacehubForecaster
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
 
@@ -156,8 +156,11 @@ def mark_stop(plan_id: int, stop_id: int, body: StopBody, request: Request,
         if not principal.can_write(detail["organisation_id"]):
             raise Forbidden("marking stops needs an editor or admin role in the plan's "
                             "organisation")
-        return rounds.mark_stop(conn, plan_id, stop_id, body.status, body.reason,
-                                 _aware(body.at), principal.username)
+        marked = rounds.mark_stop(conn, plan_id, stop_id, body.status, body.reason,
+                                  _aware(body.at), principal.username)
+    # A service changes the asset's status (an emptied bin is no longer full).
+    request.app.state.database.events.publish("things.changed", [marked["thing_id"]])
+    return marked
 
 
 @router.get("/needs")
@@ -167,7 +170,7 @@ def needs(request: Request, service: Literal["waste", "watering"] = "waste",
     if principal.is_anonymous and not principal.write_anywhere:
         raise Unauthorized("forecasts need a sign-in or an API token")
     at = _now()
-    forecaster = PlacehubForecaster()
+    forecaster = default_forecaster()
     with request.app.state.database.connect() as conn:
         found = read_assets(conn, rounds.ASSET_TYPE_OF_SERVICE[service], at)
     items = []

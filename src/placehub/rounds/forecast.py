@@ -3,8 +3,8 @@
 A ``Forecaster`` takes an asset's history (readings and service events) and two instants, ``at``
 (now, from the caller's clock; forecasters never read the wall clock) and ``until`` (the next
 possible visit), and answers a ``Need``: the level now, the rate, the level expected at
-``until``, the probability of overflowing (bins) or falling below the watering threshold
-(flowerbeds) by then, and when that is expected.
+``until``, the probability of reaching the bin's full line (``AssetHistory.full_level``) or
+falling to the bed's watering threshold by then, and when that is expected.
 
 ``PlacehubForecaster`` estimates a fill rate with a weekday profile from the series since the
 last emptyings of recent weeks and turns its residual variance into a probability;
@@ -56,6 +56,9 @@ class AssetHistory:
     readings: Sequence[Reading]
     services: Sequence[datetime] = ()
     watering_threshold: float = 20.0
+    # The fill at which a bin counts as full (its line; 1 = the profile's full distance): the
+    # level the overflow probability and the due time are about.
+    full_level: float = 1.0
 
     def __post_init__(self) -> None:
         if self.asset_type not in (LITTER_BIN, FLOWERBED):
@@ -227,11 +230,12 @@ class PlacehubForecaster:
         expected = now_level + _profiled_growth(rate, factors, at, until)
         spread_days = max((until - since) / DAY, 0.0)
         spread = math.sqrt(sd**2 * spread_days + MEASUREMENT_SD**2)
-        probability = 1.0 if level >= 1.0 else _normal_sf((1.0 - expected) / spread)
+        line = history.full_level
+        probability = 1.0 if level >= line else _normal_sf((line - expected) / spread)
         return Need(
             asset_id=history.asset_id, asset_type=LITTER_BIN, at=at, until=until,
             level=min(now_level, 1.1), rate_per_day=rate, expected_level=expected,
-            probability=probability, due=self._due(now_level, rate, factors, at),
+            probability=probability, due=self._due(now_level, rate, factors, at, line=line),
             last_service=last_service, readings_used=len(readings), method=method,
             weekday_factors=tuple(factors),
         )
@@ -251,15 +255,16 @@ class PlacehubForecaster:
 
     @staticmethod
     def _due(level: float, rate: float, factors: Sequence[float], at: datetime,
-             max_days: int = 60) -> datetime | None:
-        """When the expected fill reaches 1, stepping a day at a time (None if not in 60 days)."""
-        if level >= 1.0:
+             max_days: int = 60, line: float = 1.0) -> datetime | None:
+        """When the expected fill reaches ``line``, stepping a day at a time (None if not in
+        60 days)."""
+        if level >= line:
             return at
         cursor = at
         for _ in range(max_days):
             grow = rate * factors[cursor.weekday()]
-            if grow > 0 and level + grow >= 1.0:
-                return cursor + (1.0 - level) / grow * DAY
+            if grow > 0 and level + grow >= line:
+                return cursor + (line - level) / grow * DAY
             level += grow
             cursor += DAY
         return None
@@ -315,7 +320,7 @@ class NaiveForecaster:
             crossed = level <= history.watering_threshold
         else:
             level = latest.value if latest else 0.0
-            crossed = level >= 1.0
+            crossed = level >= history.full_level
         return Need(
             asset_id=history.asset_id, asset_type=history.asset_type, at=at, until=until,
             level=level, rate_per_day=0.0, expected_level=level,

@@ -202,15 +202,20 @@ def select_candidates(
     next_round: Sequence[Need],
     round_after: Sequence[Need],
     rules: SelectionRules,
+    past_the_line: Sequence[bool] | None = None,
 ) -> tuple[list[Candidate], list[LeftOut]]:
     """Split assets into mandatory and optional candidates (with prizes) and those left out.
 
     ``assets`` are (id, name, lon, lat, load litres, service seconds); ``next_round`` holds each
     asset's need until the next possible visit, ``round_after`` until ``prize_horizon_days``
-    later. An optional asset near a mandatory one gets its prize multiplied by
-    ``nearby_boost``: a vehicle goes there anyway, and emptying it now saves a trip later.
+    later; ``past_the_line`` says which are full or dry now (``placehub.assets`` status): those
+    are mandatory whatever the forecast. An optional asset near a mandatory one gets its prize
+    multiplied by ``nearby_boost``: a vehicle goes there anyway, and emptying it now saves a
+    trip later.
     """
-    mandatory = [soon.probability >= rules.mandatory_probability for soon in next_round]
+    past = past_the_line if past_the_line is not None else [False] * len(next_round)
+    mandatory = [soon.probability >= rules.mandatory_probability or now
+                 for soon, now in zip(next_round, past, strict=True)]
     anchors = np.radians([[a[2], a[3]] for a, m in zip(assets, mandatory, strict=True) if m])
     candidates: list[Candidate] = []
     left_out: list[LeftOut] = []

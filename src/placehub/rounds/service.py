@@ -1,8 +1,9 @@
 """Rounds as the council runs them: plan a day from the database, store it, let crews work it.
 
-Thin over the domain modules: ``assets`` reads what to service, ``forecast`` says how urgent,
-``planning`` chooses and routes; this module stores plans and stops, records service events
-when a stop is done, and picks the fleet and distance source from the settings.
+Thin over the domain modules: ``placehub.assets`` reads what to service (histories, thresholds,
+status), ``forecast`` says how urgent, ``planning`` chooses and routes; this module stores plans
+and stops, records service events when a stop is done, and picks the fleet and distance source
+from the settings.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from placehub.assets.forecasting import default_forecaster
+from placehub.assets.history import Asset, read_assets
+from placehub.assets.types import SERVICED_TYPES
 from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
-from placehub.rounds.assets import Asset, read_assets
-from placehub.rounds.forecast import FLOWERBED, LITTER_BIN, Forecaster, PlacehubForecaster
+from placehub.rounds.forecast import LITTER_BIN, Forecaster
 from placehub.rounds.planning import (
     SERVICES,
     WASTE,
-    WATERING,
+    Candidate,
     Fleet,
     LeftOut,
     Plan,
@@ -40,7 +43,7 @@ BIN_SERVICE_SECONDS = 90
 # Watering: walking the hose out and back, then the flow of a bowser pump (about 20 L a minute).
 WATERING_BASE_SECONDS = 180
 WATERING_LITRES_PER_MINUTE = 20.0
-ASSET_TYPE_OF_SERVICE = {WASTE: LITTER_BIN, WATERING: FLOWERBED}
+ASSET_TYPE_OF_SERVICE = SERVICED_TYPES
 
 
 def parse_point(text: str, what: str) -> LonLat:
@@ -156,6 +159,39 @@ class PlanRequest:
     runtime_seconds: float | None = None
 
 
+@dataclass(frozen=True)
+class RoundTimes:
+    """When a planned day's stops happen and when the round after it could come."""
+
+    start: datetime  # the shift starts
+    visit: datetime  # a stop is, on average, half a shift into the day
+    next_visit: datetime  # the latest the next round could come (see SelectionRules)
+    horizon: datetime  # how far the optional prize looks
+
+    @classmethod
+    def of(cls, start: datetime, shift_seconds: int, rules: SelectionRules) -> RoundTimes:
+        next_visit = start + timedelta(
+            days=1, seconds=shift_seconds * rules.next_visit_shift_fraction)
+        return cls(start, start + timedelta(seconds=shift_seconds / 2), next_visit,
+                   next_visit + timedelta(days=rules.prize_horizon_days))
+
+
+def choose_assets(assets: list[Asset], at: datetime, times: RoundTimes, forecaster: Forecaster,
+                  rules: SelectionRules) -> tuple[list[Candidate], list[LeftOut]]:
+    """Forecast each asset's need as of ``at`` and split them into mandatory and optional
+    stops and those left out. An asset past its line (full, dry: its status from
+    ``placehub.assets``) is mandatory whatever the forecast says."""
+    rows, soon, later, past = [], [], [], []
+    for asset in assets:
+        today = forecaster.forecast(asset.history, at, max(times.visit, at))
+        soon.append(forecaster.forecast(asset.history, at, max(times.next_visit, at)))
+        later.append(forecaster.forecast(asset.history, at, max(times.horizon, at)))
+        past.append(asset.past_the_line(at))
+        load, seconds = load_and_service_seconds(asset, today.expected_level)
+        rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
+    return select_candidates(rows, soon, later, rules, past_the_line=past)
+
+
 def make_plan(
     conn: Connection,
     settings: Settings,
@@ -169,7 +205,7 @@ def make_plan(
     """Read the assets, forecast their need and route the fleet for ``request``."""
     if request.service not in SERVICES:
         raise BadRequest(f"service {request.service!r} not understood: use waste or watering")
-    forecaster = forecaster or PlacehubForecaster()
+    forecaster = forecaster or default_forecaster()
     distance = distance or distance_from_settings(settings)
     fleet = fleet or fleet_from_settings(settings, request.service, service_sites(conn))
     rules = rules or SelectionRules()
@@ -181,20 +217,8 @@ def make_plan(
     if not found.assets:
         raise NotFound(f"no {ASSET_TYPE_OF_SERVICE[request.service]} Things with a Location "
                        "found: register devices with asset_type in their Thing properties")
-    half_shift = timedelta(seconds=fleet.vehicles[0].shift_seconds / 2)
-    visit = start + half_shift  # a stop is, on average, half a shift into the day
-    next_visit = start + timedelta(days=1, seconds=fleet.vehicles[0].shift_seconds
-                                   * rules.next_visit_shift_fraction)
-    rows, soon, later = [], [], []
-    for asset in found.assets:
-        today = forecaster.forecast(asset.history, request.at, max(visit, request.at))
-        soon.append(forecaster.forecast(asset.history, request.at, max(next_visit, request.at)))
-        later.append(forecaster.forecast(
-            asset.history, request.at,
-            max(next_visit + timedelta(days=rules.prize_horizon_days), request.at)))
-        load, seconds = load_and_service_seconds(asset, today.expected_level)
-        rows.append((asset.thing_id, asset.name, asset.lon, asset.lat, load, seconds))
-    candidates, left_out = select_candidates(rows, soon, later, rules)
+    times = RoundTimes.of(start, fleet.vehicles[0].shift_seconds, rules)
+    candidates, left_out = choose_assets(found.assets, request.at, times, forecaster, rules)
     left_out += [LeftOut(thing_id, name, reason) for thing_id, name, reason in found.unusable]
     plan = plan_day(
         candidates, fleet, distance, service=request.service, shift_start=start,
@@ -206,6 +230,44 @@ def make_plan(
     plan.solver["forecaster"] = forecaster.name
     plan.solver["selection_rules"] = asdict(rules)
     return plan
+
+
+@dataclass(frozen=True)
+class AssetVisit:
+    """Whether one asset is a stop of a day's round, and why (what a plan would decide)."""
+
+    day: date
+    service: str
+    mandatory: bool
+    candidate: bool
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"day": self.day.isoformat(), "service": self.service,
+                "mandatory": self.mandatory, "candidate": self.candidate, "reason": self.reason}
+
+
+def asset_visit(conn: Connection, settings: Settings, thing_id: int, at: datetime,
+                day: date | None = None, forecaster: Forecaster | None = None,
+                rules: SelectionRules | None = None) -> AssetVisit | None:
+    """How the round of ``day`` (default: tomorrow, as the planning page) treats one asset,
+    judged as ``make_plan`` judges it; None for assets no round services."""
+    day = day or (at.date() + timedelta(days=1))
+    rules = rules or SelectionRules()
+    for service, asset_type in ASSET_TYPE_OF_SERVICE.items():
+        found = read_assets(conn, asset_type, at, thing_ids=[thing_id])
+        if found.unusable:
+            return AssetVisit(day, service, False, False, found.unusable[0][2])
+        if not found.assets:
+            continue
+        shift = int(float(settings.rounds_shift_hours) * 3600)
+        times = RoundTimes.of(shift_start(settings, day), shift, rules)
+        candidates, left_out = choose_assets(found.assets, at, times,
+                                             forecaster or default_forecaster(), rules)
+        if candidates:
+            return AssetVisit(day, service, candidates[0].mandatory, True, candidates[0].reason)
+        return AssetVisit(day, service, False, False, left_out[0].reason)
+    return None
 
 
 def save_plan(conn: Connection, plan: Plan, organisation_id: int, created_by: str,

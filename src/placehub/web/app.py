@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from fastapi import FastAPI, Request
@@ -10,26 +9,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from placehub import __version__
+from placehub.access import api as access_api
+from placehub.alerts import api as alerts_api
+from placehub.assets import api as assets_api
 from placehub.config import Settings, load_settings
 from placehub.db import Database
 from placehub.errors import PlacehubError
-from placehub.web import metrics
+from placehub.ingest import api as ingest_api
+from placehub.insight import api as insight_api
+from placehub.places import api as places_api
+from placehub.rounds import api as rounds_api
+from placehub.sta import api as sta_api
+from placehub.web import metrics, pages
 
 log = logging.getLogger(__name__)
 
-# Modules that add routes: each has ``register(app: FastAPI) -> None``, and may have
-# ``outermost(app)``, called once every module is registered, for middleware that must see
-# requests before all the others do.
-ROUTE_MODULES = [
-    "placehub.access.api",
-    "placehub.sta.api",
-    "placehub.ingest.api",
-    "placehub.places.api",
-    "placehub.rounds.api",
-    "placehub.alerts.api",
-    "placehub.insight.api",
-    "placehub.web.pages",
-]
+# Each concern adds its routes with ``register(app)``. The ingest concern's ``outermost`` adds
+# middleware that must see requests before all the others do, so it runs once all are in.
+ROUTE_REGISTRARS = [access_api.register, sta_api.register, ingest_api.register,
+                    places_api.register, assets_api.register, rounds_api.register,
+                    alerts_api.register, insight_api.register, pages.register]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -70,10 +69,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return PlainTextResponse("ok")
 
     metrics.install(app)
-    modules = [importlib.import_module(name) for name in ROUTE_MODULES]
-    for module in modules:
-        module.register(app)
-    for module in modules:
-        if hasattr(module, "outermost"):
-            module.outermost(app)
+    for register in ROUTE_REGISTRARS:
+        register(app)
+    ingest_api.outermost(app)
     return app

@@ -5,7 +5,7 @@ The snapshot holds all assets, whoever may see them; ``view(principal)`` keeps o
 principal may read, with the access model's own rule (``access.visibility.can_read``) applied to
 each (organisation, visibility) group. It is
 
-- built on first use (``web.catalogue.list_assets`` over every asset);
+- built on first use (``placehub.assets.summary.list_assets`` over every asset);
 - kept current from the database's event bus: ``observations.written`` updates the readings and
   status of the asset in place, ``things.changed`` / ``locations.changed`` make the next read
   reload those assets from the database (so a visibility change is seen by the very next page);
@@ -31,10 +31,10 @@ from fastapi import FastAPI
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read
+from placehub.assets import summary
+from placehub.assets.summary import AssetSummary
 from placehub.db import Database
 from placehub.lifespan import while_serving
-from placehub.web import catalogue
-from placehub.web.catalogue import AssetSummary
 from placehub.web.listing import Column, sort_items
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,10 @@ class AssetView:
         return self.cached("types", lambda: sorted({a.asset_type for a in self.assets}))
 
     def counts(self) -> list[dict[str, Any]]:
-        return self.cached("counts", lambda: catalogue.counts_by_type_and_status(self.assets))
+        return self.cached("counts", lambda: summary.counts_by_type_and_status(self.assets))
 
     def health(self) -> dict[str, int]:
-        return self.cached("health", lambda: catalogue.sensor_health(self.assets))
+        return self.cached("health", lambda: summary.sensor_health(self.assets))
 
     def bounds(self, asset_type: str = "", status: str = "") -> list[float] | None:
         """[west, south, east, north] of the filtered assets with a position, or None."""
@@ -228,7 +228,7 @@ class AssetSnapshot:
         if touched:
             moment = now()
             for asset in touched.values():
-                catalogue.classify(asset, moment)
+                summary.classify(asset, moment)
             self.data_version += 1
 
     # -- reading --------------------------------------------------------------------------
@@ -297,7 +297,7 @@ class AssetSnapshot:
         try:
             moment = now()
             with self.database.connect() as conn:
-                loaded = catalogue.list_assets(
+                loaded = summary.list_assets(
                     conn, EVERYONE, moment,
                     thing_ids=sorted(thing_ids) if thing_ids is not None else None)
             with self._lock:

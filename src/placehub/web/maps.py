@@ -17,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.assets.status import STATUS_LABELS
+from placehub.assets.types import asset_type_label
 from placehub.errors import BadRequest, NotFound
 from placehub.places.queries import layer_outlines
 from placehub.places.road_map import RoadMap, road_map
-from placehub.web import catalogue
 from placehub.web.asset_snapshot import COORDINATE_DECIMALS, snapshot_of
 from placehub.web.listing import Column, paginate, pagination, sortable_head, table_order
 
@@ -53,8 +54,8 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
     return {
         "title": "Public map of sensors" if public else "Map of assets",
         "public": public,
-        "types": [(t, catalogue.asset_type_label(t)) for t in view.types()],
-        "statuses": list(catalogue.STATUS_LABELS.items()),
+        "types": [(t, asset_type_label(t)) for t in view.types()],
+        "statuses": list(STATUS_LABELS.items()),
         "asset_type": asset_type,
         "status": status,
         "page": page,
@@ -65,21 +66,20 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
             {**query, "sort": sort, "dir": direction}),
         "bounds": ",".join(f"{v:.5f}" for v in bounds),
         "asset_link": not public,
-        "layers_available": True,
         "hide_roads": params.get("hide_roads") == "1",
         "road_summary": roads.summary if roads else None,
         # Tooltips on the map name the type and status the compact GeoJSON gives as codes.
-        "labels": {"status": catalogue.STATUS_LABELS,
-                   "type": {t: catalogue.asset_type_label(t) for t in view.types()}},
+        "labels": {"status": STATUS_LABELS,
+                   "type": {t: asset_type_label(t) for t in view.types()}},
     }
 
 
 def asset_status(params: Mapping[str, str]) -> str:
     """The status filter of a map query ("" for every status); an unknown one is a 400."""
     status = params.get("status", "")
-    if status and status not in catalogue.STATUS_LABELS:
+    if status and status not in STATUS_LABELS:
         raise BadRequest(f"status={status!r} not understood: use one of "
-                         f"{', '.join(catalogue.STATUS_LABELS)}, or leave it out for all.")
+                         f"{', '.join(STATUS_LABELS)}, or leave it out for all.")
     return status
 
 

@@ -15,10 +15,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.assets.detail import AssetDetail, asset_detail, thresholds_dict
+from placehub.assets.forecasting import Crossing
+from placehub.assets.levels import Reading
+from placehub.assets.summary import AssetSummary, get_asset, reading_history
+from placehub.errors import NotFound
 from placehub.places.road_map import road_map
-from placehub.web import catalogue, maps
+from placehub.rounds.service import asset_visit
+from placehub.web import maps
 from placehub.web.asset_snapshot import snapshot_of
-from placehub.web.concerns import optional_function
 from placehub.web.session import officer, viewer
 from placehub.web.templating import render
 
@@ -79,58 +84,94 @@ def layer_geojson(request: Request, layer: str, _: Principal = Depends(viewer)) 
 def asset_page(request: Request, thing_id: int, ds: int | None = None, days: int = 7,
                principal: Principal = Depends(officer)) -> Response:
     days = min(max(days, 1), 366)
+    at = now()
     with request.app.state.database.connect() as conn:
-        asset = catalogue.get_asset(conn, principal, thing_id, now())
+        detail = asset_detail(conn, principal, thing_id, at)
+        asset = detail.asset
         numeric = [r for r in asset.readings.values()
                    if isinstance(r.value, int | float) and not isinstance(r.value, bool)]
         chosen = next((r for r in numeric if r.datastream_id == ds), None) or _main_reading(
             asset, numeric)
-        history = (catalogue.reading_history(conn, principal, chosen.datastream_id,
-                                             now() - timedelta(days=days))
+        history = (reading_history(conn, principal, chosen.datastream_id,
+                                   at - timedelta(days=days))
                    if chosen else [])
-        place = _place_of(conn, thing_id)
-        forecast = _forecast_of(conn, asset)
-        asset_alerts = _alerts_of(conn, principal, thing_id)
+        visit = asset_visit(conn, request.app.state.settings, thing_id, at)
     return render(
-        request, "asset.html", title=asset.name, asset=asset, numeric=numeric, chosen=chosen,
-        history=history[-50:], history_count=len(history), days=days, place=place,
-        forecast=forecast, asset_alerts=asset_alerts,
+        request, "asset.html", title=asset.name, asset=asset, detail=detail, numeric=numeric,
+        chosen=chosen, history=history[-50:], history_count=len(history), days=days,
+        ward=detail.place("wards"), lsoa=detail.place("lsoas"),
+        level=_level_text(asset), forecast=_forecast_rows(detail.forecast), visit=visit,
+        thresholds=_threshold_rows(detail),
     )
 
 
-def _main_reading(asset: catalogue.AssetSummary,
-                  numeric: list[catalogue.Reading]) -> catalogue.Reading | None:
+def _main_reading(asset: AssetSummary, numeric: list[Reading]) -> Reading | None:
     for quantity in ("fill_level", "distance", "soil_moisture", "no2", "pm2_5", "pm10"):
         if quantity in asset.readings and asset.readings[quantity] in numeric:
             return asset.readings[quantity]
     return numeric[0] if numeric else None
 
 
-def _place_of(conn: Any, thing_id: int) -> dict[str, Any] | None:
-    places_of_thing = optional_function("placehub.places.assignment", "places_of_thing")
-    return places_of_thing(conn, thing_id) if places_of_thing else None
+def _level_text(asset: AssetSummary) -> str:
+    """The asset's level as a person reads it ("86% full", "soil moisture 23.4%")."""
+    level = asset.level
+    if level is None:
+        return "Not measured"
+    if asset.level_kind == "fill":
+        return f"{asset.fill_percent}% full"
+    if asset.level_kind == "moisture":
+        return f"Soil moisture {level.value:.1f}%"
+    if asset.level_kind == "no2":
+        return f"NO2 {level.value:.1f} µg/m³"
+    return f"{level.value:g}"
 
 
-def _forecast_of(conn: Any, asset: catalogue.AssetSummary) -> Any:
-    forecast_asset = optional_function("placehub.rounds.forecast", "forecast_asset")
-    return forecast_asset(conn, asset.id, now()) if forecast_asset else None
+def _percent_or_moisture(crossing: Crossing, value: float) -> str:
+    return (f"{min(value, 1.1) * 100:.0f}% full" if crossing.event == "overflow"
+            else f"{value:.1f}% soil moisture")
 
 
-def _alerts_of(conn: Any, principal: Principal, thing_id: int) -> list[Any] | None:
-    alerts_for_thing = optional_function("placehub.alerts.lifecycle", "alerts_for_thing")
-    return alerts_for_thing(conn, principal, thing_id) if alerts_for_thing else None
+def _forecast_rows(crossing: Crossing | None) -> list[dict[str, Any]]:
+    """The forecast as summary-list rows: chance of crossing the line, when, how it was made."""
+    if crossing is None:
+        return []
+    need = crossing.need
+    what = ("overflowing (reaching its full line)" if crossing.event == "overflow"
+            else "drying to its watering threshold")
+    hours = (need.until - need.at).total_seconds() / 3600
+    due = need.due.strftime("%-d %b %Y %H:%M UTC") if need.due else "not within 60 days"
+    rate = (f"{need.rate_per_day * 100:.1f} points of fill a day" if crossing.event == "overflow"
+            else f"drying {need.rate_per_day:.2f} points of moisture a day")
+    return [
+        {"key": {"text": f"Chance of {what} within {hours:.0f} h"},
+         "value": {"text": f"{need.probability:.0%}"}},
+        {"key": {"text": "Level now (estimated)"},
+         "value": {"text": _percent_or_moisture(crossing, need.level)}},
+        {"key": {"text": f"Expected in {hours:.0f} h"},
+         "value": {"text": _percent_or_moisture(crossing, need.expected_level)}},
+        {"key": {"text": "Expected to cross its line"}, "value": {"text": due}},
+        {"key": {"text": "Rate"}, "value": {"text": rate}},
+        {"key": {"text": "How"}, "value": {
+            "text": f"{crossing.forecaster}, {need.method}, {need.readings_used} readings"}},
+    ]
+
+
+def _threshold_rows(detail: AssetDetail) -> list[list[dict[str, Any]]]:
+    """The asset's thresholds and where each came from, as table rows."""
+    return [[{"text": name.replace("_", " ")}, {"text": f"{entry['value']:g}"},
+             {"text": entry["meaning"]}, {"text": entry["source"]}]
+            for name, entry in thresholds_dict(detail.asset).items() if name != "ignored"]
 
 
 def _history(request: Request, principal: Principal, thing_id: int, datastream_id: int,
-             days: int) -> tuple[catalogue.AssetSummary, catalogue.Reading, list[Any]]:
+             days: int) -> tuple[AssetSummary, Reading, list[Any]]:
     with request.app.state.database.connect() as conn:
-        asset = catalogue.get_asset(conn, principal, thing_id, now())
+        asset = get_asset(conn, principal, thing_id, now())
         reading = next((r for r in asset.readings.values() if r.datastream_id == datastream_id),
                        None)
         if reading is None:
-            from placehub.errors import NotFound
             raise NotFound(f"asset {thing_id} has no datastream {datastream_id}")
-        rows = catalogue.reading_history(conn, principal, datastream_id,
+        rows = reading_history(conn, principal, datastream_id,
                                          now() - timedelta(days=min(max(days, 1), 366)))
     return asset, reading, rows
 

@@ -10,8 +10,9 @@ from fastapi.responses import Response
 
 from placehub.access.service import Principal
 from placehub.alerts.lifecycle import list_alerts
+from placehub.assets.status import STATUS_LABELS
+from placehub.assets.thresholds import silence_rule
 from placehub.rounds.service import list_plans
-from placehub.web import catalogue
 from placehub.web.asset_snapshot import snapshot_of
 from placehub.web.session import officer
 from placehub.web.templating import render
@@ -30,7 +31,7 @@ def overview(request: Request, principal: Principal = Depends(officer)) -> Respo
                                          day=now.date().isoformat())]
     return render(
         request, "overview.html", title="Overview",
-        by_type=view.counts(), statuses=list(catalogue.STATUS_LABELS.items()),
-        health=view.health(), total=len(view.assets),
+        by_type=view.counts(), statuses=list(STATUS_LABELS.items()),
+        health=view.health(), total=len(view.assets), silent_rule=silence_rule(),
         alerts=alerts, rounds=rounds,
     )

@@ -123,6 +123,8 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
         detail = _readable_plan(conn, principal, plan_id)
         if not principal.can_write(detail["organisation_id"]):
             raise Forbidden("marking stops needs an editor or admin role")
-        rounds.mark_stop(conn, plan_id, stop_id, status, reason, datetime.now(UTC),
-                         principal.username)
+        marked = rounds.mark_stop(conn, plan_id, stop_id, status, reason, datetime.now(UTC),
+                                  principal.username)
+    # A service changes the asset's status (an emptied bin is no longer full).
+    request.app.state.database.events.publish("things.changed", [marked["thing_id"]])
     return RedirectResponse(f"/rounds/{plan_id}#stop-{stop_id}", status_code=303)

@@ -27,7 +27,7 @@
   map.on("load", function () {
     // Added in this order, the map's worker reads the assets before the layers under them.
     map.addSource("assets", { type: "geojson", data: element.dataset.assetsUrl });
-    base.addContext(map, { wards: element.dataset.layers === "true",
+    base.addContext(map, { wards: true,
                            roads: element.dataset.roads !== "none",
                            roadsVisibility: roadsVisibility() });
     map.addLayer({ id: "assets", type: "circle", source: "assets", paint: {

@@ -1,10 +1,11 @@
-"""Reading serviceable assets (bins, flowerbeds) and their history from the SensorThings tables.
+"""Assets with their recent history, as the forecaster reads them: readings in level units
+(``placehub.assets.levels``), service events (emptyings, waterings), thresholds and position.
 
 A bin is a Thing with ``properties.asset_type == "litter_bin"`` (its profile's
 ``empty_distance_mm``, ``full_distance_mm`` and ``capacity_litres`` beside it), a flowerbed one
 with ``"flowerbed"``. Readings come from the Datastream whose ``properties.quantity`` is
-``distance`` (preferred: converted with the bin's profile), ``fill_level`` (percent) or
-``soil_moisture`` (percent); service events come from completed round stops.
+``distance`` (preferred: converted with the bin's profile), ``fill_level`` or ``soil_moisture``;
+service events come from completed round stops.
 """
 
 from __future__ import annotations
@@ -17,22 +18,26 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from placehub.rounds.forecast import FLOWERBED, LITTER_BIN, AssetHistory, Reading, fill_fraction
+from placehub.assets.levels import LEVEL_QUANTITIES, Level, level_value
+from placehub.assets.status import past_the_line, status_of
+from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book
+from placehub.assets.types import ASSET_TYPES, FLOWERBED, LITTER_BIN
+from placehub.places.assign import thing_positions
+from placehub.rounds.forecast import AssetHistory, Reading
 from placehub.rounds.tables import rounds_service_events
-from placehub.sta.tables import datastreams, locations, observations, thing_locations, things
+from placehub.sta.tables import datastreams, observations, things
 
-ASSET_TYPES = (LITTER_BIN, FLOWERBED)
+# Types the forecaster understands: what a round services.
+FORECAST_TYPES = (LITTER_BIN, FLOWERBED)
 DEFAULT_BIN_LITRES = 120.0
-DEFAULT_EMPTY_MM = 1000.0
-DEFAULT_FULL_MM = 200.0
-DEFAULT_WATERING_THRESHOLD = 20.0
 DEFAULT_WATER_LITRES = 100.0
+LOOKBACK_DAYS = 28
 _CHUNK = 500
 
 
 @dataclass
 class Asset:
-    """One bin or flowerbed with its position, profile and recent history."""
+    """One bin or flowerbed with its position, profile, thresholds and recent history."""
 
     thing_id: int
     name: str
@@ -43,6 +48,23 @@ class Asset:
     properties: dict[str, Any]
     history: AssetHistory
     quantity: str | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def status(self, at: datetime) -> str:
+        """The asset's status from its level readings (``placehub.assets.status``): its
+        latest level against its thresholds, unless serviced since or silent."""
+        readings = [r for r in self.history.readings if r.time <= at]
+        latest = max(readings, key=lambda r: r.time) if readings else None
+        services = [s for s in self.history.services if s <= at]
+        return status_of(
+            ASSET_TYPES[self.asset_type].level,
+            Level(latest.value, self.quantity or "", latest.time) if latest else None,
+            latest.time if latest else None, self.thresholds, at,
+            max(services) if services else None)
+
+    def past_the_line(self, at: datetime) -> bool:
+        """Full or dry now: it needs a visit whatever the forecast says."""
+        return past_the_line(self.status(at))
 
     @property
     def capacity_litres(self) -> float:
@@ -60,18 +82,6 @@ class AssetRead:
     unusable: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def _point(geojson: Any) -> tuple[float, float] | None:
-    """The lon/lat of a GeoJSON Point (or Feature holding one)."""
-    if not isinstance(geojson, dict):
-        return None
-    if geojson.get("type") == "Feature":
-        return _point(geojson.get("geometry"))
-    coordinates = geojson.get("coordinates")
-    if geojson.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
-        return float(coordinates[0]), float(coordinates[1])
-    return None
-
-
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
     for i in range(0, len(ids), _CHUNK):
         yield list(ids[i:i + _CHUNK])
@@ -81,16 +91,21 @@ def read_assets(
     conn: Connection,
     asset_type: str,
     at: datetime,
-    lookback_days: int = 28,
+    lookback_days: int = LOOKBACK_DAYS,
     organisation_id: int | None = None,
+    thing_ids: Iterable[int] | None = None,
+    book: ThresholdBook | None = None,
 ) -> AssetRead:
-    """Every asset of ``asset_type``, with its readings from ``lookback_days`` before ``at``."""
-    if asset_type not in ASSET_TYPES:
+    """Every asset of ``asset_type`` (of one organisation, or these Things), with its readings
+    from ``lookback_days`` before ``at``."""
+    if asset_type not in FORECAST_TYPES:
         raise ValueError(f"asset type {asset_type!r} not understood: use one of "
-                         f"{', '.join(ASSET_TYPES)}.")
+                         f"{', '.join(FORECAST_TYPES)}.")
     query = select(things.c.id, things.c.name, things.c.properties, things.c.organisation_id)
     if organisation_id is not None:
         query = query.where(things.c.organisation_id == organisation_id)
+    if thing_ids is not None:
+        query = query.where(things.c.id.in_(sorted(set(thing_ids)) or [-1]))
     found = [row for row in conn.execute(query)
              if isinstance(row.properties, dict)
              and row.properties.get("asset_type") == asset_type]
@@ -98,22 +113,15 @@ def read_assets(
     result = AssetRead()
     if not ids:
         return result
+    book = book if book is not None else load_book(conn)
 
     positions: dict[int, tuple[float, float]] = {}
-    wanted = {"distance", "fill_level"} if asset_type == LITTER_BIN else {"soil_moisture"}
+    level_kind = ASSET_TYPES[asset_type].level or ""
+    wanted = LEVEL_QUANTITIES[level_kind]
     streams: dict[int, dict[str, Any]] = defaultdict(dict)
     services: dict[int, list[datetime]] = defaultdict(list)
     for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(thing_locations.c.thing_id, locations.c.location)
-            .join(locations, locations.c.id == thing_locations.c.location_id)
-            .where(thing_locations.c.thing_id.in_(chunk))
-            .order_by(thing_locations.c.thing_id, locations.c.id)
-        )
-        for loc in rows:
-            point = _point(loc.location)
-            if point is not None:
-                positions.setdefault(loc.thing_id, point)
+        positions.update(thing_positions(conn, chunk))
         for stream in conn.execute(
             select(datastreams.c.id, datastreams.c.thing_id, datastreams.c.properties,
                    datastreams.c.unit_of_measurement)
@@ -131,10 +139,8 @@ def read_assets(
 
     chosen: dict[int, tuple[str, Any]] = {}
     for thing_id, by_quantity in streams.items():
-        for quantity in ("distance", "fill_level", "soil_moisture"):
-            if quantity in by_quantity:
-                chosen[thing_id] = (quantity, by_quantity[quantity])
-                break
+        quantity = next(q for q in wanted if q in by_quantity)
+        chosen[thing_id] = (quantity, by_quantity[quantity])
     values: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     stream_to_thing = {row.id: thing_id for thing_id, (_, row) in chosen.items()}
     since = at - timedelta(days=lookback_days)
@@ -156,33 +162,28 @@ def read_assets(
         if row.id not in positions:
             result.unusable.append((row.id, row.name, "no Location with a point: add one"))
             continue
-        quantity, chosen_stream = chosen.get(row.id, (None, None))
+        quantity, level_stream = chosen.get(row.id, (None, None))
         try:
-            readings = _readings(asset_type, quantity, chosen_stream, props,
+            readings = _readings(level_kind, quantity, level_stream, props,
                                  values.get(row.id, []))
         except ValueError as error:
             result.unusable.append((row.id, row.name, str(error)))
             continue
+        thresholds = book.for_asset(asset_type, row.organisation_id, props)
         history = AssetHistory(
             row.id, asset_type, readings, sorted(services.get(row.id, [])),
-            watering_threshold=float(props.get("watering_threshold")
-                                     or DEFAULT_WATERING_THRESHOLD),
+            watering_threshold=thresholds.dry, full_level=thresholds.full,
         )
         lon, lat = positions[row.id]
         result.assets.append(Asset(row.id, row.name, row.organisation_id, asset_type, lon, lat,
-                                   props, history, quantity))
+                                   props, history, quantity, thresholds))
     return result
 
 
-def _readings(asset_type: str, quantity: str | None, stream: Any, props: dict[str, Any],
+def _readings(level_kind: str, quantity: str | None, stream: Any, props: dict[str, Any],
               raw: list[tuple[datetime, float]]) -> list[Reading]:
-    """Readings in the forecaster's units: fill fraction for bins, moisture % for beds."""
-    if quantity == "distance":
-        empty = float(props.get("empty_distance_mm") or DEFAULT_EMPTY_MM)
-        full = float(props.get("full_distance_mm") or DEFAULT_FULL_MM)
-        return [Reading(t, fill_fraction(v, empty, full)) for t, v in raw]
-    if quantity == "fill_level":
-        symbol = ((stream.unit_of_measurement or {}).get("symbol") or "").strip()
-        percent = symbol == "%" or any(v > 1.5 for _, v in raw)
-        return [Reading(t, min(max(v / 100 if percent else v, 0.0), 1.1)) for t, v in raw]
-    return [Reading(t, v) for t, v in raw]
+    """Readings in level units: fill fraction for bins, moisture % for beds."""
+    if quantity is None:
+        return []
+    unit = str((stream.unit_of_measurement or {}).get("symbol") or "") if stream else ""
+    return [Reading(t, level_value(level_kind, quantity, v, unit, props)) for t, v in raw]

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from placehub.assets.history import read_assets
 from placehub.db import Database
-from placehub.rounds.assets import read_assets
 from placehub.rounds.tables import rounds_service_events
 from tests.rounds.conftest import add_asset
 

@@ -1,5 +1,6 @@
-"""The read model behind the pages: assets (Things) with their position, latest readings and a
-status a person understands ("Nearly full", "Sensor silent"), filtered by what the viewer may see.
+"""Assets as the pages and the API list them: each Thing with its type, position, latest
+readings, level and status (judged by ``placehub.assets.status`` against its own thresholds),
+filtered by what the viewer may read.
 
 Reads the SensorThings tables through SQLAlchemy Core; the latest value of each Datastream is the
 materialised ``latest_observation_id``, so listing 10,000 assets never scans history.
@@ -9,67 +10,29 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from placehub.access.service import Principal
 from placehub.access.visibility import visible_clause
+from placehub.assets.levels import Level, Reading, level_of
+from placehub.assets.status import STATUS_LABELS, past_the_line, status_of
+from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book
+from placehub.assets.types import ASSET_TYPES, asset_type_label, asset_type_of
 from placehub.errors import NotFound
-from placehub.sta.tables import (
-    datastreams,
-    locations,
-    observations,
-    thing_locations,
-    things,
-)
+from placehub.places.assign import thing_positions
+from placehub.rounds.tables import rounds_service_events
+from placehub.sta.tables import datastreams, observations, things
 
-# A sensor that has not reported for this long is shown as silent.
-SILENT_AFTER = timedelta(hours=48)
-NEARLY_FULL = 0.75
-FULL = 0.9
-DRY_SOIL_MOISTURE_PERCENT = 20.0
-NO2_HOURLY_LIMIT = 200.0
 LOW_BATTERY_VOLTS = 3.3
 LOW_BATTERY_PERCENT = 20.0
-
-STATUS_LABELS = {
-    "ok": "OK",
-    "nearly-full": "Nearly full",
-    "full": "Full",
-    "dry": "Dry",
-    "exceeding": "Above objective",
-    "silent": "Sensor silent",
-    "no-data": "No data",
-}
-ASSET_TYPE_LABELS = {
-    "litter_bin": "Litter bin",
-    "flowerbed": "Flowerbed",
-    "air_quality_station": "Air quality station",
-}
-
-
-def asset_type_label(asset_type: str) -> str:
-    return ASSET_TYPE_LABELS.get(asset_type, asset_type.replace("_", " ").capitalize())
-
-
-@dataclass
-class Reading:
-    """The latest value of one Datastream."""
-
-    datastream_id: int
-    name: str
-    quantity: str
-    unit: str
-    value: Any
-    time: datetime | None
-    observation_count: int = 0
 
 
 @dataclass
 class AssetSummary:
-    """One asset as the map, tables and overview show it."""
+    """One asset as the map, tables, overview and ``/api/assets`` show it."""
 
     id: int
     name: str
@@ -80,8 +43,10 @@ class AssetSummary:
     lat: float | None
     readings: dict[str, Reading] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    last_service: datetime | None = None
     status: str = "no-data"
-    fill_fraction: float | None = None
+    level: Level | None = None
     last_seen: datetime | None = None
 
     @property
@@ -93,8 +58,26 @@ class AssetSummary:
         return asset_type_label(self.asset_type)
 
     @property
+    def level_kind(self) -> str | None:
+        known = ASSET_TYPES.get(self.asset_type)
+        return known.level if known else None
+
+    @property
+    def needs_service_now(self) -> bool:
+        """Past its line (full, dry): the rounds planner makes it a mandatory stop."""
+        return past_the_line(self.status)
+
+    @property
+    def fill_fraction(self) -> float | None:
+        """A bin's fill (0 empty, 1 at its full line); None for other assets."""
+        return self.level.value if self.level is not None and self.level_kind == "fill" \
+            else None
+
+    @property
     def fill_percent(self) -> int | None:
-        return None if self.fill_fraction is None else round(self.fill_fraction * 100)
+        # Shown up to 100%: an ultrasonic sensor cannot see how far a heap rises above full.
+        fill = self.fill_fraction
+        return None if fill is None else round(min(fill, 1.0) * 100)
 
     @property
     def battery(self) -> Reading | None:
@@ -110,53 +93,13 @@ class AssetSummary:
         return float(battery.value) < LOW_BATTERY_VOLTS
 
 
-def fill_fraction(properties: dict[str, Any], readings: dict[str, Reading]) -> float | None:
-    """A bin's fill (0 empty, 1 full) from a fill_level reading or from distance and its profile."""
-    fill = readings.get("fill_level")
-    if fill is not None and isinstance(fill.value, int | float):
-        value = float(fill.value)
-        fraction = value / 100 if fill.unit in {"%", "percent"} or value > 1 else value
-        return min(max(fraction, 0.0), 1.0)
-    distance = readings.get("distance")
-    empty = properties.get("empty_distance_mm")
-    full = properties.get("full_distance_mm")
-    if (distance is None or not isinstance(distance.value, int | float)
-            or not isinstance(empty, int | float) or not isinstance(full, int | float)
-            or empty == full):
-        return None
-    millimetres = float(distance.value) * (10 if distance.unit == "cm" else 1)
-    if distance.unit == "m":
-        millimetres = float(distance.value) * 1000
-    return min(max((empty - millimetres) / (empty - full), 0.0), 1.0)
-
-
 def classify(asset: AssetSummary, now: datetime) -> None:
-    """Set the asset's status and fill from its latest readings."""
+    """Set the asset's level, last reading time and status from its latest readings."""
     times = [r.time for r in asset.readings.values() if r.time is not None]
     asset.last_seen = max(times) if times else None
-    asset.fill_fraction = fill_fraction(asset.properties, asset.readings)
-    if asset.last_seen is None:
-        asset.status = "no-data"
-    elif now - asset.last_seen > SILENT_AFTER:
-        asset.status = "silent"
-    elif asset.fill_fraction is not None:
-        asset.status = ("full" if asset.fill_fraction >= FULL
-                        else "nearly-full" if asset.fill_fraction >= NEARLY_FULL else "ok")
-    elif _number(asset.readings.get("soil_moisture")) is not None:
-        moisture = _number(asset.readings.get("soil_moisture"))
-        asset.status = "dry" if moisture is not None and moisture < DRY_SOIL_MOISTURE_PERCENT \
-            else "ok"
-    elif _number(asset.readings.get("no2")) is not None:
-        no2 = _number(asset.readings.get("no2"))
-        asset.status = "exceeding" if no2 is not None and no2 > NO2_HOURLY_LIMIT else "ok"
-    else:
-        asset.status = "ok"
-
-
-def _number(reading: Reading | None) -> float | None:
-    if reading is None or isinstance(reading.value, bool):
-        return None
-    return float(reading.value) if isinstance(reading.value, int | float) else None
+    asset.level = level_of(asset.asset_type, asset.properties, asset.readings)
+    asset.status = status_of(asset.level_kind, asset.level, asset.last_seen, asset.thresholds,
+                             now, asset.last_service)
 
 
 def _result(row: Any) -> Any:
@@ -175,35 +118,40 @@ def list_assets(
     asset_type: str | None = None,
     status: str | None = None,
     thing_ids: list[int] | None = None,
+    book: ThresholdBook | None = None,
 ) -> list[AssetSummary]:
-    """Every asset ``principal`` may read, with readings and status, ordered by name."""
+    """Every asset ``principal`` may read, with readings and status, ordered by name.
+
+    ``book`` holds the organisations' threshold overrides (read from the database if not given).
+    """
     visible = visible_clause(principal, things.c.organisation_id, things.c.visibility)
     query = select(things).where(visible).order_by(things.c.name, things.c.id)
     if thing_ids is not None:
         query = query.where(things.c.id.in_(thing_ids or [-1]))
+    book = book if book is not None else load_book(conn)
     assets: dict[int, AssetSummary] = {}
     for row in conn.execute(query):
         properties = dict(row.properties or {})
-        kind = str(properties.get("asset_type") or "sensor")
+        kind = asset_type_of(properties)
         if asset_type and kind != asset_type:
             continue
         assets[row.id] = AssetSummary(
             id=row.id, name=row.name, asset_type=kind, visibility=row.visibility,
             organisation_id=row.organisation_id, lon=None, lat=None, properties=properties,
+            thresholds=book.for_asset(kind, row.organisation_id, properties),
         )
     if not assets:
         return []
     ids = list(assets)
     for chunk in _chunks(ids):
-        position_rows = conn.execute(
-            select(thing_locations.c.thing_id, locations.c.location)
-            .join(locations, locations.c.id == thing_locations.c.location_id)
-            .where(thing_locations.c.thing_id.in_(chunk))
-        )
-        for thing_id, geometry in position_rows:
-            point = _point_of(geometry)
-            if point:
-                assets[thing_id].lon, assets[thing_id].lat = point
+        for thing_id, latest in conn.execute(
+            select(rounds_service_events.c.thing_id, func.max(rounds_service_events.c.time))
+            .where(rounds_service_events.c.thing_id.in_(chunk))
+            .group_by(rounds_service_events.c.thing_id)
+        ):
+            assets[thing_id].last_service = latest
+        for thing_id, (lon, lat) in thing_positions(conn, chunk).items():
+            assets[thing_id].lon, assets[thing_id].lat = lon, lat
         stream_rows = conn.execute(
             select(
                 datastreams.c.id, datastreams.c.thing_id, datastreams.c.name,
@@ -243,31 +191,6 @@ def _reading(row: Any) -> Reading:
 def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     # SQLite limits the number of bound parameters in one statement.
     return [ids[i:i + size] for i in range(0, len(ids), size)]
-
-
-def _point_of(geometry: Any) -> tuple[float, float] | None:
-    """A representative lon/lat of a GeoJSON geometry (or Feature)."""
-    if not isinstance(geometry, dict):
-        return None
-    if geometry.get("type") == "Feature":
-        geometry = geometry.get("geometry") or {}
-    coordinates = geometry.get("coordinates")
-    if geometry.get("type") == "Point" and coordinates:
-        return float(coordinates[0]), float(coordinates[1])
-    flat: list[tuple[float, float]] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, list | tuple) and len(value) >= 2 and all(
-                isinstance(v, int | float) for v in value[:2]):
-            flat.append((float(value[0]), float(value[1])))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    walk(coordinates)
-    if not flat:
-        return None
-    return sum(p[0] for p in flat) / len(flat), sum(p[1] for p in flat) / len(flat)
 
 
 def get_asset(conn: Connection, principal: Principal, thing_id: int, now: datetime) -> AssetSummary:
