@@ -10,8 +10,11 @@ Locations and FeaturesOfInterest keep their GeoJSON with its bounding box beside
 - PostgreSQL with PostGIS: also a ``geom`` geometry column (WGS 84), set by a trigger from the
   GeoJSON, with its own GiST index, so exact predicates (``ST_Within`` ...) run in SQL.
 
-``box_candidates`` is the SQL condition "the row's box overlaps these bounds" written so the
-index serves it; ``postgis_predicate`` is the exact test on ``geom``.
+``SpatialIndex`` (one per connection) says whether PostGIS is there and, asking the index how
+many boxes overlap a query's bounds, whether the index or a walk of the table in id order is the
+better plan. ``box_candidates`` is "the row's box overlaps these bounds" written so the index
+serves it; ``postgis_matches`` is the exact PostGIS test. Both put the index's matches in an
+``id_among`` so the access rule is checked for the rows of the page only.
 """
 
 from __future__ import annotations
