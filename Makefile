@@ -34,8 +34,10 @@ assets: $(ASSETS_STAMP)
 
 setup: $(VENV)/.installed $(ASSETS_STAMP)
 
+# DEMO_ARGS are passed on, e.g. make demo DEMO_ARGS=--build-only
+DEMO_ARGS ?=
 demo: setup
-	$(BIN)/placehub demo
+	$(BIN)/placehub demo $(DEMO_ARGS)
 
 serve: setup
 	$(BIN)/placehub serve

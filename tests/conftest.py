@@ -138,3 +138,32 @@ def mqtt_url() -> str:
     except OSError as error:
         missing_service(f"MQTT broker at {url} ({error})")
     return url  # type: ignore[return-value]
+
+
+# -- the official data sources, served on loopback (placehub.area) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def official(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The responses of the official sources (ONS, Geofabrik, MHCLG, Defra), from shared data."""
+    from tests.area.official import OfficialSources
+
+    return OfficialSources(data_dir, tmp_path_factory.mktemp("official"))
+
+
+@pytest.fixture(scope="session")
+def official_url(official) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The base URL of the stand-in for the official sources (127.0.0.1, an ephemeral port)."""
+    from tests.area.official import serving
+
+    with serving(official) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def fetched(official_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Rutland and Sutton fetched from every source into a fresh data folder (once)."""
+    from tests.area.official import fetch_test_areas
+
+    return fetch_test_areas(official_url, tmp_path_factory.mktemp("fetched"))
+

@@ -99,3 +99,27 @@ def credits_for(data_dir: Path, *fragments: str) -> list[str]:
             if line not in found:
                 found.append(line)
     return found
+
+
+ATTRIBUTION_TITLE = "Data in this folder: sources and licences"
+ATTRIBUTION_INTRO = (
+    "Real public data from the official sources. Keep each credit line wherever the data is "
+    "shown or republished (the \"About the data\" page, exported files).")
+
+
+def render_attribution(rows: list[dict[str, str]], notes: list[str],
+                       title: str = ATTRIBUTION_TITLE) -> str:
+    """An ATTRIBUTION.md that ``parse_attribution`` reads back as ``rows`` and ``notes``.
+
+    Each row has ``path`` (comma-separated), ``what``, ``source`` and ``licence``.
+    """
+    def cell(text: str) -> str:
+        return " ".join(text.replace("|", "/").split())
+
+    lines = [f"# {title}", "", ATTRIBUTION_INTRO, "",
+             "| path | what | source | licence / credit |", "|---|---|---|---|"]
+    lines += [f"| {cell(r.get('path', ''))} | {cell(r.get('what', ''))} | "
+              f"{cell(r.get('source', ''))} | {cell(r.get('licence', ''))} |" for r in rows]
+    if notes:
+        lines += ["", "Notes"] + [f"- {cell(note)}" for note in notes]
+    return "\n".join(lines) + "\n"

@@ -149,6 +149,7 @@ def run_server(settings: Settings) -> None:
 # use ``run_server`` from this module).
 from placehub.access import cli as access_cli  # noqa: E402
 from placehub.alerts import cli as alerts_cli  # noqa: E402
+from placehub.area import cli as area_cli  # noqa: E402
 from placehub.assets import cli as assets_cli  # noqa: E402
 from placehub.demo import cli as demo_cli  # noqa: E402
 from placehub.ingest import cli as ingest_cli  # noqa: E402
@@ -158,7 +159,7 @@ from placehub.rounds import cli as rounds_cli  # noqa: E402
 from placehub.sta import cli as sta_cli  # noqa: E402
 
 for _register in (access_cli.register, ingest_cli.register, places_cli.register,
-                  assets_cli.register, rounds_cli.register, alerts_cli.register,
+                  area_cli.register, assets_cli.register, rounds_cli.register, alerts_cli.register,
                   insight_cli.register, demo_cli.register, sta_cli.register):
     _register(app)
 

@@ -66,6 +66,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "../shared/data",
             "Folder holding the shared public data (Rutland, Sutton, IoD 2019, air quality, "
             "LoRaWAN examples) read by the demo, loaders and tests."),
+    Setting("area", "rutland",
+            "The area the demo builds and rounds read roads from: a folder of DATA_DIR as "
+            "'placehub area fetch' writes it (wards.geojson, lsoas.geojson, roads.osm.pbf)."),
+    Setting("area_cache_dir", "var/cache/area",
+            "Where 'placehub area fetch' keeps its downloads (resumed when interrupted, reused "
+            "until --refresh)."),
+    Setting("area_ons_url", "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services",
+            "ONS Open Geography Portal ArcGIS REST services root (boundaries, lookups, council "
+            "names and codes)."),
+    Setting("area_geofabrik_url", "https://download.geofabrik.de",
+            "Geofabrik download server root (index-v1.json and the OpenStreetMap extracts)."),
+    Setting("area_nspl_url",
+            "https://www.arcgis.com/sharing/rest/content/items/e832e833fe5f45e19096800af4ac800c"
+            "/data",
+            "The National Statistics Postcode Lookup zip (ONS, a new item each quarter)."),
+    Setting("area_iod_url",
+            "https://assets.publishing.service.gov.uk/media/5dc407b440f0b6379a7acc8d/"
+            "File_7_-_All_IoD2019_Scores__Ranks__Deciles_and_Population_Denominators_3.csv",
+            "English Indices of Deprivation 2019, File 7 (all ranks, deciles, scores and "
+            "population denominators, CSV; MHCLG)."),
+    Setting("area_defra_url", "https://uk-air.defra.gov.uk/datastore/data_files/site_data",
+            "Defra UK-AIR site data folder (one CSV per AURN site and year) for the demo's air "
+            "quality replay."),
     Setting("anonymous_write", False,
             "Allow writes without a token (local testing and conformance runs only); refused "
             "unless the server listens on loopback.", bool),
@@ -109,7 +132,7 @@ SETTINGS: tuple[Setting, ...] = (
             "of the time; the cheapest plan is kept.", int),
     Setting("rounds_road_network", "",
             "OSM extract (.osm.pbf) for road distances; empty means "
-            "DATA_DIR/rutland/roads.osm.pbf when the places road network is available."),
+            "DATA_DIR/AREA/roads.osm.pbf when the places road network is available."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
     Setting("road_network_file", "var/roads.npz",
             "Road network cache written by 'placehub load roads' (a compressed .npz parsed from "

@@ -1,4 +1,7 @@
-"""Building the Rutland demo into a database: places, roads, devices and eight weeks of history.
+"""Building the demo into a database: places, roads, devices and eight weeks of history.
+
+The demo is built for the area of the ``area`` setting (Rutland by default, any area
+``placehub area fetch`` wrote otherwise), owned by an organisation named after it.
 
 Re-runnable: layers and points are upserted, devices already registered are left alone and only
 new assets get a history, so a second run on an existing demo database changes nothing.
@@ -17,6 +20,9 @@ from sqlalchemy import Connection, select
 
 from placehub.access.service import Principal, ensure_organisation
 from placehub.access.tables import organisations
+from placehub.area import AreaFiles, area_files
+from placehub.area.fetch import default_council_name
+from placehub.area.load import layer_title
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.district import AssetSpec, District, Site, generate_district
@@ -32,6 +38,7 @@ from placehub.places.roads import RoadNetwork, load_road_network
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, things
 
+# The Rutland demo's organisation; another area's demo is owned by one named after the area.
 ORGANISATION_SLUG = "rutland"
 ORGANISATION_NAME = "Rutland County Council"
 DEMO_SEED = 2024
@@ -59,32 +66,52 @@ class BuildReport:
     district: District | None = None
 
 
-def demo_pbf(data_dir: Path) -> Path:
-    return data_dir / "rutland" / "roads.osm.pbf"
+@dataclass(frozen=True)
+class DemoArea:
+    """The area a demo is built for and the organisation (the council) that owns it."""
+
+    files: AreaFiles
+    organisation: str
+    council: str
+
+    @property
+    def slug(self) -> str:
+        return self.files.slug
+
+
+def demo_area(settings: Settings) -> DemoArea:
+    """The area of the ``area`` setting; its council's name from the fetch manifest."""
+    files = area_files(settings)
+    if files.slug == ORGANISATION_SLUG:
+        return DemoArea(files, ORGANISATION_SLUG, ORGANISATION_NAME)
+    fetched = files.read_manifest().get("area", {})
+    name = fetched.get("name") or files.slug.replace("-", " ").title()
+    return DemoArea(files, files.slug, fetched.get("council") or default_council_name(name))
 
 
 def load_places_and_roads(database: Database, settings: Settings, progress: Progress = _quiet
                           ) -> RoadNetwork:
-    """Rutland's wards, LSOAs, buildings as property points, and the road network (cached)."""
-    data = settings.data_path
+    """The area's wards, LSOAs, buildings as property points, and the road network (cached)."""
+    files = area_files(settings)
     with database.begin() as conn:
-        load_boundaries(conn, data / "rutland" / "wards.geojson", "wards", title="Wards (2013)",
+        load_boundaries(conn, files.wards, "wards", title=layer_title(files.wards, "wards"),
                         progress=lambda d, t: progress("wards", d, t))
-        load_boundaries(conn, data / "rutland" / "lsoas.geojson", "lsoas",
-                        title="LSOAs (2011)", progress=lambda d, t: progress("LSOAs", d, t))
-        load_buildings(conn, demo_pbf(data), progress=lambda d, t: progress("buildings", d, t))
+        load_boundaries(conn, files.lsoas, "lsoas", title=layer_title(files.lsoas, "lsoas"),
+                        progress=lambda d, t: progress("LSOAs", d, t))
+        load_buildings(conn, files.roads, progress=lambda d, t: progress("buildings", d, t))
     progress("roads", 0, 1)
-    network = load_road_network(demo_pbf(data), Path(settings.road_network_file))
+    network = load_road_network(files.roads, Path(settings.road_network_file))
     progress("roads", 1, 1)
     return network
 
 
-def registered_demo_keys(conn: Connection) -> dict[str, int]:
+def registered_demo_keys(conn: Connection, organisation: str = ORGANISATION_SLUG
+                         ) -> dict[str, int]:
     """demo_key -> Thing id of demo assets already in the database."""
     found: dict[str, int] = {}
     rows = conn.execute(select(things.c.id, things.c.properties)
                         .join(organisations, organisations.c.id == things.c.organisation_id)
-                        .where(organisations.c.slug == ORGANISATION_SLUG))
+                        .where(organisations.c.slug == organisation))
     for row in rows:
         properties = row.properties if isinstance(row.properties, dict) else {}
         if properties.get("demo_key"):
@@ -92,32 +119,34 @@ def registered_demo_keys(conn: Connection) -> dict[str, int]:
     return found
 
 
-def _site_thing(conn: Connection, site: Site, asset_type: str, key: str) -> int:
+def _site_thing(conn: Connection, site: Site, asset_type: str, key: str,
+                organisation: str, council: str) -> int:
     """The depot or the tip as a Thing with a Location (no device)."""
     from placehub.sta.model import ORGANISATION_ANNOTATION, VISIBILITY_ANNOTATION
     from placehub.sta.writes import create_entity
 
     return create_entity(conn, DEMO_WRITER, "Things", {
         "name": site.name,
-        "description": f"{asset_type.capitalize()} of the Rutland demo ({site.source})",
+        "description": f"{asset_type.capitalize()} of the {council} demo ({site.source})",
         "properties": {"asset_type": asset_type, "demo_key": key, "source": site.source},
-        ORGANISATION_ANNOTATION: ORGANISATION_SLUG, VISIBILITY_ANNOTATION: "public",
+        ORGANISATION_ANNOTATION: organisation, VISIBILITY_ANNOTATION: "public",
         "Locations": [{"name": site.name, "description": site.source,
                        "encodingType": "application/geo+json",
                        "location": {"type": "Point", "coordinates": [site.lon, site.lat]}}],
     })
 
 
-def register_assets(conn: Connection, district: District, progress: Progress = _quiet
+def register_assets(conn: Connection, district: District, progress: Progress = _quiet,
+                    organisation: str = ORGANISATION_SLUG, council: str = ORGANISATION_NAME
                     ) -> tuple[list[AssetSpec], int]:
     """Register the devices not yet registered; returns (new assets, already registered)."""
     from placehub.ingest.devices import DeviceSpec, register_device
 
-    ensure_organisation(conn, ORGANISATION_SLUG, ORGANISATION_NAME)
-    existing = registered_demo_keys(conn)
+    ensure_organisation(conn, organisation, council)
+    existing = registered_demo_keys(conn, organisation)
     for site, kind, key in ((district.depot, "depot", "depot"), (district.tip, "tip", "tip")):
         if key not in existing:
-            _site_thing(conn, site, kind, key)
+            _site_thing(conn, site, kind, key, organisation, council)
     new = [a for a in district.assets if a.key not in existing]
     for done, asset in enumerate(new, start=1):
         properties = dict(asset.properties)
@@ -126,8 +155,9 @@ def register_assets(conn: Connection, district: District, progress: Progress = _
         register_device(conn, DEMO_WRITER, DeviceSpec(
             dev_eui=asset.dev_eui, name=asset.name, profile=asset.profile,
             latitude=asset.lat, longitude=asset.lon, asset_type=asset.asset_type,
-            organisation=ORGANISATION_SLUG, visibility=asset.visibility,
-            network=asset.network, application_id=f"rutland-{asset.asset_type.replace('_', '-')}",
+            organisation=organisation, visibility=asset.visibility,
+            network=asset.network,
+            application_id=f"{organisation}-{asset.asset_type.replace('_', '-')}",
             description=_description(asset), properties=properties,
         ))
         progress("devices", done, len(new))
@@ -154,9 +184,10 @@ def datastreams_by_quantity(conn: Connection, thing_ids: Sequence[int]
     return found
 
 
-def assets_without_history(conn: Connection, assets: Sequence[AssetSpec]) -> list[AssetSpec]:
+def assets_without_history(conn: Connection, assets: Sequence[AssetSpec],
+                           organisation: str = ORGANISATION_SLUG) -> list[AssetSpec]:
     """The registered assets none of whose Datastreams has an Observation yet."""
-    keys = registered_demo_keys(conn)
+    keys = registered_demo_keys(conn, organisation)
     counts: dict[int, int] = {}
     rows = conn.execute(select(datastreams.c.thing_id, datastreams.c.observation_count)
                         .where(datastreams.c.thing_id.in_(list(keys.values()))))
@@ -167,13 +198,13 @@ def assets_without_history(conn: Connection, assets: Sequence[AssetSpec]) -> lis
 
 def backfill(database: Database, data_dir: Path, assets: Sequence[AssetSpec], now: datetime,
              seed: int = DEMO_SEED, progress: Progress = _quiet,
-             days: int = HISTORY_DAYS) -> int:
+             days: int = HISTORY_DAYS, organisation: str = ORGANISATION_SLUG) -> int:
     """Write the history of ``assets`` (eight weeks) through ``write_observations``, in batches."""
     if not assets:
         return 0
     start = history_start(now, days)
     with database.connect() as conn:
-        keys = registered_demo_keys(conn)
+        keys = registered_demo_keys(conn, organisation)
         streams = datastreams_by_quantity(conn, [keys[a.key] for a in assets])
     pending: list[NewObservation] = []
     written = 0
@@ -215,24 +246,26 @@ def sample_district(district: District, per_type: int) -> District:
 def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
                progress: Progress = _quiet, now: datetime | None = None,
                per_type: int | None = None, history_days: int = HISTORY_DAYS) -> BuildReport:
-    """Build (or complete) the Rutland demo in ``database``.
+    """Build (or complete) the demo of the ``area`` setting in ``database``.
 
     ``per_type`` keeps only that many assets of each type and ``history_days`` shortens the
     history: both are for quick builds in tests.
     """
     report = BuildReport()
+    area = demo_area(settings)
     now = now or datetime.now(UTC)
     clock = time.perf_counter()
     network = load_places_and_roads(database, settings, progress)
     report.seconds["places and roads"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    district = generate_district(settings.data_path, network, seed)
+    district = generate_district(settings.data_path, network, seed, area=area.slug)
     if per_type is not None:
         district = sample_district(district, per_type)
     report.district = district
     with database.begin() as conn:
-        new, report.already_there = register_assets(conn, district, progress)
+        new, report.already_there = register_assets(conn, district, progress,
+                                                    area.organisation, area.council)
         assign_things(conn)
     report.registered = len(new)
     report.seconds["devices"] = time.perf_counter() - clock
@@ -240,19 +273,19 @@ def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
     clock = time.perf_counter()
     # Assets registered now, and any whose history an interrupted build did not write.
     with database.connect() as conn:
-        empty = assets_without_history(conn, district.assets)
+        empty = assets_without_history(conn, district.assets, area.organisation)
     report.observations = backfill(database, settings.data_path, empty, now, seed, progress,
-                                   history_days)
+                                   history_days, area.organisation)
     report.seconds["history"] = time.perf_counter() - clock
     return report
 
 
-def demo_summary(conn: Connection) -> dict[str, Any]:
+def demo_summary(conn: Connection, organisation: str = ORGANISATION_SLUG) -> dict[str, Any]:
     """Counts of demo assets by type (for the CLI and tests)."""
     counts: dict[str, int] = {}
     rows = conn.execute(select(things.c.properties)
                         .join(organisations, organisations.c.id == things.c.organisation_id)
-                        .where(organisations.c.slug == ORGANISATION_SLUG))
+                        .where(organisations.c.slug == organisation))
     for (properties,) in rows:
         kind = (properties or {}).get("asset_type", "other")
         counts[kind] = counts.get(kind, 0) + 1

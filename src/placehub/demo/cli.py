@@ -1,4 +1,8 @@
-"""``placehub demo``: build the Rutland demo (once) and serve it with live simulated uplinks."""
+"""``placehub demo``: build the demo (once) and serve it with live simulated uplinks.
+
+The demo is Rutland's unless the ``area`` setting names another fetched area. When its data is
+not in the data folder, it is fetched from the official sources first (``placehub.area``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ import time
 
 import httpx
 import typer
-from rich.progress import TaskID
 
-from placehub.console import console, open_database, progress, with_overrides
+from placehub.console import console, fail, open_database, progress_bars, with_overrides
 from placehub.errors import PlacehubError
 
 SIMULATOR_INTEGRATION = "rutland-demo-simulator"
@@ -40,25 +43,43 @@ def demo(
     build_only: bool = typer.Option(False, "--build-only", help="Build the demo, do not serve."),
     seed: int = typer.Option(2024, help="Seed of the district and its history."),
     interval: float = typer.Option(600.0, help="Seconds between a device's simulated uplinks."),
+    area: str = typer.Option(None, "--area",
+                             help="Area folder of the data folder to build (PLACEHUB_AREA)."),
+    per_type: int = typer.Option(None, "--assets-per-type", min=1,
+                                 help="Only this many bins, flowerbeds and air stations (a "
+                                      "quick look; a new database for the full demo)."),
+    history_days: int = typer.Option(None, "--history-days", min=1,
+                                     help="Days of back-filled history (default 56)."),
 ) -> None:
-    """Build the Rutland demo district (first run only) and serve it with simulated uplinks."""
+    """Build the demo district (first run only) and serve it with simulated uplinks."""
     from placehub.cli import run_server
-    from placehub.demo.build import build_demo, demo_summary, registered_demo_keys
+    from placehub.demo.bootstrap import ensure_demo_data
+    from placehub.demo.build import (
+        HISTORY_DAYS,
+        build_demo,
+        demo_area,
+        demo_summary,
+        registered_demo_keys,
+    )
     from placehub.demo.simulator import Simulator, states_from_database
 
-    settings = with_overrides(ctx, host=host, port=port, database_url=database_url)
+    settings = with_overrides(ctx, host=host, port=port, database_url=database_url, area=area)
     started = time.perf_counter()
-    tasks: dict[str, TaskID] = {}
-    with open_database(settings) as database, progress() as bar:
-        def show(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
-        report = build_demo(database, settings, seed=seed, progress=show)
+    try:
+        with progress_bars() as show:
+            ensure_demo_data(settings, progress=show,
+                             announce=lambda what, _d, _t: console.print(what))
+    except PlacehubError as error:
+        fail(error.message)
+    where = demo_area(settings)
+    if settings.sources.get("council_name", "default") == "default":
+        settings = with_overrides(ctx, council_name=where.council)  # the web UI's header
+    with open_database(settings) as database, progress_bars() as show:
+        report = build_demo(database, settings, seed=seed, progress=show, per_type=per_type,
+                            history_days=history_days or HISTORY_DAYS)
         with database.connect() as conn:
-            counts = demo_summary(conn)
-            thing_ids = registered_demo_keys(conn)
+            counts = demo_summary(conn, where.organisation)
+            thing_ids = registered_demo_keys(conn, where.organisation)
         secret = None
         if not (no_simulator or build_only):
             from placehub.ingest.integrations import create_integration, delete_integration
@@ -73,10 +94,11 @@ def demo(
     elapsed = time.perf_counter() - started
     what = ", ".join(f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}"
                      for kind, n in sorted(counts.items()))
-    console.print(f"Rutland demo ready in {elapsed:.0f} s: {what}.")
+    console.print(f"{where.council} demo ready in {elapsed:.0f} s: {what}.")
     if report.registered:
         console.print(f"  registered {report.registered} devices and back-filled "
-                      f"{report.observations:,} observations (8 weeks)")
+                      f"{report.observations:,} observations "
+                      f"({history_days or HISTORY_DAYS} days)")
     else:
         console.print(f"  the demo was already built ({report.already_there} devices): kept as is")
     if build_only:

@@ -1,10 +1,16 @@
-"""The Rutland demo district: where the depot, the tip, the bins, flowerbeds and air stations are.
+"""The demo district: where the depot, the tip, the bins, flowerbeds and air stations are.
 
-Pure functions of the shared data and a seed: the same seed always gives the same district. Real
-OpenStreetMap features come first (the council offices, the Cottesmore recycling centre, mapped
-waste baskets, parks and gardens); the rest of the ~300 bins are placed along streets of Oakham,
-Uppingham and the villages, denser towards each centre. Every asset lies inside exactly one
-ward and one LSOA.
+Pure functions of an area's data (its wards, LSOAs and OpenStreetMap extract) and a seed: the
+same seed always gives the same district. Real OpenStreetMap features come first (the council
+offices, the recycling centre, mapped waste baskets, parks and gardens); the rest of the ~300
+bins are placed along streets of the towns and villages, denser towards each centre. Every
+asset lies inside exactly one ward and one LSOA.
+
+Rutland has a plan written by hand (Oakham and Uppingham, the council offices at Catmose, the
+Cottesmore recycling centre, air stations at named places and on the A1). Any other area gets
+one derived from its extract: towns (or suburbs) by how much street they have, air stations in
+the largest centres and on the fastest road near the largest, the town hall as the depot and a
+recycling centre as the tip.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,7 @@ import numpy as np
 from shapely import STRtree, points
 from shapely.geometry import Point, shape
 
+from placehub.area import AreaFiles
 from placehub.places.distance import LonLat, metres_between
 from placehub.places.osm import OsmPlace, read_amenity_nodes, read_areas, read_places
 from placehub.places.roads import RoadNetwork
@@ -73,6 +80,50 @@ AIR_STATIONS = (
 # OSM features standing for the depot and the tip (matched by name).
 DEPOT_NAME = "Rutland County Council"
 TIP_NAME = "Cottesmore Household Waste Recycling Centre"
+# Settlements counted as towns (the rest are villages) in an area without a hand-made plan:
+# London boroughs and cities are made of suburbs.
+TOWN_KINDS = frozenset({"city", "town", "suburb"})
+SETTLEMENT_KINDS = TOWN_KINDS | {"village"}
+# The share of placed bins that goes to towns in a derived plan (Rutland's: 0.42 + 0.22).
+TOWN_BIN_SHARE = 0.64
+MAX_PLAN_TOWNS = 6
+
+
+@dataclass(frozen=True)
+class SiteMatch:
+    """How the depot or tip is found in OpenStreetMap, and where it goes when it is not."""
+
+    key: str
+    values: frozenset[str]
+    name: str | None = None  # match this name exactly; None: the first such area in the area
+    tags: tuple[tuple[str, str], ...] = ()  # further tags it must have
+    fallback: LonLat | None = None  # None: beside a road in the largest town
+
+
+@dataclass(frozen=True)
+class DistrictPlan:
+    """Which settlements get the placed bins, where the air stations and the depot and tip go."""
+
+    town_shares: dict[str, float]
+    town_radius_m: dict[str, float]
+    # (name, settlement, profile, vendor, visibility, on a main road)
+    air_stations: tuple[tuple[str, str, str, str, str, bool], ...]
+    depot: SiteMatch
+    tip: SiteMatch
+    depot_name: str
+    tip_name: str
+    main_road_kmh: float  # roads at least this fast count as the main road for a station
+    town_kinds: frozenset[str] = frozenset({"town"})
+    settlement_kinds: frozenset[str] = frozenset({"town", "village"})
+
+
+RUTLAND_PLAN = DistrictPlan(
+    TOWN_SHARES, TOWN_RADIUS_M, AIR_STATIONS,
+    SiteMatch("amenity", frozenset({"public_building", "townhall"}), DEPOT_NAME,
+              fallback=(-0.7247, 52.6682)),
+    SiteMatch("amenity", frozenset({"recycling"}), TIP_NAME, fallback=(-0.6700, 52.7100)),
+    "Council depot, Catmose, Oakham", "Cottesmore Household Waste Recycling Centre (tip)",
+    main_road_kmh=80.0)
 
 
 @dataclass(frozen=True)
@@ -127,10 +178,10 @@ def dev_eui(vendor: str, seed: int, key: str) -> str:
 class Boundaries:
     """Ward and LSOA polygons: is a point inside exactly one of each?"""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, files: AreaFiles) -> None:
         self.layers = []
-        for name in ("wards", "lsoas"):
-            data = json.loads((data_dir / "rutland" / f"{name}.geojson").read_text())
+        for path in (files.wards, files.lsoas):
+            data = json.loads(path.read_text(encoding="utf-8"))
             geometries = [shape(f["geometry"]) for f in data["features"]]
             self.layers.append(STRtree(geometries))
 
@@ -151,14 +202,19 @@ class Boundaries:
         return ok
 
 
-def _named_area_point(pbf: Path, key: str, values: frozenset[str], name: str,
-                      fallback: LonLat) -> tuple[LonLat, str]:
-    """A point inside the OSM area called ``name`` (or the fallback if it is not mapped)."""
-    for area in read_areas(pbf, key, values):
-        if area.tags.get("name") == name:
-            point = area.geometry.representative_point()
-            return (point.x, point.y), f"OpenStreetMap {area.osm_id}"
-    return fallback, "placed by the demo (not found in the extract)"
+def _site_point(pbf: Path, match: SiteMatch, boundaries: Boundaries
+                ) -> tuple[LonLat, str] | None:
+    """A point inside the OSM area ``match`` describes, and where it came from; or None."""
+    for area in sorted(read_areas(pbf, match.key, match.values), key=lambda a: a.osm_id):
+        if match.name is not None and area.tags.get("name") != match.name:
+            continue
+        if any(area.tags.get(k) != v for k, v in match.tags):
+            continue
+        point = area.geometry.representative_point()
+        if match.name is None and not boundaries.inside_one_each((point.x, point.y)):
+            continue
+        return (point.x, point.y), f"OpenStreetMap {area.osm_id}"
+    return None
 
 
 def _snap_to_road(network: RoadNetwork, lonlat: LonLat, offset_m: float = 0.0,
@@ -189,8 +245,69 @@ def _beside_edge(network: RoadNetwork, edge: int, fraction: float, offset_m: flo
             float(lat + side * dx / norm * degrees))
 
 
-def _settlements(pbf: Path, boundaries: Boundaries) -> list[OsmPlace]:
-    return [p for p in read_places(pbf) if boundaries.inside_one_each(p.lonlat)]
+def _settlements(pbf: Path, boundaries: Boundaries, plan: DistrictPlan) -> list[OsmPlace]:
+    """Named settlements inside the area, each either a "town" or a "village" for the plan."""
+    found = []
+    for place in read_places(pbf, plan.settlement_kinds):
+        if boundaries.inside_one_each(place.lonlat):
+            kind = "town" if place.kind in plan.town_kinds else "village"
+            found.append(OsmPlace(place.osm_id, place.name, kind, place.lonlat))
+    # Two OSM nodes can share a name (a suburb and its station): keep the first.
+    unique: dict[str, OsmPlace] = {}
+    for place in sorted(found, key=lambda p: p.osm_id):
+        unique.setdefault(place.name, place)
+    return sorted(unique.values(), key=lambda p: p.osm_id)
+
+
+def _street_metres(network: RoadNetwork, centre: LonLat, radius: float) -> float:
+    """Metres of road within ``radius`` of ``centre``: how big a settlement is."""
+    cos = math.cos(math.radians(centre[1]))
+    mid_lon = (network.lon[network.tail] + network.lon[network.head]) / 2
+    mid_lat = (network.lat[network.tail] + network.lat[network.head]) / 2
+    near = np.hypot((mid_lon - centre[0]) * cos, mid_lat - centre[1]) * 111_195.0 <= radius
+    return float(network.length_m[near].sum())
+
+
+def derived_plan(pbf: Path, boundaries: Boundaries, network: RoadNetwork) -> DistrictPlan:
+    """A plan for an area without a hand-made one, from its settlements and roads."""
+    draft = DistrictPlan({}, {}, (), RUTLAND_PLAN.depot, RUTLAND_PLAN.tip, "", "", 0.0,
+                         town_kinds=TOWN_KINDS, settlement_kinds=SETTLEMENT_KINDS)
+    settlements = _settlements(pbf, boundaries, draft)
+    if not settlements:
+        raise ValueError(f"no named town, suburb or village inside the area in {pbf}: the demo "
+                         "places its assets around them")
+    size = {s.name: _street_metres(network, s.lonlat, 1000.0) for s in settlements}
+    by_size = sorted(settlements, key=lambda s: (-size[s.name], s.osm_id))
+    towns = [s for s in by_size if s.kind == "town"][:MAX_PLAN_TOWNS] or by_size[:1]
+    town_total = sum(size[t.name] for t in towns) or 1.0
+    shares = {t.name: TOWN_BIN_SHARE * size[t.name] / town_total for t in towns}
+    radius = {t.name: 1500.0 if i == 0 else 1000.0 for i, t in enumerate(towns)}
+    largest = towns[0]
+    # The main road: the fastest class of road within 5 km of the largest centre.
+    cos = math.cos(math.radians(largest.lonlat[1]))
+    near = np.hypot((network.lon[network.tail] - largest.lonlat[0]) * cos,
+                    network.lat[network.tail] - largest.lonlat[1]) * 111_195.0 <= 5000.0
+    main_kmh = float(network.speed_kmh[near].max()) if near.any() else 0.0
+    others = [s for s in by_size if s.name != largest.name]
+    second = others[0] if others else largest
+    rest = (others[1:] + [largest] * 3)[:3]
+    stations = (
+        (f"{largest.name} centre air quality", largest.name, "netvox-ra0715-air", "netvox",
+         "public", False),
+        (f"{second.name} air quality", second.name, "netvox-ra0715-air", "netvox", "public",
+         False),
+        (f"Main road by {largest.name} air quality", largest.name, "netvox-ra0715-air",
+         "netvox", "public", True),
+        *((f"{s.name} air quality" + (f" {i}" if s is largest else ""), s.name,
+           "decentlab-pm-air", "decentlab", "public" if i == 0 else "organisation", False)
+          for i, s in enumerate(rest)),
+    )
+    return replace(
+        draft, town_shares=shares, town_radius_m=radius, air_stations=stations,
+        depot=SiteMatch("amenity", frozenset({"townhall"})),
+        tip=SiteMatch("amenity", frozenset({"recycling"}), tags=(("recycling_type", "centre"),)),
+        depot_name=f"Council depot, {largest.name}",
+        tip_name="Household Waste Recycling Centre (tip)", main_road_kmh=main_kmh)
 
 
 def _place_bins_near(network: RoadNetwork, centre: LonLat, radius: float, scale: float,
@@ -249,40 +366,60 @@ def _nearest_name(lonlat: LonLat, settlements: list[OsmPlace]) -> str:
     return min(settlements, key=lambda s: metres_between(lonlat, s.lonlat)).name
 
 
-def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 2024) -> District:
-    """The Rutland demo district for ``seed``: depot, tip, bins, flowerbeds, air stations."""
-    data = Path(data_dir)
-    pbf = data / "rutland" / "roads.osm.pbf"
+def plan_for(area: str, pbf: Path, boundaries: Boundaries, network: RoadNetwork
+             ) -> DistrictPlan:
+    """Rutland's hand-made plan, or one derived from any other area's data."""
+    return RUTLAND_PLAN if area == "rutland" else derived_plan(pbf, boundaries, network)
+
+
+def _site(pbf: Path, match: SiteMatch, name: str, boundaries: Boundaries,
+          network: RoadNetwork, centre: LonLat, min_kmh: float = 0.0) -> Site:
+    """The depot or tip: the OSM feature, else the plan's fallback, else beside the road of at
+    least ``min_kmh`` nearest the largest centre."""
+    found = _site_point(pbf, match, boundaries)
+    if found is not None:
+        point, source = found
+        return Site(name, *point, source)
+    where = match.fallback or _station_spot(network, centre, boundaries, min_kmh)
+    return Site(name, *where, "placed by the demo (not found in the extract)")
+
+
+def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 2024,
+                      area: str = "rutland") -> District:
+    """The demo district of ``area`` (a folder of ``data_dir``) for ``seed``."""
+    files = AreaFiles(Path(data_dir), area)
+    pbf = files.roads
     rng = np.random.default_rng(seed)
-    boundaries = Boundaries(data)
-    settlements = _settlements(pbf, boundaries)
+    boundaries = Boundaries(files)
+    plan = plan_for(area, pbf, boundaries, network)
+    # A plan may make its largest village the town (an area without a town).
+    settlements = [OsmPlace(p.osm_id, p.name, "town" if p.name in plan.town_shares else p.kind,
+                            p.lonlat) for p in _settlements(pbf, boundaries, plan)]
     towns = {p.name: p.lonlat for p in settlements if p.kind == "town"}
     villages = [p for p in settlements if p.kind == "village"]
+    largest = next(iter(plan.town_shares), None)
+    centre = towns.get(largest or "") or settlements[0].lonlat
 
-    depot_point, depot_source = _named_area_point(
-        pbf, "amenity", frozenset({"public_building", "townhall"}), DEPOT_NAME,
-        (-0.7247, 52.6682))
-    tip_point, tip_source = _named_area_point(
-        pbf, "amenity", frozenset({"recycling"}), TIP_NAME, (-0.6700, 52.7100))
-    depot = Site("Council depot, Catmose, Oakham", *depot_point, depot_source)
-    tip = Site("Cottesmore Household Waste Recycling Centre (tip)", *tip_point, tip_source)
+    depot = _site(pbf, plan.depot, plan.depot_name, boundaries, network, centre)
+    tip = _site(pbf, plan.tip, plan.tip_name, boundaries, network, centre, plan.main_road_kmh)
 
     # Bins: the waste baskets mapped in OSM first, then placed ones.
     positions: list[tuple[LonLat, dict[str, Any]]] = []
     for osm_id, lonlat in read_amenity_nodes(pbf, "waste_basket"):
-        if boundaries.inside_one_each(lonlat):
+        if boundaries.inside_one_each(lonlat) and len(positions) < BIN_TARGET:
             positions.append((lonlat, {"source": "OpenStreetMap amenity=waste_basket",
                                        "osm_node": osm_id}))
     remaining = BIN_TARGET - len(positions)
     taken = [p for p, _ in positions]
-    quotas = {name: round(remaining * share) for name, share in TOWN_SHARES.items()}
+    quotas = {name: round(remaining * share) for name, share in plan.town_shares.items()}
     village_total = remaining - sum(quotas.values())
-    quotas.update(_village_quotas(network, villages, village_total, rng))
+    if villages:
+        quotas.update(_village_quotas(network, villages, village_total, rng))
     for settlement in [*[p for p in settlements if p.kind == "town"], *villages]:
         is_town = settlement.kind == "town"
         placed = _place_bins_near(
             network, settlement.lonlat,
-            TOWN_RADIUS_M.get(settlement.name, 1000.0) if is_town else VILLAGE_RADIUS_M,
+            plan.town_radius_m.get(settlement.name, 1000.0) if is_town else VILLAGE_RADIUS_M,
             TOWN_DENSITY_SCALE_M if is_town else VILLAGE_DENSITY_SCALE_M,
             quotas.get(settlement.name, 0), taken, boundaries, rng)
         taken.extend(placed)
@@ -312,13 +449,10 @@ def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 20
             for bed in flowerbeds)
     air = []
     for number, (name, place, profile, vendor, visibility, main_road) in enumerate(
-            AIR_STATIONS, start=1):
-        centre = next((s.lonlat for s in settlements if s.name == place), towns["Oakham"])
-        lonlat = _snap_to_road(network, centre, offset_m=4.0,
-                               min_kmh=80.0 if main_road else 0.0)
-        if not boundaries.inside_one_each(lonlat):
-            lonlat = _snap_to_road(network, centre, offset_m=-4.0,
-                                   min_kmh=80.0 if main_road else 0.0)
+            plan.air_stations, start=1):
+        at = next((s.lonlat for s in settlements if s.name == place), centre)
+        lonlat = _station_spot(network, at, boundaries,
+                               plan.main_road_kmh if main_road else 0.0)
         key = f"air-{number}"
         air.append(AssetSpec(
             key=key, name=name, asset_type="air_quality_station", profile=profile,
@@ -327,6 +461,17 @@ def generate_district(data_dir: str | Path, network: RoadNetwork, seed: int = 20
             properties={"demo_key": key, "settlement": place, "roadside": main_road},
         ))
     return District(seed, depot, tip, tuple(bins), tuple(flowerbeds), tuple(air))
+
+
+def _station_spot(network: RoadNetwork, at: LonLat, boundaries: Boundaries,
+                  min_kmh: float) -> LonLat:
+    """Beside the nearest road of at least ``min_kmh`` to ``at``, inside the area."""
+    for speed in (min_kmh, 0.0):
+        for offset in (4.0, -4.0):
+            spot = _snap_to_road(network, at, offset_m=offset, min_kmh=speed)
+            if boundaries.inside_one_each(spot):
+                return spot
+    return at
 
 
 def _flowerbeds(pbf: Path, boundaries: Boundaries, settlements: list[OsmPlace], seed: int,

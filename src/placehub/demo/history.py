@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from placehub.area.files import AIR_REPLAY
 from placehub.demo.district import AssetSpec
 from placehub.rounds.demand import (
     BinSite,
@@ -58,7 +59,6 @@ ROUND_START_HOUR = 7
 WATERING_DAYS = (1, 4)  # Tuesday and Friday
 WATERED_TO = 38.0
 
-AIR_SOURCE = "air/marylebone_road_hourly_2015_2020.csv"
 AIR_REPLAY_YEAR = 2019
 AIR_REPLAY_LABEL = (
     "Replay of Defra AURN hourly data from London Marylebone Road (site MY1), {year}, scaled to "
@@ -258,7 +258,7 @@ def air_replay_label(year: int = AIR_REPLAY_YEAR) -> str:
 def air_reading(data_dir: Path, asset: AssetSpec, at: datetime, seed: int,
                 year: int = AIR_REPLAY_YEAR) -> dict[str, float]:
     """The replayed readings of an air station for the hour of ``at`` (quantity -> value)."""
-    table = _air_table(str(data_dir / AIR_SOURCE), year)
+    table = _air_table(str(data_dir / AIR_REPLAY), year)
     source = table.get((at.month, at.day if (at.month, at.day) != (2, 29) else 28, at.hour), {})
     scale = AIR_SCALE["roadside" if asset.properties.get("roadside") else "town"]
     rng = _rng(seed, "air", asset.key, int(at.timestamp()) // 3600)

@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from placehub.access.tables import organisations
+from placehub.area import area_files
 from placehub.config import Settings
 from placehub.console import (
     console,
@@ -171,7 +172,7 @@ def simulate_command(
     if unknown:
         fail(f"unknown policy {', '.join(unknown)}: use {', '.join(POLICIES)}")
     settings = settings_of(ctx)
-    pbf = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
+    pbf = settings.rounds_road_network or str(area_files(settings).roads)
     if not Path(pbf).exists():
         fail(f"no OSM extract at {pbf}: set PLACEHUB_DATA_DIR or rounds_road_network")
     sites, source, places = _demo_bins(settings)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from placehub.area import area_files
 from placehub.assets.forecasting import default_forecaster
 from placehub.assets.history import Asset, read_assets
 from placehub.assets.types import SERVICED_TYPES
@@ -129,7 +130,7 @@ def service_sites(conn: Connection) -> dict[str, LonLat]:
 
 def distance_from_settings(settings: Settings) -> DistanceSource:
     """The road network where one is available, else the haversine fallback (which says so)."""
-    path = settings.rounds_road_network or str(settings.data_path / "rutland" / "roads.osm.pbf")
+    path = settings.rounds_road_network or str(area_files(settings).roads)
     if Path(path).exists():
         network = _road_network(path, str(settings.road_network_file or ""))
         if network is not None:
