@@ -31,6 +31,7 @@ from placehub.alerts.engine import attach_engine
 from placehub.alerts.store import create_rule
 from placehub.db import Database
 from placehub.db.scratch import scratch_postgres
+from placehub.sta.model import ORGANISATION_ANNOTATION, VISIBILITY_ANNOTATION
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.writes import create_entity
 
@@ -79,8 +80,8 @@ def make_streams(database: Database, count: int, name: str) -> list[int]:
         for i in range(count):
             thing = create_entity(conn, principal, "Things", {
                 "name": f"{name} {i}", "description": "bench bin",
-                "properties": {"asset_type": "bench_bin", "organisation": "bench",
-                               "visibility": "public"},
+                "properties": {"asset_type": "bench_bin"},
+                ORGANISATION_ANNOTATION: "bench", VISIBILITY_ANNOTATION: "public",
                 "Locations": [{"name": "x", "description": "x",
                                "encodingType": "application/geo+json",
                                "location": {"type": "Point",

@@ -104,8 +104,10 @@ SETTINGS: tuple[Setting, ...] = (
             "credentials."),
     Setting("sta_mqtt_select_topics", "result;phenomenonTime,result",
             "SensorThings MQTT $select topics published besides the full ones: property sets "
-            "separated by ';', e.g. 'result;phenomenonTime,result' publishes "
-            "v1.1/Observations?$select=result and ...?$select=phenomenonTime,result."),
+            "separated by ';', each for the entity types that have all its properties, or for "
+            "one entity set when prefixed ('Datastreams:name,phenomenonTime'). The default "
+            "publishes v1.1/Observations?$select=result and ...?$select=phenomenonTime,result "
+            "on every Observation collection topic."),
     Setting("sta_default_top", 100, "SensorThings page size when a request gives no $top.", int),
     Setting("sta_max_top", 10000, "Largest $top a SensorThings request may ask for.", int),
     Setting("council_name", "Rutland County Council", "Council name shown in the web UI header."),

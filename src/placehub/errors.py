@@ -5,6 +5,7 @@ class PlacehubError(Exception):
     """Base of errors that come from the request or the data, not from a bug."""
 
     status_code = 400
+    headers: dict[str, str] = {}  # sent with the error response
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -17,6 +18,9 @@ class BadRequest(PlacehubError):
 
 class Unauthorized(PlacehubError):
     status_code = 401
+    # RFC 9110: a 401 names the schemes accepted. An API token goes in either one.
+    headers = {"WWW-Authenticate": 'Bearer realm="placehub", Basic realm="placehub", '
+                                   'charset="UTF-8"'}
 
 
 class Forbidden(PlacehubError):

@@ -34,8 +34,8 @@ def make_asset(database: Database, asset_type: str, quantities: list[str], *,
         ensure_organisation(conn, org, org.title())
         body: dict[str, Any] = {
             "name": name, "description": name,
-            "properties": {"asset_type": asset_type, "organisation": org,
-                           "visibility": visibility},
+            "properties": {"asset_type": asset_type},
+            "@placehub.organisation": org, "@placehub.visibility": visibility,
             "Locations": [{"name": name, "description": name, "encodingType": "application/geo+json",
                            "location": {"type": "Point", "coordinates": list(point)}}],
             "Datastreams": [{

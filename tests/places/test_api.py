@@ -181,7 +181,7 @@ def test_things_created_and_moved_through_sensorthings_are_assigned(
     with TestClient(app) as client:
         created = client.post("/sta/v1.1/Things", json={
             "name": "Bin by STA", "description": "",
-            "properties": {"asset_type": "litter_bin", "visibility": "public"},
+            "properties": {"asset_type": "litter_bin"}, "@placehub.visibility": "public",
             "Locations": [{"name": "here", "description": "", "encodingType":
                            "application/geo+json",
                            "location": {"type": "Point", "coordinates": list(OAKHAM)}}]})

@@ -66,7 +66,7 @@ def estate(people: dict[str, Who]) -> dict[str, Any]:
     """Rutland's public Thing and its private one sharing a Sensor, each with Observations."""
     editor = people["rutland_editor"]
     public = oven("public bin", observations=2)
-    public["properties"]["visibility"] = "public"
+    public["@placehub.visibility"] = "public"
     public_id = editor.send("POST", "Things", public).json()["@iot.id"]
     public_body = editor.get(f"Things({public_id})?$expand=Datastreams($expand=Sensor,"
                              "Observations)").json()
@@ -161,7 +161,7 @@ def test_writes_need_a_token_with_rights(people: dict[str, Who],
     assert editor.send("PATCH", f"Things({estate['private']})", body).status_code == 200
     # Nor may Sutton move its own Observations into Rutland's Datastream.
     sutton_thing = sutton.send("POST", "Things", {**oven("sutton bin", observations=1),
-                                                  "properties": {"visibility": "public"}})
+                                                  "@placehub.visibility": "public"})
     assert sutton_thing.status_code == 201, sutton_thing.text
     observation = sutton.get(f"Things({sutton_thing.json()['@iot.id']})/Datastreams"
                              "?$expand=Observations").json()["value"][0]["Observations"][0]
@@ -171,20 +171,26 @@ def test_writes_need_a_token_with_rights(people: dict[str, Who],
 
 
 def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
-    """A new Thing belongs to the token user's only organisation unless properties.organisation
-    names one; properties.visibility sets who reads it; both are shown back in properties."""
+    """A new Thing belongs to the token user's only organisation unless @placehub.organisation
+    names one; @placehub.visibility sets who reads it; both are shown back as annotations."""
     editor = people["rutland_editor"]
     thing = editor.send("POST", "Things", {"name": "a", "description": "b"}).json()
-    assert thing["properties"] == {"organisation": "rutland", "visibility": "organisation"}
+    assert thing["@placehub.organisation"] == "rutland"
+    assert thing["@placehub.visibility"] == "organisation"
+    assert "properties" not in thing
     assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 404
     both = people["both"]
     unclear = both.send("POST", "Things", {"name": "a", "description": "b"})
-    assert unclear.status_code == 400 and "organisation" in unclear.json()["error"]["message"]
-    named = both.send("POST", "Things", {"name": "a", "description": "b", "properties": {
-        "organisation": "sutton", "visibility": "public", "ward": "Carshalton"}})
-    assert named.status_code == 201
-    assert named.json()["properties"] == {"organisation": "sutton", "visibility": "public",
-                                          "ward": "Carshalton"}
+    assert unclear.status_code == 400
+    assert "@placehub.organisation" in unclear.json()["error"]["message"]
+    named = both.send("POST", "Things", {"name": "a", "description": "b",
+                                         "@placehub.organisation": "sutton",
+                                         "@placehub.visibility": "public",
+                                         "properties": {"ward": "Carshalton"}})
+    assert named.status_code == 201, named.text
+    assert named.json()["properties"] == {"ward": "Carshalton"}
+    assert (named.json()["@placehub.organisation"], named.json()["@placehub.visibility"]) == (
+        "sutton", "public")
     anonymous_view = people["anonymous"].get(f"Things({named.json()['@iot.id']})")
     assert anonymous_view.status_code == 200
     # A Location posted to a Thing belongs to the Thing's organisation, even for this user.
@@ -192,18 +198,68 @@ def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
         "name": "l", "description": "d", "encodingType": "application/geo+json",
         "location": {"type": "Point", "coordinates": [-0.19, 51.36]}})
     assert moved.status_code == 201, moved.text
-    assert moved.json()["properties"] == {"organisation": "sutton"}
-    assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
-        "organisation": "sutton"}}).status_code == 403
-    assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
-        "organisation": "nowhere"}}).status_code == 400
-    assert editor.send("POST", "Things", {"name": "a", "description": "b", "properties": {
-        "visibility": "everyone"}}).status_code == 400
-    # Changing visibility later through PATCH.
+    assert moved.json()["@placehub.organisation"] == "sutton"
+    assert "@placehub.visibility" not in moved.json()
+    assert editor.send("POST", "Things", {"name": "a", "description": "b",
+                                          "@placehub.organisation": "sutton"}).status_code == 403
+    assert editor.send("POST", "Things", {"name": "a", "description": "b",
+                                          "@placehub.organisation": "nowhere"}).status_code == 400
+    assert editor.send("POST", "Things", {"name": "a", "description": "b",
+                                          "@placehub.visibility": "everyone"}).status_code == 400
+    # Only a Thing has a visibility; a Datastream's organisation is its Thing's.
+    refused = editor.send("POST", "Sensors", {"name": "s", "description": "d",
+                                              "encodingType": "text/plain", "metadata": "m",
+                                              "@placehub.visibility": "public"})
+    assert refused.status_code == 400
+    assert "only a Thing" in refused.json()["error"]["message"]
+    # Changing visibility later through PATCH, by merge or by JSON Patch.
     made_public = editor.send("PATCH", f"Things({thing['@iot.id']})",
-                              {"properties": {"visibility": "public"}})
+                              {"@placehub.visibility": "public"})
     assert made_public.status_code == 200
+    assert made_public.json()["@placehub.visibility"] == "public"
     assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 200
+    hidden = editor.client.patch(
+        f"{ROOT}/Things({thing['@iot.id']})",
+        json=[{"op": "replace", "path": "/@placehub.visibility", "value": "restricted"}],
+        headers={**editor.headers, "Content-Type": "application/json-patch+json"})
+    assert hidden.status_code == 200, hidden.text
+    assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 404
+
+
+def test_user_properties_round_trip_unchanged(people: dict[str, Who]) -> None:
+    """req/datamodel/thing/properties: properties are the user's own JSON object, stored and
+    returned unchanged, including members named organisation or visibility; PUT without
+    properties clears them and keeps the owner and visibility."""
+    editor = people["rutland_editor"]
+    mine = {"organisation": "Met Office", "visibility": 3, "owner": {"name": "Noah"}}
+    created = editor.send("POST", "Things", {"name": "station", "description": "d",
+                                             "@placehub.visibility": "public",
+                                             "properties": mine})
+    assert created.status_code == 201, created.text
+    thing_id = created.json()["@iot.id"]
+    assert created.json()["properties"] == mine
+    assert editor.get(f"Things({thing_id})").json()["properties"] == mine
+    assert editor.get(f"Things({thing_id})/properties").json() == {"properties": mine}
+    assert editor.get(f"Things({thing_id})/properties/organisation/$value").text == "Met Office"
+    assert editor.get(
+        "Things?$filter=properties/organisation eq 'Met Office'").json()["value"][0][
+        "@iot.id"] == thing_id
+    replaced = editor.send("PUT", f"Things({thing_id})", {"name": "station", "description": "d"})
+    assert replaced.status_code == 200, replaced.text
+    assert "properties" not in replaced.json()  # zero-to-one: left out while null
+    assert replaced.json()["@placehub.visibility"] == "public"
+    assert "properties" not in people["anonymous"].get(f"Things({thing_id})").json()
+    assert editor.get(f"Things({thing_id})/properties").status_code == 204
+    assert editor.get(f"Things({thing_id})?$select=properties").json() == {"properties": None}
+    # A Sensor's own properties.organisation is kept as well.
+    sensor = editor.send("POST", "Sensors", {"name": "s", "description": "d",
+                                             "encodingType": "text/plain", "metadata": "m",
+                                             "properties": {"organisation": "Met Office"}})
+    assert sensor.json()["properties"] == {"organisation": "Met Office"}
+    assert sensor.json()["@placehub.organisation"] == "rutland"
+    # $select names properties only: the annotations come with the full entity.
+    selected = editor.get(f"Things({thing_id})?$select=name").json()
+    assert selected == {"name": "station"}
 
 
 def test_partner_organisations_read_partner_data(people: dict[str, Who],
@@ -215,7 +271,7 @@ def test_partner_organisations_read_partner_data(people: dict[str, Who],
                             service.organisation_id(conn, "sutton"))
     editor = people["rutland_editor"]
     thing = editor.send("POST", "Things", {"name": "shared", "description": "d",
-                                           "properties": {"visibility": "partners"}}).json()
+                                           "@placehub.visibility": "partners"}).json()
     # Tokens are resolved per request, so the new partnership applies at once.
     assert people["sutton_editor"].get(f"Things({thing['@iot.id']})").status_code == 200
     assert people["anonymous"].get(f"Things({thing['@iot.id']})").status_code == 404
@@ -227,7 +283,7 @@ def test_anonymous_write_on_loopback(settings: Any, database: Database) -> None:
     with TestClient(app) as client:
         response = client.post(f"{ROOT}/Things", json={"name": "local", "description": "d"})
         assert response.status_code == 201, response.text
-        assert response.json()["properties"]["organisation"] == "local"
+        assert response.json()["@placehub.organisation"] == "local"
     off_loopback = create_app(settings.replace(anonymous_write=True, host="0.0.0.0"),
                               database=database)
     with TestClient(off_loopback) as client:

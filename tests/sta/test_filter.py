@@ -14,6 +14,7 @@ from placehub.access.service import ANONYMOUS, Principal
 from placehub.errors import BadRequest
 from placehub.sta.filter import compile_filter
 from placehub.sta.model import ENTITIES_BY_SET, visibility_clause
+from placehub.sta.spatial import SpatialIndex
 from tests.sta.filter_data import build_store
 
 ADMIN = Principal(username="admin", write_anywhere=True)
@@ -30,14 +31,16 @@ def store(database) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def run_filter(database: Any, set_name: str, text: str, principal: Principal = ADMIN,
-               prefilter_only: bool = False) -> set[int]:
-    """Ids of ``set_name`` matching ``text``, read the way the query executor reads them."""
+               prefilter_only: bool = False, indexed: bool = False) -> set[int]:
+    """Ids of ``set_name`` matching ``text``, read the way the query executor reads them
+    (``indexed``: through the spatial index, and PostGIS where the database has it)."""
     entity = ENTITIES_BY_SET[set_name]
     table = entity.table
-    plan = compile_filter(text, entity, table, principal)
-    query = select(table.c.id, *plan.columns).where(
-        plan.clause, visibility_clause(entity, table, principal))
     with database.connect() as conn:
+        plan = compile_filter(text, entity, table, principal,
+                              SpatialIndex(conn) if indexed else None)
+        query = select(table.c.id, *plan.columns).where(
+            plan.clause, visibility_clause(entity, table, principal))
         rows = conn.execute(query).mappings().all()
     if prefilter_only or plan.post_filter is None:
         return {row["id"] for row in rows}
@@ -202,10 +205,13 @@ LOCATION_CASES = [
 ]
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["columns", "index"])
 @pytest.mark.parametrize(("text", "expected"), LOCATION_CASES)
-def test_geometry_filters(database, store, text: str, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """Every geospatial function gives Shapely's exact answer (req built-in-query-functions)."""
-    assert run_filter(database, "Locations", text) == ids(store, *expected)
+def test_geometry_filters(database, store, text: str, expected: list[str],  # type: ignore[no-untyped-def]
+                          indexed: bool) -> None:
+    """Every geospatial function gives Shapely's exact answer (req built-in-query-functions),
+    filtering on the bounding-box columns or through the spatial index (and PostGIS)."""
+    assert run_filter(database, "Locations", text, indexed=indexed) == ids(store, *expected)
 
 
 def test_geometry_prefilter_uses_bounding_boxes(database, store) -> None:  # type: ignore[no-untyped-def]
@@ -220,8 +226,10 @@ def test_geometry_prefilter_uses_bounding_boxes(database, store) -> None:  # typ
 
 def test_geometry_across_one_and_many_relations(database, store) -> None:  # type: ignore[no-untyped-def]
     """Datastream/Thing/Locations/location is tested against any of the Thing's Locations."""
-    found = run_filter(database, "Datastreams", f"st_within(Thing/Locations/location, {OAKHAM_BOX})")
-    assert found == ids(store, "bin_fill", "station_no2", "station_status")
+    for indexed in (False, True):
+        found = run_filter(database, "Datastreams",
+                           f"st_within(Thing/Locations/location, {OAKHAM_BOX})", indexed=indexed)
+        assert found == ids(store, "bin_fill", "station_no2", "station_status")
 
 
 def test_datastream_json_and_concat(database, store) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,8 @@
 creates, reads, updates and deletes entities on a real placehub server.
 
 The app runs under uvicorn on a free localhost port in a background thread, on SQLite and
-PostgreSQL; the client authenticates with a placehub bearer token.
+PostgreSQL; the client authenticates as its documentation says, with
+``AuthHandler(username, password)`` (HTTP Basic), a placehub API token being the password.
 """
 
 from __future__ import annotations
@@ -16,34 +17,11 @@ from typing import Any
 import frost_sta_client as fsc
 import geojson
 import pytest
-import requests
 import uvicorn
 
 from placehub.access import service
 from placehub.db import Database
 from placehub.web.app import create_app
-
-
-class BearerAuth(requests.auth.AuthBase):
-    """Adds 'Authorization: Bearer <token>' to each request."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-class BearerAuthHandler(fsc.AuthHandler):  # type: ignore[misc]
-    """frost-sta-client only knows Basic auth; this handler sends a placehub token instead."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def add_auth_header(self) -> BearerAuth:
-        return BearerAuth(self.token)
 
 
 def _free_port() -> int:
@@ -84,12 +62,15 @@ def test_frost_client_creates_and_reads_back(server: tuple[str, str]) -> None:
     Datastream and Observations (linked by @iot.id with extra members), reads them back with
     $expand, patches and deletes."""
     url, token = server
-    sta = fsc.SensorThingsService(url, auth_handler=BearerAuthHandler(token))
+    sta = fsc.SensorThingsService(url, auth_handler=fsc.AuthHandler(username="frost",
+                                                                    password=token))
     location = fsc.Location(name="Oakham Market Place", description="Litter bin site",
                             encoding_type="application/geo+json",
                             location=geojson.Point((-0.7264, 52.6702)))
+    # A user's own "organisation" member is data like any other and comes back unchanged.
+    properties = {"asset_type": "litter_bin", "organisation": "Met Office"}
     thing = fsc.Thing(name="Bin OAK-001", description="Litter bin",
-                      properties={"asset_type": "litter_bin"}, locations=[location])
+                      properties=properties, locations=[location])
     sta.create(thing)
     assert isinstance(thing.id, int)
     sensor = fsc.Sensor(name="LDDS75", description="Ultrasonic distance sensor",
@@ -112,7 +93,7 @@ def test_frost_client_creates_and_reads_back(server: tuple[str, str]) -> None:
 
     found = sta.things().find(thing.id)
     assert found.name == "Bin OAK-001"
-    assert found.properties["asset_type"] == "litter_bin"
+    assert found.properties == properties
     things = sta.things().query().expand(
         "Locations,Datastreams($expand=Sensor,ObservedProperty,Observations($orderby="
         "phenomenonTime))").list()
@@ -138,3 +119,15 @@ def test_frost_client_creates_and_reads_back(server: tuple[str, str]) -> None:
     sta.delete(sta.things().find(thing.id))
     with pytest.raises(Exception, match="404|not found|Not Found"):
         sta.things().find(thing.id)
+
+
+def test_frost_client_without_a_valid_token_is_refused(server: tuple[str, str]) -> None:
+    """AuthHandler with a password that is not an API token gets placehub's 401 (with its
+    challenge) and nothing is created; reading public data needs no credentials."""
+    url, token = server
+    wrong = fsc.SensorThingsService(url, auth_handler=fsc.AuthHandler(username="frost",
+                                                                      password="secret"))
+    with pytest.raises(Exception, match="401"):
+        wrong.create(fsc.Thing(name="Intruder", description="should not exist"))
+    anonymous = fsc.SensorThingsService(url)
+    assert [t.name for t in anonymous.things().query().list().entities] == []

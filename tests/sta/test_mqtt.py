@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from placehub.access import service
 from placehub.config import load_settings
+from placehub.sta.mqtt import select_topics
 from placehub.sta.tables import observations
 from tests.conftest import missing_service
 from tests.sta.conftest import oven
@@ -134,7 +135,7 @@ def _writer_token(database: Any, visibility_org: str = "rutland") -> str:
 
 def _public_datastream(client: TestClient, headers: dict[str, str]) -> tuple[int, int]:
     body = oven("public bin")
-    body["properties"] = {"visibility": "public"}
+    body["@placehub.visibility"] = "public"
     thing = client.post("/sta/v1.1/Things", json=body, headers=headers)
     assert thing.status_code == 201, thing.text
     thing_id = thing.json()["@iot.id"]
@@ -245,6 +246,61 @@ def test_create_observation_by_publishing(settings, database, broker) -> None:  
                 stored = conn.execute(select(func.count()).select_from(observations).where(
                     observations.c.datastream_id == stream)).scalar()
             assert stored == 1
+        finally:
+            subscriber.close()
+
+
+def test_select_topics_belong_to_the_entity_types_that_have_them() -> None:
+    """An unprefixed $select set goes to every entity type having all its properties ('result'
+    to Observations only, 'name' to six types), a prefixed one to its entity set; a set no
+    type can answer is refused with its name."""
+    topics = select_topics("result;phenomenonTime,result;Datastreams:id,name;name")
+    by_text: dict[str, set[str]] = {}
+    for topic in topics:
+        by_text.setdefault(topic.text, set()).add(topic.entity.name)
+    assert by_text["result"] == {"Observation"}
+    assert by_text["phenomenonTime,result"] == {"Observation"}
+    assert by_text["id,name"] == {"Datastream"}
+    assert by_text["name"] == {"Thing", "Location", "Datastream", "Sensor", "ObservedProperty",
+                               "FeatureOfInterest"}
+    for bad, message in [("colour", "no entity type has all of 'colour'"),
+                         ("Bins:name", "not an entity set"),
+                         ("Datastreams:result", "Datastream has no property 'result'")]:
+        with pytest.raises(ValueError, match=message):
+            select_topics(bad)
+
+
+def test_select_topics_publish_what_http_select_gives(settings, database, broker) -> None:  # type: ignore[no-untyped-def]
+    """18-088 14.2.4: RESOURCE_PATH/COLLECTION?$select=... carries the selected properties of
+    each new entity of that collection, as GET ...?$select= gives them; an Observation set
+    is never published on Datastream topics (no more {"result": null})."""
+    token = _writer_token(database)
+    headers = {"Authorization": f"Bearer {token}"}
+    configured = settings.replace(
+        sta_mqtt_select_topics="result;phenomenonTime,result;Datastreams:id,name,phenomenonTime")
+    with _app_client(configured, database, broker) as client:
+        _wait_connected(client)
+        thing, stream = _public_datastream(client, headers)
+        wanted = [f"v1.1/Datastreams({stream})/Observations?$select=phenomenonTime,result",
+                  "v1.1/Datastreams?$select=id,name,phenomenonTime"]
+        unwanted = ["v1.1/Datastreams?$select=result", f"v1.1/Things({thing})/Datastreams"
+                    "?$select=result", "v1.1/Datastreams?$select=phenomenonTime,result"]
+        subscriber = Subscriber(broker, [*wanted, *unwanted])
+        try:
+            time.sleep(0.5)
+            reading = {"phenomenonTime": "2024-05-01T10:00:00Z", "result": 41}
+            assert client.post(f"/sta/v1.1/Datastreams({stream})/Observations", json=reading,
+                               headers=headers).status_code == 201
+            assert subscriber.wait_for(wanted[0]) == reading
+            over_http = client.get(f"/sta/v1.1/Datastreams({stream})"
+                                   "?$select=id,name,phenomenonTime").json()
+            assert subscriber.wait_for(wanted[1]) == over_http == {
+                "@iot.id": stream, "name": "public bin temperature",
+                "phenomenonTime": "2024-05-01T10:00:00Z/2024-05-01T10:00:00Z"}
+            time.sleep(1)
+            while not subscriber.messages.empty():
+                subscriber.seen.append(subscriber.messages.get())
+            assert [topic for topic, _ in subscriber.seen if topic in unwanted] == []
         finally:
             subscriber.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from placehub.errors import BadRequest, Unsupported
+from placehub.errors import BadRequest, NotFound, Unsupported
 from placehub.sta.model import ENTITIES_BY_SET
 from placehub.sta.options import parse_query_options
 from placehub.sta.paths import parse_path
@@ -30,18 +30,31 @@ def test_valid_paths(path: str, kind: str, target: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(("path", "message"), [
-    ("Thngs", "unknown entity set"),
     ("Things/Datastreams", "is a collection"),
     ("Things(x)", "not valid"),
-    ("Things(1)/colour", "has no property or navigation"),
-    ("Things(1)/name/first", "has no sub-properties"),
     ("Datastreams(1)/Thing(2)", "takes no id"),
     ("Things(1)/$ref/name", "last segment"),
     ("Things((1)", "not valid"),
 ])
 def test_invalid_paths_name_the_problem(path: str, message: str) -> None:
-    """A bad path is a BadRequest whose message says what is wrong."""
+    """A path that cannot be read is a BadRequest whose message says what is wrong."""
     with pytest.raises(BadRequest, match=message.replace("(", r"\(")):
+        parse_path(path)
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("Thngs", "unknown entity set 'Thngs'"),
+    ("Foo", "unknown entity set 'Foo'"),
+    ("MultiDatastreams", "not offered"),
+    ("Things(1)/nosuch", "has no property or navigation 'nosuch'"),
+    ("Things(1)/colour", "has no property or navigation"),
+    ("Things(1)/name/first", "has no sub-properties"),
+    ("Datastreams(1)/Observations(2)/Sensor", "has no property or navigation 'Sensor'"),
+])
+def test_names_the_model_lacks_address_nothing(path: str, message: str) -> None:
+    """req/request-data/status-code (OData 404): a set, property or navigation the model does
+    not have is NotFound, and the message lists what exists."""
+    with pytest.raises(NotFound, match=message):
         parse_path(path)
 
 

@@ -78,6 +78,39 @@ def test_service_root_lists_entity_sets_and_conformance(sta: StaClient) -> None:
     assert REQ + "create-update-delete/deep-insert" in conformance
 
 
+# The requirement URIs of OGC 18-088 (data model under req/datamodel/, as its service root
+# example and the OGC test suites name them) that placehub implements over HTTP.
+DECLARED = {
+    "datamodel/entity-control-information/common-control-information",
+    *(f"datamodel/{name}/{part}" for name in (
+        "thing", "location", "historical-location", "datastream", "sensor",
+        "observed-property", "observation", "feature-of-interest")
+      for part in ("properties", "relations")),
+    "resource-path/resource-path-to-entities",
+    *(f"request-data/{name}" for name in (
+        "order", "expand", "select", "status-code", "query-status-code", "orderby", "top",
+        "skip", "count", "pagination", "filter", "built-in-filter-operations",
+        "built-in-query-functions")),
+    *(f"create-update-delete/{name}" for name in (
+        "create-entity", "link-to-existing-entities", "deep-insert", "deep-insert-status-code",
+        "update-entity", "update-entity-put", "update-entity-jsonpatch", "delete-entity",
+        "historical-location-auto-creation", "historical-location-manual-creation")),
+    "batch-request/batch-request",
+    "data-array/data-array",
+}
+
+
+def test_conformance_lists_the_requirement_uris_of_18_088(sta: StaClient) -> None:
+    """serverSettings.conformance (18-088 9.2.1) holds exactly the granular requirement URIs
+    implemented, spelt as the standard spells them: no URI outside 18-088's requirements, the
+    PUT and JSON Patch updates included (MQTT ones only with an MQTT endpoint)."""
+    conformance = sta.get("").json()["serverSettings"]["conformance"]
+    over_http = {uri.removeprefix(REQ) for uri in conformance if "mqtt" not in uri}
+    assert over_http == DECLARED
+    assert len(conformance) == len(set(conformance))
+    assert all(uri.startswith(REQ) for uri in conformance)
+
+
 @pytest.mark.parametrize("set_name", list(MANDATORY))
 def test_entities_have_control_information_properties_and_relations(
     sta: StaClient, stream: dict[str, int], set_name: str
@@ -137,6 +170,18 @@ def test_missing_entities_answer_404(sta: StaClient, stream: dict[str, int]) -> 
     response = sta.get(f"Things({other['@iot.id']})/Datastreams({stream['Datastreams']})")
     assert response.status_code == 404
     assert "does not exist" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["Foo", "Foo(1)", "MultiDatastreams", "Things(1)/nosuch",
+                                  "Things(1)/nosuch/$value", "Things(1)/name/first",
+                                  "Things(1)/Datastreams(1)/nosuch"])
+def test_names_the_service_lacks_answer_404(sta: StaClient, path: str) -> None:
+    """req/request-data/status-code (OData): an unknown collection, property or navigation
+    addresses no resource, so it answers 404 Not Found with a message naming what exists."""
+    response = sta.get(path)
+    assert response.status_code == 404
+    message = response.json()["error"]["message"]
+    assert "Things" in message or "Datastreams" in message or "name" in message
 
 
 def test_unsupported_query_option_answers_501(sta: StaClient) -> None:

@@ -1,6 +1,10 @@
-"""Who a web request comes from: a bearer token, a signed-in session, or nobody."""
+"""Who a web request comes from: an API token (Bearer, or HTTP Basic with the token as the
+password), a signed-in session, or nobody."""
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 from fastapi import Request
 
@@ -12,6 +16,7 @@ from placehub.access.service import (
 )
 from placehub.config import is_loopback
 from placehub.db import Database
+from placehub.errors import Unauthorized
 
 # Local testing only (refused off loopback by `serve`): anonymous requests may write anywhere.
 ANONYMOUS_WRITER = Principal(username="anonymous-writer", write_anywhere=True)
@@ -25,10 +30,11 @@ def current_principal(request: Request) -> Principal:
     database: Database = request.app.state.database
     settings = request.app.state.settings
     principal = ANONYMOUS
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
+    scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() in {"bearer", "basic"}:
+        token = credentials.strip() if scheme.lower() == "bearer" else basic_token(credentials)
         with database.connect() as conn:
-            principal = principal_for_token(conn, header[7:].strip())
+            principal = principal_for_token(conn, token)
     elif "session" in request.scope and request.session.get("user_id"):
         with database.connect() as conn:
             principal = principal_for_user(conn, int(request.session["user_id"]))
@@ -36,3 +42,23 @@ def current_principal(request: Request) -> Principal:
         principal = ANONYMOUS_WRITER
     request.state.principal = principal
     return principal
+
+
+def basic_token(credentials: str) -> str:
+    """The API token sent as the password of HTTP Basic credentials (RFC 7617).
+
+    Clients that only speak Basic (frost-sta-client's ``AuthHandler(username, password)``,
+    QGIS, curl ``-u``) send a token this way; the user name is not checked, as the token alone
+    names its user.
+    """
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("the Basic credentials are not base64 of 'user:password'; send an "
+                           "API token as the password (create one with 'placehub tokens "
+                           "create')") from None
+    _user, colon, password = decoded.partition(":")
+    if not colon or not password:
+        raise Unauthorized("HTTP Basic needs an API token as the password (any user name); "
+                           "create one with 'placehub tokens create'")
+    return password

@@ -22,6 +22,7 @@ from placehub.access.service import Principal
 from placehub.access.tables import organisations
 from placehub.db import Database
 from placehub.errors import BadRequest
+from placehub.sta.model import ORGANISATION_ANNOTATION, VISIBILITY_ANNOTATION
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, things
 from placehub.sta.writes import create_entity
@@ -174,10 +175,9 @@ def ensure_station(
         thing_id = create_entity(conn, principal, "Things", {
             "name": site,
             "description": f"Air-quality station {site}" + (f" ({source})" if source else ""),
-            # The SensorThings core reads a Thing's owner and visibility from its properties.
-            "properties": {"asset_type": "air_quality_station", "source": source,
-                           "organisation": _slug(conn, organisation_id),
-                           "visibility": visibility},
+            "properties": {"asset_type": "air_quality_station", "source": source},
+            ORGANISATION_ANNOTATION: _slug(conn, organisation_id),
+            VISIBILITY_ANNOTATION: visibility,
             "Locations": [{"name": site, "description": f"Location of {site}",
                            "encodingType": "application/geo+json", "location": point}],
             "Datastreams": [stream(col) for col in wanted],

@@ -36,6 +36,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # placehub's queries are short. JIT compiled for half a second before the first row of a
+    # page whose plan estimate crossed jit_above_cost, and a parallel worker took longer to
+    # start than a 100-row page of Locations took to read (bench/bench_sta_spatial.py).
+    kwargs.setdefault("connect_args", {}).setdefault(
+        "options", "-c jit=off -c max_parallel_workers_per_gather=0")
     return create_engine(url, **kwargs)
 
 

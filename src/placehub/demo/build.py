@@ -122,13 +122,14 @@ def registered_demo_keys(conn: Connection, organisation: str = ORGANISATION_SLUG
 def _site_thing(conn: Connection, site: Site, asset_type: str, key: str,
                 organisation: str, council: str) -> int:
     """The depot or the tip as a Thing with a Location (no device)."""
+    from placehub.sta.model import ORGANISATION_ANNOTATION, VISIBILITY_ANNOTATION
     from placehub.sta.writes import create_entity
 
     return create_entity(conn, DEMO_WRITER, "Things", {
         "name": site.name,
         "description": f"{asset_type.capitalize()} of the {council} demo ({site.source})",
-        "properties": {"asset_type": asset_type, "demo_key": key, "source": site.source,
-                       "organisation": organisation, "visibility": "public"},
+        "properties": {"asset_type": asset_type, "demo_key": key, "source": site.source},
+        ORGANISATION_ANNOTATION: organisation, VISIBILITY_ANNOTATION: "public",
         "Locations": [{"name": site.name, "description": site.source,
                        "encodingType": "application/geo+json",
                        "location": {"type": "Point", "coordinates": [site.lon, site.lat]}}],

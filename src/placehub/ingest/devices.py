@@ -26,6 +26,7 @@ from placehub.ingest.journal import lock_for_writing, normalise_eui
 from placehub.ingest.profiles import get_profile
 from placehub.ingest.tables import ingest_device_health, ingest_devices
 from placehub.ingest.vocabulary import QUANTITIES
+from placehub.sta.model import ORGANISATION_ANNOTATION, VISIBILITY_ANNOTATION
 from placehub.sta.tables import observed_properties, things
 from placehub.sta.writes import WriteEvents, create_entity
 
@@ -115,7 +116,8 @@ def _observed_property(
             "name": name,
             "definition": spec.definition,
             "description": spec.description,
-            "properties": {"organisation": slug, "quantity": quantity},
+            "properties": {"quantity": quantity},
+            ORGANISATION_ANNOTATION: slug,
         },
         events,
     )
@@ -152,10 +154,11 @@ def register_device(
             full_distance_mm=profile.bin.full_distance_mm,
             capacity_litres=profile.bin.capacity_litres,
         )
+    owner: dict[str, str] = {}
     if spec.organisation:
-        properties["organisation"] = spec.organisation
+        owner[ORGANISATION_ANNOTATION] = spec.organisation
     if spec.visibility:
-        properties["visibility"] = spec.visibility
+        owner[VISIBILITY_ANNOTATION] = spec.visibility
     lon, lat = float(spec.longitude), float(spec.latitude)
     thing_id = create_entity(
         conn,
@@ -165,6 +168,7 @@ def register_device(
             "name": spec.name,
             "description": spec.description or f"{profile.name} ({asset_type.replace('_', ' ')})",
             "properties": properties,
+            **owner,
             "Locations": [
                 {
                     "name": spec.name,
@@ -195,7 +199,8 @@ def register_device(
             "metadata": (
                 f"LoRaWAN device {spec.dev_eui}, profile {profile.id}, codec {profile.codec}"
             ),
-            "properties": {"organisation": slug, "dev_eui": spec.dev_eui, "codec": profile.codec},
+            "properties": {"dev_eui": spec.dev_eui, "codec": profile.codec},
+            ORGANISATION_ANNOTATION: slug,
         },
         events,
     )

@@ -70,11 +70,8 @@ def service_root(request: Request) -> JSONResponse:
 def _server_settings(request: Request) -> dict[str, Any]:
     """Conformance URIs, plus the data array and MQTT classes and the MQTT endpoint (sta-query)."""
     settings = request.app.state.settings
-    uris = [*conformance_uris(),
-            *(mqtt.REQ + name for name in (*data_array.CONFORMANCE, "batch-request/batch-request"))]
     endpoints = mqtt.server_settings(settings.mqtt_url, settings.mqtt_public_url)
-    uris.extend(endpoints)
-    return {"conformance": uris, **endpoints}
+    return {"conformance": [*conformance_uris(), *endpoints], **endpoints}
 
 
 @router.api_route("", methods=["POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)

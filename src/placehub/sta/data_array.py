@@ -34,7 +34,6 @@ from placehub.sta.serialise import (
 )
 
 RESULT_FORMAT = "dataArray"
-CONFORMANCE = ("data-array/data-array",)
 DEFAULT_COMPONENTS = ("id", "phenomenonTime", "resultTime", "result")
 READABLE_COMPONENTS = ("id", "phenomenonTime", "resultTime", "result", "resultQuality",
                        "validTime", "parameters", "FeatureOfInterest/id")
@@ -95,7 +94,7 @@ def create_observations(conn: Connection, principal: Principal, body: Any) -> Cr
     """Store the Observations of a CreateObservations body in one batched write."""
     if principal.is_anonymous and not principal.write_anywhere:
         raise Unauthorized("CreateObservations needs an API token: send 'Authorization: "
-                           "Bearer <token>'")
+                           "Bearer <token>', or HTTP Basic with the token as the password")
     if not isinstance(body, list):
         raise BadRequest("CreateObservations takes a JSON array of {\"Datastream\": "
                          "{\"@iot.id\": n}, \"components\": [...], \"dataArray\": [[...]]}")

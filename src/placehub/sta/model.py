@@ -53,6 +53,15 @@ PropertyKind = Literal[
 
 BBOX_COLUMNS = ("min_x", "min_y", "max_x", "max_y")
 
+# placehub's own instance annotations (OData JSON: "@namespace.term"), beside @iot.id: who owns
+# an entity and, for a Thing, who may read it. They are not in ``properties``, so the user's
+# properties round-trip unchanged, and clients ignore annotations they do not know.
+ORGANISATION_ANNOTATION = "@placehub.organisation"
+VISIBILITY_ANNOTATION = "@placehub.visibility"
+# Entity types with an organisation of their own (the others belong to their Thing's).
+OWNED_ENTITIES = frozenset({"Thing", "Location", "Sensor", "ObservedProperty",
+                            "FeatureOfInterest"})
+
 
 @dataclass(frozen=True)
 class Property:
@@ -68,6 +77,9 @@ class Property:
     columns: tuple[str, ...]
     required: bool = False  # must be given on create (spec "mandatory")
     writable: bool = True  # False for values the server computes (Datastream.phenomenonTime)
+    # Zero-to-one in 18-088: left out of the entity's JSON while null (as FROST does), so
+    # clients that type-check them (frost-sta-client wants properties to be an object) work.
+    omit_null: bool = False
 
     @property
     def column(self) -> str:
@@ -178,12 +190,12 @@ def _text(name: str, column: str | None = None, required: bool = True) -> Proper
 
 
 def _json(name: str, column: str, required: bool = False) -> Property:
-    return Property(name, "json", (column,), required=required)
+    return Property(name, "json", (column,), required=required, omit_null=not required)
 
 
 def _geometry(name: str, column: str, required: bool = True, writable: bool = True) -> Property:
     return Property(name, "geometry", (column, *BBOX_COLUMNS), required=required,
-                    writable=writable)
+                    writable=writable, omit_null=not required)
 
 
 def _many(name: str, target: str, column: str) -> Navigation:
@@ -250,9 +262,10 @@ DATASTREAM = Entity(
         _json("unitOfMeasurement", "unit_of_measurement", required=True),
         _geometry("observedArea", "observed_area", required=False, writable=False),
         Property("phenomenonTime", "time_interval",
-                 ("phenomenon_time_start", "phenomenon_time_end"), writable=False),
+                 ("phenomenon_time_start", "phenomenon_time_end"), writable=False,
+                 omit_null=True),
         Property("resultTime", "time_interval",
-                 ("result_time_start", "result_time_end"), writable=False),
+                 ("result_time_start", "result_time_end"), writable=False, omit_null=True),
         _json("properties", "properties"),
     ),
     _navs(
@@ -293,7 +306,8 @@ OBSERVATION = Entity(
                  ("result_type", "result_number", "result_boolean", "result_string",
                   "result_json"), required=True),
         _json("resultQuality", "result_quality"),
-        Property("validTime", "time_interval", ("valid_time_start", "valid_time_end")),
+        Property("validTime", "time_interval", ("valid_time_start", "valid_time_end"),
+                 omit_null=True),
         _json("parameters", "parameters"),
     ),
     _navs(
@@ -397,14 +411,19 @@ def visibility_clause(entity: Entity | str, alias: FromClause,
         tl = thing_locations.alias("vis_tl")
         hl = historical_locations.alias("vis_hl")
         lhl = location_historical_locations.alias("vis_lhl")
-        current = alias.c.id.in_(
-            select(tl.c.location_id).select_from(tl.join(t, t.c.id == tl.c.thing_id))
-            .where(thing_visible(principal, t)))
-        past = alias.c.id.in_(
-            select(lhl.c.location_id)
+        # EXISTS per Location (an index probe on location_id), not IN: Locations are as many
+        # as Things, so the set of readable ones is large, and a page or a spatial-index lookup
+        # needs only its own rows checked. OFFSET 0 keeps PostgreSQL from turning each EXISTS
+        # into a hash of every readable Location, built before the first row (100,000 of them
+        # took longer than the rest of a spatial query).
+        current = exists(
+            select(1).select_from(tl.join(t, t.c.id == tl.c.thing_id))
+            .where(tl.c.location_id == alias.c.id, thing_visible(principal, t)).offset(0))
+        past = exists(
+            select(1)
             .select_from(lhl.join(hl, hl.c.id == lhl.c.historical_location_id)
                          .join(t, t.c.id == hl.c.thing_id))
-            .where(thing_visible(principal, t)))
+            .where(lhl.c.location_id == alias.c.id, thing_visible(principal, t)).offset(0))
         unlinked = and_(
             not_(exists(select(1).select_from(tl).where(tl.c.location_id == alias.c.id))),
             not_(exists(select(1).select_from(lhl).where(lhl.c.location_id == alias.c.id))),

@@ -37,15 +37,18 @@ from placehub.access.service import ANONYMOUS, Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, PlacehubError
 from placehub.sta import writes
+from placehub.sta.conformance import REQ
 from placehub.sta.model import (
     DATASTREAM,
+    ENTITIES,
     ENTITIES_BY_NAME,
+    ENTITIES_BY_SET,
     Entity,
     visibility_clause,
 )
-from placehub.sta.options import QueryOptions
+from placehub.sta.options import QueryOptions, parse_query_options
 from placehub.sta.query import ReadContext, render
-from placehub.sta.serialise import Links
+from placehub.sta.serialise import Links, entity_json
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +90,66 @@ class BrokerAddress:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
-def select_sets(setting: str) -> list[tuple[str, ...]]:
-    """``$select`` sets from the setting: ``result;phenomenonTime,result`` -> two sets."""
-    sets = []
+@dataclass(frozen=True)
+class SelectTopic:
+    """One ``$select`` set published for one entity type: ``?$select=<text>`` after each of its
+    collection topics, with the properties HTTP ``$select`` would give (OGC 18-088 14.2.4)."""
+
+    entity: Entity
+    text: str  # as the client subscribes to it, e.g. "phenomenonTime,result"
+    select: tuple[str, ...]  # the parsed names (id for @iot.id, ...)
+
+
+def select_topics(setting: str) -> list[SelectTopic]:
+    """The ``$select`` topics of the setting, per entity type.
+
+    Sets are separated by ``;``. ``Datastreams:name,observedArea`` names its entity set; a set
+    without one (``phenomenonTime,result``) is published for every entity type that has all
+    its names, so ``result`` goes to Observation collections only. A set no entity type can
+    answer is a ValueError naming it.
+    """
+    topics = []
     for part in setting.split(";"):
-        names = tuple(n.strip() for n in part.split(",") if n.strip())
-        if names:
-            sets.append(names)
-    return sets
+        set_name, colon, names_text = part.rpartition(":") if ":" in part else ("", "", part)
+        names = [n.strip() for n in names_text.split(",") if n.strip()]
+        if not names:
+            continue
+        text = ",".join(names)
+        if colon:
+            entity = ENTITIES_BY_SET.get(set_name.strip())
+            if entity is None:
+                raise ValueError(f"sta_mqtt_select_topics: {set_name.strip()!r} is not an entity "
+                                 f"set; use one of {', '.join(ENTITIES_BY_SET)}")
+            candidates = [entity]
+        else:
+            candidates = list(ENTITIES)
+        chosen = []
+        for entity in candidates:
+            try:
+                options = parse_query_options([("$select", text)], entity)
+            except PlacehubError as error:
+                if colon:
+                    raise ValueError(f"sta_mqtt_select_topics: {error.message}") from None
+                continue
+            assert options.select is not None
+            chosen.append(SelectTopic(entity, text, options.select))
+        if not chosen:
+            raise ValueError(f"sta_mqtt_select_topics: no entity type has all of {text!r}")
+        topics.extend(chosen)
+    return topics
 
 
 class MqttBridge:
     """Publishes SensorThings notifications and creates Observations from MQTT messages."""
 
     def __init__(self, database: Database, mqtt_url: str, service_root: str,
-                 select_topics: str = "result;phenomenonTime,result") -> None:
+                 select_setting: str = "result;phenomenonTime,result") -> None:
         self.database = database
         self.address = BrokerAddress.parse(mqtt_url)
         self.links = Links(service_root)
-        self.selects = select_sets(select_topics)
+        self.selects: dict[str, list[SelectTopic]] = {}
+        for topic in select_topics(select_setting):
+            self.selects.setdefault(topic.entity.name, []).append(topic)
         self.jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=100_000)
         self.connected = threading.Event()
         self.client = paho.Client(CallbackAPIVersion.VERSION2,
@@ -204,18 +248,20 @@ class MqttBridge:
         self.client.publish(topic, json.dumps(value, ensure_ascii=False,
                                               separators=(",", ":")), qos=0)
 
-    def _publish_entity(self, entity: Entity, item: dict[str, Any],
+    def _publish_entity(self, entity: Entity, row: Any, item: dict[str, Any],
                         collections: list[str]) -> None:
         entity_topic = f"{PREFIX}/{entity.set_name}({item['@iot.id']})"
         self.publish(entity_topic, item)
         for name in _NOTIFY_PROPERTIES.get(entity.name, ()):
             if name in item:
                 self.publish(f"{entity_topic}/{name}", {name: item[name]})
+        # The selected properties exactly as GET ...?$select= gives them (nulls included).
+        selected = [(topic.text, entity_json(entity, row, self.links, topic.select))
+                    for topic in self.selects.get(entity.name, ())]
         for collection in collections:
             self.publish(collection, item)
-            for names in self.selects:
-                chosen = {n: item.get("@iot.id" if n == "id" else n) for n in names}
-                self.publish(f"{collection}?$select={','.join(names)}", chosen)
+            for text, value in selected:
+                self.publish(f"{collection}?$select={text}", value)
 
     def notify_observations(self, ids: list[int]) -> None:
         """Publish newly written Observations that everyone may read."""
@@ -228,7 +274,7 @@ class MqttBridge:
             rows = self._visible(conn, entity, ids)
             items = self._rendered(conn, entity, rows)
         for row, item in zip(rows, items, strict=True):
-            self._publish_entity(entity, item, [
+            self._publish_entity(entity, row, item, [
                 f"{PREFIX}/Observations",
                 f"{PREFIX}/Datastreams({row['datastream_id']})/Observations",
                 f"{PREFIX}/FeaturesOfInterest({row['feature_of_interest_id']})/Observations",
@@ -243,7 +289,7 @@ class MqttBridge:
             rows = self._visible(conn, DATASTREAM, stream_ids)
             items = self._rendered(conn, DATASTREAM, rows)
         for row, item in zip(rows, items, strict=True):
-            self._publish_entity(DATASTREAM, item, [
+            self._publish_entity(DATASTREAM, row, item, [
                 f"{PREFIX}/Datastreams", f"{PREFIX}/Things({row['thing_id']})/Datastreams"])
 
     def notify_things(self, thing_ids: list[int]) -> None:
@@ -260,14 +306,14 @@ class MqttBridge:
                                  .where(links_table.c.thing_id.in_(visible))).all() if visible \
                 else []
             location_rows = self._visible(conn, location, [p.location_id for p in pairs])
-            location_items = {int(r["id"]): item for r, item in zip(
+            location_items = {int(r["id"]): (r, item) for r, item in zip(
                 location_rows, self._rendered(conn, location, location_rows), strict=True)}
-        for item in items:
-            self._publish_entity(thing, item, [f"{PREFIX}/Things"])
+        for row, item in zip(rows, items, strict=True):
+            self._publish_entity(thing, row, item, [f"{PREFIX}/Things"])
         for pair in pairs:
             place = location_items.get(int(pair.location_id))
             if place is not None:
-                self._publish_entity(location, place, [
+                self._publish_entity(location, *place, [
                     f"{PREFIX}/Locations", f"{PREFIX}/Things({pair.thing_id})/Locations"])
 
     # --- creation ---------------------------------------------------------------------------
@@ -318,7 +364,6 @@ class MqttBridge:
         return Principal(user_id=0, username="mqtt", roles={int(organisation): "editor"})
 
 
-REQ = "http://www.opengis.net/spec/iot_sensing/1.1/req/"
 MQTT_CONFORMANCE = ("create-observations-via-mqtt/observations-creation",
                     "receive-updates-via-mqtt/receive-updates")
 

@@ -3,6 +3,8 @@
 Covers the eight URL patterns of OGC 18-088 9.2: collection, entity ``(id)``, property (with
 sub-properties of JSON values), ``$value``, navigation, ``$ref`` and nested paths. Parsing only
 checks the shape against the entity model; the query layer checks that the entities exist.
+A name the model does not have (``/Foo``, ``/Things(1)/nosuch``) addresses no resource: 404,
+as in OData; a path that cannot be read at all (``Things(x)``, ``//``) is a 400.
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from placehub.errors import BadRequest
+from placehub.errors import BadRequest, NotFound
 from placehub.sta.model import ENTITIES_BY_SET, Entity, Navigation, Property
 
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z$][A-Za-z0-9_.$@-]*)(?:\((?P<id>[^()]*)\))?$")
 
 PathKind = Literal["collection", "entity", "property", "value", "ref"]
+
+# Entity sets of OGC 18-088 extensions placehub does not serve, and why (docs/sta.md, Limits).
+NOT_OFFERED = {
+    "MultiDatastreams": "every placehub Observation belongs to one Datastream with a single "
+                        "typed result; give each observed property its own Datastream",
+    "TaskingCapabilities": "tasking (OGC 17-079) is not supported",
+    "Tasks": "tasking (OGC 17-079) is not supported",
+    "Actuators": "tasking (OGC 17-079) is not supported",
+}
 
 
 @dataclass(frozen=True)
@@ -86,10 +97,11 @@ def parse_path(path: str) -> ResourcePath:
     first = _split(segments[0], path)
     entity = ENTITIES_BY_SET.get(first[0])
     if entity is None:
-        raise BadRequest(
-            f"unknown entity set {first[0]!r} in {path!r}: use one of "
-            + ", ".join(ENTITIES_BY_SET)
-        )
+        offered = ", ".join(ENTITIES_BY_SET)
+        if first[0] in NOT_OFFERED:
+            raise NotFound(f"{first[0]} are not offered by this service ({NOT_OFFERED[first[0]]}); "
+                           f"the entity sets are {offered}")
+        raise NotFound(f"unknown entity set {first[0]!r} in {path!r}: use one of {offered}")
     steps.append(Step(entity, None, None if first[1] is None else parse_id(first[1], segments[0])))
     index = 1
     while index < len(segments):
@@ -117,7 +129,7 @@ def parse_path(path: str) -> ResourcePath:
             continue
         prop = current.entity.properties.get(name)
         if prop is None or raw_id is not None:
-            raise BadRequest(
+            raise NotFound(
                 f"{where}: {current.entity.name} has no property or navigation {segment!r}; "
                 f"it has {', '.join([*current.entity.properties, *current.entity.navigations])}"
             )
@@ -127,7 +139,7 @@ def parse_path(path: str) -> ResourcePath:
         else:
             subpath, kind = rest, "property"
         if subpath and prop.kind != "json":
-            raise BadRequest(f"{where}/{subpath[0]}: {name} has no sub-properties")
+            raise NotFound(f"{where}/{subpath[0]}: {name} has no sub-properties")
         if any(part.startswith("$") for part in subpath):
             raise BadRequest(f"{path}: only $value may follow a property")
         return ResourcePath(tuple(steps), kind, prop, tuple(subpath))  # type: ignore[arg-type]

@@ -4,12 +4,12 @@
 Every table access goes through ``visibility_clause``, so what a principal cannot read is absent
 everywhere: in collections, behind navigation paths and inside ``$expand``. ``$expand`` runs one
 query per expanded level for all parents of that level (``parent IN (...)``), with per-parent
-``$top``/``$skip`` done by a ``row_number()`` window.
+``$top``/``$skip`` read through the relation's index (see ``_top_per_parent``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,9 @@ from placehub.sta.filter import compile_filter
 from placehub.sta.model import (
     DATASTREAM,
     ENTITIES_BY_NAME,
+    ORGANISATION_ANNOTATION,
+    OWNED_ENTITIES,
+    VISIBILITY_ANNOTATION,
     Entity,
     Navigation,
     visibility_clause,
@@ -44,6 +47,7 @@ from placehub.sta.model import (
 from placehub.sta.options import OrderKey, QueryOptions, resolve_order_path
 from placehub.sta.paths import ResourcePath
 from placehub.sta.serialise import Links, entity_json, property_value
+from placehub.sta.spatial import SpatialIndex
 
 Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 
@@ -180,7 +184,7 @@ def _filtered(ctx: ReadContext, entity: Entity, alias: FromClause,
     """WHERE terms, the exact post filter and the columns it reads (geometry filters)."""
     if options.filter is None:
         return [], None, ()
-    plan = compile_filter(options.filter, entity, alias, ctx.principal)
+    plan = compile_filter(options.filter, entity, alias, ctx.principal, SpatialIndex(ctx.conn))
     columns = tuple(plan.columns) if plan.post_filter is not None else ()
     return [plan.clause], plan.post_filter, columns
 
@@ -265,7 +269,7 @@ def _count(ctx: ReadContext, base: Select, from_clause: FromClause,
     if post_filter is None:
         return int(ctx.conn.execute(
             select(func.count()).select_from(from_clause).where(where)).scalar_one())
-    return sum(1 for row in ctx.conn.execute(base).mappings() if post_filter(row))
+    return sum(1 for row in _streamed(ctx, base) if post_filter(row))
 
 
 def _page(ctx: ReadContext, query: Select, skip: int, top: int,
@@ -275,7 +279,7 @@ def _page(ctx: ReadContext, query: Select, skip: int, top: int,
         return list(ctx.conn.execute(query.offset(skip).limit(top + 1)).mappings().all())
     rows: list[Row] = []
     matched = 0
-    for row in ctx.conn.execute(query).mappings():
+    for row in _streamed(ctx, query):
         if not post_filter(row):
             continue
         matched += 1
@@ -284,6 +288,16 @@ def _page(ctx: ReadContext, query: Select, skip: int, top: int,
             if len(rows) > top:
                 break
     return rows
+
+
+def _streamed(ctx: ReadContext, query: Select) -> Iterator[Row]:
+    """Rows as the database hands them over, in batches: a post filter that has its page after
+    a few hundred rows stops there (PostgreSQL would otherwise send every candidate first)."""
+    result = ctx.conn.execute(query.execution_options(yield_per=100))
+    try:
+        yield from result.mappings()
+    finally:
+        result.close()  # also when the caller stops early: the server-side cursor ends
 
 
 # --- entities, properties --------------------------------------------------------------------
@@ -308,7 +322,7 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     """The value of the addressed property (following a JSON sub-path); NotFound if absent."""
     assert path.prop is not None
     row = fetch_row(ctx, scope)
-    value = _entity_value(ctx, scope.entity, row, path.prop.name)
+    value = property_value(path.prop, row)
     for part in path.subpath:
         if not isinstance(value, dict) or part not in value:
             raise NotFound(f"{path.text()}/{path.prop.name}/{'/'.join(path.subpath)} "
@@ -317,21 +331,13 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     return value
 
 
-def _entity_value(ctx: ReadContext, entity: Entity, row: Row, name: str) -> Any:
-    """One property of a row as JSON (with the organisation inside properties)."""
-    value = property_value(entity.properties[name], row)
-    if name == "properties":
-        value = {**(value or {}), **(access_properties(ctx, entity, row) or {})}
-    return value
-
-
-def access_properties(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, str] | None:
-    """The owning organisation (slug), and a Thing's visibility, shown inside ``properties``."""
-    if "organisation_id" not in entity.table.c:
-        return None
-    shown = {"organisation": ctx.organisation_slug(row["organisation_id"])}
+def access_annotations(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, str]:
+    """placehub's annotations of a row: the owning organisation (slug), a Thing's visibility."""
+    if entity.name not in OWNED_ENTITIES:
+        return {}
+    shown = {ORGANISATION_ANNOTATION: ctx.organisation_slug(row["organisation_id"])}
     if entity.name == "Thing":
-        shown["visibility"] = row["visibility"]
+        shown[VISIBILITY_ANNOTATION] = row["visibility"]
     return shown
 
 
@@ -342,7 +348,7 @@ def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
            options: QueryOptions) -> list[dict[str, Any]]:
     """Rows as JSON objects, with their ``$expand`` items fetched one query per level."""
     outs = [
-        entity_json(entity, row, ctx.links, options.select, access_properties(ctx, entity, row))
+        entity_json(entity, row, ctx.links, options.select, access_annotations(ctx, entity, row))
         for row in rows
     ]
     if not rows or not options.expand:

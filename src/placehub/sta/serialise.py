@@ -4,11 +4,13 @@ control information (``@iot.id``, ``@iot.selfLink``, ``...@iot.navigationLink``)
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import shapely
 from shapely.geometry import shape
 
 from placehub.errors import BadRequest
@@ -83,6 +85,11 @@ def geojson_bbox(value: Any, label: str) -> tuple[float, float, float, float]:
         else:
             geometries = [value]
         boxes = [shape(g).bounds for g in geometries if g]
+        for geometry in geometries:
+            # GEOS's own reader as well (PostGIS reads GeoJSON the same way): it refuses what
+            # shape() forgives, such as a polygon ring that is not closed.
+            if geometry:
+                shapely.from_geojson(json.dumps(geometry))
     except Exception as error:  # noqa: BLE001 - Shapely raises many kinds for bad GeoJSON
         raise BadRequest(f"{label}: not valid GeoJSON ({error})") from None
     boxes = [b for b in boxes if b and not any(math.isnan(v) for v in b)]
@@ -111,8 +118,6 @@ def property_value(prop: Property, row: Mapping[str, Any]) -> Any:
 
 def raw_value(value: Any) -> str:
     """The text/plain form used by ``$value``."""
-    import json
-
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
@@ -144,15 +149,21 @@ def entity_json(
     row: Mapping[str, Any],
     links: Links,
     select: tuple[str, ...] | None,
-    extra_properties: Mapping[str, Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One entity as SensorThings JSON with its control information, honouring ``$select``."""
+    """One entity as SensorThings JSON with its control information, honouring ``$select``.
+
+    ``annotations`` (placehub's own, e.g. ``@placehub.organisation``) follow ``@iot.selfLink``
+    when no ``$select`` is given.
+    """
     self_link = links.entity(entity, row["id"])
     out: dict[str, Any] = {}
     if select is None or "id" in select:
         out["@iot.id"] = row["id"]
     if select is None or "@iot.selfLink" in select:
         out["@iot.selfLink"] = self_link
+    if select is None and annotations:
+        out.update(annotations)
     for name in entity.navigations:
         if select is None or name in select:
             out[f"{name}@iot.navigationLink"] = f"{self_link}/{name}"
@@ -160,7 +171,7 @@ def entity_json(
         if name == "id" or (select is not None and name not in select):
             continue
         value = property_value(prop, row)
-        if name == "properties" and extra_properties:
-            value = {**(value or {}), **extra_properties}
+        if value is None and prop.omit_null and select is None:
+            continue
         out[name] = value
     return out

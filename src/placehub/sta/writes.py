@@ -8,8 +8,8 @@
   writer (``placehub.sta.observations``), which also generates FeaturesOfInterest.
 
 Who may write: editors and admins of the owning organisation. A Thing's organisation and
-visibility are given in its ``properties`` as ``organisation`` (slug) and ``visibility``; other
-entities inherit the organisation of the Thing they hang off.
+visibility are given in the annotations ``@placehub.organisation`` (slug) and
+``@placehub.visibility``; entities hanging off a Thing inherit its organisation.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from placehub.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthori
 from placehub.sta.model import (
     ENTITIES_BY_NAME,
     ENTITIES_BY_SET,
+    ORGANISATION_ANNOTATION,
+    OWNED_ENTITIES,
+    VISIBILITY_ANNOTATION,
     Entity,
     Navigation,
     Property,
@@ -67,8 +70,7 @@ from placehub.sta.tables import (
 # Members of a request body that are control information, never data.
 _IGNORED_SUFFIXES = ("@iot.navigationLink", "@iot.count", "@iot.nextLink")
 _IGNORED = {"@iot.id", "@iot.selfLink", "id"}
-# Entity types with their own organisation column (the others belong to their Thing's).
-_OWNED = {"Thing", "Location", "Sensor", "ObservedProperty", "FeatureOfInterest"}
+_ANNOTATIONS = {ORGANISATION_ANNOTATION, VISIBILITY_ANNOTATION}
 LOCAL_ORGANISATION = "local"
 
 
@@ -198,8 +200,9 @@ def delete_from_request(database: Database, principal: Principal, path: Resource
 def _require_writer(principal: Principal) -> None:
     """Writes need a token (or the local anonymous-write setting): 401 otherwise."""
     if principal.is_anonymous and not principal.write_anywhere:
-        raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>' "
-                           "(create one with 'placehub tokens create')")
+        raise Unauthorized("writing needs an API token: send 'Authorization: Bearer <token>', "
+                           "or HTTP Basic with the token as the password (create one with "
+                           "'placehub tokens create')")
 
 
 class _translated_errors:
@@ -261,7 +264,7 @@ class Writer:
 
     def owning_organisation(self, entity: Entity, row: Mapping[str, Any]) -> int:
         """The organisation whose editors may change ``row``."""
-        if entity.name in _OWNED:
+        if entity.name in OWNED_ENTITIES:
             return int(row["organisation_id"])
         if entity.name in {"Datastream", "HistoricalLocation"}:
             return self.thing_owner(int(row["thing_id"]))[0]
@@ -286,7 +289,8 @@ class Writer:
     def organisation_for(self, slug: Any, label: str) -> int:
         """The id of the organisation named by slug in a body."""
         if not isinstance(slug, str):
-            raise BadRequest(f"{label}: properties.organisation must be an organisation slug")
+            raise BadRequest(f"{label}/{ORGANISATION_ANNOTATION} must be an organisation slug, "
+                             'e.g. "rutland"')
         row = self.conn.execute(select(organisations.c.id).where(
             organisations.c.slug == slug)).scalar()
         if row is None:
@@ -301,8 +305,7 @@ class Writer:
         if len(writable) > 1:
             slugs = ", ".join(self.organisation_slug(o) for o in writable)
             raise BadRequest(f"{label}: you write for several organisations ({slugs}); say "
-                             'which in properties, e.g. "properties": {"organisation": "...'
-                             '"}')
+                             f'which, e.g. "{ORGANISATION_ANNOTATION}": "{slugs.split(", ")[0]}"')
         if self.principal.write_anywhere:
             # Anonymous local writes: the only organisation there is, or a "local" one.
             ids = self.conn.execute(select(organisations.c.id).limit(2)).scalars().all()
@@ -342,7 +345,7 @@ class Writer:
             raise BadRequest(f"{label}: expected a JSON object for a new {entity.name}")
         preset = dict(preset or {})
         values, navigations = self.split_body(entity, body, label, creating=True)
-        organisation_hint, visibility = self.access_properties(entity, values, label)
+        organisation_hint, visibility = self.access_annotations(entity, body, label)
         # Single-valued relations first: the row needs their ids.
         for navigation in entity.navigations.values():
             if navigation.via != "source_fk":
@@ -367,7 +370,7 @@ class Writer:
                                                     {"datastream_id": values[column]})
         if entity.name == "Location" and org_hint is None:
             org_hint = self._first_linked_thing_owner(navigations.get("Things"))
-        if entity.name in _OWNED:
+        if entity.name in OWNED_ENTITIES:
             organisation = organisation_hint or org_hint or self.default_organisation(label)
             values["organisation_id"] = organisation
         else:
@@ -555,7 +558,7 @@ class Writer:
         values: dict[str, Any] = {}
         navigations: dict[str, Any] = {}
         for key, value in body.items():
-            if key in _IGNORED or key.endswith(_IGNORED_SUFFIXES):
+            if key in _IGNORED or key in _ANNOTATIONS or key.endswith(_IGNORED_SUFFIXES):
                 continue
             if key in entity.navigations:
                 navigations[key] = value
@@ -575,23 +578,23 @@ class Writer:
                     raise BadRequest(f"{label}: {entity.name} needs {prop.name!r}")
         return values, navigations
 
-    def access_properties(self, entity: Entity, values: dict[str, Any],
-                          label: str) -> tuple[int | None, str | None]:
-        """Take ``organisation`` and ``visibility`` out of ``properties`` (they are columns)."""
-        props = values.get("properties")
-        if not isinstance(props, dict) or entity.name not in _OWNED:
-            return None, None
-        props = dict(props)
-        organisation = None
-        if "organisation" in props:
-            organisation = self.organisation_for(props.pop("organisation"), label)
-        visibility = None
-        if entity.name == "Thing" and "visibility" in props:
-            visibility = props.pop("visibility")
+    def access_annotations(self, entity: Entity, body: Mapping[str, Any],
+                           label: str) -> tuple[int | None, str | None]:
+        """The organisation (id) and visibility a body names in placehub's annotations."""
+        organisation = visibility = None
+        if ORGANISATION_ANNOTATION in body:
+            if entity.name not in OWNED_ENTITIES:
+                raise BadRequest(f"{label}/{ORGANISATION_ANNOTATION}: a {entity.name} belongs to "
+                                 "the organisation of its Thing; leave it out")
+            organisation = self.organisation_for(body[ORGANISATION_ANNOTATION], label)
+        if VISIBILITY_ANNOTATION in body:
+            if entity.name != "Thing":
+                raise BadRequest(f"{label}/{VISIBILITY_ANNOTATION}: only a Thing has a "
+                                 "visibility (what hangs off it follows it); leave it out")
+            visibility = body[VISIBILITY_ANNOTATION]
             if visibility not in VISIBILITIES:
-                raise BadRequest(f"{label}/properties/visibility: use one of "
+                raise BadRequest(f"{label}/{VISIBILITY_ANNOTATION}: use one of "
                                  + ", ".join(VISIBILITIES))
-        values["properties"] = props
         return organisation, visibility
 
     # -- update ---------------------------------------------------------------------------
@@ -616,7 +619,7 @@ class Writer:
                     raise BadRequest(f"{label}: PUT replaces the whole entity and "
                                      f"{prop.name!r} is missing")
                 values.update({column: None for column in prop.columns})
-        new_org, visibility = self.access_properties(entity, values, label)
+        new_org, visibility = self.access_annotations(entity, body, label)
         if new_org is not None and new_org != organisation:
             self.require_write(new_org, f"data of organisation {self.organisation_slug(new_org)!r}")
             values["organisation_id"] = new_org
@@ -656,12 +659,10 @@ class Writer:
         for name, prop in entity.properties.items():
             if prop.kind != "id" and prop.writable:
                 document[name] = copy.deepcopy(property_value(prop, row))
-        if entity.name in _OWNED:
-            props = dict(document.get("properties") or {})
-            props["organisation"] = self.organisation_slug(int(row["organisation_id"]))
-            if entity.name == "Thing":
-                props["visibility"] = row["visibility"]
-            document["properties"] = props
+        if entity.name in OWNED_ENTITIES:
+            document[ORGANISATION_ANNOTATION] = self.organisation_slug(int(row["organisation_id"]))
+        if entity.name == "Thing":
+            document[VISIBILITY_ANNOTATION] = row["visibility"]
         try:
             patched = jsonpatch.apply_patch(document, operations)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:

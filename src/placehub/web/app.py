@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def placehub_error(_request: Request, error: PlacehubError) -> JSONResponse:
         return JSONResponse(
             {"error": {"code": error.status_code, "message": error.message}},
-            status_code=error.status_code,
+            status_code=error.status_code, headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)
