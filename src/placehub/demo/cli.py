@@ -49,7 +49,7 @@ def demo(
     settings = with_overrides(ctx, host=host, port=port, database_url=database_url)
     started = time.perf_counter()
     tasks: dict[str, TaskID] = {}
-    with open_database(settings) as database, progress() as bar:
+    with open_database(settings, upgrade=True) as database, progress() as bar:
         def show(step: str, done: int, total: int) -> None:
             if step not in tasks:
                 tasks[step] = bar.add_task(step, total=total)

@@ -204,18 +204,15 @@ def _demo_bins(settings: Settings) -> tuple[list[BinSite], str, dict[str, tuple[
     A demo bin keeps its setting, settlement and ``near_park`` and is known to the demand
     model by its demo key, so the simulation draws the same demand the demo's history did.
     """
-    from sqlalchemy.engine import make_url
-
     from placehub.db import Database
+    from placehub.db.migrate import schema_state
     from placehub.rounds.assets import read_assets
     from placehub.rounds.demand import site_from_properties
 
-    url = make_url(str(settings.database_url))
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return [], "", {}  # do not create a database just to find it empty
+    if not schema_state(settings.database_url).current:
+        return [], "", {}  # no usable database (nothing is created or migrated): generate bins
     database = Database(settings.database_url)
     try:
-        database.upgrade()
         with database.connect() as conn:
             found = read_assets(conn, "litter_bin", datetime.now(UTC), lookback_days=1)
             places = rounds.service_sites(conn)
