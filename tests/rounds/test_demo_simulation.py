@@ -1,4 +1,4 @@
-"""The issue's acceptance, shortened: the simulation on the Rutland demo bins and road network."""
+"""The savings target, shortened: the simulation on the Rutland demo bins and road network."""
 
 from __future__ import annotations
 
