@@ -25,10 +25,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def demo_settings(database: Database, settings: Settings, tmp_path: Path) -> Settings:
-    """A small Rutland demo (12 bins, 12 beds, 6 days of history) in the test database."""
-    settings = settings.replace(road_network_file=str(tmp_path / "roads.npz"))
-    build_demo(database, settings, per_type=12, history_days=6)
+def demo_settings(database: Database, settings: Settings, road_network_file: Path) -> Settings:
+    """A small Rutland demo (12 bins, 12 beds, 6 days of history ending an hour ago, so the
+    readings a test adds are the newest at any time of day) in the test database."""
+    settings = settings.replace(road_network_file=str(road_network_file))
+    build_demo(database, settings, per_type=12, history_days=6,
+               now=datetime.now(UTC) - timedelta(hours=1))
     return settings
 
 

@@ -27,8 +27,8 @@ BAD_CSV = ("dev_eui,name,profile,latitude,longitude,asset_type\n"
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path
-              ) -> Iterator[tuple[LiveServer, Demo]]:
+def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
+              road_network_file: Path) -> Iterator[tuple[LiveServer, Demo]]:
     """The small demo on its own SQLite database, served over HTTP for the whole module."""
     from placehub.web.app import create_app
 
@@ -38,7 +38,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path
     database.upgrade()
     settings = load_settings(environ={}, database_url=url, data_dir=str(data_dir),
                              secret_key="browser-test")
-    demo = build_small_demo(database, settings, work)
+    demo = build_small_demo(database, settings, work, road_network_file)
     with LiveServer(create_app(demo.settings, database=database)) as server:
         yield server, demo
     database.dispose()
