@@ -7,8 +7,8 @@ throwaway database on that server. Outside CI a missing service skips those test
 
 ``--clock WHEN`` runs the tests with the clock set to WHEN (UTC) by time-machine, ticking on from
 there: every ``datetime.now``, ``date.today`` and ``time.time`` in the tests and in placehub sees
-it (the monotonic clocks used for timeouts keep running normally). ``make test-clock`` runs the
-tests marked ``clock`` at fixed times every three hours of a day.
+it (the monotonic clocks used for timeouts keep running normally). Tests marked ``clock`` (their
+outcome could depend on the time of day) also run at each of ``CLOCK_TIMES``, on SQLite.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The day a bare time of day given to --clock falls on: a Saturday, so "tomorrow" is a Sunday.
 CLOCK_DATE = date(2026, 3, 14)
+# When the tests marked ``clock`` run again: every three hours, ten minutes after the hour, where
+# the demo's 3-hourly sensor reports meet the readings tests add.
+CLOCK_TIMES = ("00:10", "03:10", "06:10", "09:10", "12:10", "15:10", "18:10", "21:10")
 _TRAVELLER = pytest.StashKey[Any]()
 
 
@@ -71,6 +74,42 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     traveller = config.stash.get(_TRAVELLER, None)
     if traveller is not None:
         traveller.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("clock") and not metafunc.config.getoption("--clock"):
+        metafunc.parametrize("fixed_clock", [None, *CLOCK_TIMES], indirect=True,
+                             ids=lambda when: f"at-{when}" if when else "now")
+
+
+def _fixed_clock_on_postgresql(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    return (params.get("fixed_clock") is not None
+            and params.get("_session_database") == "postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The fixed-clock runs are about the time of day, which both databases see alike: SQLite
+    # only, to keep the suite's time down (the real-time run covers PostgreSQL).
+    dropped = [item for item in items if _fixed_clock_on_postgresql(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not _fixed_clock_on_postgresql(item)]
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
+    """The instant a ``clock`` test runs at (set before its other fixtures), or None for now."""
+    when = getattr(request, "param", None)
+    if when is None:
+        yield None
+        return
+    import time_machine
+
+    instant = parse_clock(when)
+    with time_machine.travel(instant, tick=True):
+        yield instant
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

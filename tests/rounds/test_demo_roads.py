@@ -65,6 +65,7 @@ def _leg_length_m(leg: list[list[float]]) -> float:
     return float(haversine_m(points[:-1, 0], points[:-1, 1], points[1:, 0], points[1:, 1]).sum())
 
 
+@pytest.mark.clock
 def test_cli_plans_tomorrow_on_the_demo_along_roads(database: Database, demo_settings: Settings,
                                                     data_dir: Path) -> None:
     """`rounds plan --date tomorrow` on the demo routes on the road network, legs along roads."""

@@ -7,6 +7,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from placehub.db import Database
@@ -36,6 +37,7 @@ def test_every_page_renders_for_an_officer(demo: Demo, demo_client: TestClient) 
     assert not failures, failures
 
 
+@pytest.mark.clock
 def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient) -> None:
     """Planning tomorrow's waste round goes form → progress → plan; its sheet prints; a stop
     marked done shows as done."""
@@ -123,6 +125,7 @@ def test_anonymous_users_see_only_public_data(demo: Demo, demo_client: TestClien
         assert not leaked, (path, leaked[:3])
 
 
+@pytest.mark.clock
 def test_skipping_a_stop_needs_a_reason(demo: Demo, demo_client: TestClient) -> None:
     """Skipping without a reason is refused with what to fix; with one it shows on the plan."""
     sign_in(demo_client)
