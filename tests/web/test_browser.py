@@ -19,7 +19,8 @@ from placehub.db import Database
 from tests.web.conftest import LiveServer, axe_violations, browser_sign_in
 from tests.web.demo import Demo, build_small_demo
 
-pytestmark = pytest.mark.browser
+# One pytest-xdist worker runs the whole module: one demo site and one Chromium for all of it.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 BAD_CSV = ("dev_eui,name,profile,latitude,longitude,asset_type\n"
            "A84041000181F001,New bin Oakham,dragino-ldds75-bin,52.6703,-0.7301,litter_bin\n"
