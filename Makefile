@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python bench/bench_sta_query.py write sqlite:///var/bench/write.sqlite3
 	$(BIN)/python bench/bench_sta_query.py write $(BENCH_PG)
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_codecs.py
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_road_matrix.py
 	$(BIN)/python bench/bench_rounds.py

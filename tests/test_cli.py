@@ -214,3 +214,38 @@ def test_an_empty_postgresql_database_is_not_migrated_by_audit_list(empty_postgr
     assert result.exit_code == 1
     assert says(result, "no placehub tables yet", "placehub db upgrade"), result.output
     assert table_names(empty_postgresql.replace("postgresql://", "postgresql+psycopg://")) == set()
+
+
+def _list_commands() -> list[list[str]]:
+    """Every `... list` command of placehub, as its argv."""
+    import typer.main
+
+    found: list[list[str]] = []
+
+    def walk(group: object, path: list[str]) -> None:
+        for name, command in getattr(group, "commands", {}).items():
+            if name == "list":
+                found.append([*path, name])
+            walk(command, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_every_list_command_prints_json(tmp_path: Path) -> None:
+    """Each list command takes --json and prints JSON a script can read, on an empty hub."""
+    import json
+
+    url = f"sqlite:///{tmp_path / 'lists.sqlite3'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--database-url", url, "db", "upgrade"]).exit_code == 0
+    commands = _list_commands()
+    assert ["profiles", "list"] in commands and ["devices", "list"] in commands
+    assert len(commands) >= 12
+    for argv in commands:
+        result = runner.invoke(app, ["--database-url", url, *argv, "--json"])
+        assert result.exit_code == 0, (argv, result.output)
+        if argv == ["audit", "list"]:  # JSON lines, one entry a line (none yet)
+            assert all(json.loads(line) for line in result.stdout.splitlines())
+        else:
+            json.loads(result.stdout)

@@ -24,6 +24,7 @@ from placehub.console import (
     console,
     fail,
     migrate_schema,
+    print_table,
     settings_of,
     with_overrides,
 )
@@ -112,7 +113,7 @@ def show_settings(
     table = Table("setting", "value", "from", "what it does")
     for s in SETTINGS:
         table.add_row(s.env_var, str(settings.values[s.name]), settings.sources[s.name], s.help)
-    console.print(table)
+    print_table(table)
 
 
 @db_app.command("upgrade")

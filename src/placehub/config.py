@@ -112,9 +112,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("road_network_file", "var/roads.npz",
             "Road network cache written by 'placehub load roads' (a compressed .npz parsed from "
             "an OSM extract); when the file is missing, distances fall back to haversine x 1.4."),
-    Setting("ingest_profiles_dir", "",
-            "Folder of extra LoRaWAN device profiles (*.toml) added to the built-in ones; a "
-            "profile with the same id overrides the built-in one."),
+    Setting("ingest_profiles_dir", "var/profiles",
+            "Folder of extra LoRaWAN device profiles (*.toml, in sub-folders too) added to the "
+            "built-in ones, where 'placehub profiles import-repository' writes the profiles it "
+            "makes; a profile with the same id overrides the built-in one. Empty: none."),
     Setting("ingest_process", True,
             "Decode the LoRaWAN journal into Observations in the server process (turn off to "
             "only journal uplinks and process them with 'placehub ingest replay').", bool),

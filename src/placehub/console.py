@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -73,6 +74,22 @@ def migrate_schema(url: str) -> bool:
     migrate.upgrade(url)
     err_console.print("Database schema is up to date.")
     return True
+
+
+def print_table(table: RenderableType) -> None:
+    """Print a table whole: in a terminal it fits the window, piped it is never cut to 80
+    columns (a file or another program gets every id and value in full)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    width = console.measure(table, options=console.options.update_width(100_000)).maximum
+    # Rich never renders wider than the console, so a console as wide as the table prints it.
+    Console(file=console.file, width=max(width, 1)).print(table)
+
+
+def print_json(data: Any) -> None:
+    """Print data as JSON for scripts (``--json`` of every list command)."""
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

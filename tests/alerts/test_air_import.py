@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_marylebone_road_annual_statistics_match_an_independent_computation(
     principal = Principal(username="test", write_anywhere=True)
     with database.connect() as conn:
         for year in YEARS:
-            (site,) = air_report.annual_report(conn, principal, year)
+            (site,) = air_report.annual_report(conn, principal, year)["sites"]
             no2, pm10 = site["pollutants"]["no2"], site["pollutants"]["pm10"]
             want = expected[year]
             assert no2["annual_mean"] == pytest.approx(want["no2_mean"], abs=0.006)
@@ -87,12 +88,20 @@ def test_marylebone_road_annual_statistics_match_an_independent_computation(
 
     response = client.get("/api/air/report", params={"year": 2016})
     assert response.status_code == 200
+    printed = runner.invoke(cli_app, ["--database-url", database.url, "air", "report",
+                                      "--year", "2016", "--json"])
+    assert printed.exit_code == 0, printed.output
+    # One shape for both: the CLI prints exactly what the API returns.
+    assert json.loads(printed.output) == response.json()
+    assert set(response.json()) == {"year", "capture_threshold", "capture_floor", "sites"}
     (site,) = response.json()["sites"]
     assert site["pollutants"]["no2"]["hours_above_200"] == expected[2016]["no2_hours_above_200"]
     csv_text = client.get("/api/air/report", params={"year": 2016, "format": "csv"}).text
     rows = list(csv.DictReader(csv_text.splitlines()))
     assert {r["objective"] for r in rows} == {"NO2 annual mean", "NO2 hourly mean",
                                               "PM10 annual mean", "PM10 24-hour mean"}
+    assert {r["pollutant_name"] for r in rows} == {"Nitrogen dioxide (NO₂)",
+                                                   "Particulate matter (PM10)"}
     sites = client.get("/api/air/sites").json()
     assert sites[0]["name"] == "London Marylebone Road"
     assert set(sites[0]["datastreams"]) == {"no2", "pm10"}

@@ -74,11 +74,42 @@ def test_low_capture_makes_annual_mean_indicative() -> None:
     assert not next(o for o in lenient.objectives if o.kind == "annual_mean").indicative
 
 
-def test_pm25_is_compared_with_interim_and_final_targets() -> None:
-    """An 11 µg/m³ PM2.5 annual mean meets the 2028 interim target (12) but not 2040's (10)."""
+def test_pm25_is_compared_with_the_limit_and_the_interim_and_final_targets() -> None:
+    """An 11 µg/m³ PM2.5 annual mean meets the 20 limit and the 2028 interim target (12) but
+    not 2040's (10); 20.5 breaks all three."""
     stats = aq.pollutant_year("pm2_5", 2024, np.full(aq.hours_in_year(2024), 11.0))
     outcome = {o.limit: o.exceeded for o in stats.objectives}
-    assert outcome == {12.0: False, 10.0: True}
+    assert outcome == {20.0: False, 12.0: False, 10.0: True}
+    high = aq.pollutant_year("pm2_5", 2024, np.full(aq.hours_in_year(2024), 20.5))
+    assert {o.limit: o.exceeded for o in high.objectives} == {20.0: True, 12.0: True,
+                                                               10.0: True}
+    assert high.pollutant_name == "Fine particulate matter (PM2.5)"
+    assert all(o.pollutant_name == high.pollutant_name for o in high.objectives)
+
+
+def test_below_the_capture_floor_no_verdict_is_given() -> None:
+    """0.5% capture of an NO2 level far above 40 gives a mean but no verdict, with the reason;
+    30% capture (above the 25% floor) gives an indicative verdict."""
+    hourly = np.full(aq.hours_in_year(2023), np.nan)
+    hourly[:44] = 90.0  # 44 of 8,760 hours: 0.5%
+    stats = aq.pollutant_year("no2", 2023, hourly)
+    assert stats.data_capture == pytest.approx(0.005, abs=1e-4)
+    for outcome in stats.objectives:
+        assert outcome.exceeded is None
+        assert "no verdict" in outcome.note and "25%" in outcome.note
+    annual = next(o for o in stats.objectives if o.kind == "annual_mean")
+    assert annual.value == 90.0
+    hourly[: int(0.3 * len(hourly))] = 90.0
+    judged = aq.pollutant_year("no2", 2023, hourly)
+    annual = next(o for o in judged.objectives if o.kind == "annual_mean")
+    assert annual.exceeded is True and annual.indicative
+
+
+def test_a_floor_above_the_threshold_is_refused() -> None:
+    """A capture floor above the indicative threshold makes no sense and is refused."""
+    with pytest.raises(ValueError, match="capture floor"):
+        aq.pollutant_year("no2", 2023, np.full(aq.hours_in_year(2023), 5.0),
+                          capture_threshold=0.75, capture_floor=0.8)
 
 
 def test_monthly_capture_counts_hours_with_data() -> None:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from placehub.cli import app
-from placehub.ingest.codecs import DecodeError
+from placehub.ingest.codecs import REGISTRY, DecodeError
 from placehub.ingest.profiles import (
     ProfileError,
     decode_for_profile,
@@ -91,3 +91,85 @@ def test_cli_lists_profiles_and_decodes() -> None:
         app, ["decode", "--profile", "dragino-lse01-v1-flowerbed", "--fport", "2", "zz"]
     )
     assert bad.exit_code == 1
+
+
+def test_every_model_a_native_codec_decodes_has_a_profile_named_like_the_repository(
+    data_dir: Path,
+) -> None:
+    """Each model of the vendor examples has a built-in profile vendor/model using a native
+    codec, and its Datastreams cover every measurement the codec gives for the examples."""
+    from .device_repository import profile_of
+    from .test_codecs import load_examples
+
+    profiles = load_profiles()
+    for example in load_examples(data_dir):
+        profile = profiles[profile_of(example["codec"])]
+        assert profile.codec in REGISTRY, profile.id
+        try:
+            decoded = decode_for_profile(
+                profile, example["fPort"], bytes.fromhex(example["bytes_hex"])
+            )
+        except DecodeError:
+            continue
+        keys = {d.key for d in profile.datastreams}
+        assert {m.key for m in decoded.measurements} <= keys, profile.id
+    assert {"decentlab/dl-sht35", "decentlab/dl-mbx", "milesight-iot/em310-udl"} <= set(profiles)
+    used = {p.codec for p in profiles.values()}
+    assert {c.name for c in REGISTRY} <= used, "a native codec without a model profile"
+
+
+def test_model_profiles_read_the_network_servers_object_with_vendor_names() -> None:
+    """A built-in model profile maps the vendor decoder's own field names (as TTS would pass
+    them in decoded_payload) when the bytes are missing."""
+    profile = get_profile("decentlab/dl-sht35")
+    decoded = decode_for_profile(
+        profile,
+        1,
+        None,
+        {
+            "air_temperature": {"displayName": "Air temperature", "unit": "°C", "value": 23.8},
+            "battery_voltage": {"displayName": "Battery voltage", "unit": "V", "value": 3.168},
+            "device_id": 782,
+        },
+    )
+    assert {m.key: m.value for m in decoded.measurements} == {
+        "temperature": 23.8,
+        "battery_voltage": 3.168,
+    }
+    assert decoded.attributes == {"device_id": 782}
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('id = "x"\nname = "x"\ncodec = "none"\ndatastreams = []\n', "needs \\[object_fields\\]"),
+        ('id = "Bad Id"\nname = "x"\ncodec = "none"\ndatastreams = []\n', "must be lower-case"),
+        (
+            'id = "x"\nname = "x"\ncodec = "javascript"\nscript = "gone.js"\ndatastreams = []\n',
+            "cannot read script",
+        ),
+        (
+            'id = "x"\nname = "x"\ncodec = "none"\ndatastreams = []\n'
+            '[object_fields]\nt = { quantity = "temperature", unit = "furlongs" }\n',
+            "unit 'furlongs' is not known",
+        ),
+    ],
+)
+def test_profile_files_with_mistakes_say_what_to_fix(tmp_path: Path, text: str, error: str) -> None:
+    """codec none without a field map, a bad id, a missing script or unknown unit are refused."""
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError, match=error):
+        load_profile_file(path)
+
+
+def test_profiles_list_piped_is_never_cut(tmp_path: Path) -> None:
+    """Piped (not a terminal), the table keeps every id and Datastream whole, however wide."""
+    runner = CliRunner()
+    listed = runner.invoke(app, ["profiles", "list"], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0
+    assert "decentlab/dl-dws " in listed.stdout
+    assert "…" not in listed.stdout
+    assert "particle_count:pm0_5, particle_count:pm1, particle_count:pm2_5" in listed.stdout
+    codecs = runner.invoke(app, ["profiles", "codecs", "--json"])
+    assert {"codec": "decentlab-sht35", "fports": [1], "description": "Decentlab DL-SHT35 (protocol v2)"} in json.loads(codecs.stdout)

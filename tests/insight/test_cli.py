@@ -6,6 +6,7 @@ import csv
 import gzip
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from placehub.cli import app
@@ -91,3 +92,26 @@ def test_index_build_reports_imputed_values(tmp_path: Path) -> None:
                                       "--missing-out", str(missing)])
     assert result.exit_code == 0, result.output
     assert missing.read_text().splitlines()[1] == "B,b,imputed (mean),3"
+
+
+def test_index_build_writes_weights_and_sobol_prints_indices(data_dir: Path,
+                                                           tmp_path: Path) -> None:
+    """`index build --weights-out` lists each weight used; `index sobol` prints every factor."""
+    runner = CliRunner()
+    weights = tmp_path / "w.csv"
+    built = runner.invoke(app, ["--data-dir", str(data_dir), "index", "build", "spi_example",
+                                "--out", str(tmp_path / "o.csv"), "--weights-out",
+                                str(weights)])
+    assert built.exit_code == 0, built.output
+    rows = weights.read_text().splitlines()
+    assert rows[0] == "node,child,weighting,weight"
+    pca = [r.split(",") for r in rows[1:] if r.startswith("shelter_and_safety,")]
+    assert len(pca) == 2 and sum(float(r[3]) for r in pca) == pytest.approx(1.0)
+    assert "shelter_and_safety" in built.output  # the weights table is printed
+    out = tmp_path / "sobol.csv"
+    sobol = runner.invoke(app, ["--data-dir", str(data_dir), "index", "sobol", "iod2019",
+                                "--samples", "4", "--seed", "2", "--out", str(out)])
+    assert sobol.exit_code == 0, sobol.output
+    assert "aggregation" in sobol.output and "inclusion" in sobol.output
+    assert out.read_text().splitlines()[0] == ("factor,alternatives,first_order,"
+                                               "first_order_interval,total,total_interval")

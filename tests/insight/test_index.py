@@ -150,7 +150,7 @@ def test_unknown_parent_and_method_are_refused_with_the_key(tmp_path: Path) -> N
 
 
 def test_population_weighted_area_summary(tmp_path: Path) -> None:
-    """Area X: (0*100 + 66.67*300)/400; its share in decile 1 counts B's people."""
+    """Area X: (0*100 + 66.67*300)/400; with N = 4 no place is in decile 1."""
     definition = parse_definition(small_definition(tmp_path), tmp_path)
     result = compute_index(definition)
     areas = {a.code: a for a in summarise_areas(result, population_of(definition, result.places))}
@@ -158,7 +158,7 @@ def test_population_weighted_area_summary(tmp_path: Path) -> None:
     assert areas["X"].average_score == pytest.approx(x_score)
     assert areas["X"].population == 400 and areas["Y"].places == 2
     # N = 4: decile 1 holds ranks <= 0.4, i.e. none; decile of rank 1 is ceil(1/0.4) = 3.
-    assert areas["Y"].share_in_decile_1 == 0.0
+    assert areas["Y"].proportion_in_decile_1 == 0.0
 
 
 def test_iod2019_reproduces_the_published_imd(data_dir: Path) -> None:
@@ -172,6 +172,115 @@ def test_iod2019_reproduces_the_published_imd(data_dir: Path) -> None:
     assert comparison.max_rank_difference <= 2
     assert comparison.exact_deciles == 32844
     assert result.score.max() <= 100 and result.score.min() >= 0
+
+
+def test_node_exponential_transform_of_sub_domains(tmp_path: Path) -> None:
+    """A node normalised "exponential" (the IoD's sub-domain step) ranks its aggregated score
+    and applies X = -23 ln(1 - R (1 - e^(-100/23))) before its parent combines it."""
+    (tmp_path / "s.csv").write_text("code,a,b,c\nA,1,9,5\nB,4,2,6\nC,3,3,1\nD,8,7,2\n")
+    document = {
+        "index": {"id": "t", "weighting": "fixed"},
+        "data": {"file": "s.csv", "place": "code"},
+        "node": [{"id": "sub", "weighting": "equal", "weight": 0.6,
+                  "normalisation": "exponential"}],
+        "indicator": [{"id": "a", "column": "a", "parent": "sub", "normalisation": "rank"},
+                      {"id": "b", "column": "b", "parent": "sub", "normalisation": "rank"},
+                      {"id": "c", "column": "c", "weight": 0.4, "normalisation": "rank"}],
+    }
+    result = compute_index(parse_definition(document, tmp_path))
+    raw = (np.array([1, 4, 3, 8.0]).argsort().argsort() + 1
+           + np.array([9, 2, 3, 7.0]).argsort().argsort() + 1) / 2  # 2.5, 2, 2, 3.5
+    order = np.argsort(-raw, kind="stable")
+    rank = np.empty(4)
+    for position, row in enumerate(order):  # ties share the best (min) rank
+        rank[row] = 1 + position
+    for i in range(4):
+        rank[i] = min(rank[j] for j in range(4) if raw[j] == raw[i])
+    r = (4 - rank + 1) / 4
+    expected = -23 * np.log(1 - r * (1 - np.exp(-100 / 23)))
+    assert result.scores["sub"] == pytest.approx(expected)
+    assert result.score == pytest.approx(0.6 * expected + 0.4 * result.scores["c"])
+
+
+def test_compare_on_scores_reports_agreement_within_the_tolerance(tmp_path: Path) -> None:
+    """[compare] score and scores check the index and a node against published columns."""
+    (tmp_path / "p.csv").write_text("code,v,pub,pub_v\nA,1,0,0\nB,3,100.0004,100\n"
+                                    "C,2,50.01,50\n")
+    document = {
+        "index": {"id": "t"},
+        "data": {"file": "p.csv", "place": "code"},
+        "compare": {"score": "pub", "scores": {"v": "pub_v"}, "tolerance": 0.001},
+        "indicator": [{"id": "v", "column": "v"}],
+    }
+    definition = parse_definition(document, tmp_path)
+    table = load_place_table(definition)
+    comparison = compare_with_published(compute_index(definition, table), table)
+    assert comparison is not None and comparison.places == 0
+    by_item = {a.item: a for a in comparison.scores}
+    assert by_item["t"].within_tolerance == 2 and by_item["t"].places == 3
+    assert by_item["t"].max_difference == pytest.approx(0.01)
+    assert by_item["v"].within_tolerance == 3
+
+
+# MHCLG, English Indices of Deprivation 2019, File 10 "Local Authority District Summaries
+# (lower-tier)", sheet IMD: "IMD - Average score", "IMD - Proportion of LSOAs in most deprived
+# 10% nationally", "IMD 2019 - Extent" (published rounded to 3 and 4 decimals). The values were
+# read from the spreadsheet's transcription in the humaniverse/IMD repository,
+# data-raw/imd_england_lad.csv (commit b432a88d), which reads File 10 with readxl.
+PUBLISHED_IMD_2019 = {
+    "E06000017": ("Rutland", 8.381, 0.0, 0.0),
+    "E09000029": ("Sutton", 13.987, 0.0083, 0.0582),
+    "E06000001": ("Hartlepool", 35.037, 0.3621, 0.4973),
+    "E06000009": ("Blackpool", 45.039, 0.4149, 0.5766),
+    "E08000012": ("Liverpool", 42.412, 0.4866, 0.6213),
+    "E09000012": ("Hackney", 32.526, 0.1111, 0.4319),
+}
+
+
+def test_iod2019_la_summaries_match_the_published_figures(data_dir: Path) -> None:
+    """Average score, proportion of LSOAs in the most deprived 10% and extent of six local
+    authorities are within 0.001 of MHCLG's published File 10 (data with their rounding)."""
+    definition = load_definition("iod2019", data_dir)
+    result = compute_index(definition)
+    areas = {a.code: a for a in summarise_areas(result, population_of(definition,
+                                                                      result.places))}
+    for code, (name, score, proportion, extent) in PUBLISHED_IMD_2019.items():
+        area = areas[code]
+        assert area.name == name
+        assert area.average_score == pytest.approx(score, abs=0.001)
+        assert area.proportion_in_decile_1 == pytest.approx(proportion, abs=0.001)
+        assert area.extent == pytest.approx(extent, abs=0.001)
+
+
+def test_iod2019_average_rank_and_local_concentration_follow_mhclg_formulas(
+        data_dir: Path) -> None:
+    """Average rank and local concentration (not in the shared data's published files) agree
+    with a direct loop over each authority's LSOAs: the population-weighted mean rank, and the
+    population-weighted mean rank of its most deprived LSOAs holding exactly 10% of its people."""
+    definition = load_definition("iod2019", data_dir)
+    result = compute_index(definition)
+    population = population_of(definition, result.places)
+    areas = {a.code: a for a in summarise_areas(result, population)}
+    for code in ("E06000017", "E09000029", "E08000012"):
+        rows = sorted((result.rank[i], population[i]) for i, a in enumerate(result.areas)
+                      if a == code)
+        people = sum(p for _, p in rows)
+        assert areas[code].average_rank == pytest.approx(
+            sum(r * p for r, p in rows) / people, abs=1e-6)
+        remaining, weighted, taken = people / 10, 0.0, 0.0
+        for rank, count in rows:
+            use = min(count, remaining)
+            weighted, taken, remaining = weighted + rank * use, taken + use, remaining - use
+            if remaining <= 0:
+                break
+        assert areas[code].local_concentration == pytest.approx(weighted / taken, abs=1e-6)
+    ranked = sorted(areas.values(), key=lambda a: a.rank_of_average_score)
+    assert [a.name for a in ranked[:5]] == ["Blackpool", "Knowsley", "Liverpool",
+                                            "Kingston upon Hull, City of", "Middlesbrough"]
+    # Rank 1 of local concentration is the lowest (most deprived) value.
+    first = min(areas.values(), key=lambda a: a.local_concentration)
+    assert first.rank_of_local_concentration == 1
+    assert areas["E06000017"].scale is None  # no count column in the shared data
 
 
 def test_iod2019_local_authority_summaries(data_dir: Path) -> None:

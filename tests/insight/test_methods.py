@@ -161,3 +161,36 @@ def test_population_weighted_mean_per_group() -> None:
         np.array([10.0, 20.0, 5.0, nan]), np.array([100.0, 300.0, 50.0, 80.0]),
         np.array(["a", "a", "b", "b"]))
     assert out == {"a": pytest.approx(17.5), "b": pytest.approx(5.0)}
+
+
+def test_inverse_normal_follows_rank_over_n_plus_one_through_the_normal_quantile() -> None:
+    """Rankit scores of 4, 1, 9, 9 are Phi^-1((r - 0.5) / 4) with average ranks for the tie."""
+    from statistics import NormalDist
+
+    from placehub.insight.methods import inverse_normal
+
+    scores = inverse_normal(np.array([4.0, 1.0, 9.0, 9.0, np.nan]))
+    ranks = [2.0, 1.0, 3.5, 3.5]
+    expected = [NormalDist().inv_cdf((r - 0.5) / 4) for r in ranks]
+    assert scores[:4] == pytest.approx(expected)
+    assert np.isnan(scores[4])
+    blom = inverse_normal(np.array([1.0, 2.0, 3.0]), offset=0.375)
+    assert blom == pytest.approx([NormalDist().inv_cdf((r - 0.375) / 3.25) for r in (1, 2, 3)])
+
+
+def test_factor_weights_recover_loadings_over_uniquenesses() -> None:
+    """On data from one factor with loadings 0.9, 0.7, 0.5, 0.3, the weights approach
+    lambda / psi (psi = 1 - lambda^2) scaled to sum to 1, the factor-score coefficients."""
+    from placehub.insight.methods import factor_weights
+
+    rng = np.random.default_rng(4)
+    loadings = np.array([0.9, 0.7, 0.5, 0.3])
+    uniqueness = 1 - loadings**2
+    factor = rng.normal(size=20000)
+    data = factor[:, None] * loadings + rng.normal(size=(20000, 4)) * np.sqrt(uniqueness)
+    expected = (loadings / uniqueness) / (loadings / uniqueness).sum()
+    weights = factor_weights(data * [1, 10, 0.1, 3] + [0, 5, -2, 100])  # units do not matter
+    assert weights == pytest.approx(expected, abs=0.02)
+    assert weights.sum() == pytest.approx(1.0)
+    # The noisiest child weighs least, unlike equal weights.
+    assert weights.argmin() == 3 and weights.argmax() == 0

@@ -213,3 +213,100 @@ def test_anonymous_sees_only_openly_published_indicators(client: TestClient, rut
     member = client.get(f"/api/profiles/lsoa/{LSOA}",
                         headers={"Authorization": f"Bearer {rutland['token']}"}).json()
     assert "bins_full_all" in {i["id"] for i in member["indicators"]}
+
+
+def test_index_json_gives_numbers_not_strings(client: TestClient) -> None:
+    """Area summaries and sensitivity ranks are JSON numbers (whole ranks as integers)."""
+    areas = client.get("/api/indices/iod2019/areas").json()["value"]
+    rutland = next(a for a in areas if a["code"] == "E06000017")
+    assert isinstance(rutland["average_score"], float)
+    assert isinstance(rutland["rank_of_average_score"], int)
+    assert isinstance(rutland["places"], int) and rutland["extent"] == 0.0
+    assert {"average_rank", "extent", "local_concentration", "proportion_in_decile_1",
+            "rank_of_extent", "rank_of_local_concentration"} <= set(rutland)
+    body = client.get("/api/indices/iod2019/sensitivity?runs=4&seed=2").json()
+    assert isinstance(body["value"][0]["median_rank"], int)
+    method = client.get("/api/indices/iod2019").json()
+    assert method["nodes"][0]["weights"]["income"] == 0.225
+
+
+COUNCIL_INDEX = """
+[index]
+id = "rutland_need"
+name = "Rutland need"
+polarity = "higher_is_worse"
+weighting = "factor"
+
+[data]
+file = "iod2019/domain_ranks.csv.gz"
+place = "LSOA code (2011)"
+area = "Local Authority District code (2019)"
+
+[[indicator]]
+id = "income"
+column = "Income Rank (where 1 is most deprived)"
+normalisation = "inverse_normal"
+
+[[indicator]]
+id = "health"
+column = "Health Deprivation and Disability Rank (where 1 is most deprived)"
+normalisation = "inverse_normal"
+
+[[indicator]]
+id = "employment"
+column = "Employment Rank (where 1 is most deprived)"
+normalisation = "inverse_normal"
+"""
+
+
+def test_council_definitions_are_uploaded_and_served_by_the_access_rules(
+        client: TestClient, database: Database) -> None:
+    """An editor uploads a definition visible to the organisation: members read it through
+    /api/indices, anonymous readers get 404, viewers cannot upload, bad files get 400."""
+    with database.begin() as conn:
+        org = service.ensure_organisation(conn, "rutland", "Rutland County Council")
+        editor = service.create_user(conn, "analyst", password="a long password 123")
+        service.grant_role(conn, editor, org, "editor")
+        viewer = service.create_user(conn, "reader", password="a long password 123")
+        service.grant_role(conn, viewer, org, "viewer")
+        editor_token = service.create_token(conn, editor)
+        viewer_token = service.create_token(conn, viewer)
+    as_editor = {"Authorization": f"Bearer {editor_token}"}
+    as_viewer = {"Authorization": f"Bearer {viewer_token}"}
+
+    assert client.post("/api/indices", content=COUNCIL_INDEX).status_code == 401
+    assert client.post("/api/indices", content=COUNCIL_INDEX,
+                       headers=as_viewer).status_code == 403
+    misspelt = client.post("/api/indices", content=COUNCIL_INDEX.replace(
+        'normalisation = "inverse_normal"\n\n[[indicator]]\nid = "health"',
+        'normalisaton = "inverse_normal"\n\n[[indicator]]\nid = "health"'), headers=as_editor)
+    assert misspelt.status_code == 400
+    assert "unknown key 'normalisaton'" in misspelt.json()["error"]["message"]
+    escape = client.post("/api/indices", content=COUNCIL_INDEX.replace(
+        "iod2019/domain_ranks.csv.gz", "../../etc/passwd"), headers=as_editor)
+    assert escape.status_code == 400 and "inside it" in escape.json()["error"]["message"]
+
+    created = client.post("/api/indices?visibility=organisation", content=COUNCIL_INDEX,
+                          headers=as_editor)
+    assert created.status_code == 201, created.text
+    assert created.json()["url"] == "/api/indices/rutland_need"
+
+    anonymous_list = {i["id"] for i in client.get("/api/indices").json()["value"]}
+    member_list = {i["id"]: i for i in client.get("/api/indices",
+                                                  headers=as_viewer).json()["value"]}
+    assert "rutland_need" not in anonymous_list and "iod2019" in anonymous_list
+    assert member_list["rutland_need"]["origin"] == "council"
+    assert client.get("/api/indices/rutland_need").status_code == 404
+    method = client.get("/api/indices/rutland_need", headers=as_viewer).json()
+    weights = method["nodes"][0]["weights"]
+    assert method["nodes"][0]["weighting"] == "factor"
+    assert sum(weights.values()) == pytest.approx(1.0) and len(set(weights.values())) == 3
+    place = client.get(f"/api/indices/rutland_need/places/{LSOA}", headers=as_viewer).json()
+    assert isinstance(place["rank"], int) and place["of"] == 32844
+    areas = client.get("/api/indices/rutland_need/areas", headers=as_viewer)
+    assert areas.status_code == 400 and "[population]" in areas.json()["error"]["message"]
+
+    assert client.delete("/api/indices/rutland_need", headers=as_viewer).status_code == 403
+    assert client.delete("/api/indices/rutland_need", headers=as_editor).status_code == 204
+    assert client.get("/api/indices/rutland_need", headers=as_viewer).status_code == 404
+    assert client.delete("/api/indices/iod2019", headers=as_editor).status_code == 400

@@ -10,7 +10,14 @@ import typer
 from rich.table import Table
 
 from placehub.access import audit, service
-from placehub.console import console, fail, open_database, settings_of
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    settings_of,
+)
 
 orgs_app = typer.Typer(help="Organisations that own data.", no_args_is_help=True)
 users_app = typer.Typer(help="People who sign in or hold API tokens.", no_args_is_help=True)
@@ -106,10 +113,15 @@ def revoke_token(ctx: typer.Context, prefix: str) -> None:
 
 
 @orgs_app.command("list")
-def list_orgs(ctx: typer.Context) -> None:
+def list_orgs(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """List organisations with their members and partners."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         rows = service.list_organisations(conn)
+    if as_json:
+        print_json(rows)
+        return
     if not rows:
         console.print('No organisations yet: add one with [bold]placehub orgs add SLUG "Name"[/].')
         return
@@ -117,18 +129,22 @@ def list_orgs(ctx: typer.Context) -> None:
     for row in rows:
         table.add_row(row["slug"], row["name"], str(row["members"]),
                       ", ".join(row["partners"]), _when(row["created_at"]))
-    console.print(table)
+    print_table(table)
 
 
 @users_app.command("list")
 def list_users(
     ctx: typer.Context,
     org: str = typer.Option(None, "--org", help="Only members of this organisation (slug)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List users with their roles, whether they can sign in, and live tokens."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         organisation = service.organisation_id(conn, org) if org else None
         rows = service.list_users(conn, organisation)
+    if as_json:
+        print_json(rows)
+        return
     if not rows:
         console.print("No users yet: add one with [bold]placehub users add USER --org ORG[/].")
         return
@@ -138,7 +154,7 @@ def list_users(
         table.add_row(row["username"], row["display_name"], roles,
                       "yes" if row["can_sign_in"] else "token only", str(row["tokens"]),
                       "yes" if row["active"] else "no", _when(row["created_at"]))
-    console.print(table)
+    print_table(table)
 
 
 def _since(value: str | None) -> datetime | None:
@@ -185,7 +201,7 @@ def list_audit(
         table.add_row(_when(entry["at"]), entry["actor"], entry["action"], entry["entity"],
                       entry["entity_id"] or "", detail + (f" {entry['note']}" if entry["note"]
                                                           else ""))
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,9 @@ DAY_HOURS = 24
 CAPTURE_THRESHOLD = 0.75
 ANNUAL_CAPTURE_THRESHOLD = 0.85
 DAILY_MEAN_MIN_CAPTURE = 0.75
+# Below this data capture no verdict is given at all (``exceeded`` is None): Defra LAQM.TG22
+# annualises means with 25-75% capture and advises against using sites below 25%.
+VERDICT_CAPTURE_FLOOR = 0.25
 
 # ppb -> µg/m³ at 20 °C and 1013 mb (Defra's conversion factors).
 PPB_TO_UGM3: dict[str, float] = {"no2": 1.91, "o3": 2.00, "so2": 2.66, "no": 1.25}
@@ -52,6 +55,8 @@ OBJECTIVES: tuple[Objective, ...] = (
               source="Air Quality (England) Regulations 2000"),
     Objective("pm10", "PM10 24-hour mean", "daily_exceedances", 50.0, 35, 90.41,
               source="Air Quality (England) Regulations 2000"),
+    Objective("pm2_5", "PM2.5 annual mean limit", "annual_mean", 20.0,
+              source="Air Quality Standards Regulations 2010 (limit value)"),
     Objective("pm2_5", "PM2.5 annual mean, interim target (January 2028)", "annual_mean", 12.0,
               source="Environmental Improvement Plan 2023 interim target"),
     Objective("pm2_5", "PM2.5 annual mean, target (2040)", "annual_mean", 10.0,
@@ -59,6 +64,18 @@ OBJECTIVES: tuple[Objective, ...] = (
 )
 
 POLLUTANTS = ("no2", "pm10", "pm2_5")
+
+#: What a reader sees instead of the quantity codes.
+POLLUTANT_NAMES: dict[str, str] = {
+    "no2": "Nitrogen dioxide (NO₂)",
+    "pm10": "Particulate matter (PM10)",
+    "pm2_5": "Fine particulate matter (PM2.5)",
+}
+
+
+def pollutant_name(pollutant: str) -> str:
+    """The readable name of a pollutant code (the code itself when unknown)."""
+    return POLLUTANT_NAMES.get(pollutant, pollutant)
 
 
 def ppb_to_ugm3(pollutant: str, values: np.ndarray | float) -> np.ndarray | float:
@@ -128,11 +145,13 @@ class ObjectiveResult:
     """How one site did against one objective in one year."""
 
     objective: str
+    pollutant: str
+    pollutant_name: str
     kind: str
     limit: float
     value: float | None  # annual mean (µg/m³) or exceedance count
     allowed_exceedances: int | None
-    exceeded: bool | None  # None when there is no data at all
+    exceeded: bool | None  # None: no verdict (no data, or capture below the verdict floor)
     data_capture: float
     indicative: bool  # capture below the threshold: the value is indicative only
     percentile: float | None = None  # e.g. 99.79th percentile of hourly means (µg/m³)
@@ -145,6 +164,7 @@ class PollutantYear:
     """One pollutant at one site for one calendar year."""
 
     pollutant: str
+    pollutant_name: str
     year: int
     hours_in_period: int
     hours_with_data: int
@@ -168,15 +188,20 @@ def pollutant_year(
     year: int,
     hourly: np.ndarray,
     capture_threshold: float = ANNUAL_CAPTURE_THRESHOLD,
+    capture_floor: float = VERDICT_CAPTURE_FLOOR,
 ) -> PollutantYear:
     """Annual statistics and objective results for ``hourly`` means covering all of ``year``.
 
     ``hourly`` holds one value per hour of the year (NaN where there is no valid hour).
     ``capture_threshold`` decides when annual results are only indicative (default 85%, Defra's
-    practice; 0.75 is the objectives' own minimum).
+    practice; 0.75 is the objectives' own minimum). Below ``capture_floor`` (default 25%) no
+    verdict is given: ``exceeded`` is None and the note says why.
     """
     if not 0 < capture_threshold <= 1:
         raise ValueError(f"capture threshold {capture_threshold} not understood: use 0 < t <= 1")
+    if not 0 <= capture_floor <= capture_threshold:
+        raise ValueError(f"capture floor {capture_floor} not understood: use 0 <= floor <= "
+                         f"the capture threshold ({capture_threshold})")
     expected = hours_in_year(year)
     if len(hourly) != expected:
         raise ValueError(f"{len(hourly)} hourly values given for {year}: expected {expected}")
@@ -188,6 +213,7 @@ def pollutant_year(
     mean = float(hourly[valid].mean()) if valid.any() else None
     result = PollutantYear(
         pollutant=pollutant,
+        pollutant_name=pollutant_name(pollutant),
         year=year,
         hours_in_period=expected,
         hours_with_data=int(valid.sum()),
@@ -204,23 +230,29 @@ def pollutant_year(
         if objective.pollutant != pollutant:
             continue
         if objective.kind == "annual_mean":
-            result.objectives.append(ObjectiveResult(
-                objective.name, objective.kind, objective.limit, _round(mean),
-                None, None if mean is None else mean > objective.limit,
+            outcome = ObjectiveResult(
+                objective.name, pollutant, pollutant_name(pollutant), objective.kind,
+                objective.limit, _round(mean), None,
+                None if mean is None else mean > objective.limit,
                 round(capture, 4), indicative,
                 note=_capture_note(capture, capture_threshold),
-            ))
+            )
         elif objective.kind == "hourly_exceedances":
             count = int((hourly[valid] > objective.limit).sum())
             result.hours_above_200 = count if objective.limit == 200.0 else None
-            result.objectives.append(_exceedance_result(
-                objective, count, hourly[valid], capture, capture_threshold))
+            outcome = _exceedance_result(
+                objective, count, hourly[valid], capture, capture_threshold)
         else:
             count = int((daily[daily_valid] > objective.limit).sum())
             result.days_above_50 = count if objective.limit == 50.0 else None
-            daily_capture = data_capture(daily)
-            result.objectives.append(_exceedance_result(
-                objective, count, daily[daily_valid], daily_capture, capture_threshold))
+            outcome = _exceedance_result(
+                objective, count, daily[daily_valid], data_capture(daily), capture_threshold)
+        if outcome.data_capture < capture_floor and outcome.exceeded is not None:
+            outcome.exceeded = None
+            outcome.percentile_exceeds = None
+            outcome.note = (f"no verdict: data capture {outcome.data_capture:.1%} is below the "
+                            f"{capture_floor:.0%} floor for judging an objective")
+        result.objectives.append(outcome)
     return result
 
 
@@ -244,7 +276,8 @@ def _exceedance_result(
     if indicative and percentile is not None:
         note += f"; judged on the {objective.percentile}th percentile as capture is low"
     return ObjectiveResult(
-        objective.name, objective.kind, objective.limit, count, allowed, exceeded,
+        objective.name, objective.pollutant, pollutant_name(objective.pollutant), objective.kind,
+        objective.limit, count, allowed, exceeded,
         round(capture, 4), indicative, _round(percentile),
         None if percentile is None else percentile > objective.limit, note,
     )

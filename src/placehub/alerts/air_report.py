@@ -99,7 +99,8 @@ def hourly_series(conn: Connection, datastream_id: int, start: datetime, hours: 
 
 
 def site_year(conn: Connection, site: dict[str, Any], year: int,
-              capture_threshold: float = aq.ANNUAL_CAPTURE_THRESHOLD) -> dict[str, Any]:
+              capture_threshold: float = aq.ANNUAL_CAPTURE_THRESHOLD,
+              capture_floor: float = aq.VERDICT_CAPTURE_FLOOR) -> dict[str, Any]:
     """The annual statistics of every pollutant a station measures."""
     start, _ = aq.year_bounds(year)
     hours = aq.hours_in_year(year)
@@ -109,21 +110,26 @@ def site_year(conn: Connection, site: dict[str, Any], year: int,
         if stream is None:
             continue
         hourly = hourly_series(conn, stream["id"], start, hours, stream["unit"], pollutant)
-        stats = aq.pollutant_year(pollutant, year, hourly, capture_threshold)
+        stats = aq.pollutant_year(pollutant, year, hourly, capture_threshold, capture_floor)
         pollutants[pollutant] = {**stats.as_dict(), "datastream_id": stream["id"],
                                  "unit_reported": stream["unit"]}
     return {"site_id": site["id"], "site": site["name"], "year": year,
-            "capture_threshold": capture_threshold, "pollutants": pollutants}
+            "capture_threshold": capture_threshold, "capture_floor": capture_floor,
+            "pollutants": pollutants}
 
 
 def annual_report(conn: Connection, principal: Principal, year: int, site: str | None = None,
-                  capture_threshold: float = aq.ANNUAL_CAPTURE_THRESHOLD
-                  ) -> list[dict[str, Any]]:
-    """Every visible station's status for ``year`` (or just ``site``)."""
+                  capture_threshold: float = aq.ANNUAL_CAPTURE_THRESHOLD,
+                  capture_floor: float = aq.VERDICT_CAPTURE_FLOOR) -> dict[str, Any]:
+    """Every visible station's status for ``year`` (or just ``site``): the one report shape
+    that ``placehub air report --json`` prints and ``GET /api/air/report`` returns."""
     if not 1900 <= year <= 2200:
         raise ValueError(f"year {year} not understood")
     sites = [find_site(conn, principal, site)] if site else air_sites(conn, principal)
-    return [site_year(conn, s, year, capture_threshold) for s in sites]
+    return {"year": year, "capture_threshold": capture_threshold,
+            "capture_floor": capture_floor,
+            "sites": [site_year(conn, s, year, capture_threshold, capture_floor)
+                      for s in sites]}
 
 
 def daily_series(conn: Connection, site: dict[str, Any], pollutant: str, year: int
@@ -146,20 +152,21 @@ def daily_series(conn: Connection, site: dict[str, Any], pollutant: str, year: i
     return out
 
 
-REPORT_COLUMNS = ("site_id", "site", "year", "pollutant", "objective", "limit_ugm3", "value",
-                  "allowed_exceedances", "exceeded", "data_capture", "indicative", "percentile",
-                  "note")
+REPORT_COLUMNS = ("site_id", "site", "year", "pollutant", "pollutant_name", "objective",
+                  "limit_ugm3", "value", "allowed_exceedances", "exceeded", "data_capture",
+                  "indicative", "percentile", "note")
 
 
-def report_rows(report: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per site, pollutant and objective (for CSV and tables)."""
     rows = []
-    for site in report:
+    for site in report["sites"]:
         for pollutant, stats in site["pollutants"].items():
             for result in stats["objectives"]:
                 rows.append({
                     "site_id": site["site_id"], "site": site["site"], "year": site["year"],
-                    "pollutant": pollutant, "objective": result["objective"],
+                    "pollutant": pollutant, "pollutant_name": aq.pollutant_name(pollutant),
+                    "objective": result["objective"],
                     "limit_ugm3": result["limit"], "value": result["value"],
                     "allowed_exceedances": result["allowed_exceedances"],
                     "exceeded": result["exceeded"], "data_capture": result["data_capture"],
@@ -169,7 +176,7 @@ def report_rows(report: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def report_csv(report: list[dict[str, Any]]) -> str:
+def report_csv(report: dict[str, Any]) -> str:
     """The annual status table as CSV."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")

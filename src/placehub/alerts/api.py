@@ -284,6 +284,8 @@ def register(app: FastAPI) -> None:
         year: int = Query(..., ge=1900, le=2200, description="Calendar year (UTC)."),
         site: str | None = Query(None, description="Station id or name."),
         capture_threshold: float = Query(aq.ANNUAL_CAPTURE_THRESHOLD, gt=0, le=1),
+        capture_floor: float = Query(aq.VERDICT_CAPTURE_FLOOR, ge=0, le=1,
+                                     description="Capture below which no verdict is given."),
         format: str = Query("json", description="json or csv."),
         principal: Principal = Depends(current_principal),
     ) -> Any:
@@ -291,12 +293,16 @@ def register(app: FastAPI) -> None:
         if format not in ("json", "csv"):
             raise BadRequest(f"format {format!r}: use json or csv")
         with request.app.state.database.connect() as conn:
-            report = air_report.annual_report(conn, principal, year, site, capture_threshold)
+            try:
+                report = air_report.annual_report(conn, principal, year, site,
+                                                  capture_threshold, capture_floor)
+            except ValueError as error:
+                raise BadRequest(str(error)) from None
         if format == "csv":
             return PlainTextResponse(
                 air_report.report_csv(report), media_type="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="air-{year}.csv"'})
-        return {"year": year, "capture_threshold": capture_threshold, "sites": report}
+        return report
 
     @app.get("/api/air/sites/{site}/daily", tags=["air quality"])
     def air_daily(request: Request, site: str, pollutant: str = Query("pm10"),

@@ -16,7 +16,16 @@ from placehub.access.service import Principal, ensure_organisation, organisation
 from placehub.alerts import air_import, air_report, lifecycle, notify, store
 from placehub.alerts import air_quality as aq
 from placehub.alerts.service import AlertService
-from placehub.console import console, fail, open_database, progress, settings_of, until_stopped
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    progress,
+    settings_of,
+    until_stopped,
+)
 from placehub.sta.tables import things
 
 # Alerts opened, acknowledged or resolved from here queue their notifications too.
@@ -88,7 +97,7 @@ def air_sites_command(ctx: typer.Context,
         years = sorted({y for d in s["datastreams"].values() for y in d["years"]})
         table.add_row(str(s["id"]), s["name"], ", ".join(s["datastreams"]),
                       f"{years[0]}–{years[-1]}" if years else "")
-    console.print(table)
+    print_table(table)
 
 
 @air_app.command("report")
@@ -103,12 +112,15 @@ def air_report_command(
         aq.ANNUAL_CAPTURE_THRESHOLD, "--capture-threshold",
         help="Data capture below which annual results are indicative (0.85 Defra practice; "
              "0.75 the objectives' minimum)."),
+    capture_floor: float = typer.Option(
+        aq.VERDICT_CAPTURE_FLOOR, "--capture-floor",
+        help="Data capture below which no verdict is given (default 0.25, LAQM.TG22)."),
 ) -> None:
     """How every station did against the UK air-quality objectives in YEAR."""
     try:
         with open_database(settings_of(ctx)) as database, database.connect() as conn:
             report = air_report.annual_report(conn, CLI_PRINCIPAL, year, site,
-                                              capture_threshold)
+                                              capture_threshold, capture_floor)
     except ValueError as error:
         fail(str(error))
     if csv_path is not None:
@@ -120,14 +132,14 @@ def air_report_command(
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    if not report:
+    if not report["sites"]:
         console.print(f"No air-quality stations with data for {year}.")
         return
-    table = Table("station", "objective", "value", "limit", "capture", "result",
+    table = Table("station", "pollutant", "objective", "value", "limit", "capture", "result",
                   title=f"Air quality objectives {year}")
     for row in air_report.report_rows(report):
         if row["exceeded"] is None:
-            outcome = "no data"
+            outcome = "no data" if row["value"] is None else "no verdict (capture too low)"
         else:
             outcome = "[red]exceeded[/]" if row["exceeded"] else "[green]met[/]"
         if row["indicative"]:
@@ -138,9 +150,9 @@ def air_report_command(
         limit = f"{row['limit_ugm3']:g}" + (
             f" (> {row['allowed_exceedances']}×)" if row["allowed_exceedances"] is not None
             else "")
-        table.add_row(row["site"], row["objective"], shown, limit,
+        table.add_row(row["site"], row["pollutant_name"], row["objective"], shown, limit,
                       f"{row['data_capture']:.1%}", outcome)
-    console.print(table)
+    print_table(table)
 
 
 alerts_app = typer.Typer(help="Alerts: list, acknowledge, resolve; rules, teams, notifications.",
@@ -193,7 +205,7 @@ def alerts_list(
     for a in rows:
         table.add_row(str(a["id"]), a["severity"], a["status"], a["opened_at"][:16],
                       a["title"], a["message"])
-    console.print(table)
+    print_table(table)
 
 
 @alerts_app.command("show")
@@ -269,7 +281,7 @@ def rules_list(ctx: typer.Context,
         table.add_row(str(r.id), r.key, r.asset_type or f"Thing {r.thing_id}", r.kind,
                       r.quantity or "", json.dumps(r.params), r.severity, f"{r.hold_off_s}s",
                       "yes" if r.enabled else "no")
-    console.print(table)
+    print_table(table)
 
 
 @rules_app.command("override")
@@ -339,7 +351,10 @@ def teams_subscribe(
 
 
 @teams_app.command("list")
-def teams_list(ctx: typer.Context) -> None:
+def teams_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(True, "--json", help="Print JSON (the only form)."),
+) -> None:
     """List teams and their subscriptions as JSON."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         print(json.dumps(notify.list_teams(conn), indent=2))
@@ -350,6 +365,7 @@ def notifications_list(
     ctx: typer.Context,
     status: str = typer.Option(None, help="pending, delivered or failed."),
     retry: int = typer.Option(None, "--retry", help="Queue this failed notification again."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Notification deliveries, with the last error of failing ones."""
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
@@ -358,11 +374,14 @@ def notifications_list(
             console.print(f"Notification {retry} queued again.")
             return
         rows = notify.list_deliveries(conn, status=status)
+    if as_json:
+        print_json(rows)
+        return
     table = Table("id", "team", "channel", "event", "status", "attempts", "last error")
     for r in rows:
         table.add_row(str(r["id"]), r["team"], r["channel"], r["event"], r["status"],
                       str(r["attempts"]), r["last_error"] or "")
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

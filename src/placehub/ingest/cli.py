@@ -14,6 +14,8 @@ from placehub.console import (
     console,
     fail,
     open_database,
+    print_json,
+    print_table,
     progress,
     settings_of,
     until_stopped,
@@ -25,12 +27,29 @@ profiles_app = typer.Typer(
 )
 
 
+def _profile_json(p: Any) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "codec": p.codec,
+        "decoder": p.decoder,
+        "prefer": p.prefer,
+        "asset_type": p.asset_type,
+        "datastreams": [d.key for d in p.datastreams],
+        "object_fields": {name: spec.as_toml() for name, spec in p.object_fields.fields.items()},
+        "unmapped_fields": list(p.unmapped_fields),
+        "source": p.source,
+        "path": str(p.path) if p.path else None,
+    }
+
+
 @profiles_app.command("list")
 def profiles_list(
     ctx: typer.Context,
+    vendor: str = typer.Option(None, "--vendor", help="Only profiles of this vendor."),
     as_json: bool = typer.Option(False, "--json", help="Print the profiles as JSON."),
 ) -> None:
-    """List every device profile with its codec, asset type and Datastreams."""
+    """List every device profile with its decoder, asset type and Datastreams."""
     from placehub.ingest.profiles import ProfileError, load_profiles
 
     settings = settings_of(ctx)
@@ -38,83 +57,173 @@ def profiles_list(
         profiles = load_profiles(settings.ingest_profiles_dir or None)
     except ProfileError as error:
         fail(str(error))
+    chosen = [
+        p for p in profiles.values() if vendor is None or p.id.startswith(f"{vendor.lower()}/")
+    ]
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": p.id,
-                        "name": p.name,
-                        "codec": p.codec,
-                        "prefer": p.prefer,
-                        "asset_type": p.asset_type,
-                        "datastreams": [d.key for d in p.datastreams],
-                    }
-                    for p in profiles.values()
-                ],
-                indent=2,
-            )
-        )
+        print_json([_profile_json(p) for p in chosen])
         return
-    table = Table("profile", "codec", "asset type", "wins", "datastreams")
-    for p in profiles.values():
+    table = Table("profile", "decoder", "asset type", "wins", "datastreams", "unmapped fields")
+    for p in chosen:
         table.add_row(
-            p.id, p.codec, p.asset_type, p.prefer, ", ".join(d.key for d in p.datastreams)
+            p.id,
+            p.decoder,
+            p.asset_type,
+            p.prefer,
+            ", ".join(d.key for d in p.datastreams),
+            ", ".join(p.unmapped_fields),
         )
-    console.print(table)
+    print_table(table)
 
 
 @profiles_app.command("codecs")
-def codecs_list() -> None:
-    """List every registered codec."""
+def codecs_list(
+    as_json: bool = typer.Option(False, "--json", help="Print the codecs as JSON."),
+) -> None:
+    """List every built-in codec."""
     from placehub.ingest.codecs import REGISTRY
 
+    if as_json:
+        print_json(
+            [
+                {
+                    "codec": c.name,
+                    "fports": sorted(c.fports) if c.fports else None,
+                    "description": c.description,
+                }
+                for c in REGISTRY
+            ]
+        )
+        return
     table = Table("codec", "fPorts", "what it decodes")
-    for codec in REGISTRY:
-        ports = ", ".join(str(p) for p in sorted(codec.fports)) if codec.fports else "any"
-        table.add_row(codec.name, ports, codec.description)
-    console.print(table)
+    for c in REGISTRY:
+        ports = ", ".join(str(p) for p in sorted(c.fports)) if c.fports else "any"
+        table.add_row(c.name, ports, c.description)
+    print_table(table)
+
+
+@profiles_app.command("import-repository")
+def import_repository_command(
+    ctx: typer.Context,
+    path: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="Local checkout of the LoRaWAN device repository."
+    ),
+    vendor: list[str] = typer.Option(
+        [], "--vendor", help="Only this vendor (repeat for several); default: every vendor."
+    ),
+    into: Path = typer.Option(
+        None, "--into", help="Folder for the profiles (default PLACEHUB_INGEST_PROFILES_DIR)."
+    ),
+    include_native: bool = typer.Option(
+        False,
+        "--include-native",
+        help="Also import models placehub decodes natively (the import then overrides them).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Make a profile for every model of the device repository whose codec runs in the
+    sandbox (named vendor/model); importing again updates them."""
+    from placehub.ingest.repository import RepositoryError, import_repository
+
+    settings = settings_of(ctx)
+    target = into or (Path(settings.ingest_profiles_dir) if settings.ingest_profiles_dir else None)
+    if target is None:
+        fail("give --into DIR or set PLACEHUB_INGEST_PROFILES_DIR: where the profiles go")
+    try:
+        with progress() as bar:
+            task = bar.add_task("Importing models", total=None)
+
+            def advance(number: int, total: int, profile: str) -> None:
+                bar.update(task, total=total, completed=number - 1, description=profile)
+
+            report = import_repository(path, target, vendor or None, advance, include_native)
+            bar.update(task, completed=len(report.models), description="Imported")
+    except RepositoryError as error:
+        fail(str(error))
+    if as_json:
+        print_json(report.as_json())
+        return
+    table = Table("profile", "status", "examples as written", "datastreams", "unmapped / why")
+    for row in report.models:
+        table.add_row(
+            row.profile,
+            row.status,
+            f"{row.examples_as_written}/{row.examples}" if row.examples else "",
+            ", ".join(dict.fromkeys(row.mapped.values())),
+            row.reason or ", ".join(row.unmapped),
+        )
+    print_table(table)
+    for row in report.models:
+        for difference in row.differences:
+            console.print(f"{row.profile}: {difference}")
+    console.print(
+        f"{report.count('imported')} imported, {report.count('updated')} updated, "
+        f"{report.count('unchanged')} unchanged, {report.count('skipped')} skipped, into "
+        f"{report.into}."
+    )
+    if (
+        settings.ingest_profiles_dir
+        and Path(settings.ingest_profiles_dir).resolve() != Path(report.into).resolve()
+    ):
+        console.print(
+            f"placehub reads profiles from {settings.ingest_profiles_dir}: set "
+            f"PLACEHUB_INGEST_PROFILES_DIR={report.into} to use these."
+        )
 
 
 def decode_command(
     ctx: typer.Context,
-    payload_hex: str = typer.Argument(..., metavar="HEX", help="Payload bytes in hex."),
+    payload_hex: str = typer.Argument(
+        "", metavar="HEX", help="Payload bytes in hex (may be empty with --object)."
+    ),
     profile: str = typer.Option(
         None, "--profile", help="Device profile id (see 'placehub profiles list')."
     ),
-    codec: str = typer.Option(None, "--codec", help="Codec name instead of a profile."),
+    codec: str = typer.Option(None, "--codec", help="Built-in codec name instead of a profile."),
     fport: int = typer.Option(..., "--fport", help="LoRaWAN fPort of the uplink."),
+    decoded_object: str = typer.Option(
+        None,
+        "--object",
+        help="The network server's decoded object as JSON (for codec 'none' profiles).",
+    ),
 ) -> None:
-    """Decode one payload and print the canonical measurements as JSON."""
+    """Decode one payload; print the canonical measurements and the unmapped fields as JSON."""
     from placehub.ingest.codecs import DecodeError, decode
-    from placehub.ingest.profiles import decode_for_profile, get_profile
+    from placehub.ingest.profiles import ProfileError, decode_for_profile, get_profile
 
     try:
         payload = bytes.fromhex(payload_hex.replace(" ", ""))
     except ValueError:
         fail(f"{payload_hex!r} is not hex: give the payload bytes like 0d3b0aef00000001")
+    try:
+        given_object = json.loads(decoded_object) if decoded_object else None
+    except json.JSONDecodeError as error:
+        fail(f"--object is not JSON ({error}): give it like '{{\"temperature\": 21.5}}'")
+    if given_object is not None and not isinstance(given_object, dict):
+        fail("--object must be a JSON object, like '{\"temperature\": 21.5}'")
     if (profile is None) == (codec is None):
         fail("give either --profile ID or --codec NAME")
     try:
         if profile is not None:
             decoded = decode_for_profile(
-                get_profile(profile, settings_of(ctx).ingest_profiles_dir or None), fport, payload
+                get_profile(profile, settings_of(ctx).ingest_profiles_dir or None),
+                fport,
+                payload if payload or given_object is None else None,
+                given_object,
             )
         else:
             decoded = decode(codec, fport, payload)
     except KeyError as error:
         fail(str(error.args[0]))
+    except ProfileError as error:
+        fail(str(error))
     except DecodeError as error:
         fail(f"cannot decode: {error}")
-    print(
-        json.dumps(
-            {
-                "measurements": [m.as_json() for m in decoded.measurements],
-                "attributes": decoded.attributes,
-            },
-            indent=2,
-            default=str,
-        )
+    print_json(
+        {
+            "measurements": [m.as_json() for m in decoded.measurements],
+            "unmapped": decoded.attributes,
+        }
     )
 
 
@@ -217,25 +326,35 @@ class _Rollback(Exception):
 
 
 @devices_app.command("list")
-def devices_list(ctx: typer.Context) -> None:
+def devices_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the devices as JSON."),
+) -> None:
     """List registered devices with their health."""
     from placehub.ingest.devices import device_health, list_devices
 
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        table = Table("dev_eui", "name", "profile", "thing", "last seen", "battery", "loss rate")
-        for device in list_devices(conn):
-            health = device_health(conn, device["dev_eui"])
-            battery = health.get("battery_voltage") or health.get("battery_percent")
-            table.add_row(
-                device["dev_eui"],
-                device["name"],
-                device["profile"],
-                str(device["thing_id"]),
-                str(health.get("last_seen") or "never"),
-                str(battery or ""),
-                "" if health.get("loss_rate") is None else f"{health['loss_rate']:.1%}",
-            )
-    console.print(table)
+        rows = [
+            {**device, "health": device_health(conn, device["dev_eui"])}
+            for device in list_devices(conn)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("dev_eui", "name", "profile", "thing", "last seen", "battery", "loss rate")
+    for device in rows:
+        health = device["health"]
+        battery = health.get("battery_voltage") or health.get("battery_percent")
+        table.add_row(
+            device["dev_eui"],
+            device["name"],
+            device["profile"],
+            str(device["thing_id"]),
+            str(health.get("last_seen") or "never"),
+            str(battery or ""),
+            "" if health.get("loss_rate") is None else f"{health['loss_rate']:.1%}",
+        )
+    print_table(table)
 
 
 @ingest_app.command("dead-letters")
@@ -251,7 +370,7 @@ def dead_letters_command(
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         letters = list_dead_letters(conn, dev_eui, limit)
     if as_json:
-        print(json.dumps(letters, indent=2, default=str))
+        print_json(letters)
         return
     table = Table("id", "dev_eui", "time", "fPort", "payload", "reason")
     for letter in letters:
@@ -263,7 +382,7 @@ def dead_letters_command(
             letter["payload_hex"] or "",
             letter["reason"] or "",
         )
-    console.print(table)
+    print_table(table)
     console.print(f"{len(letters)} dead letter(s) shown.")
 
 
@@ -364,18 +483,24 @@ def integrations_add(
 
 
 @integrations_app.command("list")
-def integrations_list(ctx: typer.Context) -> None:
+def integrations_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the integrations as JSON."),
+) -> None:
     """List webhook integrations (secrets are never shown again)."""
     from placehub.ingest.integrations import list_integrations
 
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         rows = list_integrations(conn)
+    if as_json:
+        print_json(rows)
+        return
     table = Table("name", "network", "auth", "user", "created")
     for row in rows:
         table.add_row(
-            row["name"], row["network"], row["auth"], row["username"] or "", row["created_at"]
+            row["name"], row["network"], row["auth"], row["username"] or "", str(row["created_at"])
         )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

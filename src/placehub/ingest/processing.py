@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from placehub.db import Database
-from placehub.ingest.codecs import DecodeError, Measurement
+from placehub.ingest.codecs import Decoded, DecodeError, Measurement
 from placehub.ingest.journal import lock_for_writing, write_turn
 from placehub.ingest.profiles import DeviceProfile, ProfileError, decode_for_profile, get_profile
 from placehub.ingest.tables import ingest_device_health, ingest_devices, ingest_journal
@@ -60,6 +60,26 @@ def impossible_values(measurements: Sequence[Measurement]) -> list[str]:
                 f"{m.key}={m.value} {m.unit} (possible range {limits[0]:g} to {limits[1]:g})"
             )
     return problems
+
+
+def observation_parameters(
+    entry: Any, decoded: Decoded, datastreams: dict[str, int]
+) -> dict[str, Any]:
+    """The ``parameters`` of an uplink's Observations: where it came from, plus every field
+    of the decoding that no Datastream of the device stores (status and diagnostic fields,
+    unmapped vendor fields, measurements the device has no Datastream for), so none is lost."""
+    parameters: dict[str, Any] = {
+        "f_cnt": entry.f_cnt,
+        "f_port": entry.f_port,
+        "journal_id": entry.id,
+    }
+    unmapped = dict(decoded.attributes)
+    for m in decoded.measurements:
+        if m.key not in datastreams:
+            unmapped[m.key] = m.value  # canonical, in the vocabulary's unit
+    if unmapped:
+        parameters["unmapped"] = unmapped
+    return parameters
 
 
 @dataclass
@@ -277,7 +297,9 @@ def process_entries(
                 profiles[device.profile_id] = get_profile(device.profile_id, extra_profiles)
             profile = profiles[device.profile_id]
             payload = bytes.fromhex(entry.payload_hex) if entry.payload_hex else None
-            decoded = decode_for_profile(profile, entry.f_port, payload, entry.decoded_object)
+            decoded = decode_for_profile(
+                profile, entry.f_port, payload, entry.decoded_object, entry.ns_time
+            )
         except (DecodeError, KeyError, ProfileError) as error:
             message = str(error.args[0]) if isinstance(error, KeyError) else str(error)
             health.uplink(entry, [])
@@ -289,6 +311,7 @@ def process_entries(
             finish(entry, "dead_letter", "impossible values: " + "; ".join(problems))
             continue
         index = finish(entry, "processed")
+        parameters = observation_parameters(entry, decoded, device.datastreams)
         for measurement in decoded.measurements:
             stream = device.datastreams.get(measurement.key)
             if stream is None:
@@ -299,11 +322,7 @@ def process_entries(
                     phenomenon_time=entry.ns_time,
                     result=measurement.value,
                     result_time=entry.received_at,
-                    parameters={
-                        "f_cnt": entry.f_cnt,
-                        "f_port": entry.f_port,
-                        "journal_id": entry.id,
-                    },
+                    parameters=parameters,
                     # Stable across replays: the journal entry's idempotency key.
                     dedup_key=f"lorawan:{entry.dedup_key}",
                 )

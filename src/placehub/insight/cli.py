@@ -10,18 +10,27 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from placehub.console import console, err_console, fail, open_database, progress, settings_of
+from placehub.console import (
+    console,
+    err_console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    progress,
+    settings_of,
+)
 from placehub.insight import indicators as indicator_store
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
 from placehub.insight.derive import PlacesAssignment, derive_indicators
 from placehub.insight.index import (
     area_rows,
+    area_summaries,
     compare_with_published,
     compute_index,
     load_place_table,
-    population_of,
     result_rows,
-    summarise_areas,
+    weight_rows,
     write_csv,
 )
 from placehub.insight.indicators import (
@@ -30,7 +39,13 @@ from placehub.insight.indicators import (
     parse_definitions_csv,
     save_definition,
 )
-from placehub.insight.sensitivity import SensitivityOptions, run_sensitivity, sensitivity_rows
+from placehub.insight.sensitivity import (
+    SOBOL_OUTPUT,
+    SensitivityOptions,
+    run_sensitivity,
+    run_sobol,
+    sensitivity_rows,
+)
 
 index_app = typer.Typer(help="Composite indices (IoD 2019, Social Progress-style, your own).",
                         no_args_is_help=True)
@@ -39,9 +54,13 @@ DEFINITION_HELP = "A shipped definition name (see 'placehub index list') or a pa
 
 
 @index_app.command("list")
-def list_definitions() -> None:
+def list_definitions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the index definitions shipped with placehub."""
-    for name in available_definitions():
+    names = list(available_definitions())
+    if as_json:
+        print_json(names)
+        return
+    for name in names:
         console.print(name)
 
 
@@ -55,6 +74,8 @@ def build(
         help="CSV file for population-weighted summaries per larger area (e.g. local authority)."),
     missing_out: Path = typer.Option(
         None, "--missing-out", help="CSV file listing every imputed or skipped value."),
+    weights_out: Path = typer.Option(
+        None, "--weights-out", help="CSV file of the weights each node used (PCA included)."),
 ) -> None:
     """Compute an index: scores of every node, the index rank and decile per place."""
     settings = settings_of(ctx)
@@ -65,9 +86,11 @@ def build(
         written = write_csv(out, result_rows(result), spec.credit)
         console.print(f"{spec.name}: {written} places written to {out}")
         if area_out is not None:
-            areas = summarise_areas(result, population_of(spec, result.places))
+            areas = area_summaries(result)
             console.print(f"{len(areas)} areas written to {area_out}")
             write_csv(area_out, area_rows(areas), spec.credit)
+        if weights_out is not None:
+            write_csv(weights_out, weight_rows(result))
     except (DefinitionError, ValueError) as error:
         fail(str(error))
     if missing_out is not None:
@@ -78,14 +101,28 @@ def build(
         err_console.print(f"{len(result.missing)} missing value(s) treated (see --missing-out)")
     for note in result.notes:
         err_console.print(f"note: {note}")
+    shown = [n for n in spec.node_order() if n.weighting in ("pca", "factor", "equal")]
+    if shown:
+        weights = Table("node", "weighting", "weights used", title="Weights")
+        for node in shown:
+            weights.add_row(node.id, node.weighting, ", ".join(
+                f"{child} {weight:.4f}" for child, weight in result.weights.get(node.id,
+                                                                               {}).items()))
+        console.print(weights)
     comparison = compare_with_published(result, table)
-    if comparison is not None:
+    if comparison is not None and comparison.places:
         console.print(
             f"Against the published ranks: {comparison.exact_ranks} of {comparison.places} "
             f"exact ({comparison.exact_share:.2%}), largest difference "
             f"{comparison.max_rank_difference:g} places; deciles exact for "
             f"{comparison.exact_deciles} (largest difference {comparison.max_decile_difference:g})"
         )
+    tolerance = comparison.tolerance if comparison is not None else 0.0
+    for agreement in comparison.scores if comparison is not None else []:
+        console.print(
+            f"Against the published {agreement.item} scores: {agreement.within_tolerance} of "
+            f"{agreement.places} within {tolerance:g} (largest difference "
+            f"{agreement.max_difference:.6g})")
     if spec.credit:
         console.print(f"Source: {spec.credit}")
 
@@ -122,6 +159,48 @@ def sensitivity(
         f"cannot move. Written to {out}")
 
 
+@index_app.command("sobol")
+def sobol(
+    ctx: typer.Context,
+    definition: str = typer.Argument(..., help=DEFINITION_HELP),
+    samples: int = typer.Option(None, "--samples",
+                                help="Sobol' base samples, a power of 2 (default: the "
+                                     "definition's, 64)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed; the same seed, the same result."),
+    out: Path = typer.Option(None, "--out", help="Also write the indices as CSV here."),
+) -> None:
+    """Sobol' first-order and total-effect indices of the uncertain inputs (SALib)."""
+    settings = settings_of(ctx)
+    try:
+        spec = load_definition(definition, settings.data_path)
+        options = SensitivityOptions.from_definition(spec, samples=samples, seed=seed)
+        with progress() as bar:
+            task = bar.add_task(f"Sobol' analysis, {options.samples} base samples", total=None)
+            result = run_sobol(spec, options)
+            bar.update(task, total=1, completed=1)
+    except (DefinitionError, ValueError) as error:
+        fail(str(error))
+    level = f"{options.confidence:.0%}"
+    table = Table("input", "alternatives", "first order", f"± ({level})", "total",
+                  f"± ({level})", title=f"{spec.name}: output = {SOBOL_OUTPUT}")
+    for factor in result.factors:
+        table.add_row(factor.name, str(len(factor.alternatives)), f"{factor.first_order:.3f}",
+                      f"{factor.first_order_interval:.3f}", f"{factor.total:.3f}",
+                      f"{factor.total_interval:.3f}")
+    console.print(table)
+    console.print(f"{result.runs} runs ({result.distinct_configurations} distinct), seed "
+                  f"{options.seed}; output mean {result.output_mean:.1f}, sd "
+                  f"{result.output_sd:.1f} places"
+                  + (f"; not varied: {', '.join(result.not_varied)}" if result.not_varied
+                     else ""))
+    if out is not None:
+        write_csv(out, ({"factor": f.name, "alternatives": str(len(f.alternatives)),
+                         "first_order": f"{f.first_order:.6f}",
+                         "first_order_interval": f"{f.first_order_interval:.6f}",
+                         "total": f"{f.total:.6f}", "total_interval": f"{f.total_interval:.6f}"}
+                        for f in result.factors), spec.credit)
+
+
 indicators_app = typer.Typer(help="Indicators per place: official figures and sensor-derived.",
                              no_args_is_help=True)
 
@@ -149,13 +228,21 @@ def define_indicator(
 
 
 @indicators_app.command("list")
-def list_indicators(ctx: typer.Context) -> None:
+def list_indicators(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """List the defined indicators."""
-    table = Table("id", "name", "unit", "direction", "kind", "period", "source")
+    columns = ("id", "name", "unit", "direction", "kind", "period", "source")
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        for d in indicator_store.list_definitions(conn):
-            table.add_row(d.id, d.name, d.unit, d.direction, d.kind, d.period, d.source)
-    console.print(table)
+        rows = [{c: getattr(d, c) for c in columns}
+                for d in indicator_store.list_definitions(conn)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    print_table(table)
 
 
 @indicators_app.command("import")

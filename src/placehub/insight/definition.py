@@ -1,7 +1,9 @@
-"""Composite-index definition files (TOML): parsing and validation into plain dataclasses.
+"""Composite-index definition files (TOML): strict parsing and validation into plain dataclasses.
 
 The format is documented key by key in docs/insight.md; shipped definitions live in
-``placehub/insight/definitions/NAME.toml`` and are found by name.
+``placehub/insight/definitions/NAME.toml`` and are found by name. Every table is checked against
+a pydantic model that forbids unknown keys, so a typing slip (``weigth = 0.5``) or a key in the
+wrong table stops the build with the key and the keys allowed there.
 """
 
 from __future__ import annotations
@@ -9,15 +11,31 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from placehub.insight.methods import AGGREGATIONS, NORMALISERS, TIE_METHODS
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from placehub.insight.methods import NORMALISERS, TIE_METHODS
 
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 DIRECTIONS = ("higher_is_better", "higher_is_worse")
-WEIGHTINGS = ("fixed", "equal", "pca")
+WEIGHTINGS = ("fixed", "equal", "pca", "factor")
 MISSING_RULES = ("skip", "require")
 IMPUTATIONS = ("none", "mean", "median", "group_mean")
+SENSITIVITY_WEIGHTS = ("dirichlet", "uniform", "fixed")
+#: The uncertain inputs a Sobol analysis can vary (see ``placehub.insight.sensitivity``).
+SOBOL_FACTORS = ("weights", "normalisation", "aggregation", "imputation", "inclusion")
+
+#: The parameters each normalisation method takes (anything else is an error).
+NORMALISATION_PARAMS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "min_max": ("range",),
+    "z_score": ("mean", "sd"),
+    "rank": ("ties",),
+    "goalposts": ("dystopia", "utopia", "scale", "clip"),
+    "exponential": ("ties",),
+    "inverse_normal": ("ties", "offset"),
+}
 
 
 class DefinitionError(ValueError):
@@ -48,11 +66,18 @@ class Indicator:
     impute: str = "none"
     winsorise: tuple[float, float] | None = None
     unit: str = ""
+    #: (dystopia, utopia) in the indicator's own units, when it has goalposts.
+    goalposts: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
 class Node:
-    """An aggregate (component, dimension or the index itself) of its children."""
+    """An aggregate (component, dimension or the index itself) of its children.
+
+    ``normalisation`` (optional) transforms the node's aggregated score before its parent uses
+    it: the IoD's exponential transformation of sub-domain scores, or the Social Progress
+    Index's rescaling of a component between its utopia and dystopia.
+    """
 
     id: str
     name: str
@@ -62,6 +87,7 @@ class Node:
     weighting: str = "fixed"
     power: float = 1.0
     missing: str = "skip"
+    normalisation: Normalisation | None = None
 
 
 @dataclass(frozen=True)
@@ -80,17 +106,31 @@ class DataSource:
 
 @dataclass(frozen=True)
 class PopulationSource:
-    """A population count per place, for population-weighted summaries of larger areas."""
+    """A population count per place, for population-weighted summaries of larger areas; and
+    optionally a count summed per area for MHCLG's "scale" measure (e.g. income-deprived
+    people)."""
 
     file: Path
     place: str
     column: str
+    scale: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedColumns:
+    """Published figures the recomputation is checked against ([compare])."""
+
+    rank: str | None = None
+    decile: str | None = None
+    score: str | None = None
+    scores: dict[str, str] = field(default_factory=dict)
+    tolerance: float = 0.001
 
 
 @dataclass(frozen=True)
 class Sensitivity:
     """What a sensitivity analysis varies, how many runs with which seed (the definition's
-    [sensitivity] table gives the defaults of ``placehub index sensitivity``)."""
+    [sensitivity] table gives the defaults of ``placehub index sensitivity`` and ``sobol``)."""
 
     runs: int = 200
     seed: int = 1
@@ -99,12 +139,18 @@ class Sensitivity:
     spread: float = 0.25
     normalisations: tuple[Normalisation, ...] = ()
     aggregations: tuple[str, ...] = ()
+    imputations: tuple[str, ...] = ()
     interval: tuple[float, float] = (5.0, 95.0)
+    factors: tuple[str, ...] = SOBOL_FACTORS
+    samples: int = 64
+    weight_sets: int = 16
+    bootstrap: int = 200
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise ValueError(f"runs = {self.runs} not understood: give at least 1 run")
-        if self.weights not in ("dirichlet", "uniform", "fixed"):
+        if self.weights not in SENSITIVITY_WEIGHTS:
             raise ValueError(f"weights = {self.weights!r}: use dirichlet, uniform or fixed")
         if self.concentration <= 0:
             raise ValueError(f"concentration = {self.concentration}: must be above 0")
@@ -113,6 +159,19 @@ class Sensitivity:
         low, high = self.interval
         if not 0 <= low <= high <= 100:
             raise ValueError(f"interval = {self.interval}: percentiles between 0 and 100")
+        unknown = [f for f in self.factors if f not in SOBOL_FACTORS]
+        if unknown or not self.factors:
+            raise ValueError(f"factors = {list(self.factors)}: use some of "
+                             f"{', '.join(SOBOL_FACTORS)}")
+        if self.samples < 2 or self.samples & (self.samples - 1):
+            raise ValueError(f"samples = {self.samples}: a power of 2 (e.g. 64), as Sobol' "
+                             "sequences need")
+        if self.weight_sets < 2:
+            raise ValueError(f"weight_sets = {self.weight_sets}: at least 2")
+        if self.bootstrap < 10:
+            raise ValueError(f"bootstrap = {self.bootstrap}: at least 10 resamples")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"confidence = {self.confidence}: between 0 and 1, e.g. 0.95")
 
     @classmethod
     def from_definition(cls, definition: IndexDefinition, **overrides: Any) -> Sensitivity:
@@ -136,13 +195,20 @@ class IndexDefinition:
     indicators: tuple[Indicator, ...]
     data: DataSource
     population: PopulationSource | None
-    compare_rank: str | None
-    compare_decile: str | None
+    compare: PublishedColumns
     sensitivity: Sensitivity
     source: str = ""
     licence: str = ""
     credit: str = ""
     path: Path | None = None
+
+    @property
+    def compare_rank(self) -> str | None:
+        return self.compare.rank
+
+    @property
+    def compare_decile(self) -> str | None:
+        return self.compare.decile
 
     def children(self, node_id: str) -> list[Indicator | Node]:
         """Indicators and nodes directly under ``node_id``, in file order."""
@@ -162,6 +228,145 @@ class IndexDefinition:
 
         visit(self.root)
         return ordered
+
+
+# ---------------------------------------------------------------- the file's tables (strict)
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+NormalisationKey = str | dict[str, Any] | None
+
+
+class _NodeKeys(_Table):
+    id: str
+    name: str | None = None
+    weighting: Literal["fixed", "equal", "pca", "factor"] = "equal"
+    aggregation: Literal["arithmetic", "geometric", "harmonic", "power_mean"] = "arithmetic"
+    power: float = 1.0
+    missing: Literal["skip", "require"] = "skip"
+    normalisation: NormalisationKey = None
+
+
+class _NodeTable(_NodeKeys):
+    parent: str | None = None
+    weight: float = 1.0
+
+
+class _IndexTable(_NodeKeys):
+    description: str = ""
+    polarity: Literal["higher_is_better", "higher_is_worse"] = "higher_is_better"
+    rank_1: Literal["highest", "lowest"] = "highest"
+    ties: Literal["min", "max", "average", "dense", "ordinal"] = "min"
+    source: str = ""
+    licence: str = ""
+    credit: str = ""
+
+
+class _IndicatorTable(_Table):
+    id: str
+    column: str
+    name: str | None = None
+    unit: str = ""
+    per: str | None = None
+    multiplier: float = 1.0
+    parent: str | None = None
+    weight: float = 1.0
+    direction: Literal["higher_is_better", "higher_is_worse"] = "higher_is_better"
+    normalisation: NormalisationKey = "min_max"
+    impute: Literal["none", "mean", "median", "group_mean"] = "none"
+    winsorise: tuple[float, float] | None = None
+    dystopia: float | None = None
+    utopia: float | None = None
+
+
+class _JoinTable(_Table):
+    file: str
+    place: str | None = None
+
+
+class _DataTable(_Table):
+    file: str
+    place: str
+    place_name: str | None = None
+    area: str | None = None
+    area_name: str | None = None
+    layer: str = "place"
+    area_layer: str = "area"
+    join: list[_JoinTable] = []
+
+
+class _PopulationTable(_Table):
+    column: str
+    file: str | None = None
+    place: str | None = None
+    scale: str | None = None
+
+
+class _CompareTable(_Table):
+    rank: str | None = None
+    decile: str | None = None
+    score: str | None = None
+    scores: dict[str, str] = {}
+    tolerance: float = 0.001
+
+
+class _SensitivityTable(_Table):
+    runs: int = 200
+    seed: int = 1
+    weights: Literal["dirichlet", "uniform", "fixed"] = "dirichlet"
+    concentration: float = 50.0
+    spread: float = 0.25
+    normalisations: list[str | dict[str, Any]] = []
+    aggregations: list[Literal["arithmetic", "geometric", "harmonic", "power_mean"]] = []
+    imputations: list[Literal["none", "mean", "median", "group_mean"]] = []
+    interval: tuple[float, float] = (5.0, 95.0)
+    factors: list[str] = list(SOBOL_FACTORS)
+    samples: int = 64
+    weight_sets: int = 16
+    bootstrap: int = 200
+    confidence: float = 0.95
+
+
+class _Document(_Table):
+    index: dict[str, Any]
+    data: dict[str, Any]
+    node: list[dict[str, Any]] = []
+    indicator: list[dict[str, Any]] = []
+    population: dict[str, Any] | None = None
+    compare: dict[str, Any] | None = None
+    sensitivity: dict[str, Any] | None = None
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _allowed(model: type[BaseModel]) -> str:
+    return ", ".join(model.model_fields)
+
+
+def _validate(model: type[_M], raw: Any, where: str) -> _M:
+    """Validate one table; errors name the key and, for an unknown key, the allowed ones."""
+    if not isinstance(raw, dict):
+        raise DefinitionError(f"{where}: expected a table, got {raw!r}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            key = ".".join(str(part) for part in item["loc"])
+            if item["type"] == "extra_forbidden":
+                problems.append(f"unknown key {key!r} (allowed: {_allowed(model)})")
+            elif item["type"] == "missing":
+                problems.append(f"missing key {key!r}")
+            elif item["type"] == "literal_error":
+                problems.append(f"{key} = {item.get('input')!r} not understood; "
+                                f"{item['msg'].replace('Input should be', 'use')}")
+            else:
+                problems.append(f"{key} = {item.get('input')!r}: {item['msg']}")
+        raise DefinitionError(f"{where}: " + "; ".join(problems)) from None
 
 
 def available_definitions() -> list[str]:
@@ -186,16 +391,33 @@ def resolve_definition_path(name_or_path: str) -> Path:
 def load_definition(name_or_path: str, data_dir: Path) -> IndexDefinition:
     """Read and validate a definition; data files resolve against ``data_dir``."""
     path = resolve_definition_path(name_or_path)
+    return parse_definition_text(path.read_text(encoding="utf-8"), data_dir, path)
+
+
+def parse_definition_text(text: str, data_dir: Path, path: Path | None = None, *,
+                          data_dir_only: bool = False) -> IndexDefinition:
+    """Parse TOML text into a validated definition.
+
+    ``data_dir_only`` (for definitions uploaded over HTTP) allows only relative data files that
+    stay inside ``data_dir``: an uploaded definition must not read other files on the server.
+    """
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise DefinitionError(f"{path}: not valid TOML ({error})") from None
-    return parse_definition(document, data_dir, path)
+        raise DefinitionError(f"{path or 'definition'}: not valid TOML ({error})") from None
+    return parse_definition(document, data_dir, path, data_dir_only=data_dir_only)
 
 
-def _resolve_file(raw: str, data_dir: Path, definition_path: Path | None) -> Path:
+def _resolve_file(raw: str, data_dir: Path, definition_path: Path | None,
+                  data_dir_only: bool = False) -> Path:
     """Absolute paths as given; others under data_dir, else beside the definition file."""
     candidate = Path(raw).expanduser()
+    if data_dir_only:
+        resolved = (data_dir / candidate).resolve()
+        if candidate.is_absolute() or not resolved.is_relative_to(data_dir.resolve()):
+            raise DefinitionError(
+                f"data file {raw!r}: give a path relative to the data folder, inside it")
+        return resolved
     if candidate.is_absolute():
         return candidate
     under_data = data_dir / candidate
@@ -203,16 +425,6 @@ def _resolve_file(raw: str, data_dir: Path, definition_path: Path | None) -> Pat
         return under_data
     beside = definition_path.parent / candidate
     return beside if beside.exists() else under_data
-
-
-def _choice(
-    table: dict[str, Any], key: str, allowed: tuple[str, ...], default: str, where: str
-) -> str:
-    value = table.get(key, default)
-    if value not in allowed:
-        raise DefinitionError(
-            f"{where}: {key} = {value!r} not understood; use {', '.join(allowed)}")
-    return str(value)
 
 
 def _normalisation(raw: Any, where: str) -> Normalisation:
@@ -228,75 +440,105 @@ def _normalisation(raw: Any, where: str) -> Normalisation:
             f"{where}: normalisation {method!r} not understood; use {', '.join(NORMALISERS)}"
         )
     params = {k: v for k, v in raw.items() if k != "method"}
-    if method == "goalposts" and not {"dystopia", "utopia"} <= set(params):
-        raise DefinitionError(f"{where}: goalposts need both dystopia and utopia values")
+    allowed = NORMALISATION_PARAMS[method]
+    for key in params:
+        if key not in allowed:
+            raise DefinitionError(
+                f"{where}: normalisation {method} has no parameter {key!r} (allowed: "
+                f"{', '.join(allowed) or 'none'})")
     if "ties" in params and params["ties"] not in TIE_METHODS:
         raise DefinitionError(f"{where}: ties = {params['ties']!r}; use {', '.join(TIE_METHODS)}")
+    if "range" in params:
+        bounds = params["range"]
+        if (not isinstance(bounds, list) or len(bounds) != 2
+                or not all(isinstance(b, int | float) for b in bounds) or bounds[0] >= bounds[1]):
+            raise DefinitionError(f"{where}: range = [low, high] with low < high, e.g. [0, 100]")
+    for key in ("mean", "sd", "scale", "dystopia", "utopia", "offset"):
+        if key in params and not isinstance(params[key], int | float):
+            raise DefinitionError(f"{where}: {key} = {params[key]!r} must be a number")
+    if "offset" in params and not 0 <= params["offset"] < 1:
+        raise DefinitionError(f"{where}: offset = {params['offset']} must be in [0, 1), e.g. "
+                              "0.5 (rankit) or 0.375 (Blom)")
+    if "clip" in params and not isinstance(params["clip"], bool):
+        raise DefinitionError(f"{where}: clip = true or false")
+    if ("dystopia" in params) != ("utopia" in params):
+        raise DefinitionError(f"{where}: give both dystopia and utopia, or neither")
     return Normalisation(method, params)
 
 
-def _node(table: dict[str, Any], where: str, parent: str | None) -> Node:
-    if "id" not in table:
-        raise DefinitionError(f"{where}: every node needs an id")
-    power = float(table.get("power", 1.0))
+def _node(table: _NodeKeys, where: str, parent: str | None, weight: float) -> Node:
+    normalisation = None
+    if table.normalisation is not None:
+        normalisation = _normalisation(table.normalisation, where)
+        given = normalisation.params
+        if normalisation.method == "goalposts" and given.get("utopia", 0) == given.get(
+                "dystopia", 1):
+            raise DefinitionError(f"{where}: utopia and dystopia are equal")
     return Node(
-        id=str(table["id"]),
-        name=str(table.get("name", table["id"])),
-        parent=parent,
-        weight=float(table.get("weight", 1.0)),
-        aggregation=_choice(table, "aggregation", AGGREGATIONS, "arithmetic", where),
-        weighting=_choice(table, "weighting", WEIGHTINGS, "equal", where),
-        power=power,
-        missing=_choice(table, "missing", MISSING_RULES, "skip", where),
+        id=table.id, name=table.name or table.id, parent=parent, weight=weight,
+        aggregation=table.aggregation, weighting=table.weighting, power=table.power,
+        missing=table.missing, normalisation=normalisation,
+    )
+
+
+def _indicator(table: _IndicatorTable, where: str, root_id: str) -> Indicator:
+    normalisation = _normalisation(table.normalisation, where)
+    direction = table.direction
+    goalposts: tuple[float, float] | None = None
+    if (table.dystopia is None) != (table.utopia is None):
+        raise DefinitionError(f"{where}: give both dystopia and utopia, or neither")
+    if table.dystopia is not None and table.utopia is not None:
+        goalposts = (table.dystopia, table.utopia)
+    if normalisation.method == "goalposts":
+        given = normalisation.params
+        if "utopia" in given:
+            if goalposts is not None:
+                raise DefinitionError(f"{where}: goalposts given twice (in the normalisation and "
+                                      "as dystopia/utopia keys): give them once")
+            goalposts = (float(given["dystopia"]), float(given["utopia"]))
+        if goalposts is None:
+            raise DefinitionError(f"{where}: goalposts need both dystopia and utopia values")
+    if goalposts is not None:
+        dystopia, utopia = goalposts
+        if utopia == dystopia:
+            raise DefinitionError(f"{where}: utopia and dystopia are equal")
+        if (utopia > dystopia) != (direction == "higher_is_better"):
+            raise DefinitionError(
+                f"{where}: utopia {utopia:g} is on the wrong side of dystopia {dystopia:g} "
+                f"for direction {direction}")
+    if table.winsorise is not None and not 0 <= table.winsorise[0] < table.winsorise[1] <= 1:
+        raise DefinitionError(
+            f"{where}: winsorise = [lower, upper] quantiles, e.g. [0.05, 0.95]")
+    return Indicator(
+        id=table.id, name=table.name or table.id, column=table.column,
+        parent=table.parent or root_id, weight=table.weight, direction=direction,
+        normalisation=normalisation, per=table.per, multiplier=table.multiplier,
+        impute=table.impute, winsorise=table.winsorise, unit=table.unit, goalposts=goalposts,
     )
 
 
 def parse_definition(
-    document: dict[str, Any], data_dir: Path, path: Path | None = None
+    document: dict[str, Any], data_dir: Path, path: Path | None = None, *,
+    data_dir_only: bool = False,
 ) -> IndexDefinition:
     """Validate a parsed TOML document into an ``IndexDefinition``."""
     where = str(path or "definition")
-    index = document.get("index")
-    if not isinstance(index, dict):
+    if "index" not in document:
         raise DefinitionError(f"{where}: missing the [index] table")
-    root = _node(index, f"{where} [index]", None)
-    nodes = tuple(
-        _node(t, f"{where} [[node]] {t.get('id', '?')}", str(t.get("parent", root.id)))
-        for t in document.get("node", [])
-    )
-    indicators: list[Indicator] = []
-    for table in document.get("indicator", []):
-        spot = f"{where} [[indicator]] {table.get('id', '?')}"
-        for key in ("id", "column"):
-            if key not in table:
-                raise DefinitionError(f"{spot}: needs {key}")
-        winsor = table.get("winsorise")
-        if winsor is not None and (not isinstance(winsor, list) or len(winsor) != 2):
-            raise DefinitionError(
-                f"{spot}: winsorise = [lower, upper] quantiles, e.g. [0.05, 0.95]")
-        normalisation = _normalisation(table.get("normalisation", "min_max"), spot)
-        direction = _choice(table, "direction", DIRECTIONS, "higher_is_better", spot)
-        if normalisation.method == "goalposts":
-            better = normalisation.params["utopia"] > normalisation.params["dystopia"]
-            if better != (direction == "higher_is_better"):
-                raise DefinitionError(
-                    f"{spot}: utopia {normalisation.params['utopia']} is on the wrong side of "
-                    f"dystopia {normalisation.params['dystopia']} for direction {direction}"
-                )
-        indicators.append(Indicator(
-            id=str(table["id"]),
-            name=str(table.get("name", table["id"])),
-            column=str(table["column"]),
-            parent=str(table.get("parent", root.id)),
-            weight=float(table.get("weight", 1.0)),
-            direction=direction,
-            normalisation=normalisation,
-            per=table.get("per"),
-            multiplier=float(table.get("multiplier", 1.0)),
-            impute=_choice(table, "impute", IMPUTATIONS, "none", spot),
-            winsorise=(float(winsor[0]), float(winsor[1])) if winsor else None,
-            unit=str(table.get("unit", "")),
-        ))
+    if "data" not in document:
+        raise DefinitionError(f"{where}: missing the [data] table (file and place column)")
+    top = _validate(_Document, document, where)
+    index = _validate(_IndexTable, top.index, f"{where} [index]")
+    root = _node(index, f"{where} [index]", None, 1.0)
+    nodes = []
+    for raw in top.node:
+        spot = f"{where} [[node]] {raw.get('id', '?') if isinstance(raw, dict) else '?'}"
+        table = _validate(_NodeTable, raw, spot)
+        nodes.append(_node(table, spot, table.parent or root.id, table.weight))
+    indicators = []
+    for raw in top.indicator:
+        spot = f"{where} [[indicator]] {raw.get('id', '?') if isinstance(raw, dict) else '?'}"
+        indicators.append(_indicator(_validate(_IndicatorTable, raw, spot), spot, root.id))
     ids = [root.id] + [n.id for n in nodes] + [i.id for i in indicators]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -310,75 +552,48 @@ def parse_definition(
     if not indicators:
         raise DefinitionError(f"{where}: no [[indicator]] tables")
 
-    data = document.get("data")
-    if not isinstance(data, dict) or "file" not in data or "place" not in data:
-        raise DefinitionError(f"{where}: [data] needs file and place (the place code column)")
+    data = _validate(_DataTable, top.data, f"{where} [data]")
     joins = tuple(
-        (_resolve_file(j["file"], data_dir, path), str(j.get("place", data["place"])))
-        for j in data.get("join", [])
+        (_resolve_file(j.file, data_dir, path, data_dir_only), j.place or data.place)
+        for j in data.join
     )
     source = DataSource(
-        file=_resolve_file(data["file"], data_dir, path),
-        place=str(data["place"]),
-        place_name=data.get("place_name"),
-        area=data.get("area"),
-        area_name=data.get("area_name"),
-        layer=str(data.get("layer", "place")),
-        area_layer=str(data.get("area_layer", "area")),
-        joins=joins,
+        file=_resolve_file(data.file, data_dir, path, data_dir_only), place=data.place,
+        place_name=data.place_name, area=data.area, area_name=data.area_name, layer=data.layer,
+        area_layer=data.area_layer, joins=joins,
     )
     population = None
-    if "population" in document:
-        pop = document["population"]
-        if "column" not in pop:
-            raise DefinitionError(f"{where}: [population] needs column (the population count)")
+    if top.population is not None:
+        pop = _validate(_PopulationTable, top.population, f"{where} [population]")
         population = PopulationSource(
-            file=_resolve_file(pop.get("file", data["file"]), data_dir, path),
-            place=str(pop.get("place", data["place"])),
-            column=str(pop["column"]),
-        )
-    compare = document.get("compare", {})
-    sens = document.get("sensitivity", {})
+            file=_resolve_file(pop.file or data.file, data_dir, path, data_dir_only),
+            place=pop.place or data.place, column=pop.column, scale=pop.scale)
+    compare = PublishedColumns()
+    if top.compare is not None:
+        published = _validate(_CompareTable, top.compare, f"{where} [compare]")
+        unknown = sorted(set(published.scores) - set(ids))
+        if unknown:
+            raise DefinitionError(f"{where} [compare]: scores of {', '.join(unknown)}, which are "
+                                  "no node or indicator ids")
+        compare = PublishedColumns(published.rank, published.decile, published.score,
+                                   dict(published.scores), published.tolerance)
+    sens = _validate(_SensitivityTable, top.sensitivity or {}, f"{where} [sensitivity]")
     try:
-        sensitivity = _sensitivity(sens, where)
+        sensitivity = Sensitivity(
+            runs=sens.runs, seed=sens.seed, weights=sens.weights,
+            concentration=sens.concentration, spread=sens.spread,
+            normalisations=tuple(_normalisation(n, f"{where} [sensitivity]")
+                                 for n in sens.normalisations),
+            aggregations=tuple(sens.aggregations), imputations=tuple(sens.imputations),
+            interval=sens.interval, factors=tuple(sens.factors), samples=sens.samples,
+            weight_sets=sens.weight_sets, bootstrap=sens.bootstrap, confidence=sens.confidence,
+        )
     except ValueError as error:
         raise DefinitionError(f"{where} [sensitivity]: {error}") from None
     return IndexDefinition(
-        id=root.id,
-        name=root.name,
-        description=str(index.get("description", "")),
-        polarity=_choice(index, "polarity", DIRECTIONS, "higher_is_better", f"{where} [index]"),
-        rank_1=_choice(index, "rank_1", ("highest", "lowest"), "highest", f"{where} [index]"),
-        ties=_choice(index, "ties", TIE_METHODS, "min", f"{where} [index]"),
-        root=root,
-        nodes=nodes,
-        indicators=tuple(indicators),
-        data=source,
-        population=population,
-        compare_rank=compare.get("rank"),
-        compare_decile=compare.get("decile"),
-        sensitivity=sensitivity,
-        source=str(index.get("source", "")),
-        licence=str(index.get("licence", "")),
-        credit=str(index.get("credit", "")),
-        path=path,
-    )
-
-
-def _sensitivity(sens: dict[str, Any], where: str) -> Sensitivity:
-    interval = sens.get("interval", [5, 95])
-    return Sensitivity(
-        runs=int(sens.get("runs", 200)),
-        seed=int(sens.get("seed", 1)),
-        weights=_choice(sens, "weights", ("dirichlet", "uniform", "fixed"), "dirichlet", where),
-        concentration=float(sens.get("concentration", 50.0)),
-        spread=float(sens.get("spread", 0.25)),
-        normalisations=tuple(
-            _normalisation(n, f"{where} [sensitivity]") for n in sens.get("normalisations", [])
-        ),
-        aggregations=tuple(
-            _choice({"aggregation": a}, "aggregation", AGGREGATIONS, "arithmetic", where)
-            for a in sens.get("aggregations", [])
-        ),
-        interval=(float(interval[0]), float(interval[1])),
+        id=root.id, name=root.name, description=index.description, polarity=index.polarity,
+        rank_1=index.rank_1, ties=index.ties, root=root, nodes=tuple(nodes),
+        indicators=tuple(indicators), data=source, population=population, compare=compare,
+        sensitivity=sensitivity, source=index.source, licence=index.licence,
+        credit=index.credit, path=path,
     )

@@ -22,7 +22,7 @@ from placehub.insight.tables import indicator_values, indicators
 
 INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 DEFINITION_FIELDS = ("id", "name", "unit", "direction", "source", "licence", "period",
-                     "description", "counts_people")
+                     "description", "counts_people", "numerator", "denominator", "multiplier")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,14 @@ class IndicatorDefinition:
     kind: str = "official"
     counts_people: bool = False
     derivation: dict[str, Any] | None = None
+    #: A rate: the ids of its count indicators; published as the disclosed counts allow.
+    numerator: str | None = None
+    denominator: str | None = None
+    multiplier: float = 1.0
+
+    @property
+    def is_rate(self) -> bool:
+        return self.numerator is not None and self.denominator is not None
 
     def __post_init__(self) -> None:
         if not INDICATOR_ID.match(self.id):
@@ -50,6 +58,12 @@ class IndicatorDefinition:
                              f"{' or '.join(DIRECTIONS)}")
         if not self.name.strip():
             raise BadRequest(f"indicator {self.id}: give it a name")
+        if (self.numerator is None) != (self.denominator is None):
+            raise BadRequest(f"indicator {self.id}: a rate needs both numerator and denominator "
+                             "(the ids of its count indicators)")
+        if self.is_rate and self.counts_people:
+            raise BadRequest(f"indicator {self.id}: a rate is not itself a count of people; "
+                             "mark its numerator and denominator as counts instead")
 
 
 @dataclass(frozen=True)
@@ -85,7 +99,8 @@ def save_definition(conn: Connection, definition: IndicatorDefinition) -> None:
         "direction": definition.direction, "source": definition.source,
         "licence": definition.licence, "period": definition.period, "kind": definition.kind,
         "counts_people": definition.counts_people, "derivation": definition.derivation,
-        "updated_at": now(),
+        "numerator": definition.numerator, "denominator": definition.denominator,
+        "multiplier": definition.multiplier, "updated_at": now(),
     }
     exists = conn.execute(select(indicators.c.id).where(indicators.c.id == definition.id)).first()
     if exists:
@@ -100,6 +115,8 @@ def _definition_from_row(row: RowMapping) -> IndicatorDefinition:
         source=row["source"], licence=row["licence"], period=row["period"],
         description=row["description"], kind=row["kind"],
         counts_people=bool(row["counts_people"]), derivation=row["derivation"],
+        numerator=row["numerator"], denominator=row["denominator"],
+        multiplier=float(row["multiplier"] if row["multiplier"] is not None else 1.0),
     )
 
 
@@ -157,6 +174,12 @@ def values_for_layer(conn: Connection, layer: str, indicator_id: str | None = No
     return [_value_from_row(r) for r in conn.execute(query).mappings()]
 
 
+def values_for_indicator(conn: Connection, indicator_id: str) -> list[IndicatorValue]:
+    """All values of one indicator in every layer and period."""
+    query = select(indicator_values).where(indicator_values.c.indicator_id == indicator_id)
+    return [_value_from_row(r) for r in conn.execute(query).mappings()]
+
+
 def _value_from_row(row: RowMapping) -> IndicatorValue:
     return IndicatorValue(row["indicator_id"], row["layer"], row["place_code"], row["period"],
                           row["value"], row["denominator"], row["note"])
@@ -181,7 +204,8 @@ class ImportReport:
 
 def parse_definitions_csv(text: str) -> tuple[list[IndicatorDefinition], list[str]]:
     """Indicator definitions from CSV (columns id, name, direction, unit, source, licence,
-    period, description, counts_people); also the list of bad rows."""
+    period, description, counts_people, and for a rate numerator, denominator, multiplier);
+    also the list of bad rows."""
     definitions: list[IndicatorDefinition] = []
     errors: list[str] = []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -199,7 +223,13 @@ def parse_definitions_csv(text: str) -> tuple[list[IndicatorDefinition], list[st
                 description=(row.get("description") or "").strip(),
                 counts_people=(row.get("counts_people") or "").strip().lower()
                 in {"1", "true", "yes"},
+                numerator=(row.get("numerator") or "").strip() or None,
+                denominator=(row.get("denominator") or "").strip() or None,
+                multiplier=float((row.get("multiplier") or "").strip() or 1.0),
             ))
+        except ValueError:
+            errors.append(f"definitions line {line}: multiplier {row.get('multiplier')!r} is "
+                          "not a number")
         except BadRequest as error:
             errors.append(f"definitions line {line}: {error.message}")
     return definitions, errors

@@ -3,7 +3,8 @@
 Pure NumPy functions on 1-D or 2-D float arrays with NaN for a missing value. They are the
 building blocks of ``placehub.insight.index`` and of the sensitivity analysis, and each follows a
 published method (COINr / the OECD-JRC handbook; the IoD 2019 technical report for the
-exponential transformation).
+exponential transformation). Factor-analysis weights use scikit-learn's maximum-likelihood
+``FactorAnalysis``; the inverse-normal transformation uses SciPy's normal quantile function.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
+from sklearn.decomposition import FactorAnalysis
 
 FloatArray = NDArray[np.float64]
 
@@ -132,6 +134,20 @@ def exponential(values: FloatArray, ties: str = "min") -> FloatArray:
     return exponential_from_ranks(rank_values(values, highest_first=True, ties=ties))
 
 
+def inverse_normal(values: FloatArray, ties: str = "average", offset: float = 0.5) -> FloatArray:
+    """Rank-based inverse-normal transformation: Phi^-1((r - c) / (n - 2c + 1)).
+
+    r is the rank from the lowest (1) to the highest (n), ties by ``ties``; c = ``offset``
+    (0.5 rankit, 0.375 Blom, 1/3 Tukey, 0 van der Waerden). The result is standard normal
+    whatever the shape of the data, so skewed indicators weigh as much as symmetric ones.
+    """
+    ranks = rank_values(values, highest_first=False, ties=ties)
+    n = int(np.count_nonzero(~np.isnan(ranks)))
+    if n == 0:
+        return ranks
+    return np.asarray(norm.ppf((ranks - offset) / (n - 2.0 * offset + 1.0)))
+
+
 NORMALISERS: dict[str, Callable[..., FloatArray]] = {
     "none": lambda values: np.asarray(values, dtype=float),
     "min_max": min_max,
@@ -139,6 +155,7 @@ NORMALISERS: dict[str, Callable[..., FloatArray]] = {
     "rank": rank_scores,
     "goalposts": goalposts,
     "exponential": exponential,
+    "inverse_normal": inverse_normal,
 }
 
 
@@ -202,30 +219,57 @@ def equal_weights(count: int) -> FloatArray:
     return np.full(count, 1.0 / count)
 
 
-def pca_weights(scores: FloatArray) -> FloatArray:
-    """Weights from the first principal component of the children's scores (places x children).
+def _data_driven_weights(scores: FloatArray, minimum: int, what: str,
+                         loadings: Callable[[FloatArray], FloatArray]) -> FloatArray:
+    """Weights from ``loadings`` of the varying children over places with every child present.
 
-    The component is the leading eigenvector of the correlation matrix over places with every
-    child present; weights are its absolute loadings scaled to sum to 1. A constant child gets
-    weight 0 (it has no variance to explain).
+    A constant child gets weight 0 (it has no variance to explain); with one varying child it
+    gets all the weight; the loadings are taken absolute and scaled to sum to 1.
     """
     scores = np.asarray(scores, dtype=float)
     complete = scores[~np.isnan(scores).any(axis=1)]
-    if complete.shape[0] < 2:
-        raise ValueError("PCA weights need at least two places with every indicator present")
-    spread = complete.std(axis=0)
-    varying = spread > 0
+    if complete.shape[0] < minimum:
+        raise ValueError(f"{what} need at least {minimum} places with every child present")
+    varying = complete.std(axis=0) > 0
     weights = np.zeros(scores.shape[1])
     if varying.sum() == 0:
         return equal_weights(scores.shape[1])
     if varying.sum() == 1:
         weights[varying] = 1.0
         return weights
-    correlation = np.corrcoef(complete[:, varying], rowvar=False)
-    eigenvalues, eigenvectors = np.linalg.eigh(correlation)
-    leading = np.abs(eigenvectors[:, int(np.argmax(eigenvalues))])
-    weights[varying] = leading / leading.sum()
+    found = np.abs(loadings(complete[:, varying]))
+    weights[varying] = found / found.sum()
     return weights
+
+
+def pca_weights(scores: FloatArray) -> FloatArray:
+    """Weights from the first principal component of the children's scores (places x children).
+
+    The component is the leading eigenvector of the correlation matrix over places with every
+    child present; weights are its absolute loadings scaled to sum to 1.
+    """
+    def leading_eigenvector(complete: FloatArray) -> FloatArray:
+        eigenvalues, eigenvectors = np.linalg.eigh(np.corrcoef(complete, rowvar=False))
+        return np.asarray(eigenvectors[:, int(np.argmax(eigenvalues))])
+
+    return _data_driven_weights(scores, 2, "PCA weights", leading_eigenvector)
+
+
+def factor_weights(scores: FloatArray, seed: int = 0) -> FloatArray:
+    """Weights from a one-factor maximum-likelihood factor analysis of the children's scores.
+
+    The children (places with every child present) are standardised and fitted with
+    scikit-learn's ``FactorAnalysis(n_components=1)``; the weights are the factor-score
+    coefficients Psi^-1 lambda (loadings over uniquenesses: the regression and Bartlett scores of
+    one factor are both proportional to them), taken absolute and scaled to sum to 1, so a child
+    that measures the common factor with less noise weighs more.
+    """
+    def score_coefficients(complete: FloatArray) -> FloatArray:
+        standard = (complete - complete.mean(axis=0)) / complete.std(axis=0)
+        model = FactorAnalysis(n_components=1, random_state=seed).fit(standard)
+        return np.asarray(model.components_[0] / np.maximum(model.noise_variance_, 1e-9))
+
+    return _data_driven_weights(scores, 3, "factor weights", score_coefficients)
 
 
 # ---------------------------------------------------------------- aggregation

@@ -28,11 +28,12 @@ from placehub.access.visibility import visible_clause
 from placehub.attribution import credits_for
 from placehub.errors import NotFound
 from placehub.insight import indicators as store
-from placehub.insight.definition import DefinitionError, load_definition
+from placehub.insight.definition import load_definition
 from placehub.insight.derive import SENSOR_CREDIT
-from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
-from placehub.insight.index import IndexResult, compute_index, population_of
+from placehub.insight.disclosure import SUPPRESSED_MARK, disclosure_note
+from placehub.insight.index import IndexResult, result_with_population
 from placehub.insight.layers import layer_aliases, same_layer
+from placehub.insight.publishing import Containment, Published, published_values
 from placehub.sta.tables import things
 
 
@@ -198,14 +199,6 @@ class Profile:
         return asdict(self)
 
 
-def _published(value: float | None, counts_people: bool) -> tuple[float | None, bool]:
-    """The value as published: disclosure control applied to counts of people."""
-    if value is None or not counts_people:
-        return value, False
-    disclosed = disclose_count(value)
-    return (None, True) if disclosed is None else (float(disclosed), False)
-
-
 def _median_mean(values: Iterable[float | None]) -> tuple[float | None, float | None, int]:
     present = [v for v in values if v is not None and not np.isnan(v)]
     if not present:
@@ -214,31 +207,43 @@ def _median_mean(values: Iterable[float | None]) -> tuple[float | None, float | 
 
 
 def profile_indicators(conn: Connection, layer: str, code: str,
-                       district_codes: set[str] | None, openly_only: bool = False
-                       ) -> list[ProfileIndicator]:
+                       district_codes: set[str] | None, openly_only: bool = False,
+                       places: Containment | None = None) -> list[ProfileIndicator]:
     """The place's indicator values with the district median and mean (same layer and period);
-    with ``openly_only``, only those anyone may see (``published_openly``)."""
+    with ``openly_only``, only those anyone may see (``published_openly``). Values are as
+    published (``publishing.published_values``: counts disclosed with secondary suppression
+    across layers when ``places`` knows which places lie inside which, rates from their counts).
+    """
     definitions = {d.id: d for d in store.list_definitions(conn)}
+    published: dict[str, dict[tuple[str, str], Published]] = {}
     found = []
     for value in store.values_for_place(conn, layer, code):
         definition = definitions[value.indicator_id]
         if openly_only and not store.published_openly(definition):
             continue
-        published, suppressed = _published(value.value, definition.counts_people)
-        layer_values = [
-            v for v in store.values_for_layer(conn, layer, value.indicator_id)
-            if v.period == value.period and (district_codes is None
-                                             or v.place_code in district_codes)
-        ]
+        if definition.id not in published:
+            published[definition.id] = {
+                (p.place, p.period): p
+                for p in published_values(conn, places or _NoContainment(), definition, layer)}
+        shown = published[definition.id]
+        own = shown[(code, value.period)]
         # District figures come from published values, so a suppressed count cannot be
         # recovered by differencing the mean against the published others.
         median, mean, count = _median_mean(
-            _published(v.value, definition.counts_people)[0] for v in layer_values)
+            p.value for (place, period), p in shown.items()
+            if period == value.period and (district_codes is None or place in district_codes))
         found.append(ProfileIndicator(
             definition.id, definition.name, definition.kind, definition.unit,
-            definition.direction, value.period, published, suppressed, median, mean, count,
+            definition.direction, value.period, own.value, own.suppressed, median, mean, count,
             definition.source, definition.licence, value.note))
     return found
+
+
+class _NoContainment:
+    """No places loaded: no relations between layers are known."""
+
+    def contained(self, conn: Connection, inner: str, outer: str, code: str) -> list[str]:
+        return []
 
 
 def configured_indices(setting: str) -> list[str]:
@@ -248,13 +253,7 @@ def configured_indices(setting: str) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _index_result(name: str, data_dir: Path) -> tuple[IndexResult, np.ndarray]:
-    definition = load_definition(name, data_dir)
-    result = compute_index(definition)
-    try:
-        population = population_of(definition, result.places)
-    except DefinitionError:  # a definition without population still gives place scores
-        population = np.full(len(result.places), np.nan)
-    return result, population
+    return result_with_population(load_definition(name, data_dir))
 
 
 def index_result(name: str, data_dir: Path) -> tuple[IndexResult, np.ndarray]:
@@ -351,7 +350,7 @@ def build_profile(
     place_layer = info.layer if info is not None else layer
     district = set(directory.codes(conn, place_layer)) or None
     indicator_rows = [row for alias in layer_aliases(layer)
-                      for row in profile_indicators(conn, alias, code, district,
+                      for row in profile_indicators(conn, alias, code, district, places=directory,
                                                     openly_only=principal.is_anonymous)]
     indices = []
     for name in index_names:

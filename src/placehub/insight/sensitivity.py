@@ -6,11 +6,15 @@ from the alternatives, recomputes the whole hierarchy and ranks the places. Runs
 blocks as NumPy arrays of places x runs, so tens of thousands of places x hundreds of runs take
 seconds. Per place the result gives the median rank and the interval (e.g. 5th-95th
 percentile) it falls in: a narrow interval is a robust ranking.
+
+``run_sobol`` apportions the uncertainty of the ranking to its inputs (Sobol' indices with
+SALib, below).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,11 +31,14 @@ from placehub.insight.definition import (
 )
 from placehub.insight.index import (
     IndexResult,
+    LeafCache,
     PlaceTable,
+    Variant,
     compute_index,
     indicator_values,
     load_place_table,
-    normalise,
+    normalise_with_goalposts,
+    transform,
 )
 from placehub.insight.methods import FloatArray
 
@@ -104,12 +111,15 @@ def run_sensitivity(definition: IndexDefinition, options: SensitivityOptions,
     # Every normalisation alternative of every indicator, computed once: (alternatives, places).
     alternatives: list[Normalisation | None] = [None, *options.normalisations]
     leaves: dict[str, FloatArray] = {}
+    # Goalposts of each leaf under each alternative, (alternatives, 2); NaN where it has none.
+    leaf_goalposts: dict[str, FloatArray] = {}
     for indicator in definition.indicators:
         raw = indicator_values(table, indicator, nominal.places, groups, [], [])
-        leaves[indicator.id] = np.stack([
-            normalise(raw, alt or indicator.normalisation, indicator, definition.polarity)
-            for alt in alternatives
-        ])
+        normalised = [normalise_with_goalposts(raw, alt or indicator.normalisation, indicator,
+                                               definition.polarity) for alt in alternatives]
+        leaves[indicator.id] = np.stack([scores for scores, _ in normalised])
+        leaf_goalposts[indicator.id] = np.array(
+            [ends if ends is not None else (np.nan, np.nan) for _, ends in normalised])
     order = definition.node_order()
     # Alternative 0 is each indicator's own normalisation; with alternatives listed, every run
     # draws one of them (list the defined method among them to keep it in play).
@@ -131,16 +141,33 @@ def run_sensitivity(definition: IndexDefinition, options: SensitivityOptions,
         scores: dict[str, FloatArray] = {
             ident: values[block_norm].T for ident, values in leaves.items()
         }
+        ends: dict[str, FloatArray] = {  # (2, runs): goalpost scores, NaN where none
+            ident: values[block_norm].T for ident, values in leaf_goalposts.items()
+        }
         for node in order:
             children: list[Indicator | Node] = definition.children(node.id)
             child_scores = np.stack([scores[c.id] for c in children], axis=1)
             chosen = ([options.aggregations[i] for i in run_aggregation[start:stop]]
                       if run_aggregation is not None else [node.aggregation] * (stop - start))
-            aggregated = _aggregate_runs(
-                child_scores, run_weights[node.id][:, start:stop], chosen, node)
+            block_weights = run_weights[node.id][:, start:stop]
+            aggregated = _aggregate_runs(child_scores, block_weights, chosen, node)
             if node.missing == "require":
                 aggregated[np.isnan(child_scores).any(axis=1)] = np.nan
+            child_ends = np.stack([ends[c.id] for c in children], axis=1)
+            node_ends = np.full((2, stop - start), np.nan)
+            if not np.isnan(child_ends).any():
+                # Goalposts a mean cannot take (e.g. a zero) leave the node without any.
+                with suppress(DefinitionError):
+                    node_ends = _aggregate_runs(child_ends, block_weights, chosen, node)
+            if node.normalisation is not None:
+                for run in range(stop - start):
+                    carried = (None if np.isnan(node_ends[:, run]).any()
+                               else (float(node_ends[0, run]), float(node_ends[1, run])))
+                    aggregated[:, run], moved = transform(
+                        aggregated[:, run], node.normalisation, carried, f"node {node.id}")
+                    node_ends[:, run] = moved if moved is not None else (np.nan, np.nan)
             scores[node.id] = aggregated
+            ends[node.id] = node_ends
         root = scores[definition.id]
         keyed = -root if highest_first else root
         # NaN (unscored places) rank last in every run.
@@ -177,3 +204,135 @@ def sensitivity_rows(result: SensitivityResult) -> list[dict[str, str]]:
             "interval_width": cell(result.width[i]),
         })
     return rows
+
+
+# ---------------------------------------------------------------- Sobol' variance decomposition
+#
+# Global sensitivity analysis as COINr does it: each uncertain input is a factor with a list of
+# alternatives (weight sets, normalisations, aggregations, imputations, indicator left out), a
+# Sobol' sequence (SALib, Saltelli's scheme) picks one alternative per factor per run, and the
+# output is the mean absolute shift of the places' ranks from the nominal ranks. SALib's
+# ``sobol.analyze`` gives each factor's first-order index (the share of the output variance it
+# explains alone) and total-effect index (alone and with every interaction), with bootstrap
+# confidence intervals.
+
+SOBOL_OUTPUT = "mean absolute rank shift from the nominal ranks"
+
+
+@dataclass(frozen=True)
+class SobolFactor:
+    """One uncertain input, its alternatives, and its Sobol' indices with their intervals."""
+
+    name: str
+    alternatives: list[str]
+    first_order: float
+    first_order_interval: float
+    total: float
+    total_interval: float
+
+    def as_json(self) -> dict[str, object]:
+        def number(value: float) -> float | None:
+            return None if np.isnan(value) else float(value)
+
+        return {"factor": self.name, "alternatives": self.alternatives,
+                "first_order": number(self.first_order),
+                "first_order_interval": number(self.first_order_interval),
+                "total": number(self.total), "total_interval": number(self.total_interval)}
+
+
+@dataclass
+class SobolResult:
+    """First-order and total-effect indices of every varied factor, and what was run."""
+
+    nominal: IndexResult
+    options: SensitivityOptions
+    factors: list[SobolFactor]
+    not_varied: list[str]
+    runs: int
+    distinct_configurations: int
+    output_mean: float
+    output_sd: float
+
+
+def _factor_alternatives(definition: IndexDefinition, nominal: IndexResult,
+                         options: SensitivityOptions, rng: np.random.Generator
+                         ) -> dict[str, list[tuple[str, dict[str, object]]]]:
+    """Each factor's alternatives as (label, change to a ``Variant``)."""
+    found: dict[str, list[tuple[str, dict[str, object]]]] = {}
+    if "weights" in options.factors and options.weights != "fixed":
+        order = definition.node_order()
+        drawn = {node.id: _perturbed_weights(
+            rng, np.array(list(nominal.weights[node.id].values())), options.weight_sets - 1,
+            options) for node in order}
+        sets: list[tuple[str, dict[str, object]]] = [("as defined", {})]
+        for k in range(options.weight_sets - 1):
+            sets.append((f"{options.weights} draw {k + 1}",
+                         {"weights": {node: drawn[node][:, k] for node in drawn}}))
+        found["weights"] = sets
+    if "normalisation" in options.factors and options.normalisations:
+        found["normalisation"] = [(n.method if not n.params else f"{n.method} {n.params}",
+                                   {"normalisation": n}) for n in options.normalisations]
+    if "aggregation" in options.factors and options.aggregations:
+        found["aggregation"] = [(a, {"aggregation": a}) for a in options.aggregations]
+    if "imputation" in options.factors and options.imputations:
+        found["imputation"] = [(i, {"impute": i}) for i in options.imputations]
+    if "inclusion" in options.factors and len(definition.indicators) > 1:
+        found["inclusion"] = [("all indicators", {})] + [
+            (f"without {i.id}", {"exclude": frozenset({i.id})}) for i in definition.indicators]
+    return {name: alts for name, alts in found.items() if len(alts) > 1}
+
+
+def run_sobol(definition: IndexDefinition, options: SensitivityOptions,
+              table: PlaceTable | None = None) -> SobolResult:
+    """Sobol' first-order and total-effect indices of the factors in ``options.factors``.
+
+    Runs ``options.samples x (factors + 2)`` configurations of the index (SALib's Saltelli
+    scheme without second-order terms); configurations repeat because the factors are
+    discrete, and each distinct one is computed once. Same seed, same result.
+    """
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    table = load_place_table(definition) if table is None else table
+    nominal = compute_index(definition, table)
+    rng = np.random.default_rng(options.seed)
+    alternatives = _factor_alternatives(definition, nominal, options, rng)
+    names = list(alternatives)
+    not_varied = [f for f in options.factors if f not in alternatives]
+    if not names:
+        raise DefinitionError(
+            "sobol: no factor has two or more alternatives: list normalisations, "
+            "aggregations or imputations in [sensitivity], or vary the weights")
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+    sample = sobol_sample.sample(problem, options.samples, calc_second_order=False,
+                                 seed=options.seed)
+    scored = ~np.isnan(nominal.rank)
+    cache: LeafCache = {}
+    outputs: dict[tuple[int, ...], float] = {}
+    y = np.empty(len(sample))
+    for row, point in enumerate(sample):
+        choice = tuple(min(int(u * len(alternatives[f])), len(alternatives[f]) - 1)
+                       for u, f in zip(point, names, strict=True))
+        if choice not in outputs:
+            changes: dict[str, object] = {}
+            for factor, index in zip(names, choice, strict=True):
+                changes.update(alternatives[factor][index][1])
+            result = compute_index(definition, table, Variant(**changes),  # type: ignore[arg-type]
+                                   leaf_cache=cache)
+            both = scored & ~np.isnan(result.rank)
+            outputs[choice] = float(np.mean(np.abs(result.rank[both] - nominal.rank[both])))
+        y[row] = outputs[choice]
+    if np.ptp(y) == 0:
+        indices = {key: np.zeros(len(names)) for key in ("S1", "S1_conf", "ST", "ST_conf")}
+    else:
+        indices = sobol_analyze.analyze(problem, y, calc_second_order=False,
+                                        num_resamples=options.bootstrap,
+                                        conf_level=options.confidence, seed=options.seed)
+    factors = [
+        SobolFactor(name, [label for label, _ in alternatives[name]],
+                    float(indices["S1"][i]), float(indices["S1_conf"][i]),
+                    float(indices["ST"][i]), float(indices["ST_conf"][i]))
+        for i, name in enumerate(names)
+    ]
+    return SobolResult(nominal, options, factors, not_varied, len(sample), len(outputs),
+                       float(y.mean()), float(y.std()))

@@ -5,7 +5,7 @@ key to the places tables: official statistics cover places a council may never l
 boundaries (all of England's LSOAs), and values survive a boundary layer being reloaded.
 """
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 
 from placehub.db.metadata import JSONType, UTCDateTime, metadata
 
@@ -27,6 +27,11 @@ indicators = Table(
     Column("counts_people", Boolean, nullable=False, default=False),
     # For derived indicators: the derivation and its parameters, so the figure can be rebuilt.
     Column("derivation", JSONType, nullable=True),
+    # A rate's counts: its value is numerator / denominator x multiplier per place, and it is
+    # published only as the disclosed counts allow (see disclosure.disclose_rate).
+    Column("numerator", String(100), nullable=True),
+    Column("denominator", String(100), nullable=True),
+    Column("multiplier", Float, nullable=False, default=1.0, server_default="1"),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -43,4 +48,19 @@ indicator_values = Table(
     Column("note", Text, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_indicator_values_place", "layer", "place_code"),
+)
+
+# Index definitions a council uploaded (TOML, the same format as the shipped ones), readable by
+# the visibility rule of placehub.access and written by the organisation's editors and admins.
+index_definitions = Table(
+    "index_definitions",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("organisation_id", Integer, ForeignKey("organisations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("visibility", String(20), nullable=False, default="organisation"),
+    Column("name", String(300), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("updated_by", String(200), nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

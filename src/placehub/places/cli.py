@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
-from placehub.console import console, fail, open_database, progress, settings_of
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    progress,
+    settings_of,
+)
 from placehub.places.assign import assign_everything
 from placehub.places.layers import (
     LoadReport,
@@ -137,19 +145,29 @@ def assign_command(ctx: typer.Context) -> None:
 
 
 @places_app.command("list")
-def list_command(ctx: typer.Context) -> None:
+def list_command(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """Show the place layers with their place and property-point counts."""
     settings = settings_of(ctx)
-    table = Table("layer", "title", "places", "assigned points", "source")
+    layers = []
     with open_database(settings) as database, database.connect() as conn:
         for layer in conn.execute(select(place_layers).order_by(place_layers.c.name)):
             count = conn.execute(select(func.count()).select_from(places).where(
                 places.c.layer_id == layer.id)).scalar_one()
             assigned = conn.execute(select(func.count()).select_from(property_point_places).where(
                 property_point_places.c.layer_id == layer.id)).scalar_one()
-            table.add_row(layer.name, layer.title, str(count), str(assigned), layer.source)
+            layers.append({"layer": layer.name, "title": layer.title, "places": count,
+                           "assigned_points": assigned, "source": layer.source})
         total = conn.execute(select(func.count()).select_from(property_points)).scalar_one()
-    console.print(table)
+    if as_json:
+        print_json({"layers": layers, "property_points": total})
+        return
+    table = Table("layer", "title", "places", "assigned points", "source")
+    for row in layers:
+        table.add_row(row["layer"], row["title"], str(row["places"]),
+                      str(row["assigned_points"]), row["source"])
+    print_table(table)
     console.print(f"{total} property points")
 
 

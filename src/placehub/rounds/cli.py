@@ -13,7 +13,14 @@ from sqlalchemy import select
 
 from placehub.access.tables import organisations
 from placehub.config import Settings
-from placehub.console import console, fail, open_database, progress, settings_of
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    print_table,
+    progress,
+    settings_of,
+)
 from placehub.rounds import service as rounds
 from placehub.rounds import sheets
 from placehub.rounds.demand import BinSite
@@ -93,7 +100,7 @@ def plan_command(
                       f"{route.km:.1f}", f"{route.drive_seconds / 3600:.1f}",
                       f"{route.work_seconds / 3600:.1f}", route.start_time.strftime("%H:%M"),
                       route.end_time.strftime("%H:%M"))
-    console.print(table)
+    print_table(table)
     summary = plan.summary()
     console.print(f"{summary['stops']} stops, {summary['km']} km; {summary['mandatory']} "
                   f"mandatory ({summary['mandatory_left_out']} did not fit); "
@@ -192,7 +199,7 @@ def simulate_command(
         table.add_column(column)
     for figures in output["policies"].values():  # type: ignore[attr-defined]
         table.add_row(*(str(figures[c]) for c in columns))
-    console.print(table)
+    print_table(table)
     console.print(f"CO2 at {output['co2_kg_per_km']} kg/km ({output['co2_factor_source']}).")
     if output["savings"]:
         console.print(f"Savings: {output['savings']}")

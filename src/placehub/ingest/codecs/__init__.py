@@ -1,5 +1,7 @@
 """Vendor payload codecs: one module per protocol family, all registered in one registry.
 
+Vendor JavaScript codecs from the device repository run in a sandbox (:class:`JavaScriptCodec`).
+
 Third-party codecs implement :class:`Codec` and call :func:`register_codec`, exactly as the
 built-in modules imported below do.
 """
@@ -24,6 +26,7 @@ from placehub.ingest.codecs.base import (
     decode,
     register_codec,
 )
+from placehub.ingest.codecs.javascript import JavaScriptCodec
 
 __all__ = [
     "REGISTRY",
@@ -32,6 +35,7 @@ __all__ = [
     "DecodeError",
     "Decoded",
     "FunctionCodec",
+    "JavaScriptCodec",
     "Measurement",
     "decode",
     "register_codec",

@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 AIR_QUANTITIES = [("no2", "NO₂"), ("pm2_5", "PM2.5"), ("pm10", "PM10")]
 
 
-def objectives_table(report: list[dict[str, Any]]) -> dict[str, Any]:
+def objectives_table(report: dict[str, Any]) -> dict[str, Any]:
     """The annual report as a GOV.UK table: one row per site, pollutant and objective."""
     head = [{"text": "Site"}, {"text": "Pollutant"}, {"text": "Objective"},
             {"text": "Value (µg/m³)", "format": "numeric"},
@@ -28,9 +28,10 @@ def objectives_table(report: list[dict[str, Any]]) -> dict[str, Any]:
     for row in report_rows(report):
         value = row["value"]
         capture = row["data_capture"]
-        met = ("not enough data" if value is None else "exceeded" if row["exceeded"] else "met")
+        met = ("not enough data" if value is None or row["exceeded"] is None
+               else "exceeded" if row["exceeded"] else "met")
         rows.append([
-            {"text": row["site"]}, {"text": row["pollutant"]}, {"text": row["objective"]},
+            {"text": row["site"]}, {"text": row["pollutant_name"]}, {"text": row["objective"]},
             {"text": "–" if value is None else f"{value:.1f}", "format": "numeric"},
             {"text": row["limit_ugm3"], "format": "numeric"},
             {"text": met + (" (indicative)" if row["indicative"] else "")},
