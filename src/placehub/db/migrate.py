@@ -3,7 +3,7 @@
 Each concern (core, ingest, places, rounds, alerts, insight) owns its own Alembic branch, labelled
 with the concern's name, so they can evolve independently; ``upgrade`` moves every branch to its
 head. Only `placehub db upgrade`, `serve` and `demo` change the schema; every other command asks
-``schema_problem`` first and says what to run instead of migrating unasked.
+``schema_state`` first and says what to run instead of migrating unasked.
 """
 
 from __future__ import annotations
