@@ -105,6 +105,19 @@ def test_below_the_capture_floor_no_verdict_is_given() -> None:
     assert annual.exceeded is True and annual.indicative
 
 
+def test_a_proven_exceedance_count_is_a_verdict_at_any_capture() -> None:
+    """19 hours above 200 ug/m3 break the NO2 hourly objective (18 allowed) even at 1% capture:
+    more data can only add exceedances, so the count is proven; the annual mean stays unjudged."""
+    hourly = np.full(aq.hours_in_year(2023), np.nan)
+    hourly[:88] = 30.0  # 1% capture
+    hourly[:19] = 250.0
+    stats = aq.pollutant_year("no2", 2023, hourly)
+    by_kind = {o.kind: o for o in stats.objectives}
+    assert by_kind["hourly_exceedances"].exceeded is True
+    assert by_kind["hourly_exceedances"].value == 19
+    assert by_kind["annual_mean"].exceeded is None
+
+
 def test_a_floor_above_the_threshold_is_refused() -> None:
     """A capture floor above the indicative threshold makes no sense and is refused."""
     with pytest.raises(ValueError, match="capture floor"):

@@ -247,7 +247,11 @@ def pollutant_year(
             result.days_above_50 = count if objective.limit == 50.0 else None
             outcome = _exceedance_result(
                 objective, count, daily[daily_valid], data_capture(daily), capture_threshold)
-        if outcome.data_capture < capture_floor and outcome.exceeded is not None:
+        # A count above the allowed number is proven whatever the capture (more data can only
+        # add exceedances); anything else below the floor is no verdict.
+        proven = (objective.kind != "annual_mean" and outcome.value is not None
+                  and outcome.value > (objective.allowed_exceedances or 0))
+        if outcome.data_capture < capture_floor and outcome.exceeded is not None and not proven:
             outcome.exceeded = None
             outcome.percentile_exceeds = None
             outcome.note = (f"no verdict: data capture {outcome.data_capture:.1%} is below the "
