@@ -9,6 +9,7 @@ head. Only `placehub db upgrade`, `serve` and `demo` change the schema; every ot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -47,25 +48,33 @@ def current_revisions(url: str) -> set[str]:
         engine.dispose()
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    # The migration scripts of this installation: read once per process (commands ask on start).
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def _with_dependencies(current: set[str]) -> set[str]:
+    return {
+        revision.revision
+        for revision in _scripts().revision_map.iterate_revisions(
+            tuple(current), "base", inclusive=True
+        )
+    } if current else set()
+
+
 def applied_revisions(url: str) -> set[str]:
     """Every revision the database has, dependencies of other branches included.
 
     Alembic records only the newest revision of each line, so a branch whose head another
     branch depends on is implied, not listed; walk down from the recorded ones to find all.
     """
-    current = current_revisions(url)
-    script = ScriptDirectory.from_config(alembic_config(url))
-    return {
-        revision.revision
-        for revision in script.revision_map.iterate_revisions(
-            tuple(current), "base", inclusive=True
-        )
-    } if current else set()
+    return _with_dependencies(current_revisions(url))
 
 
 def head_revisions(url: str) -> set[str]:
     """The head revision of every migration branch."""
-    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    return set(_scripts().get_heads())
 
 
 class SchemaNotReady(PlacehubError):
@@ -104,8 +113,7 @@ def describe_url(url: str) -> str:
 
 def known_revisions(url: str) -> set[str]:
     """Every revision of this placehub's migrations."""
-    return {revision.revision
-            for revision in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
+    return {revision.revision for revision in _scripts().walk_revisions()}
 
 
 def schema_state(url: str) -> SchemaState:
@@ -133,7 +141,7 @@ def schema_state(url: str) -> SchemaState:
         return SchemaState("ahead", f"the database at {where} was migrated by a newer placehub "
                                     f"(revisions this one does not know: "
                                     f"{', '.join(sorted(current - known))}): use that version")
-    pending = known - applied_revisions(url)
+    pending = known - _with_dependencies(current)
     if pending:
         return SchemaState("behind", f"the database at {where} needs {len(pending)} migration(s) "
                                      f"of this placehub ({', '.join(sorted(pending))}): run "
