@@ -28,7 +28,6 @@ from placehub.console import (
     settings_of,
     with_overrides,
 )
-from placehub.db.migrate import describe_url
 from placehub.errors import PlacehubError
 
 
@@ -119,6 +118,8 @@ def show_settings(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the database or migrate it to the newest schema."""
+    from placehub.db.migrate import describe_url
+
     url = settings_of(ctx).database_url
     if not migrate_schema(url):
         console.print(f"Database at [bold]{describe_url(url)}[/] is already up to date.")

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from placehub.config import Settings, load_settings
-from placehub.db import Database, migrate
+from placehub.db import Database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,6 +50,8 @@ def open_database(settings: Settings, *, upgrade: bool = False) -> Iterator[Data
     the schema and say so. Every other command changes no schema: on a missing, empty or older
     database it stops with what to run (``SchemaNotReady``, one plain "Error:" line).
     """
+    from placehub.db import migrate  # Alembic: only for commands that open the database
+
     if upgrade:
         migrate_schema(settings.database_url)
     else:
@@ -63,6 +65,8 @@ def open_database(settings: Settings, *, upgrade: bool = False) -> Iterator[Data
 
 def migrate_schema(url: str) -> bool:
     """Create or migrate the schema at ``url``, saying so when there is work; True if it did."""
+    from placehub.db import migrate
+
     state = migrate.schema_state(url)
     if state.current:
         return False
