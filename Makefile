@@ -6,6 +6,9 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV ?= .venv
 BIN = $(VENV)/bin
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist; each worker has its own SQLite files and PostgreSQL
+# database). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: setup assets demo serve test lint bench bench-big clean
 
@@ -43,7 +46,7 @@ serve: setup
 	$(BIN)/placehub serve
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -5,7 +5,7 @@ Both sides do the same work per batch — ``write_observations`` of 1,000 Observ
 and differ only in whether the rule engine is subscribed. Rounds alternate between the two, on
 separate Datastreams of the same database, so both see the same machine load; the figure is the
 median throughput of each and their ratio (and the best rounds, the figure least disturbed by
-other work on a shared machine). Target: rules cost at most 20% of throughput.
+outside load on the machine). Target: rules cost at most 20% of throughput.
 
     PYTHONPATH=src python bench/bench_alerts.py [--rounds 15] [--scenario typical|harsh|both]
                                                 [--database-url postgresql://...]

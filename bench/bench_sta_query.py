@@ -1,4 +1,4 @@
-"""SensorThings speed (issue 3): bulk writes through CreateObservations and reads on a big store.
+"""SensorThings speed: bulk writes through CreateObservations and reads on a big store.
 
     python bench/bench_sta_query.py write DATABASE_URL [REQUESTS] [CLIENTS]
     python bench/bench_sta_query.py read DATABASE_URL [REPEATS]

@@ -22,7 +22,7 @@ from placehub.config import (
 from placehub.console import (
     console,
     fail,
-    open_database,
+    migrate_schema,
     print_table,
     settings_of,
     with_overrides,
@@ -107,9 +107,11 @@ def show_settings(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the database or migrate it to the newest schema."""
-    settings = settings_of(ctx)
-    with open_database(settings) as database:
-        console.print(f"Database at [bold]{database.engine.url!r}[/] is up to date.")
+    from placehub.db.migrate import describe_url
+
+    url = settings_of(ctx).database_url
+    if not migrate_schema(url):
+        console.print(f"Database at [bold]{describe_url(url)}[/] is already up to date.")
 
 
 @app.command()
@@ -124,7 +126,7 @@ def serve(
 
 
 def run_server(settings: Settings) -> None:
-    """Migrate the database and serve the app with uvicorn until stopped."""
+    """Create or migrate the database (saying so) and serve the app with uvicorn until stopped."""
     from placehub.web.app import create_app
 
     if settings.anonymous_write and not is_loopback(settings.host):
@@ -132,8 +134,7 @@ def run_server(settings: Settings) -> None:
             "PLACEHUB_ANONYMOUS_WRITE=true lets anyone write: it is only allowed when the server "
             "listens on loopback (--host 127.0.0.1)."
         )
-    with open_database(settings):
-        pass
+    migrate_schema(settings.database_url)
     application = create_app(settings)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise rescan it every few requests (about 10% of a 1,000-row

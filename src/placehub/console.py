@@ -44,15 +44,41 @@ def with_overrides(ctx: typer.Context, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def open_database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
-    """The configured database, migrated to the newest schema unless told otherwise."""
+def open_database(settings: Settings, *, upgrade: bool = False) -> Iterator[Database]:
+    """The configured database, whose schema must be current.
+
+    Only `placehub db upgrade`, `serve` and `demo` pass ``upgrade=True``: they create or migrate
+    the schema and say so. Every other command changes no schema: on a missing, empty or older
+    database it stops with what to run (``SchemaNotReady``, one plain "Error:" line).
+    """
+    from placehub.db import migrate  # Alembic: only for commands that open the database
+
+    if upgrade:
+        migrate_schema(settings.database_url)
+    else:
+        migrate.require_current_schema(settings.database_url)
     database = Database(settings.database_url)
     try:
-        if upgrade:
-            database.upgrade()
         yield database
     finally:
         database.dispose()
+
+
+def migrate_schema(url: str) -> bool:
+    """Create or migrate the schema at ``url``, saying so when there is work; True if it did."""
+    from placehub.db import migrate
+
+    state = migrate.schema_state(url)
+    if state.current:
+        return False
+    if not state.upgradable:
+        raise migrate.SchemaNotReady(state.problem)
+    what = (f"applying {len(state.pending)} migration(s)" if state.kind == "behind"
+            else "creating the tables")
+    err_console.print(f"Database at {migrate.describe_url(url)}: {what} ...")
+    migrate.upgrade(url)
+    err_console.print("Database schema is up to date.")
+    return True
 
 
 def print_table(table: RenderableType) -> None:

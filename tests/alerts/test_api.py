@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from placehub.access.service import create_token, create_user, ensure_organisation, grant_role
+from placehub.alerts.clock import FakeClock
 from placehub.alerts.engine import RuleEngine
 from placehub.cli import app as cli_app
 from placehub.db import Database
@@ -112,11 +116,17 @@ def test_rules_api_lists_defaults_and_takes_overrides(
     assert denied.status_code == 403
 
 
-def test_cli_list_ack_resolve(database: Database, engine: RuleEngine, post: Post) -> None:
+def test_cli_list_ack_resolve(database: Database, engine: RuleEngine, post: Post,
+                              clock: FakeClock, request: pytest.FixtureRequest) -> None:
     """`placehub alerts list|ack|resolve|rules list` work on the same alerts."""
     open_two_alerts(database, post)
     runner = CliRunner()
     base = ["--database-url", database.url, "alerts"]
+    # The commands stamp acknowledgements with the system clock: from an hour after the alerts
+    # opened on the engine's clock, whatever the date today.
+    traveller = time_machine.travel(clock.now() + timedelta(hours=1), tick=True)
+    traveller.start()
+    request.addfinalizer(traveller.stop)
 
     def run(*args: str) -> Any:
         result = runner.invoke(cli_app, [*base, *args])

@@ -11,10 +11,9 @@ from placehub.places.roads import RoadNetwork, load_road_network
 
 
 @pytest.fixture(scope="session")
-def demo_roads(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RoadNetwork:
+def demo_roads(data_dir: Path, road_network_file: Path) -> RoadNetwork:
     """The Rutland road network."""
-    return load_road_network(data_dir / "rutland" / "roads.osm.pbf",
-                             tmp_path_factory.mktemp("demo-roads") / "roads.npz")
+    return load_road_network(data_dir / "rutland" / "roads.osm.pbf", road_network_file)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +27,9 @@ PER_TYPE = 3
 
 
 @pytest.fixture
-def small_demo(database: Database, settings: Settings, tmp_path: Any) -> Settings:
+def small_demo(database: Database, settings: Settings, road_network_file: Path) -> Settings:
     """A small demo (3 assets of each type, 2 days of history) built into the test database."""
-    settings = settings.replace(road_network_file=str(tmp_path / "roads.npz"))
+    settings = settings.replace(road_network_file=str(road_network_file))
     build_demo(database, settings, per_type=PER_TYPE, history_days=2)
     return settings
 

@@ -1,6 +1,6 @@
 """The readers of the places concern's tables (layers, places, Thing assignments) on both
-databases. Until the places migration is in this branch the test creates tables of the same
-shape (branch `places`, src/placehub/places/tables.py) and drops them afterwards."""
+databases, written through tables declared here with the shape of src/placehub/places/tables.py,
+so a renamed column fails here as well as in the places tests."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ OWN = [layers_table, places_table, thing_places_table]
 
 @pytest.fixture
 def places_schema(database: Database) -> Iterator[Database]:
-    """The places tables: the real ones once migrated here, else same-shaped scratch ones."""
+    """The places tables (migrated; any that are missing are created and dropped again)."""
     created = [t for t in OWN if not inspect(database.engine).has_table(t.name)]
     scratch.create_all(database.engine, tables=created)
     yield database

@@ -16,6 +16,6 @@ def rutland_pbf(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rutland_roads(rutland_pbf: Path, tmp_path_factory: pytest.TempPathFactory) -> RoadNetwork:
+def rutland_roads(rutland_pbf: Path, road_network_file: Path) -> RoadNetwork:
     """The Rutland road network (through the cache, as servers load it)."""
-    return load_road_network(rutland_pbf, tmp_path_factory.mktemp("roads") / "roads.npz")
+    return load_road_network(rutland_pbf, road_network_file)

@@ -25,10 +25,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def demo_settings(database: Database, settings: Settings, tmp_path: Path) -> Settings:
-    """A small Rutland demo (12 bins, 12 beds, 6 days of history) in the test database."""
-    settings = settings.replace(road_network_file=str(tmp_path / "roads.npz"))
-    build_demo(database, settings, per_type=12, history_days=6)
+def demo_settings(database: Database, settings: Settings, road_network_file: Path) -> Settings:
+    """A small Rutland demo (12 bins, 12 beds, 6 days of history ending an hour ago, so the
+    readings a test adds are the newest at any time of day) in the test database."""
+    settings = settings.replace(road_network_file=str(road_network_file))
+    build_demo(database, settings, per_type=12, history_days=6,
+               now=datetime.now(UTC) - timedelta(hours=1))
     return settings
 
 
@@ -63,6 +65,7 @@ def _leg_length_m(leg: list[list[float]]) -> float:
     return float(haversine_m(points[:-1, 0], points[:-1, 1], points[1:, 0], points[1:, 1]).sum())
 
 
+@pytest.mark.clock
 def test_cli_plans_tomorrow_on_the_demo_along_roads(database: Database, demo_settings: Settings,
                                                     data_dir: Path) -> None:
     """`rounds plan --date tomorrow` on the demo routes on the road network, legs along roads."""

@@ -56,9 +56,9 @@ def officer_client(client: TestClient, seeded: Seeded) -> TestClient:
 
 
 @pytest.fixture
-def demo(database: Database, settings: Settings, tmp_path: Path) -> Demo:
+def demo(database: Database, settings: Settings, tmp_path: Path, road_network_file: Path) -> Demo:
     """The small demo built into the test database."""
-    return build_small_demo(database, settings, tmp_path)
+    return build_small_demo(database, settings, tmp_path, road_network_file)
 
 
 @pytest.fixture

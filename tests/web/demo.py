@@ -21,6 +21,10 @@ from placehub.sta.tables import things
 PASSWORD = "correct horse battery"
 PER_TYPE = 6
 NEARLY_FULL = 3  # bins given a busy weekend: nearly full now, so tomorrow's round visits them
+# The back-filled history ends this long before now, so the readings ``fill_up`` adds are each
+# bin's newest at any time of day (the 3-hourly history would otherwise end up to 3 h after
+# some of them, depending on the clock).
+HISTORY_ENDS_BEFORE_NOW = timedelta(hours=1)
 
 
 @dataclass
@@ -32,10 +36,15 @@ class Demo:
     thing_ids: dict[str, list[int]]
 
 
-def build_small_demo(database: Database, settings: Settings, work: Path) -> Demo:
-    """Build a small demo (``PER_TYPE`` assets of each type, 2 days history) and add users."""
-    settings = settings.replace(road_network_file=str(work / "roads.npz"))
-    build_demo(database, settings, per_type=PER_TYPE, history_days=2)
+def build_small_demo(database: Database, settings: Settings, work: Path,
+                     road_network_file: Path | None = None) -> Demo:
+    """Build a small demo (``PER_TYPE`` assets of each type, 2 days history) and add users.
+
+    ``road_network_file`` is a road network cache to read (parsed into ``work`` if not given).
+    """
+    settings = settings.replace(road_network_file=str(road_network_file or work / "roads.npz"))
+    build_demo(database, settings, per_type=PER_TYPE, history_days=2,
+               now=datetime.now(UTC) - HISTORY_ENDS_BEFORE_NOW)
     with database.begin() as conn:
         council = service.organisation_id(conn, ORGANISATION_SLUG)
         officer = service.create_user(conn, "officer", password=PASSWORD, display_name="Officer")
@@ -58,7 +67,8 @@ def build_small_demo(database: Database, settings: Settings, work: Path) -> Demo
 
 
 def fill_up(conn: Connection, bin_ids: list[int], fraction: float = 0.86) -> None:
-    """Recent readings saying these bins are ``fraction`` full (distance and fill level)."""
+    """Readings 40 and 10 minutes ago saying these bins are ``fraction`` full (distance and fill
+    level): newer than the history, which ends ``HISTORY_ENDS_BEFORE_NOW`` ago."""
     now = datetime.now(UTC).replace(microsecond=0)
     streams = datastreams_by_quantity(conn, bin_ids)
     rows = []

@@ -19,7 +19,8 @@ from placehub.db import Database
 from tests.web.conftest import LiveServer, axe_violations, browser_sign_in
 from tests.web.demo import Demo, build_small_demo
 
-pytestmark = pytest.mark.browser
+# One pytest-xdist worker runs the whole module: one demo site and one Chromium for all of it.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 BAD_CSV = ("dev_eui,name,profile,latitude,longitude,asset_type\n"
            "A84041000181F001,New bin Oakham,dragino-ldds75-bin,52.6703,-0.7301,litter_bin\n"
@@ -27,8 +28,8 @@ BAD_CSV = ("dev_eui,name,profile,latitude,longitude,asset_type\n"
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path
-              ) -> Iterator[tuple[LiveServer, Demo]]:
+def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
+              road_network_file: Path) -> Iterator[tuple[LiveServer, Demo]]:
     """The small demo on its own SQLite database, served over HTTP for the whole module."""
     from placehub.web.app import create_app
 
@@ -38,7 +39,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path
     database.upgrade()
     settings = load_settings(environ={}, database_url=url, data_dir=str(data_dir),
                              secret_key="browser-test")
-    demo = build_small_demo(database, settings, work)
+    demo = build_small_demo(database, settings, work, road_network_file)
     with LiveServer(create_app(demo.settings, database=database)) as server:
         yield server, demo
     database.dispose()

@@ -49,6 +49,7 @@ def pin_clock_to_the_plans_day(monkeypatch: pytest.MonkeyPatch, day: str) -> Non
     monkeypatch.setattr(service, "now", lambda: noon)
 
 
+@pytest.mark.clock
 def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Planning tomorrow's waste round goes form → progress → plan; its sheet prints; a stop
@@ -172,6 +173,7 @@ def test_anonymous_users_see_only_public_data(demo: Demo, demo_client: TestClien
         assert not leaked, (path, leaked[:3])
 
 
+@pytest.mark.clock
 def test_skipping_a_stop_needs_a_reason(demo: Demo, demo_client: TestClient) -> None:
     """Skipping without a reason is refused with what to fix; with one it shows on the plan."""
     sign_in(demo_client)

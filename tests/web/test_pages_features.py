@@ -38,6 +38,7 @@ def _plan(database: Database, demo: Demo) -> int:
         return rounds.save_plan(conn, plan, demo.organisation_id, "officer", datetime.now(UTC))
 
 
+@pytest.mark.clock
 def test_plan_page_draws_the_routes_and_lists_the_same_stops(
         demo: Demo, demo_client: TestClient, database: Database) -> None:
     """The plan page has a map fed by routes.geojson, whose stops are the rows of the tables;

@@ -74,7 +74,7 @@ def demo(
     where = demo_area(settings)
     if settings.sources.get("council_name", "default") == "default":
         settings = with_overrides(ctx, council_name=where.council)  # the web UI's header
-    with open_database(settings) as database, progress_bars() as show:
+    with open_database(settings, upgrade=True) as database, progress_bars() as show:
         report = build_demo(database, settings, seed=seed, progress=show, per_type=per_type,
                             history_days=history_days or HISTORY_DAYS)
         with database.connect() as conn:

@@ -351,13 +351,15 @@ def _database_assets(settings: Settings, asset_type: str
 
     from placehub.assets.history import read_assets
     from placehub.db import Database
+    from placehub.db.migrate import schema_state
 
     url = make_url(str(settings.database_url))
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
         return [], {}  # do not create a database just to find it empty
+    if not schema_state(settings.database_url).current:
+        return [], {}  # nothing is created or migrated unasked: generate the assets
     database = Database(settings.database_url)
     try:
-        database.upgrade()
         with database.connect() as conn:
             found = read_assets(conn, asset_type, datetime.now(UTC), lookback_days=1)
             places = rounds.service_sites(conn)

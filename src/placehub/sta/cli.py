@@ -50,10 +50,17 @@ def credentials(ctx: typer.Context, username: str, password_file: Path = PASSWOR
     console.print(token, soft_wrap=True)
 
 
+def _require_current_schema(ctx: typer.Context) -> None:
+    from placehub.db.migrate import require_current_schema
+
+    require_current_schema(settings_of(ctx).database_url)
+
+
 @mqtt_app.command("service")
 def service_account(ctx: typer.Context, host: str = "127.0.0.1", port: int = 1883,
                     password_file: Path = PASSWORD_FILE, acl_file: Path = ACL_FILE) -> None:
     """Create placehub's own broker account and print the PLACEHUB_MQTT_URL to set."""
+    _require_current_schema(ctx)  # before the broker's files change
     password = secrets.token_urlsafe(24)
     _passwd(password_file, creds.SERVICE_ACCOUNT, password)
     _write_acl(ctx, password_file, acl_file)
@@ -66,6 +73,7 @@ def service_account(ctx: typer.Context, host: str = "127.0.0.1", port: int = 188
 def revoke(ctx: typer.Context, username: str, password_file: Path = PASSWORD_FILE,
            acl_file: Path = ACL_FILE) -> None:
     """Remove USERNAME's broker account (revoke its placehub token with 'placehub tokens')."""
+    _require_current_schema(ctx)  # before the broker's files change
     _passwd(password_file, username, None)
     _write_acl(ctx, password_file, acl_file)
 
