@@ -28,7 +28,8 @@ MIGRATING = {"db upgrade", "serve", "demo"}
 # generated bins when the database is not usable, broker files).
 DATABASE_FREE = {"settings", "decode", "profiles list", "profiles codecs",
                  "profiles import-repository", "index list", "index build", "index sensitivity",
-                 "index sobol", "rounds simulate", "load roads", "area fetch"}
+                 "index sobol", "rounds simulate", "load roads", "area fetch",
+                 "area list", "area sources"}
 
 
 def table_names(url: str) -> set[str]:
