@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm, rankdata
-from sklearn.decomposition import FactorAnalysis
 
 FloatArray = NDArray[np.float64]
 
@@ -43,6 +41,8 @@ def rank_values(
     present = ~np.isnan(array)
     if present.any():
         keyed = -array[present] if highest_first else array[present]
+        from scipy.stats import rankdata  # SciPy's stats and scikit-learn load slowly: on use
+
         ranks[present] = rankdata(keyed, method=ties)
     return ranks
 
@@ -145,6 +145,8 @@ def inverse_normal(values: FloatArray, ties: str = "average", offset: float = 0.
     n = int(np.count_nonzero(~np.isnan(ranks)))
     if n == 0:
         return ranks
+    from scipy.stats import norm
+
     return np.asarray(norm.ppf((ranks - offset) / (n - 2.0 * offset + 1.0)))
 
 
@@ -266,6 +268,8 @@ def factor_weights(scores: FloatArray, seed: int = 0) -> FloatArray:
     """
     def score_coefficients(complete: FloatArray) -> FloatArray:
         standard = (complete - complete.mean(axis=0)) / complete.std(axis=0)
+        from sklearn.decomposition import FactorAnalysis
+
         model = FactorAnalysis(n_components=1, random_state=seed).fit(standard)
         return np.asarray(model.components_[0] / np.maximum(model.noise_variance_, 1e-9))
 

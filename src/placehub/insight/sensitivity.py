@@ -18,7 +18,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import rankdata
 
 from placehub.insight import methods
 from placehub.insight.definition import (
@@ -172,6 +171,8 @@ def run_sensitivity(definition: IndexDefinition, options: SensitivityOptions,
         keyed = -root if highest_first else root
         # NaN (unscored places) rank last in every run.
         keyed = np.where(np.isnan(keyed), np.inf, keyed)
+        from scipy.stats import rankdata  # slow to import: on use
+
         ranks[:, start:stop] = rankdata(keyed, method=definition.ties, axis=0)
     low, mid, high = np.percentile(
         ranks, [options.interval[0], 50.0, options.interval[1]], axis=1, method="nearest")
