@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse
 from placehub import __version__
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.web.credits import page_credits
+from placehub.web.formats import govuk_datetime, plural, tag_class
 from placehub.web.security import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,6 +55,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.filters.update(govuk_datetime=govuk_datetime, plural=plural, tag_class=tag_class)
 
 
 def principal_of(request: Request) -> Principal:
@@ -73,7 +75,8 @@ def navigation(request: Request, principal: Principal) -> list[dict[str, Any]]:
 
 
 def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
+    request: Request, template: str, status_code: int = 200,
+    headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
     """Render ``template`` with the shared page context."""
     settings = request.app.state.settings
@@ -94,4 +97,4 @@ def render(
         version=__version__,
     )
     html = environment.get_template(template).render(context)
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
