@@ -324,3 +324,54 @@ def test_map_draws_every_asset_and_roads_can_be_hidden(tab: Any) -> None:
     tab.get_by_label("Hide roads on the map").check()
     assert tab.evaluate("() => placehubMap.getLayoutProperty('roads', 'visibility')") == "none"
     assert tab.locator("#roads-table tbody tr").count() > 3
+
+
+INFO_PAGES = ["/accessibility", "/cookies", "/privacy", "/feedback", "/api/docs", "/sta/v1.1",
+              "/no-such-page"]
+
+
+def wider_than(tab: Any, width: int) -> int:
+    """How many CSS pixels the page is wider than ``width`` (0 when it fits)."""
+    return max(0, int(tab.evaluate("() => document.documentElement.scrollWidth")) - width)
+
+
+def test_every_page_fits_a_phone_and_passes_axe(tab: Any, demo_site: tuple[LiveServer, Demo]
+                                                ) -> None:
+    """At 375 px no page scrolls sideways (logged out and signed in), the service pages, API
+    reference, SensorThings root and 404 page pass axe, and Swagger UI draws the operations."""
+    demo = demo_site[1]
+    tab.set_viewport_size({"width": 375, "height": 800})
+    too_wide: dict[str, int] = {}
+    found: dict[str, Any] = {}
+    for path in INFO_PAGES:
+        response = tab.goto(path)
+        assert response is not None
+        assert response.status == (404 if path == "/no-such-page" else 200), path
+        assert tab.evaluate("() => document.documentElement.lang") == "en", path
+        assert tab.title().strip(), path
+        if path == "/api/docs":
+            tab.wait_for_selector(".opblock", timeout=20_000)
+        if violations := axe_violations(tab):
+            found[path] = violations
+        if extra := wider_than(tab, 375):
+            too_wide[path] = extra
+    for path in PUBLIC_PAGES:
+        tab.goto(path)
+        if extra := wider_than(tab, 375):
+            too_wide[path] = extra
+    browser_sign_in(tab)
+    pages = OFFICER_PAGES + ["/devices/new", "/devices/dead-letters",
+                             f"/assets/{demo.thing_ids['litter_bin'][0]}",
+                             f"/assets/{demo.thing_ids['air_quality_station'][0]}"]
+    tab.goto("/alerts")
+    pages.append(tab.locator("table a[href^='/alerts/']").first.get_attribute("href"))
+    tab.goto("/places")
+    pages.append(tab.locator("table a").first.get_attribute("href"))
+    tab.goto("/rounds")
+    pages += [a.get_attribute("href") for a in tab.locator("a[href^='/rounds/']").all()][:1]
+    for path in pages:
+        tab.goto(path)
+        if extra := wider_than(tab, 375):
+            too_wide[path] = extra
+    assert not too_wide, f"pages wider than 375 px (extra px): {too_wide}"
+    assert not found, found
