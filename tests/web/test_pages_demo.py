@@ -79,7 +79,7 @@ def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient,
     marked = demo_client.post(stop_action, data={"status": "done",
                                                  "csrf_token": csrf_of(plan_page.text)})
     assert marked.status_code == 200
-    assert ">done<" in marked.text and '1 done' in marked.text
+    assert ">Done</strong>" in marked.text and '1 done' in marked.text
 
 
 def test_crew_page_all_sheets_and_replan(demo: Demo, demo_client: TestClient,

@@ -26,6 +26,7 @@ from placehub.access.service import ANONYMOUS, Principal
 from placehub.web.credits import page_credits
 from placehub.web.formats import govuk_datetime, plural, tag_class
 from placehub.web.security import CSRF_FIELD, csrf_token
+from placehub.web.symbols import map_symbols, symbol_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -56,6 +57,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters.update(govuk_datetime=govuk_datetime, plural=plural, tag_class=tag_class)
+environment.globals.update(status_symbol=symbol_of, map_symbols=map_symbols)
 
 
 def principal_of(request: Request) -> Principal:
