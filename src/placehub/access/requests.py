@@ -17,6 +17,7 @@ from placehub.access.signin import principal_for_session
 from placehub.config import is_loopback
 from placehub.db import Database
 from placehub.errors import Unauthorized, UnsupportedMediaType
+from placehub.json_input import is_json_content
 
 # Local testing only (refused off loopback by `serve`): anonymous requests may write anywhere.
 ANONYMOUS_WRITER = Principal(username="anonymous-writer", write_anywhere=True)
@@ -71,18 +72,11 @@ JSON_ONLY_PREFIXES = ("/api/", "/sta/")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def is_json_media_type(content_type: str) -> bool:
-    """application/json or a ``+json`` type such as application/merge-patch+json."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/")
-                                           and media.endswith("+json"))
-
-
 def refuse_form_shaped_write(request: Request) -> None:
     """415 for a cookie-authenticated write to the APIs whose body is not declared JSON."""
     if request.method not in WRITE_METHODS or not request.url.path.startswith(JSON_ONLY_PREFIXES):
         return
-    if not is_json_media_type(request.headers.get("content-type", "")):
+    if not is_json_content(request.headers.get("content-type", "")):
         raise UnsupportedMediaType(
             "a signed-in browser may only send JSON here: send the body with "
             "'Content-Type: application/json' (API clients: use an API token)")
