@@ -47,3 +47,14 @@ def test_check_text_and_media_types() -> None:
     assert is_json_content("application/merge-patch+json")
     assert not is_json_content("text/plain")
     assert not is_json_content("")
+
+
+def test_lenient_parsing_leaves_values_to_the_caller() -> None:
+    """Not strict, huge numbers and NUL text pass through (refused per item later); nesting
+    and NaN are still refused."""
+    assert parse_json('[1e999, ' + "9" * 30 + ', "a\\u0000"]', strict=False) == [
+        float("inf"), int("9" * 30), "a\x00"]
+    with pytest.raises(BadRequest, match="NaN"):
+        parse_json("[NaN]", strict=False)
+    with pytest.raises(BadRequest, match="nested"):
+        parse_json("[" * 5000 + "]" * 5000, strict=False)

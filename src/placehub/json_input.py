@@ -88,11 +88,17 @@ def _check_tree(value: Any, check_strings: bool) -> None:
             check_text(node, _WHAT)
 
 
-def parse_json(raw: bytes | str) -> Any:
-    """The JSON value of a request body; BadRequest says what is wrong with it."""
+def parse_json(raw: bytes | str, *, strict: bool = True) -> Any:
+    """The JSON value of a request body; BadRequest says what is wrong with it.
+
+    Not ``strict``: only the nesting, NaN/Infinity and malformed JSON are refused here, and
+    too-large numbers and unstorable text are left to the caller, who refuses them per item
+    (SensorThings data arrays answer "error" for one row and store the others).
+    """
     try:
-        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float,
-                           parse_int=_bounded_int)
+        value = json.loads(raw, parse_constant=_reject_constant,
+                           parse_float=_finite_float if strict else float,
+                           parse_int=_bounded_int if strict else int)
     except RecursionError:
         raise BadRequest(f"{_WHAT} is nested too deeply: at most {MAX_DEPTH} levels") from None
     except UnicodeDecodeError:
@@ -100,7 +106,7 @@ def parse_json(raw: bytes | str) -> Any:
     except ValueError as error:
         raise BadRequest(f"{_WHAT} is not valid JSON: {error}") from None
     encoded = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    _check_tree(value, check_strings=_SUSPECT_ESCAPE.search(encoded) is not None)
+    _check_tree(value, check_strings=strict and _SUSPECT_ESCAPE.search(encoded) is not None)
     return value
 
 

@@ -131,7 +131,9 @@ async def _body(request: Request) -> Any:
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty: send a JSON entity")
-    return parse_json(raw)
+    # Results too large or text that cannot be stored are refused per Observation (a data
+    # array answers "error" for that row); names and JSON columns refuse them on write.
+    return parse_json(raw, strict=False)
 
 
 @router.post("/$batch")
