@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from placehub.access import signin
 from placehub.access.service import Principal
@@ -56,15 +57,23 @@ async def login(request: Request, _: Principal = Depends(viewer)) -> Response:
         else:
             # A fresh session on sign-in (no fixation); a new CSRF token is made on next render.
             previous = request.session.get("session_id")
-            with database.begin() as conn:
-                if previous:
-                    signin.end_session(conn, str(previous))
-                session_id = signin.start_session(conn, int(principal.user_id or 0))
+
+            def replace_session() -> str:
+                with database.begin() as conn:
+                    if previous:
+                        signin.end_session(conn, str(previous))
+                    return signin.start_session(conn, int(principal.user_id or 0))
+
+            # A write: in a worker thread, so waiting for the database never stalls the loop.
+            session_id = await run_in_threadpool(replace_session)
             request.session.clear()
             request.session["session_id"] = session_id
             return RedirectResponse(target, status_code=303)
-    response = render(request, "login.html", status_code=status, title="Sign in", next=target,
-                      errors=errors, username=username)
+    # Rendering is CPU work: off the event loop too, so a flood of wrong passwords (each
+    # answered with the form and its errors) does not hold up webhooks.
+    response = await run_in_threadpool(
+        lambda: render(request, "login.html", status_code=status, title="Sign in", next=target,
+                       errors=errors, username=username))
     response.headers.update(headers)
     return response
 
@@ -74,7 +83,10 @@ async def logout(request: Request) -> Response:
     await checked_form(request)
     session_id = request.session.get("session_id")
     if session_id:
-        with request.app.state.database.begin() as conn:
-            signin.end_session(conn, str(session_id))
+        def end() -> None:
+            with request.app.state.database.begin() as conn:
+                signin.end_session(conn, str(session_id))
+
+        await run_in_threadpool(end)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
