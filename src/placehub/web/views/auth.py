@@ -62,6 +62,7 @@ async def login(request: Request, _: Principal = Depends(viewer)) -> Response:
                 with database.begin() as conn:
                     if previous:
                         signin.end_session(conn, str(previous))
+                    signin.forget_expired_sessions(conn)
                     return signin.start_session(conn, int(principal.user_id or 0))
 
             # A write: in a worker thread, so waiting for the database never stalls the loop.
