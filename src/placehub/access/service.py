@@ -59,6 +59,31 @@ class Principal:
         """The ids of the organisations this principal holds any role in."""
         return frozenset(self.roles)
 
+    @property
+    def writes_to(self) -> frozenset[int]:
+        """The organisations this principal holds an editor or admin role in (``can_write``)."""
+        return frozenset(o for o in self.roles if self.can_write(o))
+
+    @property
+    def administers(self) -> frozenset[int]:
+        """The organisations this principal holds an admin role in (``can_admin``)."""
+        return frozenset(o for o in self.roles if self.can_admin(o))
+
+    @property
+    def is_writer(self) -> bool:
+        """Whether this principal may write to some organisation."""
+        return self.write_anywhere or bool(self.writes_to)
+
+    @property
+    def member_scope(self) -> frozenset[int] | None:
+        """The organisations whose members' data this principal may see (None: all)."""
+        return None if self.write_anywhere else self.member_of
+
+    @property
+    def writer_scope(self) -> frozenset[int] | None:
+        """The organisations this principal may write to (None: all)."""
+        return None if self.write_anywhere else self.writes_to
+
 
 ANONYMOUS = Principal()
 

@@ -50,8 +50,7 @@ def writable_datastreams(conn: Connection, username: str) -> list[int]:
     principal = principal_for_user(conn, user_id(conn, username))
     query = select(datastreams.c.id).join(things, things.c.id == datastreams.c.thing_id)
     if not principal.write_anywhere:
-        organisations = sorted(o for o in principal.roles if principal.can_write(o))
-        query = query.where(things.c.organisation_id.in_(organisations))
+        query = query.where(things.c.organisation_id.in_(sorted(principal.writes_to)))
     return [int(i) for i in conn.execute(query.order_by(datastreams.c.id)).scalars()]
 
 
