@@ -288,6 +288,17 @@ def principal_for_token(conn: Connection, token: str) -> Principal:
     return principal_for_user(conn, int(row.user_id))
 
 
+def principal_for_token_prefix(conn: Connection, prefix: str) -> Principal:
+    """The principal of the one live token starting with ``prefix`` (its first 10 characters,
+    the name of a broker account, see ``placehub mqtt credentials``); Unauthorized when no live
+    token, or more than one, has it (a revoked token stands for nobody)."""
+    owners = conn.execute(select(api_tokens.c.user_id).where(
+        api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))).scalars().all()
+    if len(owners) != 1:
+        raise Unauthorized(f"no current API token {prefix!r}: it was revoked, or never existed")
+    return principal_for_user(conn, int(owners[0]))
+
+
 def authenticate_password(conn: Connection, username: str, password: str) -> Principal:
     """The Principal of the user whose password matches; Unauthorized otherwise."""
     row = conn.execute(

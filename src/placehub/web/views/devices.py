@@ -150,6 +150,7 @@ def register_from_form(request: Request, form: FormData = Depends(checked_form),
 async def import_csv(request: Request, form: FormData = Depends(checked_form),
                      principal: Principal = Depends(officer)) -> Response:
     """Start checking and importing an uploaded CSV as a job; its page ends in the report."""
+    _require_changer(principal)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise BadRequest("choose a CSV file of devices to import")
