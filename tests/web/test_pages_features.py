@@ -236,3 +236,18 @@ def test_every_page_with_data_credits_its_sources(demo: Demo, demo_client: TestC
         text = demo_client.get(path).text
         assert all(w in text.split("Sources of the data on this page")[1] for w in wanted), path
         assert "as above" not in text.lower(), path
+
+
+@pytest.mark.parametrize(("utc", "expected"), [("2026-07-14T23:30:00+00:00", "2026-07-16"),
+                                               ("2026-07-14T22:30:00+00:00", "2026-07-15"),
+                                               ("2026-12-14T23:30:00+00:00", "2026-12-15")])
+def test_planning_form_offers_the_councils_tomorrow(client: TestClient, seeded: object, utc: str,
+                                                    expected: str) -> None:
+    """The planning form's date is tomorrow in the council's time zone: at 00:30 BST it is the
+    day after the UTC date's tomorrow."""
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(utc), tick=False):
+        sign_in(client)
+        form = client.get("/rounds").text
+    assert f'name="day" type="date" value="{expected}"' in form

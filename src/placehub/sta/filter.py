@@ -1054,6 +1054,9 @@ class _Compiler:
         else:
             first, second = self.arguments(name, nodes, 2, position)
             pattern = ""
+        if any(o.is_literal and o.kind != "geometry" for o in (first, second)):
+            raise self.fail(f"{name} takes two geometries, such as geography'POINT(-0.7 52.6)'",
+                            position)
         if first.is_literal and not second.is_literal and second.kind == "geometry":
             first, second = second, first
             predicate = _CONVERSE.get(predicate, predicate)

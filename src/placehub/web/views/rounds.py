@@ -33,7 +33,9 @@ def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Re
     """The planning form and the plans already made."""
     with request.app.state.database.connect() as conn:
         plans = access.readable_plans(conn, principal)
-    tomorrow = rounds.now().date() + timedelta(days=1)
+    # The council's tomorrow, not UTC's: between midnight and 01:00 BST they differ.
+    zone = rounds.local_zone(request.app.state.settings)
+    tomorrow = rounds.now().astimezone(zone).date() + timedelta(days=1)
     return render(request, "rounds.html", title="Rounds", plans=plans, services=SERVICES,
                   tomorrow=tomorrow.isoformat())
 
