@@ -107,3 +107,31 @@ def test_known_past_surge_is_divided_out_of_the_rate() -> None:
     known = forecaster.forecast(replace(surged, demand_factors={event: 2.5}), NOW, NOW + DAY)
     assert known.rate_per_day == pytest.approx(0.1, abs=0.01)
     assert unknown.rate_per_day > known.rate_per_day + 0.01
+
+
+def test_plans_read_the_councils_calendar(tmp_path: Path) -> None:
+    """The settings' events file and bank holidays reach each bin of the event's settlement (and
+    busy bins on bank holidays) as known surge days; a broken events file is a 400 naming it."""
+    from placehub.assets.history import Asset
+    from placehub.config import load_settings
+    from placehub.errors import BadRequest
+    from placehub.rounds.service import apply_calendar, calendar_from_settings
+
+    events = tmp_path / "events.csv"
+    events.write_text("date,place,factor,title\n2026-04-04,Oakham,3,Fair\n", encoding="utf-8")
+    settings = load_settings({}, rounds_events_file=str(events))
+    calendar = calendar_from_settings(settings, date(2026, 3, 1), date(2026, 4, 30))
+
+    def bin_in(settlement: str, setting: str) -> Asset:
+        return Asset(1, "bin", 1, LITTER_BIN, -0.72, 52.67,
+                     {"settlement": settlement, "setting": setting},
+                     AssetHistory(1, LITTER_BIN, []))
+
+    oakham, village = bin_in("Oakham", "town_centre"), bin_in("Exton", "village")
+    apply_calendar([oakham, village], calendar, NOW)
+    assert oakham.history.demand_factors == {GOOD_FRIDAY: 1.5, date(2026, 4, 4): 3.0,
+                                             date(2026, 4, 6): 1.5}
+    assert village.history.demand_factors == {GOOD_FRIDAY: 1.25, date(2026, 4, 6): 1.25}
+    events.write_text("date,place\nnext Friday,Oakham\n", encoding="utf-8")
+    with pytest.raises(BadRequest, match="events.csv line 2"):
+        calendar_from_settings(settings, date(2026, 3, 1), date(2026, 4, 30))
