@@ -226,8 +226,11 @@ def screen_readings(readings: Sequence[Reading], services: Sequence[datetime], a
         full = saturated is not None and last.value >= saturated
         # Emptied (or watered) without the reading moving: stuck, unless it reads empty.
         unmoved = serviced and len(run) >= 2 and last.value > EMPTYING_DROP * scale / 2
-        if not full and (unmoved or (len(run) >= STUCK_MIN_READINGS
-                                     and hours >= STUCK_MIN_HOURS and not serviced)):
+        # A long run on one value is stuck even across an emptying (a sensor stuck low, where
+        # an emptying hardly moves it), unless it reads empty: an emptied bin clips at zero.
+        empty = last.value <= STUCK_TOLERANCE * scale
+        long_run = len(run) >= STUCK_MIN_READINGS and hours >= STUCK_MIN_HOURS
+        if not full and (unmoved or (long_run and (not serviced or not empty))):
             kept = kept[:len(kept) - len(run)]
             trusted = False
             flags.append(f"sensor stuck at {last.value:.3g} since {_when(run[0].time)}: "
