@@ -1,0 +1,82 @@
+"""Commands of placehub.planning: ``placehub plan hazard|catchments|parking ...``.
+
+The command line runs as the council (officers' figures: exact counts and property lists)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from placehub.access.service import Principal
+from placehub.console import (
+    console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    progress,
+    settings_of,
+)
+from placehub.planning import hazards, service
+
+plan_app = typer.Typer(help="Hazard areas, catchments and parking.", no_args_is_help=True)
+COUNCIL = Principal(username="cli", write_anywhere=True)
+
+
+def _write(path: Path | None, text: str, what: str) -> None:
+    if path is None:
+        return
+    path.write_text(text, encoding="utf-8")
+    console.print(f"{what} written to {path}")
+
+
+@plan_app.command("hazard")
+def hazard_command(
+    ctx: typer.Context,
+    area_file: Path = typer.Argument(..., help="GeoJSON area: a Polygon, a Feature or a "
+                                     "FeatureCollection (e.g. an EA flood warning area)."),
+    name: str = typer.Option(None, help="Name of the area (default: from the file)."),
+    rest_centre: str = typer.Option(None, help="Rest centre as lon,lat: homes whose road route "
+                                    "to it is cut or longer are listed."),
+    site_layer: Path = typer.Option(None, help="Council GeoJSON layer of vulnerable sites."),
+    csv_out: Path = typer.Option(None, "--csv", help="Write the homes affected as CSV."),
+    geojson_out: Path = typer.Option(None, "--geojson", help="Write the area, sites, assets and "
+                                     "homes as GeoJSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
+) -> None:
+    """What is inside a hazard area, and which homes' routes to a rest centre it cuts."""
+    settings = settings_of(ctx)
+    if not area_file.exists():
+        fail(f"no area file at {area_file}")
+    area = hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
+    with open_database(settings) as database, progress() as bar, database.connect() as conn:
+        task = bar.add_task(f"assessing {area.name}", total=None)
+        result = service.hazard_job(conn, settings, COUNCIL, area,
+                                    service.parse_lonlat(rest_centre), site_layer)
+        bar.update(task, total=1, completed=1)
+    _write(csv_out, service.hazard_csv(result), "CSV")
+    _write(geojson_out, json.dumps(service.hazard_geojson(result)), "GeoJSON")
+    if as_json:
+        print_json(result)
+        return
+    table = Table("measure", "value")
+    table.add_row("homes inside", str(result["properties"]))
+    for kind, count in result["vulnerable_sites"].items():
+        table.add_row(f"vulnerable sites: {kind}", str(count))
+    for kind, count in result["assets"].items():
+        table.add_row(f"assets: {kind}", str(count))
+    table.add_row("roads closed", f"{result['roads_closed']['ways']} ways, "
+                  f"{result['roads_closed']['km']} km")
+    if result["routes"]:
+        table.add_row("homes cut off from the rest centre", str(result["routes"]["cut"]))
+        table.add_row("homes with a longer route", str(result["routes"]["longer"]))
+    console.print(f"[bold]{area.name}[/bold] ({area.source})")
+    print_table(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this concern's commands to the `placehub` command."""
+    app.add_typer(plan_app, name="plan")

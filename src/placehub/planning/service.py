@@ -1,0 +1,179 @@
+"""Planning jobs as the API, CLI and pages run them: read the inputs (database, OSM extract,
+road network), compute, apply the access rules, and record the run.
+
+Access: property-level lists are for council officers; everyone else gets counts of homes with
+disclosure control (placehub.insight.disclosure). Sites from OpenStreetMap are public; assets
+are those the reader may see.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import mapping
+from sqlalchemy import Connection
+
+from placehub.access.service import Principal
+from placehub.area import area_files
+from placehub.config import Settings
+from placehub.errors import BadRequest
+from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
+from placehub.places.distance import LonLat
+from placehub.places.roads import RoadNetwork, distance_source, file_fingerprint
+from placehub.planning import hazards
+from placehub.planning.features import (
+    VULNERABLE_KINDS,
+    Feature,
+    of_kinds,
+    read_feature_layer,
+    read_osm_features,
+)
+from placehub.planning.runs import digest, network_input, run_record
+from placehub.planning.store import load_assets, load_properties, may_list_properties
+
+
+def road_network(settings: Settings) -> RoadNetwork | None:
+    """The cached road network (``placehub load roads``), or None when it is not loaded."""
+    source = distance_source(Path(settings.road_network_file))
+    return source if isinstance(source, RoadNetwork) else None
+
+
+def require_road_network(settings: Settings) -> RoadNetwork:
+    """The road network, or a message saying how to load it."""
+    network = road_network(settings)
+    if network is None:
+        raise BadRequest("no road network loaded: run 'placehub load roads <extract.osm.pbf>'")
+    return network
+
+
+def osm_extract(settings: Settings) -> Path:
+    """The area's OpenStreetMap extract."""
+    return area_files(settings).roads
+
+
+def osm_features(settings: Settings, layer: str | Path | None = None) -> list[Feature]:
+    """Features of the area's OSM extract, plus a council layer when one is given."""
+    extract = osm_extract(settings)
+    found = read_osm_features(extract) if extract.exists() else []
+    if layer:
+        found += read_feature_layer(layer)
+    return found
+
+
+def parse_lonlat(text: str | None) -> LonLat | None:
+    """"lon,lat" as numbers, or a message saying what to give."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        lon, lat = (float(part) for part in str(text).split(","))
+    except ValueError:
+        raise BadRequest(f"{text!r}: give longitude,latitude, e.g. -0.7247,52.6697") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise BadRequest(f"{text!r} is not a longitude,latitude pair")
+    return (lon, lat)
+
+
+def _count(value: int, exact: bool) -> int | str:
+    if exact:
+        return value
+    disclosed = disclose_count(value)
+    return SUPPRESSED_MARK if disclosed is None else disclosed
+
+
+def hazard_job(conn: Connection, settings: Settings, principal: Principal,
+               area: hazards.HazardArea, rest_centre: LonLat | None = None,
+               site_layer: str | Path | None = None) -> dict[str, Any]:
+    """Assess a hazard area for ``principal``: exact figures and lists for officers, disclosed
+    counts for everyone else."""
+    properties = load_properties(conn)
+    sites = of_kinds(osm_features(settings, site_layer), [*VULNERABLE_KINDS, "site"])
+    assets = load_assets(conn, principal)
+    network = road_network(settings)
+    if rest_centre is not None and network is None:
+        raise BadRequest("routes to a rest centre need the road network: run "
+                         "'placehub load roads <extract.osm.pbf>'")
+    report = hazards.assess(area, properties, sites, assets, network, rest_centre)
+    figures = hazards.summary(report, properties)
+    officer = may_list_properties(principal)
+    figures["properties"] = _count(figures["properties"], officer)
+    figures["properties_by_source"] = {
+        k: _count(v, officer) for k, v in figures["properties_by_source"].items()}
+    if figures["routes"] is not None:
+        for key in ("cut", "longer"):
+            figures["routes"][key] = _count(figures["routes"][key], officer)
+    extract = osm_extract(settings)
+    result: dict[str, Any] = {
+        **figures,
+        "exact": officer,
+        "disclosure": None if officer else disclosure_note(),
+        "geometry": mapping(area.geometry),
+        "sites": [s.as_dict() for s in report.sites_inside],
+        "asset_list": [{"id": a.id, "name": a.name, "asset_type": a.asset_type,
+                        "lon": a.lon, "lat": a.lat} for a in report.assets_inside],
+        "closed_way_ids": [int(w) for w in report.closed_way_ids],
+        "property_list": hazards.property_rows(report, properties) if officer else None,
+        "run": run_record("hazard", {
+            "area": {"name": area.name, "source": area.source, "code": area.code,
+                     "digest": digest(mapping(area.geometry))},
+            "rest_centre": list(rest_centre) if rest_centre else None,
+            "property_points": len(properties), "sites": len(sites), "assets": len(assets),
+            "osm_extract": {"path": str(extract), "fingerprint": file_fingerprint(extract)}
+            if extract.exists() else None,
+            "site_layer": str(site_layer) if site_layer else None,
+            "road_network": network_input(network),
+        }),
+    }
+    return result
+
+
+HAZARD_CSV_COLUMNS = ("id", "ref", "source", "ward", "status", "lon", "lat", "minutes_before",
+                      "minutes_after")
+
+
+def hazard_csv(result: dict[str, Any]) -> str:
+    """The CSV for a resilience forum: homes one per row for officers, else the counts."""
+    out = io.StringIO()
+    if result.get("property_list") is not None:
+        writer = csv.DictWriter(out, HAZARD_CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(result["property_list"])
+        return out.getvalue()
+    writer_ = csv.writer(out)
+    writer_.writerow(["measure", "value"])
+    writer_.writerow(["homes inside", result["properties"]])
+    for kind, count in result["vulnerable_sites"].items():
+        writer_.writerow([f"vulnerable sites: {kind}", count])
+    for kind, count in result["assets"].items():
+        writer_.writerow([f"assets: {kind}", count])
+    writer_.writerow(["roads closed (km)", result["roads_closed"]["km"]])
+    if result["routes"]:
+        writer_.writerow(["homes whose route is cut", result["routes"]["cut"]])
+        writer_.writerow(["homes whose route is longer", result["routes"]["longer"]])
+    if result.get("disclosure"):
+        writer_.writerow(["note", result["disclosure"]])
+    return out.getvalue()
+
+
+def hazard_geojson(result: dict[str, Any]) -> dict[str, Any]:
+    """The area, the sites and assets inside, and (for officers) the homes, as GeoJSON."""
+    area_props = {k: result[k] for k in ("area", "properties", "vulnerable_sites", "assets",
+                                         "roads_closed", "routes", "disclosure")}
+    features: list[dict[str, Any]] = [
+        {"type": "Feature", "geometry": result["geometry"],
+         "properties": {"layer": "area", **area_props}}]
+    for site in result["sites"]:
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [site["lon"], site["lat"]]},
+                         "properties": {"layer": "vulnerable site", **site}})
+    for asset in result["asset_list"]:
+        features.append({"type": "Feature", "geometry": {
+            "type": "Point", "coordinates": [asset["lon"], asset["lat"]]},
+            "properties": {"layer": "asset", **asset}})
+    for row in result.get("property_list") or []:
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                         "properties": {"layer": "property", **row}})
+    return {"type": "FeatureCollection", "features": features, "run": result["run"]}
