@@ -101,3 +101,38 @@ def test_bad_requests_say_what_to_fix(client: TestClient, body: dict[str, Any],
     """A point instead of an area, or a rest centre that is not lon,lat, is a 400 saying so."""
     response = client.post("/api/planning/hazards", json=body)
     assert response.status_code == 400 and message in response.json()["error"]["message"]
+
+
+def test_catchments_close_a_school_and_disclose_counts_to_the_public(
+        client: TestClient, officer_token: str) -> None:
+    """Closing a school moves homes; officers get each home's school, the public only the
+    per-school counts rounded to 5 or suppressed."""
+    headers = {"Authorization": f"Bearer {officer_token}"}
+    base = client.post("/api/planning/catchments", json={"kind": "school"}, headers=headers)
+    assert base.status_code == 200, base.text
+    found = base.json()
+    busiest = max(found["facilities"], key=lambda row: row["homes"])
+    assert sum(row["homes"] for row in found["facilities"]) == len(found["homes"])
+    closed = client.post("/api/planning/catchments", headers=headers, json={
+        "kind": "school", "close": [busiest["ref"]]}).json()
+    assert closed["change"]["homes_moved"] == busiest["homes"]
+    assert busiest["ref"] not in {row["ref"] for row in closed["facilities"]}
+    public = client.post("/api/planning/catchments", json={"kind": "school"}).json()
+    assert public["homes"] is None
+    assert all(row["homes"] == "*" or row["homes"] % 5 == 0 for row in public["facilities"])
+    straight = client.post("/api/planning/catchments?format=csv", json={
+        "kind": "school", "method": "straight"}).text
+    assert straight.startswith("ref,kind,name,lon,lat,homes")
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"kind": "castle"}, "facility kind"),
+    ({"kind": "school", "method": "helicopter"}, "use road or straight"),
+    ({"kind": "school", "close": ["osm:n1"]}, "no facility osm:n1"),
+    ({"kind": "school", "open": [{"name": "x"}]}, "give name, lon and lat"),
+])
+def test_bad_catchment_requests_say_what_to_fix(client: TestClient, body: dict[str, Any],
+                                                message: str) -> None:
+    """Unknown kinds, methods and facilities, and new ones without a place, are 400s."""
+    response = client.post("/api/planning/catchments", json=body)
+    assert response.status_code == 400 and message in response.json()["error"]["message"]

@@ -49,3 +49,29 @@ def register(app: FastAPI) -> None:
         if chosen == "geojson":
             return JSONResponse(service.hazard_geojson(result), media_type=GEOJSON)
         return result
+
+    @app.post("/api/planning/catchments", tags=["planning"], response_model=None)
+    def post_catchments(
+        request: Request,
+        kind: str = Body("school", description="facility kind from OSM (school, library, "
+                         "recycling_centre, leisure_centre, ...)"),
+        method: str = Body("road", description="road (travel time) or straight (line)"),
+        close: list[str] = Body([], description="refs of facilities to close"),
+        open: list[dict[str, Any]] = Body([], description="new facilities: name, lon, lat"),
+        facilities: dict[str, Any] | None = Body(
+            None, description="a GeoJSON FeatureCollection of your own facilities"),
+        format: str | None = Query(None, description="json (default), csv or geojson"),
+        principal: Principal = Depends(current_principal),
+    ) -> Any:
+        """Catchments by road travel time or straight line: homes and people per facility,
+        travel-time bands, and what changes if facilities close or open."""
+        chosen = _format(format)
+        with request.app.state.database.connect() as conn:
+            result = service.catchment_job(conn, request.app.state.settings, principal, kind,
+                                           method, close, open, facilities)
+        if chosen == "csv":
+            return Response(service.catchment_csv(result), media_type="text/csv", headers={
+                "content-disposition": f'attachment; filename="catchments-{kind}.csv"'})
+        if chosen == "geojson":
+            return JSONResponse(service.catchment_geojson(result), media_type=GEOJSON)
+        return result

@@ -5,6 +5,8 @@ The command line runs as the council (officers' figures: exact counts and proper
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -24,6 +26,18 @@ from placehub.planning import hazards, service
 
 plan_app = typer.Typer(help="Hazard areas, catchments and parking.", no_args_is_help=True)
 COUNCIL = Principal(username="cli", write_anywhere=True)
+
+
+@contextmanager
+def _working(description: str, quiet: bool) -> Iterator[None]:
+    """A spinner while a job runs (none when the output is JSON for another program)."""
+    if quiet:
+        yield
+        return
+    with progress() as bar:
+        task = bar.add_task(description, total=None)
+        yield
+        bar.update(task, total=1, completed=1)
 
 
 def _write(path: Path | None, text: str, what: str) -> None:
@@ -52,11 +66,10 @@ def hazard_command(
     if not area_file.exists():
         fail(f"no area file at {area_file}")
     area = hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
-    with open_database(settings) as database, progress() as bar, database.connect() as conn:
-        task = bar.add_task(f"assessing {area.name}", total=None)
-        result = service.hazard_job(conn, settings, COUNCIL, area,
-                                    service.parse_lonlat(rest_centre), site_layer)
-        bar.update(task, total=1, completed=1)
+    where = service.parse_lonlat(rest_centre)
+    with open_database(settings) as database, _working(f"assessing {area.name}", as_json), \
+            database.connect() as conn:
+        result = service.hazard_job(conn, settings, COUNCIL, area, where, site_layer)
     _write(csv_out, service.hazard_csv(result), "CSV")
     _write(geojson_out, json.dumps(service.hazard_geojson(result)), "GeoJSON")
     if as_json:
@@ -75,6 +88,52 @@ def hazard_command(
         table.add_row("homes with a longer route", str(result["routes"]["longer"]))
     console.print(f"[bold]{area.name}[/bold] ({area.source})")
     print_table(table)
+
+
+@plan_app.command("catchments")
+def catchments_command(
+    ctx: typer.Context,
+    kind: str = typer.Argument("school", help="Facility kind from OSM: school, library, "
+                               "recycling_centre, leisure_centre, gp_surgery, ..."),
+    method: str = typer.Option("road", help="road (travel time) or straight (line)."),
+    layer: Path = typer.Option(None, help="GeoJSON of your own facilities instead of OSM's."),
+    close: list[str] = typer.Option([], help="Ref of a facility to close (repeat)."),
+    open_: list[str] = typer.Option([], "--open", help="A new facility as name:lon,lat "
+                                    "(repeat)."),
+    csv_out: Path = typer.Option(None, "--csv", help="Write the table per facility as CSV."),
+    geojson_out: Path = typer.Option(None, "--geojson", help="Write facilities and homes as "
+                                     "GeoJSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
+) -> None:
+    """Catchments of facilities by road travel time (or straight line), and what-ifs."""
+    settings = settings_of(ctx)
+    opened = []
+    for text in open_:
+        name, _, where = text.rpartition(":")
+        lonlat = service.parse_lonlat(where)
+        if lonlat is None:
+            fail(f"--open {text!r}: give name:lon,lat")
+        opened.append({"name": name or "New facility", "lon": lonlat[0], "lat": lonlat[1]})
+    with open_database(settings) as database, \
+            _working(f"{kind} catchments by {method}", as_json), database.connect() as conn:
+        result = service.catchment_job(conn, settings, COUNCIL, kind, method, list(close),
+                                       opened, layer)
+    _write(csv_out, service.catchment_csv(result), "CSV")
+    _write(geojson_out, json.dumps(service.catchment_geojson(result)), "GeoJSON")
+    if as_json:
+        print_json(result)
+        return
+    table = Table("ref", "facility", "homes", "people (est.)", "median min", "max min")
+    for row in result["facilities"]:
+        table.add_row(row["ref"], row["name"], str(row["homes"]), str(row["people_estimate"]),
+                      str(row["median_minutes"]), str(row["max_minutes"]))
+    print_table(table)
+    console.print("homes by travel time: " + ", ".join(
+        f"{band} {count}" for band, count in result["bands"].items()))
+    if result["change"]:
+        console.print(f"homes that change facility: {result['change']['homes_moved']}")
+        for flow in result["change"]["flows"][:10]:
+            console.print(f"  {flow['from']} -> {flow['to'] or 'none'}: {flow['homes']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -122,6 +122,13 @@ def read_feature_layer(path: str | Path, default_kind: str = "site") -> list[Fea
         raise NotFound(f"no GeoJSON file at {path}") from None
     except json.JSONDecodeError as error:
         raise BadRequest(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
+    return read_feature_layer_data(data, default_kind, str(path))
+
+
+def read_feature_layer_data(data: Any, default_kind: str = "site", what: str = "the layer"
+                            ) -> list[Feature]:
+    """A council layer already parsed from GeoJSON (see ``read_feature_layer``)."""
+    path = what
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise BadRequest(f"{path} is not a GeoJSON FeatureCollection")
     found = []

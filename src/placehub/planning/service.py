@@ -23,12 +23,14 @@ from placehub.errors import BadRequest
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
 from placehub.places.distance import LonLat
 from placehub.places.roads import RoadNetwork, distance_source, file_fingerprint
-from placehub.planning import hazards
+from placehub.planning import catchments, hazards
 from placehub.planning.features import (
+    FACILITY_KINDS,
     VULNERABLE_KINDS,
     Feature,
     of_kinds,
     read_feature_layer,
+    read_feature_layer_data,
     read_osm_features,
 )
 from placehub.planning.runs import digest, network_input, run_record
@@ -176,4 +178,123 @@ def hazard_geojson(result: dict[str, Any]) -> dict[str, Any]:
         features.append({"type": "Feature",
                          "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
                          "properties": {"layer": "property", **row}})
+    return {"type": "FeatureCollection", "features": features, "run": result["run"]}
+
+
+# -- catchments ---------------------------------------------------------------------------------
+
+
+def facilities_of(settings: Settings, kind: str, layer: dict[str, Any] | str | Path | None = None
+                  ) -> list[Feature]:
+    """Facilities of ``kind`` from the OSM extract, or all the features of a council layer
+    (a GeoJSON file path or a parsed FeatureCollection)."""
+    if layer is not None:
+        if isinstance(layer, dict):
+            return read_feature_layer_data(layer, kind)
+        return read_feature_layer(layer, kind)
+    if kind not in FACILITY_KINDS:
+        raise BadRequest(f"facility kind {kind!r}: use one of {', '.join(FACILITY_KINDS)}, or "
+                         "load a layer of your own")
+    found = of_kinds(osm_features(settings), [kind])
+    if not found:
+        raise BadRequest(f"no {kind.replace('_', ' ')} in the OpenStreetMap extract: load a "
+                         "layer of them")
+    return found
+
+
+def new_facility(entry: dict[str, Any], number: int, kind: str) -> Feature:
+    """A facility to open from {"name", "lon", "lat"}."""
+    try:
+        lon, lat = float(entry["lon"]), float(entry["lat"])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest(f"new facility {number}: give name, lon and lat") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise BadRequest(f"new facility {number}: lon/lat out of range")
+    return Feature(f"new:{number}", kind, str(entry.get("name") or f"New {kind} {number}"),
+                   lon, lat)
+
+
+def catchment_job(conn: Connection, settings: Settings, principal: Principal, kind: str,
+                  method: str = "road", close: list[str] | None = None,
+                  open_: list[dict[str, Any]] | None = None,
+                  layer: dict[str, Any] | str | Path | None = None) -> dict[str, Any]:
+    """Catchments of the facilities of ``kind``, and the change if some close or open."""
+    if method not in {"road", "straight"}:
+        raise BadRequest(f"method={method!r}: use road or straight")
+    homes = load_properties(conn)
+    facilities = facilities_of(settings, kind, layer)
+    network = require_road_network(settings) if method == "road" else None
+    opened = [new_facility(entry, n, kind) for n, entry in enumerate(open_ or [], start=1)]
+    officer = may_list_properties(principal)
+    try:
+        if close or opened:
+            change = catchments.what_if(homes, facilities, network, close or [], opened, method)
+            built = change["after"]
+        else:
+            change = None
+            built = catchments.build(homes, facilities, network, method)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    rows = catchments.table(built, homes)
+    for row in rows:
+        row["homes"] = _count(row["homes"], officer)
+        row["people_estimate"] = _count(row["people_estimate"], officer)
+        row["bands"] = {k: _count(v, officer) for k, v in row["bands"].items()}
+    result: dict[str, Any] = {
+        "kind": kind, "method": method, "facilities": rows,
+        "bands": {k: _count(v, officer) for k, v in catchments.bands_total(built).items()},
+        "people_per_home": catchments.PEOPLE_PER_HOME,
+        "exact": officer, "disclosure": None if officer else disclosure_note(),
+        "change": None, "homes": None,
+    }
+    if change is not None:
+        result["change"] = {
+            "closed": close or [], "opened": [f.as_dict() for f in opened],
+            "homes_moved": _count(len(change["moved"]), officer),
+            "flows": [{**f, "homes": _count(f["homes"], officer)} for f in change["flows"]],
+            "wards": [{**w, "homes_moved": _count(w["homes_moved"], officer)}
+                      for w in change["wards"]],
+        }
+    if officer:
+        refs = [f.ref for f in built.facilities]
+        result["homes"] = [
+            {"id": int(homes.ids[i]), "ref": homes.refs[i], "ward": homes.wards[i],
+             "lon": round(float(homes.lon[i]), 6), "lat": round(float(homes.lat[i]), 6),
+             "facility": refs[j] if j >= 0 else "",
+             "minutes": round(float(built.minutes[i]), 1) if j >= 0 else None}
+            for i, j in enumerate(built.facility)]
+    result["run"] = run_record("catchments", {
+        "kind": kind, "method": method, "close": close or [],
+        "open": [f.as_dict() for f in opened], "facilities": len(facilities),
+        "facilities_digest": digest([f.as_dict() for f in facilities]),
+        "property_points": len(homes), "road_network": network_input(network),
+        "layer": "given" if layer is not None else "osm",
+    })
+    return result
+
+
+CATCHMENT_CSV_COLUMNS = ("ref", "kind", "name", "lon", "lat", "homes", "people_estimate",
+                         "median_minutes", "max_minutes")
+
+
+def catchment_csv(result: dict[str, Any]) -> str:
+    """Per facility: homes, people, minutes (disclosed counts for the public)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CATCHMENT_CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(result["facilities"])
+    return out.getvalue()
+
+
+def catchment_geojson(result: dict[str, Any]) -> dict[str, Any]:
+    """Facilities as points with their figures, and homes with their facility for officers."""
+    features: list[dict[str, Any]] = []
+    for row in result["facilities"]:
+        features.append({"type": "Feature", "geometry": {
+            "type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": {"layer": "facility", **row}})
+    for home in result.get("homes") or []:
+        features.append({"type": "Feature", "geometry": {
+            "type": "Point", "coordinates": [home["lon"], home["lat"]]},
+            "properties": {"layer": "home", **home}})
     return {"type": "FeatureCollection", "features": features, "run": result["run"]}
