@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from placehub.access.requests import current_principal
-from placehub.access.service import Principal
-from placehub.errors import BadRequest
-from placehub.planning import hazards, service
+from placehub.access.service import ANONYMOUS, Principal
+from placehub.errors import BadRequest, Forbidden
+from placehub.planning import hazards, parking, service
+from placehub.planning.store import may_list_properties
 
 GEOJSON = "application/geo+json"
 
@@ -75,3 +77,46 @@ def register(app: FastAPI) -> None:
         if chosen == "geojson":
             return JSONResponse(service.catchment_geojson(result), media_type=GEOJSON)
         return result
+
+    def _model(target: float, elasticity: float) -> parking.TariffModel:
+        try:
+            return parking.TariffModel(target_occupancy=target, elasticity=elasticity)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+
+    @app.get("/api/planning/parking", tags=["planning"])
+    def get_parking(
+        request: Request,
+        days: int = Query(7, description="days of history to profile"),
+        price: float = Query(1.20, description="current price per hour (£) in every zone"),
+        target: float = Query(0.85, description="target occupancy (0-1)"),
+        elasticity: float = Query(-0.3, description="price elasticity of parking demand"),
+        principal: Principal = Depends(current_principal),
+    ) -> dict[str, Any]:
+        """Occupancy per car park now and by zone, weekday and hour, with suggested tariffs."""
+        model = _model(target, elasticity)
+        with request.app.state.database.connect() as conn:
+            return service.parking_job(conn, request.app.state.settings, principal,
+                                       datetime.now(UTC), days, model, price)
+
+    @app.get("/api/planning/parking/availability", tags=["planning"])
+    def get_availability(request: Request) -> dict[str, Any]:
+        """Spaces free now in each monitored car park (public sensors only)."""
+        with request.app.state.database.connect() as conn:
+            found = service.parking_job(conn, request.app.state.settings, ANONYMOUS,
+                                        datetime.now(UTC), days=1)
+        return {"at": found["at"], "car_parks": [
+            {k: row[k] for k in ("ref", "name", "zone", "lon", "lat", "capacity",
+                                 "capacity_source", "occupancy_now", "free_now", "status")}
+            for row in found["car_parks"]]}
+
+    @app.post("/api/planning/parking/check", tags=["planning"])
+    def post_parking_check(request: Request, principal: Principal = Depends(current_principal)
+                           ) -> dict[str, Any]:
+        """Open a "full" alert for each car park at 95% or more now; resolve the others."""
+        if not may_list_properties(principal):
+            raise Forbidden("checking car parks for alerts is for council officers: sign in")
+        now = datetime.now(UTC)
+        with request.app.state.database.begin() as conn:
+            found = service.parking_job(conn, request.app.state.settings, principal, now, 1)
+            return service.update_full_alerts(conn, found, now)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -22,7 +23,7 @@ from placehub.console import (
     progress,
     settings_of,
 )
-from placehub.planning import hazards, service
+from placehub.planning import hazards, parking, service
 
 plan_app = typer.Typer(help="Hazard areas, catchments and parking.", no_args_is_help=True)
 COUNCIL = Principal(username="cli", write_anywhere=True)
@@ -134,6 +135,48 @@ def catchments_command(
         console.print(f"homes that change facility: {result['change']['homes_moved']}")
         for flow in result["change"]["flows"][:10]:
             console.print(f"  {flow['from']} -> {flow['to'] or 'none'}: {flow['homes']}")
+
+
+@plan_app.command("parking")
+def parking_command(
+    ctx: typer.Context,
+    days: int = typer.Option(7, help="Days of sensor history to profile."),
+    price: float = typer.Option(1.20, help="Current price per hour (£) in every zone."),
+    target: float = typer.Option(0.85, help="Target occupancy (0-1); Shoup's 85% rule."),
+    elasticity: float = typer.Option(-0.3, help="Price elasticity of parking demand "
+                                     "(TRL593: -0.1 to -0.6)."),
+    alerts: bool = typer.Option(False, "--alerts", help="Open 'full' alerts for car parks at "
+                                "95% or more now, resolve the others."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
+) -> None:
+    """Car park occupancy now and by weekday and hour, with suggested tariffs per zone."""
+    settings = settings_of(ctx)
+    try:
+        model = parking.TariffModel(target_occupancy=target, elasticity=elasticity)
+    except ValueError as error:
+        fail(str(error))
+    now = datetime.now(UTC)
+    with open_database(settings) as database, _working("car park occupancy", as_json), \
+            database.begin() as conn:
+        result = service.parking_job(conn, settings, COUNCIL, now, days, model, price)
+        changed = service.update_full_alerts(conn, result, now) if alerts else None
+    if as_json:
+        print_json({**result, "alerts": changed})
+        return
+    table = Table("car park", "zone", "bays", "occupied now", "free now (est.)", "status",
+                  f"mean over {days} d")
+    for row in result["car_parks"]:
+        table.add_row(row["name"], row["zone"], str(row["bays"]),
+                      f"{row['occupied_now']}/{row['reporting_now']}", str(row["free_now"]),
+                      row["status"], f"{(row['mean_occupancy'] or 0):.0%}")
+    print_table(table)
+    for zone in result["zones"]:
+        busy = [h for h in zone["hours"] if h["suggested"] != h["price"]]
+        console.print(f"{zone['zone']}: {len(busy)} of {len(zone['hours'])} weekday-hours would "
+                      f"change from £{zone['price']:.2f}")
+    if changed is not None:
+        console.print(f"full alerts opened: {', '.join(changed['opened']) or 'none'}; "
+                      f"resolved: {', '.join(changed['resolved']) or 'none'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,20 +10,27 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from shapely.geometry import mapping
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from placehub.access.service import Principal
+from placehub.alerts.lifecycle import NewAlert, open_alerts, resolve
+from placehub.alerts.rules import Rule
+from placehub.alerts.store import create_rule, get_rule
+from placehub.alerts.tables import alert_rules, alerts
 from placehub.area import area_files
 from placehub.config import Settings
 from placehub.errors import BadRequest
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
 from placehub.places.distance import LonLat
+from placehub.places.osm import read_places
 from placehub.places.roads import RoadNetwork, distance_source, file_fingerprint
-from placehub.planning import catchments, hazards
+from placehub.planning import catchments, hazards, parking
 from placehub.planning.features import (
     FACILITY_KINDS,
     VULNERABLE_KINDS,
@@ -34,7 +41,8 @@ from placehub.planning.features import (
     read_osm_features,
 )
 from placehub.planning.runs import digest, network_input, run_record
-from placehub.planning.store import load_assets, load_properties, may_list_properties
+from placehub.planning.store import load_assets, load_bays, load_properties, may_list_properties
+from placehub.sta.tables import things
 
 
 def road_network(settings: Settings) -> RoadNetwork | None:
@@ -298,3 +306,144 @@ def catchment_geojson(result: dict[str, Any]) -> dict[str, Any]:
             "type": "Point", "coordinates": [home["lon"], home["lat"]]},
             "properties": {"layer": "home", **home}})
     return {"type": "FeatureCollection", "features": features, "run": result["run"]}
+
+
+# -- parking ------------------------------------------------------------------------------------
+
+
+def towns(settings: Settings) -> list[tuple[str, float, float]]:
+    """Towns and villages of the area's extract (the zones car parks serve)."""
+    extract = osm_extract(settings)
+    if not extract.exists():
+        return []
+    return [(p.name, p.lonlat[0], p.lonlat[1]) for p in read_places(extract)]
+
+
+def parking_job(conn: Connection, settings: Settings, principal: Principal, now: datetime,
+                days: int = 7, model: parking.TariffModel | None = None,
+                price: float = 1.20, zone_prices: dict[str, float] | None = None
+                ) -> dict[str, Any]:
+    """Occupancy of each monitored car park now and over the last ``days``, by zone, weekday
+    and hour, with the tariff suggested per zone and hour."""
+    if not 1 <= days <= 366:
+        raise BadRequest("days must be between 1 and 366")
+    if price < 0:
+        raise BadRequest("price must be 0 or more")
+    model = model or parking.TariffModel()
+    features = of_kinds(osm_features(settings), ["car_park"])
+    zones = towns(settings)
+    parks = parking.car_parks(features, zones)
+    by_ref = {p.ref: p for p in parks}
+    park_features = [f for f in features if f.ref in by_ref]
+    start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    bays = load_bays(conn, principal, start, now)
+    located = np.array([(b["lon"], b["lat"]) for b in bays]).reshape(-1, 2)
+    matched = parking.match_bays(park_features, located)
+    histories = []
+    for bay, index in zip(bays, matched, strict=True):
+        ref = bay["car_park"] if bay["car_park"] in by_ref else (
+            park_features[index].ref if index >= 0 else None)
+        if ref is None:
+            zone = parking.car_parks([Feature("street", "car_park", "On-street bays",
+                                              bay["lon"], bay["lat"])], zones)[0].zone
+            ref = f"street:{zone}"
+            by_ref.setdefault(ref, parking.CarPark(ref, f"On-street bays, {zone}", zone,
+                                                   bay["lon"], bay["lat"], None, "unknown"))
+        histories.append(parking.BayHistory(bay["id"], ref, np.array(bay["times"], dtype=float),
+                                            np.array(bay["states"], dtype=bool)))
+    hours = max(1, int((now - start).total_seconds() // 3600))
+    occupancy = parking.hourly_occupancy(histories, start, hours)
+    now_counts = parking.current(histories, now)
+    rows = []
+    for ref in sorted(occupancy.bays, key=lambda r: (by_ref[r].zone, by_ref[r].name)):
+        park = by_ref[ref]
+        occupied, monitored = now_counts.get(ref, (0, 0))
+        rate = occupied / monitored if monitored else None
+        observed = occupancy.observed[ref].sum()
+        free = None
+        if rate is not None:
+            # Sensors may cover a sample of the spaces: scale their rate to the capacity.
+            sampled = park.capacity is not None and park.capacity >= monitored
+            free = round(park.capacity * (1 - rate)) if sampled and park.capacity else (
+                monitored - occupied)
+        rows.append({**park.as_dict(), "bays": occupancy.bays[ref], "occupied_now": occupied,
+                     "reporting_now": monitored,
+                     "occupancy_now": round(rate, 3) if rate is not None else None,
+                     "free_now": free,
+                     "status": "no data" if rate is None else "full" if rate >= parking.FULL_AT
+                     else "busy" if rate >= model.target_occupancy else "spaces",
+                     "mean_occupancy": round(float(occupancy.occupied[ref].sum() / observed), 3)
+                     if observed else None})
+    timezone = settings.rounds_timezone
+    zone_rows = []
+    for zone in sorted({by_ref[r].zone for r in occupancy.bays}):
+        refs = [r for r in occupancy.bays if by_ref[r].zone == zone]
+        profile = parking.weekly_profile(occupancy, refs, timezone)
+        zone_price = (zone_prices or {}).get(zone, price)
+        zone_rows.append({"zone": zone, "car_parks": refs, "price": zone_price,
+                          "hours": parking.tariff_table(profile, {(-1, -1): zone_price}, model)})
+    return {
+        "at": now.isoformat(), "days": days, "timezone": timezone, "car_parks": rows,
+        "zones": zone_rows, "unmonitored_car_parks": len(parks) - len(
+            [r for r in occupancy.bays if not r.startswith("street:")]),
+        "model": {"target_occupancy": model.target_occupancy, "elasticity": model.elasticity,
+                  "dead_band": model.dead_band, "max_step": model.max_step,
+                  "source": model.source},
+        "run": run_record("parking", {
+            "since": start.isoformat(), "until": now.isoformat(), "bays": len(bays),
+            "car_parks": len(parks), "price": price, "zone_prices": zone_prices or {},
+            "model": {"target_occupancy": model.target_occupancy,
+                      "elasticity": model.elasticity},
+            "osm_extract": str(osm_extract(settings)),
+        }, at=now),
+    }
+
+
+FULL_RULE_KEY = "car-park-full"
+
+
+def _full_rule(conn: Connection, now: datetime) -> Rule:
+    """The rule car park "full" alerts are opened under (made on first use)."""
+    found = conn.execute(select(alert_rules.c.id).where(alert_rules.c.key == FULL_RULE_KEY)
+                         ).scalar()
+    if found is None:
+        # Car parks are not Things, so the rules engine never evaluates this rule itself;
+        # the parking check opens and resolves its alerts.
+        found = create_rule(conn, now, key=FULL_RULE_KEY, name="Car park full",
+                            kind="threshold", asset_type="car_park", quantity="occupancy",
+                            params={"op": "above", "value": parking.FULL_AT})
+    return get_rule(conn, int(found))
+
+
+def update_full_alerts(conn: Connection, result: dict[str, Any], now: datetime
+                       ) -> dict[str, list[str]]:
+    """Open a "full" alert for each car park at or above 95% now, resolve those below."""
+    rule = _full_rule(conn, now)
+    bay_of = {row["ref"]: row for row in result["car_parks"]}
+    bays = {ref: _first_bay(conn, ref) for ref in bay_of}
+    new = []
+    for ref, row in bay_of.items():
+        if row["status"] == "full" and bays[ref] is not None:
+            new.append(NewAlert(rule, f"car-park:{ref}"[:50], int(bays[ref] or 0), None,
+                                f"{row['name']} is full",
+                                f"{row['name']} ({row['zone']}): {row['occupied_now']} of "
+                                f"{row['reporting_now']} monitored bays occupied",
+                                row["occupancy_now"], now, {"car_park": ref}))
+    opened = open_alerts(conn, new, now)
+    resolved = []
+    for alert in conn.execute(select(alerts.c.id, alerts.c.subject).where(
+            alerts.c.rule_id == rule.id, alerts.c.status != "resolved")):
+        ref = str(alert.subject).removeprefix("car-park:")
+        if ref in bay_of and bay_of[ref]["status"] not in {"full", "no data"}:
+            resolve(conn, None, int(alert.id), now, "below 95% occupancy", automatic=True)
+            resolved.append(ref)
+    return {"opened": sorted(str(s).removeprefix("car-park:") for _, s in opened),
+            "resolved": sorted(resolved)}
+
+
+def _first_bay(conn: Connection, ref: str) -> int | None:
+    """A bay sensor Thing of the car park (alerts hang off a Thing)."""
+    for row in conn.execute(select(things.c.id, things.c.properties).order_by(things.c.id)):
+        if isinstance(row.properties, dict) and row.properties.get("car_park") == ref:
+            return int(row.id)
+    return None
