@@ -19,6 +19,7 @@ from placehub.area import area_files
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.ingest.devices import DeviceSpec, register_device
+from placehub.places.assign import assign_things
 from placehub.places.osm import read_places
 from placehub.planning.features import Feature, of_kinds, read_osm_features
 from placehub.planning.parking import capacity_of
@@ -106,6 +107,8 @@ def add_parking(database: Database, settings: Settings, now: datetime, seed: int
                     description=f"Demo parking bay sensor in {park.name}, {town}",
                     properties={"demo_key": key, "car_park": park.ref, "zone": town}))
                 new.append((key, park, number))
+        if new:
+            assign_things(conn)  # each bay in its ward and LSOA, like every demo asset
         keys = registered_demo_keys(conn, organisation)
         streams = datastreams_by_quantity(conn, [keys[key] for key, _, _ in new])
     start = week_start(now, settings.rounds_timezone)

@@ -8,6 +8,7 @@ graph from all targets gives every origin its nearest target and the cost to rea
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,9 +59,20 @@ def edge_lines(network: RoadNetwork) -> np.ndarray:
     ], axis=1))
 
 
+_EDGE_TREES: weakref.WeakKeyDictionary[RoadNetwork, STRtree] = weakref.WeakKeyDictionary()
+
+
+def edge_tree(network: RoadNetwork) -> STRtree:
+    """An STRtree of the network's segments in lon/lat, built once per loaded network."""
+    tree = _EDGE_TREES.get(network)
+    if tree is None:
+        tree = _EDGE_TREES[network] = STRtree(edge_lines(network))
+    return tree
+
+
 def edges_in(network: RoadNetwork, area: object, tree: STRtree | None = None) -> np.ndarray:
     """Boolean mask of the segments that touch ``area`` (a Shapely geometry in lon/lat)."""
-    tree = tree if tree is not None else STRtree(edge_lines(network))
+    tree = tree if tree is not None else edge_tree(network)
     mask = np.zeros(network.edge_count, dtype=bool)
     mask[tree.query(area, predicate="intersects")] = True
     return mask
