@@ -136,3 +136,44 @@ def test_bad_catchment_requests_say_what_to_fix(client: TestClient, body: dict[s
     """Unknown kinds, methods and facilities, and new ones without a place, are 400s."""
     response = client.post("/api/planning/catchments", json=body)
     assert response.status_code == 400 and message in response.json()["error"]["message"]
+
+
+def test_a_river_sensor_alert_opens_the_area_it_watches(
+        client: TestClient, database: Database, officer_token: str) -> None:
+    """An alert on a river-level sensor whose Thing names the area it watches is assessed as
+    that area; an alert on a sensor without one is a 400 saying what to add."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from placehub.alerts.lifecycle import NewAlert, open_alerts
+    from placehub.alerts.store import create_rule, get_rule
+    from placehub.sta.tables import things
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with database.begin() as conn:
+        council = ensure_organisation(conn, "rutland", "Rutland County Council")
+        river = add_thing(conn, council, "River Gwash level", OAKHAM, "river_level")
+        plain = add_thing(conn, council, "Another level", OAKHAM, "river_level")
+        conn.execute(update(things).where(things.c.id == river).values(properties={
+            "asset_type": "river_level", "hazard_area": {
+                "type": "Feature", "geometry": mapping(AREA),
+                "properties": {"name": "Oakham flood cell"}}}))
+        ids = []
+        for thing in (river, plain):
+            rule = get_rule(conn, create_rule(
+                conn, now, key=f"river-high-{thing}", name="River high", kind="threshold",
+                params={"op": "above", "value": 1.5}, thing_id=thing, quantity="water_level"))
+            opened = open_alerts(conn, [NewAlert(rule, "level", thing, None, "River high",
+                                                 "1.8 m above 1.5 m", 1.8, now)], now)
+            ids.append(next(iter(opened.values())))
+    headers = {"Authorization": f"Bearer {officer_token}"}
+    found = client.post("/api/planning/hazards", json={"alert_id": ids[0]}, headers=headers)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["area"]["source"] == "alert" and "Oakham flood cell" in body["area"]["name"]
+    assert body["properties"] > 10
+    missing = client.post("/api/planning/hazards", json={"alert_id": ids[1]}, headers=headers)
+    assert missing.status_code == 400 and "hazard_area" in missing.json()["error"]["message"]
+    neither = client.post("/api/planning/hazards", json={}, headers=headers)
+    assert neither.status_code == 400 and "either area" in neither.json()["error"]["message"]

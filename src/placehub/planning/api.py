@@ -30,8 +30,10 @@ def register(app: FastAPI) -> None:
     @app.post("/api/planning/hazards", tags=["planning"], response_model=None)
     def post_hazard(
         request: Request,
-        area: dict[str, Any] = Body(..., description="GeoJSON Polygon, Feature or "
-                                    "FeatureCollection (lon/lat), e.g. an EA flood area"),
+        area: dict[str, Any] | None = Body(None, description="GeoJSON Polygon, Feature or "
+                                           "FeatureCollection (lon/lat), e.g. an EA flood area"),
+        alert_id: int | None = Body(None, description="or: the alert of a river or flood "
+                                    "sensor, whose Thing names the area it watches"),
         name: str | None = Body(None), rest_centre: str | None = Body(
             None, description="lon,lat of the rest centre"),
         format: str | None = Query(None, description="json (default), csv or geojson"),
@@ -40,9 +42,15 @@ def register(app: FastAPI) -> None:
         """Homes, vulnerable sites and assets inside an area, roads closed, routes cut. Homes
         are listed for officers only; others get disclosure-controlled counts."""
         chosen = _format(format)
-        found = hazards.read_area(area, name=name, source="drawn" if name is None and
-                                  area.get("type") == "Polygon" else "upload")
+        if (area is None) == (alert_id is None):
+            raise BadRequest("give either area (GeoJSON) or alert_id")
         with request.app.state.database.connect() as conn:
+            if alert_id is not None:
+                found = service.area_from_alert(conn, principal, alert_id)
+            else:
+                assert area is not None
+                found = hazards.read_area(area, name=name, source="drawn" if name is None and
+                                          area.get("type") == "Polygon" else "upload")
             result = service.hazard_job(conn, request.app.state.settings, principal, found,
                                         service.parse_lonlat(rest_centre))
         if chosen == "csv":

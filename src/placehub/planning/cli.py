@@ -51,8 +51,10 @@ def _write(path: Path | None, text: str, what: str) -> None:
 @plan_app.command("hazard")
 def hazard_command(
     ctx: typer.Context,
-    area_file: Path = typer.Argument(..., help="GeoJSON area: a Polygon, a Feature or a "
+    area_file: Path = typer.Argument(None, help="GeoJSON area: a Polygon, a Feature or a "
                                      "FeatureCollection (e.g. an EA flood warning area)."),
+    from_alert: int = typer.Option(None, help="Instead of a file: the area watched by the "
+                                   "sensor of this alert (its 'hazard_area' property)."),
     name: str = typer.Option(None, help="Name of the area (default: from the file)."),
     rest_centre: str = typer.Option(None, help="Rest centre as lon,lat: homes whose road route "
                                     "to it is cut or longer are listed."),
@@ -64,12 +66,15 @@ def hazard_command(
 ) -> None:
     """What is inside a hazard area, and which homes' routes to a rest centre it cuts."""
     settings = settings_of(ctx)
-    if not area_file.exists():
+    if (area_file is None) == (from_alert is None):
+        fail("give an area file or --from-alert ALERT_ID")
+    if area_file is not None and not area_file.exists():
         fail(f"no area file at {area_file}")
-    area = hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
     where = service.parse_lonlat(rest_centre)
-    with open_database(settings) as database, _working(f"assessing {area.name}", as_json), \
+    with open_database(settings) as database, _working("assessing the area", as_json), \
             database.connect() as conn:
+        area = service.area_from_alert(conn, COUNCIL, from_alert) if from_alert is not None \
+            else hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
         result = service.hazard_job(conn, settings, COUNCIL, area, where, site_layer)
     _write(csv_out, service.hazard_csv(result), "CSV")
     _write(geojson_out, json.dumps(service.hazard_geojson(result)), "GeoJSON")

@@ -19,7 +19,7 @@ from shapely.geometry import mapping
 from sqlalchemy import Connection, select
 
 from placehub.access.service import Principal
-from placehub.alerts.lifecycle import NewAlert, open_alerts, resolve
+from placehub.alerts.lifecycle import NewAlert, get_alert, open_alerts, resolve
 from placehub.alerts.rules import Rule
 from placehub.alerts.store import create_rule, get_rule
 from placehub.alerts.tables import alert_rules, alerts
@@ -84,6 +84,26 @@ def parse_lonlat(text: str | None) -> LonLat | None:
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise BadRequest(f"{text!r} is not a longitude,latitude pair")
     return (lon, lat)
+
+
+# The Thing property naming the area a river or flood sensor watches: a GeoJSON Feature (or
+# geometry) whose ``name`` property names the area.
+HAZARD_AREA_PROPERTY = "hazard_area"
+
+
+def area_from_alert(conn: Connection, principal: Principal, alert_id: int) -> hazards.HazardArea:
+    """The area a sensor alert opens: the ``hazard_area`` of the alert's sensor Thing, named
+    after it and the alert."""
+    alert = get_alert(conn, principal, alert_id)
+    properties = conn.execute(select(things.c.properties).where(
+        things.c.id == alert["thing_id"])).scalar()
+    watched = properties.get(HAZARD_AREA_PROPERTY) if isinstance(properties, dict) else None
+    if not watched:
+        raise BadRequest(f"alert {alert_id} is on a sensor with no hazard area: give the sensor "
+                         f"a '{HAZARD_AREA_PROPERTY}' property (a GeoJSON Feature with a name)")
+    area = hazards.read_area(watched, source="alert")
+    return hazards.HazardArea(f"{area.name} (alert {alert_id}: {alert['title']})",
+                              area.geometry, "alert", area.code or f"alert:{alert_id}")
 
 
 def _count(value: int, exact: bool) -> int | str:
