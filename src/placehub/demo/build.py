@@ -281,7 +281,7 @@ def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
 
     clock = time.perf_counter()
     bays, reports = add_parking(database, settings, now, seed, area.organisation, progress,
-                                bays_per_car_park=per_type)
+                                bays_per_car_park=per_type, days=min(7, history_days))
     report.registered += bays
     report.observations += reports
     report.seconds["parking"] = time.perf_counter() - clock

@@ -80,9 +80,10 @@ def _dev_eui(key: str) -> str:
 
 def add_parking(database: Database, settings: Settings, now: datetime, seed: int,
                 organisation: str, progress: Progress = _quiet,
-                bays_per_car_park: int | None = None) -> tuple[int, int]:
-    """Register the demo's bay sensors and write a simulated week; (bays new, reports)."""
-    per_park = bays_per_car_park or BAYS_PER_CAR_PARK
+                bays_per_car_park: int | None = None, days: int = 7) -> tuple[int, int]:
+    """Register the demo's bay sensors and write ``days`` (a week) of simulated reports;
+    returns (bays new, reports written)."""
+    per_park = min(bays_per_car_park or BAYS_PER_CAR_PARK, BAYS_PER_CAR_PARK)
     from placehub.demo.build import datastreams_by_quantity, registered_demo_keys
 
     extract = area_files(settings).roads
@@ -111,12 +112,12 @@ def add_parking(database: Database, settings: Settings, now: datetime, seed: int
             assign_things(conn)  # each bay in its ward and LSOA, like every demo asset
         keys = registered_demo_keys(conn, organisation)
         streams = datastreams_by_quantity(conn, [keys[key] for key, _, _ in new])
-    start = week_start(now, settings.rounds_timezone)
-    days = (now - start).total_seconds() / 86400
+    start = week_start(now, settings.rounds_timezone, days)
+    span_days = math.ceil((now - start).total_seconds() / 86400)
     written = 0
     busy = {ref: 1.0 + 0.08 * i for i, ref in enumerate(sorted({p.ref for _, p, _ in new}))}
     for done, (ref, group) in enumerate(_by_park(new).items(), start=1):
-        histories = simulate_car_park(ref, per_park, start, math.ceil(days), seed,
+        histories = simulate_car_park(ref, per_park, start, span_days, seed,
                                       busyness=busy[ref], timezone=settings.rounds_timezone)
         rows = []
         for key, number in group:

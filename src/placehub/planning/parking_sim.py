@@ -85,8 +85,8 @@ def simulate_car_park(car_park: str, bays: int, start: datetime, days: int, seed
     return found
 
 
-def week_start(now: datetime, timezone: str = "Europe/London") -> datetime:
-    """Local midnight seven days before ``now``'s local day, in UTC."""
+def week_start(now: datetime, timezone: str = "Europe/London", days: int = 7) -> datetime:
+    """Local midnight ``days`` days before ``now``'s local day, in UTC."""
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (local - timedelta(days=7)).astimezone(ZoneInfo("UTC"))
+    return (local - timedelta(days=days)).astimezone(ZoneInfo("UTC"))
