@@ -116,6 +116,18 @@ def test_public_parking_page_lists_every_car_park_with_sensors(client: TestClien
     assert "Westgate Car Park" in page.text and "Mercers Yard" in page.text
 
 
+def test_parking_tariff_page_for_officers(client: TestClient, loaded: None) -> None:
+    """Officers see each town's occupancy and suggested price by weekday and hour; a price that
+    is not a number is a 400 saying what to give."""
+    assert client.get("/planning/parking", follow_redirects=False).status_code == 303
+    sign_in(client)
+    page = client.get("/planning/parking?price=2.00")
+    assert page.status_code == 200
+    assert "Oakham" in page.text and "Uppingham" in page.text and "£" in page.text
+    bad = client.get("/planning/parking?price=lots")
+    assert bad.status_code == 400 and "pounds per hour" in bad.text
+
+
 @pytest.fixture
 def site(database: Database, settings: Settings, data_dir: Path) -> Iterator[str]:
     """The app over real HTTP on the loaded data."""
@@ -153,6 +165,8 @@ def test_planning_pages_draw_their_maps_and_pass_axe(browser: Any, site: str,  #
         tab.goto("/planning/catchments?kind=school")
         tab.wait_for_selector("#planning-map[data-ready='true']")
         assert not axe_violations(tab), "catchments"
+        tab.goto("/planning/parking")
+        assert not axe_violations(tab), "tariffs"
     finally:
         context.close()
     assert not problems, f"Content-Security-Policy violations: {problems}"

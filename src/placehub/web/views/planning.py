@@ -129,3 +129,28 @@ def parking_page(request: Request, principal: Principal = Depends(public)) -> Re
     return render(request, "parking.html", title="Car park spaces", result=result,
                   geojson={"type": "FeatureCollection", "features": features},
                   bounds=_bounds(features))
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@router.get("/planning/parking")
+def parking_tariffs_page(request: Request, principal: Principal = Depends(officer)) -> Response:
+    """Occupancy by zone, weekday and hour over the last week, with the suggested tariffs."""
+    params = request.query_params
+    try:
+        price = float(params.get("price") or 1.20)
+    except ValueError:
+        raise BadRequest("price: give pounds per hour, e.g. 1.20") from None
+    with request.app.state.database.connect() as conn:
+        result = service.parking_job(conn, request.app.state.settings, principal,
+                                     datetime.now(UTC), days=7, price=price)
+    grids = []
+    for zone in result["zones"]:
+        cells = {(h["weekday"], h["hour"]): h for h in zone["hours"]}
+        hours = sorted({h for _, h in cells})
+        grids.append({"zone": zone["zone"], "price": zone["price"], "rows": [
+            {"hour": hour, "cells": [cells.get((day, hour)) for day in range(7)]}
+            for hour in hours]})
+    return render(request, "planning_parking.html", title="Parking occupancy and tariffs",
+                  result=result, grids=grids, weekdays=WEEKDAYS, price=price)
