@@ -386,7 +386,10 @@ def parking_job(conn: Connection, settings: Settings, principal: Principal, now:
             sampled = park.capacity is not None and park.capacity >= monitored
             free = round(park.capacity * (1 - rate)) if sampled and park.capacity else (
                 monitored - occupied)
-        rows.append({**park.as_dict(), "bays": occupancy.bays[ref], "occupied_now": occupied,
+        rows.append({**park.as_dict(), "bays": occupancy.bays[ref],
+                     # Alerts about the car park hang off one of its sensors' Things.
+                     "first_bay_id": min(h.bay for h in histories if h.car_park == ref),
+                     "occupied_now": occupied,
                      "reporting_now": monitored,
                      "occupancy_now": round(rate, 3) if rate is not None else None,
                      "free_now": free,
@@ -440,11 +443,10 @@ def update_full_alerts(conn: Connection, result: dict[str, Any], now: datetime
     """Open a "full" alert for each car park at or above 95% now, resolve those below."""
     rule = _full_rule(conn, now)
     bay_of = {row["ref"]: row for row in result["car_parks"]}
-    bays = {ref: _first_bay(conn, ref) for ref in bay_of}
     new = []
     for ref, row in bay_of.items():
-        if row["status"] == "full" and bays[ref] is not None:
-            new.append(NewAlert(rule, f"car-park:{ref}"[:50], int(bays[ref] or 0), None,
+        if row["status"] == "full" and row.get("first_bay_id") is not None:
+            new.append(NewAlert(rule, f"car-park:{ref}"[:50], int(row["first_bay_id"]), None,
                                 f"{row['name']} is full",
                                 f"{row['name']} ({row['zone']}): {row['occupied_now']} of "
                                 f"{row['reporting_now']} monitored bays occupied",
@@ -459,11 +461,3 @@ def update_full_alerts(conn: Connection, result: dict[str, Any], now: datetime
             resolved.append(ref)
     return {"opened": sorted(str(s).removeprefix("car-park:") for _, s in opened),
             "resolved": sorted(resolved)}
-
-
-def _first_bay(conn: Connection, ref: str) -> int | None:
-    """A bay sensor Thing of the car park (alerts hang off a Thing)."""
-    for row in conn.execute(select(things.c.id, things.c.properties).order_by(things.c.id)):
-        if isinstance(row.properties, dict) and row.properties.get("car_park") == ref:
-            return int(row.id)
-    return None
