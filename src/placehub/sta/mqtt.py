@@ -36,6 +36,7 @@ from sqlalchemy import Connection, select
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, PlacehubError
+from placehub.json_input import parse_json
 from placehub.sta import writes
 from placehub.sta.conformance import REQ
 from placehub.sta.model import (
@@ -324,9 +325,9 @@ class MqttBridge:
         if match is None:
             return None
         try:
-            body = json.loads(payload)
-        except ValueError:
-            log.warning("MQTT %s: the message is not JSON; ignored", topic)
+            body = parse_json(payload)
+        except BadRequest as error:
+            log.warning("MQTT %s: %s; ignored", topic, error.message)
             return None
         if not isinstance(body, dict) or "@iot.selfLink" in body:
             return None  # a notification (ours or another server's), not a creation request
