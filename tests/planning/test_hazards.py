@@ -152,3 +152,19 @@ def test_bad_areas_are_refused_with_what_to_fix(data: object, message: str) -> N
     """Unreadable, non-polygon, empty and grid-metre areas are refused saying what to fix."""
     with pytest.raises(BadRequest, match=message):
         read_area(data if isinstance(data, str) else json.dumps(data))
+
+
+@pytest.mark.parametrize("data", [
+    {"type": "FeatureCollection", "features": ["not a feature"]},
+    {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1]]]}},
+    {"type": "Polygon", "coordinates": [[[0, 0], [float("nan"), 1], [1, 1], [0, 0]]]},
+    {"type": "Feature", "geometry": mapping(RIVER), "properties": "not an object"},
+])
+def test_malformed_geojson_is_a_bad_request(data: dict[str, object]) -> None:
+    """Features that are not objects, broken rings and NaN corners are refused as bad input
+    (never an unhandled error); odd properties are ignored."""
+    if data.get("properties") == "not an object":
+        assert read_area(data).name == "Hazard area"
+        return
+    with pytest.raises(BadRequest):
+        read_area(data)

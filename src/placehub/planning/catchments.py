@@ -99,11 +99,12 @@ def table(catchments: Catchments, homes: PropertySet) -> list[dict[str, Any]]:
     for j, facility in enumerate(catchments.facilities):
         mine = np.flatnonzero(catchments.facility == j)
         minutes = catchments.minutes[mine]
+        minutes = minutes[np.isfinite(minutes)]
         rows.append({
             **facility.as_dict(), "homes": len(mine),
             "people_estimate": round(len(mine) * PEOPLE_PER_HOME),
-            "median_minutes": round(float(np.median(minutes)), 1) if len(mine) else None,
-            "max_minutes": round(float(minutes.max()), 1) if len(mine) else None,
+            "median_minutes": round(float(np.median(minutes)), 1) if len(minutes) else None,
+            "max_minutes": round(float(minutes.max()), 1) if len(minutes) else None,
             "bands": dict(sorted(Counter(bands[i] for i in mine).items())),
         })
     return rows

@@ -16,6 +16,7 @@ from typing import Any
 
 import osmium
 from shapely import Geometry, wkb
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from placehub.errors import BadRequest, NotFound
@@ -132,14 +133,21 @@ def read_feature_layer_data(data: Any, default_kind: str = "site", what: str = "
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise BadRequest(f"{path} is not a GeoJSON FeatureCollection")
     found = []
-    for number, item in enumerate(data.get("features") or [], start=1):
-        props = (item or {}).get("properties") or {}
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise BadRequest(f"{path}: 'features' must be a list of GeoJSON Features")
+    for number, item in enumerate(features, start=1):
+        if not isinstance(item, dict):
+            raise BadRequest(f"{path}: feature {number} is not a GeoJSON Feature object")
+        given = item.get("properties")
+        props: dict[str, Any] = given if isinstance(given, dict) else {}
         try:
             geometry = shape(item["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError):
+            point = geometry if geometry.geom_type == "Point" else (
+                geometry.representative_point())
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ShapelyError):
             raise BadRequest(f"{path}: feature {number} has no readable geometry") from None
-        point = geometry if geometry.geom_type == "Point" else geometry.representative_point()
-        if not (-180 <= point.x <= 180 and -90 <= point.y <= 90):
+        if point.is_empty or not (-180 <= point.x <= 180 and -90 <= point.y <= 90):
             raise BadRequest(f"{path}: feature {number} is not in lon/lat (WGS84)")
         found.append(Feature(
             f"layer:{props.get('id', number)}", str(props.get("kind") or default_kind),

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shapely
 from shapely import STRtree, make_valid, points, unary_union
+from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -76,18 +78,26 @@ def read_area(data: Any, name: str | None = None, source: str = "upload") -> Haz
     shapes = []
     props: dict[str, Any] = {}
     for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            raise BadRequest(f"feature {number} is not a GeoJSON Feature object")
         try:
             geometry = shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ShapelyError):
             raise BadRequest(f"feature {number} has no readable geometry") from None
         if geometry.geom_type not in {"Polygon", "MultiPolygon"}:
             raise BadRequest(f"feature {number} is a {geometry.geom_type}: an area must be a "
                              "Polygon or MultiPolygon")
-        props = props or dict(feature.get("properties") or {})
-        shapes.append(geometry if geometry.is_valid else make_valid(geometry))
+        given = feature.get("properties")
+        props = props or (dict(given) if isinstance(given, dict) else {})
+        shapes.append(geometry)
     if not shapes:
         raise BadRequest("the GeoJSON has no polygon: draw or upload an area")
-    area = unary_union(shapes)
+    if not all(np.isfinite(shapely.get_coordinates(g)).all() for g in shapes):
+        raise BadRequest("the area's coordinates must be numbers (no NaN or infinity)")
+    try:
+        area = unary_union([g if g.is_valid else make_valid(g) for g in shapes])
+    except ShapelyError as error:
+        raise BadRequest(f"the area's outline cannot be read: {error}") from None
     minx, miny, maxx, maxy = area.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise BadRequest("the area's coordinates are not longitude/latitude: convert it to "

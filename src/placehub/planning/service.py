@@ -8,8 +8,8 @@ are those the reader may see.
 
 from __future__ import annotations
 
-import csv
 import io
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import numpy as np
 from shapely.geometry import mapping
 from sqlalchemy import Connection, select
 
+from placehub import csv_cells
 from placehub.access.service import Principal
 from placehub.alerts.lifecycle import NewAlert, get_alert, open_alerts, resolve
 from placehub.alerts.rules import Rule
@@ -167,11 +168,11 @@ def hazard_csv(result: dict[str, Any]) -> str:
     """The CSV for a resilience forum: homes one per row for officers, else the counts."""
     out = io.StringIO()
     if result.get("property_list") is not None:
-        writer = csv.DictWriter(out, HAZARD_CSV_COLUMNS, extrasaction="ignore")
+        writer = csv_cells.DictWriter(out, HAZARD_CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(result["property_list"])
         return out.getvalue()
-    writer_ = csv.writer(out)
+    writer_ = csv_cells.writer(out)
     writer_.writerow(["measure", "value"])
     writer_.writerow(["homes inside", result["properties"]])
     for kind, count in result["vulnerable_sites"].items():
@@ -308,7 +309,7 @@ CATCHMENT_CSV_COLUMNS = ("ref", "kind", "name", "lon", "lat", "homes", "people_e
 def catchment_csv(result: dict[str, Any]) -> str:
     """Per facility: homes, people, minutes (disclosed counts for the public)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, CATCHMENT_CSV_COLUMNS, extrasaction="ignore")
+    writer = csv_cells.DictWriter(out, CATCHMENT_CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(result["facilities"])
     return out.getvalue()
@@ -347,8 +348,11 @@ def parking_job(conn: Connection, settings: Settings, principal: Principal, now:
     and hour, with the tariff suggested per zone and hour."""
     if not 1 <= days <= 366:
         raise BadRequest("days must be between 1 and 366")
-    if price < 0:
-        raise BadRequest("price must be 0 or more")
+    if not math.isfinite(price) or price < 0:
+        raise BadRequest("price must be a number of pounds, 0 or more")
+    for zone, value in (zone_prices or {}).items():
+        if not math.isfinite(value) or value < 0:
+            raise BadRequest(f"price of {zone}: give a number of pounds, 0 or more")
     model = model or parking.TariffModel()
     features = of_kinds(osm_features(settings), ["car_park"])
     zones = towns(settings)
