@@ -226,6 +226,9 @@ SETTINGS: tuple[Setting, ...] = (
             "LSOA profiles."),
     Setting("transparency_contact", "",
             "Contact email published in the algorithmic transparency records (Tier 1)."),
+    Setting("feedback_email", "",
+            "Email address the web UI's feedback link, accessibility statement and privacy "
+            "notice give for contacting the council; empty: they name the council only."),
     Setting("web_asset_snapshot_seconds", 30,
             "How often the web UI re-reads every asset for its map, tables and overview, in "
             "seconds (writes through placehub show at once; this catches other processes).",

@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="placehub",
         version=__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # /api/docs is a placehub page (web.views.docs): Swagger UI from its own files.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings

@@ -6,6 +6,7 @@ from placehub.web.views import (
     assets,
     auth,
     devices,
+    info,
     jobs,
     overview,
     places,
@@ -16,5 +17,5 @@ from placehub.web.views import (
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
-    air.router, devices.router, places.router, jobs.router, planning.router,
+    air.router, devices.router, places.router, jobs.router, planning.router, info.router,
 ]
