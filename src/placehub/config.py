@@ -120,6 +120,9 @@ SETTINGS: tuple[Setting, ...] = (
             "MQTT endpoint advertised on the SensorThings service root (e.g. "
             "mqtts://hub.example.gov.uk:8883); empty derives it from mqtt_url, without "
             "credentials."),
+    Setting("mqtt_password_file", "",
+            "The Mosquitto password_file of the broker accounts placehub manages ('placehub mqtt "
+            "credentials'); when set, revoking a token also removes its broker account there."),
     Setting("sta_mqtt_select_topics", "result;phenomenonTime,result",
             "SensorThings MQTT $select topics published besides the full ones: property sets "
             "separated by ';', each for the entity types that have all its properties, or for "

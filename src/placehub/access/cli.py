@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -125,6 +126,14 @@ def revoke_token(ctx: typer.Context, prefix: str) -> None:
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
         count = service.revoke_token(conn, prefix, actor=cli_actor())
     console.print(f"{count} token(s) revoked.")
+    password_file = str(settings_of(ctx).mqtt_password_file or "")
+    if count and password_file:
+        # A token used as a broker account ends there too (placehub already refuses it).
+        from placehub.sta.mqtt_credentials import remove_account
+
+        if remove_account(Path(password_file), prefix[:10]):
+            console.print(f"Broker account {prefix[:10]} removed from {password_file}: reload "
+                          "Mosquitto (systemctl reload mosquitto).")
 
 
 @orgs_app.command("list")

@@ -218,8 +218,7 @@ def register(app: FastAPI) -> None:
                 except NotFound:
                     raise BadRequest(f"no organisation {organisation!r}") from None
             else:
-                writable = [o for o, role in principal.roles.items()
-                            if role in {"admin", "editor"}]
+                writable = sorted(principal.writes_to)
                 if not writable:
                     raise Forbidden("only an organisation's editors and admins may upload "
                                     "index definitions")
@@ -381,20 +380,26 @@ def register(app: FastAPI) -> None:
                 "credit": result.nominal.definition.credit}
 
     @app.get("/api/indicators", tags=["insight"])
-    def list_indicators(request: Request) -> dict[str, Any]:
-        """Every indicator definition."""
+    def list_indicators(request: Request,
+                        principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+        """Every indicator definition the caller may read the values of."""
         with request.app.state.database.connect() as conn:
-            return {"value": [d.__dict__ for d in store.list_definitions(conn)]}
+            return {"value": [d.__dict__ for d in store.list_definitions(conn)
+                              if store.readable_by(principal, d)]}
 
     @app.get("/api/indicators/{indicator_id}/values", tags=["insight"])
     def indicator_values(
         indicator_id: str, request: Request, layer: str = Query(...),
         format: str = Query("json", description="json or csv"),  # noqa: A002
+        principal: Principal = Depends(current_principal),
     ) -> Response:
         """An indicator's values in a layer, disclosure-controlled when they count people."""
         chosen = _format(format, ("json", "csv"))
         with request.app.state.database.connect() as conn:
             definition = store.get_definition(conn, indicator_id)
+            if not store.readable_by(principal, definition):
+                # The same answer as for an indicator that does not exist.
+                raise NotFound(f"no indicator {indicator_id!r}: see 'placehub indicators list'")
             rows = [{"place": p.place, "period": p.period, "value": p.value,
                      "suppressed": p.suppressed}
                     for p in published_values(conn, _directory(request), definition, layer)]
@@ -422,8 +427,7 @@ def register(app: FastAPI) -> None:
         """Recompute the sensor-derived indicators now (editors and admins)."""
         if principal.is_anonymous and not principal.write_anywhere:
             raise Unauthorized("sign in or send a bearer token to recompute indicators")
-        if not (principal.write_anywhere
-                or any(role in {"admin", "editor"} for role in principal.roles.values())):
+        if not principal.is_writer:
             raise Forbidden("only editors and admins may recompute indicators")
         places = getattr(request.app.state, "thing_places", None) or PlacesAssignment()
         try:

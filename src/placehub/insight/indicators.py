@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, update
 
+from placehub.access.service import Principal
+from placehub.access.visibility import can_read_sources
 from placehub.errors import BadRequest, NotFound
 from placehub.insight.definition import DIRECTIONS
 from placehub.insight.tables import indicator_values, indicators
@@ -87,6 +89,18 @@ def published_openly(definition: IndicatorDefinition) -> bool:
     if definition.kind != "derived":
         return True
     return bool((definition.derivation or {}).get("public_only", False))
+
+
+def readable_by(principal: Principal, definition: IndicatorDefinition) -> bool:
+    """May ``principal`` see this indicator's values? Those published openly, yes; a derived
+    one computed from non-public sensors only when it may read every Thing behind it (the
+    ``sources`` its derivation recorded); one without that record only the local operator."""
+    if published_openly(definition):
+        return True
+    sources = (definition.derivation or {}).get("sources")
+    if sources is None:
+        return principal.write_anywhere
+    return can_read_sources(principal, ((int(o), str(v)) for o, v in sources))
 
 
 def now() -> datetime:

@@ -143,7 +143,7 @@ async def batch_requests(request: Request,
     body = await _body(request)
     result = await batch.run_batch(request.app, request.app.state.database, principal, body,
                                    request.headers.get("authorization"),
-                                   service_root_url(request))
+                                   service_root_url(request), request.headers.get("cookie"))
     return _json(result)
 
 
