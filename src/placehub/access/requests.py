@@ -66,16 +66,15 @@ def basic_token(credentials: str) -> str:
     return password
 
 
-# Where a signed-in browser may only POST JSON. A cross-site form can POST text/plain or a
-# form encoding without a CORS preflight, never application/json: refusing the others stops
-# it. PUT, PATCH and DELETE cannot come from a form, and a cross-site script sending them is
-# stopped by the preflight, so they need no such rule.
+# Where a signed-in browser may only write JSON. A cross-site form can send text/plain or a
+# form encoding without a preflight, never application/json: refusing the others stops it.
+# DELETE carries no body (and no form can send it cross-site), so the access rule alone answers.
 JSON_ONLY_PREFIXES = ("/api/", "/sta/")
-WRITE_METHODS = frozenset({"POST"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def refuse_form_shaped_write(request: Request) -> None:
-    """415 for a cookie-authenticated POST to the APIs whose body is not declared JSON."""
+    """415 for a cookie-authenticated write to the APIs whose body is not declared JSON."""
     if request.method not in WRITE_METHODS or not request.url.path.startswith(JSON_ONLY_PREFIXES):
         return
     if not is_json_content(request.headers.get("content-type", "")):

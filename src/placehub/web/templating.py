@@ -36,11 +36,13 @@ OFFICER_NAVIGATION = [
     ("Air quality", "/air"),
     ("Devices", "/devices"),
     ("Places", "/places"),
+    ("Planning", "/planning/hazard"),
 ]
 PUBLIC_NAVIGATION = [
     ("Map", "/public/map"),
     ("Air quality", "/public/air"),
     ("Wards", "/public/places"),
+    ("Parking", "/public/parking"),
     ("About the data", "/about-the-data"),
 ]
 
