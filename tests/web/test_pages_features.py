@@ -171,12 +171,18 @@ def ward_indicators(demo: Demo, demo_client: TestClient, database: Database) -> 
     """An official indicator and one derived from all sensors (not public) for the first ward."""
     ward = _first_ward(demo_client)
     with database.begin() as conn:
+        from sqlalchemy import select
+
+        from placehub.sta.tables import things
+
+        council = conn.execute(select(things.c.organisation_id).limit(1)).scalar_one()
         save_indicator(conn, IndicatorDefinition(
             "green_space", "Share of land that is green space", "higher_is_better",
             unit="fraction", source="Example official source", licence="OGL v3"))
         save_indicator(conn, IndicatorDefinition(
             "bin_full_all", "Full bins, all sensors", "higher_is_worse", kind="derived",
-            source="Council sensor data via placehub", derivation={"public_only": False}))
+            source="Council sensor data via placehub", derivation={
+                "public_only": False, "sources": [[council, "organisation"]]}))
         replace_values(conn, [IndicatorValue("green_space", "wards", ward, "2026", 0.42),
                               IndicatorValue("bin_full_all", "wards", ward, "2026", 0.37)])
     return ward

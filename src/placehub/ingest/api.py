@@ -22,9 +22,10 @@ from placehub.config import is_loopback
 from placehub.errors import BadRequest, PlacehubError, Unauthorized
 from placehub.ingest import deadletters
 from placehub.ingest.adapters import parse_message
-from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
+from placehub.ingest.devices import DeviceSpec, device_health, readable_devices, register_device
 from placehub.ingest.journal import StoredOutcome
 from placehub.ingest.service import IngestService
+from placehub.json_input import parse_json
 from placehub.lifespan import while_serving
 from placehub.sta.writes import WriteEvents
 from placehub.web.metrics import Metrics
@@ -59,12 +60,10 @@ def _accept(
                 "add')"
             )
     try:
-        body = json.loads(raw)
-    except ValueError as error:
-        raise BadRequest(
-            f"the body is not valid JSON ({error}); send the network server's JSON "
-            "message unchanged"
-        ) from None
+        body = parse_json(raw)
+    except BadRequest as error:
+        raise BadRequest(f"{error.message}; send the network server's JSON message "
+                         "unchanged") from None
     entry = parse_message(network, body, event, "webhook", datetime.now(UTC))
     return service.writer.submit(entry)
 
@@ -242,10 +241,9 @@ def register(app: FastAPI) -> None:
     def get_devices(
         request: Request, principal: Principal = Depends(current_principal)
     ) -> dict[str, Any]:
-        """Devices of the caller's organisations (all of them for local anonymous use)."""
-        scope = None if principal.write_anywhere else principal.member_of
+        """The registered devices whose Things the caller may read."""
         with request.app.state.database.connect() as conn:
-            return {"devices": list_devices(conn, scope)}
+            return {"devices": readable_devices(conn, principal)}
 
     @app.get("/api/devices/{dev_eui}/health", tags=["devices"])
     def get_device_health(

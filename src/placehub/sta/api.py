@@ -15,6 +15,7 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, MethodNotAllowed
+from placehub.json_input import parse_json
 from placehub.lifespan import while_serving
 from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
@@ -58,13 +59,20 @@ def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None =
 
 @router.get("", include_in_schema=True)
 @router.get("/", include_in_schema=False)
-def service_root(request: Request) -> JSONResponse:
-    """The service root: entity sets and the conformance classes implemented."""
+def service_root(request: Request) -> Response:
+    """The service root: entity sets and the conformance classes implemented (a web page for
+    a browser that asks for HTML first)."""
     base = service_root_url(request)
-    return JSONResponse({
-        "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
-        "serverSettings": _server_settings(request),
-    })
+    collections = [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES]
+    server_settings = _server_settings(request)
+    from placehub.web.pages import prefers_html  # the web UI imports this module
+    if prefers_html(request):
+        from placehub.web.session import viewer
+        from placehub.web.templating import render
+        viewer(request)  # for the page header (sign in / sign out)
+        return render(request, "sta_root.html", title="OGC SensorThings API", root=base,
+                      collections=collections, conformance=server_settings["conformance"])
+    return JSONResponse({"value": collections, "serverSettings": server_settings})
 
 
 def _server_settings(request: Request) -> dict[str, Any]:
@@ -125,20 +133,14 @@ def _read(request: Request, resource: ResourcePath, options: Any, principal: Pri
     return _json({name: value})
 
 
-def _reject_constant(name: str) -> Any:
-    raise BadRequest(f"the request body contains {name}, which JSON does not allow: send a "
-                     "number or null")
-
-
 async def _body(request: Request) -> Any:
     """The JSON request body; 400 when it is missing or not JSON."""
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty: send a JSON entity")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    # Results too large or text that cannot be stored are refused per Observation (a data
+    # array answers "error" for that row); names and JSON columns refuse them on write.
+    return parse_json(raw, strict=False)
 
 
 @router.post("/$batch")
@@ -148,7 +150,7 @@ async def batch_requests(request: Request,
     body = await _body(request)
     result = await batch.run_batch(request.app, request.app.state.database, principal, body,
                                    request.headers.get("authorization"),
-                                   service_root_url(request))
+                                   service_root_url(request), request.headers.get("cookie"))
     return _json(result)
 
 

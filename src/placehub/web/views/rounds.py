@@ -14,9 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
-from placehub.errors import BadRequest, Forbidden, NotFound
+from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
-from placehub.rounds import sheets
 from placehub.web.jobs import ProgressReporter
 from placehub.web.maps import DEFAULT_BOUNDS
 from placehub.web.round_map import route_features, vehicle_swatch
@@ -28,46 +27,48 @@ router = APIRouter(include_in_schema=False)
 SERVICES = {"waste": "Waste collection", "watering": "Watering"}
 
 
-def _writable_organisation(principal: Principal) -> int:
-    """The one organisation the officer may plan rounds for."""
-    writable = sorted(o for o, role in principal.roles.items() if role in {"admin", "editor"})
-    if len(writable) != 1:
-        raise Forbidden("planning rounds needs an editor or admin role in one organisation")
-    return writable[0]
-
-
-def _readable_plan(conn: Any, principal: Principal, plan_id: int) -> dict[str, Any]:
-    detail = rounds.plan_detail(conn, plan_id)
-    if not (principal.write_anywhere or detail["organisation_id"] in principal.member_of):
-        raise NotFound(f"no round plan {plan_id}")
-    return detail
-
-
 @router.get("/rounds")
 def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """The planning form and the plans already made."""
+    return _rounds_form(request, principal)
+
+
+def _rounds_form(request: Request, principal: Principal, errors: dict[str, str] | None = None,
+                 service: str | None = None, day: str | None = None) -> Response:
+    """The rounds page; with ``errors``, the form as sent with GOV.UK error messages (400)."""
     with request.app.state.database.connect() as conn:
-        plans = rounds.list_plans(conn, set(principal.member_of))
+        plans = access.readable_plans(conn, principal)
     # The council's tomorrow, not UTC's: between midnight and 01:00 BST they differ.
     zone = rounds.local_zone(request.app.state.settings)
-    tomorrow = rounds.now().astimezone(zone).date() + timedelta(days=1)
-    return render(request, "rounds.html", title="Rounds", plans=plans, services=SERVICES,
-                  tomorrow=tomorrow.isoformat())
+    tomorrow = (rounds.now().astimezone(zone).date() + timedelta(days=1)).isoformat()
+    return render(request, "rounds.html", status_code=400 if errors else 200,
+                  title=("Error: Rounds" if errors else "Rounds"), plans=plans,
+                  services=SERVICES, tomorrow=tomorrow, errors=errors or {},
+                  service=service or next(iter(SERVICES)),
+                  day=tomorrow if day is None else day)
 
 
 @router.post("/rounds")
 def start_planning(request: Request, form: FormData = Depends(checked_form),
                    principal: Principal = Depends(officer)) -> Response:
     """Start planning in the background and send the officer to its progress page."""
-    service, day = str(form.get("service") or ""), str(form.get("day") or "")
+    service, day = str(form.get("service") or ""), str(form.get("day") or "").strip()
+    errors = {}
     if service not in SERVICES:
-        raise BadRequest(f"service {service!r}: choose waste or watering")
-    try:
-        plan_day = date.fromisoformat(day)
-    except ValueError:
-        raise BadRequest(f"date {day!r}: enter a date like 2026-11-23") from None
-    organisation_id = _writable_organisation(principal)
+        errors["service-waste"] = "Select the service to plan"
+    plan_day = None
+    if not day:
+        errors["day"] = "Enter the day to plan"
+    else:
+        try:
+            plan_day = date.fromisoformat(day)
+        except ValueError:
+            errors["day"] = "Enter the day as a real date, for example 23 11 2026 or 2026-11-23"
+    if errors or plan_day is None:
+        return _rounds_form(request, principal, errors, service, day)
     database, settings = request.app.state.database, request.app.state.settings
+    with database.connect() as conn:
+        organisation_id = access.planning_organisation(conn, principal, None)
 
     def work(report: ProgressReporter) -> str:
         report(0.1, "Forecasting which assets need a visit")
@@ -93,7 +94,7 @@ def plan_page(request: Request, plan_id: int, principal: Principal = Depends(off
     """A plan: headline figures, its routes on a map, and the same stops in a table per vehicle
     with done/skipped buttons."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     bbox = route_features(detail)["bbox"] or DEFAULT_BOUNDS
     swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
     return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
@@ -114,7 +115,7 @@ def plan_routes(request: Request, plan_id: int,
                 principal: Principal = Depends(officer)) -> Response:
     """The plan's routes (road geometry per vehicle) and stops as GeoJSON, for its map."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     return JSONResponse(route_features(detail), media_type="application/geo+json")
 
 
@@ -123,7 +124,7 @@ def sheet_page(request: Request, plan_id: int, number: int,
                principal: Principal = Depends(officer)) -> Response:
     """The printable round sheet of one vehicle (the rounds concern's own sheet)."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     vehicle = sheets.vehicle_of(detail, number)
     return render(request, "round_sheet.html", title=f"Round sheet: vehicle {vehicle['vehicle']}",
                   plan=detail, sheets=[_sheet(vehicle, number)], single=True,
@@ -141,7 +142,7 @@ def all_sheets_page(request: Request, plan_id: int,
                     principal: Principal = Depends(officer)) -> Response:
     """Every vehicle's round sheet in one print, each starting a new page."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     used = [_sheet(v, n) for n, v in enumerate(detail["vehicles"], start=1) if v["stops"]]
     return render(request, "round_sheet.html", title=f"Round sheets of plan {plan_id}",
                   plan=detail, sheets=used, single=False,
@@ -154,7 +155,7 @@ def crew_page(request: Request, plan_id: int, number: int,
               principal: Principal = Depends(officer)) -> Response:
     """The crew's page on a phone: the next stops in order, each with Done and Skip."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     vehicle = sheets.vehicle_of(detail, number)
     return render(request, "round_crew.html", title=f"Crew: vehicle {vehicle['vehicle']}",
                   plan=detail, vehicle=vehicle, number=number,
@@ -169,9 +170,7 @@ def replan(request: Request, plan_id: int, form: FormData = Depends(checked_form
     """Re-plan the stops not yet done from where each vehicle is, in the background."""
     database, settings = request.app.state.database, request.app.state.settings
     with database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
-    if not principal.can_write(detail["organisation_id"]):
-        raise Forbidden("re-planning needs an editor or admin role")
+        detail = access.writable_plan(conn, principal, plan_id, "re-planning")
 
     def work(report: ProgressReporter) -> str:
         at = rounds.now()
@@ -195,12 +194,13 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
               form: FormData = Depends(checked_form),
               principal: Principal = Depends(officer)) -> Response:
     """Mark a stop done or skipped, then back to the plan."""
-    status, reason = str(form.get("status") or ""), str(form.get("reason") or "")
+    status, reason = str(form.get("status") or ""), str(form.get("reason") or "").strip()
     crew = str(form.get("back") or "")
+    if status == "skipped" and not reason:
+        # Back to the page the crew was on, the error beside the stop's reason box.
+        return _skip_reason_missing(request, principal, plan_id, stop_id, crew)
     with request.app.state.database.begin() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
-        if not principal.can_write(detail["organisation_id"]):
-            raise Forbidden("marking stops needs an editor or admin role")
+        access.writable_plan(conn, principal, plan_id, "marking stops")
         marked = rounds.mark_stop(conn, plan_id, stop_id, status, reason, rounds.now(),
                                   principal.username,
                                   str(request.app.state.settings.rounds_timezone))
@@ -210,3 +210,24 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
         return RedirectResponse(f"/rounds/{plan_id}/vehicles/{crew}/crew#stop-{stop_id}",
                                 status_code=303)
     return RedirectResponse(f"/rounds/{plan_id}#stop-{stop_id}", status_code=303)
+
+
+def _skip_reason_missing(request: Request, principal: Principal, plan_id: int, stop_id: int,
+                         crew: str) -> Response:
+    """The plan (or crew) page again, with the error summary and the error on the reason."""
+    errors = {f"reason-{stop_id}": "Enter why the stop was skipped"}
+    with request.app.state.database.connect() as conn:
+        detail = access.writable_plan(conn, principal, plan_id, "marking stops")
+    service_name = SERVICES.get(detail["service"], detail["service"])
+    if crew.isdigit():
+        vehicle = sheets.vehicle_of(detail, int(crew))
+        return render(request, "round_crew.html", status_code=400,
+                      title=f"Error: Crew: vehicle {vehicle['vehicle']}", plan=detail,
+                      vehicle=vehicle, number=int(crew), rows=sheets.rows_with_breaks(vehicle),
+                      service_name=service_name, errors=errors, **_sheet_context(request))
+    bbox = route_features(detail)["bbox"] or DEFAULT_BOUNDS
+    swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
+    return render(request, "round.html", status_code=400, title=f"Error: Round plan {plan_id}",
+                  plan=detail, service_name=service_name, errors=errors,
+                  bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches,
+                  **_sheet_context(request))
