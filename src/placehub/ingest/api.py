@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import Gauge
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,6 +27,7 @@ from placehub.ingest.adapters import parse_message
 from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
 from placehub.ingest.integrations import Integration, stamp
 from placehub.ingest.journal import JournalUnavailable, StoredOutcome
+from placehub.ingest.processing import BacklogStatus, backlog_status
 from placehub.ingest.service import IngestService
 from placehub.ingest.validation import Limits, parse_body, too_large
 from placehub.lifespan import while_serving
@@ -226,8 +228,42 @@ def outermost(app: FastAPI) -> None:
     app.add_middleware(WebhookFastLane, placehub_app=app)
 
 
+def _install_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Backlog, quarantine and degraded gauges on /metrics (one query per scrape)."""
+    cache: dict[str, Any] = {"at": -1e9, "status": None}
+
+    def status() -> BacklogStatus:
+        if time.monotonic() - cache["at"] > 1.0:
+            with app.state.database.connect() as conn:
+                cache["status"] = backlog_status(
+                    conn, app.state.settings.ingest_backlog_degraded_seconds
+                )
+            cache["at"] = time.monotonic()
+        result: BacklogStatus = cache["status"]
+        return result
+
+    gauges = (
+        ("placehub_ingest_backlog_entries", "LoRaWAN journal entries waiting to be processed.",
+         lambda: float(status().pending)),
+        ("placehub_ingest_backlog_oldest_seconds",
+         "Age of the oldest LoRaWAN journal entry waiting to be processed.",
+         lambda: status().oldest_pending_seconds),
+        ("placehub_ingest_quarantined_entries",
+         "LoRaWAN journal entries quarantined after their processing kept failing.",
+         lambda: float(status().quarantined)),
+        ("placehub_ingest_degraded",
+         "1 when ingest is degraded (old backlog or quarantined entries), as /healthz says.",
+         lambda: float(status().degraded)),
+    )
+    for name, description, read in gauges:
+        Gauge(name, description, registry=metrics.registry).set_function(read)
+
+
 def register(app: FastAPI) -> None:
     """Add this concern's routes to the app, and start/stop the ingest service with it."""
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        _install_metrics(app, metrics)
 
     async def stop(_: Any) -> None:
         service = service_of(app)

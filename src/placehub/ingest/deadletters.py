@@ -150,6 +150,7 @@ def replay(
             result = process_entries(conn, list(conn.execute(query)), extra_profiles)
         if result.written:
             database.events.publish("observations.written", result.written)
+        result.events.publish(database)
         total.processed += result.processed
         total.dead_letters += result.dead_letters
         total.ignored += result.ignored
