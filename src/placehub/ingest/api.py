@@ -19,13 +19,20 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from placehub.access.requests import current_principal
-from placehub.access.service import Principal
+from placehub.access.service import Principal, organisation_id
 from placehub.config import is_loopback
-from placehub.errors import BadRequest, PlacehubError, Unauthorized
+from placehub.errors import BadRequest, Forbidden, PlacehubError, Unauthorized
 from placehub.ingest import deadletters
 from placehub.ingest.adapters import parse_message
 from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
-from placehub.ingest.integrations import Integration, stamp
+from placehub.ingest.integrations import (
+    Integration,
+    create_integration,
+    list_integrations,
+    revoke_integration,
+    rotate_integration,
+    stamp,
+)
 from placehub.ingest.journal import JournalUnavailable, StoredOutcome
 from placehub.ingest.processing import BacklogStatus, backlog_status
 from placehub.ingest.service import IngestService
@@ -282,6 +289,79 @@ def register(app: FastAPI) -> None:
         """Store a ChirpStack event (up, join, status, log, location) in the journal, then
         answer 200; ack, txack and integration events are answered 204."""
         return await _webhook(request, "chirpstack", event)
+
+    def admin_scope(principal: Principal) -> frozenset[int] | None:
+        """Organisations whose integrations ``principal`` manages (None: all); 401/403 else."""
+        _require_writer(principal)
+        if principal.write_anywhere:
+            return None
+        scope = frozenset(o for o in principal.roles if principal.can_admin(o))
+        if not scope:
+            raise Forbidden("integrations are managed by an organisation's admins")
+        return scope
+
+    def refresh_credentials() -> None:
+        service = getattr(app.state, "ingest", None)
+        if service is not None:
+            service.authenticator.invalidate()
+
+    @app.get("/api/ingest/integrations", tags=["ingest"])
+    def get_integrations(
+        request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Webhook integrations of the organisations the caller administers (no secrets)."""
+        scope = admin_scope(principal)
+        with request.app.state.database.connect() as conn:
+            return {"integrations": list_integrations(conn, scope)}
+
+    @app.post("/api/ingest/integrations", tags=["ingest"], status_code=201)
+    def post_integration(
+        body: dict[str, Any], request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Create an integration for one organisation; the answer holds its secret, once."""
+        scope = admin_scope(principal)
+        allowed = {"name", "network", "organisation", "username"}
+        unknown = set(body) - allowed
+        if unknown:
+            raise BadRequest(f"unknown field(s) {', '.join(sorted(unknown))}; "
+                             f"allowed: {', '.join(sorted(allowed))}")
+        missing = [f for f in ("name", "network", "organisation") if not body.get(f)]
+        if missing:
+            raise BadRequest(f"missing field(s): {', '.join(missing)}")
+        if not all(isinstance(body.get(f), str | None) for f in allowed):
+            raise BadRequest("name, network, organisation and username must be text")
+        with request.app.state.database.begin() as conn:
+            org = organisation_id(conn, body["organisation"])
+            if scope is not None and org not in scope:
+                raise Forbidden(f"you are not an admin of {body['organisation']!r}")
+            secret = create_integration(
+                conn, body["name"], body["network"], body.get("username") or None,
+                organisation_id=org,
+            )
+        refresh_credentials()
+        return {"name": body["name"], "secret": secret}
+
+    @app.post("/api/ingest/integrations/{name}/rotate", tags=["ingest"])
+    def post_rotate_integration(
+        name: str, request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """A new secret for the integration (shown once); the old one stops working."""
+        scope = admin_scope(principal)
+        with request.app.state.database.begin() as conn:
+            secret = rotate_integration(conn, name, scope)
+        refresh_credentials()
+        return {"name": name, "secret": secret}
+
+    @app.delete("/api/ingest/integrations/{name}", tags=["ingest"], status_code=204)
+    def delete_integration_route(
+        name: str, request: Request, principal: Principal = Depends(current_principal)
+    ) -> Response:
+        """Revoke the integration: its secret opens nothing any more."""
+        scope = admin_scope(principal)
+        with request.app.state.database.begin() as conn:
+            revoke_integration(conn, name, scope)
+        refresh_credentials()
+        return Response(status_code=204)
 
     @app.post("/api/devices", tags=["devices"], status_code=201)
     def create_device(

@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import (
-    DataError,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -66,22 +65,17 @@ def summarise(error: BaseException) -> str:
     return f"{type(original).__name__}: {first[:200]}"
 
 
-_DATA_ERRORS = (DataError, IntegrityError, ValueError, OverflowError, TypeError)
-
-
 def _data_error(error: BaseException) -> bool:
-    """Whether a failure comes from the data of some entry (then it is worth finding which)
-    rather than from the database (unavailable, disk full: answered 503 to all)."""
-    if isinstance(error, OperationalError | InterfaceError):
+    """Whether a failure may come from the data of some entry (then it is worth finding which)
+    rather than from the database being unavailable or full (answered 503 to all)."""
+    if isinstance(error, OperationalError | InterfaceError | OSError | MemoryError):
         return False
-    if isinstance(error, DataError | IntegrityError):
-        return True
     original = getattr(error, "orig", None)
-    if isinstance(error, StatementError) and original is not None:
-        return isinstance(original, _DATA_ERRORS) or type(original).__name__ in (
-            "DataError", "IntegrityError"
-        )
-    return isinstance(error, _DATA_ERRORS)
+    return not (
+        isinstance(error, StatementError)
+        and original is not None
+        and type(original).__name__ in ("OperationalError", "InterfaceError")
+    )
 
 
 def normalise_eui(value: str) -> str:
@@ -187,7 +181,9 @@ class StoredOutcome:
 
 
 def _gateway_id(item: dict[str, Any]) -> str:
-    ids = item.get("gateway_ids") or {}
+    ids = item.get("gateway_ids")
+    if not isinstance(ids, dict):
+        ids = {}
     return str(ids.get("gateway_id") or ids.get("eui") or item.get("gatewayId") or item)
 
 

@@ -100,10 +100,14 @@ def _walk(value: Any) -> None:
                 raise BadRequest(f"{_path(path)} {problem}: remove it from the formatter output")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_body(raw: bytes) -> Any:
     """The JSON of one message, refusing what no message should contain (BadRequest)."""
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
         raise BadRequest(
             f"the body nests deeper than {MAX_DEPTH} levels: a network-server message is "
