@@ -6,18 +6,22 @@ journal entry's key, so entries that were already processed never give duplicate
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, Forbidden
-from placehub.ingest.journal import lock_for_writing, normalise_eui, write_turn
+from placehub.ingest.journal import lock_for_writing, normalise_eui, summarise, write_turn
 from placehub.ingest.processing import ProcessResult, process_entries
 from placehub.ingest.tables import ingest_devices, ingest_journal
+
+log = logging.getLogger(__name__)
 
 
 def dead_letter_scope(principal: Principal) -> frozenset[int] | None:
@@ -142,12 +146,20 @@ def replay(
             progress(start / len(ids), f"Replaying entries {start + 1} to "
                                        f"{min(start + chunk, len(ids))} of {len(ids)}")
         wanted = ids[start : start + chunk]
-        with write_turn(database), database.begin() as conn:
-            lock_for_writing(conn)
-            query = select(t).where(t.c.id.in_(wanted), condition).order_by(t.c.id)
-            if not database.is_sqlite:
-                query = query.with_for_update()
-            result = process_entries(conn, list(conn.execute(query)), extra_profiles)
+        try:
+            result = _replay_chunk(database, wanted, condition, extra_profiles)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # noqa: BLE001 - one entry that cannot be processed stays as it is
+            result = ProcessResult()
+            for one in wanted:
+                try:
+                    result.add(_replay_chunk(database, [one], condition, extra_profiles))
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as error:  # noqa: BLE001
+                    log.warning("replaying journal entry %d failed: %s", one, summarise(error))
+                    total.failed += 1
         if result.written:
             database.events.publish("observations.written", result.written)
         result.events.publish(database)
@@ -161,4 +173,18 @@ def replay(
         "dead_letters": total.dead_letters,
         "ignored": total.ignored,
         "new_observations": total.observations,
+        "failed": total.failed,
     }
+
+
+def _replay_chunk(
+    database: Database, wanted: list[int], condition: ColumnElement[bool],
+    extra_profiles: str | None,
+) -> ProcessResult:
+    t = ingest_journal
+    with write_turn(database), database.begin() as conn:
+        lock_for_writing(conn)
+        query = select(t).where(t.c.id.in_(wanted), condition).order_by(t.c.id)
+        if not database.is_sqlite:
+            query = query.with_for_update()
+        return process_entries(conn, list(conn.execute(query)), extra_profiles)
