@@ -336,7 +336,7 @@ def register(app: FastAPI) -> None:
                 raise Forbidden(f"you are not an admin of {body['organisation']!r}")
             secret = create_integration(
                 conn, body["name"], body["network"], body.get("username") or None,
-                organisation_id=org,
+                organisation_id=org, actor=principal,
             )
         refresh_credentials()
         return {"name": body["name"], "secret": secret}
@@ -348,7 +348,7 @@ def register(app: FastAPI) -> None:
         """A new secret for the integration (shown once); the old one stops working."""
         scope = admin_scope(principal)
         with request.app.state.database.begin() as conn:
-            secret = rotate_integration(conn, name, scope)
+            secret = rotate_integration(conn, name, scope, actor=principal)
         refresh_credentials()
         return {"name": name, "secret": secret}
 
@@ -359,7 +359,7 @@ def register(app: FastAPI) -> None:
         """Revoke the integration: its secret opens nothing any more."""
         scope = admin_scope(principal)
         with request.app.state.database.begin() as conn:
-            revoke_integration(conn, name, scope)
+            revoke_integration(conn, name, scope, actor=principal)
         refresh_credentials()
         return Response(status_code=204)
 

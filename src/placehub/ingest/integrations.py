@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from placehub.access import audit
+from placehub.access.service import Principal
 from placehub.access.tables import organisations
 from placehub.db import Database
 from placehub.errors import BadRequest, Conflict, NotFound
@@ -64,6 +66,7 @@ def create_integration(
     username: str | None = None,
     secret: str | None = None,
     organisation_id: int | None = None,
+    actor: Principal | str = "system",
 ) -> str:
     """Add an integration and return its secret (shown once)."""
     if network not in NETWORK_CHOICES:
@@ -91,11 +94,14 @@ def create_integration(
             created_at=datetime.now(UTC),
         )
     )
+    audit.record(conn, actor, "create", "Integration", name, {"network": network},
+                 organisation_id=organisation_id)
     return secret
 
 
 def rotate_integration(
-    conn: Connection, name: str, organisations_: Collection[int] | None = None
+    conn: Connection, name: str, organisations_: Collection[int] | None = None,
+    actor: Principal | str = "system",
 ) -> str:
     """A new secret for the integration (shown once); the old one stops working."""
     row = _row(conn, name, organisations_)
@@ -107,11 +113,13 @@ def rotate_integration(
         .where(ingest_integrations.c.id == row.id)
         .values(secret_hash=_hash(secret), rotated_at=datetime.now(UTC))
     )
+    audit.record(conn, actor, "rotate", "Integration", name, organisation_id=row.organisation_id)
     return secret
 
 
 def revoke_integration(
-    conn: Connection, name: str, organisations_: Collection[int] | None = None
+    conn: Connection, name: str, organisations_: Collection[int] | None = None,
+    actor: Principal | str = "system",
 ) -> None:
     """Stop the integration's secret from opening anything (the record stays for the log)."""
     row = _row(conn, name, organisations_)
@@ -120,6 +128,7 @@ def revoke_integration(
         .where(ingest_integrations.c.id == row.id)
         .values(revoked_at=row.revoked_at or datetime.now(UTC))
     )
+    audit.record(conn, actor, "revoke", "Integration", name, organisation_id=row.organisation_id)
 
 
 def delete_integration(conn: Connection, name: str) -> None:
