@@ -20,14 +20,17 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, selec
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from placehub.access.requests import ANONYMOUS_WRITER
+from placehub.access.tables import organisations
 from placehub.db import Database
 from placehub.ingest.codecs import Decoded, DecodeError, Measurement
+from placehub.ingest.devices import add_network_datastream
 from placehub.ingest.journal import lock_for_writing, summarise, write_turn
 from placehub.ingest.profiles import DeviceProfile, ProfileError, decode_for_profile, get_profile
 from placehub.ingest.tables import ingest_device_health, ingest_devices, ingest_journal
+from placehub.sta.model import ORGANISATION_ANNOTATION
 from placehub.sta.observations import NewObservation, WrittenObservation, write_observations
 from placehub.sta.tables import locations, thing_locations
-from placehub.sta.writes import WriteEvents, update_entity
+from placehub.sta.writes import WriteEvents, create_entity
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +159,20 @@ def _move_thing(
         ):
             return False
     source = str(position.get("source") or "network")
-    update_entity(conn, ANONYMOUS_WRITER, "Things", device.thing_id, {
-        "Locations": [{
-            "name": f"{device.dev_eui} as located by the network",
-            "description": f"Position reported by the LoRaWAN network ({source})",
-            "encodingType": "application/geo+json",
-            "location": {"type": "Point", "coordinates": list(point)},
-            "properties": {"source": source},
-        }]
-    }, events=events)
+    slug = conn.execute(
+        select(organisations.c.slug).where(organisations.c.id == device.organisation_id)
+    ).scalar()
+    # Linked at creation, a new Location replaces the Thing's current one (a HistoricalLocation
+    # keeps the old).
+    create_entity(conn, ANONYMOUS_WRITER, "Locations", {
+        "name": f"{device.dev_eui} as located by the network",
+        "description": f"Position reported by the LoRaWAN network ({source})",
+        "encodingType": "application/geo+json",
+        "location": {"type": "Point", "coordinates": list(point)},
+        "properties": {"source": source},
+        "Things": [{"@iot.id": device.thing_id}],
+        **({ORGANISATION_ANNOTATION: slug} if slug else {}),
+    }, events)
     return True
 
 
@@ -263,7 +271,9 @@ class HealthBook:
         if not self.enabled:
             return
         health = self.get(entry.dev_eui)
-        session = entry.session_key_id or entry.dev_addr
+        # The DevAddr names the session the same way on every network server (TTS's session
+        # key id is its own); a join gives a new one.
+        session = entry.dev_addr or entry.session_key_id
         f_cnt = entry.f_cnt
         newest = health["last_seen"] is None or entry.ns_time >= health["last_seen"]
         last = health["last_f_cnt"]
@@ -401,14 +411,19 @@ def process_entries(
             if device is not None and entry.position:
                 _move_thing(conn, device, entry.position, result.events)
             level = (entry.body or {}).get("batteryLevel") if entry.event == "status" else None
-            stream = device.datastreams.get("battery_percent") if device else None
             if (
-                stream is not None and isinstance(level, int | float)
+                device is not None and isinstance(level, int | float)
                 and not isinstance(level, bool) and 0 <= level <= 100
                 and not (entry.body or {}).get("batteryLevelUnavailable")
             ):
-                # The network's battery report feeds the same Datastream (and alert rule)
-                # as a battery level the device reports itself.
+                # The network's battery report feeds a battery_percent Datastream (and so the
+                # battery alert rule), added to the Thing when its profile has none.
+                stream = device.datastreams.get("battery_percent")
+                if stream is None:
+                    stream = add_network_datastream(
+                        conn, device.dev_eui, "battery_percent", "Battery", result.events
+                    )
+                    device.datastreams["battery_percent"] = stream
                 observations.append(NewObservation(
                     datastream_id=stream, phenomenon_time=entry.ns_time, result=float(level),
                     result_time=entry.received_at,
