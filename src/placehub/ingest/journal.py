@@ -274,6 +274,19 @@ def _insert_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
     )
 
 
+_KNOWN = select(
+    ingest_journal.c.id, ingest_journal.c.dedup_key, ingest_journal.c.alt_key,
+    ingest_journal.c.payload_hash, ingest_journal.c.rx_metadata, ingest_journal.c.copies,
+    ingest_journal.c.ns_time,
+).where(
+    ingest_journal.c.dedup_key.in_(bindparam("keys", expanding=True))
+    | ingest_journal.c.alt_key.in_(bindparam("alts", expanding=True))
+)
+_IDS = select(ingest_journal.c.dedup_key, ingest_journal.c.id).where(
+    ingest_journal.c.dedup_key.in_(bindparam("keys", expanding=True))
+)
+
+
 def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[StoredOutcome]:
     """Store entries in this transaction: new ones inserted, duplicates merged, resets kept."""
     t = ingest_journal
@@ -281,32 +294,21 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
     reset_keys = {e.dedup_key: f"{e.dedup_key}#{e.payload_hash[:16]}" for e in entries}
     timed_keys = [f"{e.dedup_key}@{e.ns_time:%Y%m%dT%H%M%S%f}" for e in entries]
     wanted = {e.dedup_key for e in entries} | set(reset_keys.values()) | set(timed_keys)
-    known: dict[str, _Existing] = {}
-    for found in conn.execute(
-        select(
-            t.c.id, t.c.dedup_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies, t.c.ns_time
-        ).where(t.c.dedup_key.in_(wanted))
-    ):
-        known[found.dedup_key] = _Existing(
-            found.id, found.payload_hash, found.rx_metadata or [], found.copies, found.ns_time
-        )
     alt_keys = {e.alt_key for e in entries if e.alt_key}
+    known: dict[str, _Existing] = {}
     by_alt: dict[str, list[_Existing]] = {}
-    if alt_keys:
-        for found_alt in conn.execute(
-            select(
-                t.c.id, t.c.alt_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies, t.c.ns_time
-            ).where(t.c.alt_key.in_(alt_keys))
-        ):
-            by_alt.setdefault(found_alt.alt_key, []).append(
-                _Existing(
-                    found_alt.id,
-                    found_alt.payload_hash,
-                    found_alt.rx_metadata or [],
-                    found_alt.copies,
-                    found_alt.ns_time,
-                )
+    # One query for both keys (a statement built once: building it costs more than running it).
+    for found in conn.execute(_KNOWN, {"keys": list(wanted), "alts": list(alt_keys)}):
+        if found.dedup_key in wanted:
+            known[found.dedup_key] = _Existing(
+                found.id, found.payload_hash, found.rx_metadata or [], found.copies,
+                found.ns_time,
             )
+        if found.alt_key in alt_keys:
+            by_alt.setdefault(found.alt_key, []).append(_Existing(
+                found.id, found.payload_hash, found.rx_metadata or [], found.copies,
+                found.ns_time,
+            ))
     new_rows: list[dict[str, Any]] = []
     new_index: list[int] = []
     outcomes: list[StoredOutcome | None] = [None] * len(entries)
@@ -383,7 +385,7 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
         else:
             conn.execute(insert(t), new_rows)
         keys = [row["dedup_key"] for row in new_rows]
-        found_ids = conn.execute(select(t.c.dedup_key, t.c.id).where(t.c.dedup_key.in_(keys)))
+        found_ids = conn.execute(_IDS, {"keys": keys})
         id_of = {key: journal_id for key, journal_id in found_ids}
         ids = [id_of[key] for key in keys]
     dirty = [e for e in known.values() if e.dirty]
