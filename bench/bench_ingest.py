@@ -240,8 +240,13 @@ def compare(ref: str, rounds: int, seconds: float, process: bool) -> None:
               f"{median['median_ms']:.1f} ms, p99 {median['p99_ms']:.1f} ms"
               + (f", backlog {median['backlog_s']:.1f} s" if process else ""))
     this, old = medians["this"], medians[ref]
-    print(f"ratio this / {ref}: rate {this['rate'] / old['rate']:.2f}, "
+    print(f"ratio of medians this / {ref}: rate {this['rate'] / old['rate']:.2f}, "
           f"p99 {this['p99_ms'] / old['p99_ms']:.2f}")
+    # The machine's load drifts during a run: the ratio within each round (both servers one
+    # after the other) is the steadier figure.
+    paired = [t["rate"] / o["rate"] for t, o in zip(results["this"], results[ref], strict=True)]
+    print(f"rate ratio within each round: {', '.join(f'{r:.2f}' for r in paired)}; "
+          f"median {statistics.median(paired):.2f}")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 
 from placehub.db import Database
 from placehub.ingest.adapters import parse_message
-from placehub.ingest.deadletters import replay
+from placehub.ingest.deadletters import list_dead_letters, replay
 from placehub.ingest.journal import JournalWriter
 from placehub.ingest.processing import RetryPolicy, backlog_status, process_all
 from placehub.ingest.tables import ingest_device_health, ingest_journal
@@ -75,6 +75,9 @@ def test_poisoned_entry_is_quarantined_and_the_backlog_drains(database, register
         health = conn.execute(select(ingest_device_health)).one()
     assert backlog.pending == 0 and backlog.quarantined == 1 and backlog.degraded
     assert health.dead_letters == 1 and "quarantined" in health.last_error
+    with database.connect() as conn:
+        (letter,) = list_dead_letters(conn)  # readable, whatever the stored times were
+    assert letter["id"] == ids[1]
     # A replay leaves it where it is and says so, instead of failing.
     assert replay(database, dead_letters=True)["failed"] == 1
 

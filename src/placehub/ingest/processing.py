@@ -578,10 +578,18 @@ def _note_failure(
         attempts = row.attempts + 1
         if attempts >= policy.max_attempts:
             reason = f"quarantined after {attempts} failed attempts: {summary}"
+            repair: dict[str, Any] = {}
+            try:
+                conn.execute(select(t.c.ns_time, t.c.received_at).where(t.c.id == entry_id)).one()
+            except (ValueError, TypeError, OverflowError):
+                # Times an older version stored unreadably (Go's zero time on SQLite) would
+                # break every list of dead letters: the quarantine time replaces them.
+                repair = {"ns_time": now, "received_at": now}
+                reason += " (its stored times were unreadable: set to the quarantine time)"
             conn.execute(
                 update(t).where(t.c.id == entry_id).values(
                     status="dead_letter", reason=reason, attempts=attempts, retry_at=None,
-                    processed_at=now,
+                    processed_at=now, **repair,
                 )
             )
             health = HealthBook(conn, {row.dev_eui})

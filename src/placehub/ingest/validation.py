@@ -104,10 +104,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# Built once: json.loads with options builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def parse_body(raw: bytes) -> Any:
     """The JSON of one message, refusing what no message should contain (BadRequest)."""
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
+        body = _DECODER.decode(raw.decode("utf-8"))
     except RecursionError:
         raise BadRequest(
             f"the body nests deeper than {MAX_DEPTH} levels: a network-server message is "
