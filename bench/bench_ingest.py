@@ -224,6 +224,7 @@ def compare(ref: str, rounds: int, seconds: float, process: bool) -> None:
             for name in order:
                 db_url = f"sqlite:///{Path(folder) / f'{name}-{round_}.sqlite3'}"
                 prepare(db_url, codes[name], process)
+                time.sleep(2.0)  # let the previous server's shutdown and the preparation settle
                 result = serve_and_load(db_url, codes[name], payloads, seconds, process)
                 results[name].append(result)
                 print(f"round {round_ + 1} {name:>6}: {result['rate']:7.0f} uplinks/s, "

@@ -298,7 +298,8 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
     known: dict[str, _Existing] = {}
     by_alt: dict[str, list[_Existing]] = {}
     # One query for both keys (a statement built once: building it costs more than running it).
-    for found in conn.execute(_KNOWN, {"keys": list(wanted), "alts": list(alt_keys)}):
+    # (an empty IN list would make SQLite scan the table)
+    for found in conn.execute(_KNOWN, {"keys": list(wanted), "alts": list(alt_keys) or ["-"]}):
         if found.dedup_key in wanted:
             known[found.dedup_key] = _Existing(
                 found.id, found.payload_hash, found.rx_metadata or [], found.copies,
