@@ -29,7 +29,7 @@ MIGRATING = {"db upgrade", "serve", "demo"}
 DATABASE_FREE = {"settings", "decode", "profiles list", "profiles codecs",
                  "profiles import-repository", "index list", "index build", "index sensitivity",
                  "index sobol", "rounds simulate", "load roads", "area fetch",
-                 "area list", "area sources"}
+                 "area list", "area sources", "mqtt acl"}
 
 
 def table_names(url: str) -> set[str]:

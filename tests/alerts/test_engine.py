@@ -325,7 +325,7 @@ def _post_series(post: Post, datastream: int, days: int, start: float, per_day: 
 
 def test_forecast_alerts_from_the_rounds_forecaster(database: Database, post: Post,
                                                     clock: FakeClock) -> None:
-    """With the one forecaster: a bin at 80% filling 25%/day and a bed drying 3 points a day
+    """With the one forecaster: a bin at 85% filling 25%/day and a bed drying 3 points a day
     towards its 22% line alert; a noisy bin under half full filling 10%/day does not."""
     from placehub.alerts.engine import attach_engine
 
@@ -336,14 +336,14 @@ def test_forecast_alerts_from_the_rounds_forecaster(database: Database, post: Po
         conn.execute(update(things).where(things.c.id == bed).values(properties={
             "asset_type": "flowerbed", "organisation": "rutland", "visibility": "public",
             "watering_threshold": 22.0}))
-    _post_series(post, busy_streams["fill_level"], 3, 5.0, 25.0, 1.5, 1)
+    _post_series(post, busy_streams["fill_level"], 3, 10.0, 25.0, 1.5, 1)
     _post_series(post, quiet_streams["fill_level"], 3, 15.0, 10.0, 4.0, 2)
     _post_series(post, bed_streams["soil_moisture"], 4, 36.0, -3.0, 0.4, 3)
     engine = attach_engine(database, clock)
     try:
         engine.tick()  # the forecasts say so; a newer reading must confirm them
         assert [a for a in alerts_of(database) if a.kind == "forecast"] == []
-        post(busy_streams["fill_level"], (30, 81.5))
+        post(busy_streams["fill_level"], (30, 86.5))
         post(quiet_streams["fill_level"], (30, 44.0))
         post(bed_streams["soil_moisture"], (30, 23.7))
         engine.tick()

@@ -221,3 +221,45 @@ def test_health_of_a_private_device_is_hidden_from_anonymous_readers(
     with TestClient(create_app(settings, database=database)) as anonymous:
         response = anonymous.get("/api/devices/A84041000181E0F1/health")
     assert response.status_code == 404
+
+
+def test_devices_and_their_health_follow_the_device_rule(settings, database, register) -> None:
+    """A restricted device (list and health) is for its organisation's editors; a DevEUI heard
+    from but not registered (or whose Thing was deleted) is a 404 for anonymous callers and
+    viewers, and shown to editors, who may claim it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, update
+
+    from placehub.access import service
+    from placehub.ingest.tables import ingest_device_health
+    from placehub.sta.tables import things
+
+    device = register("A84041000181E0F2")
+    now = datetime.now(UTC)
+    with database.begin() as conn:
+        conn.execute(update(things).where(things.c.id == device["thing_id"]).values(
+            visibility="restricted"))
+        org = conn.execute(select(things.c.organisation_id).where(
+            things.c.id == device["thing_id"])).scalar_one()
+        conn.execute(insert(ingest_device_health).values(
+            dev_eui="FFEEDDCCBBAA0099", last_seen=now, frames_received=3, frames_lost=0,
+            updated_at=now))
+        tokens = {}
+        for name, role in (("viewer", "viewer"), ("editor", "editor")):
+            user = service.create_user(conn, name)
+            service.grant_role(conn, user, org, role)
+            tokens[name] = {"Authorization": f"Bearer {service.create_token(conn, user)}"}
+    with TestClient(create_app(settings, database=database)) as client:
+        for who, headers in (("anonymous", {}), ("viewer", tokens["viewer"])):
+            assert client.get("/api/devices", headers=headers).json()["devices"] == [], who
+            for eui in ("A84041000181E0F2", "FFEEDDCCBBAA0099"):
+                assert client.get(f"/api/devices/{eui}/health",
+                                  headers=headers).status_code == 404, (who, eui)
+        editor = tokens["editor"]
+        assert [d["dev_eui"] for d in client.get("/api/devices", headers=editor).json()[
+            "devices"]] == ["A84041000181E0F2"]
+        stranger = client.get("/api/devices/FFEEDDCCBBAA0099/health", headers=editor).json()
+        assert stranger["registered"] is False and stranger["frames_received"] == 3
+        assert client.get("/api/devices/A84041000181E0F2/health",
+                          headers=editor).status_code == 200

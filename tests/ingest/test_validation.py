@@ -131,3 +131,10 @@ def test_tts_downlink_messages_are_ignored_and_unknown_ones_refused() -> None:
     ids = {"end_device_ids": {"dev_eui": EUI, "application_ids": {"application_id": "a"}}}
     assert parse("tts", {**ids, "downlink_ack": {}}) is None
     assert "uplink_message" in refused("tts", {**ids, "something_else": {}})
+
+
+def test_numbers_json_cannot_store_are_refused() -> None:
+    """NaN, Infinity and 1e999 (read as infinity) are 400s, never a failed batch."""
+    for text in (b'{"a": NaN}', b'{"a": Infinity}', b'{"a": 1e999}'):
+        with pytest.raises(BadRequest):
+            parse_body(text)

@@ -199,20 +199,36 @@ def test_index_sensitivity_api(client: TestClient) -> None:
     assert client.get("/api/indices/iod2019/sensitivity?runs=100000").status_code == 400
 
 
-def test_anonymous_sees_only_openly_published_indicators(client: TestClient, rutland: dict,
-                                                         database: Database) -> None:
-    """A derived indicator computed from all sensors (not only public ones) is left out of an
-    anonymous reader's profile and shown to a member; official ones are shown to both."""
+def test_derived_indicators_are_shown_to_those_who_may_read_their_sensors(
+        client: TestClient, rutland: dict, database: Database) -> None:
+    """A derived indicator computed from non-public sensors is shown (profile, values, list)
+    only to readers of every Thing behind it: an organisation-only source to its member, a
+    restricted one to nobody but its editors; official ones are shown to everyone."""
     with database.begin() as conn:
-        save_definition(conn, IndicatorDefinition(
-            "bins_full_all", "Full bins, every sensor", "higher_is_worse", kind="derived",
-            source="Council sensor data via placehub", derivation={"public_only": False}))
-        replace_values(conn, [IndicatorValue("bins_full_all", "lsoa", LSOA, "", 0.3)])
-    anonymous = client.get(f"/api/profiles/lsoa/{LSOA}").json()
-    assert {i["id"] for i in anonymous["indicators"]} == {"claimants", "green_share"}
-    member = client.get(f"/api/profiles/lsoa/{LSOA}",
-                        headers={"Authorization": f"Bearer {rutland['token']}"}).json()
-    assert "bins_full_all" in {i["id"] for i in member["indicators"]}
+        org = service.organisation_id(conn, "rutland")
+        for ident, visibility in (("bins_full_all", "organisation"),
+                                  ("bins_full_restricted", "restricted")):
+            save_definition(conn, IndicatorDefinition(
+                ident, "Full bins, every sensor", "higher_is_worse", kind="derived",
+                source="Council sensor data via placehub", derivation={
+                    "public_only": False, "sources": [[org, "public"], [org, visibility]]}))
+            replace_values(conn, [IndicatorValue(ident, "lsoa", LSOA, "", 0.3)])
+    member = {"Authorization": f"Bearer {rutland['token']}"}
+
+    def shown(headers: dict[str, str]) -> set[str]:
+        profile = client.get(f"/api/profiles/lsoa/{LSOA}", headers=headers).json()
+        listed = {i["id"] for i in client.get("/api/indicators", headers=headers).json()["value"]}
+        ids = {i["id"] for i in profile["indicators"]}
+        assert ids <= listed
+        return ids
+
+    assert shown({}) == {"claimants", "green_share"}
+    assert shown(member) == {"claimants", "green_share", "bins_full_all"}
+    assert client.get("/api/indicators/bins_full_all/values?layer=lsoa").status_code == 404
+    assert client.get("/api/indicators/bins_full_all/values?layer=lsoa",
+                      headers=member).json()["value"][0]["value"] == 0.3
+    assert client.get("/api/indicators/bins_full_restricted/values?layer=lsoa",
+                      headers=member).status_code == 404
 
 
 def test_index_json_gives_numbers_not_strings(client: TestClient) -> None:

@@ -307,3 +307,51 @@ def test_planning_does_not_hold_the_write_lock(client: TestClient, database: Dat
     monkeypatch.setattr(service, "distance_from_settings", lambda _settings: ProbingDistance())
     plan_of(client, {"Authorization": f"Bearer {token}"})
     assert writes and all(w == "ok" for w in writes), writes
+
+
+def test_plan_access_follows_the_assets_it_visits(client: TestClient, database: Database) -> None:
+    """A viewer of the plan's organisation reads it without left-out assets it may not read;
+    once the plan visits a restricted asset it is the editors' only (404 for the viewer, left
+    out of the viewer's list); another organisation's editor never reads it."""
+    from sqlalchemy import update
+
+    from placehub.sta.tables import things
+
+    org, token, _ids = add_bins(database)
+    with database.begin() as conn:
+        viewer = create_user(conn, "viewer")
+        grant_role(conn, viewer, org, "viewer")
+        viewer_token = create_token(conn, viewer)
+        other = add_organisation(conn, "elsewhere")
+        rival = create_user(conn, "rival")
+        grant_role(conn, rival, other, "editor")
+        rival_token = create_token(conn, rival)
+    editor = {"Authorization": f"Bearer {token}"}
+    reader = {"Authorization": f"Bearer {viewer_token}"}
+    plan = client.post("/api/rounds/plans", headers=editor, json={
+        "service": "waste", "date": "2026-11-23", "at": AT.isoformat(),
+        "runtime_seconds": 0.5}).json()
+    left = plan["left_out"][0]["asset_id"]
+    visited = next(s["asset_id"] for v in plan["vehicles"] for s in v["stops"]
+                   if s["kind"] == "asset")
+
+    def restrict(thing_id: int) -> None:
+        with database.begin() as conn:
+            conn.execute(update(things).where(things.c.id == thing_id).values(
+                visibility="restricted"))
+
+    restrict(left)
+    seen = client.get(f"/api/rounds/plans/{plan['id']}", headers=reader)
+    assert seen.status_code == 200
+    assert left not in {x["asset_id"] for x in seen.json()["left_out"]}
+    assert left in {x["asset_id"] for x in client.get(
+        f"/api/rounds/plans/{plan['id']}", headers=editor).json()["left_out"]}
+    restrict(visited)
+    for path in (f"/api/rounds/plans/{plan['id']}", f"/api/rounds/plans/{plan['id']}/sheets.html"):
+        assert client.get(path, headers=reader).status_code == 404
+        assert client.get(path, headers=editor).status_code == 200
+        assert client.get(path, headers={
+            "Authorization": f"Bearer {rival_token}"}).status_code == 404
+    assert client.get("/api/rounds/plans", headers=reader).json()["plans"] == []
+    needs = client.get("/api/rounds/needs", headers=reader).json()["needs"]
+    assert {n["thing_id"] for n in needs}.isdisjoint({left, visited})

@@ -152,3 +152,13 @@ def test_ordering_comparison_with_a_boolean_is_a_400(client) -> None:  # type: i
     response = client.get("/sta/v1.1/Things", params={"$filter": "properties/ward gt true"})
     assert response.status_code == 400
     assert "eq or ne" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("expression", ["geo.intersects(0,0)", "geo.INTERSECTS(0,0)",
+                                        "st_within(Locations/location, 5)", "st_contains('a', Locations/location)",
+                                        "st_relate(1, 2, 'T*F**F***')"])
+def test_spatial_functions_on_non_geometries_are_400(client, expression: str) -> None:  # type: ignore[no-untyped-def]
+    """Found by Hypothesis: a spatial function given numbers or strings is a 400 naming it."""
+    response = client.get("/sta/v1.1/Things", params={"$filter": expression})
+    assert response.status_code == 400, response.text
+    assert "geometr" in response.json()["error"]["message"]

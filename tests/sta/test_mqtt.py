@@ -1,6 +1,7 @@
-"""MQTT extension (OGC 18-088 req/receive-updates-via-mqtt, req/create-observations-via-mqtt)
-against a real Mosquitto broker of the test's own (own port, own config), stopped and restarted
-mid-stream to show that notifications resume."""
+"""MQTT extension (OGC 18-088 req/receive-updates-via-mqtt) against a real Mosquitto broker of
+the test's own (own port, own config), stopped and restarted mid-stream to show that
+notifications resume; an open broker is reported and refuses creations. Creation through a
+broker with placehub's accounts and ACL is in test_mqtt_credentials."""
 
 from __future__ import annotations
 
@@ -220,34 +221,27 @@ def test_private_data_is_not_published(settings, database, broker) -> None:  # t
             subscriber.close()
 
 
-def test_create_observation_by_publishing(settings, database, broker) -> None:  # type: ignore[no-untyped-def]
-    """A message published to v1.1/Datastreams(id)/Observations creates an Observation linked to
-    that Datastream, and its notification follows."""
+def test_open_broker_is_reported_and_refuses_creations(settings, database, broker,  # type: ignore[no-untyped-def]
+                                                       caplog) -> None:
+    """On a broker that lets anonymous clients publish (Mosquitto's allow_anonymous without an
+    ACL), placehub warns at start naming both topic spaces, and refuses creations even from
+    the account of a live token, since anyone could have sent them."""
     token = _writer_token(database)
     headers = {"Authorization": f"Bearer {token}"}
-    with _app_client(settings, database, broker) as client:
+    with caplog.at_level("WARNING", logger="placehub.sta.mqtt"), \
+            _app_client(settings, database, broker) as client:
         _wait_connected(client)
+        bridge = client.app.state.mqtt_bridge  # type: ignore[attr-defined]
+        assert bridge.probed.wait(20)
+        assert len(bridge.open_to_anonymous) == 2
         _, stream = _public_datastream(client, headers)
-        subscriber = Subscriber(broker, ["v1.1/Observations"])
-        try:
-            time.sleep(0.5)
-            publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id="test-publisher")
-            publisher.connect("127.0.0.1", broker.port)
-            publisher.loop_start()
-            message = {"phenomenonTime": "2024-05-01T12:00:00Z", "result": 17.5}
-            publisher.publish(f"v1.1/Datastreams({stream})/Observations", json.dumps(message),
-                              qos=1).wait_for_publish(5)
-            publisher.publish(f"v1.1/Datastreams({stream})/Observations", b"not json",
-                              qos=1).wait_for_publish(5)
-            publisher.loop_stop()
-            notified = subscriber.wait_for("v1.1/Observations")
-            assert notified["result"] == 17.5
-            with database.connect() as conn:
-                stored = conn.execute(select(func.count()).select_from(observations).where(
-                    observations.c.datastream_id == stream)).scalar()
-            assert stored == 1
-        finally:
-            subscriber.close()
+        topic = f"placehub/create/{token[:10]}/v1.1/Datastreams({stream})/Observations"
+        assert bridge.create_from_message(topic, json.dumps({"result": 3}).encode()) is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("lets anonymous clients publish to the notification topics (v1.1/...) and "
+               "creation topics" in w for w in warnings), warnings
+    with database.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(observations)).scalar() == 0
 
 
 def test_select_topics_belong_to_the_entity_types_that_have_them() -> None:
@@ -312,10 +306,12 @@ def test_service_root_advertises_mqtt(settings, database, broker) -> None:  # ty
 
     with TestClient(create_app(configured, database=database)) as client:
         root = client.get("/sta/v1.1").json()["serverSettings"]
-    key = "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/" \
-          "observations-creation"
+    key = "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/" \
+          "receive-updates"
     assert key in root["conformance"]
     assert root[key]["endpoints"] == [f"mqtt://127.0.0.1:{broker.port}"]
+    # Creation uses placehub's own topics (apart from notifications), not the spec's.
+    assert not any("create-observations-via-mqtt" in c for c in root["conformance"])
     assert "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array" in root[
         "conformance"]
 

@@ -171,12 +171,18 @@ def ward_indicators(demo: Demo, demo_client: TestClient, database: Database) -> 
     """An official indicator and one derived from all sensors (not public) for the first ward."""
     ward = _first_ward(demo_client)
     with database.begin() as conn:
+        from sqlalchemy import select
+
+        from placehub.sta.tables import things
+
+        council = conn.execute(select(things.c.organisation_id).limit(1)).scalar_one()
         save_indicator(conn, IndicatorDefinition(
             "green_space", "Share of land that is green space", "higher_is_better",
             unit="fraction", source="Example official source", licence="OGL v3"))
         save_indicator(conn, IndicatorDefinition(
             "bin_full_all", "Full bins, all sensors", "higher_is_worse", kind="derived",
-            source="Council sensor data via placehub", derivation={"public_only": False}))
+            source="Council sensor data via placehub", derivation={
+                "public_only": False, "sources": [[council, "organisation"]]}))
         replace_values(conn, [IndicatorValue("green_space", "wards", ward, "2026", 0.42),
                               IndicatorValue("bin_full_all", "wards", ward, "2026", 0.37)])
     return ward
@@ -230,3 +236,18 @@ def test_every_page_with_data_credits_its_sources(demo: Demo, demo_client: TestC
         text = demo_client.get(path).text
         assert all(w in text.split("Sources of the data on this page")[1] for w in wanted), path
         assert "as above" not in text.lower(), path
+
+
+@pytest.mark.parametrize(("utc", "expected"), [("2026-07-14T23:30:00+00:00", "2026-07-16"),
+                                               ("2026-07-14T22:30:00+00:00", "2026-07-15"),
+                                               ("2026-12-14T23:30:00+00:00", "2026-12-15")])
+def test_planning_form_offers_the_councils_tomorrow(client: TestClient, seeded: object, utc: str,
+                                                    expected: str) -> None:
+    """The planning form's date is tomorrow in the council's time zone: at 00:30 BST it is the
+    day after the UTC date's tomorrow."""
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(utc), tick=False):
+        sign_in(client)
+        form = client.get("/rounds").text
+    assert f'name="day" type="date" value="{expected}"' in form

@@ -95,7 +95,7 @@ def readable_clause(principal: Principal) -> ColumnElement[bool]:
     and those about accounts of its members (all of them for the local anonymous writer)."""
     if principal.write_anywhere:
         return true()
-    administered = sorted(o for o, role in principal.roles.items() if role == "admin")
+    administered = sorted(principal.administers)
     if not administered:
         return false()
     members = select(memberships.c.user_id).where(
@@ -114,7 +114,7 @@ def require_audit_reader(principal: Principal) -> None:
     if principal.is_anonymous:
         raise Unauthorized("the audit trail needs an API token: send 'Authorization: Bearer "
                            "<token>' of an organisation admin")
-    if "admin" not in principal.roles.values():
+    if not principal.administers:
         raise Forbidden("the audit trail is for organisation admins: ask an admin to grant "
                         "you the admin role ('placehub users grant USER ORG admin')")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from placehub.access import audit, service
+from placehub.access import audit, service, signin
 from placehub.console import (
     console,
     fail,
@@ -92,6 +93,21 @@ def grant(ctx: typer.Context, username: str, org: str, role: str) -> None:
     console.print(f"{username} is now {role} of {org}.")
 
 
+@users_app.command("password")
+def set_password(
+    ctx: typer.Context,
+    username: str,
+    password: str = typer.Option(None, help="The new password (asked for if omitted)."),
+) -> None:
+    """Set USERNAME's web sign-in password; every session they have open is signed out."""
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        ended = signin.set_password(conn, service.user_id(conn, username), password,
+                                    actor=cli_actor())
+    console.print(f"Password of [bold]{username}[/] changed; {ended} session(s) signed out.")
+
+
 @tokens_app.command("create")
 def create_token(
     ctx: typer.Context, username: str, name: str = typer.Option("", help="What it is for."),
@@ -110,6 +126,14 @@ def revoke_token(ctx: typer.Context, prefix: str) -> None:
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
         count = service.revoke_token(conn, prefix, actor=cli_actor())
     console.print(f"{count} token(s) revoked.")
+    password_file = str(settings_of(ctx).mqtt_password_file or "")
+    if count and password_file:
+        # A token used as a broker account ends there too (placehub already refuses it).
+        from placehub.sta.mqtt_credentials import remove_account
+
+        if remove_account(Path(password_file), prefix[:10]):
+            console.print(f"Broker account {prefix[:10]} removed from {password_file}: reload "
+                          "Mosquitto (systemctl reload mosquitto).")
 
 
 @orgs_app.command("list")

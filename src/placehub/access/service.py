@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -58,6 +59,31 @@ class Principal:
     def member_of(self) -> frozenset[int]:
         """The ids of the organisations this principal holds any role in."""
         return frozenset(self.roles)
+
+    @property
+    def writes_to(self) -> frozenset[int]:
+        """The organisations this principal holds an editor or admin role in (``can_write``)."""
+        return frozenset(o for o in self.roles if self.can_write(o))
+
+    @property
+    def administers(self) -> frozenset[int]:
+        """The organisations this principal holds an admin role in (``can_admin``)."""
+        return frozenset(o for o in self.roles if self.can_admin(o))
+
+    @property
+    def is_writer(self) -> bool:
+        """Whether this principal may write to some organisation."""
+        return self.write_anywhere or bool(self.writes_to)
+
+    @property
+    def member_scope(self) -> frozenset[int] | None:
+        """The organisations whose members' data this principal may see (None: all)."""
+        return None if self.write_anywhere else self.member_of
+
+    @property
+    def writer_scope(self) -> frozenset[int] | None:
+        """The organisations this principal may write to (None: all)."""
+        return None if self.write_anywhere else self.writes_to
 
 
 ANONYMOUS = Principal()
@@ -263,14 +289,34 @@ def principal_for_token(conn: Connection, token: str) -> Principal:
     return principal_for_user(conn, int(row.user_id))
 
 
+def principal_for_token_prefix(conn: Connection, prefix: str) -> Principal:
+    """The principal of the one live token starting with ``prefix`` (its first 10 characters,
+    the name of a broker account, see ``placehub mqtt credentials``); Unauthorized when no live
+    token, or more than one, has it (a revoked token stands for nobody)."""
+    owners = conn.execute(select(api_tokens.c.user_id).where(
+        api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))).scalars().all()
+    if len(owners) != 1:
+        raise Unauthorized(f"no current API token {prefix!r}: it was revoked, or never existed")
+    return principal_for_user(conn, int(owners[0]))
+
+
 def authenticate_password(conn: Connection, username: str, password: str) -> Principal:
     """The Principal of the user whose password matches; Unauthorized otherwise."""
     row = conn.execute(
         select(users.c.id, users.c.password_hash).where(users.c.username == username)
     ).first()
-    if row is None or not verify_password(password, row.password_hash):
+    # An unknown name (or one without a password) costs the same scrypt work as a known one,
+    # so the answer's timing does not tell which usernames exist.
+    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
+    matches = verify_password(password, stored)
+    if row is None or not row.password_hash or not matches:
         raise Unauthorized("wrong username or password")
     return principal_for_user(conn, int(row.id))
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password("placehub-no-such-user")
 
 
 def list_organisations(conn: Connection) -> list[dict[str, Any]]:

@@ -6,13 +6,20 @@ HistoricalLocations, Datastreams, Observations):
 - partners: members of the owning organisation and of its partner organisations;
 - organisation: members of the owning organisation;
 - restricted: admins and editors of the owning organisation.
+
+Every route that shows data about a Thing (SensorThings, assets, devices, rounds, alerts,
+indicators derived from sensors, pages and exports) asks these functions; docs/access.md lists
+which resource follows which rule.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Connection, and_, false, or_, select, true
 
 from placehub.access.service import Principal
+from placehub.sta.tables import things
 
 
 def visible_clause(
@@ -25,7 +32,7 @@ def visible_clause(
         return true()
     clauses = [visibility_column == "public"]
     members = sorted(principal.member_of)
-    writers = sorted(o for o, role in principal.roles.items() if role in {"admin", "editor"})
+    writers = sorted(principal.writes_to)
     partners = sorted(principal.partner_of)
     if members:
         clauses.append(
@@ -48,4 +55,26 @@ def can_read(principal: Principal, organisation_id: int, visibility: str) -> boo
         return True
     if visibility == "partners" and organisation_id in principal.partner_of:
         return True
-    return visibility == "restricted" and role in {"admin", "editor"}
+    return visibility == "restricted" and principal.can_write(organisation_id)
+
+
+def readable_things(conn: Connection, principal: Principal, thing_ids: Iterable[int]
+                    ) -> set[int]:
+    """The ids among ``thing_ids`` of Things that exist and ``principal`` may read."""
+    wanted = sorted({int(i) for i in thing_ids})
+    if not wanted:
+        return set()
+    found: set[int] = set()
+    for start in range(0, len(wanted), 1000):  # bounded IN lists
+        found.update(int(i) for i in conn.execute(select(things.c.id).where(
+            things.c.id.in_(wanted[start:start + 1000]),
+            visible_clause(principal, things.c.organisation_id, things.c.visibility))
+        ).scalars())
+    return found
+
+
+def can_read_sources(principal: Principal, sources: Iterable[tuple[int, str]]) -> bool:
+    """Whether ``principal`` may read a figure computed from Things of these (organisation,
+    visibility) groups: only when it may read every one of them."""
+    return all(can_read(principal, organisation, visibility)
+               for organisation, visibility in sources)

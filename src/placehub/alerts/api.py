@@ -16,7 +16,7 @@ from placehub.alerts import air_quality as aq
 from placehub.alerts import air_report, lifecycle, notify, store
 from placehub.alerts.clock import SystemClock
 from placehub.alerts.service import AlertService
-from placehub.errors import BadRequest, Forbidden, Unauthorized
+from placehub.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from placehub.lifespan import while_serving
 from placehub.sta.tables import things
 
@@ -87,7 +87,7 @@ def _signed_in(principal: Principal) -> None:
 
 def _admin_anywhere(principal: Principal) -> None:
     # Rules per asset type apply across the installation: only administrators change them.
-    if not (principal.write_anywhere or "admin" in principal.roles.values()):
+    if not (principal.write_anywhere or principal.administers):
         raise Forbidden("changing rules for an asset type needs an administrator")
 
 
@@ -248,10 +248,12 @@ def register(app: FastAPI) -> None:
     def add_subscription(request: Request, team_id: int, body: SubscriptionIn,
                          principal: Principal = Depends(current_principal)) -> dict[str, Any]:
         """Subscribe a team to rules / asset types at a minimum severity."""
+        _signed_in(principal)
         with request.app.state.database.begin() as conn:
             team = next((t for t in notify.list_teams(conn) if t["id"] == team_id), None)
-            if team is None:
-                raise BadRequest(f"no team {team_id}")
+            scope = principal.member_scope
+            if team is None or (scope is not None and team["organisation_id"] not in scope):
+                raise NotFound(f"no team {team_id}: GET /api/alerts/teams lists them")
             _org_write(principal, team["organisation_id"])
             notify.subscribe(conn, team_id, **body.model_dump())
             return next(t for t in notify.list_teams(conn) if t["id"] == team_id)

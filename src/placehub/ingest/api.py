@@ -24,7 +24,7 @@ from placehub.config import is_loopback
 from placehub.errors import BadRequest, Forbidden, PlacehubError, Unauthorized
 from placehub.ingest import deadletters
 from placehub.ingest.adapters import parse_message
-from placehub.ingest.devices import DeviceSpec, device_health, list_devices, register_device
+from placehub.ingest.devices import DeviceSpec, device_health, readable_devices, register_device
 from placehub.ingest.integrations import (
     Integration,
     create_integration,
@@ -398,10 +398,9 @@ def register(app: FastAPI) -> None:
     def get_devices(
         request: Request, principal: Principal = Depends(current_principal)
     ) -> dict[str, Any]:
-        """Devices of the caller's organisations (all of them for local anonymous use)."""
-        scope = None if principal.write_anywhere else principal.member_of
+        """The registered devices whose Things the caller may read."""
         with request.app.state.database.connect() as conn:
-            return {"devices": list_devices(conn, scope)}
+            return {"devices": readable_devices(conn, principal)}
 
     @app.get("/api/devices/{dev_eui}/health", tags=["devices"])
     def get_device_health(

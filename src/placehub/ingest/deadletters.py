@@ -31,9 +31,7 @@ def dead_letter_scope(principal: Principal) -> frozenset[int] | None:
     letters of devices nobody has registered are shown to every editor and admin, since
     registering the device is how an organisation claims them.
     """
-    if principal.write_anywhere:
-        return None
-    return frozenset(o for o in principal.roles if principal.can_write(o))
+    return principal.writer_scope
 
 
 def handling_scope(principal: Principal) -> frozenset[int] | None:

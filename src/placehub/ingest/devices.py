@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select, update
 from placehub.access.requests import ANONYMOUS_WRITER
 from placehub.access.service import Principal
 from placehub.access.tables import VISIBILITIES, organisations
-from placehub.access.visibility import can_read
+from placehub.access.visibility import can_read, visible_clause
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.ingest.journal import lock_for_writing, normalise_eui
 from placehub.ingest.profiles import get_profile
@@ -283,12 +283,36 @@ def list_devices(
     return [device_json(r, r.slug) for r in conn.execute(query)]
 
 
+def readable_devices(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
+    """The registered devices ``principal`` may see: those whose Thing it may read (a device
+    is its Thing's: a ``restricted`` one is for the organisation's editors and admins)."""
+    query = (
+        select(ingest_devices, organisations.c.slug)
+        .join(organisations, organisations.c.id == ingest_devices.c.organisation_id)
+        .join(things, things.c.id == ingest_devices.c.thing_id)
+        .where(visible_clause(principal, things.c.organisation_id, things.c.visibility))
+        .order_by(ingest_devices.c.dev_eui)
+    )
+    return [device_json(r, r.slug) for r in conn.execute(query)]
+
+
+def may_see_device(principal: Principal, device: Any | None) -> bool:
+    """The device rule for one DevEUI: a registered device is its Thing's (``can_read``); an
+    unregistered one (never registered, or its Thing deleted) is for editors and admins of any
+    organisation, like its dead letters, since registering it is how an organisation claims it.
+    """
+    if device is None:
+        return principal.is_writer
+    return can_read(principal, device.organisation_id, device.visibility)
+
+
 def device_health(
     conn: Connection, dev_eui: str, principal: Principal | None = None
 ) -> dict[str, Any]:
     """Health of one device: last seen, battery, radio, frame-counter gaps and loss rate.
 
-    With a ``principal``, a device whose Thing it may not read is reported as unknown.
+    With a ``principal``, a device it may not see (``may_see_device``) is reported as unknown,
+    the same answer as for a DevEUI never heard of.
     """
     try:
         eui = normalise_eui(dev_eui)
@@ -299,16 +323,11 @@ def device_health(
         .join(things, things.c.id == ingest_devices.c.thing_id)
         .where(ingest_devices.c.dev_eui == eui)
     ).first()
-    if (
-        principal is not None
-        and device is not None
-        and not can_read(principal, device.organisation_id, device.visibility)
-    ):
-        raise NotFound(f"unknown device {eui}")
     row = conn.execute(
         select(ingest_device_health).where(ingest_device_health.c.dev_eui == eui)
     ).first()
-    if device is None and row is None:
+    if (device is None and row is None) or (
+            principal is not None and not may_see_device(principal, device)):
         raise NotFound(
             f"unknown device {eui}: register it with 'placehub devices add' or POST /api/devices"
         )

@@ -10,6 +10,7 @@ a clock far in the future) keep the message as a dead letter with the reason ins
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,14 +105,24 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequest(f"the body contains the number {text[:40]}, too large to store: send a "
+                         "finite number")
+    return value
+
+
 # Built once: json.loads with options builds a decoder per call.
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
 def parse_body(raw: bytes) -> Any:
     """The JSON of one message, refusing what no message should contain (BadRequest)."""
     try:
         body = _DECODER.decode(raw.decode("utf-8"))
+    except BadRequest:
+        raise
     except RecursionError:
         raise BadRequest(
             f"the body nests deeper than {MAX_DEPTH} levels: a network-server message is "

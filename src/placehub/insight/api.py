@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
+from placehub import csv_cells
 from placehub.access import service
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
@@ -218,8 +218,7 @@ def register(app: FastAPI) -> None:
                 except NotFound:
                     raise BadRequest(f"no organisation {organisation!r}") from None
             else:
-                writable = [o for o, role in principal.roles.items()
-                            if role in {"admin", "editor"}]
+                writable = sorted(principal.writes_to)
                 if not writable:
                     raise Forbidden("only an organisation's editors and admins may upload "
                                     "index definitions")
@@ -306,7 +305,7 @@ def register(app: FastAPI) -> None:
         if chosen == "csv":
             rows = list(area_rows(summaries))
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=[*rows[0], "source"])
+            writer = csv_cells.DictWriter(out, fieldnames=[*rows[0], "source"])
             writer.writeheader()
             for row in rows:
                 writer.writerow({**row, "source": definition.credit})
@@ -333,7 +332,7 @@ def register(app: FastAPI) -> None:
         credit = result.nominal.definition.credit
         if chosen == "csv":
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=[*rows[0], "source"])
+            writer = csv_cells.DictWriter(out, fieldnames=[*rows[0], "source"])
             writer.writeheader()
             for row in rows:
                 writer.writerow({**row, "source": credit})
@@ -381,27 +380,33 @@ def register(app: FastAPI) -> None:
                 "credit": result.nominal.definition.credit}
 
     @app.get("/api/indicators", tags=["insight"])
-    def list_indicators(request: Request) -> dict[str, Any]:
-        """Every indicator definition."""
+    def list_indicators(request: Request,
+                        principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+        """Every indicator definition the caller may read the values of."""
         with request.app.state.database.connect() as conn:
-            return {"value": [d.__dict__ for d in store.list_definitions(conn)]}
+            return {"value": [d.__dict__ for d in store.list_definitions(conn)
+                              if store.readable_by(principal, d)]}
 
     @app.get("/api/indicators/{indicator_id}/values", tags=["insight"])
     def indicator_values(
         indicator_id: str, request: Request, layer: str = Query(...),
         format: str = Query("json", description="json or csv"),  # noqa: A002
+        principal: Principal = Depends(current_principal),
     ) -> Response:
         """An indicator's values in a layer, disclosure-controlled when they count people."""
         chosen = _format(format, ("json", "csv"))
         with request.app.state.database.connect() as conn:
             definition = store.get_definition(conn, indicator_id)
+            if not store.readable_by(principal, definition):
+                # The same answer as for an indicator that does not exist.
+                raise NotFound(f"no indicator {indicator_id!r}: see 'placehub indicators list'")
             rows = [{"place": p.place, "period": p.period, "value": p.value,
                      "suppressed": p.suppressed}
                     for p in published_values(conn, _directory(request), definition, layer)]
         credit = definition.source + (f" ({definition.licence})" if definition.licence else "")
         if chosen == "csv":
             out = io.StringIO()
-            writer = csv.writer(out)
+            writer = csv_cells.writer(out)
             writer.writerow(["layer", "place", "period", indicator_id, "source"])
             for row in rows:
                 cell = SUPPRESSED_MARK if row["suppressed"] else (
@@ -422,8 +427,7 @@ def register(app: FastAPI) -> None:
         """Recompute the sensor-derived indicators now (editors and admins)."""
         if principal.is_anonymous and not principal.write_anywhere:
             raise Unauthorized("sign in or send a bearer token to recompute indicators")
-        if not (principal.write_anywhere
-                or any(role in {"admin", "editor"} for role in principal.roles.values())):
+        if not principal.is_writer:
             raise Forbidden("only editors and admins may recompute indicators")
         places = getattr(request.app.state, "thing_places", None) or PlacesAssignment()
         try:

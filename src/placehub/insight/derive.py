@@ -84,6 +84,8 @@ class SensorSeries:
     times: list[datetime]
     values: np.ndarray
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # The Thing's (organisation, visibility): who may read a figure computed from it.
+    access: tuple[int, str] = (0, "public")
 
 
 def read_series(
@@ -99,6 +101,7 @@ def read_series(
         query = query.where(things.c.visibility == "public")
     book = load_book(conn)
     chosen: dict[int, tuple[int, dict[str, Any], str, Thresholds]] = {}
+    groups: dict[int, tuple[int, str]] = {}
     for row in conn.execute(query):
         # JSON filtering differs between SQLite and PostgreSQL; Datastreams are few, so filter here.
         if (row.properties or {}).get("quantity") != quantity:
@@ -109,6 +112,7 @@ def read_series(
         unit = (row.unit_of_measurement or {}).get("symbol", "")
         chosen[row.id] = (row.thing_id, thing_props, unit, book.for_asset(
             asset_type_of(thing_props), row.organisation_id, thing_props))
+        groups[row.id] = (int(row.organisation_id), str(row.visibility))
     if not chosen:
         return []
     obs = select(observations.c.datastream_id, observations.c.phenomenon_time_start,
@@ -127,7 +131,7 @@ def read_series(
         values.append(float(reading.result_number))
     return [
         SensorSeries(chosen[ds][0], chosen[ds][1], ds, chosen[ds][2], times,
-                     np.asarray(values, dtype=float), chosen[ds][3])
+                     np.asarray(values, dtype=float), chosen[ds][3], groups[ds])
         for ds, (times, values) in collected.items()
     ]
 
@@ -280,6 +284,8 @@ def derive_indicators(
         definition = derivation.definition
         params = dict(definition.derivation or {})
         params.update(public_only=public_only,
+                      # Who may read the values: those who may read every Thing behind them.
+                      sources=[list(group) for group in sorted({s.access for s in series})],
                       start=start.isoformat() if start else None,
                       end=end.isoformat() if end else None)
         save_definition(conn, IndicatorDefinition(**{**definition.__dict__,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, update
 
+from placehub.access.service import Principal
+from placehub.access.visibility import can_read_sources
 from placehub.errors import BadRequest, NotFound
 from placehub.insight.definition import DIRECTIONS
 from placehub.insight.tables import indicator_values, indicators
@@ -86,6 +89,18 @@ def published_openly(definition: IndicatorDefinition) -> bool:
     if definition.kind != "derived":
         return True
     return bool((definition.derivation or {}).get("public_only", False))
+
+
+def readable_by(principal: Principal, definition: IndicatorDefinition) -> bool:
+    """May ``principal`` see this indicator's values? Those published openly, yes; a derived
+    one computed from non-public sensors only when it may read every Thing behind it (the
+    ``sources`` its derivation recorded); one without that record only the local operator."""
+    if published_openly(definition):
+        return True
+    sources = (definition.derivation or {}).get("sources")
+    if sources is None:
+        return principal.write_anywhere
+    return can_read_sources(principal, ((int(o), str(v)) for o, v in sources))
 
 
 def now() -> datetime:
@@ -297,6 +312,14 @@ def import_values_csv(
                 report.errors.append(f"line {line}: {column} = {row[column]!r} is not a number")
                 continue
             definition = given.get(column) or known[column]
+            if value is not None and not math.isfinite(value):
+                report.errors.append(f"line {line}: {column} = {row[column]!r} is not a finite "
+                                     "number")
+                continue
+            if value is not None and value < 0 and definition.counts_people:
+                report.errors.append(f"line {line}: {column} = {row[column]!r} is negative, but "
+                                     f"{column} counts people: give a count of 0 or more")
+                continue
             values.append(IndicatorValue(column, layer, code,
                                          period if period is not None else definition.period,
                                          value))

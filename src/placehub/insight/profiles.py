@@ -10,7 +10,6 @@ export carries the credits of its sources.
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, column, select, table
 from sqlalchemy.exc import DBAPIError
 
+from placehub import csv_cells
 from placehub.access.service import Principal
 from placehub.access.visibility import visible_clause
 from placehub.attribution import credits_for
@@ -207,10 +207,10 @@ def _median_mean(values: Iterable[float | None]) -> tuple[float | None, float | 
 
 
 def profile_indicators(conn: Connection, layer: str, code: str,
-                       district_codes: set[str] | None, openly_only: bool = False,
+                       district_codes: set[str] | None, reader: Principal | None = None,
                        places: Containment | None = None) -> list[ProfileIndicator]:
     """The place's indicator values with the district median and mean (same layer and period);
-    with ``openly_only``, only those anyone may see (``published_openly``). Values are as
+    with a ``reader``, only those it may see (``indicators.readable_by``). Values are as
     published (``publishing.published_values``: counts disclosed with secondary suppression
     across layers when ``places`` knows which places lie inside which, rates from their counts).
     """
@@ -219,7 +219,7 @@ def profile_indicators(conn: Connection, layer: str, code: str,
     found = []
     for value in store.values_for_place(conn, layer, code):
         definition = definitions[value.indicator_id]
-        if openly_only and not store.published_openly(definition):
+        if reader is not None and not store.readable_by(reader, definition):
             continue
         if definition.id not in published:
             published[definition.id] = {
@@ -351,7 +351,7 @@ def build_profile(
     district = set(directory.codes(conn, place_layer)) or None
     indicator_rows = [row for alias in layer_aliases(layer)
                       for row in profile_indicators(conn, alias, code, district, places=directory,
-                                                    openly_only=principal.is_anonymous)]
+                                                    reader=principal)]
     indices = []
     for name in index_names:
         index_layer = load_definition(name, data_dir).data.layer
@@ -406,7 +406,7 @@ def _cell(value: float | None, suppressed: bool = False) -> str:
 def profile_csv(profile: Profile) -> str:
     """The profile as CSV: one row per indicator, index domain and asset; credits as rows."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_cells.writer(out)
     writer.writerow(["layer", "code", "section", "id", "name", "value", "unit", "period",
                      "district_median", "district_mean", "source"])
     base = [profile.layer, profile.code]

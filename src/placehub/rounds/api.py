@@ -8,16 +8,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, select
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
-from placehub.access.tables import organisations
+from placehub.access.visibility import readable_things
 from placehub.assets.forecasting import default_forecaster
 from placehub.assets.history import read_assets
-from placehub.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from placehub.errors import BadRequest, Unauthorized
+from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
-from placehub.rounds import sheets
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
 
@@ -54,34 +53,6 @@ def _aware(value: datetime | None) -> datetime:
     return value.astimezone(UTC)
 
 
-def _writable_organisation(conn: Connection, principal: Principal, requested: int | None) -> int:
-    """The organisation a new plan belongs to, checked against what the principal may change."""
-    if principal.is_anonymous and not principal.write_anywhere:
-        raise Unauthorized("planning rounds needs a sign-in or an API token")
-    if requested is not None:
-        exists = conn.execute(select(organisations.c.id)
-                              .where(organisations.c.id == requested)).first()
-        if exists is None:
-            raise NotFound(f"no organisation {requested}")
-        if not principal.can_write(requested):
-            raise Forbidden(f"you cannot plan rounds for organisation {requested}: an editor "
-                            "or admin role there is needed")
-        return requested
-    writable = sorted(o for o, r in principal.roles.items() if r in {"admin", "editor"})
-    if principal.write_anywhere:
-        writable = [row.id for row in conn.execute(select(organisations.c.id))]
-    if len(writable) != 1:
-        raise BadRequest("say which organisation the plan is for: organisation_id")
-    return writable[0]
-
-
-def _readable_plan(conn: Connection, principal: Principal, plan_id: int) -> dict[str, Any]:
-    detail = rounds.plan_detail(conn, plan_id)
-    if not (principal.write_anywhere or detail["organisation_id"] in principal.member_of):
-        raise NotFound(f"no round plan {plan_id}: list plans with GET /api/rounds/plans")
-    return detail
-
-
 class ReplanBody(BaseModel):
     """Re-plan a plan's remaining stops from ``at`` (default: now)."""
 
@@ -97,7 +68,7 @@ def create_plan(body: PlanBody, request: Request,
     # Read, solve, then write: the solve (seconds to a minute) holds no transaction, so
     # webhooks and other writers are never kept waiting for SQLite's write lock.
     with database.connect() as conn:
-        organisation_id = _writable_organisation(conn, principal, body.organisation_id)
+        organisation_id = access.planning_organisation(conn, principal, body.organisation_id)
         inputs = rounds.prepare_plan(conn, settings, rounds.PlanRequest(
             body.service, body.date, at, organisation_id, body.seed, body.runtime_seconds))
     plan = rounds.solve_plan(inputs, settings)
@@ -114,10 +85,7 @@ def replan(plan_id: int, body: ReplanBody, request: Request,
     database, settings = request.app.state.database, request.app.state.settings
     at = _aware(body.at)
     with database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
-        if not principal.can_write(detail["organisation_id"]):
-            raise Forbidden("re-planning needs an editor or admin role in the plan's "
-                            "organisation")
+        detail = access.writable_plan(conn, principal, plan_id, "re-planning")
         inputs = rounds.prepare_replan(conn, settings, plan_id, at)
     plan = rounds.solve_plan(inputs, settings)
     with database.begin() as conn:
@@ -131,9 +99,8 @@ def replan(plan_id: int, body: ReplanBody, request: Request,
 def list_plans(request: Request, service: str | None = None, date: str | None = None,
                principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     """Stored plans the principal may read, newest first (filter by service and date)."""
-    organisation_ids = None if principal.write_anywhere else set(principal.member_of)
     with request.app.state.database.connect() as conn:
-        return {"plans": rounds.list_plans(conn, organisation_ids, service, date)}
+        return {"plans": access.readable_plans(conn, principal, service, date)}
 
 
 @router.get("/plans/{plan_id}")
@@ -141,7 +108,7 @@ def get_plan(plan_id: int, request: Request,
              principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     """One plan: vehicles, stops with status, geometry, left-out assets and how it was made."""
     with request.app.state.database.connect() as conn:
-        return _readable_plan(conn, principal, plan_id)
+        return access.readable_plan(conn, principal, plan_id)
 
 
 @router.get("/plans/{plan_id}/vehicles/{number}/sheet.html", response_class=HTMLResponse)
@@ -149,7 +116,7 @@ def sheet_html(plan_id: int, number: int, request: Request,
                principal: Principal = Depends(current_principal)) -> HTMLResponse:
     """The printable round sheet of vehicle ``number`` (1-based)."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     settings = request.app.state.settings
     # A standalone print view: its own inline stylesheet, and no scripts at all.
     return HTMLResponse(sheets.sheet_html(detail, number, settings.council_name,
@@ -163,7 +130,7 @@ def sheets_html(plan_id: int, request: Request,
                 principal: Principal = Depends(current_principal)) -> HTMLResponse:
     """Every used vehicle's round sheet in one print (a page per vehicle)."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     settings = request.app.state.settings
     return HTMLResponse(sheets.sheets_html(detail, settings.council_name,
                                            str(settings.rounds_timezone)), headers={
@@ -176,7 +143,7 @@ def sheet_csv(plan_id: int, number: int, request: Request,
               principal: Principal = Depends(current_principal)) -> Response:
     """The round sheet as CSV."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     zone = str(request.app.state.settings.rounds_timezone)
     return Response(sheets.sheet_csv(detail, number, zone), media_type="text/csv",
                     headers={"Content-Disposition":
@@ -188,7 +155,7 @@ def sheet_gpx(plan_id: int, number: int, request: Request,
               principal: Principal = Depends(current_principal)) -> Response:
     """The round as GPX (route of stops, track along roads) for navigation devices."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     return Response(sheets.sheet_gpx(detail, number), media_type="application/gpx+xml",
                     headers={"Content-Disposition":
                              f'attachment; filename="plan-{plan_id}-vehicle-{number}.gpx"'})
@@ -199,10 +166,7 @@ def mark_stop(plan_id: int, stop_id: int, body: StopBody, request: Request,
               principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     """Mark a stop done (records a service event, resetting the forecast) or skipped."""
     with request.app.state.database.begin() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
-        if not principal.can_write(detail["organisation_id"]):
-            raise Forbidden("marking stops needs an editor or admin role in the plan's "
-                            "organisation")
+        access.writable_plan(conn, principal, plan_id, "marking stops")
         marked = rounds.mark_stop(conn, plan_id, stop_id, body.status, body.reason,
                                   _aware(body.at), principal.username,
                                   str(request.app.state.settings.rounds_timezone))
@@ -221,9 +185,10 @@ def needs(request: Request, service: Literal["waste", "watering"] = "waste",
     forecaster = default_forecaster()
     with request.app.state.database.connect() as conn:
         found = read_assets(conn, rounds.ASSET_TYPE_OF_SERVICE[service], at)
+        readable = readable_things(conn, principal, (a.thing_id for a in found.assets))
     items = []
     for asset in found.assets:
-        if not (principal.write_anywhere or asset.organisation_id in principal.member_of):
+        if asset.thing_id not in readable:
             continue
         need = forecaster.forecast(asset.history, at, at + timedelta(days=1))
         items.append({"thing_id": asset.thing_id, "name": asset.name,

@@ -138,8 +138,11 @@ def _error(request: BatchRequest, error: PlacehubError) -> dict[str, Any]:
 
 
 async def run_batch(app: Any, database: Database, principal: Principal, body: Any,
-                    authorization: str | None, service_root: str) -> dict[str, Any]:
-    """Run a JSON batch; the responses in request order."""
+                    authorization: str | None, service_root: str,
+                    cookie: str | None = None) -> dict[str, Any]:
+    """Run a JSON batch; the responses in request order. Requests outside atomicity groups go
+    through the app again with the batch's credentials (its ``authorization`` header, or the
+    session ``cookie`` of a signed-in caller), so each is checked as the caller."""
     requests = parse_batch(body)
     state = BatchState()
     responses: list[dict[str, Any]] = []
@@ -151,7 +154,7 @@ async def run_batch(app: Any, database: Database, principal: Principal, body: An
             request = requests[index]
             if request.group is None:
                 responses.append(await _run_one(client, request, state, authorization,
-                                                service_root))
+                                                service_root, cookie))
                 index += 1
                 continue
             end = index
@@ -164,7 +167,8 @@ async def run_batch(app: Any, database: Database, principal: Principal, body: An
 
 
 async def _run_one(client: httpx.AsyncClient, request: BatchRequest, state: BatchState,
-                   authorization: str | None, service_root: str) -> dict[str, Any]:
+                   authorization: str | None, service_root: str,
+                   cookie: str | None = None) -> dict[str, Any]:
     if any(d in state.failed for d in request.depends_on):
         state.failed.add(request.id)
         return _response(request, 424, {"error": {"code": 424, "message":
@@ -177,6 +181,8 @@ async def _run_one(client: httpx.AsyncClient, request: BatchRequest, state: Batc
     headers = {"content-type": "application/json"}
     if authorization and "authorization" not in request.headers:
         headers["authorization"] = authorization
+    if cookie and not authorization:
+        headers["cookie"] = cookie
     headers.update(request.headers)
     content = json.dumps(request.body).encode() if request.body is not None else None
     reply = await client.request(request.method.upper(), f"{service_root}/{path}",

@@ -299,7 +299,7 @@ class Writer:
 
     def default_organisation(self, label: str) -> int:
         """The principal's organisation when a request does not name one."""
-        writable = sorted(o for o in self.principal.roles if self.principal.can_write(o))
+        writable = sorted(self.principal.writes_to)
         if len(writable) == 1:
             return writable[0]
         if len(writable) > 1:

@@ -26,7 +26,7 @@ from placehub.ingest.devices import (
     DeviceSpec,
     ImportReport,
     import_devices,
-    list_devices,
+    readable_devices,
     register_device,
     validate_spec,
 )
@@ -53,8 +53,7 @@ WHEN_EMPTY = {
 
 def may_change_devices(principal: Principal) -> bool:
     """Editors and admins register devices and handle dead letters (as in the API)."""
-    return principal.write_anywhere or any(
-        role in {"admin", "editor"} for role in principal.roles.values())
+    return principal.is_writer
 
 
 def _require_changer(principal: Principal) -> None:
@@ -70,7 +69,7 @@ def _profiles_dir(request: Request) -> str | None:
 def devices_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """Registered devices, links to register one and to the dead letters, and the CSV import."""
     with request.app.state.database.connect() as conn:
-        devices = list_devices(conn, None if principal.write_anywhere else principal.member_of)
+        devices = readable_devices(conn, principal)
         dead = (count_dead_letters(conn, dead_letter_scope(principal))
                 if may_change_devices(principal) else None)
     return render(request, "devices.html", title="Devices", devices=devices, dead_count=dead,
@@ -151,6 +150,7 @@ def register_from_form(request: Request, form: FormData = Depends(checked_form),
 async def import_csv(request: Request, form: FormData = Depends(checked_form),
                      principal: Principal = Depends(officer)) -> Response:
     """Start checking and importing an uploaded CSV as a job; its page ends in the report."""
+    _require_changer(principal)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise BadRequest("choose a CSV file of devices to import")

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
-from placehub.errors import BadRequest, Forbidden, NotFound
+from placehub.errors import BadRequest
+from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
-from placehub.rounds import sheets
 from placehub.web.jobs import ProgressReporter
 from placehub.web.maps import DEFAULT_BOUNDS
 from placehub.web.round_map import route_features, vehicle_swatch
@@ -28,27 +28,14 @@ router = APIRouter(include_in_schema=False)
 SERVICES = {"waste": "Waste collection", "watering": "Watering"}
 
 
-def _writable_organisation(principal: Principal) -> int:
-    """The one organisation the officer may plan rounds for."""
-    writable = sorted(o for o, role in principal.roles.items() if role in {"admin", "editor"})
-    if len(writable) != 1:
-        raise Forbidden("planning rounds needs an editor or admin role in one organisation")
-    return writable[0]
-
-
-def _readable_plan(conn: Any, principal: Principal, plan_id: int) -> dict[str, Any]:
-    detail = rounds.plan_detail(conn, plan_id)
-    if not (principal.write_anywhere or detail["organisation_id"] in principal.member_of):
-        raise NotFound(f"no round plan {plan_id}")
-    return detail
-
-
 @router.get("/rounds")
 def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """The planning form and the plans already made."""
     with request.app.state.database.connect() as conn:
-        plans = rounds.list_plans(conn, set(principal.member_of))
-    tomorrow = rounds.now().date() + timedelta(days=1)
+        plans = access.readable_plans(conn, principal)
+    # The council's tomorrow, not UTC's: between midnight and 01:00 BST they differ.
+    zone = rounds.local_zone(request.app.state.settings)
+    tomorrow = rounds.now().astimezone(zone).date() + timedelta(days=1)
     return render(request, "rounds.html", title="Rounds", plans=plans, services=SERVICES,
                   tomorrow=tomorrow.isoformat())
 
@@ -64,8 +51,9 @@ def start_planning(request: Request, form: FormData = Depends(checked_form),
         plan_day = date.fromisoformat(day)
     except ValueError:
         raise BadRequest(f"date {day!r}: enter a date like 2026-11-23") from None
-    organisation_id = _writable_organisation(principal)
     database, settings = request.app.state.database, request.app.state.settings
+    with database.connect() as conn:
+        organisation_id = access.planning_organisation(conn, principal, None)
 
     def work(report: ProgressReporter) -> str:
         report(0.1, "Forecasting which assets need a visit")
@@ -91,7 +79,7 @@ def plan_page(request: Request, plan_id: int, principal: Principal = Depends(off
     """A plan: headline figures, its routes on a map, and the same stops in a table per vehicle
     with done/skipped buttons."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     bbox = route_features(detail)["bbox"] or DEFAULT_BOUNDS
     swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
     return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
@@ -112,7 +100,7 @@ def plan_routes(request: Request, plan_id: int,
                 principal: Principal = Depends(officer)) -> Response:
     """The plan's routes (road geometry per vehicle) and stops as GeoJSON, for its map."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     return JSONResponse(route_features(detail), media_type="application/geo+json")
 
 
@@ -121,7 +109,7 @@ def sheet_page(request: Request, plan_id: int, number: int,
                principal: Principal = Depends(officer)) -> Response:
     """The printable round sheet of one vehicle (the rounds concern's own sheet)."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     vehicle = sheets.vehicle_of(detail, number)
     return render(request, "round_sheet.html", title=f"Round sheet: vehicle {vehicle['vehicle']}",
                   plan=detail, sheets=[_sheet(vehicle, number)], single=True,
@@ -139,7 +127,7 @@ def all_sheets_page(request: Request, plan_id: int,
                     principal: Principal = Depends(officer)) -> Response:
     """Every vehicle's round sheet in one print, each starting a new page."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     used = [_sheet(v, n) for n, v in enumerate(detail["vehicles"], start=1) if v["stops"]]
     return render(request, "round_sheet.html", title=f"Round sheets of plan {plan_id}",
                   plan=detail, sheets=used, single=False,
@@ -152,7 +140,7 @@ def crew_page(request: Request, plan_id: int, number: int,
               principal: Principal = Depends(officer)) -> Response:
     """The crew's page on a phone: the next stops in order, each with Done and Skip."""
     with request.app.state.database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
+        detail = access.readable_plan(conn, principal, plan_id)
     vehicle = sheets.vehicle_of(detail, number)
     return render(request, "round_crew.html", title=f"Crew: vehicle {vehicle['vehicle']}",
                   plan=detail, vehicle=vehicle, number=number,
@@ -167,9 +155,7 @@ def replan(request: Request, plan_id: int, form: FormData = Depends(checked_form
     """Re-plan the stops not yet done from where each vehicle is, in the background."""
     database, settings = request.app.state.database, request.app.state.settings
     with database.connect() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
-    if not principal.can_write(detail["organisation_id"]):
-        raise Forbidden("re-planning needs an editor or admin role")
+        detail = access.writable_plan(conn, principal, plan_id, "re-planning")
 
     def work(report: ProgressReporter) -> str:
         at = rounds.now()
@@ -196,9 +182,7 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
     status, reason = str(form.get("status") or ""), str(form.get("reason") or "")
     crew = str(form.get("back") or "")
     with request.app.state.database.begin() as conn:
-        detail = _readable_plan(conn, principal, plan_id)
-        if not principal.can_write(detail["organisation_id"]):
-            raise Forbidden("marking stops needs an editor or admin role")
+        access.writable_plan(conn, principal, plan_id, "marking stops")
         marked = rounds.mark_stop(conn, plan_id, stop_id, status, reason, rounds.now(),
                                   principal.username,
                                   str(request.app.state.settings.rounds_timezone))
