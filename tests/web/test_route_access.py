@@ -127,9 +127,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/ingest/integrations"): Case("/api/ingest/integrations", API, json={
         "name": "new-tts", "network": "tts", "organisation": "rutland"}),
     ("POST", "/api/ingest/integrations/{name}/rotate"): Case(
-        "/api/ingest/integrations/rutland-tts/rotate", API),
+        "/api/ingest/integrations/rutland-tts/rotate", API, json={}),
     ("DELETE", "/api/ingest/integrations/{name}"): Case("/api/ingest/integrations/rutland-tts",
-                                                        API),
+                                                        API, json={}),
     # --- places ---
     ("GET", "/api/places"): Case("/api/places", OPEN),
     ("GET", "/api/places/{layer}"): Case("/api/places/wards", OPEN),

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Gauge
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal, organisation_id
@@ -172,6 +172,7 @@ class WebhookFastLane:
         query = parse_qs(scope["query_string"].decode("latin-1"))
         event = query.get("event", ["up"])[-1] if network == "chirpstack" else "up"
         status, body, extra = 200, b"", []
+        raw: bytes | None = None
         try:
             headers = Headers(scope=scope)
             limit = limits_of(self.placehub_app).max_body_bytes
@@ -187,6 +188,9 @@ class WebhookFastLane:
             status = error.status_code
             body = json.dumps({"error": {"code": status, "message": error.message}}).encode()
             extra = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+        except Exception:  # noqa: BLE001 - the app's handlers answer the rest (database down)
+            await self.app(scope, receive if raw is None else _replay(raw, receive), send)
+            return
         headers_out = [*API_SECURITY_HEADERS, *extra]
         if status != 204:
             headers_out += [
@@ -200,6 +204,20 @@ class WebhookFastLane:
         metrics: Metrics | None = getattr(self.placehub_app.state, "metrics", None)
         if metrics is not None:
             metrics.note("POST", scope["path"], status, time.perf_counter() - started)
+
+
+def _replay(raw: bytes, receive: Receive) -> Receive:
+    """A receive channel that gives the body once more, then whatever the client sends next."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replayed
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from placehub.access.service import Principal
 from placehub.db import Database
+from placehub.db.outage import database_unavailable
 from placehub.errors import BadRequest, Forbidden
 from placehub.ingest.journal import lock_for_writing, normalise_eui, summarise, write_turn
 from placehub.ingest.processing import ProcessResult, process_entries
@@ -146,16 +146,16 @@ def replay(
         wanted = ids[start : start + chunk]
         try:
             result = _replay_chunk(database, wanted, condition, extra_profiles)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception:  # noqa: BLE001 - one entry that cannot be processed stays as it is
+        except Exception as error:  # noqa: BLE001 - one entry that cannot be processed stays
+            if database_unavailable(error):
+                raise
             result = ProcessResult()
             for one in wanted:
                 try:
                     result.add(_replay_chunk(database, [one], condition, extra_profiles))
-                except (OperationalError, InterfaceError):
-                    raise
                 except Exception as error:  # noqa: BLE001
+                    if database_unavailable(error):
+                        raise
                     log.warning("replaying journal entry %d failed: %s", one, summarise(error))
                     total.failed += 1
         if result.written:

@@ -25,14 +25,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import (
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    StatementError,
-)
+from sqlalchemy.exc import IntegrityError
 
 from placehub.db import Database
+from placehub.db.outage import database_unavailable
 from placehub.errors import BadRequest, PlacehubError
 from placehub.ingest.tables import ingest_journal
 
@@ -52,6 +48,7 @@ class JournalUnavailable(PlacehubError):
     the network server or its queue may try again)."""
 
     status_code = 503
+    headers = {"Retry-After": "5"}
 
 
 class UnstorableEntry(BadRequest):
@@ -68,14 +65,7 @@ def summarise(error: BaseException) -> str:
 def _data_error(error: BaseException) -> bool:
     """Whether a failure may come from the data of some entry (then it is worth finding which)
     rather than from the database being unavailable or full (answered 503 to all)."""
-    if isinstance(error, OperationalError | InterfaceError | OSError | MemoryError):
-        return False
-    original = getattr(error, "orig", None)
-    return not (
-        isinstance(error, StatementError)
-        and original is not None
-        and type(original).__name__ in ("OperationalError", "InterfaceError")
-    )
+    return not (database_unavailable(error) or isinstance(error, OSError | MemoryError))
 
 
 def normalise_eui(value: str) -> str:

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from placehub.access.requests import ANONYMOUS_WRITER
 from placehub.access.tables import organisations
 from placehub.db import Database
+from placehub.db.outage import database_unavailable
 from placehub.ingest.codecs import Decoded, DecodeError, Measurement
 from placehub.ingest.devices import add_network_datastream
 from placehub.ingest.journal import lock_for_writing, summarise, write_turn
@@ -536,7 +536,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 def _database_trouble(error: BaseException) -> bool:
     """A failure of the database itself (then no entry is to blame, nothing is counted)."""
-    return isinstance(error, OperationalError | InterfaceError)
+    return database_unavailable(error) or isinstance(error, OSError)
 
 
 def _process_ids(
