@@ -7,6 +7,12 @@ baselines of the journal alone: one commit per uplink (the naive way) and the gr
 writer fed by 16 threads without HTTP.
 
     PYTHONPATH=src python bench/bench_ingest.py [--seconds 5] [--process]
+    PYTHONPATH=src python bench/bench_ingest.py --compare main [--rounds 3] [--process]
+
+``--compare REF`` measures the webhook path of this checkout against the code of git ref REF
+(extracted with ``git archive`` into a temporary folder) in the same run: each round runs both
+servers one after the other (alternating which goes first) on fresh databases prepared by their
+own code, and the medians and the ratio this / REF are printed.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import platform
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -141,6 +148,108 @@ def baseline_group_commit(db_url: str, count: int) -> float:
     return count / elapsed
 
 
+PREPARE = """
+import sys
+from placehub.access.requests import ANONYMOUS_WRITER
+from placehub.db import Database
+from placehub.ingest.devices import DeviceSpec, register_device
+database = Database(sys.argv[1])
+database.upgrade()
+if sys.argv[2] == "register":
+    with database.begin() as conn:
+        for eui in sys.argv[3].split(","):
+            register_device(conn, ANONYMOUS_WRITER,
+                            DeviceSpec(eui, f"Bin {eui[-4:]}", "dragino-ldds75-bin", 52.67, -0.73))
+database.dispose()
+"""
+
+
+def prepare(db_url: str, src: Path, register: bool) -> None:
+    """Create (and with ``register`` fill) a database with the code under ``src``."""
+    subprocess.run(
+        [sys.executable, "-c", PREPARE, db_url, "register" if register else "-", ",".join(EUIS)],
+        env={**os.environ, "PYTHONPATH": str(src)}, check=True,
+    )
+
+
+def serve_and_load(
+    db_url: str, src: Path, payloads: list[bytes], seconds: float, process: bool
+) -> dict[str, float]:
+    """One server run: warm-up, measured load, and (with ``process``) the backlog time."""
+    port = free_port()
+    server = start_server(
+        db_url, port, {"PLACEHUB_INGEST_PROCESS": "true" if process else "false"}, src=src)
+    try:
+        asyncio.run(http_load(port, payloads[:2000], 1.0))  # warm-up
+        started = time.perf_counter()
+        ok, latencies, errors = asyncio.run(http_load(port, payloads[2000:], seconds))
+        elapsed = time.perf_counter() - started
+        backlog = float("nan")
+        if process:
+            check = Database(db_url)
+            load_end = time.perf_counter()
+            while time.perf_counter() - load_end < 120:
+                with check.connect() as conn:
+                    pending = conn.exec_driver_sql(
+                        "SELECT count(*) FROM ingest_journal WHERE status='pending'"
+                    ).scalar()
+                if not pending:
+                    backlog = time.perf_counter() - load_end
+                    break
+                time.sleep(0.5)
+            check.dispose()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    return {
+        "rate": ok / elapsed, "errors": float(errors),
+        "median_ms": statistics.median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000, "backlog_s": backlog,
+    }
+
+
+def compare(ref: str, rounds: int, seconds: float, process: bool) -> None:
+    """This checkout against ``ref``, alternating, on fresh databases; medians and ratios."""
+    with tempfile.TemporaryDirectory() as folder:
+        old_root = Path(folder) / "ref"
+        old_root.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old_root)], input=archive, check=True)
+        codes = {ref: old_root / "src", "this": REPO / "src"}
+        payloads = bodies(0, int(seconds * 6000))
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
+        for round_ in range(rounds):
+            order = list(codes) if round_ % 2 == 0 else list(reversed(codes))
+            for name in order:
+                db_url = f"sqlite:///{Path(folder) / f'{name}-{round_}.sqlite3'}"
+                prepare(db_url, codes[name], process)
+                time.sleep(2.0)  # let the previous server's shutdown and the preparation settle
+                result = serve_and_load(db_url, codes[name], payloads, seconds, process)
+                results[name].append(result)
+                print(f"round {round_ + 1} {name:>6}: {result['rate']:7.0f} uplinks/s, "
+                      f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+                      f"errors {result['errors']:.0f}"
+                      + (f", backlog {result['backlog_s']:.1f} s" if process else ""),
+                      flush=True)
+    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, "
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    medians = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+               for name, runs in results.items()}
+    for name, median in medians.items():
+        print(f"median {name:>6}: {median['rate']:7.0f} uplinks/s, median latency "
+              f"{median['median_ms']:.1f} ms, p99 {median['p99_ms']:.1f} ms"
+              + (f", backlog {median['backlog_s']:.1f} s" if process else ""))
+    this, old = medians["this"], medians[ref]
+    print(f"ratio of medians this / {ref}: rate {this['rate'] / old['rate']:.2f}, "
+          f"p99 {this['p99_ms'] / old['p99_ms']:.2f}")
+    # The machine's load drifts during a run: the ratio within each round (both servers one
+    # after the other) is the steadier figure.
+    paired = [t["rate"] / o["rate"] for t, o in zip(results["this"], results[ref], strict=True)]
+    print(f"rate ratio within each round: {', '.join(f'{r:.2f}' for r in paired)}; "
+          f"median {statistics.median(paired):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -149,7 +258,13 @@ def main() -> None:
         action="store_true",
         help="also decode into Observations in the server while loading",
     )
+    parser.add_argument("--compare", metavar="REF",
+                        help="also measure the code of this git ref (e.g. main), same run")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.rounds, args.seconds, args.process)
+        return
     with tempfile.TemporaryDirectory() as folder:
         db_url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         database = Database(db_url)

@@ -211,6 +211,28 @@ SETTINGS: tuple[Setting, ...] = (
             "'tts:v3/+/devices/+/up,chirpstack:application/+/device/+/event/+'; empty: none."),
     Setting("ingest_mqtt_username", "", "Username for the LoRaWAN MQTT broker (TTS: app@tenant)."),
     Setting("ingest_mqtt_password", "", "Password or API key for the LoRaWAN MQTT broker."),
+    Setting("ingest_mqtt_ca_file", "",
+            "CA certificate file (PEM) that signs a private LoRaWAN MQTT broker's certificate "
+            "for mqtts:// URLs; empty: the system's trusted CAs.", str),
+    Setting("ingest_mqtt_tls_insecure", False,
+            "Connect to an mqtts:// broker without checking its certificate (testing only: "
+            "logs a warning, and the password can be read by anyone in between).", bool),
+    Setting("ingest_max_body_bytes", 1_000_000,
+            "Largest webhook body accepted, in bytes; larger ones are answered 413 before "
+            "they are read.", int),
+    Setting("ingest_max_clock_skew_seconds", 600,
+            "How far (seconds) a network server's uplink time may be ahead of placehub's "
+            "clock; later ones are kept as dead letters, never as latest values.", int),
+    Setting("ingest_accept_simulated", False,
+            "Store simulated uplinks (sent from the network server's console) as "
+            "Observations, marked simulated; off: they are kept in the journal as ignored.",
+            bool),
+    Setting("ingest_max_attempts", 5,
+            "Times the worker tries a journal entry whose processing fails with an error "
+            "before quarantining it as a dead letter.", int),
+    Setting("ingest_backlog_degraded_seconds", 300,
+            "/healthz reports degraded when the oldest pending journal entry is older than "
+            "this (seconds), or entries are quarantined.", int),
     Setting("alerts_tick_seconds", 60,
             "How often the alert timer runs (silent sensors, hold-offs, notification retries, "
             "daily digests), in seconds; 0 turns the timer off.", int),

@@ -21,14 +21,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str, port: int, env: dict[str, str] | None = None
-                 ) -> subprocess.Popen[bytes]:
-    """Start `placehub serve` (anonymous writes, no MQTT) and wait until /healthz answers 200."""
+def start_server(db_url: str, port: int, env: dict[str, str] | None = None,
+                 src: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start `placehub serve` (anonymous writes, no MQTT) and wait until /healthz answers 200.
+
+    ``src`` runs another checkout's code (the benchmark compares against the main branch)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "placehub", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env={
             **os.environ,
-            "PYTHONPATH": str(REPO / "src"),
+            "PYTHONPATH": str(src or REPO / "src"),
             "PLACEHUB_DATABASE_URL": db_url,
             "PLACEHUB_ANONYMOUS_WRITE": "true",
             "PLACEHUB_LOG_LEVEL": "warning",

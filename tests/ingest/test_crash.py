@@ -62,7 +62,12 @@ def test_sigkill_under_load_loses_no_acknowledged_uplink(tmp_path: Path) -> None
     threads = [threading.Thread(target=load, args=(eui,)) for eui in EUIS]
     for thread in threads:
         thread.start()
-    time.sleep(2.0)
+    # Kill once the load is well under way (at least 2 s, longer on a busy machine).
+    started = time.monotonic()
+    while time.monotonic() - started < 2.0 or (
+        len(acknowledged) <= 100 and time.monotonic() - started < 30
+    ):
+        time.sleep(0.1)
     server.send_signal(signal.SIGKILL)
     server.wait()
     stop.set()

@@ -222,3 +222,46 @@ def test_placehub_ingest_mqtt_command_journals_uplinks(
     assert process.returncode == 0 and b"Stopped." in output
     rows = journal(database)
     assert [(r.f_cnt, r.transport, r.status) for r in rows] == [(77, "mqtt", "processed")]
+
+
+def test_subscription_carries_on_after_bad_messages_and_journal_failures(
+    database, mqtt_url, monkeypatch
+) -> None:
+    """A message that is not JSON, a hostile one and a journal failure are logged and counted;
+    the next uplink on the same subscription is stored."""
+    writer = JournalWriter(database)
+    app_id = f"carry-on-{uuid.uuid4().hex[:8]}"
+    subscription = Subscription("tts", f"v3/{app_id}@ttn/devices/+/up", mqtt_url)
+    real_submit = writer.submit
+    calls = {"n": 0}
+
+    def flaky_submit(entry):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("journal unavailable for a moment")
+        return real_submit(entry)
+
+    monkeypatch.setattr(writer, "submit", flaky_submit)
+    topic = f"v3/{app_id}@ttn/devices/bin/up"
+    hostile = tts_uplink(EUI, ldds75(480), f_cnt=2, app=app_id)
+    hostile["uplink_message"]["rx_metadata"] = ["gw", 5]
+
+    async def run() -> None:
+        ready = asyncio.Event()
+        task = asyncio.create_task(run_subscription(subscription, writer, ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        parsed = urlparse(mqtt_url)
+        async with aiomqtt.Client(parsed.hostname or "127.0.0.1", parsed.port or 1883) as client:
+            await client.publish(topic, b"\x00 not json")
+            await client.publish(topic, json.dumps(hostile))
+            await client.publish(topic, json.dumps(tts_uplink(EUI, ldds75(480), 3, app=app_id)))
+            await client.publish(topic, json.dumps(tts_uplink(EUI, ldds75(490), 4, app=app_id)))
+        deadline = time.monotonic() + 10
+        while subscription.stats["stored"] < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(run())
+    writer.stop()
+    assert subscription.stats["rejected"] == 2 and subscription.stats["failed"] == 1
+    assert [row.f_cnt for row in journal(database)] == [4]

@@ -122,6 +122,13 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                    shows=True),
     ("GET", "/api/dead-letters"): Case("/api/dead-letters", API, shows=True),
     ("POST", "/api/dead-letters/replay"): Case("/api/dead-letters/replay", API, json={}, anywhere=True),
+    ("GET", "/api/ingest/integrations"): Case("/api/ingest/integrations", API),
+    ("POST", "/api/ingest/integrations"): Case("/api/ingest/integrations", API, json={
+        "name": "new-tts", "network": "tts", "organisation": "rutland"}),
+    ("POST", "/api/ingest/integrations/{name}/rotate"): Case(
+        "/api/ingest/integrations/rutland-tts/rotate", API, json={}),
+    ("DELETE", "/api/ingest/integrations/{name}"): Case("/api/ingest/integrations/rutland-tts",
+                                                        API, json={}),
     # --- places ---
     ("GET", "/api/places"): Case("/api/places", OPEN),
     ("GET", "/api/places/{layer}"): Case("/api/places/wards", OPEN),

@@ -12,11 +12,21 @@ import binascii
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from placehub.errors import BadRequest
 from placehub.ingest.journal import JournalEntry, normalise_eui, payload_hash
+from placehub.ingest.validation import (
+    DEFAULT_MAX_SKEW,
+    F_CNT_MAX,
+    F_PORT_MAX,
+    MAX_LENGTHS,
+    check_dev_addr,
+    check_length,
+    check_range,
+    time_problem,
+)
 
 
 class NetworkAdapter(Protocol):
@@ -27,7 +37,9 @@ class NetworkAdapter(Protocol):
 
     def parse(
         self, body: Any, event: str, transport: str, received_at: datetime
-    ) -> JournalEntry: ...
+    ) -> JournalEntry | None:
+        """The entry to journal; None for a message type that is accepted and ignored."""
+        ...
 
 
 ADAPTERS: dict[str, NetworkAdapter] = {}
@@ -48,11 +60,11 @@ def parse_time(value: Any, what: str) -> datetime:
     text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"{what}: {value!r} is not an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadRequest(f"{what}: {value[:60]!r} is not an RFC 3339 time") from None
 
 
 def _b64(value: Any, what: str) -> str | None:
@@ -74,7 +86,7 @@ def _int(value: Any, what: str, default: int | None = None) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise BadRequest(f"{what} must be a whole number, got {value!r}") from None
+        raise BadRequest(f"{what} must be a whole number, got {str(value)[:40]!r}") from None
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -92,8 +104,76 @@ def _eui(value: Any, what: str) -> str:
         raise BadRequest(f"{what}: {error}") from None
 
 
+def _text(value: Any, what: str, limit: int) -> str | None:
+    """An optional identifier: text of at most ``limit`` characters."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} must be text, got {str(value)[:40]!r}")
+    check_length(value, what, limit)
+    return value
+
+
+def _gateways(value: Any, what: str) -> list[dict[str, Any]]:
+    """Gateway metadata: a list of objects (empty when absent)."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise BadRequest(f"{what} must be a list of gateway objects")
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise BadRequest(f"{what}[{index}] must be a gateway object, got {str(item)[:40]!r}")
+    return value
+
+
+def _uplink_numbers(
+    f_cnt_value: Any, f_port_value: Any, has_payload: bool, names: tuple[str, str]
+) -> tuple[int, int, str | None]:
+    """Frame counter and port (both omitted when 0) and why the uplink cannot be used, if so.
+
+    An uplink with application data always has an fPort; without one, the integration's field
+    mask leaves out the numbers placehub needs.
+    """
+    f_cnt = _int(f_cnt_value, names[0], 0)
+    f_port = _int(f_port_value, names[1], 0)
+    check_range(f_cnt, names[0], F_CNT_MAX)
+    check_range(f_port, names[1], F_PORT_MAX)
+    problem = None
+    if f_port_value is None and has_payload:
+        problem = (
+            f"the uplink has application data but no {names[1]}: the integration's field "
+            f"mask leaves it out; add {names[1]} and {names[0]} to the field mask"
+        )
+    return f_cnt or 0, f_port or 0, problem
+
+
+def _position(value: Any) -> dict[str, Any] | None:
+    """latitude / longitude (and source) of a network-reported location, if it has them."""
+    if not isinstance(value, dict):
+        return None
+    lat, lon = value.get("latitude"), value.get("longitude")
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float)):
+        return None
+    if isinstance(lat, bool) or isinstance(lon, bool):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None
+    position: dict[str, Any] = {"latitude": float(lat), "longitude": float(lon)}
+    if isinstance(value.get("source"), str):
+        position["source"] = value["source"][:100]
+    return position
+
+
 def _body_digest(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Message types The Things Stack may send to the same webhook that hold nothing placehub
+# stores: accepted (204) so the network server's log stays clean.
+TTS_IGNORED = (
+    "downlink_ack", "downlink_nack", "downlink_sent", "downlink_failed", "downlink_queued",
+    "downlink_queue_invalidated", "service_data", "uplink_normalized",
+)
 
 
 class TheThingsStack:
@@ -101,24 +181,43 @@ class TheThingsStack:
 
     name = "tts"
 
-    def parse(self, body: Any, event: str, transport: str, received_at: datetime) -> JournalEntry:
+    def parse(
+        self, body: Any, event: str, transport: str, received_at: datetime
+    ) -> JournalEntry | None:
         body = _object(body, "the message")
         ids = _object(body.get("end_device_ids"), "end_device_ids")
         dev_eui = _eui(ids.get("dev_eui"), "end_device_ids.dev_eui")
-        application = (ids.get("application_ids") or {}).get("application_id")
+        app_ids = ids.get("application_ids")
+        application = _text(
+            app_ids.get("application_id") if isinstance(app_ids, dict) else None,
+            "end_device_ids.application_ids.application_id",
+            MAX_LENGTHS["application_id"],
+        )
+        dev_addr = check_dev_addr(ids.get("dev_addr"), "end_device_ids.dev_addr")
+        simulated = body.get("simulated") is True
         if "uplink_message" in body:
             up = _object(body["uplink_message"], "uplink_message")
-            f_cnt = _int(up.get("f_cnt"), "uplink_message.f_cnt", 0)  # omitted when 0
-            f_port = _int(up.get("f_port"), "uplink_message.f_port", 0)
             payload_hex = _b64(up.get("frm_payload"), "uplink_message.frm_payload")
-            session = up.get("session_key_id")
+            decoded = up.get("decoded_payload")
+            f_cnt, f_port, problem = _uplink_numbers(
+                up.get("f_cnt"),
+                up.get("f_port"),
+                payload_hex is not None or decoded is not None,
+                ("uplink_message.f_cnt", "uplink_message.f_port"),
+            )
+            session = _text(
+                up.get("session_key_id"), "uplink_message.session_key_id",
+                MAX_LENGTHS["session_key_id"],
+            )
             ns_time = parse_time(
                 up.get("received_at") or body.get("received_at"), "uplink_message.received_at"
             )
-            decoded = up.get("decoded_payload")
-            rx = up.get("rx_metadata") or []
-            if not isinstance(rx, list):
-                raise BadRequest("uplink_message.rx_metadata must be a list")
+            rx = _gateways(up.get("rx_metadata"), "uplink_message.rx_metadata")
+            locations = up.get("locations")
+            positions = (
+                [p for p in map(_position, locations.values()) if p]
+                if isinstance(locations, dict) else []
+            )
             return JournalEntry(
                 dedup_key=f"tts:{dev_eui}:{session or '-'}:{f_cnt}",
                 network=self.name,
@@ -129,18 +228,25 @@ class TheThingsStack:
                 received_at=received_at,
                 body=body,
                 payload_hash=payload_hash(f_port, payload_hex, decoded),
+                alt_key=f"{dev_eui}:{f_cnt}",
                 application_id=application,
-                dev_addr=ids.get("dev_addr"),
+                dev_addr=dev_addr,
                 session_key_id=session,
                 f_cnt=f_cnt,
                 f_port=f_port,
                 payload_hex=payload_hex,
                 decoded_object=decoded,
                 rx_metadata=rx,
+                dead_reason=problem,
+                simulated=simulated,
+                position=positions[0] if positions else None,
             )
         if "join_accept" in body:
             join = _object(body["join_accept"], "join_accept")
-            session = join.get("session_key_id")
+            session = _text(
+                join.get("session_key_id"), "join_accept.session_key_id",
+                MAX_LENGTHS["session_key_id"],
+            )
             ns_time = parse_time(join.get("received_at") or body.get("received_at"), "received_at")
             return JournalEntry(
                 dedup_key=f"tts:{dev_eui}:join:{session or _body_digest(body)[:16]}",
@@ -153,45 +259,85 @@ class TheThingsStack:
                 body=body,
                 payload_hash=_body_digest(body),
                 application_id=application,
-                dev_addr=ids.get("dev_addr"),
+                dev_addr=dev_addr,
                 session_key_id=session,
+                simulated=simulated,
             )
+        if "location_solved" in body:
+            solved = _object(body["location_solved"], "location_solved")
+            position = _position(solved.get("location"))
+            if position is None:
+                raise BadRequest("location_solved.location needs latitude and longitude")
+            ns_time = parse_time(body.get("received_at"), "received_at")
+            return JournalEntry(
+                dedup_key=f"tts:{dev_eui}:location:{_body_digest(body)[:32]}",
+                network=self.name,
+                transport=transport,
+                event="location",
+                dev_eui=dev_eui,
+                ns_time=ns_time,
+                received_at=received_at,
+                body=body,
+                payload_hash=_body_digest(body),
+                application_id=application,
+                dev_addr=dev_addr,
+                simulated=simulated,
+                position=position,
+            )
+        if any(kind in body for kind in TTS_IGNORED):
+            return None
         raise BadRequest(
-            "not a The Things Stack uplink or join-accept: the body has neither "
-            "'uplink_message' nor 'join_accept' (enable only those message types on the webhook)"
+            "not a The Things Stack uplink, join-accept or location: the body has none of "
+            "'uplink_message', 'join_accept' or 'location_solved' (enable only those message "
+            "types on the webhook)"
         )
 
 
 class ChirpStack:
-    """ChirpStack v4 HTTP integration (``?event=up|join|status|log``) and MQTT events."""
+    """ChirpStack v4 HTTP integration (``?event=...``) and MQTT events.
+
+    ChirpStack's HTTP integration posts every event type; ``up``, ``join``, ``status``, ``log``
+    and ``location`` are journaled, the others (``ack``, ``txack``, ``integration``) accepted
+    and ignored.
+    """
 
     name = "chirpstack"
-    events = ("up", "join", "status", "log")
+    events = ("up", "join", "status", "log", "location")
+    ignored = ("ack", "txack", "integration")
 
-    def parse(self, body: Any, event: str, transport: str, received_at: datetime) -> JournalEntry:
+    def parse(
+        self, body: Any, event: str, transport: str, received_at: datetime
+    ) -> JournalEntry | None:
+        if event in self.ignored:
+            return None
         body = _object(body, "the message")
         if event not in self.events:
-            raise BadRequest(f"event={event!r} is not handled: use one of {', '.join(self.events)}")
+            raise BadRequest(
+                f"event={event[:40]!r} is not a ChirpStack v4 event: expected one of "
+                f"{', '.join(self.events + self.ignored)}"
+            )
         info = _object(body.get("deviceInfo"), "deviceInfo")
         dev_eui = _eui(info.get("devEui"), "deviceInfo.devEui")
-        application = info.get("applicationId")
+        application = _text(
+            info.get("applicationId"), "deviceInfo.applicationId", MAX_LENGTHS["application_id"]
+        )
         time_text = body.get("time")
-        rx = body.get("rxInfo") or []
-        if not isinstance(rx, list):
-            raise BadRequest("rxInfo must be a list")
+        rx = _gateways(body.get("rxInfo"), "rxInfo")
         if time_text is None:
-            ns_times = [str(g["nsTime"]) for g in rx if isinstance(g, dict) and g.get("nsTime")]
+            ns_times = [str(g["nsTime"]) for g in rx if g.get("nsTime")]
             time_text = min(ns_times) if ns_times else None
         ns_time = parse_time(time_text, "time") if time_text else received_at
-        dev_addr = body.get("devAddr")
+        dev_addr = check_dev_addr(body.get("devAddr"), "devAddr")
+        dedup = _text(body.get("deduplicationId"), "deduplicationId", 100)
         if event == "up":
-            dedup = body.get("deduplicationId")
-            if not isinstance(dedup, str) or not dedup:
+            if not dedup:
                 raise BadRequest("deduplicationId is missing from the ChirpStack uplink")
-            f_cnt = _int(body.get("fCnt"), "fCnt", 0)
-            f_port = _int(body.get("fPort"), "fPort", 0)
             payload_hex = _b64(body.get("data"), "data")
             decoded = body.get("object")
+            f_cnt, f_port, problem = _uplink_numbers(
+                body.get("fCnt"), body.get("fPort"),
+                payload_hex is not None or decoded is not None, ("fCnt", "fPort"),
+            )
             return JournalEntry(
                 dedup_key=f"cs:{dedup}",
                 network=self.name,
@@ -202,7 +348,7 @@ class ChirpStack:
                 received_at=received_at,
                 body=body,
                 payload_hash=payload_hash(f_port, payload_hex, decoded),
-                alt_key=f"{dev_eui}:{(dev_addr or '').upper()}:{f_cnt}" if dev_addr else None,
+                alt_key=f"{dev_eui}:{f_cnt}",
                 application_id=application,
                 dev_addr=dev_addr,
                 f_cnt=f_cnt,
@@ -210,9 +356,16 @@ class ChirpStack:
                 payload_hex=payload_hex,
                 decoded_object=decoded,
                 rx_metadata=rx,
+                dead_reason=problem,
             )
-        # join / status / log: identified by their deduplicationId when present, else content.
-        identity = body.get("deduplicationId") or _body_digest(body)[:32]
+        position = None
+        if event == "location":
+            position = _position(body.get("location"))
+            if position is None:
+                raise BadRequest("location needs latitude and longitude")
+        # join / status / log / location: identified by their deduplicationId when present,
+        # else by content.
+        identity = dedup or _body_digest(body)[:32]
         return JournalEntry(
             dedup_key=f"cs:{event}:{dev_eui}:{identity}",
             network=self.name,
@@ -225,6 +378,7 @@ class ChirpStack:
             payload_hash=_body_digest(body),
             application_id=application,
             dev_addr=dev_addr,
+            position=position,
         )
 
 
@@ -238,10 +392,26 @@ def parse_message(
     event: str = "up",
     transport: str = "webhook",
     received_at: datetime | None = None,
-) -> JournalEntry:
-    """A journal entry from one network-server message (BadRequest when it is malformed)."""
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
+) -> JournalEntry | None:
+    """A journal entry from one network-server message (BadRequest when it is malformed).
+
+    None for a message type that is accepted but holds nothing to store. A network time no
+    uplink can have (before LoRaWAN, or beyond ``max_skew`` ahead of ours) keeps the entry as
+    a dead letter with the reason, timed at arrival, so it never becomes a latest value.
+    """
     try:
         adapter = ADAPTERS[network]
     except KeyError:
         raise BadRequest(f"unknown network server {network!r}") from None
-    return adapter.parse(body, event, transport, received_at or datetime.now(UTC))
+    received_at = received_at or datetime.now(UTC)
+    entry = adapter.parse(body, event, transport, received_at)
+    if entry is None:
+        return None
+    for key in ("dedup_key", "alt_key"):
+        check_length(getattr(entry, key), key, MAX_LENGTHS[key])
+    problem = time_problem(entry.ns_time, received_at, max_skew)
+    if problem:
+        entry.dead_reason = entry.dead_reason or problem
+        entry.ns_time = received_at
+    return entry

@@ -4,32 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import Gauge
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from placehub.access.requests import current_principal
-from placehub.access.service import Principal
+from placehub.access.service import Principal, organisation_id
 from placehub.config import is_loopback
-from placehub.errors import BadRequest, PlacehubError, Unauthorized
+from placehub.errors import BadRequest, Forbidden, PlacehubError, Unauthorized
 from placehub.ingest import deadletters
 from placehub.ingest.adapters import parse_message
 from placehub.ingest.devices import DeviceSpec, device_health, readable_devices, register_device
-from placehub.ingest.journal import StoredOutcome
+from placehub.ingest.integrations import (
+    Integration,
+    create_integration,
+    list_integrations,
+    revoke_integration,
+    rotate_integration,
+    stamp,
+)
+from placehub.ingest.journal import JournalUnavailable, StoredOutcome
+from placehub.ingest.processing import BacklogStatus, backlog_status
 from placehub.ingest.service import IngestService
-from placehub.json_input import parse_json
+from placehub.ingest.validation import Limits, parse_body, too_large
 from placehub.lifespan import while_serving
 from placehub.sta.writes import WriteEvents
 from placehub.web.metrics import Metrics
 from placehub.web.security import API_SECURITY_HEADERS
+
+log = logging.getLogger(__name__)
 
 
 def service_of(app: FastAPI) -> IngestService:
@@ -42,16 +55,24 @@ def service_of(app: FastAPI) -> IngestService:
     return service
 
 
-def _accept(
-    app: FastAPI, network: str, event: str, headers: Mapping[str, str], raw: bytes
-) -> Future[StoredOutcome]:
-    """Check the credentials, parse the message and hand it to the journal writer.
+def limits_of(app: FastAPI) -> Limits:
+    settings = app.state.settings
+    return Limits(
+        max_body_bytes=settings.ingest_max_body_bytes,
+        max_skew=timedelta(seconds=settings.ingest_max_clock_skew_seconds),
+    )
 
-    Raises a PlacehubError that says what to fix when the request is not an acceptable uplink.
+
+def authenticate(app: FastAPI, network: str, headers: Mapping[str, str]) -> Integration | None:
+    """The integration the request's credentials belong to (None: local anonymous writes).
+
+    Checked before the body is read, so nobody without credentials can make the server read
+    (or store) a large body.
     """
     service = service_of(app)
     settings = app.state.settings
-    if service.authenticator.check(network, headers) is None:
+    integration = service.authenticator.check(network, headers)
+    if integration is None:
         has_credentials = "authorization" in headers or "x-placehub-secret" in headers
         if has_credentials or not (settings.anonymous_write and is_loopback(settings.host)):
             raise Unauthorized(
@@ -59,12 +80,33 @@ def _accept(
                 "the X-Placehub-Secret header of an integration ('placehub ingest integrations "
                 "add')"
             )
-    try:
-        body = parse_json(raw)
-    except BadRequest as error:
-        raise BadRequest(f"{error.message}; send the network server's JSON message "
-                         "unchanged") from None
-    entry = parse_message(network, body, event, "webhook", datetime.now(UTC))
+    return integration
+
+
+def _declared_length(headers: Mapping[str, str], limit: int) -> None:
+    """413 at once when the request says its body is over the limit."""
+    declared = headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared), limit)
+
+
+def accept(
+    app: FastAPI, network: str, event: str, raw: bytes, integration: Integration | None
+) -> Future[StoredOutcome] | None:
+    """Parse one message on its own and hand it to the journal writer.
+
+    None when the message is of a kind that is accepted and ignored. Raises a PlacehubError
+    that says what to fix when the message cannot be accepted.
+    """
+    service = service_of(app)
+    settings = app.state.settings
+    body = parse_body(raw)
+    entry = parse_message(
+        network, body, event, "webhook", datetime.now(UTC), limits_of(app).max_skew
+    )
+    if entry is None:
+        return None
+    stamp(entry, integration, settings.ingest_accept_simulated)
     return service.writer.submit(entry)
 
 
@@ -76,28 +118,45 @@ def _acknowledgement(outcome: StoredOutcome) -> dict[str, Any]:
     }
 
 
-async def _webhook(request: Request, network: str, event: str) -> JSONResponse:
-    stored = _accept(request.app, network, event, request.headers, await request.body())
+async def _stored(future: Future[StoredOutcome]) -> StoredOutcome:
     try:
-        outcome = await asyncio.wrap_future(stored)
-    except RuntimeError as error:
-        # Not stored: a 5xx makes the network server (or its retry queue) try again.
-        raise JournalUnavailable(f"the uplink was not stored ({error}); try again") from None
-    return JSONResponse(_acknowledgement(outcome))
+        return await asyncio.wrap_future(future)
+    except PlacehubError:
+        raise
+    except Exception:  # noqa: BLE001 - not stored: a 5xx makes the network server try again
+        log.exception("journal write failed")
+        raise JournalUnavailable("the uplink was not stored; try again") from None
+
+
+async def _webhook(request: Request, network: str, event: str) -> Response:
+    app = request.app
+    limit = limits_of(app).max_body_bytes
+    _declared_length(request.headers, limit)
+    integration = authenticate(app, network, request.headers)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(size, limit)
+        chunks.append(chunk)
+    stored = accept(app, network, event, b"".join(chunks), integration)
+    if stored is None:
+        return Response(status_code=204)
+    return JSONResponse(_acknowledgement(await _stored(stored)))
 
 
 WEBHOOK_PATHS = {"/ingest/ttn": "tts", "/ingest/chirpstack": "chirpstack"}
 
 
 class WebhookFastLane:
-    """Answers well-formed webhook uplinks ahead of the web middleware.
+    """Answers webhook posts ahead of the web middleware.
 
     Network servers post thousands of small uplinks a second; sessions, CSRF, gzip and the
     page error handlers do nothing for them but cost about a third of each request (measured
-    in bench/bench_ingest.py). This ASGI wrapper stores and acknowledges an uplink directly.
-    Anything else, including every request it cannot accept (wrong credentials, bad JSON, a
-    journal failure), goes on to the full app with its body replayed, so errors are answered
-    in one place and look the same whichever way a request came in.
+    in bench/bench_ingest.py). This ASGI wrapper checks the credentials (before reading the
+    body), reads at most the body limit, stores and acknowledges the uplink, and answers any
+    failure with the same JSON error body the app's handler gives.
     """
 
     def __init__(self, app: ASGIApp, placehub_app: FastAPI) -> None:
@@ -110,44 +169,41 @@ class WebhookFastLane:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        raw, more = await _read_body(receive)
         query = parse_qs(scope["query_string"].decode("latin-1"))
         event = query.get("event", ["up"])[-1] if network == "chirpstack" else "up"
+        status, body, extra = 200, b"", []
+        raw: bytes | None = None
         try:
-            if more:
-                raise BadRequest("the request body did not arrive whole")
-            outcome = await asyncio.wrap_future(
-                _accept(self.placehub_app, network, event, Headers(scope=scope), raw)
-            )
-        except Exception:  # noqa: BLE001 - the full app answers every failure, the same way
-            await self.app(scope, _replay(raw, receive), send)
+            headers = Headers(scope=scope)
+            limit = limits_of(self.placehub_app).max_body_bytes
+            _declared_length(headers, limit)
+            integration = authenticate(self.placehub_app, network, headers)
+            raw = await _read_body(receive, limit)
+            stored = accept(self.placehub_app, network, event, raw, integration)
+            if stored is None:
+                status = 204
+            else:
+                body = json.dumps(_acknowledgement(await _stored(stored))).encode()
+        except PlacehubError as error:
+            status = error.status_code
+            body = json.dumps({"error": {"code": status, "message": error.message}}).encode()
+            extra = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+        except Exception:  # noqa: BLE001 - the app's handlers answer the rest (database down)
+            await self.app(scope, receive if raw is None else _replay(raw, receive), send)
             return
-        body = json.dumps(_acknowledgement(outcome)).encode()
-        await send({
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
+        headers_out = [*API_SECURITY_HEADERS, *extra]
+        if status != 204:
+            headers_out += [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *API_SECURITY_HEADERS,
-            ],
-        })
+            ]
+        if status == 413:
+            headers_out.append((b"connection", b"close"))  # the rest of the body is not read
+        await send({"type": "http.response.start", "status": status, "headers": headers_out})
         await send({"type": "http.response.body", "body": body})
         metrics: Metrics | None = getattr(self.placehub_app.state, "metrics", None)
         if metrics is not None:
-            metrics.note("POST", scope["path"], 200, time.perf_counter() - started)
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The request body, and whether the client went away before sending all of it."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(chunks), True
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), False
+            metrics.note("POST", scope["path"], status, time.perf_counter() - started)
 
 
 def _replay(raw: bytes, receive: Receive) -> Receive:
@@ -164,10 +220,21 @@ def _replay(raw: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-class JournalUnavailable(PlacehubError):
-    """The journal could not store the uplink (database down or full)."""
-
-    status_code = 503
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, read no further than ``limit`` bytes (413 beyond)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest("the request body did not arrive whole")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(size, limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _require_writer(principal: Principal) -> None:
@@ -186,8 +253,42 @@ def outermost(app: FastAPI) -> None:
     app.add_middleware(WebhookFastLane, placehub_app=app)
 
 
+def _install_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Backlog, quarantine and degraded gauges on /metrics (one query per scrape)."""
+    cache: dict[str, Any] = {"at": -1e9, "status": None}
+
+    def status() -> BacklogStatus:
+        if time.monotonic() - cache["at"] > 1.0:
+            with app.state.database.connect() as conn:
+                cache["status"] = backlog_status(
+                    conn, app.state.settings.ingest_backlog_degraded_seconds
+                )
+            cache["at"] = time.monotonic()
+        result: BacklogStatus = cache["status"]
+        return result
+
+    gauges = (
+        ("placehub_ingest_backlog_entries", "LoRaWAN journal entries waiting to be processed.",
+         lambda: float(status().pending)),
+        ("placehub_ingest_backlog_oldest_seconds",
+         "Age of the oldest LoRaWAN journal entry waiting to be processed.",
+         lambda: status().oldest_pending_seconds),
+        ("placehub_ingest_quarantined_entries",
+         "LoRaWAN journal entries quarantined after their processing kept failing.",
+         lambda: float(status().quarantined)),
+        ("placehub_ingest_degraded",
+         "1 when ingest is degraded (old backlog or quarantined entries), as /healthz says.",
+         lambda: float(status().degraded)),
+    )
+    for name, description, read in gauges:
+        Gauge(name, description, registry=metrics.registry).set_function(read)
+
+
 def register(app: FastAPI) -> None:
     """Add this concern's routes to the app, and start/stop the ingest service with it."""
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        _install_metrics(app, metrics)
 
     async def stop(_: Any) -> None:
         service = service_of(app)
@@ -197,14 +298,88 @@ def register(app: FastAPI) -> None:
     while_serving(app, lambda _: service_of(app).start_mqtt(), stop)
 
     @app.post("/ingest/ttn", tags=["ingest"], summary="The Things Stack v3 uplink webhook")
-    async def ingest_ttn(request: Request) -> JSONResponse:
+    async def ingest_ttn(request: Request) -> Response:
         """Store a TTS uplink (or join-accept) durably in the journal, then answer 200."""
         return await _webhook(request, "tts", "up")
 
     @app.post("/ingest/chirpstack", tags=["ingest"], summary="ChirpStack v4 HTTP integration")
-    async def ingest_chirpstack(request: Request, event: str = "up") -> JSONResponse:
-        """Store a ChirpStack event (up, join, status, log) in the journal, then answer 200."""
+    async def ingest_chirpstack(request: Request, event: str = "up") -> Response:
+        """Store a ChirpStack event (up, join, status, log, location) in the journal, then
+        answer 200; ack, txack and integration events are answered 204."""
         return await _webhook(request, "chirpstack", event)
+
+    def admin_scope(principal: Principal) -> frozenset[int] | None:
+        """Organisations whose integrations ``principal`` manages (None: all); 401/403 else."""
+        _require_writer(principal)
+        if principal.write_anywhere:
+            return None
+        scope = frozenset(o for o in principal.roles if principal.can_admin(o))
+        if not scope:
+            raise Forbidden("integrations are managed by an organisation's admins")
+        return scope
+
+    def refresh_credentials() -> None:
+        service = getattr(app.state, "ingest", None)
+        if service is not None:
+            service.authenticator.invalidate()
+
+    @app.get("/api/ingest/integrations", tags=["ingest"])
+    def get_integrations(
+        request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Webhook integrations of the organisations the caller administers (no secrets)."""
+        scope = admin_scope(principal)
+        with request.app.state.database.connect() as conn:
+            return {"integrations": list_integrations(conn, scope)}
+
+    @app.post("/api/ingest/integrations", tags=["ingest"], status_code=201)
+    def post_integration(
+        body: dict[str, Any], request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """Create an integration for one organisation; the answer holds its secret, once."""
+        scope = admin_scope(principal)
+        allowed = {"name", "network", "organisation", "username"}
+        unknown = set(body) - allowed
+        if unknown:
+            raise BadRequest(f"unknown field(s) {', '.join(sorted(unknown))}; "
+                             f"allowed: {', '.join(sorted(allowed))}")
+        missing = [f for f in ("name", "network", "organisation") if not body.get(f)]
+        if missing:
+            raise BadRequest(f"missing field(s): {', '.join(missing)}")
+        if not all(isinstance(body.get(f), str | None) for f in allowed):
+            raise BadRequest("name, network, organisation and username must be text")
+        with request.app.state.database.begin() as conn:
+            org = organisation_id(conn, body["organisation"])
+            if scope is not None and org not in scope:
+                raise Forbidden(f"you are not an admin of {body['organisation']!r}")
+            secret = create_integration(
+                conn, body["name"], body["network"], body.get("username") or None,
+                organisation_id=org, actor=principal,
+            )
+        refresh_credentials()
+        return {"name": body["name"], "secret": secret}
+
+    @app.post("/api/ingest/integrations/{name}/rotate", tags=["ingest"])
+    def post_rotate_integration(
+        name: str, request: Request, principal: Principal = Depends(current_principal)
+    ) -> dict[str, Any]:
+        """A new secret for the integration (shown once); the old one stops working."""
+        scope = admin_scope(principal)
+        with request.app.state.database.begin() as conn:
+            secret = rotate_integration(conn, name, scope, actor=principal)
+        refresh_credentials()
+        return {"name": name, "secret": secret}
+
+    @app.delete("/api/ingest/integrations/{name}", tags=["ingest"], status_code=204)
+    def delete_integration_route(
+        name: str, request: Request, principal: Principal = Depends(current_principal)
+    ) -> Response:
+        """Revoke the integration: its secret opens nothing any more."""
+        scope = admin_scope(principal)
+        with request.app.state.database.begin() as conn:
+            revoke_integration(conn, name, scope, actor=principal)
+        refresh_credentials()
+        return Response(status_code=204)
 
     @app.post("/api/devices", tags=["devices"], status_code=201)
     def create_device(

@@ -427,15 +427,29 @@ def mqtt_command(
         None, "--topics", help="network:topic list (PLACEHUB_INGEST_MQTT_TOPICS)."
     ),
     url: str = typer.Option(None, "--url", help="Broker URL (PLACEHUB_MQTT_URL)."),
+    ca_file: str = typer.Option(
+        None, "--ca-file", help="CA certificate (PEM) of a private mqtts:// broker."
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="mqtts:// without checking the certificate (testing only)."
+    ),
+    organisation: str = typer.Option(
+        None, "--organisation", help="Write only to this organisation's devices (slug)."
+    ),
 ) -> None:
-    """Subscribe to TTS / ChirpStack MQTT and journal every uplink until stopped."""
+    """Subscribe to TTS / ChirpStack MQTT and journal every uplink until stopped.
+
+    A message that cannot be stored is logged and counted; the subscription carries on."""
     import asyncio
 
     from placehub.ingest.journal import JournalWriter
     from placehub.ingest.mqtt import run_subscription, subscriptions_from_settings
-    from placehub.ingest.processing import ProcessingWorker
+    from placehub.ingest.processing import ProcessingWorker, RetryPolicy
 
-    settings = with_overrides(ctx, ingest_mqtt_topics=topics, mqtt_url=url)
+    settings = with_overrides(
+        ctx, ingest_mqtt_topics=topics, mqtt_url=url, ingest_mqtt_ca_file=ca_file,
+        ingest_mqtt_tls_insecure=insecure or None,
+    )
     subscriptions = subscriptions_from_settings(settings)
     if not subscriptions:
         fail(
@@ -443,7 +457,17 @@ def mqtt_command(
             "(e.g. 'tts:v3/+/devices/+/up') or give --url and --topics"
         )
     with open_database(settings) as database:
-        worker = ProcessingWorker(database, settings.ingest_profiles_dir or None)
+        if organisation:
+            from placehub.access.service import organisation_id
+
+            with database.connect() as conn:
+                org = organisation_id(conn, organisation)
+            for subscription in subscriptions:
+                subscription.organisation_id = org
+        worker = ProcessingWorker(
+            database, settings.ingest_profiles_dir or None,
+            policy=RetryPolicy(max_attempts=max(1, settings.ingest_max_attempts)),
+        )
         writer = JournalWriter(database, on_commit=worker.wake)
         worker.start()
         writer.start()
@@ -461,11 +485,30 @@ def mqtt_command(
             worker.stop()
 
 
+def _organisation_option(conn: Any, organisation: str | None, everywhere: bool) -> int | None:
+    from placehub.access.service import organisation_id
+
+    if organisation and everywhere:
+        fail("give --organisation or --all-organisations, not both")
+    if not organisation and not everywhere:
+        fail(
+            "say whose devices the integration writes to: --organisation SLUG (its devices "
+            "only) or --all-organisations (a network server shared by every organisation)"
+        )
+    return organisation_id(conn, organisation) if organisation else None
+
+
 @integrations_app.command("add")
 def integrations_add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A name, e.g. ttn-rutland."),
     network: str = typer.Option(..., "--network", help="tts, chirpstack or any."),
+    organisation: str = typer.Option(
+        None, "--organisation", help="Slug of the organisation whose devices it writes to."
+    ),
+    everywhere: bool = typer.Option(
+        False, "--all-organisations", help="Let it write to every organisation's devices."
+    ),
     username: str = typer.Option(
         None,
         "--username",
@@ -477,9 +520,35 @@ def integrations_add(
     from placehub.ingest.integrations import create_integration
 
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
-        secret = create_integration(conn, name, network, username)
+        org = _organisation_option(conn, organisation, everywhere)
+        secret = create_integration(conn, name, network, username, organisation_id=org)
     how = f"Basic auth user {username!r}, password" if username else "header X-Placehub-Secret:"
     console.print(f"Integration {name} created. {how} {secret}")
+
+
+@integrations_app.command("rotate")
+def integrations_rotate(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The integration's name.")
+) -> None:
+    """Give the integration a new secret (printed once); the old one stops working at once."""
+    from placehub.ingest.integrations import rotate_integration
+
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        secret = rotate_integration(conn, name)
+    console.print(f"Integration {name}: new secret {secret} (the old one no longer works; "
+                  "servers re-read integrations within 5 s)")
+
+
+@integrations_app.command("revoke")
+def integrations_revoke(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The integration's name.")
+) -> None:
+    """Stop the integration's secret from opening anything (kept in the list as revoked)."""
+    from placehub.ingest.integrations import revoke_integration
+
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        revoke_integration(conn, name)
+    console.print(f"Integration {name} revoked.")
 
 
 @integrations_app.command("list")
@@ -495,10 +564,11 @@ def integrations_list(
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "network", "auth", "user", "created")
+    table = Table("name", "network", "organisation", "auth", "user", "created", "revoked")
     for row in rows:
         table.add_row(
-            row["name"], row["network"], row["auth"], row["username"] or "", str(row["created_at"])
+            row["name"], row["network"], row["organisation"] or "(all)", row["auth"],
+            row["username"] or "", str(row["created_at"]), str(row["revoked_at"] or ""),
         )
     print_table(table)
 

@@ -6,6 +6,7 @@ journal entry's key, so entries that were already processed never give duplicate
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
@@ -14,10 +15,13 @@ from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
 
 from placehub.access.service import Principal
 from placehub.db import Database
+from placehub.db.outage import database_unavailable
 from placehub.errors import BadRequest, Forbidden
-from placehub.ingest.journal import lock_for_writing, normalise_eui, write_turn
+from placehub.ingest.journal import lock_for_writing, normalise_eui, summarise, write_turn
 from placehub.ingest.processing import ProcessResult, process_entries
 from placehub.ingest.tables import ingest_devices, ingest_journal
+
+log = logging.getLogger(__name__)
 
 
 def dead_letter_scope(principal: Principal) -> frozenset[int] | None:
@@ -140,14 +144,23 @@ def replay(
             progress(start / len(ids), f"Replaying entries {start + 1} to "
                                        f"{min(start + chunk, len(ids))} of {len(ids)}")
         wanted = ids[start : start + chunk]
-        with write_turn(database), database.begin() as conn:
-            lock_for_writing(conn)
-            query = select(t).where(t.c.id.in_(wanted), condition).order_by(t.c.id)
-            if not database.is_sqlite:
-                query = query.with_for_update()
-            result = process_entries(conn, list(conn.execute(query)), extra_profiles)
+        try:
+            result = _replay_chunk(database, wanted, condition, extra_profiles)
+        except Exception as error:  # noqa: BLE001 - one entry that cannot be processed stays
+            if database_unavailable(error):
+                raise
+            result = ProcessResult()
+            for one in wanted:
+                try:
+                    result.add(_replay_chunk(database, [one], condition, extra_profiles))
+                except Exception as error:  # noqa: BLE001
+                    if database_unavailable(error):
+                        raise
+                    log.warning("replaying journal entry %d failed: %s", one, summarise(error))
+                    total.failed += 1
         if result.written:
             database.events.publish("observations.written", result.written)
+        result.events.publish(database)
         total.processed += result.processed
         total.dead_letters += result.dead_letters
         total.ignored += result.ignored
@@ -158,4 +171,18 @@ def replay(
         "dead_letters": total.dead_letters,
         "ignored": total.ignored,
         "new_observations": total.observations,
+        "failed": total.failed,
     }
+
+
+def _replay_chunk(
+    database: Database, wanted: list[int], condition: ColumnElement[bool],
+    extra_profiles: str | None,
+) -> ProcessResult:
+    t = ingest_journal
+    with write_turn(database), database.begin() as conn:
+        lock_for_writing(conn)
+        query = select(t).where(t.c.id.in_(wanted), condition).order_by(t.c.id)
+        if not database.is_sqlite:
+            query = query.with_for_update()
+        return process_entries(conn, list(conn.execute(query)), extra_profiles)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
+from placehub.access.requests import ANONYMOUS_WRITER
 from placehub.access.service import Principal
 from placehub.access.tables import VISIBILITIES, organisations
 from placehub.access.visibility import can_read, visible_clause
@@ -486,3 +487,48 @@ def import_devices(
 def specs_from_rows(rows: Sequence[dict[str, Any]]) -> list[DeviceSpec]:
     """``DeviceSpec``s from rows of a bulk-registration file."""
     return [DeviceSpec(**row) for row in rows]
+
+
+def add_network_datastream(
+    conn: Connection, dev_eui: str, quantity: str, name: str, events: WriteEvents
+) -> int:
+    """A Datastream for what the network reports about a device (ChirpStack's battery level),
+    added to its Thing when its profile has none, so the same rules and pages see it."""
+    from placehub.sta.tables import datastreams as datastream_table
+
+    device = conn.execute(select(ingest_devices).where(ingest_devices.c.dev_eui == dev_eui)).one()
+    streams = dict(device.datastreams)
+    if quantity in streams:
+        return int(streams[quantity])
+    slug = str(conn.execute(select(organisations.c.slug).where(
+        organisations.c.id == device.organisation_id)).scalar_one())
+    sensor_id = conn.execute(select(datastream_table.c.sensor_id).where(
+        datastream_table.c.id.in_(list(streams.values())))).scalar()
+    spec = QUANTITIES[quantity]
+    writer = ANONYMOUS_WRITER
+    op_id = _observed_property(
+        conn, writer, device.organisation_id, slug, name.lower(), quantity, events
+    )
+    body: dict[str, Any] = {
+        "name": f"{device.name} {name} (network)",
+        "description": f"{spec.description}, as reported by the LoRaWAN network server",
+        "observationType": spec.observation_type,
+        "unitOfMeasurement": {
+            "name": spec.unit,
+            "symbol": spec.symbol,
+            "definition": f"http://unitsofmeasure.org/ucum.html#{spec.unit}",
+        },
+        "properties": {"quantity": quantity, "key": quantity, "dev_eui": dev_eui,
+                       "source": "network"},
+        "Thing": {"@iot.id": device.thing_id},
+        "ObservedProperty": {"@iot.id": op_id},
+    }
+    body["Sensor"] = {"@iot.id": sensor_id} if sensor_id is not None else {
+        "name": f"LoRaWAN network {dev_eui}", "description": "the network server",
+        "encodingType": "text/plain", "metadata": "", ORGANISATION_ANNOTATION: slug,
+    }
+    stream = create_entity(conn, writer, "Datastreams", body, events)
+    streams[quantity] = stream
+    conn.execute(update(ingest_devices).where(ingest_devices.c.id == device.id)
+                 .values(datastreams=streams))
+    return stream

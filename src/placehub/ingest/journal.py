@@ -28,12 +28,44 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from placehub.db import Database
+from placehub.db.outage import database_unavailable
+from placehub.errors import BadRequest, PlacehubError
 from placehub.ingest.tables import ingest_journal
 
 log = logging.getLogger(__name__)
 
-# ChirpStack's (dev_eui, dev_addr, f_cnt) key only identifies an uplink within this window.
+# The (dev_eui, f_cnt) key, with the same payload, identifies one physical uplink only within
+# this window: the same uplink through two network servers or two integrations.
 ALT_KEY_WINDOW = timedelta(minutes=2)
+# A network server's own key (TTS session and frame counter) identifies an uplink only within
+# this window: copies of one uplink carry the same network time, while an ABP device that
+# restarts its frame counter repeats keys hours or days later with new readings.
+KEY_WINDOW = timedelta(minutes=10)
+
+
+class JournalUnavailable(PlacehubError):
+    """The journal could not store the uplink because the database is unavailable (a 503:
+    the network server or its queue may try again)."""
+
+    status_code = 503
+    headers = {"Retry-After": "5"}
+
+
+class UnstorableEntry(BadRequest):
+    """This one message cannot be stored (the rest of its batch was)."""
+
+
+def summarise(error: BaseException) -> str:
+    """A one-line account of a failure without SQL text or parameters (safe to answer)."""
+    original = getattr(error, "orig", None) or error
+    first = (str(original).strip().splitlines() or [""])[0]
+    return f"{type(original).__name__}: {first[:200]}"
+
+
+def _data_error(error: BaseException) -> bool:
+    """Whether a failure may come from the data of some entry (then it is worth finding which)
+    rather than from the database being unavailable or full (answered 503 to all)."""
+    return not (database_unavailable(error) or isinstance(error, OSError | MemoryError))
 
 
 def normalise_eui(value: str) -> str:
@@ -80,6 +112,14 @@ class JournalEntry:
     payload_hex: str | None = None
     decoded_object: Any = None
     rx_metadata: list[dict[str, Any]] = field(default_factory=list)
+    # Why the entry is kept as a dead letter from the start (impossible time, field mask).
+    dead_reason: str | None = None
+    ignored_reason: str | None = None  # kept, but never Observations (simulated uplinks)
+    simulated: bool = False
+    position: dict[str, Any] | None = None  # network-reported latitude / longitude
+    # The integration that delivered it and the organisation it writes for (None: any).
+    integration: str | None = None
+    organisation_id: int | None = None
 
     def row(self) -> dict[str, Any]:
         return {
@@ -103,8 +143,21 @@ class JournalEntry:
             "copies": 1,
             "counter_reset": False,
             "body": self.body,
-            "status": "pending",
+            "status": (
+                "dead_letter" if self.dead_reason
+                else "ignored" if self.ignored_reason else "pending"
+            ),
+            "reason": self.dead_reason or self.ignored_reason,
+            "processed_at": (
+                self.received_at if self.dead_reason or self.ignored_reason else None
+            ),
             "observation_count": 0,
+            "attempts": 0,
+            "retry_at": None,
+            "simulated": self.simulated,
+            "position": self.position,
+            "integration": self.integration,
+            "organisation_id": self.organisation_id,
         }
 
 
@@ -118,7 +171,9 @@ class StoredOutcome:
 
 
 def _gateway_id(item: dict[str, Any]) -> str:
-    ids = item.get("gateway_ids") or {}
+    ids = item.get("gateway_ids")
+    if not isinstance(ids, dict):
+        ids = {}
     return str(ids.get("gateway_id") or ids.get("eui") or item.get("gatewayId") or item)
 
 
@@ -177,8 +232,8 @@ def lock_for_writing(conn: Connection) -> None:
 
 
 _COLUMNS = [c.name for c in ingest_journal.columns if c.name != "id"]
-_JSON_COLUMNS = {"decoded_object", "rx_metadata", "body"}
-_TIME_COLUMNS = {"ns_time", "received_at", "processed_at"}
+_JSON_COLUMNS = {"decoded_object", "rx_metadata", "body", "position"}
+_TIME_COLUMNS = {"ns_time", "received_at", "processed_at", "retry_at"}
 _SQLITE_INSERT = (
     f"INSERT INTO ingest_journal ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
@@ -209,44 +264,64 @@ def _insert_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
     )
 
 
+_KNOWN = select(
+    ingest_journal.c.id, ingest_journal.c.dedup_key, ingest_journal.c.alt_key,
+    ingest_journal.c.payload_hash, ingest_journal.c.rx_metadata, ingest_journal.c.copies,
+    ingest_journal.c.ns_time,
+).where(
+    ingest_journal.c.dedup_key.in_(bindparam("keys", expanding=True))
+    | ingest_journal.c.alt_key.in_(bindparam("alts", expanding=True))
+)
+_IDS = select(ingest_journal.c.dedup_key, ingest_journal.c.id).where(
+    ingest_journal.c.dedup_key.in_(bindparam("keys", expanding=True))
+)
+
+
 def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[StoredOutcome]:
     """Store entries in this transaction: new ones inserted, duplicates merged, resets kept."""
     t = ingest_journal
     lock_for_writing(conn)
     reset_keys = {e.dedup_key: f"{e.dedup_key}#{e.payload_hash[:16]}" for e in entries}
-    wanted = {e.dedup_key for e in entries} | set(reset_keys.values())
-    known: dict[str, _Existing] = {}
-    for found in conn.execute(
-        select(t.c.id, t.c.dedup_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies).where(
-            t.c.dedup_key.in_(wanted)
-        )
-    ):
-        known[found.dedup_key] = _Existing(
-            found.id, found.payload_hash, found.rx_metadata or [], found.copies
-        )
+    timed_keys = [f"{e.dedup_key}@{e.ns_time:%Y%m%dT%H%M%S%f}" for e in entries]
+    wanted = {e.dedup_key for e in entries} | set(reset_keys.values()) | set(timed_keys)
     alt_keys = {e.alt_key for e in entries if e.alt_key}
+    known: dict[str, _Existing] = {}
     by_alt: dict[str, list[_Existing]] = {}
-    if alt_keys:
-        for found_alt in conn.execute(
-            select(
-                t.c.id, t.c.alt_key, t.c.payload_hash, t.c.rx_metadata, t.c.copies, t.c.ns_time
-            ).where(t.c.alt_key.in_(alt_keys))
-        ):
-            by_alt.setdefault(found_alt.alt_key, []).append(
-                _Existing(
-                    found_alt.id,
-                    found_alt.payload_hash,
-                    found_alt.rx_metadata or [],
-                    found_alt.copies,
-                    found_alt.ns_time,
-                )
+    # One query for both keys (a statement built once: building it costs more than running it).
+    # (an empty IN list would make SQLite scan the table)
+    for found in conn.execute(_KNOWN, {"keys": list(wanted), "alts": list(alt_keys) or ["-"]}):
+        if found.dedup_key in wanted:
+            known[found.dedup_key] = _Existing(
+                found.id, found.payload_hash, found.rx_metadata or [], found.copies,
+                found.ns_time,
             )
+        if found.alt_key in alt_keys:
+            by_alt.setdefault(found.alt_key, []).append(_Existing(
+                found.id, found.payload_hash, found.rx_metadata or [], found.copies,
+                found.ns_time,
+            ))
     new_rows: list[dict[str, Any]] = []
     new_index: list[int] = []
     outcomes: list[StoredOutcome | None] = [None] * len(entries)
     pending: dict[str, _Existing] = {}  # keys inserted earlier in this batch
     for index, entry in enumerate(entries):
-        match = pending.get(entry.dedup_key) or known.get(entry.dedup_key)
+        key = entry.dedup_key
+        reset = False
+        timed = timed_keys[index]
+        match = pending.get(timed) or known.get(timed)
+        if match is not None and match.payload_hash == entry.payload_hash:
+            key = timed  # a copy of a reading that repeated an old key
+        else:
+            match = pending.get(key) or known.get(key)
+            if (
+                match is not None
+                and match.ns_time is not None
+                and abs(match.ns_time - entry.ns_time) > KEY_WINDOW
+            ):
+                # The key is old: the device restarted its frame counter; a new reading.
+                log.info("frame counter of %s repeats key %s after %s: new reading",
+                         entry.dev_eui, key, abs(match.ns_time - entry.ns_time))
+                key, reset, match = timed, True, None
         if match is None and entry.alt_key:
             for candidate in by_alt.get(entry.alt_key, []):
                 if (
@@ -256,8 +331,6 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
                 ):
                     match = candidate
                     break
-        reset = False
-        key = entry.dedup_key
         if match is not None and match.payload_hash != entry.payload_hash:
             # Same key, other bytes: the device restarted its frame counter or rejoined.
             reset_key = reset_keys[entry.dedup_key]
@@ -303,7 +376,7 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
         else:
             conn.execute(insert(t), new_rows)
         keys = [row["dedup_key"] for row in new_rows]
-        found_ids = conn.execute(select(t.c.dedup_key, t.c.id).where(t.c.dedup_key.in_(keys)))
+        found_ids = conn.execute(_IDS, {"keys": keys})
         id_of = {key: journal_id for key, journal_id in found_ids}
         ids = [id_of[key] for key in keys]
     dirty = [e for e in known.values() if e.dirty]
@@ -402,23 +475,41 @@ class JournalWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[JournalEntry, Future[StoredOutcome]]]) -> None:
-        entries = [entry for entry, _ in batch]
+    def _write(self, entries: list[JournalEntry]) -> list[StoredOutcome]:
         for attempt in range(3):
             try:
                 with write_turn(self.database), self.database.begin() as conn:
-                    outcomes = write_entries(conn, entries)
-                break
+                    return write_entries(conn, entries)
             except IntegrityError:
                 # Another process stored one of these keys between our read and our insert
                 # (several workers on PostgreSQL): read again and retry.
                 if attempt == 2:
-                    self._fail(batch, "journal keys kept colliding with another writer")
-                    return
-            except Exception as error:  # noqa: BLE001 - every waiting request must be answered
-                log.exception("journal batch of %d failed", len(batch))
-                self._fail(batch, f"journal write failed: {error}")
+                    raise
+        raise AssertionError("unreachable")
+
+    def _commit(self, batch: list[tuple[JournalEntry, Future[StoredOutcome]]]) -> None:
+        """Store a batch; when it fails, store its halves, so only an entry that cannot be
+        stored on its own fails (and is answered with why), never its neighbours."""
+        entries = [entry for entry, _ in batch]
+        try:
+            outcomes = self._write(entries)
+        except Exception as error:  # noqa: BLE001 - every waiting request must be answered
+            if not _data_error(error):
+                log.error("journal batch of %d not stored: %s", len(batch), summarise(error))
+                self._fail(batch, JournalUnavailable(
+                    f"the uplink was not stored ({summarise(error)}); try again"))
                 return
+            if len(batch) == 1:
+                log.warning("journal entry %s of %s refused: %s",
+                            entries[0].dedup_key[:80], entries[0].dev_eui, summarise(error))
+                self._fail(batch, UnstorableEntry(
+                    f"this message cannot be stored ({summarise(error)}); check the fields "
+                    "the integration sends"))
+                return
+            middle = len(batch) // 2
+            self._commit(batch[:middle])
+            self._commit(batch[middle:])
+            return
         self.batches += 1
         self.entries += len(batch)
         self.last_commit = time.monotonic()
@@ -428,7 +519,7 @@ class JournalWriter:
             self.on_commit()
 
     @staticmethod
-    def _fail(batch: list[tuple[JournalEntry, Future[StoredOutcome]]], message: str) -> None:
+    def _fail(batch: list[tuple[JournalEntry, Future[StoredOutcome]]], error: Exception) -> None:
         for _, future in batch:
             if not future.done():
-                future.set_exception(RuntimeError(message))
+                future.set_exception(error)

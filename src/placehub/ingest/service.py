@@ -12,7 +12,7 @@ from placehub.config import Settings
 from placehub.db import Database
 from placehub.ingest.integrations import WebhookAuthenticator
 from placehub.ingest.journal import JournalWriter
-from placehub.ingest.processing import ProcessingWorker
+from placehub.ingest.processing import ProcessingWorker, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,10 @@ class IngestService:
         self.settings = settings
         extra = settings.ingest_profiles_dir or None
         self.worker = (
-            ProcessingWorker(database, extra, busy=self._webhooks_busy)
+            ProcessingWorker(
+                database, extra, busy=self._webhooks_busy,
+                policy=RetryPolicy(max_attempts=max(1, settings.ingest_max_attempts)),
+            )
             if settings.ingest_process
             else None
         )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from placehub.db.metadata import BigId, JSONType, UTCDateTime, metadata
@@ -49,6 +50,15 @@ ingest_journal = Table(
     Column("reason", Text, nullable=True),
     Column("processed_at", UTCDateTime, nullable=True),
     Column("observation_count", Integer, nullable=False, default=0),
+    # Processing attempts that failed with an error, and when the next may run: an entry that
+    # keeps failing is quarantined as a dead letter instead of blocking the worker.
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("retry_at", UTCDateTime, nullable=True),
+    Column("simulated", Boolean, nullable=False, default=False, server_default=false()),
+    Column("position", JSONType, nullable=True),  # network-reported latitude / longitude
+    # The integration that delivered the message and the organisation it may write for.
+    Column("integration", String(200), nullable=True),
+    Column("organisation_id", Integer, nullable=True),
     Index("ix_ingest_journal_status_id", "status", "id"),
     Index("ix_ingest_journal_dev_eui_ns_time", "dev_eui", "ns_time"),
 )
@@ -103,5 +113,7 @@ ingest_integrations = Table(
     Column("secret_hash", String(64), nullable=False),
     Column("organisation_id", ForeignKey("organisations.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("rotated_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),  # revoked secrets open nothing
     UniqueConstraint("name", name="uq_ingest_integrations_name"),
 )

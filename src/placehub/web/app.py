@@ -19,6 +19,7 @@ from placehub.db import Database
 from placehub.db.outage import OutageLog, database_unavailable
 from placehub.errors import BadRequest, PlacehubError
 from placehub.ingest import api as ingest_api
+from placehub.ingest.processing import backlog_status
 from placehub.insight import api as insight_api
 from placehub.json_input import JsonBodyMiddleware
 from placehub.places import api as places_api
@@ -107,9 +108,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
+        """ "ok", or "degraded: ..." (still 200: the server answers) when the ingest backlog
+        is old or journal entries were quarantined."""
         with app.state.database.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        return PlainTextResponse("ok")
+            status = backlog_status(conn, app.state.settings.ingest_backlog_degraded_seconds)
+        return PlainTextResponse(status.describe())
 
     # Innermost of the middleware: JSON bodies are checked after sessions and before routes.
     app.add_middleware(JsonBodyMiddleware, prefixes=("/api/",))
