@@ -143,7 +143,8 @@ def run_server(settings: Settings) -> None:
     console.print(
         f"placehub serving at http://{settings.host}:{settings.port}/ (SensorThings at /sta/v1.1)"
     )
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 # Each concern adds its commands (imported here, after ``app`` exists: the demo's commands

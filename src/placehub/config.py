@@ -95,6 +95,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "",
             "Secret for signing session cookies and CSRF tokens; empty generates one per run "
             "(sessions then end on restart)."),
+    Setting("cookie_secure", "auto",
+            "Secure flag of the session cookie: auto (set when the request came over HTTPS, "
+            "directly or through a proxy in forwarded_allow_ips that says X-Forwarded-Proto: "
+            "https), always, or never."),
+    Setting("hsts_seconds", 31536000,
+            "max-age of the Strict-Transport-Security header sent with every HTTPS response "
+            "(browsers then refuse plain HTTP to this host); 0 sends none.", int),
+    Setting("forwarded_allow_ips", "127.0.0.1",
+            "Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed "
+            "(comma-separated addresses or networks, '*' for any): the client address they give "
+            "is the one sign-in throttling counts, and their scheme decides Secure cookies and "
+            "HSTS."),
+    Setting("signin_account_attempts", 5,
+            "Wrong passwords for one username before sign-in to it waits (1 s, doubling with "
+            "each further wrong one, at most 15 minutes).", int),
+    Setting("signin_address_attempts", 20,
+            "Wrong passwords from one client address before sign-in from it waits the same "
+            "way.", int),
     Setting("mqtt_url", "",
             "MQTT broker for the SensorThings MQTT extension and LoRaWAN MQTT ingest, e.g. "
             "mqtt://127.0.0.1:1883; empty disables MQTT."),

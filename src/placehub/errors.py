@@ -35,6 +35,14 @@ class Conflict(PlacehubError):
     status_code = 409
 
 
+class PayloadTooLarge(PlacehubError):
+    status_code = 413
+
+
+class UnsupportedMediaType(PlacehubError):
+    status_code = 415
+
+
 class Unprocessable(PlacehubError):
     status_code = 422
 

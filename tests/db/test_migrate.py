@@ -67,3 +67,72 @@ def test_spatial_index_migration_indexes_existing_locations(database: Database,
     finally:
         if drop is not None:
             drop()
+
+
+def test_sqlite_tables_rebuilt_with_autoincrement_keep_rows_links_and_index(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Migration sta_0002 on a SQLite database holding a Thing with a Location, Datastream, two
+    generated FeaturesOfInterest of that Location and Observations keeps every row (dropping
+    the old tables cascades nothing), keeps the spatial triggers working, keeps the oldest
+    generated feature as the Location's, and from then on ids are not reused."""
+    from placehub.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    upgrade(url, "sta_0001")
+    database = Database(url)
+    point = "'{\"type\": \"Point\", \"coordinates\": [-0.72, 52.66]}'"
+    statements = [
+        "INSERT INTO organisations (slug, name, created_at) VALUES ('r', 'R', "
+        "'2026-01-01 00:00:00')",
+        "INSERT INTO things (name, description, organisation_id, visibility) VALUES "
+        "('Bin', '', 1, 'public')",
+        f"INSERT INTO locations (name, description, encoding_type, location, organisation_id, "
+        f"min_x, min_y, max_x, max_y) VALUES ('a', '', 'x', {point}, 1, -0.72, 52.66, -0.72, "
+        "52.66)",
+        "INSERT INTO thing_locations (thing_id, location_id) VALUES (1, 1)",
+        "INSERT INTO sensors (name, description, encoding_type, metadata, organisation_id) "
+        "VALUES ('s', '', 'x', 'm', 1)",
+        "INSERT INTO observed_properties (name, definition, description, organisation_id) "
+        "VALUES ('p', 'd', '', 1)",
+        "INSERT INTO datastreams (name, description, observation_type, unit_of_measurement, "
+        "thing_id, sensor_id, observed_property_id, observation_count) VALUES ('d', '', 'o', "
+        "'{}', 1, 1, 1, 2)",
+        *[f"INSERT INTO features_of_interest (name, description, encoding_type, feature, "
+          f"organisation_id, generated_from_location_id, min_x, min_y, max_x, max_y) VALUES "
+          f"('a', '', 'x', {point}, 1, 1, -0.72, 52.66, -0.72, 52.66)" for _ in range(2)],
+        *[f"INSERT INTO observations (datastream_id, feature_of_interest_id, "
+          f"phenomenon_time_start, result_type, result_number) VALUES (1, {f}, "
+          f"'2026-01-0{f} 00:00:00', 1, {f})" for f in (1, 2)],
+        "INSERT INTO things (name, description, organisation_id, visibility) VALUES "
+        "('Newest', '', 1, 'public')",
+        "DELETE FROM things WHERE id = 2",
+    ]
+    with database.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    database.dispose()
+    upgrade(url)
+    database = Database(url)
+    with database.begin() as conn:
+        count = {table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                 for table in ("things", "locations", "datastreams", "features_of_interest",
+                               "observations", "thing_locations")}
+        assert count == {"things": 1, "locations": 1, "datastreams": 1,
+                         "features_of_interest": 2, "observations": 2, "thing_locations": 1}
+        assert conn.exec_driver_sql(
+            "SELECT id FROM features_of_interest WHERE generated_from_location_id = 1").all() == [
+            (1,)]
+        conn.exec_driver_sql("UPDATE locations SET min_x = -0.5, max_x = -0.5")
+        assert conn.exec_driver_sql("SELECT min_x FROM locations_rtree").scalar() == (
+            pytest.approx(-0.5))
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        conn.exec_driver_sql("INSERT INTO things (name, description, organisation_id, "
+                             "visibility) VALUES ('Next', '', 1, 'public')")
+        # Thing 2 was deleted before the migration, which cannot know of it; from now on the
+        # sequence only rises.
+        newest = conn.exec_driver_sql("SELECT max(id) FROM things").scalar()
+        conn.exec_driver_sql(f"DELETE FROM things WHERE id = {newest}")
+        conn.exec_driver_sql("INSERT INTO things (name, description, organisation_id, "
+                             "visibility) VALUES ('After', '', 1, 'public')")
+        assert conn.exec_driver_sql("SELECT max(id) FROM things").scalar() == newest + 1
+    database.dispose()

@@ -114,3 +114,24 @@ def test_which_indicators_are_published_openly() -> None:
     assert published_openly(derived({"public_only": True}))
     assert not published_openly(derived({"public_only": False}))
     assert not published_openly(derived(None))
+
+
+def test_negative_counts_of_people_are_refused_with_the_row(database: Database) -> None:
+    """A negative value of an indicator that counts people is reported with its line, and
+    nothing is stored; negative values of other indicators (changes, scores) are kept."""
+    definitions, _ = parse_definitions_csv(DEFINITIONS)
+    text = "ward,claimants,green_space\nE05000555,12,-0.1\nE05000556,-3,0.2\nE05000557,inf,0.3\n"
+    with database.begin() as conn:
+        report = import_values_csv(conn, text, layer="ward", place_column="ward",
+                                   definitions=definitions)
+    assert report.errors == [
+        "line 3: claimants = '-3' is negative, but claimants counts people: give a count of 0 "
+        "or more",
+        "line 4: claimants = 'inf' is not a finite number",
+    ]
+    with database.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(indicator_values)).scalar_one() == 0
+    with database.begin() as conn:
+        report = import_values_csv(conn, "ward,green_space\nE05000555,-0.1\n", layer="ward",
+                                   place_column="ward", definitions=definitions)
+    assert report.ok

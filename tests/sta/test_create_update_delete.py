@@ -302,3 +302,13 @@ def test_bad_bodies_are_400_naming_the_problem(sta: StaClient) -> None:
                                headers={"Content-Type": "application/json"})
     assert not_a_number.status_code == 400 and "NaN" in not_a_number.json()["error"]["message"]
     assert sta.post("Things(1)", {"name": "x"}).status_code in {400, 404}
+
+
+def test_ids_of_deleted_entities_are_never_reused(sta: StaClient) -> None:
+    """Deleting the newest Thing and creating another gives a new id, on SQLite as on
+    PostgreSQL, so old links and subscriptions never address the new entity."""
+    first = sta.create("Things", {"name": "Bin A", "description": "litter bin"})
+    assert sta.delete(f"Things({first['@iot.id']})").status_code == 200
+    second = sta.create("Things", {"name": "Bin B", "description": "litter bin"})
+    assert second["@iot.id"] > first["@iot.id"]
+    assert sta.get(f"Things({first['@iot.id']})").status_code == 404

@@ -196,3 +196,38 @@ def test_dedup_keys_of_several_datastreams_in_one_batch(database: Database) -> N
     assert [(o.id, o.duplicate) for o in again.outcomes] == [
         (second_id, True), (again.outcomes[1].id, False), (first_id, True)]
     assert again.outcomes[1].id not in {first_id, second_id}
+
+
+def test_concurrent_writers_generate_one_feature(database: Database) -> None:
+    """Twelve writers posting the first Observations of one Location at once (each in its own
+    transaction, held open a moment) end up with one generated FeatureOfInterest, used by all."""
+    import threading
+    import time
+
+    with database.begin() as conn:
+        ids = make_datastream(conn)
+    start = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def post(number: int) -> None:
+        try:
+            start.wait()
+            with database.begin() as conn:
+                result = write_observations(conn, [NewObservation(ids["datastream"],
+                                                                  at(4, 0, number), number)])
+                assert result.outcomes[0].ok, result.outcomes[0].error
+                time.sleep(0.05)  # keep the transactions overlapping
+        except BaseException as error:  # noqa: BLE001 - reported by the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with database.connect() as conn:
+        features = conn.execute(select(features_of_interest.c.id)).scalars().all()
+        linked = set(conn.execute(select(observations.c.feature_of_interest_id)).scalars())
+        stored = conn.execute(select(func.count()).select_from(observations)).scalar_one()
+    assert len(features) == 1 and linked == set(features) and stored == 12

@@ -64,7 +64,7 @@ async def create_token(request: Request,
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
     if not isinstance(body, dict) or not isinstance(body.get("name", ""), str):
         raise BadRequest('the body is a JSON object with an optional "name" (text)')
-    name = str(body.get("name", ""))[:200]
+    name = str(body.get("name", ""))  # its column refuses more than 200 characters
     user_id = principal.user_id
     database: Database = request.app.state.database
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from placehub.access import audit, service
+from placehub.access import audit, service, signin
 from placehub.console import (
     console,
     fail,
@@ -91,6 +91,21 @@ def grant(ctx: typer.Context, username: str, org: str, role: str) -> None:
             actor=cli_actor(),
         )
     console.print(f"{username} is now {role} of {org}.")
+
+
+@users_app.command("password")
+def set_password(
+    ctx: typer.Context,
+    username: str,
+    password: str = typer.Option(None, help="The new password (asked for if omitted)."),
+) -> None:
+    """Set USERNAME's web sign-in password; every session they have open is signed out."""
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        ended = signin.set_password(conn, service.user_id(conn, username), password,
+                                    actor=cli_actor())
+    console.print(f"Password of [bold]{username}[/] changed; {ended} session(s) signed out.")
 
 
 @tokens_app.command("create")

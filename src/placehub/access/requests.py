@@ -12,11 +12,12 @@ from placehub.access.service import (
     ANONYMOUS,
     Principal,
     principal_for_token,
-    principal_for_user,
 )
+from placehub.access.signin import principal_for_session
 from placehub.config import is_loopback
 from placehub.db import Database
-from placehub.errors import Unauthorized
+from placehub.errors import Unauthorized, UnsupportedMediaType
+from placehub.json_input import is_json_content
 
 # Local testing only (refused off loopback by `serve`): anonymous requests may write anywhere.
 ANONYMOUS_WRITER = Principal(username="anonymous-writer", write_anywhere=True)
@@ -35,9 +36,10 @@ def current_principal(request: Request) -> Principal:
         token = credentials.strip() if scheme.lower() == "bearer" else basic_token(credentials)
         with database.connect() as conn:
             principal = principal_for_token(conn, token)
-    elif "session" in request.scope and request.session.get("user_id"):
+    elif "session" in request.scope and request.session.get("session_id"):
         with database.connect() as conn:
-            principal = principal_for_user(conn, int(request.session["user_id"]))
+            principal = principal_for_session(conn, str(request.session["session_id"]))
+        refuse_form_shaped_write(request)
     elif settings.anonymous_write and is_loopback(settings.host):
         principal = ANONYMOUS_WRITER
     request.state.principal = principal
@@ -62,3 +64,19 @@ def basic_token(credentials: str) -> str:
         raise Unauthorized("HTTP Basic needs an API token as the password (any user name); "
                            "create one with 'placehub tokens create'")
     return password
+
+
+# Where a signed-in browser may only write JSON. A cross-site form can send text/plain or a
+# form encoding without a preflight, never application/json: refusing the others stops it.
+JSON_ONLY_PREFIXES = ("/api/", "/sta/")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def refuse_form_shaped_write(request: Request) -> None:
+    """415 for a cookie-authenticated write to the APIs whose body is not declared JSON."""
+    if request.method not in WRITE_METHODS or not request.url.path.startswith(JSON_ONLY_PREFIXES):
+        return
+    if not is_json_content(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType(
+            "a signed-in browser may only send JSON here: send the body with "
+            "'Content-Type: application/json' (API clients: use an API token)")

@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -304,9 +305,18 @@ def authenticate_password(conn: Connection, username: str, password: str) -> Pri
     row = conn.execute(
         select(users.c.id, users.c.password_hash).where(users.c.username == username)
     ).first()
-    if row is None or not verify_password(password, row.password_hash):
+    # An unknown name (or one without a password) costs the same scrypt work as a known one,
+    # so the answer's timing does not tell which usernames exist.
+    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
+    matches = verify_password(password, stored)
+    if row is None or not row.password_hash or not matches:
         raise Unauthorized("wrong username or password")
     return principal_for_user(conn, int(row.id))
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password("placehub-no-such-user")
 
 
 def list_organisations(conn: Connection) -> list[dict[str, Any]]:

@@ -89,3 +89,15 @@ audit_log = Table(
     Column("subject_user_id", Integer, nullable=True, index=True),
     Index("ix_audit_log_organisation_id_at", "organisation_id", "at"),
 )
+
+# Signed-in web sessions: the session cookie carries a random id whose SHA-256 is kept here, so
+# signing out, a password change or an administrator ends a session on the server side.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -7,7 +7,6 @@ are converted to µg/m³ before any statistic (see ``air_quality.PPB_TO_UGM3``).
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
+from placehub import csv_cells
 from placehub.access.service import Principal
 from placehub.access.visibility import visible_clause
 from placehub.alerts import air_quality as aq
@@ -179,7 +179,7 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 def report_csv(report: dict[str, Any]) -> str:
     """The annual status table as CSV."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+    writer = csv_cells.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(report_rows(report))
     return buffer.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from placehub.errors import BadRequest
 from placehub.events import EventBus
 
 
@@ -20,9 +22,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def stored_json(value: Any) -> str:
+    """JSON text for a JSON column; NaN and infinities are refused, as no reader takes them
+    back (SQLite's JSON functions fail on the whole column, PostgreSQL refuses them)."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise BadRequest("a JSON value (properties, parameters, a result) contains NaN or an "
+                         "infinite number such as 1e999, which cannot be stored: send finite "
+                         "numbers") from None
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
+    kwargs.setdefault("json_serializer", stored_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -25,6 +25,7 @@ from placehub.ingest.adapters import parse_message
 from placehub.ingest.devices import DeviceSpec, device_health, readable_devices, register_device
 from placehub.ingest.journal import StoredOutcome
 from placehub.ingest.service import IngestService
+from placehub.json_input import parse_json
 from placehub.lifespan import while_serving
 from placehub.sta.writes import WriteEvents
 from placehub.web.metrics import Metrics
@@ -59,12 +60,10 @@ def _accept(
                 "add')"
             )
     try:
-        body = json.loads(raw)
-    except ValueError as error:
-        raise BadRequest(
-            f"the body is not valid JSON ({error}); send the network server's JSON "
-            "message unchanged"
-        ) from None
+        body = parse_json(raw)
+    except BadRequest as error:
+        raise BadRequest(f"{error.message}; send the network server's JSON message "
+                         "unchanged") from None
     entry = parse_message(network, body, event, "webhook", datetime.now(UTC))
     return service.writer.submit(entry)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
+from placehub import csv_cells
 from placehub.access import service
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal
@@ -305,7 +305,7 @@ def register(app: FastAPI) -> None:
         if chosen == "csv":
             rows = list(area_rows(summaries))
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=[*rows[0], "source"])
+            writer = csv_cells.DictWriter(out, fieldnames=[*rows[0], "source"])
             writer.writeheader()
             for row in rows:
                 writer.writerow({**row, "source": definition.credit})
@@ -332,7 +332,7 @@ def register(app: FastAPI) -> None:
         credit = result.nominal.definition.credit
         if chosen == "csv":
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=[*rows[0], "source"])
+            writer = csv_cells.DictWriter(out, fieldnames=[*rows[0], "source"])
             writer.writeheader()
             for row in rows:
                 writer.writerow({**row, "source": credit})
@@ -406,7 +406,7 @@ def register(app: FastAPI) -> None:
         credit = definition.source + (f" ({definition.licence})" if definition.licence else "")
         if chosen == "csv":
             out = io.StringIO()
-            writer = csv.writer(out)
+            writer = csv_cells.writer(out)
             writer.writerow(["layer", "place", "period", indicator_id, "source"])
             for row in rows:
                 cell = SUPPRESSED_MARK if row["suppressed"] else (

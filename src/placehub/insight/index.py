@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from placehub import csv_cells
 from placehub.insight import methods
 from placehub.insight.definition import (
     DefinitionError,
@@ -617,7 +618,7 @@ def write_csv(path: Path, rows: Iterable[dict[str, str]], credit: str = "") -> i
         writer: Any = None
         for row in rows:
             if writer is None:
-                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer = csv_cells.DictWriter(handle, fieldnames=list(row))
                 writer.writeheader()
             writer.writerow(row)
             count += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -311,6 +312,14 @@ def import_values_csv(
                 report.errors.append(f"line {line}: {column} = {row[column]!r} is not a number")
                 continue
             definition = given.get(column) or known[column]
+            if value is not None and not math.isfinite(value):
+                report.errors.append(f"line {line}: {column} = {row[column]!r} is not a finite "
+                                     "number")
+                continue
+            if value is not None and value < 0 and definition.counts_people:
+                report.errors.append(f"line {line}: {column} = {row[column]!r} is negative, but "
+                                     f"{column} counts people: give a count of 0 or more")
+                continue
             values.append(IndicatorValue(column, layer, code,
                                          period if period is not None else definition.period,
                                          value))

@@ -10,7 +10,6 @@ export carries the credits of its sources.
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, column, select, table
 from sqlalchemy.exc import DBAPIError
 
+from placehub import csv_cells
 from placehub.access.service import Principal
 from placehub.access.visibility import visible_clause
 from placehub.attribution import credits_for
@@ -406,7 +406,7 @@ def _cell(value: float | None, suppressed: bool = False) -> str:
 def profile_csv(profile: Profile) -> str:
     """The profile as CSV: one row per indicator, index domain and asset; credits as rows."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_cells.writer(out)
     writer.writerow(["layer", "code", "section", "id", "name", "value", "unit", "period",
                      "district_median", "district_mean", "source"])
     base = [profile.layer, profile.code]

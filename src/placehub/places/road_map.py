@@ -8,7 +8,6 @@ district's roads from a few hundred kilobytes.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from placehub import csv_cells
 from placehub.places.roads import RoadNetwork, distance_source
 
 # Douglas-Peucker tolerance in degrees (about 5 m in Britain): invisible at district zoom.
@@ -63,7 +63,7 @@ class RoadMap:
         for line in self.lines:
             by_way[line.way_id].append(line)
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_cells.writer(out, lineterminator="\n")
         writer.writerow(["osm_way_id", "length_m", "speed_mph", "one_way"])
         for way_id, pieces in sorted(by_way.items()):
             writer.writerow([way_id, round(sum(p.length_m for p in pieces)),

@@ -8,7 +8,6 @@ optional, and the forecast behind it), its fill and time window, and the crew's 
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from datetime import datetime
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from placehub import csv_cells
 from placehub.errors import NotFound
 
 DEFAULT_ZONE = "Europe/London"
@@ -161,7 +161,7 @@ def sheet_csv(detail: dict[str, Any], number: int, zone: str = DEFAULT_ZONE) -> 
     """One row per stop, in driving order."""
     vehicle = vehicle_of(detail, number)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for stop in vehicle["stops"]:
         writer.writerow([stop["sequence"], stop["arrival"], local_time(stop["arrival"], zone),

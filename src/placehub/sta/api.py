@@ -15,6 +15,7 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, MethodNotAllowed
+from placehub.json_input import parse_json
 from placehub.lifespan import while_serving
 from placehub.sta import batch, data_array, mqtt, writes
 from placehub.sta.conformance import conformance_uris
@@ -125,20 +126,14 @@ def _read(request: Request, resource: ResourcePath, options: Any, principal: Pri
     return _json({name: value})
 
 
-def _reject_constant(name: str) -> Any:
-    raise BadRequest(f"the request body contains {name}, which JSON does not allow: send a "
-                     "number or null")
-
-
 async def _body(request: Request) -> Any:
     """The JSON request body; 400 when it is missing or not JSON."""
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty: send a JSON entity")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    # Results too large or text that cannot be stored are refused per Observation (a data
+    # array answers "error" for that row); names and JSON columns refuse them on write.
+    return parse_json(raw, strict=False)
 
 
 @router.post("/$batch")

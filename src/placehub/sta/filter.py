@@ -295,11 +295,16 @@ class _Compiler:
     def on_number(self, node: Tree[Token]) -> _Operand:
         raw = str(node.children[0])
         position = self.position_of(node)
+        if len(raw) > 400:  # past any float; int() also refuses more than 4,300 digits
+            raise self.fail("number out of range", position)
         return self.number(float(raw) if any(c in raw for c in ".eE") else int(raw), position)
 
     def number(self, value: float | int, position: int) -> _Operand:
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise self.fail("number out of range", position) from None
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail("number out of range", position)
         sql_type = Integer() if isinstance(value, int) else Float()
@@ -319,7 +324,10 @@ class _Compiler:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             raise self.fail(f"{raw!r} is not a valid date and time", position) from None
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise self.fail(f"{raw} is outside the years 1-9999 in UTC", position) from None
 
     def datetime_literal(self, value: datetime, position: int) -> _Operand:
         return _Operand("datetime", position, sql=literal(value, UTCDateTime()), value=value)
@@ -447,6 +455,9 @@ class _Compiler:
                             end=table.c[prop.columns[1]],
                             end_nullable=prop.kind == "time_or_interval")
         path = tuple(self.json_step(step, position) for step in rest)
+        if prop.kind == "json" and not path:
+            raise self.fail(f"{prop.name} is a JSON object and cannot be compared whole: "
+                            f"compare one of its members, e.g. {prop.name}/name", position)
         if prop.kind == "json":
             return _Operand("json", position, json_column=table.c[prop.column], json_path=path)
         if prop.kind == "result":

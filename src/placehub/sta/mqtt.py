@@ -42,7 +42,8 @@ from sqlalchemy import Connection, select
 
 from placehub.access.service import ANONYMOUS, Principal, principal_for_token_prefix
 from placehub.db import Database
-from placehub.errors import PlacehubError
+from placehub.errors import BadRequest, PlacehubError
+from placehub.json_input import parse_json
 from placehub.sta import writes
 from placehub.sta.conformance import REQ
 from placehub.sta.model import (
@@ -374,9 +375,9 @@ class MqttBridge:
                         "publish (see the warning at start), so the sender is not known", topic)
             return None
         try:
-            body = json.loads(payload)
-        except ValueError:
-            log.warning("MQTT %s: the message is not JSON; ignored", topic)
+            body = parse_json(payload)
+        except BadRequest as error:
+            log.warning("MQTT %s: %s; ignored", topic, error.message)
             return None
         if not isinstance(body, dict) or "@iot.selfLink" in body:
             return None  # a notification (ours or another server's), not a creation request

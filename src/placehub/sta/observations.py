@@ -26,11 +26,11 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    insert,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from placehub.db.metadata import UTCDateTime
 from placehub.sta.tables import (
@@ -298,12 +298,18 @@ def stream_targets(conn: Connection, stream_ids: Iterable[int]) -> dict[int, Str
 
 def _generate_features(conn: Connection, targets: dict[int, StreamTarget],
                        stream_ids: set[int]) -> None:
-    """Give these Datastreams' targets a FeatureOfInterest made from their current Location."""
-    location_ids = {targets[s].location_id for s in stream_ids} - {None}
-    made: dict[int, tuple[int, Box | None]] = {}
-    for loc in conn.execute(select(locations).where(locations.c.id.in_(location_ids))):
-        result = conn.execute(
-            insert(features_of_interest).values(
+    """Give these Datastreams' targets a FeatureOfInterest made from their current Location.
+
+    Concurrent writers may generate for the same Location at once: the unique index on
+    generated_from_location_id lets one insert in, and every writer then reads that one.
+    """
+    location_ids = sorted({location for s in stream_ids
+                           if (location := targets[s].location_id) is not None})
+    insert_new = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+    for loc in conn.execute(select(locations).where(locations.c.id.in_(location_ids))
+                            .order_by(locations.c.id)):
+        conn.execute(
+            insert_new(features_of_interest).values(
                 name=loc.name,
                 description=loc.description or f"Generated from Location {loc.id}",
                 encoding_type=loc.encoding_type,
@@ -311,10 +317,16 @@ def _generate_features(conn: Connection, targets: dict[int, StreamTarget],
                 organisation_id=loc.organisation_id,
                 generated_from_location_id=loc.id,
                 min_x=loc.min_x, min_y=loc.min_y, max_x=loc.max_x, max_y=loc.max_y,
-            )
+            ).on_conflict_do_nothing(index_elements=["generated_from_location_id"])
         )
-        made[loc.id] = (int(result.inserted_primary_key[0]),  # type: ignore[index]
-                        _box(loc.min_x, loc.min_y, loc.max_x, loc.max_y))
+    f = features_of_interest
+    made = {
+        int(row.generated_from_location_id): (int(row.id), _box(row.min_x, row.min_y,
+                                                                row.max_x, row.max_y))
+        for row in conn.execute(select(f.c.id, f.c.generated_from_location_id, f.c.min_x,
+                                       f.c.min_y, f.c.max_x, f.c.max_y)
+                                .where(f.c.generated_from_location_id.in_(location_ids)))
+    }
     for stream_id in stream_ids:
         target = targets[stream_id]
         if target.location_id in made:

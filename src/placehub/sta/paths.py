@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlalchemy import BigInteger
+
 from placehub.errors import BadRequest, NotFound
 from placehub.sta.model import ENTITIES_BY_SET, Entity, Navigation, Property
 
@@ -86,6 +88,17 @@ def parse_id(raw: str, where: str) -> int:
     return int(text)
 
 
+def entity_id(entity: Entity, raw: str, where: str) -> int:
+    """The id of an entity addressed in a path; 404 beyond the range its ids can have."""
+    value = parse_id(raw, where)
+    # Datastream, Thing ... ids are 32-bit on PostgreSQL, Observation ids 64-bit: an id past
+    # that range cannot exist on either database.
+    limit = 2**63 - 1 if isinstance(entity.table.c.id.type, BigInteger) else 2**31 - 1
+    if not 0 < value <= limit:
+        raise NotFound(f"{entity.set_name}({value}) does not exist")
+    return value
+
+
 def parse_path(path: str) -> ResourcePath:
     """Parse the part of the URL after the service root (without the query string)."""
     segments = [s for s in path.strip("/").split("/")]
@@ -102,7 +115,8 @@ def parse_path(path: str) -> ResourcePath:
             raise NotFound(f"{first[0]} are not offered by this service ({NOT_OFFERED[first[0]]}); "
                            f"the entity sets are {offered}")
         raise NotFound(f"unknown entity set {first[0]!r} in {path!r}: use one of {offered}")
-    steps.append(Step(entity, None, None if first[1] is None else parse_id(first[1], segments[0])))
+    steps.append(Step(entity, None,
+                      None if first[1] is None else entity_id(entity, first[1], segments[0])))
     index = 1
     while index < len(segments):
         segment = segments[index]
@@ -123,7 +137,7 @@ def parse_path(path: str) -> ResourcePath:
                 raise BadRequest(f"{where}: {name} is a single entity and takes no id")
             steps.append(Step(
                 navigation.target_entity, navigation,
-                None if raw_id is None else parse_id(raw_id, segment),
+                None if raw_id is None else entity_id(navigation.target_entity, raw_id, segment),
             ))
             index += 1
             continue

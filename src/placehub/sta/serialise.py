@@ -51,7 +51,10 @@ def parse_time(value: Any, label: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise BadRequest(f"{label}: {value!r} has no time zone; add Z or an offset like +01:00")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
+        raise BadRequest(f"{label}: {value!r} is outside the years 1-9999 in UTC") from None
 
 
 def parse_interval(value: Any, label: str) -> tuple[datetime, datetime]:

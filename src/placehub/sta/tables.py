@@ -38,6 +38,7 @@ things = Table(
     CheckConstraint(
         "visibility IN ('public', 'partners', 'organisation', 'restricted')", name="visibility"
     ),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 locations = Table(
@@ -51,6 +52,7 @@ locations = Table(
     Column("properties", JSONType, nullable=True),
     Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
     *_bbox_columns(),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 thing_locations = Table(
@@ -67,6 +69,7 @@ historical_locations = Table(
     Column("id", Integer, primary_key=True),
     Column("time", UTCDateTime, nullable=False),
     Column("thing_id", ForeignKey("things.id", ondelete="CASCADE"), nullable=False, index=True),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 location_historical_locations = Table(
@@ -87,6 +90,7 @@ sensors = Table(
     Column("metadata", Text, nullable=False),
     Column("properties", JSONType, nullable=True),
     Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 observed_properties = Table(
@@ -98,6 +102,7 @@ observed_properties = Table(
     Column("description", Text, nullable=False, default=""),
     Column("properties", JSONType, nullable=True),
     Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 datastreams = Table(
@@ -124,6 +129,7 @@ datastreams = Table(
     Column("observation_count", BigId, nullable=False, default=0),
     Column("latest_observation_id", BigId, nullable=True),
     Column("latest_phenomenon_time", UTCDateTime, nullable=True),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 features_of_interest = Table(
@@ -138,8 +144,10 @@ features_of_interest = Table(
     Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
     # The Location this FeatureOfInterest was generated from, so it is reused, not duplicated.
     Column("generated_from_location_id",
-           ForeignKey("locations.id", ondelete="SET NULL"), nullable=True, index=True),
+           ForeignKey("locations.id", ondelete="SET NULL"), nullable=True, index=True,
+           unique=True),
     *_bbox_columns(),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )
 
 # result_type codes for observations.result_type
@@ -170,4 +178,5 @@ observations = Table(
     Column("dedup_key", String(200), nullable=True),
     Index("ix_observations_datastream_time", "datastream_id", "phenomenon_time_start", "id"),
     Index("uq_observations_datastream_dedup", "datastream_id", "dedup_key", unique=True),
+    sqlite_autoincrement=True,  # ids never reused (migration sta_0002)
 )

@@ -3,7 +3,6 @@ layers drawn under the assets (ward outlines, roads), served as compact gzipped 
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import json
@@ -16,6 +15,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from placehub import csv_cells
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.assets.status import STATUS_LABELS
 from placehub.assets.types import asset_type_label
@@ -91,7 +91,7 @@ def table_csv(request: Request, principal: Principal, public: bool) -> Response:
     assets = view.sorted(COLUMNS, order.sort, order.direction, params.get("type", ""),
                          asset_status(params))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out, lineterminator="\n")
     writer.writerow(["id", "name", "type", "status", "fill_percent", "last_reading",
                      "longitude", "latitude"])
     for asset in assets:

@@ -10,10 +10,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
+from placehub.access.signin import SignInThrottle
 from placehub.errors import PlacehubError
 from placehub.web import asset_snapshot, branding
 from placehub.web.jobs import JobRunner
-from placehub.web.security import SecurityHeadersMiddleware
+from placehub.web.security import SecurityHeadersMiddleware, TransportSecurityMiddleware
 from placehub.web.session import SignInRequired, session_secret
 from placehub.web.templating import render
 from placehub.web.views import ROUTERS
@@ -39,7 +40,12 @@ def register(app: FastAPI) -> None:
         SessionMiddleware, secret_key=session_secret(settings), session_cookie="placehub_session",
         same_site="lax", https_only=False, max_age=12 * 3600,
     )
+    app.add_middleware(TransportSecurityMiddleware, cookie_secure=settings.cookie_secure,
+                       hsts_seconds=int(settings.hsts_seconds))
     app.add_middleware(SecurityHeadersMiddleware)
+    app.state.signin_throttle = SignInThrottle(
+        account_free=int(settings.signin_account_attempts),
+        address_free=int(settings.signin_address_attempts))
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     json_handler = app.exception_handlers.get(PlacehubError)
@@ -69,5 +75,6 @@ def register(app: FastAPI) -> None:
 
 def _error_title(status: int) -> str:
     return {400: "There is a problem", 401: "Sign in to continue", 403: "You cannot do that",
-            404: "Page not found", 409: "That clashes with existing data"}.get(
+            404: "Page not found", 409: "That clashes with existing data",
+            429: "Too many attempts"}.get(
         status, "There is a problem")

@@ -96,3 +96,40 @@ async def checked_form(request: Request) -> FormData:
             "and submit it again"
         )
     return form
+
+
+class TransportSecurityMiddleware:
+    """Marks cookies ``Secure`` and sends HSTS when the request came over HTTPS.
+
+    Whether it did is the ASGI scheme, which the server sets from ``X-Forwarded-Proto`` only
+    for proxies it trusts (the forwarded_allow_ips setting).
+    """
+
+    def __init__(self, app: ASGIApp, cookie_secure: str = "auto", hsts_seconds: int = 0) -> None:
+        if cookie_secure not in {"auto", "always", "never"}:
+            raise ValueError(f"cookie_secure {cookie_secure!r}: use auto, always or never")
+        self.app = app
+        self.cookie_secure = cookie_secure
+        self.hsts = f"max-age={hsts_seconds}".encode() if hsts_seconds > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        secure = self.cookie_secure == "always" or (self.cookie_secure == "auto" and https)
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start" and (secure or https):
+                headers: list[Any] = []
+                for name, value in message.get("headers", []):
+                    if (secure and name.lower() == b"set-cookie"
+                            and b"; secure" not in value.lower()):
+                        value = value + b"; secure"
+                    headers.append((name, value))
+                if https and self.hsts is not None:
+                    headers.append((b"strict-transport-security", self.hsts))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_secured)

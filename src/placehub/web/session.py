@@ -31,7 +31,7 @@ def viewer(request: Request) -> Principal:
     try:
         principal = current_principal(request)
     except Unauthorized:
-        request.session.pop("user_id", None)
+        request.session.pop("session_id", None)
         request.state.principal = ANONYMOUS
         return ANONYMOUS
     request.state.principal = principal

@@ -3,7 +3,6 @@ the maps draw (placehub's own: no tile server is needed)."""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import io
@@ -14,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from placehub import csv_cells
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.assets.detail import AssetDetail, asset_detail, thresholds_dict
 from placehub.assets.forecasting import Crossing
@@ -191,7 +191,7 @@ def history_csv(request: Request, thing_id: int, datastream_id: int, days: int =
                 principal: Principal = Depends(officer)) -> Response:
     asset, reading, rows = _history(request, principal, thing_id, datastream_id, days)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_cells.writer(out)
     writer.writerow(["asset_id", "asset", "quantity", "unit", "phenomenon_time", "value"])
     for time, value in rows:
         writer.writerow([asset.id, asset.name, reading.quantity, reading.unit, time.isoformat(),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from placehub.access.service import Principal, authenticate_password
+from placehub.access import signin
+from placehub.access.service import Principal
 from placehub.errors import Unauthorized
 from placehub.web.security import checked_form
 from placehub.web.session import viewer
@@ -38,24 +40,54 @@ async def login(request: Request, _: Principal = Depends(viewer)) -> Response:
         errors["username"] = "Enter your username"
     if not password:
         errors["password"] = "Enter your password"
+    headers: dict[str, str] = {}
+    status = 400
     if not errors:
         database = request.app.state.database
+        address = request.client.host if request.client else "unknown"
         try:
-            with database.connect() as conn:
-                principal = authenticate_password(conn, username, password)
+            principal = await signin.sign_in(database, request.app.state.signin_throttle,
+                                              username, password, address)
+        except signin.TooManyAttempts as error:
+            status, headers = 429, error.headers
+            errors["password"] = (f"Too many wrong passwords: wait {error.retry_after} seconds "
+                                  "before you try again")
         except Unauthorized:
             errors["password"] = "The username or password is not right"
         else:
             # A fresh session on sign-in (no fixation); a new CSRF token is made on next render.
+            previous = request.session.get("session_id")
+
+            def replace_session() -> str:
+                with database.begin() as conn:
+                    if previous:
+                        signin.end_session(conn, str(previous))
+                    signin.forget_expired_sessions(conn)
+                    return signin.start_session(conn, int(principal.user_id or 0))
+
+            # A write: in a worker thread, so waiting for the database never stalls the loop.
+            session_id = await run_in_threadpool(replace_session)
             request.session.clear()
-            request.session["user_id"] = principal.user_id
+            request.session["session_id"] = session_id
             return RedirectResponse(target, status_code=303)
-    return render(request, "login.html", status_code=400, title="Sign in", next=target,
-                  errors=errors, username=username)
+    # Rendering is CPU work: off the event loop too, so a flood of wrong passwords (each
+    # answered with the form and its errors) does not hold up webhooks.
+    response = await run_in_threadpool(
+        lambda: render(request, "login.html", status_code=status, title="Sign in", next=target,
+                       errors=errors, username=username))
+    response.headers.update(headers)
+    return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await checked_form(request)
+    session_id = request.session.get("session_id")
+    if session_id:
+        def end() -> None:
+            with request.app.state.database.begin() as conn:
+                signin.end_session(conn, str(session_id))
+
+        await run_in_threadpool(end)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
