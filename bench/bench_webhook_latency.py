@@ -163,7 +163,7 @@ def main() -> None:
                     "service": "waste", "date": tomorrow, "runtime_seconds": args.plan_seconds},
                     timeout=300)
                 plan.update(status=response.status_code, seconds=time.perf_counter() - started,
-                            stops=len(response.json().get("stops", []))
+                            stops=sum(len(v["stops"]) for v in response.json()["vehicles"])
                             if response.status_code == 201 else response.text[:200])
 
             planner = threading.Thread(target=plan_round)
@@ -182,8 +182,9 @@ def main() -> None:
         return (f"{name:<34} {len(values):>6} uplinks  p50 {p50 * 1000:7.1f} ms  "
                 f"p99 {p99 * 1000:7.1f} ms  p99/baseline {p99 / percentile(alone, 0.99):5.2f}x")
 
-    print(f"webhook latency, {WEBHOOK_CLIENTS} clients x {1 / WEBHOOK_INTERVAL:.0f}/s, SQLite, "
-          f"{platform.machine()} {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"webhook latency, {WEBHOOK_CLIENTS} clients x {1 / WEBHOOK_INTERVAL:.0f}/s each, "
+          f"SQLite, {platform.machine()} {os.cpu_count()} cores, "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(line("alone (baseline)", alone))
     print(line("with a sign-in flood", flooded))
     print(line(f"while a {args.plan_seconds:g} s plan solves", planning))

@@ -35,6 +35,9 @@ const copies = {
   "maplibre-gl/dist/maplibre-gl-csp-worker.js": "maplibre-gl-csp-worker.js",
   "d3/dist/d3.min.js": "d3.min.js",
   "@observablehq/plot/dist/plot.umd.min.js": "plot.umd.min.js",
+  // The API reference page (/api/docs) runs Swagger UI from placehub's own files.
+  "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
+  "swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
 };
 for (const [from, to] of Object.entries(copies)) {
   copyFileSync(join(root, "node_modules", from), join(out, to));

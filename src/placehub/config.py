@@ -178,6 +178,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rounds_restarts", 3,
             "Route solver restarts per plan (seeds seed, seed+1, ...), each with an equal share "
             "of the time; the cheapest plan is kept.", int),
+    Setting("rounds_bank_holiday_factor", 1.5,
+            "Litter expected on a bank holiday (England and Wales) in town-centre and park bins, "
+            "times the usual; other bins expect half the extra. 1: bank holidays are ordinary "
+            "days.", float),
+    Setting("rounds_bank_holidays_file", "",
+            "GOV.UK bank-holidays.json to take bank holidays from (england-and-wales); empty: "
+            "the holidays package's England and Wales calendar."),
+    Setting("rounds_events_file", "",
+            "CSV of events the council knows of (header date,place,factor,title; place a town "
+            "or village, empty for everywhere): their bins are forecast at factor times the "
+            "usual litter on the day. Empty: none."),
+    Setting("rounds_event_factor", 2.0,
+            "Litter expected on an event day when the events file gives no factor.", float),
     Setting("rounds_road_network", "",
             "OSM extract (.osm.pbf) for road distances; empty means "
             "DATA_DIR/AREA/roads.osm.pbf when the places road network is available."),
@@ -213,6 +226,9 @@ SETTINGS: tuple[Setting, ...] = (
             "LSOA profiles."),
     Setting("transparency_contact", "",
             "Contact email published in the algorithmic transparency records (Tier 1)."),
+    Setting("feedback_email", "",
+            "Email address the web UI's feedback link, accessibility statement and privacy "
+            "notice give for contacting the council; empty: they name the council only."),
     Setting("web_asset_snapshot_seconds", 30,
             "How often the web UI re-reads every asset for its map, tables and overview, in "
             "seconds (writes through placehub show at once; this catches other processes).",

@@ -48,7 +48,8 @@ def test_small_demo_build(database: Database, small_demo: Settings) -> None:
             datastreams.c.properties["quantity"].as_string().in_(
                 ["fill_level", "soil_moisture", "pm2_5"]))).scalar_one()
     assert counts == {"litter_bin": PER_TYPE, "flowerbed": PER_TYPE,
-                      "air_quality_station": PER_TYPE, "depot": 1, "tip": 1}
+                      "air_quality_station": PER_TYPE, "depot": 1, "tip": 1,
+                      "parking_bay": 4 * PER_TYPE}  # two car parks in each of two towns
     assert empty == 0
     assert _count(database, observations) > 2 * 8 * PER_TYPE * 2
 

@@ -278,3 +278,19 @@ def test_prediction_interval_covers_most_outcomes() -> None:
             total += 1
     assert total > 100
     assert 0.65 <= inside / total <= 0.97
+
+
+def test_sensor_stuck_low_across_an_emptying_is_detected() -> None:
+    """A sensor stuck near empty, read unchanged for two days across a recorded emptying, is
+    stuck (the emptying hides it: a low value hardly moves); a run at exactly empty is not."""
+    values = noisy_steady(0.1, 9) + [0.05] * 5  # stuck at 5% from day 4.5
+    start = NOW - 6.5 * DAY
+    emptied = start + 10.5 * DAY / 2  # between the stuck readings
+    need = PlacehubForecaster().forecast(
+        AssetHistory(1, LITTER_BIN, series(values, start), [emptied]), NOW, NOW + DAY)
+    assert not need.trusted and any("stuck" in flag for flag in need.flags)
+    zeros = noisy_steady(0.1, 9)[:8] + [0.0] * 5
+    clipped = PlacehubForecaster().forecast(
+        AssetHistory(1, LITTER_BIN, series(zeros, start), [start + 8.5 * DAY / 2]), NOW,
+        NOW + DAY)
+    assert not any("stuck" in flag for flag in clipped.flags)

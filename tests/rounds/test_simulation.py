@@ -118,3 +118,31 @@ def test_bad_configuration_refused() -> None:
         SimulationConfig(days=0)
     with pytest.raises(ValueError, match="history"):
         SimulationConfig(warmup_days=1)
+
+
+def test_calendar_known_to_placehub_and_fixed_rounds(rutland) -> None:  # type: ignore[no-untyped-def]
+    """With the calendar, town-centre bins know Good Friday at the council's estimate, every bin
+    of an event's place knows the event, and fixed rounds add those bins on the day; without
+    it, nothing is known and nothing added."""
+    from datetime import date
+
+    from placehub.rounds.calendar import DEFAULT_BANK_HOLIDAY_FACTOR
+
+    sites, model = rutland
+    config = SimulationConfig(days=14, seed=2, warmup_days=7, max_iterations=50)
+    simulation = Simulation(sites, model, HaversineDistance(), config)
+    good_friday = date(2026, 4, 3)
+    centre = [s for s in sites if simulation.settings[s.id] == "town_centre"]
+    assert centre and all(simulation.known[s.id][good_friday] == DEFAULT_BANK_HOLIDAY_FACTOR
+                          for s in centre)
+    events = simulation.world.event_days()
+    assert events, "the realistic scenario draws events over 21 days"
+    day, place = events[0]
+    in_place = [s for s in sites if simulation.world.places[s.id] == place]
+    assert all(simulation.known[s.id][day] >= config.calendar_event_factor for s in in_place)
+    states = simulation.initial_states()
+    fixed_ids = {c.asset_id for c in simulation._fixed(states, good_friday)}
+    assert {s.id for s in centre} <= fixed_ids
+    plain = Simulation(sites, model, HaversineDistance(),
+                       SimulationConfig(days=14, seed=2, warmup_days=7, calendar=False))
+    assert not any(plain.known.values()) and not any(plain.extra_days.values())

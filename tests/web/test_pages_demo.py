@@ -79,7 +79,7 @@ def test_plan_a_round_then_mark_a_stop_done(demo: Demo, demo_client: TestClient,
     marked = demo_client.post(stop_action, data={"status": "done",
                                                  "csrf_token": csrf_of(plan_page.text)})
     assert marked.status_code == 200
-    assert ">done<" in marked.text and '1 done' in marked.text
+    assert ">Done</strong>" in marked.text and '1 done' in marked.text
 
 
 def test_crew_page_all_sheets_and_replan(demo: Demo, demo_client: TestClient,
@@ -190,10 +190,15 @@ def test_skipping_a_stop_needs_a_reason(demo: Demo, demo_client: TestClient) -> 
     action = re.search(r'action="(/rounds/\d+/stops/\d+)"', plan).group(1)  # type: ignore[union-attr]
     refused = demo_client.post(action, data={"status": "skipped", "reason": " ",
                                              "csrf_token": csrf_of(plan)})
-    assert refused.status_code == 400 and "needs a reason" in refused.text
+    assert refused.status_code == 400
+    stop = action.rsplit("/", 1)[1]
+    # On the plan page itself: the error summary links to the stop's reason, which shows it.
+    assert re.search(rf'govuk-error-summary.*href="#reason-{stop}"', refused.text, re.S)
+    assert f'id="reason-{stop}-error"' in refused.text
+    assert "Enter why the stop was skipped" in refused.text
     skipped = demo_client.post(action, data={"status": "skipped", "reason": "blocked access",
                                              "csrf_token": csrf_of(plan)})
-    assert skipped.status_code == 200 and "skipped: blocked access" in skipped.text
+    assert skipped.status_code == 200 and "Skipped</strong> blocked access" in skipped.text
 
 
 def test_about_the_data_lists_every_credit(client: TestClient, data_dir: Path) -> None:

@@ -73,7 +73,6 @@ ROUTES: dict[tuple[str, str], Case] = {
     # --- the app, documentation and operations ---
     ("GET", "/api/openapi.json"): Case("/api/openapi.json", OPEN),
     ("GET", "/api/docs"): Case("/api/docs", OPEN),
-    ("GET", "/docs/oauth2-redirect"): Case("/docs/oauth2-redirect", OPEN),
     ("GET", "/healthz"): Case("/healthz", OPEN),
     ("GET", "/metrics"): Case("/metrics", OPEN),
     ("GET", "/brand.css"): Case("/brand.css", OPEN),
@@ -199,6 +198,10 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/public/map"): Case("/public/map", PUBLIC),
     ("GET", "/public/map.csv"): Case("/public/map.csv", PUBLIC),
     ("GET", "/about-the-data"): Case("/about-the-data", PUBLIC),
+    ("GET", "/accessibility"): Case("/accessibility", PUBLIC),
+    ("GET", "/cookies"): Case("/cookies", PUBLIC),
+    ("GET", "/privacy"): Case("/privacy", PUBLIC),
+    ("GET", "/feedback"): Case("/feedback", PUBLIC),
     ("GET", "/public/air"): Case("/public/air", PUBLIC),
     ("GET", "/public/places"): Case("/public/places", PUBLIC),
     ("GET", "/public/places/{code}"): Case("/public/places/E05007654", PUBLIC),

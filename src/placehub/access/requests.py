@@ -68,8 +68,9 @@ def basic_token(credentials: str) -> str:
 
 # Where a signed-in browser may only write JSON. A cross-site form can send text/plain or a
 # form encoding without a preflight, never application/json: refusing the others stops it.
+# DELETE carries no body (and no form can send it cross-site), so the access rule alone answers.
 JSON_ONLY_PREFIXES = ("/api/", "/sta/")
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def refuse_form_shaped_write(request: Request) -> None:

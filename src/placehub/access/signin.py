@@ -72,9 +72,10 @@ class SignInThrottle:
         self.base_seconds, self.max_seconds = base_seconds, max_seconds
         self.forget_seconds, self.max_keys = forget_seconds, max_keys
         self.clock = clock
-        # Password hashing uses one core at most: a flood of sign-ins queues here instead of
-        # taking the CPU that webhooks and pages need.
-        self.hashing = anyio.CapacityLimiter(1)
+        # Sign-in work (the hash, the answer's rendering) runs in one worker thread at a time:
+        # a flood of sign-ins queues here instead of taking the CPU (and the interpreter
+        # lock) that webhooks and pages need.
+        self.work = anyio.CapacityLimiter(1)
         self._keys: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
 
     @staticmethod
@@ -125,7 +126,7 @@ async def sign_in(database: Database, throttle: SignInThrottle, username: str, p
             return authenticate_password(conn, username, password)
 
     try:
-        principal = await anyio.to_thread.run_sync(attempt, limiter=throttle.hashing)
+        principal = await anyio.to_thread.run_sync(attempt, limiter=throttle.work)
     except Unauthorized:
         throttle.failed(username, address)
         raise

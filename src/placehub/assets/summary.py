@@ -231,7 +231,8 @@ def counts_by_type_and_status(assets: list[AssetSummary]) -> list[dict[str, Any]
     for asset in assets:
         by_type.setdefault(asset.asset_type, Counter())[asset.status] += 1
     return [
-        {"type": asset_type_label(kind), "counts": counts, "total": sum(counts.values())}
+        {"type": asset_type_label(kind), "asset_type": kind, "counts": counts,
+         "total": sum(counts.values())}
         for kind, counts in sorted(by_type.items())
     ]
 

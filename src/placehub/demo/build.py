@@ -35,6 +35,7 @@ from placehub.demo.history import (
 from placehub.places.assign import assign_things
 from placehub.places.layers import load_boundaries, load_buildings
 from placehub.places.roads import RoadNetwork, load_road_network
+from placehub.planning.parking_demo import add_parking
 from placehub.sta.observations import NewObservation, write_observations
 from placehub.sta.tables import datastreams, things
 
@@ -277,6 +278,13 @@ def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
     report.observations = backfill(database, settings.data_path, empty, now, seed, progress,
                                    history_days, area.organisation)
     report.seconds["history"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    bays, reports = add_parking(database, settings, now, seed, area.organisation, progress,
+                                bays_per_car_park=per_type, days=min(7, history_days))
+    report.registered += bays
+    report.observations += reports
+    report.seconds["parking"] = time.perf_counter() - clock
     return report
 
 

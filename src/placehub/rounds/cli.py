@@ -204,6 +204,17 @@ def simulate_command(
     nearby_boost: float = typer.Option(
         None, help="placehub's selection: prize multiplier of optional assets near a "
                    "mandatory one (default: SelectionRules)."),
+    calendar: bool = typer.Option(
+        True, "--calendar/--no-calendar",
+        help="The council knows bank holidays and its events in advance: placehub forecasts "
+             "them, fixed rounds add emptyings on them (see --fixed-extra)."),
+    known_bank_holiday_factor: float = typer.Option(
+        1.5, help="The council's estimate of bank-holiday litter (town centres, parks)."),
+    known_event_factor: float = typer.Option(
+        2.0, help="The council's estimate of an event day's litter."),
+    fixed_extra: bool = typer.Option(
+        True, "--fixed-extra/--no-fixed-extra",
+        help="With --calendar, fixed rounds also empty the bins a surge day concerns."),
     as_json: bool = typer.Option(False, "--json", help="Print the full JSON report."),
     weather_sd: float = _option("SD of the log county-wide daily demand factor."),
     weather_persistence: float = _option("Share of yesterday's weather carried to today."),
@@ -249,6 +260,10 @@ def simulate_command(
     except ValueError as error:
         fail(str(error))
     chosen_seeds = parse_seeds(seeds) if seeds else [seed]
+    for name, value in (("--known-bank-holiday-factor", known_bank_holiday_factor),
+                        ("--known-event-factor", known_event_factor)):
+        if not value > 0:
+            fail(f"{name} {value}: use a factor above 0 (1: an ordinary day)")
     rules = SelectionRules()
     if risk_threshold is not None:
         if not 0 < risk_threshold <= 1:
@@ -298,7 +313,10 @@ def simulate_command(
             try:
                 config = SimulationConfig(
                     days=days, seed=number, max_iterations=iterations, vehicles=vehicles or 4,
-                    scenario=world, fixed_schedule=schedule, rules=rules, **options)
+                    scenario=world, fixed_schedule=schedule, rules=rules, calendar=calendar,
+                    calendar_bank_holiday_factor=known_bank_holiday_factor,
+                    calendar_event_factor=known_event_factor,
+                    fixed_extra_on_surge_days=fixed_extra, **options)
             except ValueError as error:
                 fail(str(error))
             points = [config.depot, config.tip] + [(s.lon, s.lat) for s in run_sites]

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -66,6 +66,9 @@ RATE_HALF_LIFE_DAYS = 5.0
 # several days vary more than independent daily noise says: this share of the expected growth is
 # added to the spread (a coefficient of variation).
 SHARED_SHOCK_CV = 0.2
+# A known surge day's factor is the council's estimate: this share of the extra growth it adds
+# is added to the spread (a coefficient of variation).
+CALENDAR_CV = 0.3
 # An untrusted sensor's forecast from history is this much less certain.
 UNTRUSTED_SD_FACTOR = 1.5
 # The prediction interval reported with each need (two-sided, central).
@@ -93,6 +96,10 @@ class AssetHistory:
     # The fill at which a bin counts as full (its line; 1 = the profile's full distance): the
     # level the overflow probability and the due time are about.
     full_level: float = 1.0
+    # Known surge days of this asset (``placehub.rounds.calendar``): day -> demand factor
+    # (bank holidays, announced events). Days ahead are forecast at that many times the usual
+    # rate; days behind are divided by it before the rate is estimated.
+    demand_factors: Mapping[date, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.asset_type not in (LITTER_BIN, FLOWERBED):
@@ -219,8 +226,11 @@ def screen_readings(readings: Sequence[Reading], services: Sequence[datetime], a
         full = saturated is not None and last.value >= saturated
         # Emptied (or watered) without the reading moving: stuck, unless it reads empty.
         unmoved = serviced and len(run) >= 2 and last.value > EMPTYING_DROP * scale / 2
-        if not full and (unmoved or (len(run) >= STUCK_MIN_READINGS
-                                     and hours >= STUCK_MIN_HOURS and not serviced)):
+        # A long run on one value is stuck even across an emptying (a sensor stuck low, where
+        # an emptying hardly moves it), unless it reads empty: an emptied bin clips at zero.
+        empty = last.value <= STUCK_TOLERANCE * scale
+        long_run = len(run) >= STUCK_MIN_READINGS and hours >= STUCK_MIN_HOURS
+        if not full and (unmoved or (long_run and (not serviced or not empty))):
             kept = kept[:len(kept) - len(run)]
             trusted = False
             flags.append(f"sensor stuck at {last.value:.3g} since {_when(run[0].time)}: "
@@ -271,14 +281,16 @@ def _recency_weights(days: Sequence[datetime], at: datetime) -> np.ndarray:
 
 
 def _profiled_growth(rate: float, factors: Sequence[float], start: datetime,
-                     end: datetime) -> float:
-    """Growth between two instants at ``rate`` per day shaped by weekday ``factors``."""
+                     end: datetime, calendar: Mapping[date, float] | None = None) -> float:
+    """Growth between two instants at ``rate`` per day shaped by weekday ``factors`` and the
+    known surge days' ``calendar`` factors."""
     total = 0.0
     cursor = start
     while cursor < end:
         midnight = datetime.combine(cursor.date() + DAY, datetime.min.time(), cursor.tzinfo)
         step_end = min(midnight, end)
-        total += rate * factors[cursor.weekday()] * (step_end - cursor) / DAY
+        surge = calendar.get(cursor.date(), 1.0) if calendar else 1.0
+        total += rate * factors[cursor.weekday()] * surge * (step_end - cursor) / DAY
         cursor = step_end
     return total
 
@@ -394,7 +406,9 @@ class PlacehubForecaster:
             and max(a.value, b.value) < SATURATED_FILL
             and b.time not in screened.rate_excluded
         ]
-        day_rates = _daily_rates(pairs)
+        # A known surge day's fill says nothing of the usual rate beyond its factor.
+        known = history.demand_factors
+        day_rates = {d: r / known.get(d.date(), 1.0) for d, r in _daily_rates(pairs).items()}
         rate_se = PRIOR_FILL_SD
         if len(day_rates) >= 2:
             days = list(day_rates)
@@ -421,24 +435,29 @@ class PlacehubForecaster:
             level, since = latest.value, latest.time
         if since is None:  # no reading and no emptying: assume half full now, widely uncertain
             level, since, sd = 0.5, at, max(sd, 0.25)
-        now_level = level + _profiled_growth(rate, factors, since, at)
+        now_level = level + _profiled_growth(rate, factors, since, at, known)
         return _BinFit(screened, rate, tuple(factors), sd, rate_se, method, level, since,
                        now_level, last_service, len(readings))
 
     def _bin_need(self, history: AssetHistory, fit: _BinFit, at: datetime,
                   until: datetime) -> Need:
         rate, factors, sd = fit.rate, fit.factors, fit.sd
-        expected = fit.now_level + _profiled_growth(rate, factors, at, until)
+        known = history.demand_factors
+        expected = fit.now_level + _profiled_growth(rate, factors, at, until, known)
         spread_days = max((until - fit.since) / DAY, 0.0)
         growth = max(expected - fit.level, 0.0)
+        surge = (_profiled_growth(rate, factors, fit.since, until, known)
+                 - _profiled_growth(rate, factors, fit.since, until)) if known else 0.0
         spread = math.sqrt(sd**2 * spread_days + (SHARED_SHOCK_CV * growth) ** 2
+                           + (CALENDAR_CV * surge) ** 2
                            + (fit.rate_se * spread_days) ** 2 + MEASUREMENT_SD**2)
         line = history.full_level
         probability = 1.0 if fit.level >= line else _normal_sf((line - expected) / spread)
         return Need(
             asset_id=history.asset_id, asset_type=LITTER_BIN, at=at, until=until,
             level=min(fit.now_level, 1.1), rate_per_day=rate, expected_level=expected,
-            probability=probability, due=self._due(fit.now_level, rate, factors, at, line=line),
+            probability=probability,
+            due=self._due(fit.now_level, rate, factors, at, line=line, calendar=known),
             last_service=fit.last_service, readings_used=fit.readings_used, method=fit.method,
             weekday_factors=factors, flags=tuple(fit.screened.flags),
             interval=(expected - _INTERVAL_Z * spread, expected + _INTERVAL_Z * spread),
@@ -460,14 +479,16 @@ class PlacehubForecaster:
 
     @staticmethod
     def _due(level: float, rate: float, factors: Sequence[float], at: datetime,
-             max_days: int = 60, line: float = 1.0) -> datetime | None:
+             max_days: int = 60, line: float = 1.0,
+             calendar: Mapping[date, float] | None = None) -> datetime | None:
         """When the expected fill reaches ``line``, stepping a day at a time (None if not in
         60 days)."""
         if level >= line:
             return at
         cursor = at
         for _ in range(max_days):
-            grow = rate * factors[cursor.weekday()]
+            grow = rate * factors[cursor.weekday()] * (
+                calendar.get(cursor.date(), 1.0) if calendar else 1.0)
             if grow > 0 and level + grow >= line:
                 return cursor + (line - level) / grow * DAY
             level += grow

@@ -26,6 +26,12 @@ from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
 from placehub.places.streets import StreetIndex
+from placehub.rounds.calendar import (
+    DemandCalendar,
+    bank_holidays_england,
+    bank_holidays_from_govuk,
+    read_events,
+)
 from placehub.rounds.forecast import LITTER_BIN, Forecaster
 from placehub.rounds.planning import (
     SERVICES,
@@ -249,6 +255,37 @@ class RoundTimes:
                    next_visit + timedelta(days=rules.prize_horizon_days))
 
 
+def calendar_from_settings(settings: Settings, first: date, last: date) -> DemandCalendar:
+    """The council's known surge days: bank holidays and its events file (settings
+    ``rounds_bank_holidays_file``, ``rounds_events_file`` and their factors)."""
+    holidays_file = str(settings.rounds_bank_holidays_file or "").strip()
+    events_file = str(settings.rounds_events_file or "").strip()
+    try:
+        bank_holidays = (bank_holidays_from_govuk(Path(holidays_file).read_text("utf-8"))
+                         if holidays_file else bank_holidays_england(first, last))
+        events = (read_events(events_file, float(settings.rounds_event_factor))
+                  if events_file else [])
+        return DemandCalendar(bank_holidays, float(settings.rounds_bank_holiday_factor),
+                              tuple(events))
+    except (OSError, ValueError) as error:
+        raise BadRequest(f"rounds calendar: {error}") from None
+
+
+def apply_calendar(assets: list[Asset], calendar: DemandCalendar, at: datetime,
+                   lookback_days: int = 28, ahead_days: int = 7) -> None:
+    """Give each litter bin its known surge days (its settlement's events; bank holidays,
+    more in town centres and near parks) from ``lookback_days`` before ``at`` on."""
+    first, last = (at - timedelta(days=lookback_days)).date(), (at + timedelta(
+        days=ahead_days)).date()
+    for asset in assets:
+        if asset.asset_type != LITTER_BIN:
+            continue
+        props = asset.properties or {}
+        busy = props.get("setting") == "town_centre" or bool(props.get("near_park", False))
+        place = str(props.get("settlement") or props.get("town") or "")
+        asset.history.demand_factors = calendar.factors(place, busy, first, last)
+
+
 def choose_assets(assets: list[Asset], at: datetime, times: RoundTimes, forecaster: Forecaster,
                   rules: SelectionRules) -> tuple[list[Candidate], list[LeftOut]]:
     """Forecast each asset's need as of ``at`` and split them into mandatory and optional
@@ -362,6 +399,9 @@ def prepare_plan(
         raise NotFound(f"no {ASSET_TYPE_OF_SERVICE[request.service]} Things with a Location "
                        "found: register devices with asset_type in their Thing properties")
     times = RoundTimes.of(start, fleet.vehicles[0].shift_seconds, rules)
+    apply_calendar(found.assets, calendar_from_settings(
+        settings, (request.at - timedelta(days=28)).date(), request.day + timedelta(days=7)),
+        request.at)
     candidates, left_out = choose_assets(found.assets, request.at, times, forecaster, rules)
     streets = street_index(settings)
     places = streets.whereabouts([(a.lon, a.lat) for a in found.assets]) if streets else None

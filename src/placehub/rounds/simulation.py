@@ -33,6 +33,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from placehub.places.distance import DistanceSource, LonLat, metres_between
+from placehub.rounds.calendar import (
+    DEFAULT_BANK_HOLIDAY_FACTOR,
+    DEFAULT_EVENT_FACTOR,
+    DemandCalendar,
+    Event,
+)
 from placehub.rounds.demand import (
     DEFAULT_FIXED_SCHEDULE,
     SETTINGS,
@@ -219,6 +225,14 @@ class SimulationConfig:
     break_minutes: int = 30
     break_after_hours: float = 6.0
     town_centre_before_hour: float | None = 10.0
+    # What the council knows in advance (docs/rounds.md, "Calendar"): England's bank holidays
+    # and the events it licenses (the scenario's events), at its own estimates of their factors.
+    # placehub's forecaster uses them; fixed rounds add an emptying of the bins a surge day
+    # concerns (town-centre and park bins on a bank holiday, the place's bins on an event day).
+    calendar: bool = True
+    calendar_bank_holiday_factor: float = DEFAULT_BANK_HOLIDAY_FACTOR
+    calendar_event_factor: float = DEFAULT_EVENT_FACTOR
+    fixed_extra_on_surge_days: bool = True
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -234,6 +248,16 @@ class SimulationConfig:
                 "town_centre_before": (f"{int(self.town_centre_before_hour):02d}:00"
                                        if self.town_centre_before_hour is not None else None),
                 "ends_at_tip": True}
+
+    def describe_calendar(self) -> dict[str, object]:
+        """What the council is assumed to know in advance, for the run's report."""
+        return {"known": self.calendar,
+                "bank_holidays": "England and Wales (holidays package)" if self.calendar
+                else None,
+                "events": "the scenario's events, announced" if self.calendar else None,
+                "bank_holiday_factor": self.calendar_bank_holiday_factor,
+                "event_factor": self.calendar_event_factor,
+                "fixed_extra_on_surge_days": self.calendar and self.fixed_extra_on_surge_days}
 
 
 def _at(day: date, hour: float) -> datetime:
@@ -269,6 +293,25 @@ class Simulation:
                                    config.start + (config.days - 1) * DAY)
         self._added: dict[date, dict[int, float]] = {}
         self._today = config.start  # the day being planned (its local time windows)
+        last = config.start + (config.days - 1) * DAY
+        # The council's calendar: every bin's known surge days and their estimated factors.
+        self.known: dict[int, dict[date, float]] = {s.id: {} for s in sites}
+        # Days a fixed round adds an emptying of the bin: its place's event days, and bank
+        # holidays for town-centre and park bins (where councils put on extra litter rounds).
+        self.extra_days: dict[int, set[date]] = {s.id: set() for s in sites}
+        if config.calendar:
+            events = [Event(day, place, config.calendar_event_factor)
+                      for day, place in self.world.event_days()]
+            calendar = DemandCalendar.england(first, last, events,
+                                              config.calendar_bank_holiday_factor)
+            for site in sites:
+                busy = self.settings[site.id] == "town_centre" or site.near_park
+                self.known[site.id] = calendar.factors(self.world.places[site.id], busy,
+                                                       first, last)
+                self.extra_days[site.id] = {e.day for e in events
+                                            if e.place == self.world.places[site.id]}
+                if busy:
+                    self.extra_days[site.id] |= set(calendar.bank_holidays)
 
     # -- the world --------------------------------------------------------------------------
 
@@ -346,9 +389,12 @@ class Simulation:
     def _fixed(self, states: dict[int, BinState], day: date) -> list[Candidate]:
         self._today = day
         added_today = self.added(day)
+        extra = self.config.fixed_extra_on_surge_days
         wanted = [s for s in states.values()
                   if day.weekday() in fixed_round_weekdays(s.setting, s.site.settlement,
-                                                           self.config.fixed_schedule)]
+                                                           self.config.fixed_schedule)
+                  # An extra emptying on a known surge day, as councils add for events.
+                  or (extra and day in self.extra_days[s.site.id])]
         # Planned with the true loads: the best a fixed round could know.
         return [self._candidate(s, min(s.fill + added_today[s.site.id] * FIXED_VISIT_HOUR / 24,
                                        1.0), True, 0) for s in wanted]
@@ -374,6 +420,7 @@ class Simulation:
         details: dict[int, dict[str, object]] = {}
         for state in states.values():
             history = state.history(at)
+            history.demand_factors = self.known[state.site.id]
             today = self.forecaster.forecast(history, at, visit)
             soon.append(self.forecaster.forecast(history, at, next_visit))
             later.append(self.forecaster.forecast(
@@ -581,6 +628,7 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
         "distance_source": distance_name,
         "scenario": config.scenario.describe(),
         "fixed_schedule": config.fixed_schedule,
+        "calendar": config.describe_calendar(),
         "fleet": {"vehicles": config.vehicles, "vehicle_litres": config.vehicle_litres,
                   "shift_hours": config.shift_hours, "depot": config.depot, "tip": config.tip,
                   **config.describe()},

@@ -59,13 +59,20 @@ def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None =
 
 @router.get("", include_in_schema=True)
 @router.get("/", include_in_schema=False)
-def service_root(request: Request) -> JSONResponse:
-    """The service root: entity sets and the conformance classes implemented."""
+def service_root(request: Request) -> Response:
+    """The service root: entity sets and the conformance classes implemented (a web page for
+    a browser that asks for HTML first)."""
     base = service_root_url(request)
-    return JSONResponse({
-        "value": [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES],
-        "serverSettings": _server_settings(request),
-    })
+    collections = [{"name": e.set_name, "url": f"{base}/{e.set_name}"} for e in ENTITIES]
+    server_settings = _server_settings(request)
+    from placehub.web.pages import prefers_html  # the web UI imports this module
+    if prefers_html(request):
+        from placehub.web.session import viewer
+        from placehub.web.templating import render
+        viewer(request)  # for the page header (sign in / sign out)
+        return render(request, "sta_root.html", title="OGC SensorThings API", root=base,
+                      collections=collections, conformance=server_settings["conformance"])
+    return JSONResponse({"value": collections, "serverSettings": server_settings})
 
 
 def _server_settings(request: Request) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from placehub.ingest import api as ingest_api
 from placehub.insight import api as insight_api
 from placehub.json_input import JsonBodyMiddleware
 from placehub.places import api as places_api
+from placehub.planning import api as planning_api
 from placehub.rounds import api as rounds_api
 from placehub.sta import api as sta_api
 from placehub.web import metrics, pages
@@ -34,7 +35,8 @@ RETRY_AFTER_SECONDS = 5
 # middleware that must see requests before all the others do, so it runs once all are in.
 ROUTE_REGISTRARS = [access_api.register, sta_api.register, ingest_api.register,
                     places_api.register, assets_api.register, rounds_api.register,
-                    alerts_api.register, insight_api.register, pages.register]
+                    alerts_api.register, insight_api.register, planning_api.register,
+                    pages.register]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -44,7 +46,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="placehub",
         version=__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # /api/docs is a placehub page (web.views.docs): Swagger UI from its own files.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings

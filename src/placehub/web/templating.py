@@ -24,7 +24,9 @@ from starlette.responses import HTMLResponse
 from placehub import __version__
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.web.credits import page_credits
+from placehub.web.formats import govuk_datetime, plural, tag_class
 from placehub.web.security import CSRF_FIELD, csrf_token
+from placehub.web.symbols import map_symbols, symbol_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -36,11 +38,13 @@ OFFICER_NAVIGATION = [
     ("Air quality", "/air"),
     ("Devices", "/devices"),
     ("Places", "/places"),
+    ("Planning", "/planning/hazard"),
 ]
 PUBLIC_NAVIGATION = [
     ("Map", "/public/map"),
     ("Air quality", "/public/air"),
     ("Wards", "/public/places"),
+    ("Parking", "/public/parking"),
     ("About the data", "/about-the-data"),
 ]
 
@@ -54,6 +58,8 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.filters.update(govuk_datetime=govuk_datetime, plural=plural, tag_class=tag_class)
+environment.globals.update(status_symbol=symbol_of, map_symbols=map_symbols)
 
 
 def principal_of(request: Request) -> Principal:
@@ -73,7 +79,8 @@ def navigation(request: Request, principal: Principal) -> list[dict[str, Any]]:
 
 
 def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
+    request: Request, template: str, status_code: int = 200,
+    headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
     """Render ``template`` with the shared page context."""
     settings = request.app.state.settings
@@ -94,4 +101,4 @@ def render(
         version=__version__,
     )
     html = environment.get_template(template).render(context)
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -6,14 +6,16 @@ from placehub.web.views import (
     assets,
     auth,
     devices,
+    info,
     jobs,
     overview,
     places,
+    planning,
     public,
     rounds,
 )
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
-    air.router, devices.router, places.router, jobs.router,
+    air.router, devices.router, places.router, jobs.router, planning.router, info.router,
 ]

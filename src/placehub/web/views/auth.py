@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -72,9 +73,10 @@ async def login(request: Request, _: Principal = Depends(viewer)) -> Response:
             return RedirectResponse(target, status_code=303)
     # Rendering is CPU work: off the event loop too, so a flood of wrong passwords (each
     # answered with the form and its errors) does not hold up webhooks.
-    response = await run_in_threadpool(
+    response = await anyio.to_thread.run_sync(
         lambda: render(request, "login.html", status_code=status, title="Sign in", next=target,
-                       errors=errors, username=username))
+                       errors=errors, username=username),
+        limiter=request.app.state.signin_throttle.work)
     response.headers.update(headers)
     return response
 

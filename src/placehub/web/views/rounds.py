@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
-from placehub.errors import BadRequest
 from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
 from placehub.web.jobs import ProgressReporter
@@ -31,26 +30,42 @@ SERVICES = {"waste": "Waste collection", "watering": "Watering"}
 @router.get("/rounds")
 def rounds_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """The planning form and the plans already made."""
+    return _rounds_form(request, principal)
+
+
+def _rounds_form(request: Request, principal: Principal, errors: dict[str, str] | None = None,
+                 service: str | None = None, day: str | None = None) -> Response:
+    """The rounds page; with ``errors``, the form as sent with GOV.UK error messages (400)."""
     with request.app.state.database.connect() as conn:
         plans = access.readable_plans(conn, principal)
     # The council's tomorrow, not UTC's: between midnight and 01:00 BST they differ.
     zone = rounds.local_zone(request.app.state.settings)
-    tomorrow = rounds.now().astimezone(zone).date() + timedelta(days=1)
-    return render(request, "rounds.html", title="Rounds", plans=plans, services=SERVICES,
-                  tomorrow=tomorrow.isoformat())
+    tomorrow = (rounds.now().astimezone(zone).date() + timedelta(days=1)).isoformat()
+    return render(request, "rounds.html", status_code=400 if errors else 200,
+                  title=("Error: Rounds" if errors else "Rounds"), plans=plans,
+                  services=SERVICES, tomorrow=tomorrow, errors=errors or {},
+                  service=service or next(iter(SERVICES)),
+                  day=tomorrow if day is None else day)
 
 
 @router.post("/rounds")
 def start_planning(request: Request, form: FormData = Depends(checked_form),
                    principal: Principal = Depends(officer)) -> Response:
     """Start planning in the background and send the officer to its progress page."""
-    service, day = str(form.get("service") or ""), str(form.get("day") or "")
+    service, day = str(form.get("service") or ""), str(form.get("day") or "").strip()
+    errors = {}
     if service not in SERVICES:
-        raise BadRequest(f"service {service!r}: choose waste or watering")
-    try:
-        plan_day = date.fromisoformat(day)
-    except ValueError:
-        raise BadRequest(f"date {day!r}: enter a date like 2026-11-23") from None
+        errors["service-waste"] = "Select the service to plan"
+    plan_day = None
+    if not day:
+        errors["day"] = "Enter the day to plan"
+    else:
+        try:
+            plan_day = date.fromisoformat(day)
+        except ValueError:
+            errors["day"] = "Enter the day as a real date, for example 23 11 2026 or 2026-11-23"
+    if errors or plan_day is None:
+        return _rounds_form(request, principal, errors, service, day)
     database, settings = request.app.state.database, request.app.state.settings
     with database.connect() as conn:
         organisation_id = access.planning_organisation(conn, principal, None)
@@ -179,8 +194,11 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
               form: FormData = Depends(checked_form),
               principal: Principal = Depends(officer)) -> Response:
     """Mark a stop done or skipped, then back to the plan."""
-    status, reason = str(form.get("status") or ""), str(form.get("reason") or "")
+    status, reason = str(form.get("status") or ""), str(form.get("reason") or "").strip()
     crew = str(form.get("back") or "")
+    if status == "skipped" and not reason:
+        # Back to the page the crew was on, the error beside the stop's reason box.
+        return _skip_reason_missing(request, principal, plan_id, stop_id, crew)
     with request.app.state.database.begin() as conn:
         access.writable_plan(conn, principal, plan_id, "marking stops")
         marked = rounds.mark_stop(conn, plan_id, stop_id, status, reason, rounds.now(),
@@ -192,3 +210,24 @@ def mark_stop(request: Request, plan_id: int, stop_id: int,
         return RedirectResponse(f"/rounds/{plan_id}/vehicles/{crew}/crew#stop-{stop_id}",
                                 status_code=303)
     return RedirectResponse(f"/rounds/{plan_id}#stop-{stop_id}", status_code=303)
+
+
+def _skip_reason_missing(request: Request, principal: Principal, plan_id: int, stop_id: int,
+                         crew: str) -> Response:
+    """The plan (or crew) page again, with the error summary and the error on the reason."""
+    errors = {f"reason-{stop_id}": "Enter why the stop was skipped"}
+    with request.app.state.database.connect() as conn:
+        detail = access.writable_plan(conn, principal, plan_id, "marking stops")
+    service_name = SERVICES.get(detail["service"], detail["service"])
+    if crew.isdigit():
+        vehicle = sheets.vehicle_of(detail, int(crew))
+        return render(request, "round_crew.html", status_code=400,
+                      title=f"Error: Crew: vehicle {vehicle['vehicle']}", plan=detail,
+                      vehicle=vehicle, number=int(crew), rows=sheets.rows_with_breaks(vehicle),
+                      service_name=service_name, errors=errors, **_sheet_context(request))
+    bbox = route_features(detail)["bbox"] or DEFAULT_BOUNDS
+    swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
+    return render(request, "round.html", status_code=400, title=f"Error: Round plan {plan_id}",
+                  plan=detail, service_name=service_name, errors=errors,
+                  bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches,
+                  **_sheet_context(request))

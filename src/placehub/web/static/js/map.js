@@ -8,17 +8,35 @@
   var base = window.placehubMapBase;
 
   // The compact GeoJSON gives codes: s status, t type, n name, f fill (%); the id is the asset's.
-  var STATUS_COLOURS = [
-    "match", ["get", "s"],
-    "ok", "#00703c", "nearly-full", "#f47738", "full", "#d4351c", "dry", "#b58840",
-    "exceeding", "#d4351c", "silent", "#505a5f", "no-data", "#505a5f", "#b1b4b6"
-  ];
+  // Each status has its own shape and colour (web.symbols), drawn here into map images.
+  var symbols = JSON.parse(element.dataset.symbols || "{}");
   var labels = JSON.parse(element.dataset.labels || "{}");
   var statusLabels = labels.status || {};
   var typeLabels = labels.type || {};
   var roadsCheckbox = document.getElementById("hide_roads");
   var linked = element.dataset.link === "true";
   var map = base.create(element);
+
+  // One image per status: its SVG path filled and outlined on a canvas (2x for sharp edges).
+  function addSymbolImages(map) {
+    var size = 32;
+    Object.keys(symbols).forEach(function (status) {
+      var symbol = symbols[status];
+      if (!symbol.path) return;
+      var canvas = document.createElement("canvas");
+      canvas.width = canvas.height = size;
+      var context = canvas.getContext("2d");
+      context.scale(size / 16, size / 16);
+      var path = new Path2D(symbol.path);
+      context.fillStyle = symbol.fill;
+      context.fill(path);
+      context.lineWidth = 1.5;
+      context.strokeStyle = symbols.outline || "#0b0c0c";
+      context.stroke(path);
+      map.addImage("status-" + status, context.getImageData(0, 0, size, size),
+                   { pixelRatio: 2 });
+    });
+  }
 
   function roadsVisibility() {
     return roadsCheckbox && roadsCheckbox.checked ? "none" : "visible";
@@ -30,11 +48,13 @@
     base.addContext(map, { wards: true,
                            roads: element.dataset.roads !== "none",
                            roadsVisibility: roadsVisibility() });
-    map.addLayer({ id: "assets", type: "circle", source: "assets", paint: {
-      "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 3, 14, 7],
-      "circle-color": STATUS_COLOURS,
-      "circle-stroke-color": "#0b0c0c",
-      "circle-stroke-width": 1
+    addSymbolImages(map);
+    map.addLayer({ id: "assets", type: "symbol", source: "assets", layout: {
+      "icon-image": ["coalesce", ["image", ["concat", "status-", ["get", "s"]]],
+                     ["image", "status-unknown"]],
+      "icon-size": ["interpolate", ["linear"], ["zoom"], 9, 0.55, 14, 1.1],
+      "icon-allow-overlap": true,
+      "icon-ignore-placement": true
     } });
     base.markReady(map, element);
   });
