@@ -193,6 +193,21 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/indicators/derive"): Case("/api/indicators/derive?layer=lsoa", API, json={}, anywhere=True),
     ("GET", "/api/transparency"): Case("/api/transparency", OPEN),
     ("GET", "/api/transparency/{record_id}"): Case("/api/transparency/none", OPEN),
+    # --- planning (hazards, catchments, parking): computations that only read ---
+    ("POST", "/api/planning/hazards"): Case("/api/planning/hazards", API,
+                                            json={"alert_id": "{alert}"}, reads=True),
+    ("POST", "/api/planning/catchments"): Case("/api/planning/catchments", API, json={
+        "kind": "school", "method": "straight"}, reads=True),
+    ("GET", "/api/planning/parking"): Case("/api/planning/parking", API),
+    ("GET", "/api/planning/parking/availability"): Case("/api/planning/parking/availability",
+                                                        OPEN),
+    ("POST", "/api/planning/parking/check"): Case("/api/planning/parking/check", API, json={},
+                                                  anywhere=True),
+    ("GET", "/planning/hazard"): Case("/planning/hazard", PAGE),
+    ("POST", "/planning/hazard"): Case("/planning/hazard", PAGE, form={}, reads=True),
+    ("GET", "/planning/catchments"): Case("/planning/catchments?method=straight", PAGE),
+    ("GET", "/planning/parking"): Case("/planning/parking", PAGE),
+    ("GET", "/public/parking"): Case("/public/parking", PUBLIC),
     # --- pages ---
     ("GET", "/"): Case("/", PUBLIC),
     ("GET", "/public/map"): Case("/public/map", PUBLIC),
