@@ -193,21 +193,19 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/indicators/derive"): Case("/api/indicators/derive?layer=lsoa", API, json={}, anywhere=True),
     ("GET", "/api/transparency"): Case("/api/transparency", OPEN),
     ("GET", "/api/transparency/{record_id}"): Case("/api/transparency/none", OPEN),
-    # --- planning (hazards, catchments, parking): computations that only read ---
-    ("POST", "/api/planning/hazards"): Case("/api/planning/hazards", API,
-                                            json={"alert_id": "{alert}"}, reads=True),
+    # --- planning (the area covers the restricted bins; its corners echo no marker) ---
+    ("POST", "/api/planning/hazards"): Case("/api/planning/hazards", API, json={
+        "area": {"type": "Polygon", "coordinates": [[[-0.71, 52.6985], [-0.7085, 52.6985],
+                                                     [-0.7085, 52.6998], [-0.71, 52.6998],
+                                                     [-0.71, 52.6985]]]}},
+        shows=True, reads=True),
     ("POST", "/api/planning/catchments"): Case("/api/planning/catchments", API, json={
         "kind": "school", "method": "straight"}, reads=True),
     ("GET", "/api/planning/parking"): Case("/api/planning/parking", API),
     ("GET", "/api/planning/parking/availability"): Case("/api/planning/parking/availability",
-                                                        OPEN),
+                                                        PUBLIC),
     ("POST", "/api/planning/parking/check"): Case("/api/planning/parking/check", API, json={},
                                                   anywhere=True),
-    ("GET", "/planning/hazard"): Case("/planning/hazard", PAGE),
-    ("POST", "/planning/hazard"): Case("/planning/hazard", PAGE, form={}, reads=True),
-    ("GET", "/planning/catchments"): Case("/planning/catchments?method=straight", PAGE),
-    ("GET", "/planning/parking"): Case("/planning/parking", PAGE),
-    ("GET", "/public/parking"): Case("/public/parking", PUBLIC),
     # --- pages ---
     ("GET", "/"): Case("/", PUBLIC),
     ("GET", "/public/map"): Case("/public/map", PUBLIC),
@@ -261,6 +259,15 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                    form={}, anywhere=True),
     ("GET", "/devices/replays/{job_id}"): Case("/devices/replays/{job}", PAGE),
     ("GET", "/places"): Case("/places", PAGE),
+    ("GET", "/planning/hazard"): Case("/planning/hazard", PAGE),
+    ("POST", "/planning/hazard"): Case("/planning/hazard", PAGE, form={
+        "area": '{"type": "Polygon", "coordinates": [[[-0.71, 52.6985], [-0.7085, 52.6985], '
+                '[-0.7085, 52.6998], [-0.71, 52.6998], [-0.71, 52.6985]]]}'},
+        shows=True, reads=True),
+    ("GET", "/planning/catchments"): Case("/planning/catchments?kind=school&method=straight",
+                                          PAGE),
+    ("GET", "/planning/parking"): Case("/planning/parking", PAGE),
+    ("GET", "/public/parking"): Case("/public/parking", PUBLIC),
     ("GET", "/places/{code}"): Case("/places/E05007654", PAGE),
     ("GET", "/jobs/{job_id}.json"): Case("/jobs/{job}.json", PAGE),
     ("GET", "/jobs/{job_id}"): Case("/jobs/{job}", PAGE),

@@ -128,4 +128,4 @@ def register(app: FastAPI) -> None:
         now = datetime.now(UTC)
         with request.app.state.database.begin() as conn:
             found = service.parking_job(conn, request.app.state.settings, principal, now, 1)
-            return service.update_full_alerts(conn, found, now)
+            return service.update_full_alerts(conn, found, now, principal)

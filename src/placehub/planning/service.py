@@ -442,11 +442,17 @@ def _full_rule(conn: Connection, now: datetime) -> Rule:
     return get_rule(conn, int(found))
 
 
-def update_full_alerts(conn: Connection, result: dict[str, Any], now: datetime
-                       ) -> dict[str, list[str]]:
-    """Open a "full" alert for each car park at or above 95% now, resolve those below."""
+def update_full_alerts(conn: Connection, result: dict[str, Any], now: datetime,
+                       principal: Principal | None = None) -> dict[str, list[str]]:
+    """Open a "full" alert for each car park at or above 95% now, resolve those below; with a
+    ``principal``, only car parks whose sensors it may change (its own organisation's)."""
     rule = _full_rule(conn, now)
-    bay_of = {row["ref"]: row for row in result["car_parks"]}
+    rows = result["car_parks"]
+    if principal is not None:
+        owners = dict(conn.execute(select(things.c.id, things.c.organisation_id).where(
+            things.c.id.in_([r["first_bay_id"] for r in rows]))).all())
+        rows = [r for r in rows if principal.can_write(int(owners[r["first_bay_id"]]))]
+    bay_of = {row["ref"]: row for row in rows}
     new = []
     for ref, row in bay_of.items():
         if row["status"] == "full" and row.get("first_bay_id") is not None:
