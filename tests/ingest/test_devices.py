@@ -242,9 +242,9 @@ def test_devices_and_their_health_follow_the_device_rule(settings, database, reg
             visibility="restricted"))
         org = conn.execute(select(things.c.organisation_id).where(
             things.c.id == device["thing_id"])).scalar_one()
-        conn.execute(insert(ingest_device_health).values(
-            dev_eui="FFEEDDCCBBAA0099", last_seen=now, frames_received=3, frames_lost=0,
-            updated_at=now))
+        for eui in ("FFEEDDCCBBAA0099", "A84041000181E0F2"):
+            conn.execute(insert(ingest_device_health).values(
+                dev_eui=eui, last_seen=now, frames_received=3, frames_lost=0, updated_at=now))
         tokens = {}
         for name, role in (("viewer", "viewer"), ("editor", "editor")):
             user = service.create_user(conn, name)
@@ -263,3 +263,10 @@ def test_devices_and_their_health_follow_the_device_rule(settings, database, reg
         assert stranger["registered"] is False and stranger["frames_received"] == 3
         assert client.get("/api/devices/A84041000181E0F2/health",
                           headers=editor).status_code == 200
+        # Its Thing deleted, the device is no one's: unregistered again.
+        assert client.delete(f"/sta/v1.1/Things({device['thing_id']})",
+                             headers=editor).status_code in {200, 204}
+        assert client.get("/api/devices/A84041000181E0F2/health",
+                          headers=tokens["viewer"]).status_code == 404
+        assert client.get("/api/devices/A84041000181E0F2/health",
+                          headers=editor).json()["registered"] is False
