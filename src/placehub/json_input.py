@@ -159,13 +159,19 @@ class JsonBodyMiddleware:
                                         (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
                 return
-        sent = False
+        await self.app(scope, replay_body(raw, receive), send)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replay_body(raw: bytes, receive: Receive) -> Receive:
+    """A receive channel that gives the body read already once more, then whatever the client
+    sends next (for middleware that had to read the body before the app)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replayed

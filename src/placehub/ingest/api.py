@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Gauge
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from placehub.access.requests import current_principal
 from placehub.access.service import Principal, organisation_id
@@ -37,6 +37,7 @@ from placehub.ingest.journal import JournalUnavailable, StoredOutcome
 from placehub.ingest.processing import BacklogStatus, backlog_status
 from placehub.ingest.service import IngestService
 from placehub.ingest.validation import Limits, parse_body, too_large
+from placehub.json_input import replay_body
 from placehub.lifespan import while_serving
 from placehub.sta.writes import WriteEvents
 from placehub.web.metrics import Metrics
@@ -189,7 +190,7 @@ class WebhookFastLane:
             body = json.dumps({"error": {"code": status, "message": error.message}}).encode()
             extra = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
         except Exception:  # noqa: BLE001 - the app's handlers answer the rest (database down)
-            await self.app(scope, receive if raw is None else _replay(raw, receive), send)
+            await self.app(scope, receive if raw is None else replay_body(raw, receive), send)
             return
         headers_out = [*API_SECURITY_HEADERS, *extra]
         if status != 204:
@@ -206,18 +207,6 @@ class WebhookFastLane:
             metrics.note("POST", scope["path"], status, time.perf_counter() - started)
 
 
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    """A receive channel that gives the body once more, then whatever the client sends next."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return replayed
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
