@@ -46,7 +46,7 @@ serve: setup
 	$(BIN)/placehub serve
 
 test: setup
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -75,7 +75,9 @@ def plausible_arguments(words: list[str], tmp_path: Path) -> list[str]:
     for param in command.params:
         annotation = param.type_descriptor.annotation
         if not param.required:
-            if annotation is Path and param.name.endswith("_file"):  # files a command writes
+            if annotation is Path and param.param_type_name == "argument":  # a file it reads
+                arguments.append(str(a_file))
+            elif annotation is Path and param.name.endswith("_file"):  # files a command writes
                 arguments += [param.opts[0], str(tmp_path / f"{param.name}.out")]
             continue
         value = ("2026-03-02" if param.name in {"day", "date"} else

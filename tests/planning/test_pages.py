@@ -139,6 +139,7 @@ def site(database: Database, settings: Settings, data_dir: Path) -> Iterator[str
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("browser")
 def test_planning_pages_draw_their_maps_and_pass_axe(browser: Any, site: str,  # noqa: F811
                                                      tmp_path: Path) -> None:
     """The parking page (signed out) and the hazard and catchment pages (signed in) draw their

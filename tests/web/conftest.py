@@ -121,7 +121,9 @@ def live_server(settings: Settings, database: Database, seeded: Seeded) -> Itera
         yield server
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, the worker's main thread has a
+# running event loop, so a later test's asyncio.run (or a second Playwright) would fail there.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, with background networking off."""
     from playwright.sync_api import sync_playwright
