@@ -58,7 +58,7 @@ def time_asgi(app: Any, count: int) -> float:
 
 def time_requests(clients: list[TestClient], count: int) -> list[float]:
     """Median microseconds per GET /healthz through each client; runs alternate between the
-    clients (7 rounds) so load from other work on the machine hits both alike."""
+    clients (7 rounds) so load on the machine hits both alike."""
     runs: list[list[float]] = [[] for _ in clients]
     for _ in range(7):
         for index, client in enumerate(clients):
