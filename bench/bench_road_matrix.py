@@ -70,7 +70,7 @@ def main() -> None:
     print(f"  naive per-point Dijkstra       {naive_s:.3f} s  ({naive_s / distance_s:.1f}x ours)")
     print(f"  haversine x 1.4 fallback       {haversine_s * 1000:.1f} ms")
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-          f"{platform.python_version()} (the load average is printed beside the figures)")
+          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
