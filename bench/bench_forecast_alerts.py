@@ -418,7 +418,7 @@ def main() -> None:
         for kind, what in ((LITTER_BIN, "overflow within 24 h"), (FLOWERBED, "dry within 24 h")):
             print(f"{what}:")
             print(f"  {'rule (open/close)':<20} {'precision':<18} {'recall':<18} "
-                  f"{'alerts/100 asset-days':<24}{'lead h (median)':<18} under half full")
+                  f"{'alerts/100 asset-days':<24}{'ahead h (median)':<18} under half full")
             for rule in per_seed[0][kind]:
                 scores = [result[kind][rule] for result in per_seed]
                 leads = [statistics.median(s.leads) if s.leads else math.nan for s in scores]

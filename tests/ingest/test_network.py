@@ -1,4 +1,4 @@
-"""Dedup a network engineer would sign, and device health from what the network knows:
+"""Dedup as LoRaWAN networks deliver uplinks, and device health from what the network knows:
 frame-counter repeats after the window, the same uplink via two network servers, simulated
 uplinks, network positions, ChirpStack battery and events, field masks, replay clearing errors."""
 

@@ -612,7 +612,7 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
                 {"op": "at_most", "threshold": "dry", "for_s": 7200}, "warning",
                 "soil_moisture", hold_off_s=3 * 3600),
     # Beds dry slowly and steadily: their forecast reaches 70% only hours before the line, so
-    # they alert from 50% (bench/bench_forecast_alerts.py: same precision, twice the lead time).
+    # they alert from 50% (bench/bench_forecast_alerts.py: same precision, warned twice as early).
     DefaultRule("flowerbed", "dry_forecast", "Flowerbed drying out", "forecast",
                 {"within_h": 24, "open_probability": 0.5, "close_probability": 0.3,
                  "what": "predicted to need watering"}, "info"),
