@@ -73,6 +73,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def tomorrow(settings: Settings, at: datetime) -> date:
+    """The council's tomorrow at ``at``: between midnight and 01:00 BST it is not UTC's."""
+    return at.astimezone(local_zone(settings)).date() + timedelta(days=1)
+
+
 def local_zone(settings: Settings) -> ZoneInfo:
     """The council's time zone (rounds_timezone), for shifts, windows and sheets."""
     try:
@@ -508,7 +513,7 @@ def asset_visit(conn: Connection, settings: Settings, thing_id: int, at: datetim
                 rules: SelectionRules | None = None) -> AssetVisit | None:
     """How the round of ``day`` (default: tomorrow, as the planning page) treats one asset,
     judged as ``make_plan`` judges it; None for assets no round services."""
-    day = day or (at.date() + timedelta(days=1))
+    day = day or tomorrow(settings, at)
     rules = rules or SelectionRules()
     for service, asset_type in ASSET_TYPE_OF_SERVICE.items():
         found = read_assets(conn, asset_type, at, thing_ids=[thing_id])

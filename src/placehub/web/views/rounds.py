@@ -6,7 +6,7 @@ Times are shown in the council's time zone (rounds_timezone); the clock is ``rou
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -38,9 +38,7 @@ def _rounds_form(request: Request, principal: Principal, errors: dict[str, str] 
     """The rounds page; with ``errors``, the form as sent with GOV.UK error messages (400)."""
     with request.app.state.database.connect() as conn:
         plans = access.readable_plans(conn, principal)
-    # The council's tomorrow, not UTC's: between midnight and 01:00 BST they differ.
-    zone = rounds.local_zone(request.app.state.settings)
-    tomorrow = (rounds.now().astimezone(zone).date() + timedelta(days=1)).isoformat()
+    tomorrow = rounds.tomorrow(request.app.state.settings, rounds.now()).isoformat()
     return render(request, "rounds.html", status_code=400 if errors else 200,
                   title=("Error: Rounds" if errors else "Rounds"), plans=plans,
                   services=SERVICES, tomorrow=tomorrow, errors=errors or {},
