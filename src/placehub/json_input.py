@@ -25,7 +25,8 @@ _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _reject_constant(name: str) -> Any:
+def reject_constant(name: str) -> Any:
+    """json's parse_constant: NaN and Infinity are a 400."""
     raise BadRequest(f"{_WHAT} contains {name}, which JSON does not allow: send a number or "
                      "null")
 
@@ -33,7 +34,8 @@ def _reject_constant(name: str) -> Any:
 _WHAT = "the request body"
 
 
-def _finite_float(text: str) -> float:
+def finite_float(text: str) -> float:
+    """json's parse_float: a number beyond float's range (1e999) is a 400, not infinity."""
     value = float(text)
     if not math.isfinite(value):
         raise BadRequest(f"{_WHAT} contains the number {text[:40]}, too large to store: send a "
@@ -96,8 +98,8 @@ def parse_json(raw: bytes | str, *, strict: bool = True) -> Any:
     (SensorThings data arrays answer "error" for one row and store the others).
     """
     try:
-        value = json.loads(raw, parse_constant=_reject_constant,
-                           parse_float=_finite_float if strict else float,
+        value = json.loads(raw, parse_constant=reject_constant,
+                           parse_float=finite_float if strict else float,
                            parse_int=_bounded_int if strict else int)
     except RecursionError:
         raise BadRequest(f"{_WHAT} is nested too deeply: at most {MAX_DEPTH} levels") from None

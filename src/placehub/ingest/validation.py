@@ -10,13 +10,13 @@ a clock far in the future) keep the message as a dead letter with the reason ins
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from placehub.errors import BadRequest, PlacehubError
+from placehub.json_input import finite_float, reject_constant
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 MAX_DEPTH = 32
@@ -101,20 +101,8 @@ def _walk(value: Any) -> None:
                 raise BadRequest(f"{_path(path)} {problem}: remove it from the formatter output")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise BadRequest(f"the body contains the number {text[:40]}, too large to store: send a "
-                         "finite number")
-    return value
-
-
 # Built once: json.loads with options builds a decoder per call.
-_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+_DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=finite_float)
 
 
 def parse_body(raw: bytes) -> Any:

@@ -69,14 +69,19 @@ def guess_property(properties: Iterable[str], suffix: str) -> str | None:
     return next((p for p in properties if p.upper().endswith(suffix)), None)
 
 
-def read_geojson(path: str | Path) -> list[dict[str, Any]]:
-    """The features of a GeoJSON FeatureCollection file, with a clear error when it is not one."""
+def read_geojson_file(path: str | Path) -> Any:
+    """A GeoJSON file's JSON, with a clear error when it is missing or not JSON."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise NotFound(f"no GeoJSON file at {path}") from None
     except json.JSONDecodeError as error:
         raise BadRequest(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
+
+
+def read_geojson(path: str | Path) -> list[dict[str, Any]]:
+    """The features of a GeoJSON FeatureCollection file, with a clear error when it is not one."""
+    data = read_geojson_file(path)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise BadRequest(f"{path} is not a GeoJSON FeatureCollection")
     return list(data.get("features") or [])

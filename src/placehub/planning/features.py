@@ -8,7 +8,6 @@ the outline is kept for car parks, whose capacity may have to be estimated from 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from placehub.errors import BadRequest, NotFound
+from placehub.places.layers import read_geojson_file
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,7 @@ def _read_osm_features(path: str, _version: int) -> tuple[Feature, ...]:
 def read_feature_layer(path: str | Path, default_kind: str = "site") -> list[Feature]:
     """A council's own layer: a GeoJSON FeatureCollection of points (or areas) with ``name`` and
     optionally ``kind`` properties."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotFound(f"no GeoJSON file at {path}") from None
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
-    return read_feature_layer_data(data, default_kind, str(path))
+    return read_feature_layer_data(read_geojson_file(path), default_kind, str(path))
 
 
 def read_feature_layer_data(data: Any, default_kind: str = "site", what: str = "the layer"
