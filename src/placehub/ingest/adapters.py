@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from placehub.errors import BadRequest
@@ -195,6 +196,10 @@ class TheThingsStack:
         )
         dev_addr = check_dev_addr(ids.get("dev_addr"), "end_device_ids.dev_addr")
         simulated = body.get("simulated") is True
+        # What every journal entry of this message shares.
+        entry = partial(JournalEntry, network=self.name, transport=transport, dev_eui=dev_eui,
+                        received_at=received_at, body=body, application_id=application,
+                        dev_addr=dev_addr, simulated=simulated)
         if "uplink_message" in body:
             up = _object(body["uplink_message"], "uplink_message")
             payload_hex = _b64(up.get("frm_payload"), "uplink_message.frm_payload")
@@ -218,19 +223,12 @@ class TheThingsStack:
                 [p for p in map(_position, locations.values()) if p]
                 if isinstance(locations, dict) else []
             )
-            return JournalEntry(
+            return entry(
                 dedup_key=f"tts:{dev_eui}:{session or '-'}:{f_cnt}",
-                network=self.name,
-                transport=transport,
                 event="up",
-                dev_eui=dev_eui,
                 ns_time=ns_time,
-                received_at=received_at,
-                body=body,
                 payload_hash=payload_hash(f_port, payload_hex, decoded),
                 alt_key=f"{dev_eui}:{f_cnt}",
-                application_id=application,
-                dev_addr=dev_addr,
                 session_key_id=session,
                 f_cnt=f_cnt,
                 f_port=f_port,
@@ -238,7 +236,6 @@ class TheThingsStack:
                 decoded_object=decoded,
                 rx_metadata=rx,
                 dead_reason=problem,
-                simulated=simulated,
                 position=positions[0] if positions else None,
             )
         if "join_accept" in body:
@@ -248,20 +245,12 @@ class TheThingsStack:
                 MAX_LENGTHS["session_key_id"],
             )
             ns_time = parse_time(join.get("received_at") or body.get("received_at"), "received_at")
-            return JournalEntry(
+            return entry(
                 dedup_key=f"tts:{dev_eui}:join:{session or _body_digest(body)[:16]}",
-                network=self.name,
-                transport=transport,
                 event="join",
-                dev_eui=dev_eui,
                 ns_time=ns_time,
-                received_at=received_at,
-                body=body,
                 payload_hash=_body_digest(body),
-                application_id=application,
-                dev_addr=dev_addr,
                 session_key_id=session,
-                simulated=simulated,
             )
         if "location_solved" in body:
             solved = _object(body["location_solved"], "location_solved")
@@ -269,19 +258,11 @@ class TheThingsStack:
             if position is None:
                 raise BadRequest("location_solved.location needs latitude and longitude")
             ns_time = parse_time(body.get("received_at"), "received_at")
-            return JournalEntry(
+            return entry(
                 dedup_key=f"tts:{dev_eui}:location:{_body_digest(body)[:32]}",
-                network=self.name,
-                transport=transport,
                 event="location",
-                dev_eui=dev_eui,
                 ns_time=ns_time,
-                received_at=received_at,
-                body=body,
                 payload_hash=_body_digest(body),
-                application_id=application,
-                dev_addr=dev_addr,
-                simulated=simulated,
                 position=position,
             )
         if any(kind in body for kind in TTS_IGNORED):
@@ -329,6 +310,9 @@ class ChirpStack:
         ns_time = parse_time(time_text, "time") if time_text else received_at
         dev_addr = check_dev_addr(body.get("devAddr"), "devAddr")
         dedup = _text(body.get("deduplicationId"), "deduplicationId", 100)
+        entry = partial(JournalEntry, network=self.name, transport=transport, dev_eui=dev_eui,
+                        received_at=received_at, body=body, application_id=application,
+                        dev_addr=dev_addr)
         if event == "up":
             if not dedup:
                 raise BadRequest("deduplicationId is missing from the ChirpStack uplink")
@@ -338,19 +322,12 @@ class ChirpStack:
                 body.get("fCnt"), body.get("fPort"),
                 payload_hex is not None or decoded is not None, ("fCnt", "fPort"),
             )
-            return JournalEntry(
+            return entry(
                 dedup_key=f"cs:{dedup}",
-                network=self.name,
-                transport=transport,
                 event="up",
-                dev_eui=dev_eui,
                 ns_time=ns_time,
-                received_at=received_at,
-                body=body,
                 payload_hash=payload_hash(f_port, payload_hex, decoded),
                 alt_key=f"{dev_eui}:{f_cnt}",
-                application_id=application,
-                dev_addr=dev_addr,
                 f_cnt=f_cnt,
                 f_port=f_port,
                 payload_hex=payload_hex,
@@ -366,18 +343,11 @@ class ChirpStack:
         # join / status / log / location: identified by their deduplicationId when present,
         # else by content.
         identity = dedup or _body_digest(body)[:32]
-        return JournalEntry(
+        return entry(
             dedup_key=f"cs:{event}:{dev_eui}:{identity}",
-            network=self.name,
-            transport=transport,
             event=event,
-            dev_eui=dev_eui,
             ns_time=ns_time,
-            received_at=received_at,
-            body=body,
             payload_hash=_body_digest(body),
-            application_id=application,
-            dev_addr=dev_addr,
             position=position,
         )
 
