@@ -125,8 +125,20 @@ def serve(
     run_server(settings)
 
 
+def server_url(settings: Settings) -> str:
+    """The address to open in a browser on this machine for the server ``settings`` describe
+    (a server listening on every address is reached through loopback)."""
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
 def run_server(settings: Settings) -> None:
-    """Create or migrate the database (saying so) and serve the app with uvicorn until stopped."""
+    """Create or migrate the database (saying so) and serve the app with uvicorn until stopped.
+
+    While no administrator exists, a one-time link to create the first one is printed.
+    """
+    from placehub.access import first_run
     from placehub.web.app import create_app
 
     if settings.anonymous_write and not is_loopback(settings.host):
@@ -143,6 +155,14 @@ def run_server(settings: Settings) -> None:
     console.print(
         f"placehub serving at http://{settings.host}:{settings.port}/ (SensorThings at /sta/v1.1)"
     )
+    with application.state.database.begin() as conn:
+        token = first_run.offer_setup(conn)
+    if token:
+        console.print(
+            "[bold]No administrator yet.[/] Create the first one at\n"
+            f"  {server_url(settings)}/setup?token={token}\n"
+            f"(the link works once, for {first_run.SETUP_HOURS} hours; each start makes a new "
+            "one, and none once an administrator exists)", soft_wrap=True)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                 proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 

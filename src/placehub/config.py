@@ -93,8 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Allow writes without a token (local testing and conformance runs only); refused "
             "unless the server listens on loopback.", bool),
     Setting("secret_key", "",
-            "Secret for signing session cookies and CSRF tokens; empty generates one per run "
-            "(sessions then end on restart)."),
+            "Secret for signing session cookies and CSRF tokens; empty uses one made once and "
+            "kept in the database, so sessions outlive a restart."),
     Setting("cookie_secure", "auto",
             "Secure flag of the session cookie: auto (set when the request came over HTTPS, "
             "directly or through a proxy in forwarded_allow_ips that says X-Forwarded-Proto: "

@@ -83,6 +83,11 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/organisations"): Case("/api/organisations", API),
     ("GET", "/api/audit"): Case("/api/audit", API),
     ("GET", "/login"): Case("/login", OPEN),
+    # An administrator exists, so the first-run setup is refused to everyone.
+    ("GET", "/setup"): Case("/setup?token=x", PAGE),
+    ("POST", "/setup"): Case("/setup", PAGE, form={
+        "token": "x", "organisation": "Elsewhere", "username": "intruder",
+        "password": "long enough", "confirm": "long enough"}),
     ("POST", "/login"): Case("/login", OPEN, form={"username": "viewer", "password": "wrong"}),
     ("POST", "/logout"): Case("/logout", OPEN, form={}),
     # --- SensorThings ---
@@ -252,6 +257,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/alerts"): Case("/alerts", PAGE, shows=True),
     ("GET", "/alerts/{alert_id}"): Case("/alerts/{alert}", PAGE, shows=True),
     ("POST", "/alerts/{alert_id}"): Case("/alerts/{alert}", PAGE, form={"action": "resolve"}),
+    ("POST", "/alerts/acknowledge"): Case("/alerts/acknowledge", PAGE, form={
+        "alert": "{alert}", "note": "x", "back": "/alerts"}),
     ("GET", "/air"): Case("/air", PAGE, shows=True),
     ("GET", "/devices"): Case("/devices", PAGE, shows=True),
     ("GET", "/devices/new"): Case("/devices/new", PAGE),
@@ -452,7 +459,7 @@ def _call(world: World, caller: str, method: str, case: Case) -> Any:
     if case.form is not None:
         csrf = world.csrf.get({"owner": "officer", "other organisation": "rival"}.get(
             caller, caller if caller != "anonymous" else ""), "")
-        return client.request(method, url, data={**case.form, "csrf_token": csrf},
+        return client.request(method, url, data={**_fill(case.form, world.ids), "csrf_token": csrf},
                               follow_redirects=False)
     # Declared JSON even without a body (a DELETE), as the web UI's own requests are, so
     # signed-in callers meet the access check rather than the JSON-only rule for cookies.

@@ -85,8 +85,8 @@ def register(app: FastAPI) -> None:
     # Level 6, not Starlette's 9: a 1.6 MB JSON page compresses 7x faster and 3% larger.
     app.add_middleware(GZipMiddleware, minimum_size=2000, compresslevel=6)
     app.add_middleware(
-        SessionMiddleware, secret_key=session_secret(settings), session_cookie="placehub_session",
-        same_site="lax", https_only=False, max_age=12 * 3600,
+        SessionMiddleware, secret_key=session_secret(settings, app.state.database),
+        session_cookie="placehub_session", same_site="lax", https_only=False, max_age=12 * 3600,
     )
     app.add_middleware(TransportSecurityMiddleware, cookie_secure=settings.cookie_secure,
                        hsts_seconds=int(settings.hsts_seconds))
