@@ -272,6 +272,55 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/devices/dead-letters/replay"): Case("/devices/dead-letters/replay", PAGE,
                                                    form={}, anywhere=True),
     ("GET", "/devices/replays/{job_id}"): Case("/devices/replays/{job}", PAGE),
+    # --- admin pages (the owner administers the council) ---
+    ("GET", "/admin"): Case("/admin", PAGE),
+    ("GET", "/admin/{slug}/users"): Case("/admin/rutland/users", PAGE),
+    ("GET", "/admin/{slug}/users/new"): Case("/admin/rutland/users/new", PAGE),
+    ("POST", "/admin/{slug}/users/new"): Case("/admin/rutland/users/new", PAGE, form={
+        "username": "intruder", "password": "long enough", "role": "admin"}),
+    ("POST", "/admin/{slug}/users/{user_id:int}/role"): Case("/admin/rutland/users/1/role",
+                                                             PAGE, form={"role": "viewer"}),
+    ("POST", "/admin/{slug}/users/{user_id:int}/active"): Case(
+        "/admin/rutland/users/1/active", PAGE, form={"active": "false"}),
+    ("GET", "/admin/{slug}/tokens"): Case("/admin/rutland/tokens", PAGE),
+    ("POST", "/admin/{slug}/tokens"): Case("/admin/rutland/tokens", PAGE, form={
+        "user": "1", "name": "x"}),
+    ("POST", "/admin/{slug}/tokens/{prefix}/revoke"): Case(
+        "/admin/rutland/tokens/ph_abcdefg/revoke", PAGE, form={}),
+    ("GET", "/admin/{slug}/integrations"): Case("/admin/rutland/integrations", PAGE),
+    ("POST", "/admin/{slug}/integrations"): Case("/admin/rutland/integrations", PAGE, form={
+        "name": "intruder", "network": "tts"}),
+    ("POST", "/admin/{slug}/integrations/{name}/rotate"): Case(
+        "/admin/rutland/integrations/rutland-tts/rotate", PAGE, form={}),
+    ("POST", "/admin/{slug}/integrations/{name}/revoke"): Case(
+        "/admin/rutland/integrations/rutland-tts/revoke", PAGE, form={}),
+    ("GET", "/admin/{slug}/alert-rules"): Case("/admin/rutland/alert-rules", PAGE),
+    ("GET", "/admin/{slug}/alert-rules/new"): Case("/admin/rutland/alert-rules/new", PAGE),
+    ("POST", "/admin/{slug}/alert-rules/new"): Case("/admin/rutland/alert-rules/new", PAGE, form={
+        "name": "n", "key": "k", "asset_type": "litter_bin", "kind": "battery_low",
+        "params": "{}", "severity": "info"}),
+    ("GET", "/admin/{slug}/alert-rules/{rule_id:int}"): Case("/admin/rutland/alert-rules/{rule}",
+                                                             PAGE),
+    ("POST", "/admin/{slug}/alert-rules/{rule_id:int}"): Case(
+        "/admin/rutland/alert-rules/{rule}", PAGE, form={"name": "n", "params": "{}",
+                                                         "severity": "info"}),
+    ("POST", "/admin/{slug}/alert-rules/{rule_id:int}/enabled"): Case(
+        "/admin/rutland/alert-rules/{rule}/enabled", PAGE, form={"enabled": "false"}),
+    ("GET", "/admin/{slug}/alert-teams"): Case("/admin/rutland/alert-teams", PAGE),
+    ("POST", "/admin/{slug}/alert-teams"): Case("/admin/rutland/alert-teams", PAGE, form={
+        "name": "Intruders", "email": "x@example.org", "daily_digest": "true"}),
+    ("GET", "/admin/{slug}/alert-teams/{team_id:int}/subscriptions/new"): Case(
+        "/admin/rutland/alert-teams/{team}/subscriptions/new", PAGE),
+    ("POST", "/admin/{slug}/alert-teams/{team_id:int}/subscriptions/new"): Case(
+        "/admin/rutland/alert-teams/{team}/subscriptions/new", PAGE, form={
+            "channels": "email", "min_severity": "info", "immediate": "true"}),
+    ("GET", "/admin/{slug}/alert-subscriptions/{subscription:int}"): Case(
+        "/admin/rutland/alert-subscriptions/1", PAGE),
+    ("POST", "/admin/{slug}/alert-subscriptions/{subscription:int}"): Case(
+        "/admin/rutland/alert-subscriptions/1", PAGE, form={
+            "channels": "email", "min_severity": "info", "immediate": "true"}),
+    ("POST", "/admin/{slug}/alert-subscriptions/{subscription:int}/delete"): Case(
+        "/admin/rutland/alert-subscriptions/1/delete", PAGE, form={}),
     ("GET", "/places"): Case("/places", PAGE),
     ("GET", "/planning/hazard"): Case("/planning/hazard", PAGE),
     ("POST", "/planning/hazard"): Case("/planning/hazard", PAGE, form={

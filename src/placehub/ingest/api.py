@@ -273,6 +273,13 @@ def _install_metrics(app: FastAPI, metrics: Metrics) -> None:
         Gauge(name, description, registry=metrics.registry).set_function(read)
 
 
+def refresh_credentials(app: FastAPI) -> None:
+    """Make the webhook routes read the integrations again (after one was added or changed)."""
+    service = getattr(app.state, "ingest", None)
+    if service is not None:
+        service.authenticator.invalidate()
+
+
 def register(app: FastAPI) -> None:
     """Add this concern's routes to the app, and start/stop the ingest service with it."""
     metrics = getattr(app.state, "metrics", None)
@@ -307,11 +314,6 @@ def register(app: FastAPI) -> None:
             raise Forbidden("integrations are managed by an organisation's admins")
         return scope
 
-    def refresh_credentials() -> None:
-        service = getattr(app.state, "ingest", None)
-        if service is not None:
-            service.authenticator.invalidate()
-
     @app.get("/api/ingest/integrations", tags=["ingest"])
     def get_integrations(
         request: Request, principal: Principal = Depends(current_principal)
@@ -345,7 +347,7 @@ def register(app: FastAPI) -> None:
                 conn, body["name"], body["network"], body.get("username") or None,
                 organisation_id=org, actor=principal,
             )
-        refresh_credentials()
+        refresh_credentials(request.app)
         return {"name": body["name"], "secret": secret}
 
     @app.post("/api/ingest/integrations/{name}/rotate", tags=["ingest"])
@@ -356,7 +358,7 @@ def register(app: FastAPI) -> None:
         scope = admin_scope(principal)
         with request.app.state.database.begin() as conn:
             secret = rotate_integration(conn, name, scope, actor=principal)
-        refresh_credentials()
+        refresh_credentials(request.app)
         return {"name": name, "secret": secret}
 
     @app.delete("/api/ingest/integrations/{name}", tags=["ingest"], status_code=204)
@@ -367,7 +369,7 @@ def register(app: FastAPI) -> None:
         scope = admin_scope(principal)
         with request.app.state.database.begin() as conn:
             revoke_integration(conn, name, scope, actor=principal)
-        refresh_credentials()
+        refresh_credentials(request.app)
         return Response(status_code=204)
 
     @app.post("/api/devices", tags=["devices"], status_code=201)

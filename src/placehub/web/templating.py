@@ -70,6 +70,8 @@ def principal_of(request: Request) -> Principal:
 def navigation(request: Request, principal: Principal) -> list[dict[str, Any]]:
     """Service navigation items for this user, the current one marked."""
     items = PUBLIC_NAVIGATION if principal.is_anonymous else OFFICER_NAVIGATION
+    if principal.administers:  # the admin pages are for organisation admins only
+        items = [*items, ("Admin", "/admin")]
     path = request.url.path
     return [
         {"text": text, "href": href,

@@ -1,6 +1,7 @@
 """One module per kind of page; each exposes ``router``."""
 
 from placehub.web.views import (
+    admin,
     air,
     alerts,
     assets,
@@ -19,5 +20,5 @@ from placehub.web.views import (
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    setup.router,
+    setup.router, admin.router,
 ]
