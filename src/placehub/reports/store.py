@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
+from placehub.access.visibility import visible_clause
 from placehub.alerts import lifecycle
 from placehub.alerts import store as alert_store
 from placehub.alerts.rules import Rule
@@ -411,6 +412,18 @@ def sees_personal_data(principal: Principal, row: Any) -> bool:
     return row.organisation_id is not None and principal.can_write(row.organisation_id)
 
 
+def readable_asset_names(conn: Connection, principal: Principal, thing_ids: list[int | None]
+                         ) -> dict[int, str]:
+    """Names of the attached assets ``principal`` may read (a report on a restricted bin does
+    not name it to those who may not see the bin)."""
+    wanted = sorted({int(i) for i in thing_ids if i is not None})
+    if not wanted:
+        return {}
+    return {int(i): str(n) for i, n in conn.execute(select(things.c.id, things.c.name).where(
+        things.c.id.in_(wanted),
+        visible_clause(principal, things.c.organisation_id, things.c.visibility)))}
+
+
 def officer_request(conn: Connection, principal: Principal, request_id: int) -> dict[str, Any]:
     """A request with what officers need: the asset, the alert and (for those who may) the
     reporter's details and whether there is a photo."""
@@ -419,10 +432,9 @@ def officer_request(conn: Connection, principal: Principal, request_id: int) -> 
             and not principal.write_anywhere:
         raise NotFound(f"no report {request_id} for your council")
     result = public_request(row, _agency_names(conn, [row]).get(row.organisation_id))
-    asset = None
-    if row.thing_id is not None:
-        found = conn.execute(select(things.c.name).where(things.c.id == row.thing_id)).scalar()
-        asset = {"id": row.thing_id, "name": found, "distance_m": row.distance_m}
+    names = readable_asset_names(conn, principal, [row.thing_id])
+    asset = ({"id": row.thing_id, "name": names[row.thing_id], "distance_m": row.distance_m}
+             if row.thing_id in names else None)
     result.update(id=row.id, asset=asset, alert_id=row.alert_id,
                   mandatory_stop=row.mandatory_stop, client=row.client,
                   attributes=row.attributes or {}, closed_by=row.closed_by,
@@ -442,8 +454,7 @@ def officer_requests(conn: Connection, principal: Principal, now: datetime,
     rows = find_requests(conn, now, status=status, organisation_ids=organisation_ids,
                          start=now - timedelta(days=365))
     names = _agency_names(conn, rows)
-    asset_names = {i: n for i, n in conn.execute(select(things.c.id, things.c.name).where(
-        things.c.id.in_({r.thing_id for r in rows if r.thing_id is not None} or {-1})))}
+    asset_names = readable_asset_names(conn, principal, [r.thing_id for r in rows])
     return [{**public_request(row, names.get(row.organisation_id)), "id": row.id,
              "asset": asset_names.get(row.thing_id), "mandatory_stop": row.mandatory_stop}
             for row in rows]
