@@ -178,13 +178,14 @@ from placehub.ingest import cli as ingest_cli  # noqa: E402
 from placehub.insight import cli as insight_cli  # noqa: E402
 from placehub.places import cli as places_cli  # noqa: E402
 from placehub.planning import cli as planning_cli  # noqa: E402
+from placehub.reports import cli as reports_cli  # noqa: E402
 from placehub.rounds import cli as rounds_cli  # noqa: E402
 from placehub.sta import cli as sta_cli  # noqa: E402
 
 for _register in (access_cli.register, ingest_cli.register, places_cli.register,
                   area_cli.register, assets_cli.register, rounds_cli.register, alerts_cli.register,
                   insight_cli.register, demo_cli.register, sta_cli.register,
-                  planning_cli.register):
+                  planning_cli.register, reports_cli.register):
     _register(app)
 
 

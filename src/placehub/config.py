@@ -243,6 +243,26 @@ SETTINGS: tuple[Setting, ...] = (
             "(smtps:// for TLS, ?starttls=1 for STARTTLS); empty disables e-mail."),
     Setting("alerts_from_address", "placehub@localhost",
             "Sender address of alert e-mails and digests."),
+    Setting("reports_organisation", "",
+            "Slug of the organisation that answers residents' reports not attached to one of "
+            "its assets (fly-tipping ...); empty: the organisation of the nearest asset, else "
+            "the first organisation."),
+    Setting("reports_attach_distance_m", 50.0,
+            "A report is attached to the nearest asset of its service's type within this many "
+            "metres (and opens an alert on it); farther away it stays unattached.", float),
+    Setting("reports_mandatory_stops", True,
+            "Whether an open report of a kind a round fixes (an overflowing bin, a dry "
+            "flowerbed) makes its asset a mandatory stop in the next round.", bool),
+    Setting("reports_rate_limit", 5,
+            "Reports one client (an address, or a posting system's key) may send per "
+            "reports_rate_window_seconds; more are refused with 429.", int),
+    Setting("reports_rate_window_seconds", 3600,
+            "The window of reports_rate_limit, in seconds.", int),
+    Setting("reports_photo_max_bytes", 5_000_000,
+            "Largest photo a report may carry, in bytes (JPEG, PNG or WebP).", int),
+    Setting("reports_retention_days", 365,
+            "Days after a report is closed when its personal data (e-mail, name, phone, "
+            "photo) is erased by 'placehub reports purge'; the report itself stays.", int),
     Setting("insight_profile_indices", "iod2019",
             "Comma-separated index definitions (shipped names or .toml paths) shown in ward and "
             "LSOA profiles."),

@@ -39,9 +39,11 @@ SECRET_EUI = "A1B2C3D4E5F60718"  # the restricted bin's device
 STRANGER_EUI = "FFEEDDCCBBAA0099"  # heard from, never registered
 SECRET_LAT = 52.699173  # the restricted bins' latitude (nothing else is near it)
 SECRET_FIGURE = 0.777123  # an indicator value derived from a restricted bin
+REPORTER = "reporter.q7x@example.org"  # personal data of a resident's report
 MARKERS = (SECRET_NAME, SECRET_EUI, SECRET_EUI.lower(), STRANGER_EUI, STRANGER_EUI.lower(),
            "52.69917", "52.6992", str(SECRET_FIGURE), "bins_full_all",
-           "Uppingham depot")  # the seeded restricted air-quality station
+           "Uppingham depot",  # the seeded restricted air-quality station
+           REPORTER)
 # What a refused write answers: signed out, forbidden, not found, not allowed at all (or, for
 # a page, a redirect to the sign-in page).
 REFUSED = {401, 403, 404, 405}
@@ -333,6 +335,28 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/public/parking"): Case("/public/parking", PUBLIC),
     ("GET", "/places/{code}"): Case("/places/E05007654", PAGE),
     ("GET", "/jobs/{job_id}.json"): Case("/jobs/{job}.json", PAGE),
+    # --- residents: my area, reports, Open311 ---
+    ("GET", "/my-area"): Case("/my-area?postcode=SM1+1AA", PUBLIC),
+    ("GET", "/report"): Case("/report?service=overflowing_bin&lat=52.6705&long=-0.7243",
+                             PUBLIC),
+    ("POST", "/report"): Case("/report", PUBLIC, form={
+        "service_code": "overflowing_bin", "lat": "52.6705", "long": "-0.7243",
+        "description": "Full"}, reads=True),
+    ("GET", "/public/reports/{request_id}"): Case("/public/reports/{report}", PUBLIC),
+    ("GET", "/reports"): Case("/reports", PAGE, shows=True),
+    ("GET", "/reports/{request_id}"): Case("/reports/{report}", PAGE, shows=True),
+    ("GET", "/reports/{request_id}/photo"): Case("/reports/{report}/photo", PAGE),
+    ("POST", "/reports/{request_id}"): Case("/reports/{report}", PAGE,
+                                            form={"status_notes": "done"}),
+    ("GET", "/open311/v2/discovery.{fmt}"): Case("/open311/v2/discovery.json", OPEN),
+    ("GET", "/open311/v2/services.{fmt}"): Case("/open311/v2/services.xml", OPEN),
+    ("GET", "/open311/v2/services/{service_code}.{fmt}"): Case(
+        "/open311/v2/services/fly_tipping.json", OPEN),
+    ("GET", "/open311/v2/requests.{fmt}"): Case("/open311/v2/requests.json", OPEN),
+    ("POST", "/open311/v2/requests.{fmt}"): Case("/open311/v2/requests.json", OPEN, json={
+        "service_code": "overflowing_bin", "lat": 52.6995, "long": -0.70917}),
+    ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): Case(
+        "/open311/v2/requests/{report}.xml", OPEN),
     ("GET", "/jobs/{job_id}"): Case("/jobs/{job}", PAGE),
 }
 
@@ -464,6 +488,14 @@ def world(app: FastAPI, client: TestClient, database: Database) -> World:
     assert team.status_code in {200, 201}, team.text
     world.ids.update(plan=detail["id"], vehicle=number, stop=stop["id"], alert=alert, rule=rule,
                      team=team.json()["id"])
+
+    with database.begin() as conn:
+        from placehub.reports import store as reports
+
+        # A resident's report 40 m from the restricted full bin (attached to it, with e-mail).
+        world.ids["report"] = reports.create_request(conn, reports.NewReport(
+            "overflowing_bin", lon=-0.70917, lat=SECRET_LAT + 0.00036, description="Full",
+            email=REPORTER), reports.ReportRules(), datetime.now(UTC))
 
     def session(username: str | None) -> TestClient:
         caller = TestClient(app, base_url="http://testserver")

@@ -315,6 +315,11 @@ def email_text(payload: dict[str, Any]) -> tuple[str, str]:
             lines.append(f"- [{a['severity']}] {a['title']} ({a['status']}, opened "
                          f"{a['opened_at']}): {a['message']}")
         return f"[placehub] Daily alert digest {payload.get('day')}", "\n".join(lines) + "\n"
+    if payload.get("event") == "service_request.closed":
+        return (f"Your report {payload['service_request_id']} has been dealt with",
+                f"Thank you for reporting: {payload['service_name']}.\n\n"
+                f"{payload['status_notes']}\n\nReference: {payload['service_request_id']}\n"
+                f"Status: {payload['status']} ({payload['updated_datetime']})\n")
     alert = payload["alert"]
     verb = "resolved" if payload.get("event") == "alert.resolved" else "opened"
     subject = f"[placehub] {alert['severity']}: {alert['title']} ({verb})"

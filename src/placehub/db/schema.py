@@ -7,6 +7,7 @@ from placehub.db.metadata import metadata
 from placehub.ingest import tables as ingest_tables  # noqa: F401
 from placehub.insight import tables as insight_tables  # noqa: F401
 from placehub.places import tables as places_tables  # noqa: F401
+from placehub.reports import tables as reports_tables  # noqa: F401
 from placehub.rounds import tables as rounds_tables  # noqa: F401
 from placehub.sta import tables as sta_tables  # noqa: F401
 

@@ -26,6 +26,7 @@ from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
 from placehub.places.streets import StreetIndex
+from placehub.reports import store as reports
 from placehub.rounds.calendar import (
     DemandCalendar,
     bank_holidays_england,
@@ -428,10 +429,20 @@ def prepare_plan(
     notes: list[str] = []
     requeue = requeued_assets(conn, request.organisation_id, request.service, request.day,
                               request.at, int(settings.rounds_requeue_days))
+    skipped = len(requeue)
+    # Residents' reports of a problem a visit puts right (an overflowing bin) force a stop too.
+    reported = {thing: why for thing, why in reports.requested_stops(
+        conn, request.organisation_id, ASSET_TYPE_OF_SERVICE[request.service]).items()
+        if thing not in requeue}
+    requeue.update(reported)
     if requeue:
         candidates, left_out = _force_mandatory(candidates, left_out, rows, requeue)
-        notes.append(f"{len(requeue)} mandatory stop{'s' if len(requeue) != 1 else ''} "
+    if skipped:
+        notes.append(f"{skipped} mandatory stop{'s' if skipped != 1 else ''} "
                      "skipped earlier and not done since re-queued as mandatory")
+    if reported:
+        notes.append(f"{len(reported)} asset{'s' if len(reported) != 1 else ''} reported by "
+                     "residents made mandatory stops")
     candidates = with_details(candidates, details)
     left_out += [LeftOut(thing_id, name, reason) for thing_id, name, reason in found.unusable]
     return PlanInputs(request, candidates, left_out, fleet, distance, start, rules,
@@ -638,6 +649,8 @@ def mark_stop(conn: Connection, plan_id: int, stop_id: int, status: str, reason:
         conn.execute(insert(rounds_service_events).values(
             thing_id=stop.thing_id, service=plan.service, time=at, plan_id=plan_id,
             stop_id=stop_id, note=reason.strip(), recorded_by=by))
+        if stop.thing_id is not None:
+            reports.asset_serviced(conn, int(stop.thing_id), at, by)
     return {"id": stop_id, "plan_id": plan_id, "thing_id": stop.thing_id, "status": status,
             "reason": reason.strip(), "updated_at": at.isoformat()}
 

@@ -25,7 +25,7 @@ from placehub.web.views import ROUTERS
 
 STATIC = Path(__file__).parent / "static"
 # Paths answered with JSON errors (APIs); everything else is a page and gets an HTML error page.
-API_PREFIXES = ("/api/", "/sta/", "/ingest/", "/geo/", "/healthz", "/metrics")
+API_PREFIXES = ("/api/", "/sta/", "/ingest/", "/geo/", "/open311/", "/healthz", "/metrics")
 
 
 log = logging.getLogger(__name__)

@@ -39,12 +39,15 @@ OFFICER_NAVIGATION = [
     ("Devices", "/devices"),
     ("Places", "/places"),
     ("Planning", "/planning/hazard"),
+    ("Reports", "/reports"),
 ]
 PUBLIC_NAVIGATION = [
+    ("My area", "/my-area"),
     ("Map", "/public/map"),
     ("Air quality", "/public/air"),
     ("Wards", "/public/places"),
     ("Parking", "/public/parking"),
+    ("Report a problem", "/report"),
     ("About the data", "/about-the-data"),
 ]
 

@@ -13,6 +13,7 @@ from placehub.web.views import (
     places,
     planning,
     public,
+    residents,
     rounds,
     setup,
 )
@@ -20,5 +21,5 @@ from placehub.web.views import (
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    setup.router, admin.router,
+    setup.router, admin.router, residents.router,
 ]
