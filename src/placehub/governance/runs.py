@@ -88,26 +88,22 @@ def list_runs(conn: Connection, algorithm: str | None = None, limit: int = 50
 
 def runs_per_month(conn: Connection, algorithm: str, now: datetime, months: int = 12
                    ) -> dict[str, int]:
-    """Runs of ``algorithm`` per calendar month (YYYY-MM) over the ``months`` months up to
-    ``now`` (one index range count per month)."""
+    """Runs of ``algorithm`` per calendar month (YYYY-MM): the ``months`` months up to and
+    including the one of ``now``, one index range count each."""
     year, month = now.year, now.month
     starts = []
-    for _ in range(months + 1):
+    for _ in range(months):
         starts.append(datetime(year, month, 1, tzinfo=UTC))
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     starts.reverse()
+    ends: list[datetime | None] = [*starts[1:], None]
     counts: dict[str, int] = {}
-    for first, end in zip(starts, [*starts[1:], None], strict=True):
-        if end is None:
-            break
-        counts[first.strftime("%Y-%m")] = int(conn.execute(
-            select(func.count()).select_from(algorithm_runs).where(
-                algorithm_runs.c.algorithm == algorithm, algorithm_runs.c.started_at >= first,
-                algorithm_runs.c.started_at < end)).scalar_one())
-    counts[starts[-1].strftime("%Y-%m")] = int(conn.execute(
-        select(func.count()).select_from(algorithm_runs).where(
-            algorithm_runs.c.algorithm == algorithm,
-            algorithm_runs.c.started_at >= starts[-1])).scalar_one())
+    for first, end in zip(starts, ends, strict=True):
+        query = select(func.count()).select_from(algorithm_runs).where(
+            algorithm_runs.c.algorithm == algorithm, algorithm_runs.c.started_at >= first)
+        if end is not None:
+            query = query.where(algorithm_runs.c.started_at < end)
+        counts[first.strftime("%Y-%m")] = int(conn.execute(query).scalar_one())
     return counts
 
 
