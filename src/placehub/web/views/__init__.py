@@ -12,10 +12,12 @@ from placehub.web.views import (
     places,
     planning,
     public,
+    responsible,
     rounds,
 )
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
+    responsible.router,
 ]
