@@ -139,6 +139,7 @@ def run_server(settings: Settings) -> None:
     While no administrator exists, a one-time link to create the first one is printed.
     """
     from placehub.access import first_run
+    from placehub.governance import schedule as retention_schedule
     from placehub.web.app import create_app
 
     if settings.anonymous_write and not is_loopback(settings.host):
@@ -148,6 +149,7 @@ def run_server(settings: Settings) -> None:
         )
     migrate_schema(settings.database_url)
     application = create_app(settings)
+    retention_schedule.attach(application)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise rescan it every few requests (about 10% of a 1,000-row
     # CreateObservations request).
@@ -174,6 +176,7 @@ from placehub.alerts import cli as alerts_cli  # noqa: E402
 from placehub.area import cli as area_cli  # noqa: E402
 from placehub.assets import cli as assets_cli  # noqa: E402
 from placehub.demo import cli as demo_cli  # noqa: E402
+from placehub.governance import cli as governance_cli  # noqa: E402
 from placehub.ingest import cli as ingest_cli  # noqa: E402
 from placehub.insight import cli as insight_cli  # noqa: E402
 from placehub.places import cli as places_cli  # noqa: E402
@@ -185,7 +188,7 @@ from placehub.sta import cli as sta_cli  # noqa: E402
 for _register in (access_cli.register, ingest_cli.register, places_cli.register,
                   area_cli.register, assets_cli.register, rounds_cli.register, alerts_cli.register,
                   insight_cli.register, demo_cli.register, sta_cli.register,
-                  planning_cli.register, reports_cli.register):
+                  planning_cli.register, reports_cli.register, governance_cli.register):
     _register(app)
 
 

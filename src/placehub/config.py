@@ -268,6 +268,22 @@ SETTINGS: tuple[Setting, ...] = (
             "LSOA profiles."),
     Setting("transparency_contact", "",
             "Contact email published in the algorithmic transparency records (Tier 1)."),
+    Setting("retention_journal_days", 90,
+            "Days raw LoRaWAN journal entries are kept (entries still waiting to be processed "
+            "are never purged); 0 keeps them for ever.", int),
+    Setting("retention_class_days", "personal=365",
+            "Default retention of Observations per data class, as class=days pairs separated "
+            "by commas (e.g. personal=365,restricted=730); a class left out is kept until an "
+            "organisation or Datastream sets a period."),
+    Setting("retention_purge_hour", 3,
+            "UTC hour of the day after which 'placehub serve' runs the retention purge once a "
+            "day; -1 turns the scheduled purge off.", int),
+    Setting("retention_purge_batch", 50000,
+            "Rows the retention purge deletes per transaction (short transactions keep ingest "
+            "flowing while it runs).", int),
+    Setting("dpo_contact", "",
+            "The council's data protection officer (name or email), printed on the DPIA "
+            "outline."),
     Setting("feedback_email", "",
             "Email address the web UI's feedback link, accessibility statement and privacy "
             "notice give for contacting the council; empty: they name the council only."),

@@ -220,6 +220,24 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                         PUBLIC),
     ("POST", "/api/planning/parking/check"): Case("/api/planning/parking/check", API, json={},
                                                   anywhere=True),
+    # --- responsible use: live transparency, data classes, retention, read audit, DPIA ---
+    ("GET", "/api/algorithms"): Case("/api/algorithms", OPEN),
+    ("GET", "/api/algorithms/{record_id}"): Case("/api/algorithms/rounds-planning", OPEN),
+    ("GET", "/api/data-classes"): Case("/api/data-classes", OPEN),
+    ("PUT", "/api/datastreams/{datastream_id}/policy"): Case(
+        "/api/datastreams/{datastream}/policy", API, json={"data_class": "personal"}),
+    ("GET", "/api/retention"): Case("/api/retention", API),
+    ("PUT", "/api/retention/{organisation}/{data_class}"): Case(
+        "/api/retention/rutland/restricted", API, json={"days": 30}),
+    ("GET", "/api/read-audit"): Case("/api/read-audit", API),
+    ("GET", "/api/read-audit/who-looked"): Case("/api/read-audit/who-looked?thing_id={thing}",
+                                                API),
+    ("GET", "/api/dpia.md"): Case("/api/dpia.md", API),
+    ("GET", "/algorithms"): Case("/algorithms", OPEN),
+    ("GET", "/algorithms/{record_id}"): Case("/algorithms/rounds-planning", OPEN),
+    ("GET", "/data-protection"): Case("/data-protection", OPEN),
+    ("GET", "/read-audit"): Case("/read-audit?thing={thing}", PAGE),
+    ("GET", "/dpia"): Case("/dpia", PAGE),
     # --- pages ---
     ("GET", "/"): Case("/", PUBLIC),
     ("GET", "/public/map"): Case("/public/map", PUBLIC),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from placehub.assets.levels import threshold_in_units
 from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book, thresholds_version
 from placehub.assets.types import asset_type_of
 from placehub.db import Database
+from placehub.governance import runs
 from placehub.sta.tables import (
     datastreams,
     historical_locations,
@@ -406,7 +408,11 @@ class RuleEngine:
         nt = now.timestamp()
         # Forecasting reads histories and takes a while: not under the lock, so Observations
         # arriving meanwhile are judged at once.
-        crossings = self._crossings(self._forecasts_due(now), now)
+        started = time.perf_counter()
+        due = self._forecasts_due(now)
+        crossings = self._crossings(due, now)
+        if due:
+            self._record_forecast_run(now, due, crossings, time.perf_counter() - started)
         with self._lock:
             with self.database.connect() as conn:
                 self._check_rules_version(conn)
@@ -440,6 +446,20 @@ class RuleEngine:
             if transitions:
                 self._apply(transitions)
             self.save_states()
+
+    def _record_forecast_run(self, now: datetime, due: dict[float, list[Binding]],
+                             crossings: dict[Key, Crossing], seconds: float) -> None:
+        """The transparency run record of one round of forecast rules."""
+        assets = {b.thing_id for group in due.values() for b in group}
+        with self.database.begin() as conn:
+            runs.record_run(conn, runs.RunRecord(
+                runs.ALERT_RULES, now, round(seconds, 4),
+                {"forecaster": self.forecasts.name,
+                 "horizons_hours": sorted(due)},
+                inputs=[runs.InputData("asset reading histories", len(assets), last=now)],
+                volumes={"rules_due": sum(len(g) for g in due.values()),
+                         "assets_forecast": len(assets), "crossings_predicted": len(crossings)},
+                actor="alerts timer"))
 
     def _judge(self, b: Binding, verdict: Verdict | None,
                transitions: list[tuple[str, Binding, Any]]) -> None:

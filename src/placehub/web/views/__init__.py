@@ -14,6 +14,7 @@ from placehub.web.views import (
     planning,
     public,
     residents,
+    responsible,
     rounds,
     setup,
 )
@@ -21,5 +22,5 @@ from placehub.web.views import (
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    setup.router, admin.router, residents.router,
+    setup.router, admin.router, residents.router, responsible.router,
 ]
