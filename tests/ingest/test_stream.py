@@ -38,9 +38,9 @@ from placehub.ingest.stream import (
 from placehub.ingest.tables import ingest_journal
 from placehub.sta.tables import observations
 from placehub.web.app import create_app
-from tests.conftest import _empty_all_tables
+from tests.conftest import missing_service
 from tests.ingest.messages import BASE_TIME, ldds75, tts_uplink
-from tests.ingest.nats_cluster import NatsCluster
+from tests.ingest.nats_cluster import NATS_SERVER, NatsCluster
 
 pytestmark = pytest.mark.xdist_group("nats")
 
@@ -48,27 +48,18 @@ pytestmark = pytest.mark.xdist_group("nats")
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
     """Three JetStream nodes on loopback ports, for this module."""
+    if not Path(NATS_SERVER).exists():
+        missing_service("nats-server (apt-get install nats-server)")
     nodes = NatsCluster(tmp_path_factory.mktemp("nats"))
     nodes.start_all()
     yield nodes
     nodes.stop()
 
 
-@pytest.fixture(scope="module")
-def _pg_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue("_postgresql_database")
-    return url
-
-
 @pytest.fixture
-def pg(_pg_url: str) -> Iterator[Database]:
+def pg(pg_database: Database) -> Database:
     """The PostgreSQL test database, migrated and empty."""
-    database = Database(_pg_url)
-    database.upgrade()
-    _empty_all_tables(database)
-    yield database
-    _empty_all_tables(database)
-    database.dispose()
+    return pg_database
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ class AlertLease:
                                          {"a": _int4(_LEASE)}).scalar()
                 self._conn.commit()  # the lock is the session's: no open transaction
                 if not got:
-                    self.release()
+                    self._conn.close()
+                    self._conn = None
                     return False
                 log.info("this process now runs the alert timer")
                 return True
@@ -74,13 +75,19 @@ class AlertLease:
             return True
         except Exception:  # noqa: BLE001 - the connection broke: the lease is gone
             log.exception("alert lease lost")
-            self.release()
+            if self._conn is not None:
+                self._conn.invalidate()
+                self._conn = None
             return False
 
     def release(self) -> None:
+        """Let the lease go (the connection goes back to the pool without the lock)."""
         if self._conn is not None:
+            conn, self._conn = self._conn, None
             try:
-                self._conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                log.debug("closing the lease connection failed", exc_info=True)
-            self._conn = None
+                conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                conn.commit()
+                conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection: never reuse it
+                log.debug("releasing the alert lease failed", exc_info=True)
+                conn.invalidate()
