@@ -516,6 +516,14 @@ def worker_command(
     import asyncio
 
     with open_database(settings) as database:
+        if not database.is_sqlite:
+            from datetime import UTC, datetime
+
+            from placehub.db.partitions import ensure_months, is_partitioned
+
+            with database.begin() as conn:
+                if is_partitioned(conn):  # the coming months are ready before readings come
+                    ensure_months(conn, datetime.now(UTC))
         shared = attach_shared_alerts(database, settings)
         worker = UplinkWorker(database, StreamSettings.from_settings(settings),
                               batch=settings.worker_batch,
