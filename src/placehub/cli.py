@@ -114,6 +114,54 @@ def db_upgrade(ctx: typer.Context) -> None:
         console.print(f"Database at [bold]{describe_url(url)}[/] is already up to date.")
 
 
+@db_app.command("partition")
+def db_partition(
+    ctx: typer.Context,
+    months_ahead: int = typer.Option(3, "--months-ahead", help="Months to create ahead."),
+) -> None:
+    """PostgreSQL: partition Observations by month (once), then create the months ahead.
+
+    Run it again daily (a timer): it adds the coming months and gives readings that arrived
+    for a month without a partition their own.
+    """
+    from datetime import UTC, datetime
+
+    from placehub.console import open_database
+    from placehub.db.partitions import list_partitions, partition_observations
+
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        moved = partition_observations(conn, datetime.now(UTC), months_ahead)
+        partitions = list_partitions(conn)
+    if moved:
+        console.print(f"Observations partitioned by month ({moved} rows moved).")
+    table = Table("partition", "month", "rows (estimate)")
+    for p in partitions:
+        table.add_row(p.name, f"{p.month:%Y-%m}", str(p.rows))
+    print_table(table)
+
+
+@db_app.command("drop-month")
+def db_drop_month(
+    ctx: typer.Context,
+    month: str = typer.Argument(..., help="The month to drop, as YYYY-MM."),
+    yes: bool = typer.Option(False, "--yes", help="Really drop it (there is no undo)."),
+) -> None:
+    """PostgreSQL: drop every Observation of one past month (retention by partition)."""
+    import time
+
+    from placehub.console import open_database
+    from placehub.db.partitions import drop_month, parse_month
+
+    wanted = parse_month(month)
+    if not yes:
+        fail(f"dropping {wanted:%Y-%m} deletes its Observations for good: add --yes")
+    started = time.perf_counter()
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        rows = drop_month(conn, wanted)
+    console.print(f"Dropped {wanted:%Y-%m} (about {rows} Observations) in "
+                  f"{time.perf_counter() - started:.2f} s.")
+
+
 @app.command()
 def serve(
     ctx: typer.Context,

@@ -233,6 +233,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ingest_backlog_degraded_seconds", 300,
             "/healthz reports degraded when the oldest pending journal entry is older than "
             "this (seconds), or entries are quarantined.", int),
+    Setting("nats_url", "",
+            "NATS server(s) with JetStream, e.g. nats://10.0.0.5:4222,nats://10.0.0.6:4222: "
+            "webhooks and MQTT then publish each uplink to a JetStream stream and answer once "
+            "it is stored there, and 'placehub worker' processes store them (see "
+            "docs/scale.md); empty: the embedded journal and worker of 'serve'."),
+    Setting("nats_stream", "PLACEHUB_UPLINKS",
+            "JetStream stream that holds accepted uplinks (its dead letters go to "
+            "<name>_DEAD)."),
+    Setting("nats_replicas", 1,
+            "Copies JetStream keeps of each uplink when it creates the stream: 3 on a "
+            "three-node NATS cluster, so an uplink survives the loss of one node.", int),
+    Setting("worker_batch", 200,
+            "Uplinks a 'placehub worker' takes from the stream and stores in one transaction.",
+            int),
+    Setting("alerts_shared_state", False,
+            "Keep alert rule states in PostgreSQL and judge each Datastream under a lock, so "
+            "several API processes and workers may judge Observations without opening an "
+            "alert twice; the timer runs in whichever process holds the alert lease. Turn on "
+            "when more than one process writes Observations (PostgreSQL only).", bool),
     Setting("alerts_tick_seconds", 60,
             "How often the alert timer runs (silent sensors, hold-offs, notification retries, "
             "daily digests), in seconds; 0 turns the timer off.", int),

@@ -333,6 +333,20 @@ def _addresses(text: str) -> list[str]:
     return [a.strip() for a in text.split(",") if a.strip()]
 
 
+# A claimed delivery is not due again for this long (its sender may be slow).
+CLAIM = timedelta(minutes=5)
+
+
+def _claim(database: Database, delivery_id: int, now: datetime) -> bool:
+    """Take one due delivery for this process (several processes may deliver at once)."""
+    t = notification_deliveries
+    with database.begin() as conn:
+        claimed = conn.execute(update(t).where(
+            t.c.id == delivery_id, t.c.status == "pending", t.c.next_attempt_at <= now,
+        ).values(next_attempt_at=now + CLAIM)).rowcount
+    return bool(claimed)
+
+
 def deliver_due(database: Database, now: datetime, senders: dict[str, Sender],
                 limit: int = 100) -> dict[str, int]:
     """Send deliveries that are due; returns counts of delivered, retrying and failed."""
@@ -348,6 +362,8 @@ def deliver_due(database: Database, now: datetime, senders: dict[str, Sender],
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     for delivery in due:
         attempts = delivery.attempts + 1
+        if not _claim(database, delivery.id, now):
+            continue  # another process is sending it
         try:
             sender = senders.get(delivery.channel)
             if sender is None:
