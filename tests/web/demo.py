@@ -42,7 +42,8 @@ def build_small_demo(database: Database, settings: Settings, work: Path,
 
     ``road_network_file`` is a road network cache to read (parsed into ``work`` if not given).
     """
-    settings = settings.replace(road_network_file=str(road_network_file or work / "roads.npz"))
+    settings = settings.replace(road_network_file=str(road_network_file or work / "roads.npz"),
+                                basemap_file=str(work / "basemap.npz"))
     build_demo(database, settings, per_type=PER_TYPE, history_days=2,
                now=datetime.now(UTC) - HISTORY_ENDS_BEFORE_NOW)
     with database.begin() as conn:

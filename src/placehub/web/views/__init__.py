@@ -13,9 +13,11 @@ from placehub.web.views import (
     planning,
     public,
     rounds,
+    tiles,
 )
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
+    tiles.router,
 ]
