@@ -46,8 +46,8 @@ def basemap(settings: Settings) -> Basemap:
 def tile_response(request: Request, z: int, x: int, y: int) -> Response:
     """Vector tile z/x/y of the street map: 304 when the browser has it, gzip when accepted."""
     if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise NotFound(f"no tile {z}/{x}/{y}: zoom is 0 to {MAX_ZOOM} and x and y are 0 to "
-                       f"2^zoom - 1 ({2**z - 1} at zoom {z})" if 0 <= z <= MAX_ZOOM else
+        raise NotFound(f"no tile {z}/{x}/{y}: at zoom {z}, x and y are 0 to {2**z - 1}"
+                       if 0 <= z <= MAX_ZOOM else
                        f"no tile {z}/{x}/{y}: zoom is 0 to {MAX_ZOOM} (MapLibre enlarges "
                        f"zoom {MAX_ZOOM} tiles for closer views)")
     found = basemap(request.app.state.settings)
