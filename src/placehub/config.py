@@ -198,6 +198,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("road_network_file", "var/roads.npz",
             "Road network cache written by 'placehub load roads' (a compressed .npz parsed from "
             "an OSM extract); when the file is missing, distances fall back to haversine x 1.4."),
+    Setting("basemap_file", "var/basemap.npz",
+            "Street map cache (roads with their names, places, water, woods, parks) read from "
+            "the area's OSM extract (rounds_road_network, else DATA_DIR/AREA/roads.osm.pbf) "
+            "when the maps first ask for a tile, and re-read when the extract changes."),
     Setting("ingest_profiles_dir", "var/profiles",
             "Folder of extra LoRaWAN device profiles (*.toml, in sub-folders too) added to the "
             "built-in ones, where 'placehub profiles import-repository' writes the profiles it "

@@ -34,10 +34,12 @@ AREA = mapping(box(OAKHAM[0] - 0.004, OAKHAM[1] - 0.003, OAKHAM[0] + 0.004, OAKH
 
 
 @pytest.fixture
-def settings(database: Database, data_dir: Path, road_network_file: Path) -> Settings:
-    """Test settings with the Rutland extract and road network."""
+def settings(database: Database, data_dir: Path, road_network_file: Path,
+             basemap_file: Path) -> Settings:
+    """Test settings with the Rutland extract, road network and street map cache."""
     return load_settings(environ={}, database_url=database.url, data_dir=str(data_dir),
-                         secret_key="test-secret", road_network_file=str(road_network_file))
+                         secret_key="test-secret", road_network_file=str(road_network_file),
+                         basemap_file=str(basemap_file))
 
 
 def _load(database: Database, settings: Settings, data_dir: Path) -> None:

@@ -256,6 +256,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/geo/assets.geojson"): Case("/geo/assets.geojson", PUBLIC, shows=True),
     ("GET", "/geo/roads.csv"): Case("/geo/roads.csv", PUBLIC),
     ("GET", "/geo/{layer}.geojson"): Case("/geo/wards.geojson", PAGE),
+    ("GET", "/tiles/{z}/{x}/{y}.pbf"): Case("/tiles/14/8158/5361.pbf", OPEN),
     ("GET", "/assets/{thing_id}"): Case("/assets/{thing}", PAGE, shows=True),
     ("GET", "/assets/{thing_id}/history/{datastream_id}.json"): Case(
         "/assets/{thing}/history/{datastream}.json", PAGE),

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 def is_page_request(request: Request) -> bool:
     path = request.url.path
-    return not path.startswith(API_PREFIXES) and not path.endswith((".json", ".geojson", ".csv"))
+    return not path.startswith(API_PREFIXES) and not path.endswith((".json", ".geojson", ".csv",
+                                                                    ".pbf"))
 
 
 def _quality(accept: str, wanted: tuple[str, ...]) -> float:

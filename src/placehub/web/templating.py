@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from placehub import __version__
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.web.basemap import tile_url
 from placehub.web.credits import page_credits
 from placehub.web.formats import govuk_datetime, plural, tag_class
 from placehub.web.security import CSRF_FIELD, csrf_token
@@ -104,6 +105,7 @@ def render(
         csrf_token=csrf_token(request) if "session" in request.scope else "",
         cspNonce=getattr(request.state, "csp_nonce", ""),
         version=__version__,
+        basemap_tiles=lambda: tile_url(settings),
     )
     html = environment.get_template(template).render(context)
     return HTMLResponse(html, status_code=status_code, headers=headers)

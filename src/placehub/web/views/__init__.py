@@ -17,10 +17,11 @@ from placehub.web.views import (
     responsible,
     rounds,
     setup,
+    tiles,
 )
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    setup.router, admin.router, residents.router, responsible.router,
+    setup.router, admin.router, residents.router, responsible.router, tiles.router,
 ]
