@@ -22,9 +22,9 @@ import time
 from datetime import timedelta
 
 import psycopg
-from generate import START, STEP, create_things, load_observations, set_materialised
 from sqlalchemy import func, select, text
 
+from generate import START, STEP, create_things, load_observations, set_materialised
 from placehub.access.service import ensure_organisation
 from placehub.config import load_settings
 from placehub.db import Database

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 
 from placehub.db import Database
 from placehub.reports import keys

@@ -37,7 +37,7 @@ def now_of(request: Request) -> datetime:
 
 
 def throttle_of(request: Request) -> ReportThrottle:
-    return request.app.state.report_throttle  # type: ignore[no-any-return]
+    return request.app.state.report_throttle
 
 
 def client_address(request: Request) -> str:
