@@ -99,6 +99,11 @@ def plausible_arguments(words: list[str], tmp_path: Path) -> list[str]:
         arguments += ["--nats-url", "nats://127.0.0.1:9"]
     if words == ["db", "drop-month"]:
         arguments = ["2026-01", "--yes"]
+    # Commands that check their arguments before the database: give them valid ones.
+    if words == ["algorithms", "show"]:
+        arguments = ["rounds-planning"]
+    if words == ["reads", "who-looked"]:
+        arguments = ["--thing", "1"]
     return arguments
 
 

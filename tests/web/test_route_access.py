@@ -9,6 +9,7 @@ A route added to the app without a line in ``ROUTES`` fails ``test_every_route_h
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -542,7 +543,8 @@ def _fill(value: Any, ids: dict[str, Any]) -> Any:
     if isinstance(value, str):
         if value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
             return ids[value[1:-1]]
-        return value.format(**ids) if "{" in value else value
+        # Only the seeded names are placeholders: JSON text in a form ("{}") stays as it is.
+        return re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), m.group(0))), value)
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
     if isinstance(value, list):
