@@ -217,6 +217,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/planning/catchments"): Case("/api/planning/catchments", API, json={
         "kind": "school", "method": "straight"}, reads=True),
     ("GET", "/api/planning/parking"): Case("/api/planning/parking", API),
+    ("POST", "/api/planning/parking"): Case("/api/planning/parking", API, json={
+        "tariffs": [{"zone": "*", "days": "all", "from": "08:00", "to": "18:00", "price": 1}]},
+        reads=True),
     ("GET", "/api/planning/parking/availability"): Case("/api/planning/parking/availability",
                                                         PUBLIC),
     ("POST", "/api/planning/parking/check"): Case("/api/planning/parking/check", API, json={},
@@ -352,6 +355,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/planning/catchments"): Case("/planning/catchments?kind=school&method=straight",
                                           PAGE),
     ("GET", "/planning/parking"): Case("/planning/parking", PAGE),
+    ("POST", "/planning/parking"): Case("/planning/parking", PAGE, form={}, reads=True),
     ("GET", "/public/parking"): Case("/public/parking", PUBLIC),
     ("GET", "/places/{code}"): Case("/places/E05007654", PAGE),
     ("GET", "/jobs/{job_id}.json"): Case("/jobs/{job}.json", PAGE),
