@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from placehub.access.service import Principal
-from placehub.errors import BadRequest
+from placehub.errors import BadRequest, NotFound
 from placehub.planning import hazards, service, tariffs
 from placehub.planning.features import FACILITY_KINDS
+from placehub.web.basemap import basemap
 from placehub.web.security import checked_form
 from placehub.web.session import officer, public
 from placehub.web.templating import render
@@ -48,8 +49,25 @@ def _bounds(features: list[dict[str, Any]]) -> str:
 
 @router.get("/planning/hazard")
 def hazard_form(request: Request, principal: Principal = Depends(officer)) -> Response:
-    """The form: a GeoJSON area (e.g. an EA flood warning area) and a rest centre."""
-    return render(request, "planning_hazard.html", title="Hazard area", result=None, errors={})
+    """The form: a GeoJSON area (e.g. an EA flood warning area, or drawn on the map) and a
+    rest centre."""
+    return _hazard_form(request, {}, {})
+
+
+def _hazard_form(request: Request, errors: dict[str, str], values: dict[str, str],
+                 area_text: str = "", status_code: int = 200) -> Response:
+    return render(request, "planning_hazard.html", title="Hazard area", result=None,
+                  errors=errors, values=values, area_text=area_text,
+                  draw_bounds=_area_bounds(request), status_code=status_code)
+
+
+def _area_bounds(request: Request) -> str:
+    """The area's extent for the drawing map: its street map's, else Great Britain's."""
+    try:
+        west, south, east, north = basemap(request.app.state.settings).bounds()
+    except NotFound:
+        west, south, east, north = -8.2, 49.9, 1.8, 60.9
+    return f"{west},{south},{east},{north}"
 
 
 async def _area_of(form: FormData) -> hazards.HazardArea:
@@ -62,7 +80,8 @@ async def _area_of(form: FormData) -> hazards.HazardArea:
             raise BadRequest("the area file is not UTF-8 text: save it as GeoJSON") from None
     text = text or str(form.get("area") or "")
     if not text.strip():
-        raise BadRequest("choose a GeoJSON file of the area")
+        raise BadRequest("give the area: choose a GeoJSON file, draw it on the map, or paste "
+                         "it as GeoJSON")
     name = str(form.get("name") or "").strip() or None
     return hazards.read_area(text, name=name)
 
@@ -77,9 +96,13 @@ async def hazard_page(request: Request, form: FormData = Depends(checked_form),
         area = await _area_of(form)
         rest_centre = service.parse_lonlat(values["rest_centre"])
     except BadRequest as error:
-        field = "rest_centre" if "longitude" in error.message else "area_file"
-        return render(request, "planning_hazard.html", title="Hazard area", result=None,
-                      errors={field: error.message}, values=values, status_code=400)
+        upload = form.get("area_file")
+        uploaded = isinstance(upload, UploadFile) and bool(upload.filename)
+        field = ("rest_centre" if "longitude" in error.message
+                 else "area_file" if uploaded or not str(form.get("area") or "").strip()
+                 else "area")
+        return _hazard_form(request, {field: error.message}, values,
+                            str(form.get("area") or ""), status_code=400)
     with request.app.state.database.connect() as conn:
         result = service.hazard_job(conn, request.app.state.settings, principal, area,
                                     rest_centre)
