@@ -5,6 +5,7 @@ table with the same data. The work is done by placehub.planning.service."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,9 +104,12 @@ async def hazard_page(request: Request, form: FormData = Depends(checked_form),
                  else "area")
         return _hazard_form(request, {field: error.message}, values,
                             str(form.get("area") or ""), status_code=400)
+    started = time.perf_counter()
     with request.app.state.database.connect() as conn:
         result = service.hazard_job(conn, request.app.state.settings, principal, area,
                                     rest_centre)
+    service.keep_run(request.app.state.database, result, principal,
+                     time.perf_counter() - started)
     if form.get("download") == "csv":
         return Response(service.hazard_csv(result), media_type="text/csv", headers={
             "content-disposition": 'attachment; filename="hazard-area.csv"'})
@@ -125,9 +129,12 @@ def catchments_page(request: Request, principal: Principal = Depends(officer)) -
     kind = params.get("kind") or "school"
     method = params.get("method") or "road"
     close = [ref for ref in params.getlist("close") if ref]
+    started = time.perf_counter()
     with request.app.state.database.connect() as conn:
         result = service.catchment_job(conn, request.app.state.settings, principal, kind,
                                        method, close)
+    service.keep_run(request.app.state.database, result, principal,
+                     time.perf_counter() - started)
     features = [f for f in service.catchment_geojson(result)["features"]
                 if f["properties"]["layer"] == "facility"]
     if params.get("format") == "csv":
@@ -191,9 +198,12 @@ async def parking_board_page(request: Request, form: FormData = Depends(checked_
 def _tariffs(request: Request, principal: Principal, price: float,
              board: list[tariffs.TariffBand], errors: dict[str, str],
              status_code: int = 200) -> Response:
+    started = time.perf_counter()
     with request.app.state.database.connect() as conn:
         result = service.parking_job(conn, request.app.state.settings, principal,
                                      datetime.now(UTC), days=7, price=price, board=board)
+    service.keep_run(request.app.state.database, result, principal,
+                     time.perf_counter() - started)
     grids = []
     for zone in result["zones"]:
         cells = {(h["weekday"], h["hour"]): h for h in zone["hours"]}
