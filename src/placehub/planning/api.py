@@ -108,13 +108,7 @@ def register(app: FastAPI) -> None:
         principal: Principal = Depends(current_principal),
     ) -> dict[str, Any]:
         """Occupancy per car park now and by zone, weekday and hour, with suggested tariffs."""
-        model = _model(target, elasticity)
-        started = time.perf_counter()
-        with request.app.state.database.connect() as conn:
-            result = service.parking_job(conn, request.app.state.settings, principal,
-                                         datetime.now(UTC), days, model, price)
-        return service.keep_run(request.app.state.database, result, principal,
-                                time.perf_counter() - started)
+        return _parking(request, principal, days, _model(target, elasticity), price, [])
 
     @app.post("/api/planning/parking", tags=["planning"])
     def post_parking(
@@ -130,8 +124,12 @@ def register(app: FastAPI) -> None:
         principal: Principal = Depends(current_principal),
     ) -> dict[str, Any]:
         """As GET, with the current prices taken from the council's tariff board."""
-        model = _model(target, elasticity)
-        board = tariffs.read_board(tariffs_)
+        return _parking(request, principal, days, _model(target, elasticity), price,
+                        tariffs.read_board(tariffs_))
+
+    def _parking(request: Request, principal: Principal, days: int,
+                 model: parking.TariffModel, price: float,
+                 board: list[tariffs.TariffBand]) -> dict[str, Any]:
         started = time.perf_counter()
         with request.app.state.database.connect() as conn:
             result = service.parking_job(conn, request.app.state.settings, principal,
