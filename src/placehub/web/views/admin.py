@@ -438,16 +438,21 @@ def _reload_rules(request: Request) -> None:
         alert_service.engine.reload()
 
 
-def _org_things(conn: Connection, org: dict[str, Any]) -> dict[int, str]:
+def _overridden_things(conn: Connection, org: dict[str, Any],
+                       rules: list[store.Rule]) -> dict[int, str]:
+    """Names of the organisation's assets that override a rule, by id."""
+    ids = sorted({r.thing_id for r in rules if r.thing_id is not None})
     return {int(r.id): str(r.name) for r in conn.execute(
-        select(things.c.id, things.c.name).where(things.c.organisation_id == org["id"]))}
+        select(things.c.id, things.c.name).where(things.c.organisation_id == org["id"],
+                                                 things.c.id.in_(ids or [-1])))}
 
 
 def _rule_of(conn: Connection, org: dict[str, Any], rule_id: int) -> store.Rule:
     """A rule this organisation's admins manage: one per asset type, or an override on one of
     its own assets (404 for another organisation's)."""
     rule = store.get_rule(conn, rule_id)
-    if rule.thing_id is not None and rule.thing_id not in _org_things(conn, org):
+    if rule.thing_id is not None and conn.execute(select(things.c.organisation_id).where(
+            things.c.id == rule.thing_id)).scalar() != org["id"]:
         raise NotFound(f"no alert rule {rule_id} of {org['name']}")
     return rule
 
@@ -459,8 +464,8 @@ def rules_page(request: Request, slug: str, principal: Principal = Depends(offic
     with request.app.state.database.begin() as conn:
         org = _organisation(conn, slug, principal)
         store.ensure_default_rules(conn, _now())
-        own = _org_things(conn, org)
         rules = store.load_rules(conn)
+        own = _overridden_things(conn, org, rules)
         return _page(request, conn, principal, org, "alert-rules", "admin/rules.html",
                      type_rules=[r for r in rules if r.thing_id is None],
                      overrides=[r for r in rules if r.thing_id in own], thing_names=own,
