@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from placehub.access import audit, service
 from placehub.access.service import Principal
-from placehub.access.tables import ROLES, organisations
+from placehub.access.tables import ROLES, organisations, users
 from placehub.alerts import notify, store
 from placehub.alerts.rules import KINDS, SEVERITY_ORDER
 from placehub.assets.types import ASSET_TYPES
@@ -84,7 +84,16 @@ def _trail(conn: Connection, principal: Principal, organisation: int,
     """The newest audit entries of this page's kind of thing, about this organisation."""
     query = audit.AuditQuery(entities=TRAILS[section], about_organisation=organisation,
                              limit=TRAIL_LENGTH)
-    return [dict(entry) for entry in audit.list_entries(conn, query, principal)]
+    entries = [dict(entry) for entry in audit.list_entries(conn, query, principal)]
+    # Role and account changes name the user by id: show the username, as "create" does.
+    ids = {int(e["entity_id"]) for e in entries
+           if e["entity"] == "User" and str(e["entity_id"] or "").isdigit()}
+    names = {int(r.id): str(r.username) for r in conn.execute(
+        select(users.c.id, users.c.username).where(users.c.id.in_(sorted(ids) or [-1])))}
+    for entry in entries:
+        if entry["entity"] == "User" and str(entry["entity_id"] or "").isdigit():
+            entry["entity_id"] = names.get(int(entry["entity_id"]), entry["entity_id"])
+    return entries
 
 
 def _flash(request: Request, text: str) -> None:
@@ -98,8 +107,10 @@ def _page(request: Request, conn: Connection, principal: Principal, org: dict[st
     """Render one admin page with its organisation, trail, errors and any flash message."""
     flash_text = request.session.pop("admin_flash", None)
     title = next(t for s, t, _ in SECTIONS if s == section)
+    # Every title ends with the council's name; an organisation of another name is said too.
+    of = "" if org["name"] == request.app.state.settings.council_name else f" – {org['name']}"
     return render(request, template, status_code=status_code, headers=headers,
-                  title=("Error: " if errors else "") + f"{title} – {org['name']}",
+                  title=("Error: " if errors else "") + f"{title} – Admin{of}",
                   heading=title, org=org, section=section, sections=SECTIONS,
                   trail=_trail(conn, principal, org["id"], section), errors=errors or {},
                   flash={"success": True, "text": flash_text} if flash_text else None,
