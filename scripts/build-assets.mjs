@@ -16,7 +16,7 @@ if (!/^#[0-9a-fA-F]{6}$/.test(brand)) {
   process.exit(1);
 }
 
-mkdirSync(out, { recursive: true });
+mkdirSync(join(out, "fonts"), { recursive: true });
 const css = sass.compileString(`@use "placehub" with ($brand: ${brand});`, {
   importers: [new sass.NodePackageImporter()],
   loadPaths: [join(web, "assets")],
@@ -38,6 +38,11 @@ const copies = {
   // The API reference page (/api/docs) runs Swagger UI from placehub's own files.
   "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
   "swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
+  // The street map's labels: MapLibre draws them from this font (Noto Sans, SIL OFL 1.1, whose
+  // licence travels with it), so no glyph server is needed.
+  "@fontsource/noto-sans/files/noto-sans-latin-400-normal.woff2": "fonts/noto-sans-latin-400-normal.woff2",
+  "@fontsource/noto-sans/files/noto-sans-latin-700-normal.woff2": "fonts/noto-sans-latin-700-normal.woff2",
+  "@fontsource/noto-sans/LICENSE": "fonts/OFL.txt",
 };
 for (const [from, to] of Object.entries(copies)) {
   copyFileSync(join(root, "node_modules", from), join(out, to));

@@ -144,6 +144,13 @@ def road_network_file(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     return path
 
 
+@pytest.fixture(scope="session")
+def basemap_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the street map's cache goes (one per test process): written when a test first
+    asks for a tile, so tests that draw no map never read the extract for it."""
+    return tmp_path_factory.mktemp("basemap") / "basemap.npz"
+
+
 def _postgres_server_url() -> str | None:
     return os.environ.get("PLACEHUB_TEST_POSTGRES_URL")
 
@@ -213,10 +220,11 @@ def database(_session_database: Database) -> Iterator[Database]:
 
 
 @pytest.fixture
-def settings(database: Database, data_dir: Path) -> Settings:
+def settings(database: Database, data_dir: Path, basemap_file: Path) -> Settings:
     """Settings pointing at the test database and the shared data."""
     return load_settings(
-        environ={}, database_url=database.url, data_dir=str(data_dir), secret_key="test-secret"
+        environ={}, database_url=database.url, data_dir=str(data_dir), secret_key="test-secret",
+        basemap_file=str(basemap_file),
     )
 
 
@@ -275,3 +283,15 @@ def fetched(official_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
 
     return fetch_test_areas(official_url, tmp_path_factory.mktemp("fetched"))
 
+
+
+@pytest.fixture
+def pg_database(_postgresql_database: str) -> Iterator[Database]:
+    """The PostgreSQL test database alone (for tests of several processes sharing one),
+    migrated and empty."""
+    database = Database(_postgresql_database)
+    database.upgrade()
+    _empty_all_tables(database)
+    yield database
+    _empty_all_tables(database)
+    database.dispose()

@@ -37,12 +37,15 @@ class Demo:
 
 
 def build_small_demo(database: Database, settings: Settings, work: Path,
-                     road_network_file: Path | None = None) -> Demo:
+                     road_network_file: Path | None = None,
+                     basemap_file: Path | None = None) -> Demo:
     """Build a small demo (``PER_TYPE`` assets of each type, 2 days history) and add users.
 
-    ``road_network_file`` is a road network cache to read (parsed into ``work`` if not given).
+    ``road_network_file`` is a road network cache to read (parsed into ``work`` if not given);
+    ``basemap_file`` the street map's cache (read into ``work`` on the first tile if not given).
     """
-    settings = settings.replace(road_network_file=str(road_network_file or work / "roads.npz"))
+    settings = settings.replace(road_network_file=str(road_network_file or work / "roads.npz"),
+                                basemap_file=str(basemap_file or work / "basemap.npz"))
     build_demo(database, settings, per_type=PER_TYPE, history_days=2,
                now=datetime.now(UTC) - HISTORY_ENDS_BEFORE_NOW)
     with database.begin() as conn:

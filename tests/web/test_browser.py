@@ -29,7 +29,7 @@ BAD_CSV = ("dev_eui,name,profile,latitude,longitude,asset_type\n"
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
-              road_network_file: Path) -> Iterator[tuple[LiveServer, Demo]]:
+              road_network_file: Path, basemap_file: Path) -> Iterator[tuple[LiveServer, Demo]]:
     """The small demo on its own SQLite database, served over HTTP for the whole module."""
     from placehub.web.app import create_app
 
@@ -39,7 +39,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
     database.upgrade()
     settings = load_settings(environ={}, database_url=url, data_dir=str(data_dir),
                              secret_key="browser-test")
-    demo = build_small_demo(database, settings, work, road_network_file)
+    demo = build_small_demo(database, settings, work, road_network_file, basemap_file)
     with LiveServer(create_app(demo.settings, database=database)) as server:
         yield server, demo
     database.dispose()
@@ -309,8 +309,8 @@ def test_new_officer_pages_have_no_serious_accessibility_problems(tab: Any) -> N
 
 
 def test_map_draws_every_asset_and_roads_can_be_hidden(tab: Any) -> None:
-    """The map draws the table's assets from one GeoJSON source over wards and roads; ticking
-    "Hide roads" hides the road layer at once."""
+    """The map draws the table's assets from one GeoJSON source over wards and the street map;
+    ticking "Hide roads" hides the street map's roads at once."""
     browser_sign_in(tab)
     tab.goto("/map")
     tab.wait_for_selector("#map[data-ready=true]")
@@ -318,12 +318,38 @@ def test_map_draws_every_asset_and_roads_can_be_hidden(tab: Any) -> None:
     drawn = tab.evaluate("""() => new Set(placehubMap.querySourceFeatures('assets')
         .map(f => f.id)).size""")
     assert drawn == total
-    assert tab.evaluate("() => placehubMap.querySourceFeatures('roads').length") > 0
+    assert tab.evaluate("""() => placehubMap.querySourceFeatures('basemap',
+        {sourceLayer: 'roads'}).length""") > 0
     assert tab.evaluate("() => placehubMap.querySourceFeatures('wards').length") > 0
-    assert tab.evaluate("() => placehubMap.getLayoutProperty('roads', 'visibility')") == "visible"
+    visibility = "() => placehubMap.getLayoutProperty('basemap-roads', 'visibility')"
+    assert tab.evaluate(visibility) == "visible"
     tab.get_by_label("Hide roads on the map").check()
-    assert tab.evaluate("() => placehubMap.getLayoutProperty('roads', 'visibility')") == "none"
+    assert tab.evaluate(visibility) == "none"
     assert tab.locator("#roads-table tbody tr").count() > 3
+
+
+def test_street_map_shows_street_and_place_names(tab: Any, demo_site: tuple[LiveServer, Demo]
+                                                 ) -> None:
+    """Zoomed in on Oakham, the street map draws the names of its streets and of the town
+    (read from the rendered label layers), in placehub's own font, with no request leaving
+    placehub."""
+    outside: list[str] = []
+    tab.on("request", lambda request: outside.append(request.url)
+           if not request.url.startswith((demo_site[0].url, "data:", "blob:")) else None)
+    tab.goto("/public/map")
+    tab.wait_for_selector("#map[data-ready=true]")
+    tab.evaluate("() => placehubMap.jumpTo({center: [-0.7275, 52.6705], zoom: 15.5})")
+    rendered = """() => placehubMap.getLayer('basemap-road-labels') && placehubMap.loaded()
+        && placehubMap.queryRenderedFeatures({layers: ['basemap-road-labels']}).length > 0"""
+    tab.wait_for_function(rendered, polling=100)
+    streets = set(tab.evaluate("""() => placehubMap.queryRenderedFeatures(
+        {layers: ['basemap-road-labels']}).map(f => f.properties.name)"""))
+    assert {"High Street", "Church Street"} <= streets, streets
+    places = tab.evaluate("""() => placehubMap.queryRenderedFeatures(
+        {layers: ['basemap-place-labels']}).map(f => f.properties.name)""")
+    assert "Oakham" in places
+    assert tab.evaluate("() => document.fonts.check('16px \"Noto Sans\"')")
+    assert not outside, outside
 
 
 INFO_PAGES = ["/accessibility", "/cookies", "/privacy", "/feedback", "/api/docs", "/sta/v1.1",

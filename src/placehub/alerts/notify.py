@@ -315,6 +315,11 @@ def email_text(payload: dict[str, Any]) -> tuple[str, str]:
             lines.append(f"- [{a['severity']}] {a['title']} ({a['status']}, opened "
                          f"{a['opened_at']}): {a['message']}")
         return f"[placehub] Daily alert digest {payload.get('day')}", "\n".join(lines) + "\n"
+    if payload.get("event") == "service_request.closed":
+        return (f"Your report {payload['service_request_id']} has been dealt with",
+                f"Thank you for reporting: {payload['service_name']}.\n\n"
+                f"{payload['status_notes']}\n\nReference: {payload['service_request_id']}\n"
+                f"Status: {payload['status']} ({payload['updated_datetime']})\n")
     alert = payload["alert"]
     verb = "resolved" if payload.get("event") == "alert.resolved" else "opened"
     subject = f"[placehub] {alert['severity']}: {alert['title']} ({verb})"
@@ -326,6 +331,20 @@ def email_text(payload: dict[str, Any]) -> tuple[str, str]:
 
 def _addresses(text: str) -> list[str]:
     return [a.strip() for a in text.split(",") if a.strip()]
+
+
+# A claimed delivery is not due again for this long (its sender may be slow).
+CLAIM = timedelta(minutes=5)
+
+
+def _claim(database: Database, delivery_id: int, now: datetime) -> bool:
+    """Take one due delivery for this process (several processes may deliver at once)."""
+    t = notification_deliveries
+    with database.begin() as conn:
+        claimed = conn.execute(update(t).where(
+            t.c.id == delivery_id, t.c.status == "pending", t.c.next_attempt_at <= now,
+        ).values(next_attempt_at=now + CLAIM)).rowcount
+    return bool(claimed)
 
 
 def deliver_due(database: Database, now: datetime, senders: dict[str, Sender],
@@ -343,6 +362,8 @@ def deliver_due(database: Database, now: datetime, senders: dict[str, Sender],
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     for delivery in due:
         attempts = delivery.attempts + 1
+        if not _claim(database, delivery.id, now):
+            continue  # another process is sending it
         try:
             sender = senders.get(delivery.channel)
             if sender is None:

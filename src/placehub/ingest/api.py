@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,7 +31,6 @@ from placehub.ingest.integrations import (
     rotate_integration,
     stamp,
 )
-from placehub.ingest.journal import JournalUnavailable, StoredOutcome
 from placehub.ingest.processing import BacklogStatus, backlog_status
 from placehub.ingest.service import IngestService
 from placehub.ingest.validation import Limits, parse_body, too_large
@@ -91,10 +88,11 @@ def _declared_length(headers: Mapping[str, str], limit: int) -> None:
         raise too_large(int(declared), limit)
 
 
-def accept(
+async def accept(
     app: FastAPI, network: str, event: str, raw: bytes, integration: Integration | None
-) -> Future[StoredOutcome] | None:
-    """Parse one message on its own and hand it to the journal writer.
+) -> dict[str, Any] | None:
+    """Parse one message on its own, store it (journal or JetStream) and return the
+    acknowledgement.
 
     None when the message is of a kind that is accepted and ignored. Raises a PlacehubError
     that says what to fix when the message cannot be accepted.
@@ -108,25 +106,7 @@ def accept(
     if entry is None:
         return None
     stamp(entry, integration, settings.ingest_accept_simulated)
-    return service.writer.submit(entry)
-
-
-def _acknowledgement(outcome: StoredOutcome) -> dict[str, Any]:
-    return {
-        "journal_id": outcome.journal_id,
-        "duplicate": outcome.duplicate,
-        "counter_reset": outcome.counter_reset,
-    }
-
-
-async def _stored(future: Future[StoredOutcome]) -> StoredOutcome:
-    try:
-        return await asyncio.wrap_future(future)
-    except PlacehubError:
-        raise
-    except Exception:  # noqa: BLE001 - not stored: a 5xx makes the network server try again
-        log.exception("journal write failed")
-        raise JournalUnavailable("the uplink was not stored; try again") from None
+    return await service.sink.accept(entry)
 
 
 async def _webhook(request: Request, network: str, event: str) -> Response:
@@ -141,10 +121,10 @@ async def _webhook(request: Request, network: str, event: str) -> Response:
         if size > limit:
             raise too_large(size, limit)
         chunks.append(chunk)
-    stored = accept(app, network, event, b"".join(chunks), integration)
-    if stored is None:
+    acknowledgement = await accept(app, network, event, b"".join(chunks), integration)
+    if acknowledgement is None:
         return Response(status_code=204)
-    return JSONResponse(_acknowledgement(await _stored(stored)))
+    return JSONResponse(acknowledgement)
 
 
 WEBHOOK_PATHS = {"/ingest/ttn": "tts", "/ingest/chirpstack": "chirpstack"}
@@ -180,11 +160,11 @@ class WebhookFastLane:
             _declared_length(headers, limit)
             integration = authenticate(self.placehub_app, network, headers)
             raw = await _read_body(receive, limit)
-            stored = accept(self.placehub_app, network, event, raw, integration)
-            if stored is None:
+            acknowledgement = await accept(self.placehub_app, network, event, raw, integration)
+            if acknowledgement is None:
                 status = 204
             else:
-                body = json.dumps(_acknowledgement(await _stored(stored))).encode()
+                body = json.dumps(acknowledgement).encode()
         except PlacehubError as error:
             status = error.status_code
             body = json.dumps({"error": {"code": status, "message": error.message}}).encode()

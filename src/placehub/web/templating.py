@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from placehub import __version__
 from placehub.access.service import ANONYMOUS, Principal
+from placehub.web.basemap import tile_url
 from placehub.web.credits import page_credits
 from placehub.web.formats import govuk_datetime, plural, tag_class
 from placehub.web.security import CSRF_FIELD, csrf_token
@@ -39,12 +40,15 @@ OFFICER_NAVIGATION = [
     ("Devices", "/devices"),
     ("Places", "/places"),
     ("Planning", "/planning/hazard"),
+    ("Reports", "/reports"),
 ]
 PUBLIC_NAVIGATION = [
+    ("My area", "/my-area"),
     ("Map", "/public/map"),
     ("Air quality", "/public/air"),
     ("Wards", "/public/places"),
     ("Parking", "/public/parking"),
+    ("Report a problem", "/report"),
     ("About the data", "/about-the-data"),
 ]
 
@@ -101,6 +105,7 @@ def render(
         csrf_token=csrf_token(request) if "session" in request.scope else "",
         cspNonce=getattr(request.state, "csp_nonce", ""),
         version=__version__,
+        basemap_tiles=lambda: tile_url(settings),
     )
     html = environment.get_template(template).render(context)
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -13,11 +13,15 @@ from placehub.web.views import (
     places,
     planning,
     public,
+    residents,
+    responsible,
     rounds,
+    setup,
+    tiles,
 )
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    admin.router,
+    setup.router, admin.router, residents.router, responsible.router, tiles.router,
 ]

@@ -1,6 +1,6 @@
-// Draws the assets map with MapLibre GL from placehub's own GeoJSON (no tiles, no CDN): one
-// GeoJSON source and one circle layer for every asset (no DOM element per asset), ward outlines
-// and roads underneath. The page's table and filters work without this script.
+// Draws the assets map with MapLibre GL from placehub's own GeoJSON (no CDN): one GeoJSON
+// source and one symbol layer for every asset (no DOM element per asset), over the street map
+// and ward outlines. The page's table and filters work without this script.
 (function () {
   "use strict";
   var element = document.getElementById("map");
@@ -62,7 +62,7 @@
   // Showing or hiding roads takes effect at once; "Apply filters" keeps the choice in the URL.
   if (roadsCheckbox) {
     roadsCheckbox.addEventListener("change", function () {
-      if (map.getLayer("roads")) map.setLayoutProperty("roads", "visibility", roadsVisibility());
+      base.setRoadsVisibility(map, roadsVisibility());
     });
   }
 
