@@ -40,14 +40,15 @@ def build_site(work: Path, assets: int, layers: bool) -> tuple[Any, Database]:
     database = Database(url)
     database.upgrade()
     seed(database, bins=assets, history_hours=2)
-    data = load_settings(environ={}).data_path
+    data = load_settings().data_path  # PLACEHUB_DATA_DIR, else ../shared/data
     roads = work / "roads.npz"
     if layers:
         with database.begin() as conn:
             load_boundaries(conn, data / "rutland" / "wards.geojson", "wards", title="Wards")
         load_road_network(data / "rutland" / "roads.osm.pbf", roads)
     settings = load_settings(environ={}, database_url=url, data_dir=str(data),
-                             secret_key="bench", road_network_file=str(roads))
+                             secret_key="bench", road_network_file=str(roads),
+                             basemap_file=str(work / "basemap.npz"))
     return create_app(settings, database=database), database
 
 
