@@ -352,6 +352,36 @@ def test_street_map_shows_street_and_place_names(tab: Any, demo_site: tuple[Live
     assert not outside, outside
 
 
+def test_large_map_groups_assets_and_a_group_opens_on_select(
+        tab: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With grouping on (as from ``CLUSTER_FROM`` assets), the district view draws numbered
+    groups whose counts add up with the single markers to every asset; selecting a group
+    zooms in on it."""
+    from placehub.web import maps
+
+    monkeypatch.setattr(maps, "CLUSTER_FROM", 5)
+    tab.goto("/public/map")
+    tab.wait_for_selector("#map[data-ready=true]")
+    total = int(re.search(r"(\d+) assets?", tab.locator("#table-summary").inner_text()).group(1))  # type: ignore[union-attr]
+    counted = """() => {
+        const groups = placehubMap.queryRenderedFeatures({layers: ['asset-groups']});
+        const single = placehubMap.queryRenderedFeatures({layers: ['assets']});
+        return [groups.length, groups.reduce((n, f) => n + f.properties.point_count, 0)
+                + new Set(single.map(f => f.id)).size];
+    }"""
+    groups, assets = tab.evaluate(counted)
+    assert groups > 0 and assets == total
+    zoom = tab.evaluate("() => placehubMap.getZoom()")
+    point = tab.evaluate("""() => {
+        const f = placehubMap.queryRenderedFeatures({layers: ['asset-groups']})[0];
+        const p = placehubMap.project(f.geometry.coordinates);
+        const box = placehubMap.getCanvas().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""")
+    tab.mouse.click(*point)
+    tab.wait_for_function(f"() => placehubMap.getZoom() > {zoom} + 0.5 && !placehubMap.isMoving()")
+
+
 INFO_PAGES = ["/accessibility", "/cookies", "/privacy", "/feedback", "/api/docs", "/sta/v1.1",
               "/no-such-page"]
 
