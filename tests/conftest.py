@@ -283,3 +283,15 @@ def fetched(official_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
 
     return fetch_test_areas(official_url, tmp_path_factory.mktemp("fetched"))
 
+
+
+@pytest.fixture
+def pg_database(_postgresql_database: str) -> Iterator[Database]:
+    """The PostgreSQL test database alone (for tests of several processes sharing one),
+    migrated and empty."""
+    database = Database(_postgresql_database)
+    database.upgrade()
+    _empty_all_tables(database)
+    yield database
+    _empty_all_tables(database)
+    database.dispose()

@@ -95,6 +95,15 @@ def plausible_arguments(words: list[str], tmp_path: Path) -> list[str]:
     # A service command that checks its configuration before the database.
     if words == ["ingest", "mqtt"]:
         arguments += ["--url", "mqtt://127.0.0.1:9", "--topics", "tts:v3/x/devices/+/up"]
+    if words == ["worker"]:
+        arguments += ["--nats-url", "nats://127.0.0.1:9"]
+    if words == ["db", "drop-month"]:
+        arguments = ["2026-01", "--yes"]
+    # Commands that check their arguments before the database: give them valid ones.
+    if words == ["algorithms", "show"]:
+        arguments = ["rounds-planning"]
+    if words == ["reads", "who-looked"]:
+        arguments = ["--thing", "1"]
     return arguments
 
 

@@ -114,6 +114,54 @@ def db_upgrade(ctx: typer.Context) -> None:
         console.print(f"Database at [bold]{describe_url(url)}[/] is already up to date.")
 
 
+@db_app.command("partition")
+def db_partition(
+    ctx: typer.Context,
+    months_ahead: int = typer.Option(3, "--months-ahead", help="Months to create ahead."),
+) -> None:
+    """PostgreSQL: partition Observations by month (once), then create the months ahead.
+
+    Run it again daily (a timer): it adds the coming months and gives readings that arrived
+    for a month without a partition their own.
+    """
+    from datetime import UTC, datetime
+
+    from placehub.console import open_database
+    from placehub.db.partitions import list_partitions, partition_observations
+
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        moved = partition_observations(conn, datetime.now(UTC), months_ahead)
+        partitions = list_partitions(conn)
+    if moved:
+        console.print(f"Observations partitioned by month ({moved} rows moved).")
+    table = Table("partition", "month", "rows (estimate)")
+    for p in partitions:
+        table.add_row(p.name, f"{p.month:%Y-%m}", str(p.rows))
+    print_table(table)
+
+
+@db_app.command("drop-month")
+def db_drop_month(
+    ctx: typer.Context,
+    month: str = typer.Argument(..., help="The month to drop, as YYYY-MM."),
+    yes: bool = typer.Option(False, "--yes", help="Really drop it (there is no undo)."),
+) -> None:
+    """PostgreSQL: drop every Observation of one past month (retention by partition)."""
+    import time
+
+    from placehub.console import open_database
+    from placehub.db.partitions import drop_month, parse_month
+
+    wanted = parse_month(month)
+    if not yes:
+        fail(f"dropping {wanted:%Y-%m} deletes its Observations for good: add --yes")
+    started = time.perf_counter()
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        rows = drop_month(conn, wanted)
+    console.print(f"Dropped {wanted:%Y-%m} (about {rows} Observations) in "
+                  f"{time.perf_counter() - started:.2f} s.")
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -125,8 +173,21 @@ def serve(
     run_server(settings)
 
 
+def server_url(settings: Settings) -> str:
+    """The address to open in a browser on this machine for the server ``settings`` describe
+    (a server listening on every address is reached through loopback)."""
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
 def run_server(settings: Settings) -> None:
-    """Create or migrate the database (saying so) and serve the app with uvicorn until stopped."""
+    """Create or migrate the database (saying so) and serve the app with uvicorn until stopped.
+
+    While no administrator exists, a one-time link to create the first one is printed.
+    """
+    from placehub.access import first_run
+    from placehub.governance import schedule as retention_schedule
     from placehub.web.app import create_app
 
     if settings.anonymous_write and not is_loopback(settings.host):
@@ -136,6 +197,7 @@ def run_server(settings: Settings) -> None:
         )
     migrate_schema(settings.database_url)
     application = create_app(settings)
+    retention_schedule.attach(application)
     # The street map's features (from its cache file, or a couple of seconds reading the OSM
     # extract the first time), so the first map a visitor opens does not wait for them.
     from placehub.places.basemap import basemap_of
@@ -149,6 +211,14 @@ def run_server(settings: Settings) -> None:
     console.print(
         f"placehub serving at http://{settings.host}:{settings.port}/ (SensorThings at /sta/v1.1)"
     )
+    with application.state.database.begin() as conn:
+        token = first_run.offer_setup(conn)
+    if token:
+        console.print(
+            "[bold]No administrator yet.[/] Create the first one at\n"
+            f"  {server_url(settings)}/setup?token={token}\n"
+            f"(the link works once, for {first_run.SETUP_HOURS} hours; each start makes a new "
+            "one, and none once an administrator exists)", soft_wrap=True)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                 proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
@@ -160,17 +230,19 @@ from placehub.alerts import cli as alerts_cli  # noqa: E402
 from placehub.area import cli as area_cli  # noqa: E402
 from placehub.assets import cli as assets_cli  # noqa: E402
 from placehub.demo import cli as demo_cli  # noqa: E402
+from placehub.governance import cli as governance_cli  # noqa: E402
 from placehub.ingest import cli as ingest_cli  # noqa: E402
 from placehub.insight import cli as insight_cli  # noqa: E402
 from placehub.places import cli as places_cli  # noqa: E402
 from placehub.planning import cli as planning_cli  # noqa: E402
+from placehub.reports import cli as reports_cli  # noqa: E402
 from placehub.rounds import cli as rounds_cli  # noqa: E402
 from placehub.sta import cli as sta_cli  # noqa: E402
 
 for _register in (access_cli.register, ingest_cli.register, places_cli.register,
                   area_cli.register, assets_cli.register, rounds_cli.register, alerts_cli.register,
                   insight_cli.register, demo_cli.register, sta_cli.register,
-                  planning_cli.register):
+                  planning_cli.register, reports_cli.register, governance_cli.register):
     _register(app)
 
 

@@ -93,8 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Allow writes without a token (local testing and conformance runs only); refused "
             "unless the server listens on loopback.", bool),
     Setting("secret_key", "",
-            "Secret for signing session cookies and CSRF tokens; empty generates one per run "
-            "(sessions then end on restart)."),
+            "Secret for signing session cookies and CSRF tokens; empty uses one made once and "
+            "kept in the database, so sessions outlive a restart."),
     Setting("cookie_secure", "auto",
             "Secure flag of the session cookie: auto (set when the request came over HTTPS, "
             "directly or through a proxy in forwarded_allow_ips that says X-Forwarded-Proto: "
@@ -237,6 +237,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ingest_backlog_degraded_seconds", 300,
             "/healthz reports degraded when the oldest pending journal entry is older than "
             "this (seconds), or entries are quarantined.", int),
+    Setting("nats_url", "",
+            "NATS server(s) with JetStream, e.g. nats://10.0.0.5:4222,nats://10.0.0.6:4222: "
+            "webhooks and MQTT then publish each uplink to a JetStream stream and answer once "
+            "it is stored there, and 'placehub worker' processes store them (see "
+            "docs/scale.md); empty: the embedded journal and worker of 'serve'."),
+    Setting("nats_stream", "PLACEHUB_UPLINKS",
+            "JetStream stream that holds accepted uplinks (its dead letters go to "
+            "<name>_DEAD)."),
+    Setting("nats_replicas", 1,
+            "Copies JetStream keeps of each uplink when it creates the stream: 3 on a "
+            "three-node NATS cluster, so an uplink survives the loss of one node.", int),
+    Setting("worker_batch", 200,
+            "Uplinks a 'placehub worker' takes from the stream and stores in one transaction.",
+            int),
+    Setting("alerts_shared_state", False,
+            "Keep alert rule states in PostgreSQL and judge each Datastream under a lock, so "
+            "several API processes and workers may judge Observations without opening an "
+            "alert twice; the timer runs in whichever process holds the alert lease. Turn on "
+            "when more than one process writes Observations (PostgreSQL only).", bool),
     Setting("alerts_tick_seconds", 60,
             "How often the alert timer runs (silent sensors, hold-offs, notification retries, "
             "daily digests), in seconds; 0 turns the timer off.", int),
@@ -247,11 +266,47 @@ SETTINGS: tuple[Setting, ...] = (
             "(smtps:// for TLS, ?starttls=1 for STARTTLS); empty disables e-mail."),
     Setting("alerts_from_address", "placehub@localhost",
             "Sender address of alert e-mails and digests."),
+    Setting("reports_organisation", "",
+            "Slug of the organisation that answers residents' reports not attached to one of "
+            "its assets (fly-tipping ...); empty: the organisation of the nearest asset, else "
+            "the first organisation."),
+    Setting("reports_attach_distance_m", 50.0,
+            "A report is attached to the nearest asset of its service's type within this many "
+            "metres (and opens an alert on it); farther away it stays unattached.", float),
+    Setting("reports_mandatory_stops", True,
+            "Whether an open report of a kind a round fixes (an overflowing bin, a dry "
+            "flowerbed) makes its asset a mandatory stop in the next round.", bool),
+    Setting("reports_rate_limit", 5,
+            "Reports one client (an address, or a posting system's key) may send per "
+            "reports_rate_window_seconds; more are refused with 429.", int),
+    Setting("reports_rate_window_seconds", 3600,
+            "The window of reports_rate_limit, in seconds.", int),
+    Setting("reports_photo_max_bytes", 5_000_000,
+            "Largest photo a report may carry, in bytes (JPEG, PNG or WebP).", int),
+    Setting("reports_retention_days", 365,
+            "Days after a report is closed when its personal data (e-mail, name, phone, "
+            "photo) is erased by 'placehub reports purge'; the report itself stays.", int),
     Setting("insight_profile_indices", "iod2019",
             "Comma-separated index definitions (shipped names or .toml paths) shown in ward and "
             "LSOA profiles."),
     Setting("transparency_contact", "",
             "Contact email published in the algorithmic transparency records (Tier 1)."),
+    Setting("retention_journal_days", 90,
+            "Days raw LoRaWAN journal entries are kept (entries still waiting to be processed "
+            "are never purged); 0 keeps them for ever.", int),
+    Setting("retention_class_days", "personal=365",
+            "Default retention of Observations per data class, as class=days pairs separated "
+            "by commas (e.g. personal=365,restricted=730); a class left out is kept until an "
+            "organisation or Datastream sets a period."),
+    Setting("retention_purge_hour", 3,
+            "UTC hour of the day after which 'placehub serve' runs the retention purge once a "
+            "day; -1 turns the scheduled purge off.", int),
+    Setting("retention_purge_batch", 50000,
+            "Rows the retention purge deletes per transaction (short transactions keep ingest "
+            "flowing while it runs).", int),
+    Setting("dpo_contact", "",
+            "The council's data protection officer (name or email), printed on the DPIA "
+            "outline."),
     Setting("feedback_email", "",
             "Email address the web UI's feedback link, accessibility statement and privacy "
             "notice give for contacting the council; empty: they name the council only."),

@@ -54,3 +54,33 @@ def test_plan_errors_are_plain_words(settings: Settings, tmp_path: Path) -> None
     result = runner.invoke(app, ["--database-url", settings.database_url, "plan", "hazard",
                                  str(area), "--rest-centre", "the town hall"])
     assert result.exit_code == 1 and "longitude,latitude" in result.output
+
+
+def test_parking_command_takes_the_tariff_board(settings: Settings, database: Database,
+                                                data_dir: Path, tmp_path: Path) -> None:
+    """'plan parking --tariffs board.csv' prices the zones it names from the board; a board with
+    a mistake stops with the row and the fix, and a missing file says so."""
+    from datetime import UTC, datetime
+
+    from placehub.access.service import ensure_organisation
+    from placehub.planning.parking_demo import add_parking
+
+    with database.begin() as conn:
+        ensure_organisation(conn, "rutland", "Rutland County Council")
+    add_parking(database, settings, datetime.now(UTC), 7, "rutland", bays_per_car_park=2,
+                days=2)
+    board = tmp_path / "board.csv"
+    board.write_text("zone,days,from,to,price\nOakham,all,07:00,19:00,1.50\n")
+    base = ["--database-url", settings.database_url, "--set", f"data_dir={data_dir}"]
+    result = runner.invoke(app, [*base, "plan", "parking", "--days", "2", "--tariffs",
+                                 str(board), "--json"])
+    assert result.exit_code == 0, result.output
+    zones = {z["zone"]: z for z in json.loads(result.output)["zones"]}
+    assert {h["price"] for h in zones["Oakham"]["hours"]} <= {1.50, 0.0}
+    assert {h["price"] for h in zones["Uppingham"]["hours"]} == {1.20}
+    board.write_text("zone,days,from,to,price\nOakham,Moonday,07:00,19:00,1.50\n")
+    result = runner.invoke(app, [*base, "plan", "parking", "--tariffs", str(board)])
+    assert result.exit_code == 1 and "tariff row 1" in result.output and "Mon" in result.output
+    result = runner.invoke(app, [*base, "plan", "parking", "--tariffs",
+                                 str(tmp_path / "none.csv")])
+    assert result.exit_code == 1 and "cannot read the tariff board" in result.output

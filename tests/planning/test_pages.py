@@ -173,3 +173,19 @@ def test_planning_pages_draw_their_maps_and_pass_axe(browser: Any, site: str,  #
     finally:
         context.close()
     assert not problems, f"Content-Security-Policy violations: {problems}"
+
+
+def test_parking_tariff_page_takes_the_council_board(client: TestClient, loaded: None) -> None:
+    """An officer uploads a tariff board and sees it with the prices it sets; a board with a
+    mistake comes back on the form with the error summary."""
+    sign_in(client)
+    form = client.get("/planning/parking")
+    board = "zone,days,from,to,price\nOakham,Mon-Sat,08:00,18:00,1.70\n"
+    page = client.post("/planning/parking", data={"csrf_token": csrf_of(form.text)},
+                       files={"tariff_file": ("board.csv", board, "text/csv")})
+    assert page.status_code == 200, page.text
+    assert "Your tariff board" in page.text and "£1.70" in page.text
+    bad = client.post("/planning/parking", data={"csrf_token": csrf_of(form.text)},
+                      files={"tariff_file": ("board.csv", "zone,price\nOakham,1", "text/csv")})
+    assert bad.status_code == 400 and "There is a problem" in bad.text
+    assert "first line must name the columns" in bad.text

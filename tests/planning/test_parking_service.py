@@ -139,3 +139,36 @@ def test_anonymous_readers_only_see_public_sensors(database: Database, settings:
         conn.execute(update(things).values(visibility="organisation"))
     with database.connect() as conn:
         assert service.parking_job(conn, settings, ANONYMOUS, NOW)["car_parks"] == []
+
+
+def test_tariff_board_sets_the_current_price_per_hour(database: Database, settings: Settings,
+                                                      bays: int) -> None:
+    """With a board for Oakham only, Oakham's hours are priced from the board (free outside
+    its band) and suggested from those prices; Uppingham keeps the single price."""
+    from placehub.planning.tariffs import read_board_csv
+
+    board = read_board_csv("zone,days,from,to,price\nOakham,Mon-Sat,08:00,18:00,2.00\n")
+    with database.connect() as conn:
+        found = service.parking_job(conn, settings, COUNCIL, NOW, days=7, price=1.20,
+                                    board=board)
+    zones = {z["zone"]: z for z in found["zones"]}
+    assert zones["Oakham"]["tariff"] == "tariff board" and zones["Oakham"]["price"] is None
+    assert zones["Uppingham"]["price"] == 1.20
+    for hour in zones["Oakham"]["hours"]:
+        # Local time: the board's hours are those of the signs in the car park.
+        charged = hour["weekday"] < 6 and 8 <= hour["hour"] < 18
+        assert hour["price"] == (2.00 if charged else 0.0)
+        if not charged and hour["occupancy"] > 0.90:
+            assert hour["suggested"] == 0.50  # a free hour above target starts charging
+    assert {h["price"] for h in zones["Uppingham"]["hours"]} == {1.20}
+    assert found["run"]["inputs"]["tariff_board"][0]["days"][0] == "Mon"
+
+
+def test_tariff_board_over_the_api(client: TestClient, bays: int) -> None:
+    """POST with a board answers its prices; a bad row is a 400 naming it."""
+    with time_machine.travel(NOW, tick=False):
+        board = [{"zone": "*", "days": "all", "from": "00:00", "to": "24:00", "price": 0.9}]
+        body = client.post("/api/planning/parking", json={"tariffs": board, "days": 2}).json()
+        assert {h["price"] for z in body["zones"] for h in z["hours"]} == {0.9}
+        bad = client.post("/api/planning/parking", json={"tariffs": [{"zone": "*"}]})
+        assert bad.status_code == 400 and "tariff row 1: missing days" in bad.text

@@ -9,6 +9,7 @@ A route added to the app without a line in ``ROUTES`` fails ``test_every_route_h
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,9 +40,11 @@ SECRET_EUI = "A1B2C3D4E5F60718"  # the restricted bin's device
 STRANGER_EUI = "FFEEDDCCBBAA0099"  # heard from, never registered
 SECRET_LAT = 52.699173  # the restricted bins' latitude (nothing else is near it)
 SECRET_FIGURE = 0.777123  # an indicator value derived from a restricted bin
+REPORTER = "reporter.q7x@example.org"  # personal data of a resident's report
 MARKERS = (SECRET_NAME, SECRET_EUI, SECRET_EUI.lower(), STRANGER_EUI, STRANGER_EUI.lower(),
            "52.69917", "52.6992", str(SECRET_FIGURE), "bins_full_all",
-           "Uppingham depot")  # the seeded restricted air-quality station
+           "Uppingham depot",  # the seeded restricted air-quality station
+           REPORTER)
 # What a refused write answers: signed out, forbidden, not found, not allowed at all (or, for
 # a page, a redirect to the sign-in page).
 REFUSED = {401, 403, 404, 405}
@@ -83,6 +86,11 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/organisations"): Case("/api/organisations", API),
     ("GET", "/api/audit"): Case("/api/audit", API),
     ("GET", "/login"): Case("/login", OPEN),
+    # An administrator exists, so the first-run setup is refused to everyone.
+    ("GET", "/setup"): Case("/setup?token=x", PAGE),
+    ("POST", "/setup"): Case("/setup", PAGE, form={
+        "token": "x", "organisation": "Elsewhere", "username": "intruder",
+        "password": "long enough", "confirm": "long enough"}),
     ("POST", "/login"): Case("/login", OPEN, form={"username": "viewer", "password": "wrong"}),
     ("POST", "/logout"): Case("/logout", OPEN, form={}),
     # --- SensorThings ---
@@ -209,10 +217,31 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/planning/catchments"): Case("/api/planning/catchments", API, json={
         "kind": "school", "method": "straight"}, reads=True),
     ("GET", "/api/planning/parking"): Case("/api/planning/parking", API),
+    ("POST", "/api/planning/parking"): Case("/api/planning/parking", API, json={
+        "tariffs": [{"zone": "*", "days": "all", "from": "08:00", "to": "18:00", "price": 1}]},
+        reads=True),
     ("GET", "/api/planning/parking/availability"): Case("/api/planning/parking/availability",
                                                         PUBLIC),
     ("POST", "/api/planning/parking/check"): Case("/api/planning/parking/check", API, json={},
                                                   anywhere=True),
+    # --- responsible use: live transparency, data classes, retention, read audit, DPIA ---
+    ("GET", "/api/algorithms"): Case("/api/algorithms", OPEN),
+    ("GET", "/api/algorithms/{record_id}"): Case("/api/algorithms/rounds-planning", OPEN),
+    ("GET", "/api/data-classes"): Case("/api/data-classes", OPEN),
+    ("PUT", "/api/datastreams/{datastream_id}/policy"): Case(
+        "/api/datastreams/{datastream}/policy", API, json={"data_class": "personal"}),
+    ("GET", "/api/retention"): Case("/api/retention", API),
+    ("PUT", "/api/retention/{organisation}/{data_class}"): Case(
+        "/api/retention/rutland/restricted", API, json={"days": 30}),
+    ("GET", "/api/read-audit"): Case("/api/read-audit", API),
+    ("GET", "/api/read-audit/who-looked"): Case("/api/read-audit/who-looked?thing_id={thing}",
+                                                API),
+    ("GET", "/api/dpia.md"): Case("/api/dpia.md", API),
+    ("GET", "/algorithms"): Case("/algorithms", OPEN),
+    ("GET", "/algorithms/{record_id}"): Case("/algorithms/rounds-planning", OPEN),
+    ("GET", "/data-protection"): Case("/data-protection", OPEN),
+    ("GET", "/read-audit"): Case("/read-audit?thing={thing}", PAGE),
+    ("GET", "/dpia"): Case("/dpia", PAGE),
     # --- pages ---
     ("GET", "/"): Case("/", PUBLIC),
     ("GET", "/public/map"): Case("/public/map", PUBLIC),
@@ -253,6 +282,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/alerts"): Case("/alerts", PAGE, shows=True),
     ("GET", "/alerts/{alert_id}"): Case("/alerts/{alert}", PAGE, shows=True),
     ("POST", "/alerts/{alert_id}"): Case("/alerts/{alert}", PAGE, form={"action": "resolve"}),
+    ("POST", "/alerts/acknowledge"): Case("/alerts/acknowledge", PAGE, form={
+        "alert": "{alert}", "note": "x", "back": "/alerts"}),
     ("GET", "/air"): Case("/air", PAGE, shows=True),
     ("GET", "/devices"): Case("/devices", PAGE, shows=True),
     ("GET", "/devices/new"): Case("/devices/new", PAGE),
@@ -266,6 +297,55 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/devices/dead-letters/replay"): Case("/devices/dead-letters/replay", PAGE,
                                                    form={}, anywhere=True),
     ("GET", "/devices/replays/{job_id}"): Case("/devices/replays/{job}", PAGE),
+    # --- admin pages (the owner administers the council) ---
+    ("GET", "/admin"): Case("/admin", PAGE),
+    ("GET", "/admin/{slug}/users"): Case("/admin/rutland/users", PAGE),
+    ("GET", "/admin/{slug}/users/new"): Case("/admin/rutland/users/new", PAGE),
+    ("POST", "/admin/{slug}/users/new"): Case("/admin/rutland/users/new", PAGE, form={
+        "username": "intruder", "password": "long enough", "role": "admin"}),
+    ("POST", "/admin/{slug}/users/{user_id:int}/role"): Case("/admin/rutland/users/1/role",
+                                                             PAGE, form={"role": "viewer"}),
+    ("POST", "/admin/{slug}/users/{user_id:int}/active"): Case(
+        "/admin/rutland/users/1/active", PAGE, form={"active": "false"}),
+    ("GET", "/admin/{slug}/tokens"): Case("/admin/rutland/tokens", PAGE),
+    ("POST", "/admin/{slug}/tokens"): Case("/admin/rutland/tokens", PAGE, form={
+        "user": "1", "name": "x"}),
+    ("POST", "/admin/{slug}/tokens/{prefix}/revoke"): Case(
+        "/admin/rutland/tokens/ph_abcdefg/revoke", PAGE, form={}),
+    ("GET", "/admin/{slug}/integrations"): Case("/admin/rutland/integrations", PAGE),
+    ("POST", "/admin/{slug}/integrations"): Case("/admin/rutland/integrations", PAGE, form={
+        "name": "intruder", "network": "tts"}),
+    ("POST", "/admin/{slug}/integrations/{name}/rotate"): Case(
+        "/admin/rutland/integrations/rutland-tts/rotate", PAGE, form={}),
+    ("POST", "/admin/{slug}/integrations/{name}/revoke"): Case(
+        "/admin/rutland/integrations/rutland-tts/revoke", PAGE, form={}),
+    ("GET", "/admin/{slug}/alert-rules"): Case("/admin/rutland/alert-rules", PAGE),
+    ("GET", "/admin/{slug}/alert-rules/new"): Case("/admin/rutland/alert-rules/new", PAGE),
+    ("POST", "/admin/{slug}/alert-rules/new"): Case("/admin/rutland/alert-rules/new", PAGE, form={
+        "name": "n", "key": "k", "asset_type": "litter_bin", "kind": "battery_low",
+        "params": "{}", "severity": "info"}),
+    ("GET", "/admin/{slug}/alert-rules/{rule_id:int}"): Case("/admin/rutland/alert-rules/{rule}",
+                                                             PAGE),
+    ("POST", "/admin/{slug}/alert-rules/{rule_id:int}"): Case(
+        "/admin/rutland/alert-rules/{rule}", PAGE, form={"name": "n", "params": "{}",
+                                                         "severity": "info"}),
+    ("POST", "/admin/{slug}/alert-rules/{rule_id:int}/enabled"): Case(
+        "/admin/rutland/alert-rules/{rule}/enabled", PAGE, form={"enabled": "false"}),
+    ("GET", "/admin/{slug}/alert-teams"): Case("/admin/rutland/alert-teams", PAGE),
+    ("POST", "/admin/{slug}/alert-teams"): Case("/admin/rutland/alert-teams", PAGE, form={
+        "name": "Intruders", "email": "x@example.org", "daily_digest": "true"}),
+    ("GET", "/admin/{slug}/alert-teams/{team_id:int}/subscriptions/new"): Case(
+        "/admin/rutland/alert-teams/{team}/subscriptions/new", PAGE),
+    ("POST", "/admin/{slug}/alert-teams/{team_id:int}/subscriptions/new"): Case(
+        "/admin/rutland/alert-teams/{team}/subscriptions/new", PAGE, form={
+            "channels": "email", "min_severity": "info", "immediate": "true"}),
+    ("GET", "/admin/{slug}/alert-subscriptions/{subscription:int}"): Case(
+        "/admin/rutland/alert-subscriptions/1", PAGE),
+    ("POST", "/admin/{slug}/alert-subscriptions/{subscription:int}"): Case(
+        "/admin/rutland/alert-subscriptions/1", PAGE, form={
+            "channels": "email", "min_severity": "info", "immediate": "true"}),
+    ("POST", "/admin/{slug}/alert-subscriptions/{subscription:int}/delete"): Case(
+        "/admin/rutland/alert-subscriptions/1/delete", PAGE, form={}),
     ("GET", "/places"): Case("/places", PAGE),
     ("GET", "/planning/hazard"): Case("/planning/hazard", PAGE),
     ("POST", "/planning/hazard"): Case("/planning/hazard", PAGE, form={
@@ -275,9 +355,32 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/planning/catchments"): Case("/planning/catchments?kind=school&method=straight",
                                           PAGE),
     ("GET", "/planning/parking"): Case("/planning/parking", PAGE),
+    ("POST", "/planning/parking"): Case("/planning/parking", PAGE, form={}, reads=True),
     ("GET", "/public/parking"): Case("/public/parking", PUBLIC),
     ("GET", "/places/{code}"): Case("/places/E05007654", PAGE),
     ("GET", "/jobs/{job_id}.json"): Case("/jobs/{job}.json", PAGE),
+    # --- residents: my area, reports, Open311 ---
+    ("GET", "/my-area"): Case("/my-area?postcode=SM1+1AA", PUBLIC),
+    ("GET", "/report"): Case("/report?service=overflowing_bin&lat=52.6705&long=-0.7243",
+                             PUBLIC),
+    ("POST", "/report"): Case("/report", PUBLIC, form={
+        "service_code": "overflowing_bin", "lat": "52.6705", "long": "-0.7243",
+        "description": "Full"}, reads=True),
+    ("GET", "/public/reports/{request_id}"): Case("/public/reports/{report}", PUBLIC),
+    ("GET", "/reports"): Case("/reports", PAGE, shows=True),
+    ("GET", "/reports/{request_id}"): Case("/reports/{report}", PAGE, shows=True),
+    ("GET", "/reports/{request_id}/photo"): Case("/reports/{report}/photo", PAGE),
+    ("POST", "/reports/{request_id}"): Case("/reports/{report}", PAGE,
+                                            form={"status_notes": "done"}),
+    ("GET", "/open311/v2/discovery.{fmt}"): Case("/open311/v2/discovery.json", OPEN),
+    ("GET", "/open311/v2/services.{fmt}"): Case("/open311/v2/services.xml", OPEN),
+    ("GET", "/open311/v2/services/{service_code}.{fmt}"): Case(
+        "/open311/v2/services/fly_tipping.json", OPEN),
+    ("GET", "/open311/v2/requests.{fmt}"): Case("/open311/v2/requests.json", OPEN),
+    ("POST", "/open311/v2/requests.{fmt}"): Case("/open311/v2/requests.json", OPEN, json={
+        "service_code": "overflowing_bin", "lat": 52.6995, "long": -0.70917}),
+    ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): Case(
+        "/open311/v2/requests/{report}.xml", OPEN),
     ("GET", "/jobs/{job_id}"): Case("/jobs/{job}", PAGE),
 }
 
@@ -410,6 +513,14 @@ def world(app: FastAPI, client: TestClient, database: Database) -> World:
     world.ids.update(plan=detail["id"], vehicle=number, stop=stop["id"], alert=alert, rule=rule,
                      team=team.json()["id"])
 
+    with database.begin() as conn:
+        from placehub.reports import store as reports
+
+        # A resident's report 40 m from the restricted full bin (attached to it, with e-mail).
+        world.ids["report"] = reports.create_request(conn, reports.NewReport(
+            "overflowing_bin", lon=-0.70917, lat=SECRET_LAT + 0.00036, description="Full",
+            email=REPORTER), reports.ReportRules(), datetime.now(UTC))
+
     def session(username: str | None) -> TestClient:
         caller = TestClient(app, base_url="http://testserver")
         if username:
@@ -436,7 +547,8 @@ def _fill(value: Any, ids: dict[str, Any]) -> Any:
     if isinstance(value, str):
         if value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
             return ids[value[1:-1]]
-        return value.format(**ids) if "{" in value else value
+        # Only the seeded names are placeholders: JSON text in a form ("{}") stays as it is.
+        return re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), m.group(0))), value)
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
     if isinstance(value, list):
@@ -453,7 +565,7 @@ def _call(world: World, caller: str, method: str, case: Case) -> Any:
     if case.form is not None:
         csrf = world.csrf.get({"owner": "officer", "other organisation": "rival"}.get(
             caller, caller if caller != "anonymous" else ""), "")
-        return client.request(method, url, data={**case.form, "csrf_token": csrf},
+        return client.request(method, url, data={**_fill(case.form, world.ids), "csrf_token": csrf},
                               follow_redirects=False)
     # Declared JSON even without a body (a DELETE), as the web UI's own requests are, so
     # signed-in callers meet the access check rather than the JSON-only rule for cookies.

@@ -79,6 +79,11 @@ class AuditQuery:
     organisation_id: int | None = None
     before_id: int | None = None
     limit: int = 100
+    # Entries of any of these entity types (with ``entity``, either matches).
+    entities: tuple[str, ...] = ()
+    # Entries about this organisation: its data, its members' accounts and the installation-wide
+    # settings every admin shares (``INSTALLATION_ENTITIES``).
+    about_organisation: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
@@ -90,21 +95,38 @@ class AuditQuery:
                                  "2026-01-31T09:00:00Z")
 
 
+# Entities that belong to no organisation but to the whole installation (alert rules per asset
+# type): any organisation's admin may change them, so any admin reads their trail.
+INSTALLATION_ENTITIES = ("AlertRule",)
+
+
+def _installation_wide() -> ColumnElement[bool]:
+    return and_(audit_log.c.organisation_id.is_(None),
+                audit_log.c.subject_user_id.is_(None),
+                audit_log.c.entity.in_(INSTALLATION_ENTITIES))
+
+
+def _about(organisations: list[int]) -> ColumnElement[bool]:
+    """Entries about the data of ``organisations`` or the accounts of their members."""
+    members = select(memberships.c.user_id).where(
+        memberships.c.organisation_id.in_(organisations)
+    )
+    return or_(
+        audit_log.c.organisation_id.in_(organisations),
+        audit_log.c.subject_user_id.in_(members),
+    )
+
+
 def readable_clause(principal: Principal) -> ColumnElement[bool]:
-    """SQL true for the entries ``principal`` may read: those of organisations it administers
-    and those about accounts of its members (all of them for the local anonymous writer)."""
+    """SQL true for the entries ``principal`` may read: those of organisations it administers,
+    those about accounts of its members and those about installation-wide settings (all of
+    them for the local anonymous writer)."""
     if principal.write_anywhere:
         return true()
     administered = sorted(principal.administers)
     if not administered:
         return false()
-    members = select(memberships.c.user_id).where(
-        memberships.c.organisation_id.in_(administered)
-    )
-    return or_(
-        audit_log.c.organisation_id.in_(administered),
-        audit_log.c.subject_user_id.in_(members),
-    )
+    return or_(_about(administered), _installation_wide())
 
 
 def require_audit_reader(principal: Principal) -> None:
@@ -128,8 +150,10 @@ def list_entries(
     if principal is not None:
         conditions.append(readable_clause(principal))
     c = audit_log.c
-    if query.entity:
-        conditions.append(c.entity == query.entity)
+    if query.entity or query.entities:
+        conditions.append(c.entity.in_([*query.entities, *filter(None, [query.entity])]))
+    if query.about_organisation is not None:
+        conditions.append(or_(_about([query.about_organisation]), _installation_wide()))
     if query.entity_id:
         conditions.append(c.entity_id == query.entity_id)
     if query.actor:

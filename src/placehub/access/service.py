@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from placehub.access import audit
 from placehub.access.tables import (
@@ -21,6 +21,7 @@ from placehub.access.tables import (
     organisation_partners,
     organisations,
     users,
+    web_sessions,
 )
 from placehub.errors import BadRequest, Conflict, NotFound, Unauthorized
 
@@ -226,6 +227,51 @@ def grant_role(
                  organisation_id=organisation, subject_user_id=user)
 
 
+def roles_of(conn: Connection, user: int) -> dict[int, str]:
+    """``user``'s role in each organisation it belongs to, by organisation id."""
+    return {int(m.organisation_id): str(m.role) for m in conn.execute(
+        select(memberships.c.organisation_id, memberships.c.role)
+        .where(memberships.c.user_id == user))}
+
+
+def manages_account(principal: Principal, roles: dict[int, str]) -> bool:
+    """Whether ``principal`` may act on a whole account (disable it, give it a token) whose
+    roles are ``roles``: only as an admin of every organisation it belongs to, since an account
+    carries its roles everywhere."""
+    return principal.write_anywhere or (bool(roles) and all(principal.can_admin(o)
+                                                            for o in roles))
+
+
+def require_other_admin(conn: Connection, organisation: int, user: int) -> None:
+    """Conflict when ``user`` is the last active admin of ``organisation`` (the organisation
+    would have nobody left to manage it)."""
+    others = conn.execute(
+        select(func.count()).select_from(memberships.join(users, users.c.id
+                                                          == memberships.c.user_id))
+        .where(memberships.c.organisation_id == organisation, memberships.c.role == "admin",
+               memberships.c.user_id != user, users.c.active.is_(True))).scalar_one()
+    if not others:
+        raise Conflict("this is the organisation's last admin: make someone else an admin "
+                       "first")
+
+
+def set_user_active(conn: Connection, user: int, active: bool, *,
+                    actor: Principal | str = SYSTEM) -> None:
+    """Enable or disable an account (audited): a disabled one signs in and uses tokens no
+    more (``principal_for_user`` refuses it), its records stay."""
+    row = conn.execute(select(users.c.active).where(users.c.id == user)).first()
+    if row is None:
+        raise NotFound(f"no user {user}")
+    conn.execute(update(users).where(users.c.id == user).values(active=active))
+    ended = 0
+    if not active:  # signed out everywhere at once, not at each session's next request
+        ended = int(conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user))
+                    .rowcount or 0)
+    audit.record(conn, actor, "enable" if active else "disable", "User", user,
+                 {"previous": "active" if row.active else "disabled", "sessions_ended": ended},
+                 subject_user_id=user)
+
+
 def create_token(
     conn: Connection, user: int, name: str = "", *, actor: Principal | str = SYSTEM
 ) -> str:
@@ -245,14 +291,35 @@ def create_token(
     return token
 
 
-def revoke_token(conn: Connection, prefix: str, *, actor: Principal | str = SYSTEM) -> int:
-    """Revoke the live tokens starting with ``prefix``; how many were revoked."""
-    live = (api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
+def revoke_token(conn: Connection, prefix: str, *, actor: Principal | str = SYSTEM,
+                 members_of: int | None = None) -> int:
+    """Revoke the live tokens starting with ``prefix`` (only those of members of organisation
+    ``members_of`` if given); how many were revoked."""
+    live = [api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None)]
+    if members_of is not None:
+        live.append(api_tokens.c.user_id.in_(select(memberships.c.user_id).where(
+            memberships.c.organisation_id == members_of)))
     owners = conn.execute(select(api_tokens.c.user_id).where(*live)).scalars().all()
     conn.execute(update(api_tokens).where(*live).values(revoked_at=now()))
     for owner in owners:
         audit.record(conn, actor, "revoke", "ApiToken", prefix, subject_user_id=int(owner))
     return len(owners)
+
+
+def list_tokens(conn: Connection, organisation: int | None = None) -> list[dict[str, Any]]:
+    """API tokens (of members of ``organisation`` if given), newest first, never the token."""
+    query = (select(api_tokens, users.c.username)
+             .join(users, users.c.id == api_tokens.c.user_id)
+             .order_by(api_tokens.c.created_at.desc(), api_tokens.c.id.desc()))
+    if organisation is not None:
+        query = query.where(api_tokens.c.user_id.in_(
+            select(memberships.c.user_id).where(memberships.c.organisation_id == organisation)))
+    return [
+        {"id": int(r.id), "prefix": r.prefix, "name": r.name, "username": r.username,
+         "user_id": int(r.user_id), "created_at": r.created_at, "last_used_at": r.last_used_at,
+         "revoked_at": r.revoked_at}
+        for r in conn.execute(query)
+    ]
 
 
 def principal_for_user(conn: Connection, user: int) -> Principal:

@@ -101,3 +101,13 @@ web_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# Secrets this installation makes for itself once and keeps: the key that signs session cookies
+# (so sessions outlive a restart), the hash of a first-run setup link, the demo's own login.
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

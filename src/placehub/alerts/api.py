@@ -186,7 +186,8 @@ def register(app: FastAPI) -> None:
                 _check_thing_write(conn, principal, body.thing_id)
             else:
                 _admin_anywhere(principal)
-            rule_id = store.create_rule(conn, _now(request), **body.model_dump())
+            rule_id = store.create_rule(conn, _now(request), **body.model_dump(),
+                                         actor=principal)
             result = store.rule_dict(store.get_rule(conn, rule_id))
         _reload_rules(request)
         return result
@@ -201,7 +202,8 @@ def register(app: FastAPI) -> None:
                 _check_thing_write(conn, principal, rule.thing_id)
             else:
                 _admin_anywhere(principal)
-            store.update_rule(conn, _now(request), rule_id, **body.model_dump())
+            store.update_rule(conn, _now(request), rule_id, **body.model_dump(),
+                              actor=principal)
             result = store.rule_dict(store.get_rule(conn, rule_id))
         _reload_rules(request)
         return result
@@ -214,7 +216,8 @@ def register(app: FastAPI) -> None:
             _check_thing_write(conn, principal, body.thing_id)
             rule_id = store.override_rule(
                 conn, _now(request), body.thing_id, body.key, params=body.params,
-                enabled=body.enabled, severity=body.severity, hold_off_s=body.hold_off_s)
+                enabled=body.enabled, severity=body.severity, hold_off_s=body.hold_off_s,
+                actor=principal)
             result = store.rule_dict(store.get_rule(conn, rule_id))
         _reload_rules(request)
         return result
@@ -240,7 +243,8 @@ def register(app: FastAPI) -> None:
         """Add a team with an e-mail address and/or a signed webhook."""
         _org_write(principal, body.organisation_id)
         with request.app.state.database.begin() as conn:
-            team_id = notify.create_team(conn, _now(request), **body.model_dump())
+            team_id = notify.create_team(conn, _now(request), **body.model_dump(),
+                                         actor=principal)
             return next(t for t in notify.list_teams(conn) if t["id"] == team_id)
 
     @app.post("/api/alerts/teams/{team_id:int}/subscriptions", tags=["alerts"],
@@ -255,7 +259,7 @@ def register(app: FastAPI) -> None:
             if team is None or (scope is not None and team["organisation_id"] not in scope):
                 raise NotFound(f"no team {team_id}: GET /api/alerts/teams lists them")
             _org_write(principal, team["organisation_id"])
-            notify.subscribe(conn, team_id, **body.model_dump())
+            notify.subscribe(conn, team_id, **body.model_dump(), actor=principal)
             return next(t for t in notify.list_teams(conn) if t["id"] == team_id)
 
     @app.get("/api/alerts/notifications", tags=["alerts"])

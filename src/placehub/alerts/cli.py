@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from placehub.access.cli import cli_actor
 from placehub.access.service import Principal, ensure_organisation, organisation_id
 from placehub.alerts import air_import, air_report, lifecycle, notify, store
 from placehub.alerts import air_quality as aq
@@ -297,7 +298,7 @@ def rules_override(
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
         rule_id = store.override_rule(conn, _now(), thing, key, params=_params(param),
                                       enabled=enable, severity=severity,
-                                      hold_off_s=hold_off)
+                                      hold_off_s=hold_off, actor=cli_actor())
     console.print(f"Rule {key} overridden for Thing {thing} (rule {rule_id}).")
 
 
@@ -311,7 +312,8 @@ def rules_update(
     """Change a rule (for every asset it applies to)."""
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
         store.update_rule(conn, _now(), rule_id, params=_params(param) or None,
-                          severity=severity, hold_off_s=hold_off, enabled=enable)
+                          severity=severity, hold_off_s=hold_off, enabled=enable,
+                          actor=cli_actor())
     console.print(f"Rule {rule_id} updated.")
 
 
@@ -329,7 +331,7 @@ def teams_add(
         team_id = notify.create_team(
             conn, _now(), organisation_id=organisation_id(conn, org), name=name,
             email=email, webhook_url=webhook_url, webhook_secret=webhook_secret,
-            daily_digest=digest)
+            daily_digest=digest, actor=cli_actor())
     console.print(f"Team {name} added (id {team_id}).")
 
 
@@ -346,7 +348,7 @@ def teams_subscribe(
     with open_database(settings_of(ctx)) as database, database.begin() as conn:
         notify.subscribe(conn, team, channels=channel, rule_keys=rule or None,
                          asset_types=asset_type or None, min_severity=min_severity,
-                         immediate=not digest_only)
+                         immediate=not digest_only, actor=cli_actor())
     console.print(f"Team {team} subscribed.")
 
 

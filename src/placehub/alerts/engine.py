@@ -16,17 +16,19 @@ flapping sensor.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, Text, bindparam, cast, delete, func, insert, select
 
-from placehub.alerts import batch_rules, lifecycle, notify
+from placehub.alerts import batch_rules, lifecycle, notify, ownership
 from placehub.alerts.air_quality import PPB_TO_UGM3
 from placehub.alerts.clock import Clock, SystemClock
 from placehub.alerts.rules import (
@@ -46,6 +48,7 @@ from placehub.assets.levels import threshold_in_units
 from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book, thresholds_version
 from placehub.assets.types import asset_type_of
 from placehub.db import Database
+from placehub.governance import runs
 from placehub.sta.tables import (
     datastreams,
     historical_locations,
@@ -94,10 +97,13 @@ class RuleEngine:
 
     def __init__(self, database: Database, clock: Clock | None = None,
                  forecasts: ForecastSource | None = None,
-                 device_health: DeviceHealthSource | None = None, *, batch: bool = True
-                 ) -> None:
+                 device_health: DeviceHealthSource | None = None, *, batch: bool = True,
+                 shared: bool = False) -> None:
         self.database = database
         self.batch = batch
+        # Several processes judge Observations: states are read and saved under a lock per
+        # Datastream (PostgreSQL advisory locks), in the transaction that writes the alerts.
+        self.shared = shared and not database.is_sqlite
         self.clock = clock or SystemClock()
         self.forecasts = forecasts or AssetForecasts()
         self.device_health = device_health or IngestDeviceHealth()
@@ -298,24 +304,57 @@ class RuleEngine:
             readings = batch_rules.lay_out(written)
             plan = self._plans.get(tuple(readings.datastreams)) or self._plan(
                 readings.datastreams)
+            if self.shared:
+                with self.database.begin() as conn:
+                    ownership.lock_datastreams(conn, readings.datastreams)
+                    self._refresh_states(conn, plan.keys)
+                    self._judge_plan(plan, readings, conn)
+                    self._save_states(conn, plan.keys, self.clock.now())
+                return
             self._touched.update(plan.keys)
-            transitions: list[tuple[str, Binding, Any]] = []
-            for kind, groups in plan.kinds:
-                if self.batch:
-                    settled = batch_rules.settle(kind, [rows for rows, _ in groups], readings)
-                else:
-                    settled = [np.zeros(len(rows.rows), dtype=bool) for rows, _ in groups]
-                for (rows, bound), done in zip(groups, settled, strict=True):
-                    # What the batch could not settle is judged reading by reading, in order.
-                    for i in np.flatnonzero(~done).tolist():
-                        b, state = bound[i], rows.states[i]
-                        times, values, ends = readings.row(int(rows.rows[i]))
-                        if rows.scale != 1.0:
-                            values = [v * rows.scale for v in values]
-                        b.kind.observe_many(b.rule, state, times, values, ends, b.ctx,
-                                            self._judge_for(b, state, transitions))
-            if transitions:
-                self._apply(transitions)
+            self._judge_plan(plan, readings)
+
+    def _judge_plan(self, plan: Plan, readings: Any, conn: Connection | None = None) -> None:
+        """Judge a batch laid out by ``plan``; alert changes written in ``conn`` if given."""
+        transitions: list[tuple[str, Binding, Any]] = []
+        for kind, groups in plan.kinds:
+            if self.batch:
+                settled = batch_rules.settle(kind, [rows for rows, _ in groups], readings)
+            else:
+                settled = [np.zeros(len(rows.rows), dtype=bool) for rows, _ in groups]
+            for (rows, bound), done in zip(groups, settled, strict=True):
+                # What the batch could not settle is judged reading by reading, in order.
+                for i in np.flatnonzero(~done).tolist():
+                    b, state = bound[i], rows.states[i]
+                    times, values, ends = readings.row(int(rows.rows[i]))
+                    if rows.scale != 1.0:
+                        values = [v * rows.scale for v in values]
+                    b.kind.observe_many(b.rule, state, times, values, ends, b.ctx,
+                                        self._judge_for(b, state, transitions))
+        if transitions:
+            self._apply(transitions, conn)
+
+    def _refresh_states(self, conn: Connection, keys: Iterable[Key]) -> None:
+        """Read ``keys``' states again (another process may have changed them), in place:
+        cached plans hold the same dicts."""
+        wanted = set(keys)
+        fresh: dict[Key, dict[str, Any]] = {}
+        rule_ids = sorted({k[0] for k in wanted})
+        subjects = sorted({k[1] for k in wanted})
+        for start in range(0, len(subjects), 500):
+            for row in conn.execute(
+                select(alert_rule_states.c.rule_id, alert_rule_states.c.subject,
+                       alert_rule_states.c.state)
+                .where(alert_rule_states.c.rule_id.in_(rule_ids),
+                       alert_rule_states.c.subject.in_(subjects[start:start + 500]))
+            ):
+                key = (int(row.rule_id), str(row.subject))
+                if key in wanted:
+                    fresh[key] = dict(row.state or {})
+        for key in wanted:
+            state = self._states.setdefault(key, {})
+            state.clear()
+            state.update(fresh.get(key, {}))
 
     def _plan(self, datastreams: list[int]) -> Plan:
         """The rules to judge over a batch laid out with these Datastreams, their states
@@ -373,7 +412,8 @@ class RuleEngine:
             state.pop("cs", None)
             transitions.append(("resolve", b, at))
 
-    def _apply(self, transitions: list[tuple[str, Binding, Any]]) -> None:
+    def _apply(self, transitions: list[tuple[str, Binding, Any]],
+               conn: Connection | None = None) -> None:
         """Write a batch's alert changes in one transaction, in the order they were judged."""
         changes: list[lifecycle.EpisodeChange] = []
         for action, b, info in transitions:
@@ -389,11 +429,14 @@ class RuleEngine:
             else:
                 changes.append(lifecycle.EpisodeChange(
                     "returned", b.key, note=info[3] if len(info) > 3 else None))
-        with self.database.begin() as conn:
+        if conn is not None:
+            lifecycle.write_episodes(conn, changes, self.clock.now(), wait_for_flush=False)
+            return
+        with self.database.begin() as conn_:
             # Alerts are derived data: if a crash loses the last fraction of a second of them,
             # the next readings open them again (their states were not saved either), so the
             # commit need not wait for the WAL flush.
-            lifecycle.write_episodes(conn, changes, self.clock.now(), wait_for_flush=False)
+            lifecycle.write_episodes(conn_, changes, self.clock.now(), wait_for_flush=False)
         # States are saved by the timer, not here: after a crash the alerts table itself stops
         # a second alert for the same rule and subject, and resolving twice is a no-op.
 
@@ -403,43 +446,101 @@ class RuleEngine:
         """Timer work: forecasts, silent sensors, frame losses, held breaches, hold-offs,
         saving states."""
         now = self.clock.now()
-        nt = now.timestamp()
         # Forecasting reads histories and takes a while: not under the lock, so Observations
         # arriving meanwhile are judged at once.
-        crossings = self._crossings(self._forecasts_due(now), now)
+        started = time.perf_counter()
+        due = self._forecasts_due(now)
+        crossings = self._crossings(due, now)
+        if due:
+            self._record_forecast_run(now, due, crossings, time.perf_counter() - started)
+        if self.shared:
+            with self._lock, self.database.begin() as conn:
+                # Every Datastream's judging waits while the timer judges (and vice versa).
+                ownership.lock_all_datastreams(conn)
+                self._adopt_active_states(conn)
+                self._tick(conn, now, crossings)
+            return
         with self._lock:
-            with self.database.connect() as conn:
-                self._check_rules_version(conn)
-                rules = self._ensure_rules()
-                timer_bindings = self._timer_bindings(conn, rules)
-                self._load_states(conn, [b.key for b in timer_bindings])
-                last_seen = self._last_seen(conn, {b.thing_id for b in timer_bindings})
-                counters = self.device_health.frame_counters(
-                    conn, {b.thing_id for b in timer_bindings if b.rule.kind == "frame_loss"})
-            transitions: list[tuple[str, Binding, Any]] = []
-            for b in timer_bindings:
-                ctx = Context(b.thing_id, b.ctx.thing_name, None,
-                              crossings.get(b.key),
-                              frame_counters=counters.get(b.thing_id),
-                              last_seen=last_seen.get(b.thing_id), extra=b.ctx.extra)
-                self._judge(b, b.kind.tick(b.rule, self._states[b.key], nt, ctx), transitions)
-                self._touched.add(b.key)
-            for key, state in list(self._states.items()):
-                held = self._by_key.get(key)
-                if held is None:
-                    continue
-                if not held.kind.timer:
-                    self._judge(held, held.kind.tick(held.rule, state, nt, held.ctx),
-                                transitions)
-                # A condition clear for the whole hold-off resolves even with no new reading.
-                if state.get("active") and "cs" in state and (
-                        nt - state["cs"] >= held.rule.hold_off_s):
-                    state.pop("active", None)
-                    state.pop("cs", None)
-                    transitions.append(("resolve", held, nt))
-            if transitions:
-                self._apply(transitions)
+            self._tick(None, now, crossings)
+
+    def _adopt_active_states(self, conn: Connection) -> None:
+        """Read every known state again and take up the states of open episodes, whichever
+        process judged them."""
+        self._refresh_states(conn, list(self._states))
+        rows = conn.execute(
+            select(alert_rule_states.c.rule_id, alert_rule_states.c.subject,
+                   alert_rule_states.c.state)
+            .where(cast(alert_rule_states.c.state, Text).like('%"active"%')))
+        datastream_ids: list[int] = []
+        for row in rows:
+            key = (int(row.rule_id), str(row.subject))
+            state = self._states.setdefault(key, {})
+            state.clear()
+            state.update(dict(row.state or {}))
+            if key[1].startswith("ds:"):
+                datastream_ids.append(int(key[1][3:]))
+        for key, state in self._states.items():
+            if "active" in state and key not in self._by_key and key[1].startswith("ds:"):
+                datastream_ids.append(int(key[1][3:]))
+        self._load_bindings(conn, sorted(set(datastream_ids)))
+
+    def _tick(self, shared_conn: Connection | None, now: datetime,
+              crossings: dict[Key, Crossing]) -> None:
+        nt = now.timestamp()
+        with (contextlib.nullcontext(shared_conn) if shared_conn is not None
+              else self.database.connect()) as conn:
+            self._check_rules_version(conn)
+            rules = self._ensure_rules()
+            timer_bindings = self._timer_bindings(conn, rules)
+            if shared_conn is not None:
+                self._refresh_states(conn, [b.key for b in timer_bindings])
+            self._load_states(conn, [b.key for b in timer_bindings])
+            last_seen = self._last_seen(conn, {b.thing_id for b in timer_bindings})
+            counters = self.device_health.frame_counters(
+                conn, {b.thing_id for b in timer_bindings if b.rule.kind == "frame_loss"})
+        transitions: list[tuple[str, Binding, Any]] = []
+        for b in timer_bindings:
+            ctx = Context(b.thing_id, b.ctx.thing_name, None,
+                          crossings.get(b.key),
+                          frame_counters=counters.get(b.thing_id),
+                          last_seen=last_seen.get(b.thing_id), extra=b.ctx.extra)
+            self._judge(b, b.kind.tick(b.rule, self._states[b.key], nt, ctx), transitions)
+            self._touched.add(b.key)
+        for key, state in list(self._states.items()):
+            held = self._by_key.get(key)
+            if held is None:
+                continue
+            if not held.kind.timer:
+                self._judge(held, held.kind.tick(held.rule, state, nt, held.ctx),
+                            transitions)
+            # A condition clear for the whole hold-off resolves even with no new reading.
+            if state.get("active") and "cs" in state and (
+                    nt - state["cs"] >= held.rule.hold_off_s):
+                state.pop("active", None)
+                state.pop("cs", None)
+                transitions.append(("resolve", held, nt))
+        if transitions:
+            self._apply(transitions, shared_conn)
+        if shared_conn is not None:
+            self._touched.update(b.key for _, b, _ in transitions)
+            self._save_states(shared_conn, self._touched, now)
+            self._touched.clear()
+        else:
             self.save_states()
+
+    def _record_forecast_run(self, now: datetime, due: dict[float, list[Binding]],
+                             crossings: dict[Key, Crossing], seconds: float) -> None:
+        """The transparency run record of one round of forecast rules."""
+        assets = {b.thing_id for group in due.values() for b in group}
+        with self.database.begin() as conn:
+            runs.record_run(conn, runs.RunRecord(
+                runs.ALERT_RULES, now, round(seconds, 4),
+                {"forecaster": self.forecasts.name,
+                 "horizons_hours": sorted(due)},
+                inputs=[runs.InputData("asset reading histories", len(assets), last=now)],
+                volumes={"rules_due": sum(len(g) for g in due.values()),
+                         "assets_forecast": len(assets), "crossings_predicted": len(crossings)},
+                actor="alerts timer"))
 
     def _judge(self, b: Binding, verdict: Verdict | None,
                transitions: list[tuple[str, Binding, Any]]) -> None:
@@ -582,6 +683,7 @@ def _current_and_previous_point(conn: Connection, thing_id: int
 
 def attach_engine(database: Database, clock: Clock | None = None,
                   forecasts: ForecastSource | None = None,
-                  device_health: DeviceHealthSource | None = None) -> RuleEngine:
+                  device_health: DeviceHealthSource | None = None, *,
+                  shared: bool = False) -> RuleEngine:
     """A rule engine for ``database``, subscribed to its events (detach it when done)."""
-    return RuleEngine(database, clock, forecasts, device_health).attach()
+    return RuleEngine(database, clock, forecasts, device_health, shared=shared).attach()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Text,
     any_,
+    func,
     insert,
     literal,
     select,
@@ -30,7 +31,9 @@ from placehub.access.service import Principal
 from placehub.access.visibility import can_read, visible_clause
 from placehub.alerts.rules import SEVERITY_ORDER, Rule
 from placehub.alerts.tables import alert_events, alerts
+from placehub.assets.types import SENSOR
 from placehub.errors import BadRequest, Conflict, Forbidden, NotFound
+from placehub.places.queries import things_in_place
 from placehub.sta.tables import things
 
 # The condition of the partial unique index, as literal SQL so both databases use the index
@@ -380,6 +383,52 @@ def acknowledge(conn: Connection, principal: Principal, alert_id: int, now: date
     return get_alert(conn, principal, alert_id)
 
 
+# Alerts one bulk acknowledgement may name (a page of the list holds 50).
+MAX_BULK = 500
+
+
+@dataclass
+class Acknowledged:
+    """What a bulk acknowledgement did: the alerts it acknowledged, and those it left because
+    they were no longer open (acknowledged or resolved meanwhile)."""
+
+    acknowledged: list[int]
+    not_open: list[int]
+
+
+def acknowledge_many(conn: Connection, principal: Principal, alert_ids: list[int],
+                     now: datetime, note: str | None = None) -> Acknowledged:
+    """Acknowledge several open alerts at once, each recorded in its history as ``acknowledge``
+    records one. All or nothing: one alert the principal may not read (NotFound) or change
+    (Forbidden) refuses the lot; alerts no longer open are left as they are and reported."""
+    wanted = sorted(set(alert_ids))
+    if not wanted:
+        raise BadRequest("select the alerts to acknowledge")
+    if len(wanted) > MAX_BULK:
+        raise BadRequest(f"{len(wanted)} alerts: acknowledge at most {MAX_BULK} at a time")
+    rows = {int(r.id): r for r in conn.execute(
+        select(alerts.c.id, alerts.c.status, things.c.organisation_id, things.c.visibility)
+        .join(things, things.c.id == alerts.c.thing_id)
+        .where(one_of(conn, alerts.c.id, wanted)))}
+    for alert_id in wanted:
+        row = rows.get(alert_id)
+        if row is None:
+            raise NotFound(f"no alert {alert_id}")
+        _check_write(principal, row)
+    opened = [i for i in wanted if rows[i].status == "open"]
+    done = [int(i) for i in conn.execute(
+        update(alerts).where(one_of(conn, alerts.c.id, opened), alerts.c.status == "open")
+        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=principal.username,
+                acknowledge_note=note).returning(alerts.c.id)).scalars()] if opened else []
+    done.sort()
+    if done:
+        conn.execute(insert(alert_events), [
+            {"alert_id": i, "at": now, "action": "acknowledged", "actor": principal.username,
+             "note": note, "detail": None} for i in done])
+        _announce(conn, {"acknowledged": done}, now)
+    return Acknowledged(done, [i for i in wanted if i not in set(done)])
+
+
 def resolve(conn: Connection, principal: Principal | None, alert_id: int, now: datetime,
             note: str | None = None, *, automatic: bool = False) -> bool:
     """Resolve an alert by hand (``principal``) or automatically; False if already resolved."""
@@ -414,45 +463,92 @@ def alert_dict(row: Any) -> dict[str, Any]:
         "acknowledge_note": row.acknowledge_note, "resolved_at": iso(row.resolved_at),
         "resolved_by": row.resolved_by, "resolution": row.resolution,
         "resolve_note": row.resolve_note,
+        "organisation_id": getattr(row, "organisation_id", None),
     }
+
+
+ACTIVE = "active"  # open or acknowledged
+# Where an asset lies, for the ward filter.
+WARD_LAYER = "wards"
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a list shows; every field narrows it, None keeps all.
+
+    ``status`` is open, acknowledged, resolved or "active" (open or acknowledged); ``severity``
+    keeps that severity and worse; ``ward`` is a ward's code; ``asset_type`` a Thing's.
+    """
+
+    status: str | None = None
+    severity: str | None = None
+    rule_key: str | None = None
+    asset_type: str | None = None
+    ward: str | None = None
+    thing_id: int | None = None
+    since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.status and self.status not in (ACTIVE, "open", "acknowledged", "resolved"):
+            raise BadRequest(f"status {self.status!r}: use open, acknowledged, resolved or "
+                             "active")
+        if self.severity and self.severity not in SEVERITY_ORDER:
+            raise BadRequest(f"severity {self.severity!r}: use info, warning or critical")
+
+
+def asset_type_column() -> Any:
+    """The alerted Thing's asset type in SQL ("sensor" when it names none, as ``asset_type_of``)."""
+    return func.coalesce(things.c.properties["asset_type"].as_string(), SENSOR)
+
+
+def filter_conditions(principal: Principal, wanted: AlertFilter) -> list[Any]:
+    """SQL conditions (on ``alerts`` joined to ``things``) for the alerts ``principal`` may read
+    that ``wanted`` keeps."""
+    conditions: list[Any] = [
+        visible_clause(principal, things.c.organisation_id, things.c.visibility)]
+    if wanted.status == ACTIVE:
+        conditions.append(UNRESOLVED)
+    elif wanted.status:
+        conditions.append(alerts.c.status == wanted.status)
+    if wanted.severity:
+        conditions.append(alerts.c.severity.in_(
+            [s for s, level in SEVERITY_ORDER.items()
+             if level >= SEVERITY_ORDER[wanted.severity]]))
+    if wanted.thing_id is not None:
+        conditions.append(alerts.c.thing_id == wanted.thing_id)
+    if wanted.rule_key:
+        conditions.append(alerts.c.rule_key == wanted.rule_key)
+    if wanted.asset_type:
+        conditions.append(asset_type_column() == wanted.asset_type)
+    if wanted.ward:
+        conditions.append(alerts.c.thing_id.in_(things_in_place(WARD_LAYER, wanted.ward)))
+    if wanted.since is not None:
+        conditions.append(alerts.c.opened_at >= wanted.since)
+    return conditions
+
+
+def alert_rows(conditions: list[Any]) -> Any:
+    """SELECT of alerts with their Thing's name and organisation, under ``conditions``."""
+    return (select(alerts, things.c.name.label("thing_name"),
+                   things.c.organisation_id.label("organisation_id"))
+            .join(things, things.c.id == alerts.c.thing_id).where(*conditions))
+
+
+NEWEST_FIRST = (alerts.c.opened_at.desc(), alerts.c.id.desc())
 
 
 def list_alerts(conn: Connection, principal: Principal, *, status: str | None = None,
                 severity: str | None = None, thing_id: int | None = None,
                 rule_key: str | None = None, asset_type: str | None = None,
-                since: datetime | None = None, limit: int = 100, offset: int = 0
-                ) -> list[dict[str, Any]]:
-    """Alerts the principal may read, newest first, filtered.
-
-    ``status`` may be open, acknowledged, resolved or "active" (open or acknowledged);
-    ``severity`` keeps that severity and worse.
-    """
-    query = (select(alerts, things.c.name.label("thing_name"))
-             .join(things, things.c.id == alerts.c.thing_id)
-             .where(visible_clause(principal, things.c.organisation_id, things.c.visibility)))
-    if status == "active":
-        query = query.where(UNRESOLVED)
-    elif status:
-        if status not in ("open", "acknowledged", "resolved"):
-            raise BadRequest(f"status {status!r}: use open, acknowledged, resolved or active")
-        query = query.where(alerts.c.status == status)
-    if severity:
-        if severity not in SEVERITY_ORDER:
-            raise BadRequest(f"severity {severity!r}: use info, warning or critical")
-        query = query.where(alerts.c.severity.in_(
-            [s for s, level in SEVERITY_ORDER.items() if level >= SEVERITY_ORDER[severity]]))
-    if thing_id is not None:
-        query = query.where(alerts.c.thing_id == thing_id)
-    if rule_key:
-        query = query.where(alerts.c.rule_key == rule_key)
-    if asset_type:
-        query = query.where(things.c.properties["asset_type"].as_string() == asset_type)
-    if since is not None:
-        query = query.where(alerts.c.opened_at >= since)
+                since: datetime | None = None, limit: int = 100, offset: int = 0,
+                ward: str | None = None) -> list[dict[str, Any]]:
+    """Alerts the principal may read, newest first, filtered (see ``AlertFilter``)."""
+    wanted = AlertFilter(status=status, severity=severity, rule_key=rule_key,
+                         asset_type=asset_type, ward=ward, thing_id=thing_id, since=since)
     if not 1 <= limit <= 1000:
         raise BadRequest("limit must be between 1 and 1000")
-    query = query.order_by(alerts.c.opened_at.desc(), alerts.c.id.desc()).limit(limit).offset(
-        max(offset, 0))
+    query = (alert_rows(filter_conditions(principal, wanted)).order_by(*NEWEST_FIRST)
+             .limit(limit).offset(max(offset, 0)))
     return [alert_dict(r) for r in conn.execute(query)]
 
 

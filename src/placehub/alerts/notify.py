@@ -23,8 +23,10 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
+from placehub.access import audit
+from placehub.access.service import SYSTEM, Principal
 from placehub.alerts import lifecycle
 from placehub.alerts.rules import SEVERITY_ORDER
 from placehub.alerts.tables import (
@@ -61,8 +63,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 def create_team(conn: Connection, now: datetime, *, organisation_id: int, name: str,
                 email: str | None = None, webhook_url: str | None = None,
-                webhook_secret: str | None = None, daily_digest: bool = True) -> int:
-    """Add a team that receives alerts by e-mail and/or webhook."""
+                webhook_secret: str | None = None, daily_digest: bool = True,
+                actor: Principal | str = SYSTEM) -> int:
+    """Add a team that receives alerts by e-mail and/or webhook (audited)."""
     if not name.strip():
         raise BadRequest("a team needs a name")
     if webhook_url and urlparse(webhook_url).scheme not in ("http", "https"):
@@ -71,17 +74,20 @@ def create_team(conn: Connection, now: datetime, *, organisation_id: int, name: 
         raise BadRequest("a webhook needs a secret to sign its requests (webhook_secret)")
     if email and any("@" not in a for a in _addresses(email)):
         raise BadRequest(f"e-mail {email!r}: give addresses separated by commas")
-    return int(conn.execute(insert(teams).values(
+    team_id = int(conn.execute(insert(teams).values(
         organisation_id=organisation_id, name=name.strip(), email=email or None,
         webhook_url=webhook_url or None, webhook_secret=webhook_secret or None,
         daily_digest=daily_digest, created_at=now,
     )).inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, actor, "create", "AlertTeam", team_id, {
+        "name": name.strip(), "email": bool(email), "webhook": bool(webhook_url),
+        "daily_digest": daily_digest}, organisation_id=organisation_id)
+    return team_id
 
 
-def subscribe(conn: Connection, team_id: int, *, channels: list[str],
-              rule_keys: list[str] | None = None, asset_types: list[str] | None = None,
-              min_severity: str = "info", immediate: bool = True) -> int:
-    """Tell a team about alerts of these rules / asset types at this severity or worse."""
+def _checked_subscription(conn: Connection, team_id: int, channels: list[str],
+                          min_severity: str) -> Any:
+    """The team, once the subscription's channels and severity are checked against it."""
     team = conn.execute(select(teams).where(teams.c.id == team_id)).first()
     if team is None:
         raise NotFound(f"no team {team_id}")
@@ -94,10 +100,60 @@ def subscribe(conn: Connection, team_id: int, *, channels: list[str],
         raise BadRequest(f"team {team.name!r} has no e-mail address")
     if min_severity not in SEVERITY_ORDER:
         raise BadRequest(f"severity {min_severity!r}: use info, warning or critical")
-    return int(conn.execute(insert(team_subscriptions).values(
-        team_id=team_id, channels=channels, rule_keys=rule_keys or None,
-        asset_types=asset_types or None, min_severity=min_severity, immediate=immediate,
-    )).inserted_primary_key[0])  # type: ignore[index]
+    return team
+
+
+def subscribe(conn: Connection, team_id: int, *, channels: list[str],
+              rule_keys: list[str] | None = None, asset_types: list[str] | None = None,
+              min_severity: str = "info", immediate: bool = True,
+              actor: Principal | str = SYSTEM) -> int:
+    """Tell a team about alerts of these rules / asset types at this severity or worse
+    (audited)."""
+    team = _checked_subscription(conn, team_id, channels, min_severity)
+    values = {"channels": channels, "rule_keys": rule_keys or None,
+              "asset_types": asset_types or None, "min_severity": min_severity,
+              "immediate": immediate}
+    subscription = int(conn.execute(insert(team_subscriptions).values(
+        team_id=team_id, **values)).inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, actor, "create", "AlertSubscription", subscription,
+                 {"team": team.name, **values}, organisation_id=team.organisation_id)
+    return subscription
+
+
+def subscription_team(conn: Connection, subscription_id: int) -> dict[str, Any]:
+    """The team (id, organisation_id, name) a subscription belongs to; NotFound otherwise."""
+    row = conn.execute(
+        select(teams.c.id, teams.c.organisation_id, teams.c.name)
+        .join(team_subscriptions, team_subscriptions.c.team_id == teams.c.id)
+        .where(team_subscriptions.c.id == subscription_id)).first()
+    if row is None:
+        raise NotFound(f"no subscription {subscription_id}")
+    return dict(row._mapping)
+
+
+def update_subscription(conn: Connection, subscription_id: int, *, channels: list[str],
+                        rule_keys: list[str] | None = None,
+                        asset_types: list[str] | None = None, min_severity: str = "info",
+                        immediate: bool = True, actor: Principal | str = SYSTEM) -> None:
+    """Change what a subscription tells its team about (checked as ``subscribe``; audited)."""
+    team = _checked_subscription(conn, subscription_team(conn, subscription_id)["id"],
+                                 channels, min_severity)
+    values = {"channels": channels, "rule_keys": rule_keys or None,
+              "asset_types": asset_types or None, "min_severity": min_severity,
+              "immediate": immediate}
+    conn.execute(update(team_subscriptions).where(team_subscriptions.c.id == subscription_id)
+                 .values(**values))
+    audit.record(conn, actor, "update", "AlertSubscription", subscription_id,
+                 {"team": team.name, **values}, organisation_id=team.organisation_id)
+
+
+def unsubscribe(conn: Connection, subscription_id: int, *,
+                actor: Principal | str = SYSTEM) -> None:
+    """End a subscription: its team hears no more of those alerts (audited)."""
+    team = subscription_team(conn, subscription_id)
+    conn.execute(delete(team_subscriptions).where(team_subscriptions.c.id == subscription_id))
+    audit.record(conn, actor, "delete", "AlertSubscription", subscription_id,
+                 {"team": team["name"]}, organisation_id=team["organisation_id"])
 
 
 def list_teams(conn: Connection, organisation_ids: list[int] | None = None
@@ -259,6 +315,11 @@ def email_text(payload: dict[str, Any]) -> tuple[str, str]:
             lines.append(f"- [{a['severity']}] {a['title']} ({a['status']}, opened "
                          f"{a['opened_at']}): {a['message']}")
         return f"[placehub] Daily alert digest {payload.get('day')}", "\n".join(lines) + "\n"
+    if payload.get("event") == "service_request.closed":
+        return (f"Your report {payload['service_request_id']} has been dealt with",
+                f"Thank you for reporting: {payload['service_name']}.\n\n"
+                f"{payload['status_notes']}\n\nReference: {payload['service_request_id']}\n"
+                f"Status: {payload['status']} ({payload['updated_datetime']})\n")
     alert = payload["alert"]
     verb = "resolved" if payload.get("event") == "alert.resolved" else "opened"
     subject = f"[placehub] {alert['severity']}: {alert['title']} ({verb})"
@@ -270,6 +331,20 @@ def email_text(payload: dict[str, Any]) -> tuple[str, str]:
 
 def _addresses(text: str) -> list[str]:
     return [a.strip() for a in text.split(",") if a.strip()]
+
+
+# A claimed delivery is not due again for this long (its sender may be slow).
+CLAIM = timedelta(minutes=5)
+
+
+def _claim(database: Database, delivery_id: int, now: datetime) -> bool:
+    """Take one due delivery for this process (several processes may deliver at once)."""
+    t = notification_deliveries
+    with database.begin() as conn:
+        claimed = conn.execute(update(t).where(
+            t.c.id == delivery_id, t.c.status == "pending", t.c.next_attempt_at <= now,
+        ).values(next_attempt_at=now + CLAIM)).rowcount
+    return bool(claimed)
 
 
 def deliver_due(database: Database, now: datetime, senders: dict[str, Sender],
@@ -287,6 +362,8 @@ def deliver_due(database: Database, now: datetime, senders: dict[str, Sender],
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     for delivery in due:
         attempts = delivery.attempts + 1
+        if not _claim(database, delivery.id, now):
+            continue  # another process is sending it
         try:
             sender = senders.get(delivery.channel)
             if sender is None:

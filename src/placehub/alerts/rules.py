@@ -556,10 +556,20 @@ def _hour_text(hour: int) -> str:
     return datetime.fromtimestamp(hour * HOUR, UTC).strftime("%Y-%m-%d %H:00 UTC")
 
 
+class ResidentReport(RuleKind):
+    """Alerts opened by residents' reports (placehub.reports), never by readings: it watches
+    no Datastream, and its alerts end when an officer or a round deals with the report."""
+
+    name = "resident_report"
+    scope = "thing"
+    default_quantities = ()
+
+
 KINDS: dict[str, RuleKind] = {
     kind.name: kind for kind in (
         Threshold(), RateOfChange(), BatteryLow(), Tilt(), NoData(), FrameLoss(),
         LocationChanged(), AirHourlyMean(), AirHoursAboveLimit(), ForecastLevel(),
+        ResidentReport(),
     )
 }
 

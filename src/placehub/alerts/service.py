@@ -13,6 +13,7 @@ from typing import Any
 from placehub.alerts import notify
 from placehub.alerts.clock import Clock, SystemClock
 from placehub.alerts.engine import RuleEngine, attach_engine
+from placehub.alerts.ownership import AlertLease
 from placehub.db import Database
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,19 @@ class AlertService:
         self.database = database
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.engine: RuleEngine = attach_engine(database, self.clock)
+        shared = bool(getattr(settings, "alerts_shared_state", False))
+        self.engine: RuleEngine = attach_engine(database, self.clock, shared=shared)
+        # With several processes only the lease holder runs the timer.
+        self.lease = AlertLease(database) if shared else None
         self.senders = senders or notify.default_senders(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> dict[str, int]:
-        """One round of timer work; returns the notification counts."""
+        """One round of timer work; returns the notification counts (none when another
+        process holds the alert lease)."""
+        if self.lease is not None and not self.lease.held():
+            return {"delivered": 0, "retrying": 0, "failed": 0}
         self.engine.tick()
         now = self.clock.now()
         with self.database.begin() as conn:
@@ -60,6 +67,8 @@ class AlertService:
             self._thread.join(timeout=10)
             self._thread = None
         self.engine.detach()
+        if self.lease is not None:
+            self.lease.release()
         try:
             self.engine.save_states()
         except Exception:  # noqa: BLE001 - shutting down: log, never block the exit

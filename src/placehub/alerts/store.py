@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from placehub.access import audit
+from placehub.access.service import SYSTEM, Principal
 from placehub.alerts.rules import (
     DEFAULT_RULES,
     KINDS,
@@ -94,8 +96,8 @@ def create_rule(conn: Connection, now: datetime, *, key: str, name: str, kind: s
                 params: dict[str, Any], asset_type: str | None = None,
                 thing_id: int | None = None, quantity: str | None = None,
                 severity: str = "warning", hold_off_s: int = 0, auto_resolve: bool = True,
-                enabled: bool = True) -> int:
-    """Add a rule for an asset type or one asset; the definition is checked first."""
+                enabled: bool = True, actor: Principal | str = SYSTEM) -> int:
+    """Add a rule for an asset type or one asset (audited); the definition is checked first."""
     try:
         validate_rule(kind, params, severity)
     except ValueError as error:
@@ -108,17 +110,35 @@ def create_rule(conn: Connection, now: datetime, *, key: str, name: str, kind: s
     if KINDS[kind].scope == "datastream" and KINDS[kind].quantities(
             Rule(0, key, name, kind, params, quantity=quantity)) == ():
         raise BadRequest(f"a {kind} rule needs the quantity it watches, e.g. fill_level")
-    return int(conn.execute(insert(alert_rules).values(
+    rule_id = int(conn.execute(insert(alert_rules).values(
         key=key, name=name, kind=kind, asset_type=asset_type, thing_id=thing_id,
         quantity=quantity, params=params, severity=severity, enabled=enabled,
         hold_off_s=hold_off_s, auto_resolve=auto_resolve, builtin=False, updated_at=now,
     )).inserted_primary_key[0])  # type: ignore[index]
+    _audit(conn, actor, "create", rule_id, thing_id, {
+        "key": key, "kind": kind, "asset_type": asset_type, "thing_id": thing_id,
+        "params": params, "severity": severity, "enabled": enabled})
+    return rule_id
+
+
+def _audit(conn: Connection, actor: Principal | str, action: str, rule_id: int,
+           thing_id: int | None, detail: dict[str, Any]) -> None:
+    """Record a rule change; an override for one asset is its organisation's, a rule for an
+    asset type the installation's (``audit.INSTALLATION_ENTITIES``)."""
+    organisation = None
+    if thing_id is not None:
+        organisation = conn.execute(select(things.c.organisation_id).where(
+            things.c.id == thing_id)).scalar()
+    audit.record(conn, actor, action, "AlertRule", rule_id, detail,
+                 organisation_id=organisation)
 
 
 def override_rule(conn: Connection, now: datetime, thing_id: int, key: str, *,
                   params: dict[str, Any] | None = None, enabled: bool | None = None,
-                  severity: str | None = None, hold_off_s: int | None = None) -> int:
-    """Override the rule ``key`` for one asset (creating the override from its asset type's)."""
+                  severity: str | None = None, hold_off_s: int | None = None,
+                  actor: Principal | str = SYSTEM) -> int:
+    """Override the rule ``key`` for one asset (creating the override from its asset type's;
+    audited)."""
     ensure_default_rules(conn, now)
     thing = conn.execute(select(things.c.id, things.c.properties).where(things.c.id == thing_id)
                          ).first()
@@ -142,17 +162,23 @@ def override_rule(conn: Connection, now: datetime, thing_id: int, key: str, *,
               "enabled": base.enabled if enabled is None else enabled,
               "hold_off_s": base.hold_off_s if hold_off_s is None else hold_off_s,
               "updated_at": now}
+    detail = {k: v for k, v in values.items() if k != "updated_at"}
     if own is not None:
         conn.execute(update(alert_rules).where(alert_rules.c.id == own.id).values(**values))
+        _audit(conn, actor, "update", own.id, thing_id, detail)
         return own.id
-    return int(conn.execute(insert(alert_rules).values(
+    rule_id = int(conn.execute(insert(alert_rules).values(
         key=key, name=base.name, kind=base.kind, asset_type=None, thing_id=thing_id,
         quantity=base.quantity, auto_resolve=base.auto_resolve, builtin=False, **values,
     )).inserted_primary_key[0])  # type: ignore[index]
+    _audit(conn, actor, "create", rule_id, thing_id, {"key": key, "override_of": base.id,
+                                                      **detail})
+    return rule_id
 
 
-def update_rule(conn: Connection, now: datetime, rule_id: int, **changes: Any) -> None:
-    """Change a rule's params (merged), severity, hold-off or enabled flag."""
+def update_rule(conn: Connection, now: datetime, rule_id: int, *,
+                actor: Principal | str = SYSTEM, **changes: Any) -> None:
+    """Change a rule's params (merged), severity, hold-off, name or enabled flag (audited)."""
     rule = get_rule(conn, rule_id)
     values: dict[str, Any] = {"updated_at": now}
     if changes.get("params") is not None:
@@ -166,6 +192,10 @@ def update_rule(conn: Connection, now: datetime, rule_id: int, **changes: Any) -
     except ValueError as error:
         raise BadRequest(str(error)) from None
     conn.execute(update(alert_rules).where(alert_rules.c.id == rule_id).values(**values))
+    changed = {k: v for k, v in values.items() if k != "updated_at"}
+    action = ("disable" if changed == {"enabled": False}
+              else "enable" if changed == {"enabled": True} else "update")
+    _audit(conn, actor, action, rule_id, rule.thing_id, changed)
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:

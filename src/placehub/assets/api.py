@@ -20,6 +20,8 @@ from placehub.assets.thresholds import (
 )
 from placehub.assets.types import ASSET_TYPES
 from placehub.errors import BadRequest
+from placehub.governance import read_audit
+from placehub.governance.data_classes import classes_of
 from placehub.rounds.service import asset_visit
 
 router = APIRouter(prefix="/api/assets", tags=["assets"])
@@ -67,7 +69,13 @@ def asset(thing_id: int, request: Request, principal: Principal = Depends(curren
     with request.app.state.database.connect() as conn:
         detail = asset_detail(conn, principal, thing_id, at)
         visit = asset_visit(conn, request.app.state.settings, thing_id, at)
+        classes = classes_of(conn, (r.datastream_id for r in detail.asset.readings.values()))
+    read_audit.record_request_reads(
+        request.app.state.database, principal, "api",
+        read_audit.describe(request.method, request.url.path, request.url.query),
+        read_audit.ReadLog({thing_id}, set(classes)))
     return {"at": at.isoformat(), **detail.as_dict(),
+            "data_classes": {str(i): c.data_class for i, c in sorted(classes.items())},
             "next_round": visit.as_dict() if visit else None}
 
 

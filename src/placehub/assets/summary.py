@@ -28,6 +28,9 @@ from placehub.sta.tables import datastreams, observations, things
 
 LOW_BATTERY_VOLTS = 3.3
 LOW_BATTERY_PERCENT = 20.0
+# A sensor's health, worst first: what the device list and the overview's counts show.
+SENSOR_HEALTH_LABELS = {"no-data": "No data", "silent": "Silent", "low-battery": "Low battery",
+                        "ok": "OK"}
 
 
 @dataclass
@@ -91,6 +94,18 @@ class AssetSummary:
         if battery.quantity == "battery_percent":
             return float(battery.value) < LOW_BATTERY_PERCENT
         return float(battery.value) < LOW_BATTERY_VOLTS
+
+
+    @property
+    def sensor_health(self) -> str:
+        """``no-data`` or ``silent`` (the asset's status), else ``low-battery`` or ``ok``."""
+        if self.status in ("no-data", "silent"):
+            return self.status
+        return "low-battery" if self.battery_low else "ok"
+
+    @property
+    def sensor_health_label(self) -> str:
+        return SENSOR_HEALTH_LABELS[self.sensor_health]
 
 
 def classify(asset: AssetSummary, now: datetime) -> None:

@@ -52,7 +52,7 @@ def demo(
                                      help="Days of back-filled history (default 56)."),
 ) -> None:
     """Build the demo district (first run only) and serve it with simulated uplinks."""
-    from placehub.cli import run_server
+    from placehub.cli import run_server, server_url
     from placehub.demo.bootstrap import ensure_demo_data
     from placehub.demo.build import (
         HISTORY_DAYS,
@@ -61,6 +61,7 @@ def demo(
         demo_summary,
         registered_demo_keys,
     )
+    from placehub.demo.officer import ensure_demo_officer
     from placehub.demo.simulator import Simulator, states_from_database
 
     settings = with_overrides(ctx, host=host, port=port, database_url=database_url, area=area)
@@ -77,6 +78,8 @@ def demo(
     with open_database(settings, upgrade=True) as database, progress_bars() as show:
         report = build_demo(database, settings, seed=seed, progress=show, per_type=per_type,
                             history_days=history_days or HISTORY_DAYS)
+        with database.begin() as conn:
+            login = ensure_demo_officer(conn, where.organisation)
         with database.connect() as conn:
             counts = demo_summary(conn, where.organisation)
             thing_ids = registered_demo_keys(conn, where.organisation)
@@ -106,12 +109,13 @@ def demo(
                       f"({history_days or HISTORY_DAYS} days)")
     else:
         console.print(f"  the demo was already built ({report.already_there} devices): kept as is")
+    for line in login.lines(server_url(settings)):
+        console.print(line, soft_wrap=True, highlight=False)
     if build_only:
         return
     simulator = None
     if secret is not None:
-        base = f"http://{'127.0.0.1' if settings.host in {'0.0.0.0', '::'} else settings.host}"
-        simulator = Simulator(f"{base}:{settings.port}", secret, states, settings.data_path,
+        simulator = Simulator(server_url(settings), secret, states, settings.data_path,
                               interval=interval, seed=seed)
         stop = threading.Event()
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,7 +31,6 @@ from placehub.ingest.integrations import (
     rotate_integration,
     stamp,
 )
-from placehub.ingest.journal import JournalUnavailable, StoredOutcome
 from placehub.ingest.processing import BacklogStatus, backlog_status
 from placehub.ingest.service import IngestService
 from placehub.ingest.validation import Limits, parse_body, too_large
@@ -91,10 +88,11 @@ def _declared_length(headers: Mapping[str, str], limit: int) -> None:
         raise too_large(int(declared), limit)
 
 
-def accept(
+async def accept(
     app: FastAPI, network: str, event: str, raw: bytes, integration: Integration | None
-) -> Future[StoredOutcome] | None:
-    """Parse one message on its own and hand it to the journal writer.
+) -> dict[str, Any] | None:
+    """Parse one message on its own, store it (journal or JetStream) and return the
+    acknowledgement.
 
     None when the message is of a kind that is accepted and ignored. Raises a PlacehubError
     that says what to fix when the message cannot be accepted.
@@ -108,25 +106,7 @@ def accept(
     if entry is None:
         return None
     stamp(entry, integration, settings.ingest_accept_simulated)
-    return service.writer.submit(entry)
-
-
-def _acknowledgement(outcome: StoredOutcome) -> dict[str, Any]:
-    return {
-        "journal_id": outcome.journal_id,
-        "duplicate": outcome.duplicate,
-        "counter_reset": outcome.counter_reset,
-    }
-
-
-async def _stored(future: Future[StoredOutcome]) -> StoredOutcome:
-    try:
-        return await asyncio.wrap_future(future)
-    except PlacehubError:
-        raise
-    except Exception:  # noqa: BLE001 - not stored: a 5xx makes the network server try again
-        log.exception("journal write failed")
-        raise JournalUnavailable("the uplink was not stored; try again") from None
+    return await service.sink.accept(entry)
 
 
 async def _webhook(request: Request, network: str, event: str) -> Response:
@@ -141,10 +121,10 @@ async def _webhook(request: Request, network: str, event: str) -> Response:
         if size > limit:
             raise too_large(size, limit)
         chunks.append(chunk)
-    stored = accept(app, network, event, b"".join(chunks), integration)
-    if stored is None:
+    acknowledgement = await accept(app, network, event, b"".join(chunks), integration)
+    if acknowledgement is None:
         return Response(status_code=204)
-    return JSONResponse(_acknowledgement(await _stored(stored)))
+    return JSONResponse(acknowledgement)
 
 
 WEBHOOK_PATHS = {"/ingest/ttn": "tts", "/ingest/chirpstack": "chirpstack"}
@@ -180,11 +160,11 @@ class WebhookFastLane:
             _declared_length(headers, limit)
             integration = authenticate(self.placehub_app, network, headers)
             raw = await _read_body(receive, limit)
-            stored = accept(self.placehub_app, network, event, raw, integration)
-            if stored is None:
+            acknowledgement = await accept(self.placehub_app, network, event, raw, integration)
+            if acknowledgement is None:
                 status = 204
             else:
-                body = json.dumps(_acknowledgement(await _stored(stored))).encode()
+                body = json.dumps(acknowledgement).encode()
         except PlacehubError as error:
             status = error.status_code
             body = json.dumps({"error": {"code": status, "message": error.message}}).encode()
@@ -273,6 +253,13 @@ def _install_metrics(app: FastAPI, metrics: Metrics) -> None:
         Gauge(name, description, registry=metrics.registry).set_function(read)
 
 
+def refresh_credentials(app: FastAPI) -> None:
+    """Make the webhook routes read the integrations again (after one was added or changed)."""
+    service = getattr(app.state, "ingest", None)
+    if service is not None:
+        service.authenticator.invalidate()
+
+
 def register(app: FastAPI) -> None:
     """Add this concern's routes to the app, and start/stop the ingest service with it."""
     metrics = getattr(app.state, "metrics", None)
@@ -307,11 +294,6 @@ def register(app: FastAPI) -> None:
             raise Forbidden("integrations are managed by an organisation's admins")
         return scope
 
-    def refresh_credentials() -> None:
-        service = getattr(app.state, "ingest", None)
-        if service is not None:
-            service.authenticator.invalidate()
-
     @app.get("/api/ingest/integrations", tags=["ingest"])
     def get_integrations(
         request: Request, principal: Principal = Depends(current_principal)
@@ -345,7 +327,7 @@ def register(app: FastAPI) -> None:
                 conn, body["name"], body["network"], body.get("username") or None,
                 organisation_id=org, actor=principal,
             )
-        refresh_credentials()
+        refresh_credentials(request.app)
         return {"name": body["name"], "secret": secret}
 
     @app.post("/api/ingest/integrations/{name}/rotate", tags=["ingest"])
@@ -356,7 +338,7 @@ def register(app: FastAPI) -> None:
         scope = admin_scope(principal)
         with request.app.state.database.begin() as conn:
             secret = rotate_integration(conn, name, scope, actor=principal)
-        refresh_credentials()
+        refresh_credentials(request.app)
         return {"name": name, "secret": secret}
 
     @app.delete("/api/ingest/integrations/{name}", tags=["ingest"], status_code=204)
@@ -367,7 +349,7 @@ def register(app: FastAPI) -> None:
         scope = admin_scope(principal)
         with request.app.state.database.begin() as conn:
             revoke_integration(conn, name, scope, actor=principal)
-        refresh_credentials()
+        refresh_credentials(request.app)
         return Response(status_code=204)
 
     @app.post("/api/devices", tags=["devices"], status_code=201)

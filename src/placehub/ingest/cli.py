@@ -445,6 +445,7 @@ def mqtt_command(
     from placehub.ingest.journal import JournalWriter
     from placehub.ingest.mqtt import run_subscription, subscriptions_from_settings
     from placehub.ingest.processing import ProcessingWorker, RetryPolicy
+    from placehub.ingest.stream import StreamSettings, UplinkPublisher, UplinkSink
 
     settings = with_overrides(
         ctx, ingest_mqtt_topics=topics, mqtt_url=url, ingest_mqtt_ca_file=ca_file,
@@ -469,11 +470,17 @@ def mqtt_command(
             policy=RetryPolicy(max_attempts=max(1, settings.ingest_max_attempts)),
         )
         writer = JournalWriter(database, on_commit=worker.wake)
-        worker.start()
-        writer.start()
+        # With NATS the uplinks go to JetStream ('placehub worker' stores them).
+        sink: UplinkSink = (
+            UplinkPublisher(StreamSettings.from_settings(settings)) if settings.nats_url
+            else writer
+        )
+        if sink is writer:
+            worker.start()
+            writer.start()
 
         async def run_all() -> None:
-            await asyncio.gather(*(run_subscription(s, writer) for s in subscriptions))
+            await asyncio.gather(*(run_subscription(s, sink) for s in subscriptions))
 
         for s in subscriptions:
             console.print(f"Subscribed to {s.topic} ({s.network}) on {s.url}")
@@ -483,6 +490,71 @@ def mqtt_command(
         finally:
             writer.stop()
             worker.stop()
+
+
+def worker_command(
+    ctx: typer.Context,
+    batch: int = typer.Option(None, "--batch", help="Uplinks per transaction "
+                              "(PLACEHUB_WORKER_BATCH)."),
+    nats_url: str = typer.Option(None, "--nats-url", help="NATS server(s) (PLACEHUB_NATS_URL)."),
+    seconds: float = typer.Option(None, "--seconds", help="Stop after this many seconds "
+                                  "(default: run until stopped)."),
+) -> None:
+    """Store uplinks from the NATS JetStream stream as journal entries and Observations.
+
+    Run as many as the database keeps up with, on any machine: they share one durable
+    consumer, and an uplink is acknowledged to JetStream only after its Observations commit.
+    """
+    from placehub.ingest.stream import StreamSettings, UplinkWorker
+
+    settings = with_overrides(ctx, worker_batch=batch, nats_url=nats_url)
+    if not settings.nats_url:
+        fail("no NATS server: set PLACEHUB_NATS_URL (e.g. nats://127.0.0.1:4222) or give "
+             "--nats-url; without NATS, 'placehub serve' processes uplinks itself")
+    if seconds is not None and seconds <= 0:
+        fail(f"--seconds {seconds}: give a positive number of seconds")
+    import asyncio
+
+    with open_database(settings) as database:
+        if not database.is_sqlite:
+            from datetime import UTC, datetime
+
+            from placehub.db.partitions import ensure_months, is_partitioned
+
+            with database.begin() as conn:
+                if is_partitioned(conn):  # the coming months are ready before readings come
+                    ensure_months(conn, datetime.now(UTC))
+        shared = attach_shared_alerts(database, settings)
+        worker = UplinkWorker(database, StreamSettings.from_settings(settings),
+                              batch=settings.worker_batch,
+                              extra_profiles=settings.ingest_profiles_dir or None)
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            if seconds is not None:
+                asyncio.get_running_loop().call_later(seconds, stop.set)
+            await worker.run(stop)
+
+        console.print(f"Worker storing uplinks from {settings.nats_url} "
+                      f"(stream {settings.nats_stream}, batches of {settings.worker_batch})")
+        try:
+            with until_stopped():
+                asyncio.run(run())
+        finally:
+            if shared is not None:
+                shared.detach()
+                shared.save_states()
+        console.print(f"{worker.acknowledged} uplinks stored, {worker.observations} "
+                      f"Observations written, {worker.dead} dead-lettered")
+
+
+def attach_shared_alerts(database: Any, settings: Any) -> Any:
+    """The rule engine judging this worker's Observations when alert states are shared."""
+    if not settings.alerts_shared_state or database.is_sqlite:
+        return None
+    from placehub.alerts.engine import attach_engine
+
+    return attach_engine(database, shared=True)
 
 
 def _organisation_option(conn: Any, organisation: str | None, everywhere: bool) -> int | None:
@@ -579,3 +651,4 @@ def register(app: typer.Typer) -> None:
     app.command("decode")(decode_command)
     app.add_typer(devices_app, name="devices")
     app.add_typer(ingest_app, name="ingest")
+    app.command("worker")(worker_command)

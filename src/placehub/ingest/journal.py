@@ -9,6 +9,7 @@ frame-counter reset or a new session, kept as its own entry and logged.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -404,6 +405,16 @@ def write_entries(conn: Connection, entries: Sequence[JournalEntry]) -> list[Sto
     return final
 
 
+async def _stored(future: Future[StoredOutcome]) -> StoredOutcome:
+    try:
+        return await asyncio.wrap_future(future)
+    except PlacehubError:
+        raise
+    except Exception:  # noqa: BLE001 - not stored: a 5xx makes the network server try again
+        log.exception("journal write failed")
+        raise JournalUnavailable("the uplink was not stored; try again") from None
+
+
 class JournalWriter:
     """One thread that stores journal entries with one commit per batch (group commit).
 
@@ -451,6 +462,12 @@ class JournalWriter:
             self.start()
         self._queue.put((entry, future))
         return future
+
+    async def accept(self, entry: JournalEntry) -> dict[str, Any]:
+        """Store one entry and wait for its commit; the acknowledgement to answer with."""
+        outcome = await _stored(self.submit(entry))
+        return {"journal_id": outcome.journal_id, "duplicate": outcome.duplicate,
+                "counter_reset": outcome.counter_reset}
 
     def store(self, entries: Sequence[JournalEntry]) -> list[StoredOutcome]:
         """Store entries and wait until they are durable (for the CLI, MQTT and tests)."""

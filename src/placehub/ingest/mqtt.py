@@ -21,7 +21,7 @@ from placehub.config import Settings
 from placehub.errors import PlacehubError
 from placehub.ingest.adapters import parse_message
 from placehub.ingest.integrations import Integration, stamp
-from placehub.ingest.journal import JournalWriter
+from placehub.ingest.stream import UplinkSink
 from placehub.ingest.validation import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_SKEW,
@@ -115,9 +115,9 @@ def event_of(network: str, topic: str) -> str | None:
 
 
 async def handle_message(
-    subscription: Subscription, writer: JournalWriter, topic: str, payload: bytes
+    subscription: Subscription, sink: UplinkSink, topic: str, payload: bytes
 ) -> bool:
-    """Journal one MQTT message; False (and a log line) when it is not stored.
+    """Journal (or publish) one MQTT message; False (and a log line) when it is not stored.
 
     Never raises for a message: a bad one is refused, and a journal failure is logged and
     counted, so the subscription carries on with the next message.
@@ -140,7 +140,7 @@ async def handle_message(
             Integration(f"mqtt:{subscription.url}", subscription.organisation_id),
             subscription.accept_simulated,
         )
-        await asyncio.wrap_future(writer.submit(entry))
+        await sink.accept(entry)
     except PlacehubError as error:
         kind = "rejected" if error.status_code < 500 else "failed"
         subscription.stats[kind] += 1
@@ -157,7 +157,7 @@ async def handle_message(
 
 async def run_subscription(
     subscription: Subscription,
-    writer: JournalWriter,
+    sink: UplinkSink,
     ready: asyncio.Event | None = None,
     max_backoff: float = 30.0,
 ) -> None:
@@ -183,7 +183,7 @@ async def run_subscription(
                     ready.set()
                 async for message in client.messages:
                     await handle_message(
-                        subscription, writer, str(message.topic), bytes(message.payload)
+                        subscription, sink, str(message.topic), bytes(message.payload)
                     )
         except aiomqtt.MqttError as error:
             log.warning(

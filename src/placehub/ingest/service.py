@@ -1,4 +1,5 @@
-"""The running ingest machinery of one app: journal writer, processing worker, MQTT subscribers."""
+"""The running ingest machinery of one app: journal writer (or JetStream publisher), processing
+worker, MQTT subscribers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from placehub.db import Database
 from placehub.ingest.integrations import WebhookAuthenticator
 from placehub.ingest.journal import JournalWriter
 from placehub.ingest.processing import ProcessingWorker, RetryPolicy
+from placehub.ingest.stream import StreamSettings, UplinkPublisher, UplinkSink
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,15 @@ class IngestService:
                 database, extra, busy=self._webhooks_busy,
                 policy=RetryPolicy(max_attempts=max(1, settings.ingest_max_attempts)),
             )
-            if settings.ingest_process
+            if settings.ingest_process and not settings.nats_url
             else None
         )
         self.writer = JournalWriter(database, on_commit=self.worker.wake if self.worker else None)
+        # With NATS, uplinks go to JetStream and 'placehub worker' processes store them.
+        self.publisher = (
+            UplinkPublisher(StreamSettings.from_settings(settings)) if settings.nats_url else None
+        )
+        self.sink: UplinkSink = self.publisher or self.writer
         self.authenticator = WebhookAuthenticator(database)
         self.mqtt_tasks: list[asyncio.Task[Any]] = []
         self.mqtt_subscriptions: list[Any] = []
@@ -55,7 +62,7 @@ class IngestService:
 
         for subscription in subscriptions_from_settings(self.settings):
             self.mqtt_subscriptions.append(subscription)
-            self.mqtt_tasks.append(asyncio.create_task(run_subscription(subscription, self.writer)))
+            self.mqtt_tasks.append(asyncio.create_task(run_subscription(subscription, self.sink)))
             log.info("LoRaWAN MQTT ingest: %s on %s", subscription.topic, subscription.url)
 
     async def stop_mqtt(self) -> None:
@@ -65,6 +72,9 @@ class IngestService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.mqtt_tasks.clear()
+        if self.publisher is not None:
+            with contextlib.suppress(Exception):
+                await self.publisher.close()
 
     def stop(self) -> None:
         self.writer.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from placehub.config import Settings
 from placehub.console import (
     console,
     err_console,
@@ -20,6 +22,7 @@ from placehub.console import (
     progress,
     settings_of,
 )
+from placehub.governance.runs import RunRecord, record_run
 from placehub.insight import indicators as indicator_store
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
 from placehub.insight.derive import PlacesAssignment, derive_indicators
@@ -33,6 +36,7 @@ from placehub.insight.index import (
     weight_rows,
     write_csv,
 )
+from placehub.insight.index_runs import index_run
 from placehub.insight.indicators import (
     IndicatorDefinition,
     import_values_csv,
@@ -82,7 +86,9 @@ def build(
     try:
         spec = load_definition(definition, settings.data_path)
         table = load_place_table(spec)
+        started, clock = datetime.now(UTC), time.perf_counter()
         result = compute_index(spec, table)
+        seconds = time.perf_counter() - clock
         written = write_csv(out, result_rows(result), spec.credit)
         console.print(f"{spec.name}: {written} places written to {out}")
         if area_out is not None:
@@ -125,6 +131,21 @@ def build(
             f"{agreement.max_difference:.6g})")
     if spec.credit:
         console.print(f"Source: {spec.credit}")
+    _record_index_run(settings, index_run(result, comparison, started, seconds, "cli"))
+
+
+def _record_index_run(settings: Settings, run: RunRecord) -> None:
+    """Store the run record when the configured database is ready (an index can be built
+    without one: then it says the run was not recorded)."""
+    from placehub.db import migrate
+
+    if not migrate.schema_state(settings.database_url).current:
+        err_console.print("note: run not recorded in the transparency records (no current "
+                          "database: 'placehub db upgrade' creates it)")
+        return
+    with open_database(settings) as database, database.begin() as conn:
+        run_id = record_run(conn, run)
+    err_console.print(f"run {run_id} recorded for the transparency record {run.algorithm}")
 
 
 @index_app.command("sensitivity")

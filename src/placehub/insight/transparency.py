@@ -43,6 +43,8 @@ class TransparencyRecord:
     updated: str
     tier1: dict[str, Any]
     tier2: dict[str, Any]
+    # [[history]] of the file: date, version and what changed in the record's text.
+    history: tuple[dict[str, Any], ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Tier 1 and a link to the full record."""
@@ -85,8 +87,9 @@ def parse_record(document: dict[str, Any], where: str, *, organisation: str = ""
     if not owner["organisation"]:
         owner["organisation"] = organisation
     tier2["owner"] = owner
+    history = tuple(dict(entry) for entry in document.get("history", []))
     return TransparencyRecord(str(document["id"]), str(document.get("version", "1")),
-                              str(document.get("updated", "")), tier1, tier2)
+                              str(document.get("updated", "")), tier1, tier2, history)
 
 
 def load_records(directory: Path = RECORDS_DIR, *, organisation: str = "",

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from placehub.errors import BadRequest, NotFound
 from placehub.places.assign import assign_points, assign_things
 from placehub.places.osm import read_areas
-from placehub.places.tables import place_layers, places, property_points
+from placehub.places.tables import place_layers, places, property_points, terminated_points
 
 # Called with (done, total) as work advances; the CLI turns it into a progress bar.
 ProgressCallback = Callable[[int, int], None]
@@ -272,6 +272,21 @@ def store_points(conn: Connection, source: str, points: Sequence[dict[str, Any]]
     return len(rows)
 
 
+def store_terminated(conn: Connection, source: str, path: str | Path, ref_column: str,
+                     terminated_column: str) -> int:
+    """Keep the references of the CSV's terminated rows (left out of the points), so a postcode
+    search can say a postcode was terminated rather than unknown."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        rows = [{"source": source, "ref": (row.get(ref_column) or "").strip(),
+                 "terminated": (row.get(terminated_column) or "").strip()[:20]}
+                for row in csv.DictReader(handle)
+                if (row.get(terminated_column) or "").strip()]
+    rows = [row for row in rows if row["ref"]]
+    for chunk in _chunks(rows):
+        upsert(conn, terminated_points, chunk, ["source", "ref"])
+    return len(rows)
+
+
 def load_points_csv(
     conn: Connection, path: str | Path, source: str, columns: PointColumns | None = None,
     progress: ProgressCallback = _no_progress,
@@ -279,6 +294,8 @@ def load_points_csv(
     """Load property points from a postcode lookup or UPRN CSV."""
     points, skipped, used = read_points_csv(path, columns)
     loaded = store_points(conn, source, points, progress)
+    if used.terminated:
+        store_terminated(conn, source, path, used.ref, used.terminated)
     assign_points(conn, sources=[source])
     note = f"terminated or unplaced rows skipped: {skipped}" if skipped else ""
     position = f"{used.lon}/{used.lat}" if used.lon else f"{used.easting}/{used.northing} (BNG)"

@@ -184,3 +184,20 @@ def places_of_thing(conn: Connection, thing_id: int) -> list[dict[str, Any]]:
     return [{"layer": row.layer, "title": row.title, "code": row.code, "name": row.name}
             for row in rows]
 
+
+
+def place_names(conn: Connection, layer: str) -> list[tuple[str, str]]:
+    """(code, name) of every place of ``layer`` by name; empty when the layer is not loaded
+    (public geography: no access check)."""
+    return [(str(row.code), str(row.name)) for row in conn.execute(
+        select(places.c.code, places.c.name)
+        .join(place_layers, place_layers.c.id == places.c.layer_id)
+        .where(place_layers.c.name == layer).order_by(places.c.name, places.c.code))]
+
+
+def things_in_place(layer: str, code: str) -> Any:
+    """A subquery of the ids of the Things lying in place ``code`` of ``layer`` (for ``IN``)."""
+    return (select(thing_places.c.thing_id)
+            .join(places, places.c.id == thing_places.c.place_id)
+            .join(place_layers, place_layers.c.id == thing_places.c.layer_id)
+            .where(place_layers.c.name == layer, places.c.code == code))

@@ -77,3 +77,15 @@ thing_places = Table(
     Column("place_id", ForeignKey("places.id", ondelete="CASCADE"), nullable=False),
     Index("ix_thing_places_place", "place_id"),
 )
+
+# Points a lookup lists as no longer live (NSPL ``doterm``): left out of property_points, kept
+# here so a postcode search can say "terminated" (and since when) rather than "not found".
+terminated_points = Table(
+    "terminated_points",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("ref", String(100), nullable=False),
+    Column("terminated", String(20), nullable=False),
+    UniqueConstraint("source", "ref"),
+)

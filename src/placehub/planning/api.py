@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from placehub.access.requests import current_principal
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.errors import BadRequest, Forbidden
-from placehub.planning import hazards, parking, service
+from placehub.planning import hazards, parking, service, tariffs
 
 GEOJSON = "application/geo+json"
 
@@ -105,6 +105,26 @@ def register(app: FastAPI) -> None:
         with request.app.state.database.connect() as conn:
             return service.parking_job(conn, request.app.state.settings, principal,
                                        datetime.now(UTC), days, model, price)
+
+    @app.post("/api/planning/parking", tags=["planning"])
+    def post_parking(
+        request: Request,
+        tariffs_: list[dict[str, Any]] = Body(
+            ..., alias="tariffs", description="the council's tariff board: rows of zone (a "
+            "town, or * for every zone), days (Mon-Sat, Sun, all), from and to (whole hours, "
+            "08:00), price (£ per hour); outside its bands parking is free"),
+        days: int = Body(7, description="days of history to profile"),
+        price: float = Body(1.20, description="price per hour (£) in zones the board omits"),
+        target: float = Body(0.85, description="target occupancy (0-1)"),
+        elasticity: float = Body(-0.3, description="price elasticity of parking demand"),
+        principal: Principal = Depends(current_principal),
+    ) -> dict[str, Any]:
+        """As GET, with the current prices taken from the council's tariff board."""
+        model = _model(target, elasticity)
+        board = tariffs.read_board(tariffs_)
+        with request.app.state.database.connect() as conn:
+            return service.parking_job(conn, request.app.state.settings, principal,
+                                       datetime.now(UTC), days, model, price, board=board)
 
     @app.get("/api/planning/parking/availability", tags=["planning"])
     def get_availability(request: Request) -> dict[str, Any]:

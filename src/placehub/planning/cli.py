@@ -23,7 +23,8 @@ from placehub.console import (
     progress,
     settings_of,
 )
-from placehub.planning import hazards, parking, service
+from placehub.errors import BadRequest
+from placehub.planning import hazards, parking, service, tariffs
 
 plan_app = typer.Typer(help="Hazard areas, catchments and parking.", no_args_is_help=True)
 COUNCIL = Principal(username="cli", write_anywhere=True)
@@ -147,6 +148,9 @@ def parking_command(
     ctx: typer.Context,
     days: int = typer.Option(7, help="Days of sensor history to profile."),
     price: float = typer.Option(1.20, help="Current price per hour (£) in every zone."),
+    tariff_file: Path | None = typer.Option(
+        None, "--tariffs", help="The council's tariff board as CSV (zone,days,from,to,price; "
+        "e.g. 'Oakham,Mon-Sat,08:00,18:00,1.20'); zones it names take their prices from it."),
     target: float = typer.Option(0.85, help="Target occupancy (0-1); Shoup's 85% rule."),
     elasticity: float = typer.Option(-0.3, help="Price elasticity of parking demand "
                                      "(TRL593: -0.1 to -0.6)."),
@@ -160,10 +164,12 @@ def parking_command(
         model = parking.TariffModel(target_occupancy=target, elasticity=elasticity)
     except ValueError as error:
         fail(str(error))
+    board = _read_board(tariff_file) if tariff_file else []
     now = datetime.now(UTC)
     with open_database(settings) as database, _working("car park occupancy", as_json), \
             database.begin() as conn:
-        result = service.parking_job(conn, settings, COUNCIL, now, days, model, price)
+        result = service.parking_job(conn, settings, COUNCIL, now, days, model, price,
+                                     board=board)
         changed = service.update_full_alerts(conn, result, now) if alerts else None
     if as_json:
         print_json({**result, "alerts": changed})
@@ -177,11 +183,25 @@ def parking_command(
     print_table(table)
     for zone in result["zones"]:
         busy = [h for h in zone["hours"] if h["suggested"] != h["price"]]
+        now_price = ("the tariff board" if zone["price"] is None
+                     else f"£{zone['price']:.2f}")
         console.print(f"{zone['zone']}: {len(busy)} of {len(zone['hours'])} weekday-hours would "
-                      f"change from £{zone['price']:.2f}")
+                      f"change from {now_price}")
     if changed is not None:
         console.print(f"full alerts opened: {', '.join(changed['opened']) or 'none'}; "
                       f"resolved: {', '.join(changed['resolved']) or 'none'}")
+
+
+def _read_board(path: Path) -> list[tariffs.TariffBand]:
+    """The tariff board in ``path``, or a plain message saying what is wrong with it."""
+    try:
+        return tariffs.read_board_csv(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read the tariff board {path}: {error.strerror or error}")
+    except UnicodeDecodeError:
+        fail(f"the tariff board {path} is not UTF-8 text: save it as CSV (UTF-8)")
+    except BadRequest as error:
+        fail(f"{path}: {error.message}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclos
 from placehub.places.distance import LonLat
 from placehub.places.osm import read_places
 from placehub.places.roads import RoadNetwork, distance_source, file_fingerprint
-from placehub.planning import catchments, hazards, parking
+from placehub.planning import catchments, hazards, parking, tariffs
 from placehub.planning.features import (
     FACILITY_KINDS,
     VULNERABLE_KINDS,
@@ -342,10 +343,11 @@ def towns(settings: Settings) -> list[tuple[str, float, float]]:
 
 def parking_job(conn: Connection, settings: Settings, principal: Principal, now: datetime,
                 days: int = 7, model: parking.TariffModel | None = None,
-                price: float = 1.20, zone_prices: dict[str, float] | None = None
-                ) -> dict[str, Any]:
+                price: float = 1.20, zone_prices: dict[str, float] | None = None,
+                board: Sequence[tariffs.TariffBand] = ()) -> dict[str, Any]:
     """Occupancy of each monitored car park now and over the last ``days``, by zone, weekday
-    and hour, with the tariff suggested per zone and hour."""
+    and hour, with the tariff suggested per zone and hour. The current prices are the council's
+    tariff ``board`` where it has rows for a zone, else ``zone_prices``, else ``price``."""
     if not 1 <= days <= 366:
         raise BadRequest("days must be between 1 and 366")
     if not math.isfinite(price) or price < 0:
@@ -407,8 +409,12 @@ def parking_job(conn: Connection, settings: Settings, principal: Principal, now:
         refs = [r for r in occupancy.bays if by_ref[r].zone == zone]
         profile = parking.weekly_profile(occupancy, refs, timezone)
         zone_price = (zone_prices or {}).get(zone, price)
-        zone_rows.append({"zone": zone, "car_parks": refs, "price": zone_price,
-                          "hours": parking.tariff_table(profile, {(-1, -1): zone_price}, model)})
+        prices = tariffs.zone_prices(board, zone)
+        zone_rows.append({"zone": zone, "car_parks": refs,
+                          "price": zone_price if prices is None else None,
+                          "tariff": "single price" if prices is None else "tariff board",
+                          "hours": parking.tariff_table(
+                              profile, prices or {(-1, -1): zone_price}, model)})
     return {
         "at": now.isoformat(), "days": days, "timezone": timezone, "car_parks": rows,
         "zones": zone_rows, "unmonitored_car_parks": len(parks) - len(
@@ -419,6 +425,7 @@ def parking_job(conn: Connection, settings: Settings, principal: Principal, now:
         "run": run_record("parking", {
             "since": start.isoformat(), "until": now.isoformat(), "bays": len(bays),
             "car_parks": len(parks), "price": price, "zone_prices": zone_prices or {},
+            "tariff_board": tariffs.as_rows(board),
             "model": {"target_occupancy": model.target_occupancy,
                       "elasticity": model.elasticity},
             "osm_extract": str(osm_extract(settings)),

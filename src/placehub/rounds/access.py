@@ -26,6 +26,17 @@ def _not_found(plan_id: int) -> NotFound:
     return NotFound(f"no round plan {plan_id}: list plans with GET /api/rounds/plans")
 
 
+def may_plan(principal: Principal) -> bool:
+    """Whether ``principal`` may plan rounds for some organisation (an editor or admin)."""
+    return principal.is_writer
+
+
+def may_change(principal: Principal, plan: dict[str, Any]) -> bool:
+    """Whether ``principal`` may re-plan ``plan`` and mark its stops (an editor or admin of its
+    organisation); pages offer those buttons only then."""
+    return principal.can_write(int(plan["organisation_id"]))
+
+
 def planning_organisation(conn: Connection, principal: Principal, requested: int | None) -> int:
     """The organisation a new plan belongs to, checked against what the principal may change."""
     if principal.is_anonymous and not principal.write_anywhere:
@@ -96,7 +107,7 @@ def writable_plan(conn: Connection, principal: Principal, plan_id: int,
     """A plan ``principal`` may change (re-plan, mark stops): NotFound when it may not read
     it, Forbidden (naming ``doing``) when it may read but not change it."""
     detail = readable_plan(conn, principal, plan_id)
-    if not principal.can_write(detail["organisation_id"]):
+    if not may_change(principal, detail):
         raise Forbidden(f"{doing} needs an editor or admin role in the plan's organisation")
     return detail
 

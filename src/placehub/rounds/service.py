@@ -18,14 +18,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, insert, select, update
 
+from placehub import __version__
 from placehub.area import area_files
 from placehub.assets.forecasting import default_forecaster
 from placehub.assets.history import Asset, read_assets
 from placehub.assets.types import SERVICED_TYPES
 from placehub.config import Settings
 from placehub.errors import BadRequest, Conflict, NotFound
+from placehub.governance import runs
 from placehub.places.distance import DistanceSource, HaversineDistance, LonLat
 from placehub.places.streets import StreetIndex
+from placehub.reports import store as reports
 from placehub.rounds.calendar import (
     DemandCalendar,
     bank_holidays_england,
@@ -428,10 +431,20 @@ def prepare_plan(
     notes: list[str] = []
     requeue = requeued_assets(conn, request.organisation_id, request.service, request.day,
                               request.at, int(settings.rounds_requeue_days))
+    skipped = len(requeue)
+    # Residents' reports of a problem a visit puts right (an overflowing bin) force a stop too.
+    reported = {thing: why for thing, why in reports.requested_stops(
+        conn, request.organisation_id, ASSET_TYPE_OF_SERVICE[request.service]).items()
+        if thing not in requeue}
+    requeue.update(reported)
     if requeue:
         candidates, left_out = _force_mandatory(candidates, left_out, rows, requeue)
-        notes.append(f"{len(requeue)} mandatory stop{'s' if len(requeue) != 1 else ''} "
+    if skipped:
+        notes.append(f"{skipped} mandatory stop{'s' if skipped != 1 else ''} "
                      "skipped earlier and not done since re-queued as mandatory")
+    if reported:
+        notes.append(f"{len(reported)} asset{'s' if len(reported) != 1 else ''} reported by "
+                     "residents made mandatory stops")
     candidates = with_details(candidates, details)
     left_out += [LeftOut(thing_id, name, reason) for thing_id, name, reason in found.unusable]
     return PlanInputs(request, candidates, left_out, fleet, distance, start, rules,
@@ -553,7 +566,37 @@ def save_plan(conn: Connection, plan: Plan, organisation_id: int, created_by: st
     ]
     if rows:
         conn.execute(insert(rounds_stops), rows)
+    runs.record_run(conn, plan_run(plan, organisation_id, created_by, created_at,
+                                   int(plan_id)))
     return int(plan_id)
+
+
+def plan_run(plan: Plan, organisation_id: int, created_by: str, created_at: datetime,
+             plan_id: int) -> runs.RunRecord:
+    """The transparency run record of a plan: forecaster and solver settings, seed, the asset
+    readings it was made from and how the routes came out."""
+    solver = plan.solver
+    summary = plan.summary()
+    considered = plan.stop_count + len(plan.left_out)
+    runtime = solver.get("runtime_seconds")
+    return runs.RunRecord(
+        runs.ROUNDS_PLANNING, created_at,
+        float(runtime) if isinstance(runtime, int | float) else None,
+        {"service": plan.service, "day": plan.day, "distance_source": plan.distance_source,
+         **{k: v for k, v in solver.items() if k not in ("seed", "version")}},
+        outcome="ok" if plan.feasible else "partial",
+        seed=int(solver["seed"]),  # type: ignore[call-overload]
+        inputs=[runs.InputData("asset readings (fill level or soil moisture histories)",
+                               considered, last=plan.snapshot_time)],
+        volumes={"assets_considered": considered, "stops": plan.stop_count,
+                 "left_out": len(plan.left_out), "mandatory": len(plan.mandatory_ids)},
+        metrics={"km": summary["km"], "vehicles_used": summary["vehicles_used"],
+                 "km_per_stop": round(plan.km / plan.stop_count, 3) if plan.stop_count else None,
+                 "mandatory_left_out": summary["mandatory_left_out"],
+                 "feasible": plan.feasible},
+        version=f"placehub {__version__}; {solver.get('name', 'solver')} "
+                f"{solver.get('version', '')}".strip(),
+        organisation_id=organisation_id, actor=created_by, reference=f"plan {plan_id}")
 
 
 def plan_row(conn: Connection, plan_id: int) -> Any:
@@ -638,6 +681,8 @@ def mark_stop(conn: Connection, plan_id: int, stop_id: int, status: str, reason:
         conn.execute(insert(rounds_service_events).values(
             thing_id=stop.thing_id, service=plan.service, time=at, plan_id=plan_id,
             stop_id=stop_id, note=reason.strip(), recorded_by=by))
+        if stop.thing_id is not None:
+            reports.asset_serviced(conn, int(stop.thing_id), at, by)
     return {"id": stop_id, "plan_id": plan_id, "thing_id": stop.thing_id, "status": status,
             "reason": reason.strip(), "updated_at": at.isoformat()}
 

@@ -15,6 +15,8 @@ from placehub.access.requests import current_principal
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, MethodNotAllowed
+from placehub.governance import read_audit
+from placehub.governance.read_audit import ReadLog
 from placehub.json_input import parse_json
 from placehub.lifespan import while_serving
 from placehub.sta import batch, data_array, mqtt, writes
@@ -42,11 +44,18 @@ def service_root_url(request: Request) -> str:
     return base + PREFIX
 
 
-def _context(request: Request, conn: Any, principal: Principal) -> ReadContext:
+def _context(request: Request, conn: Any, principal: Principal,
+             reads: ReadLog | None = None) -> ReadContext:
     """The read context of one request: connection, principal, links and page sizes."""
     settings = request.app.state.settings
     return ReadContext(conn, principal, Links(service_root_url(request)),
-                       default_top=settings.sta_default_top, max_top=settings.sta_max_top)
+                       default_top=settings.sta_default_top, max_top=settings.sta_max_top,
+                       reads=reads)
+
+
+def request_context(request: Request) -> str:
+    """How a read is described in the read audit: method, path and query."""
+    return read_audit.describe(request.method, request.url.path, request.url.query)
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -111,8 +120,19 @@ def read(path: str, request: Request,
 
 def _read(request: Request, resource: ResourcePath, options: Any, principal: Principal,
           database: Database) -> Response:
+    reads = ReadLog() if read_audit.audited(principal) else None
+    try:
+        return _answer(request, resource, options, principal, database, reads)
+    finally:
+        if reads:
+            read_audit.record_request_reads(database, principal, "sta",
+                                            request_context(request), reads)
+
+
+def _answer(request: Request, resource: ResourcePath, options: Any, principal: Principal,
+            database: Database, reads: ReadLog | None) -> Response:
     with database.connect() as conn:
-        ctx = _context(request, conn, principal)
+        ctx = _context(request, conn, principal, reads)
         scope = resolve(ctx, resource)
         if resource.kind == "collection":
             url = f"{ctx.links.root}/{resource.text()}"

@@ -31,6 +31,8 @@ from sqlalchemy import (
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
 from placehub.errors import BadRequest, NotFound
+from placehub.governance.data_classes import StreamClass, classes_of
+from placehub.governance.read_audit import ReadLog
 from placehub.sta.data_array import check_result_format, data_array_groups
 from placehub.sta.filter import compile_filter
 from placehub.sta.model import (
@@ -50,6 +52,8 @@ from placehub.sta.serialise import Links, entity_json, property_value
 from placehub.sta.spatial import SpatialIndex
 
 Row = Mapping[Any, Any]  # a fetched row (RowMapping)
+# A Datastream's data class (public, organisation, restricted, personal) on every response.
+DATA_CLASS_ANNOTATION = "@placehub.dataClass"
 
 
 # Rows of one expanded level are fetched for at most this many parents per query.
@@ -66,6 +70,19 @@ class ReadContext:
     default_top: int = 100
     max_top: int = 10_000
     _organisation_slugs: dict[int, str] | None = field(default=None, repr=False)
+    # Set for principals whose reads may need recording: what the request read.
+    reads: ReadLog | None = None
+
+    def note_rows(self, entity: Entity, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Note the Things and Datastreams whose data ``rows`` are (for the read audit)."""
+        if self.reads is None or not rows:
+            return
+        if entity.name == "Thing":
+            self.reads.note_things(row["id"] for row in rows)
+        elif entity.name == "Datastream":
+            self.reads.note_datastreams(row["id"] for row in rows)
+        elif entity.name == "Observation":
+            self.reads.note_datastreams(row["datastream_id"] for row in rows)
 
     def organisation_slug(self, organisation_id: int) -> str:
         """The slug of an organisation (looked up once per request)."""
@@ -210,6 +227,7 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     if refs:
         out["value"] = [{"@iot.selfLink": ctx.links.entity(entity, r["id"])} for r in rows]
     elif options.result_format is not None:
+        ctx.note_rows(entity, rows)
         out["value"] = data_array_groups(ctx.links, rows, options.select)
     else:
         out["value"] = render(ctx, entity, rows, options)
@@ -322,6 +340,7 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     """The value of the addressed property (following a JSON sub-path); NotFound if absent."""
     assert path.prop is not None
     row = fetch_row(ctx, scope)
+    ctx.note_rows(scope.entity, [row])
     value = property_value(path.prop, row)
     for part in path.subpath:
         if not isinstance(value, dict) or part not in value:
@@ -331,8 +350,12 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     return value
 
 
-def access_annotations(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, str]:
-    """placehub's annotations of a row: the owning organisation (slug), a Thing's visibility."""
+def access_annotations(ctx: ReadContext, entity: Entity, row: Row,
+                       classes: Mapping[int, StreamClass] | None = None) -> dict[str, str]:
+    """placehub's annotations of a row: the owning organisation (slug), a Thing's visibility,
+    a Datastream's data class (from ``classes``)."""
+    if entity.name == "Datastream" and classes and int(row["id"]) in classes:
+        return {DATA_CLASS_ANNOTATION: classes[int(row["id"])].data_class}
     if entity.name not in OWNED_ENTITIES:
         return {}
     shown = {ORGANISATION_ANNOTATION: ctx.organisation_slug(row["organisation_id"])}
@@ -347,8 +370,12 @@ def access_annotations(ctx: ReadContext, entity: Entity, row: Row) -> dict[str, 
 def render(ctx: ReadContext, entity: Entity, rows: Sequence[Row],
            options: QueryOptions) -> list[dict[str, Any]]:
     """Rows as JSON objects, with their ``$expand`` items fetched one query per level."""
+    ctx.note_rows(entity, rows)
+    classes = (classes_of(ctx.conn, (row["id"] for row in rows))
+               if entity.name == "Datastream" and rows else {})
     outs = [
-        entity_json(entity, row, ctx.links, options.select, access_annotations(ctx, entity, row))
+        entity_json(entity, row, ctx.links, options.select,
+                    access_annotations(ctx, entity, row, classes))
         for row in rows
     ]
     if not rows or not options.expand:

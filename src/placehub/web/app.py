@@ -18,12 +18,14 @@ from placehub.config import Settings, load_settings
 from placehub.db import Database
 from placehub.db.outage import OutageLog, database_unavailable
 from placehub.errors import BadRequest, PlacehubError
+from placehub.governance import api as governance_api
 from placehub.ingest import api as ingest_api
 from placehub.ingest.processing import backlog_status
 from placehub.insight import api as insight_api
 from placehub.json_input import JsonBodyMiddleware
 from placehub.places import api as places_api
 from placehub.planning import api as planning_api
+from placehub.reports import api as reports_api
 from placehub.rounds import api as rounds_api
 from placehub.sta import api as sta_api
 from placehub.web import metrics, pages
@@ -37,7 +39,7 @@ RETRY_AFTER_SECONDS = 5
 ROUTE_REGISTRARS = [access_api.register, sta_api.register, ingest_api.register,
                     places_api.register, assets_api.register, rounds_api.register,
                     alerts_api.register, insight_api.register, planning_api.register,
-                    pages.register]
+                    reports_api.register, governance_api.register, pages.register]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

@@ -91,6 +91,11 @@ TAG_COLOURS = {
     # stops and jobs
     "done": "green", "skipped": "grey", "pending": "blue", "planned": "blue",
     "running": "light-blue", "failed": "red",
+    # sensor health
+    "ok": "green", "low-battery": "orange", "silent": "red", "no-data": "grey",
+    # accounts, tokens, integrations and rules on the admin pages
+    "active": "green", "disabled": "grey", "revoked": "grey", "live": "green",
+    "enabled": "green",
 }
 
 

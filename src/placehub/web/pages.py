@@ -25,7 +25,7 @@ from placehub.web.views import ROUTERS
 
 STATIC = Path(__file__).parent / "static"
 # Paths answered with JSON errors (APIs); everything else is a page and gets an HTML error page.
-API_PREFIXES = ("/api/", "/sta/", "/ingest/", "/geo/", "/healthz", "/metrics")
+API_PREFIXES = ("/api/", "/sta/", "/ingest/", "/geo/", "/open311/", "/healthz", "/metrics")
 
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,8 @@ def register(app: FastAPI) -> None:
     # Level 6, not Starlette's 9: a 1.6 MB JSON page compresses 7x faster and 3% larger.
     app.add_middleware(GZipMiddleware, minimum_size=2000, compresslevel=6)
     app.add_middleware(
-        SessionMiddleware, secret_key=session_secret(settings), session_cookie="placehub_session",
-        same_site="lax", https_only=False, max_age=12 * 3600,
+        SessionMiddleware, secret_key=session_secret(settings, app.state.database),
+        session_cookie="placehub_session", same_site="lax", https_only=False, max_age=12 * 3600,
     )
     app.add_middleware(TransportSecurityMiddleware, cookie_secure=settings.cookie_secure,
                        hsts_seconds=int(settings.hsts_seconds))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from urllib.parse import quote
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
+from placehub.access import first_run
 from placehub.access.requests import current_principal
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.config import Settings
+from placehub.db import Database
 from placehub.errors import Unauthorized
+
+log = logging.getLogger(__name__)
 
 
 class SignInRequired(Exception):
@@ -21,9 +27,23 @@ class SignInRequired(Exception):
         self.next_path = quote(next_path, safe="/")
 
 
-def session_secret(settings: Settings) -> str:
-    """The secret_key setting, or a random one per run (sessions then end on restart)."""
-    return str(settings.secret_key) or secrets.token_urlsafe(32)
+def session_secret(settings: Settings, database: Database) -> str:
+    """The secret_key setting if set, else the key made once and kept in the database, so
+    signed-in officers stay signed in when the server restarts.
+
+    A database that cannot be reached at start gives a key for this run only (and a warning):
+    the server still starts and answers 503 until the database is back.
+    """
+    if settings.secret_key:
+        return str(settings.secret_key)
+    try:
+        with database.begin() as conn:
+            return first_run.session_key(conn)
+    except SQLAlchemyError as error:
+        log.warning("the session key could not be read from or kept in the database (%s): "
+                    "sessions end when the server restarts; set PLACEHUB_SECRET_KEY to keep "
+                    "them", str(error).splitlines()[0])
+        return secrets.token_urlsafe(32)
 
 
 def viewer(request: Request) -> Principal:

@@ -40,12 +40,15 @@ OFFICER_NAVIGATION = [
     ("Devices", "/devices"),
     ("Places", "/places"),
     ("Planning", "/planning/hazard"),
+    ("Reports", "/reports"),
 ]
 PUBLIC_NAVIGATION = [
+    ("My area", "/my-area"),
     ("Map", "/public/map"),
     ("Air quality", "/public/air"),
     ("Wards", "/public/places"),
     ("Parking", "/public/parking"),
+    ("Report a problem", "/report"),
     ("About the data", "/about-the-data"),
 ]
 
@@ -71,6 +74,8 @@ def principal_of(request: Request) -> Principal:
 def navigation(request: Request, principal: Principal) -> list[dict[str, Any]]:
     """Service navigation items for this user, the current one marked."""
     items = PUBLIC_NAVIGATION if principal.is_anonymous else OFFICER_NAVIGATION
+    if principal.administers:  # the admin pages are for organisation admins only
+        items = [*items, ("Admin", "/admin")]
     path = request.url.path
     return [
         {"text": text, "href": href,

@@ -1,6 +1,7 @@
 """One module per kind of page; each exposes ``router``."""
 
 from placehub.web.views import (
+    admin,
     air,
     alerts,
     assets,
@@ -12,12 +13,15 @@ from placehub.web.views import (
     places,
     planning,
     public,
+    residents,
+    responsible,
     rounds,
+    setup,
     tiles,
 )
 
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    tiles.router,
+    setup.router, admin.router, residents.router, responsible.router, tiles.router,
 ]

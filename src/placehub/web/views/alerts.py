@@ -1,16 +1,21 @@
-"""Alerts: list, filter, acknowledge, resolve, history. Built on the alerts concern."""
+"""Alerts: the triage list (filters, groups, paging, bulk acknowledge), one alert with its
+history, acknowledge and resolve. Built on the alerts concern; the actions are offered only to
+those who may take them (editors and admins of the asset's organisation)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from placehub.access.service import Principal
-from placehub.alerts import lifecycle
+from placehub.alerts import lifecycle, triage
 from placehub.errors import BadRequest
+from placehub.web.listing import Page, pagination
 from placehub.web.security import checked_form
 from placehub.web.session import officer
 from placehub.web.templating import render
@@ -20,26 +25,97 @@ STATUSES = [("active", "Open or acknowledged"), ("open", "Open"),
             ("acknowledged", "Acknowledged"), ("resolved", "Resolved"), ("", "All")]
 SEVERITIES = [("", "Any"), ("info", "Info or worse"), ("warning", "Warning or worse"),
               ("critical", "Critical")]
+# The list's query string: filter name -> its default.
+FILTERS = {"status": "active", "severity": "", "rule": "", "type": "", "ward": ""}
+
+
+def _page_number(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) < 1:
+        raise BadRequest(f"page={value[:20]!r} not understood: use a whole number from 1")
+    return int(value)
+
+
+def _alerts_list(request: Request, principal: Principal, params: dict[str, str], *,
+                 errors: dict[str, str] | None = None, note: str = "") -> Response:
+    """The list for ``params`` (filters and page); with ``errors``, the bulk form as sent."""
+    chosen = {name: params.get(name, default) for name, default in FILTERS.items()}
+    number = _page_number(params.get("page", "1") or "1")
+    with request.app.state.database.connect() as conn:
+        choices = triage.filter_choices(conn)
+        wanted = triage.checked_filter(choices, status=chosen["status"],
+                                       severity=chosen["severity"], rule=chosen["rule"],
+                                       asset_type=chosen["type"], ward=chosen["ward"])
+        found = triage.alert_page(conn, principal, wanted, number)
+    query = {k: v for k, v in chosen.items() if v != FILTERS[k] or k == "status"}
+    groups = [{"group": g, "href": "/alerts?" + urlencode(
+        {**query, "rule": g.rule_key, "type": g.asset_type})} for g in found.groups]
+    writable = [a for a in found.alerts if principal.can_write(int(a["organisation_id"]))]
+    here = "/alerts?" + urlencode({**query, "page": found.number})
+    return render(
+        request, "alerts.html", status_code=400 if errors else 200,
+        title="Error: Alerts" if errors else "Alerts", found=found, groups=groups,
+        chosen=chosen, statuses=STATUSES, severities=SEVERITIES, choices=choices,
+        may_acknowledge={a["id"] for a in writable if a["status"] == "open"},
+        back=here, errors=errors or {}, note=note,
+        pagination=pagination(Page(found.alerts, found.number, found.pages, found.ungrouped),
+                              query),
+        flash=request.session.pop("flash", None))
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, status: str = "active", severity: str = "",
-                principal: Principal = Depends(officer)) -> Response:
-    """Alerts the officer may read, filtered by status and severity."""
-    with request.app.state.database.connect() as conn:
-        found = lifecycle.list_alerts(conn, principal, status=status or None,
-                                      severity=severity or None, limit=200)
-    return render(request, "alerts.html", title="Alerts", alerts=found, status=status,
-                  severity=severity, statuses=STATUSES, severities=SEVERITIES)
+def alerts_page(request: Request, principal: Principal = Depends(officer)) -> Response:
+    """Alerts the officer may read: filtered, many of one kind grouped, a page at a time."""
+    return _alerts_list(request, principal, dict(request.query_params))
+
+
+def _back_params(back: str) -> dict[str, str]:
+    """The list's query string from the form's ``back`` (only the alert list itself)."""
+    path, _, query = back.partition("?")
+    if path != "/alerts":
+        return {}
+    return {k: v for k, v in parse_qsl(query) if k in FILTERS or k == "page"}
+
+
+@router.post("/alerts/acknowledge")
+def acknowledge_selected(request: Request, form: FormData = Depends(checked_form),
+                         principal: Principal = Depends(officer)) -> Response:
+    """Acknowledge the ticked alerts with one note, then back to the same list."""
+    params = _back_params(str(form.get("back") or ""))
+    note = str(form.get("note") or "").strip()
+    picked = [str(v) for v in form.getlist("alert")]
+    if not picked:
+        return _alerts_list(request, principal, params, note=note, errors={
+            "alerts": "Select the alerts to acknowledge"})
+    if not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in picked):
+        raise BadRequest("alert must be alert ids (whole numbers) from the list")
+    with request.app.state.database.begin() as conn:
+        done = lifecycle.acknowledge_many(conn, principal, [int(v) for v in picked],
+                                          datetime.now(UTC), note or None)
+    text = f"{_count(len(done.acknowledged))} acknowledged"
+    if done.not_open:
+        text += (f"; {_count(len(done.not_open))} left as they were: no longer open "
+                 "(someone acknowledged or resolved them first)")
+    request.session["flash"] = {"text": text + ".", "success": bool(done.acknowledged)}
+    target = "/alerts" + ("?" + urlencode(params) if params else "")
+    return RedirectResponse(target, status_code=303)
+
+
+def _count(n: int) -> str:
+    return f"{n:,} alert{'' if n == 1 else 's'}"
 
 
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, alert_id: int,
                principal: Principal = Depends(officer)) -> Response:
-    """One alert, its history, and the acknowledge / resolve forms."""
+    """One alert, its history, and the acknowledge / resolve form for those who may act."""
     with request.app.state.database.connect() as conn:
         alert = lifecycle.get_alert(conn, principal, alert_id)
-    return render(request, "alert.html", title=alert["title"], alert=alert)
+    return render(request, "alert.html", title=alert["title"], alert=alert,
+                  may_act=_may_act(principal, alert))
+
+
+def _may_act(principal: Principal, alert: dict[str, Any]) -> bool:
+    return principal.can_write(int(alert["organisation_id"]))
 
 
 @router.post("/alerts/{alert_id}")

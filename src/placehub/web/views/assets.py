@@ -20,6 +20,8 @@ from placehub.assets.forecasting import Crossing
 from placehub.assets.levels import Reading
 from placehub.assets.summary import AssetSummary, get_asset, reading_history
 from placehub.errors import NotFound
+from placehub.governance import read_audit
+from placehub.governance.data_classes import classes_of
 from placehub.places.road_map import road_map
 from placehub.rounds.service import asset_visit
 from placehub.web import maps
@@ -96,12 +98,17 @@ def asset_page(request: Request, thing_id: int, ds: int | None = None, days: int
                                    at - timedelta(days=days))
                    if chosen else [])
         visit = asset_visit(conn, request.app.state.settings, thing_id, at)
+        data_classes = classes_of(conn, (r.datastream_id for r in asset.readings.values()))
+    read_audit.record_request_reads(
+        request.app.state.database, principal, "page", read_audit.describe(
+            request.method, request.url.path, request.url.query),
+        read_audit.ReadLog({thing_id}, set(data_classes)))
     return render(
         request, "asset.html", title=asset.name, asset=asset, detail=detail, numeric=numeric,
         chosen=chosen, history=history[-50:], history_count=len(history), days=days,
         ward=detail.place("wards"), lsoa=detail.place("lsoas"),
         level=_level_text(asset), forecast=_forecast_rows(detail.forecast), visit=visit,
-        thresholds=_threshold_rows(detail),
+        thresholds=_threshold_rows(detail), data_classes=data_classes,
     )
 
 
@@ -164,7 +171,7 @@ def _threshold_rows(detail: AssetDetail) -> list[list[dict[str, Any]]]:
 
 
 def _history(request: Request, principal: Principal, thing_id: int, datastream_id: int,
-             days: int) -> tuple[AssetSummary, Reading, list[Any]]:
+             days: int) -> tuple[AssetSummary, Reading, list[Any], str]:
     with request.app.state.database.connect() as conn:
         asset = get_asset(conn, principal, thing_id, now())
         reading = next((r for r in asset.readings.values() if r.datastream_id == datastream_id),
@@ -173,15 +180,22 @@ def _history(request: Request, principal: Principal, thing_id: int, datastream_i
             raise NotFound(f"asset {thing_id} has no datastream {datastream_id}")
         rows = reading_history(conn, principal, datastream_id,
                                          now() - timedelta(days=min(max(days, 1), 366)))
-    return asset, reading, rows
+        data_class = classes_of(conn, [datastream_id])[datastream_id].data_class
+    read_audit.record_request_reads(
+        request.app.state.database, principal, "export", read_audit.describe(
+            request.method, request.url.path, request.url.query),
+        read_audit.ReadLog({thing_id}, {datastream_id}))
+    return asset, reading, rows, data_class
 
 
 @router.get("/assets/{thing_id}/history/{datastream_id}.json")
 def history_json(request: Request, thing_id: int, datastream_id: int, days: int = 7,
                  principal: Principal = Depends(officer)) -> Response:
-    asset, reading, rows = _history(request, principal, thing_id, datastream_id, days)
+    asset, reading, rows, data_class = _history(request, principal, thing_id, datastream_id,
+                                                days)
     return JSONResponse({
         "name": reading.name, "quantity": reading.quantity, "unit": reading.unit,
+        "data_class": data_class,
         "points": [{"time": t.isoformat(), "value": v} for t, v in rows],
     })
 
@@ -189,13 +203,16 @@ def history_json(request: Request, thing_id: int, datastream_id: int, days: int 
 @router.get("/assets/{thing_id}/history/{datastream_id}.csv")
 def history_csv(request: Request, thing_id: int, datastream_id: int, days: int = 7,
                 principal: Principal = Depends(officer)) -> Response:
-    asset, reading, rows = _history(request, principal, thing_id, datastream_id, days)
+    asset, reading, rows, data_class = _history(request, principal, thing_id, datastream_id,
+                                                days)
     out = io.StringIO()
     writer = csv_cells.writer(out)
-    writer.writerow(["asset_id", "asset", "quantity", "unit", "phenomenon_time", "value"])
+    writer.writerow(["asset_id", "asset", "quantity", "unit", "phenomenon_time", "value",
+                     "data_class"])
     for time, value in rows:
         writer.writerow([asset.id, asset.name, reading.quantity, reading.unit, time.isoformat(),
-                         value])
+                         value, data_class])
     filename = f"asset-{asset.id}-{reading.quantity}.csv"
     return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Data-Class": data_class})

@@ -4,6 +4,8 @@ registry (the same functions as POST /api/devices and ``placehub ingest replay``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from placehub.access.service import Principal
 from placehub.access.tables import VISIBILITIES
+from placehub.assets.summary import list_assets
 from placehub.errors import BadRequest, Conflict, Forbidden
 from placehub.ingest.deadletters import (
     count_dead_letters,
@@ -26,13 +29,14 @@ from placehub.ingest.devices import (
     DeviceSpec,
     ImportReport,
     import_devices,
-    readable_devices,
     register_device,
+    search_devices,
     validate_spec,
 )
 from placehub.ingest.profiles import load_profiles
 from placehub.sta.writes import WriteEvents
 from placehub.web.jobs import ProgressReporter
+from placehub.web.listing import Column, Page, pagination, sortable_head, table_order
 from placehub.web.security import checked_form
 from placehub.web.session import officer
 from placehub.web.templating import render
@@ -65,14 +69,47 @@ def _profiles_dir(request: Request) -> str | None:
     return request.app.state.settings.ingest_profiles_dir or None
 
 
+# The device list's columns; those with a sort key are sorted in SQL (``search_devices``).
+DEVICE_COLUMNS = [
+    Column("dev_eui", "DevEUI", itemgetter("dev_eui")),
+    Column("name", "Name", itemgetter("name")),
+    Column("asset", "Asset"),
+    Column("last_seen", "Last seen", itemgetter("last_seen")),
+    Column("battery", "Battery"),
+    Column("signal", "Signal"),
+    Column("health", "Health"),
+]
+DEVICES_PER_PAGE = 50
+SEARCH_MAX = 200
+
+
 @router.get("/devices")
 def devices_page(request: Request, principal: Principal = Depends(officer)) -> Response:
-    """Registered devices, links to register one and to the dead letters, and the CSV import."""
+    """Registered devices, searched by DevEUI, name or asset and paged in SQL, each with its
+    last uplink, battery, signal and health; links to register one, the dead letters and the
+    CSV import."""
+    params = dict(request.query_params)
+    order = table_order(params, DEVICE_COLUMNS, "dev_eui")
+    search = params.get("q", "").strip()
+    if len(search) > SEARCH_MAX:
+        raise BadRequest(f"search for at most {SEARCH_MAX} characters")
     with request.app.state.database.connect() as conn:
-        devices = readable_devices(conn, principal)
+        found = search_devices(conn, principal, search, page=order.page,
+                               per_page=DEVICES_PER_PAGE, sort=order.sort,
+                               descending=order.direction == "desc")
+        # Health is the asset's, judged once in placehub.assets for this page's assets only.
+        assets = {a.id: a for a in list_assets(
+            conn, principal, datetime.now(UTC),
+            thing_ids=[row["thing_id"] for row in found.rows])}
         dead = (count_dead_letters(conn, dead_letter_scope(principal))
                 if may_change_devices(principal) else None)
-    return render(request, "devices.html", title="Devices", devices=devices, dead_count=dead,
+    query = {"q": search} if search else {}
+    page = Page(found.rows, found.number, found.count, found.total)
+    return render(request, "devices.html", title="Devices", devices=found.rows, assets=assets,
+                  page=page, search=search, dead_count=dead,
+                  head=sortable_head(DEVICE_COLUMNS, query, order.sort, order.direction),
+                  pagination=pagination(page, {**query, "sort": order.sort,
+                                               "dir": order.direction}),
                   may_change=may_change_devices(principal),
                   required=CSV_REQUIRED, optional=CSV_OPTIONAL)
 

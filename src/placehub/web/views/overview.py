@@ -1,5 +1,5 @@
 """The officer's overview: assets by type and status and sensor health (from the asset snapshot),
-open alerts, today's rounds."""
+open alerts by kind, today's rounds. Each count links to the list it counts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from placehub.access.service import Principal
-from placehub.alerts.lifecycle import list_alerts
+from placehub.alerts.lifecycle import AlertFilter
+from placehub.alerts.triage import alert_groups
 from placehub.assets.status import STATUS_LABELS
 from placehub.assets.thresholds import silence_rule
 from placehub.rounds.service import list_plans
@@ -25,7 +26,8 @@ def overview(request: Request, principal: Principal = Depends(officer)) -> Respo
     now = datetime.now(UTC)
     view = snapshot_of(request.app).view(principal)
     with request.app.state.database.connect() as conn:
-        alerts = list_alerts(conn, principal, status="active", limit=10)
+        # Every kind of open alert in one line each: the list's groups, down to one alert.
+        alert_kinds = alert_groups(conn, principal, AlertFilter(status="active"), group_at=1)
         rounds = [dict(plan, title=f"{plan['service'].title()} round, plan {plan['id']}")
                   for plan in list_plans(conn, set(principal.member_of),
                                          day=now.date().isoformat())]
@@ -33,5 +35,5 @@ def overview(request: Request, principal: Principal = Depends(officer)) -> Respo
         request, "overview.html", title="Overview",
         by_type=view.counts(), statuses=list(STATUS_LABELS.items()),
         health=view.health(), total=len(view.assets), silent_rule=silence_rule(),
-        alerts=alerts, rounds=rounds,
+        alert_kinds=alert_kinds, rounds=rounds,
     )

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from placehub.access.service import Principal
 from placehub.errors import BadRequest
-from placehub.planning import hazards, service
+from placehub.planning import hazards, service, tariffs
 from placehub.planning.features import FACILITY_KINDS
 from placehub.web.security import checked_form
 from placehub.web.session import officer, public
@@ -137,14 +137,40 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 @router.get("/planning/parking")
 def parking_tariffs_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """Occupancy by zone, weekday and hour over the last week, with the suggested tariffs."""
-    params = request.query_params
     try:
-        price = float(params.get("price") or 1.20)
+        price = float(request.query_params.get("price") or 1.20)
     except ValueError:
         raise BadRequest("price: give pounds per hour, e.g. 1.20") from None
+    return _tariffs(request, principal, price, [], {})
+
+
+@router.post("/planning/parking")
+async def parking_board_page(request: Request, form: FormData = Depends(checked_form),
+                             principal: Principal = Depends(officer)) -> Response:
+    """The same, with the current prices taken from the council's tariff board (a CSV file)."""
+    upload = form.get("tariff_file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise BadRequest("choose the tariff board, a CSV file with the columns "
+                             "zone,days,from,to,price")
+        try:
+            text = (await upload.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("the tariff board is not UTF-8 text: save it as CSV (UTF-8)"
+                             ) from None
+        board = tariffs.read_board_csv(text)
+    except BadRequest as error:
+        return _tariffs(request, principal, 1.20, [], {"tariff_file": error.message},
+                        status_code=400)
+    return _tariffs(request, principal, 1.20, board, {})
+
+
+def _tariffs(request: Request, principal: Principal, price: float,
+             board: list[tariffs.TariffBand], errors: dict[str, str],
+             status_code: int = 200) -> Response:
     with request.app.state.database.connect() as conn:
         result = service.parking_job(conn, request.app.state.settings, principal,
-                                     datetime.now(UTC), days=7, price=price)
+                                     datetime.now(UTC), days=7, price=price, board=board)
     grids = []
     for zone in result["zones"]:
         cells = {(h["weekday"], h["hour"]): h for h in zone["hours"]}
@@ -153,4 +179,6 @@ def parking_tariffs_page(request: Request, principal: Principal = Depends(office
             {"hour": hour, "cells": [cells.get((day, hour)) for day in range(7)]}
             for hour in hours]})
     return render(request, "planning_parking.html", title="Parking occupancy and tariffs",
-                  result=result, grids=grids, weekdays=WEEKDAYS, price=price)
+                  result=result, grids=grids, weekdays=WEEKDAYS, price=price,
+                  board=tariffs.as_rows(board), example=tariffs.EXAMPLE, errors=errors,
+                  status_code=status_code)

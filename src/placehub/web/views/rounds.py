@@ -43,7 +43,7 @@ def _rounds_form(request: Request, principal: Principal, errors: dict[str, str] 
                   title=("Error: Rounds" if errors else "Rounds"), plans=plans,
                   services=SERVICES, tomorrow=tomorrow, errors=errors or {},
                   service=service or next(iter(SERVICES)),
-                  day=tomorrow if day is None else day)
+                  day=tomorrow if day is None else day, may_plan=access.may_plan(principal))
 
 
 @router.post("/rounds")
@@ -98,7 +98,7 @@ def plan_page(request: Request, plan_id: int, principal: Principal = Depends(off
     return render(request, "round.html", title=f"Round plan {plan_id}", plan=detail,
                   service_name=SERVICES.get(detail["service"], detail["service"]),
                   bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches,
-                  **_sheet_context(request))
+                  may_change=access.may_change(principal, detail), **_sheet_context(request))
 
 
 def _sheet_context(request: Request) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def crew_page(request: Request, plan_id: int, number: int,
                   plan=detail, vehicle=vehicle, number=number,
                   rows=sheets.rows_with_breaks(vehicle),
                   service_name=SERVICES.get(detail["service"], detail["service"]),
-                  **_sheet_context(request))
+                  may_change=access.may_change(principal, detail), **_sheet_context(request))
 
 
 @router.post("/rounds/{plan_id}/replan")
@@ -222,10 +222,11 @@ def _skip_reason_missing(request: Request, principal: Principal, plan_id: int, s
         return render(request, "round_crew.html", status_code=400,
                       title=f"Error: Crew: vehicle {vehicle['vehicle']}", plan=detail,
                       vehicle=vehicle, number=int(crew), rows=sheets.rows_with_breaks(vehicle),
-                      service_name=service_name, errors=errors, **_sheet_context(request))
+                      service_name=service_name, errors=errors, may_change=True,
+                      **_sheet_context(request))
     bbox = route_features(detail)["bbox"] or DEFAULT_BOUNDS
     swatches = [vehicle_swatch(n) for n in range(1, len(detail["vehicles"]) + 1)]
     return render(request, "round.html", status_code=400, title=f"Error: Round plan {plan_id}",
                   plan=detail, service_name=service_name, errors=errors,
                   bounds=",".join(f"{v:.5f}" for v in bbox), swatches=swatches,
-                  **_sheet_context(request))
+                  may_change=True, **_sheet_context(request))

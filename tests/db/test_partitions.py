@@ -1,0 +1,117 @@
+"""Observations partitioned by month on PostgreSQL: same reads, months ahead, drop a month."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from placehub.config import load_settings
+from placehub.db import Database
+from placehub.db.partitions import (
+    DEFAULT_PARTITION,
+    drop_month,
+    ensure_months,
+    is_partitioned,
+    list_partitions,
+    partition_observations,
+)
+from placehub.db.scratch import scratch_postgres
+from placehub.errors import BadRequest
+from placehub.sta.observations import NewObservation, write_observations
+from placehub.sta.tables import datastreams, observations
+from placehub.web.app import create_app
+from tests.alerts.conftest import make_asset
+from tests.conftest import missing_service
+
+NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Database]:
+    """A PostgreSQL database of its own (partitioning changes the schema), dropped after."""
+    server = os.environ.get("PLACEHUB_TEST_POSTGRES_URL")
+    if not server:
+        missing_service("PostgreSQL (PLACEHUB_TEST_POSTGRES_URL)")
+    url, drop = scratch_postgres(str(server), "placehub_partitions")
+    database = Database(url)
+    database.upgrade()
+    yield database
+    database.dispose()
+    drop()
+
+
+def fill_levels(database: Database, stream: int, start: datetime, hours: int,
+                key: str = "") -> Any:
+    rows = [NewObservation(datastream_id=stream, phenomenon_time=start + timedelta(hours=h),
+                           result=float(h % 100), dedup_key=f"{key}{h}" if key else None)
+            for h in range(hours)]
+    with database.begin() as conn:
+        return write_observations(conn, rows)
+
+
+def sta(client: TestClient, path: str) -> Any:
+    answer = client.get(f"/sta/v1.1/{path}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["value"]
+
+
+def test_partitioned_observations_read_the_same_and_drop_a_month(
+    scratch: Database, data_dir: Any
+) -> None:
+    """After partitioning, latest-N and time-window reads answer as before; duplicates are
+    still refused; a late reading gets its month; dropping January removes only January."""
+    _, streams = make_asset(scratch, "litter_bin", ["fill_level"], name="Bin 7")
+    stream = streams["fill_level"]
+    fill_levels(scratch, stream, datetime(2026, 1, 20, tzinfo=UTC), 24 * 50, key="u")  # to Mar
+    settings = load_settings(environ={}, database_url=scratch.url, data_dir=str(data_dir),
+                             secret_key="test")
+    latest = f"Datastreams({stream})/Observations?$top=100&$orderby=phenomenonTime desc"
+    window = (f"Datastreams({stream})/Observations?$filter=phenomenonTime ge "
+              "2026-02-10T08:00:00Z and phenomenonTime lt 2026-02-10T09:00:00Z")
+    with TestClient(create_app(settings, database=scratch)) as client:
+        before = sta(client, latest), sta(client, window)
+        with scratch.begin() as conn:
+            moved = partition_observations(conn, NOW, months_ahead=2)
+            assert is_partitioned(conn)
+            assert [p.month for p in list_partitions(conn)] == [
+                date(2026, m, 1) for m in (1, 2, 3, 4, 5)]
+        after = sta(client, latest), sta(client, window)
+    assert moved == 24 * 50
+    assert after == before and len(before[0]) == 100 and len(before[1]) == 1
+    again = fill_levels(scratch, stream, datetime(2026, 1, 20, tzinfo=UTC), 3, key="u")
+    assert all(o.duplicate for o in again.outcomes)
+
+    fill_levels(scratch, stream, datetime(2025, 6, 1, tzinfo=UTC), 5, key="late")
+    with scratch.begin() as conn:
+        waiting = conn.exec_driver_sql(f"SELECT count(*) FROM {DEFAULT_PARTITION}").scalar()
+        added = ensure_months(conn, NOW, months_ahead=2)
+        left = conn.exec_driver_sql(f"SELECT count(*) FROM {DEFAULT_PARTITION}").scalar()
+    assert (waiting, added, left) == (5, [date(2025, 6, 1)], 0)
+
+    with scratch.begin() as conn:
+        conn.exec_driver_sql("ANALYZE observations")
+        drop_month(conn, date(2025, 6, 1))
+        drop_month(conn, date(2026, 1, 1))
+        first = conn.execute(select(func.min(observations.c.phenomenon_time_start))).scalar()
+        count = conn.execute(select(func.count()).select_from(observations)).scalar()
+        start = conn.execute(select(datastreams.c.phenomenon_time_start)
+                             .where(datastreams.c.id == stream)).scalar()
+    assert first == start == datetime(2026, 2, 1, tzinfo=UTC)
+    assert count == 24 * 50 - 12 * 24  # 12 days of January gone
+    with scratch.begin() as conn, pytest.raises(BadRequest, match="no partition for 2026-01"):
+        drop_month(conn, date(2026, 1, 1))
+
+
+def test_partitioning_is_for_postgresql_only(tmp_path: Any) -> None:
+    """On SQLite partitioning is refused with a message; the table stays as it is."""
+    database = Database(f"sqlite:///{tmp_path / 'one.sqlite3'}")
+    database.upgrade()
+    with database.begin() as conn, pytest.raises(BadRequest, match="PostgreSQL only"):
+        partition_observations(conn, NOW)
+    database.dispose()
