@@ -28,11 +28,12 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, insert, select
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, sign_in
-from tests.web.seed import PASSWORD, seed
+from tests.web.seed import OAKHAM, PASSWORD, seed
 
 from placehub.access.service import ANONYMOUS
 from placehub.config import load_settings
 from placehub.db import Database
+from placehub.places.basemap import load_basemap
 from placehub.places.layers import load_boundaries
 from placehub.places.roads import load_road_network
 from placehub.sta.tables import (
@@ -198,13 +199,43 @@ def html_medians(app: Any, repeats: int) -> dict[str, float]:
     return result
 
 
+def tile_medians(repeats: int) -> None:
+    """The street map: median ms to make (cold) the tile over Oakham at each zoom, and to hand
+    out a made one, beside reading the extract and its cache file."""
+    data = load_settings().data_path / "rutland" / "roads.osm.pbf"
+    with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder) / "basemap.npz"
+        clock = time.perf_counter()
+        street_map = load_basemap(data, cache)
+        read = time.perf_counter() - clock
+        cached = median_seconds(lambda: load_basemap(data, cache), repeats)
+    print(f"street map: extract read in {read * 1000:.0f} ms, cache file in "
+          f"{cached * 1000:.0f} ms median")
+    for zoom in (8, 10, 12, 14):
+        n = 2**zoom
+        x = int((OAKHAM[0] + 180) / 360 * n)
+        y = int((1 - math.asinh(math.tan(math.radians(OAKHAM[1]))) / math.pi) / 2 * n)
+        made = median_seconds(lambda zoom=zoom, x=x, y=y: street_map.encode(zoom, x, y),
+                              repeats)
+        street_map.tile(zoom, x, y)
+        kept = median_seconds(lambda zoom=zoom, x=x, y=y: street_map.tile(zoom, x, y), repeats)
+        size = len(street_map.tile(zoom, x, y))
+        print(f"street map tile {zoom}/{x}/{y}: made in {made * 1000:.1f} ms median, "
+              f"handed out again in {kept * 1e6:.0f} us ({size:,} bytes gzipped)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tiles-only", action="store_true",
+                        help="time the street map's tiles only (no sites, no browser)")
     parser.add_argument("--no-layers", action="store_true",
                         help="no wards or roads under the assets (as before 2026-12-06)")
     args = parser.parse_args()
+    tile_medians(args.repeats)
+    if args.tiles_only:
+        return
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         clock = time.perf_counter()
