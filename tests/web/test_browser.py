@@ -16,6 +16,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from placehub.config import load_settings
 from placehub.db import Database
+from placehub.places.basemap import basemap_of
+from placehub.web.basemap import basemap_extract
 from tests.web.conftest import LiveServer, axe_violations, browser_sign_in
 from tests.web.demo import Demo, build_small_demo
 
@@ -40,6 +42,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
     settings = load_settings(environ={}, database_url=url, data_dir=str(data_dir),
                              secret_key="browser-test")
     demo = build_small_demo(database, settings, work, road_network_file, basemap_file)
+    # The street map read before the first page, as `placehub serve` does at start.
+    basemap_of(basemap_extract(demo.settings), basemap_file)
     with LiveServer(create_app(demo.settings, database=database)) as server:
         yield server, demo
     database.dispose()
@@ -372,6 +376,7 @@ def test_large_map_groups_assets_and_a_group_opens_on_select(
     groups, assets = tab.evaluate(counted)
     assert groups > 0 and assets == total
     zoom = tab.evaluate("() => placehubMap.getZoom()")
+    tab.locator("#map").scroll_into_view_if_needed()
     point = tab.evaluate("""() => {
         const f = placehubMap.queryRenderedFeatures({layers: ['asset-groups']})[0];
         const p = placehubMap.project(f.geometry.coordinates);
