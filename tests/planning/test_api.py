@@ -177,3 +177,28 @@ def test_a_river_sensor_alert_opens_the_area_it_watches(
     assert missing.status_code == 400 and "hazard_area" in missing.json()["error"]["message"]
     neither = client.post("/api/planning/hazards", json={}, headers=headers)
     assert neither.status_code == 400 and "either area" in neither.json()["error"]["message"]
+
+
+def test_each_run_is_kept_with_its_inputs_and_versions(
+        client: TestClient, officer_token: str, database: Database) -> None:
+    """A hazard assessment and a catchment build each keep a run record in the hub: the job's
+    inputs (the area's digest, the facilities' kind), the library versions and who ran it; the
+    answer names the record."""
+    from placehub.governance.runs import list_runs
+
+    auth = {"Authorization": f"Bearer {officer_token}"}
+    hazard = client.post("/api/planning/hazards", headers=auth,
+                         json={"area": mapping(AREA), "rest_centre": REST_CENTRE}).json()
+    catchment = client.post("/api/planning/catchments", headers=auth,
+                            json={"kind": "school", "method": "straight"}).json()
+    with database.connect() as conn:
+        kept = {run["algorithm"]: run for run in list_runs(conn)}
+    assert kept["planning-hazard"]["id"] == hazard["run"]["id"]
+    assert kept["planning-hazard"]["parameters"]["area"]["digest"] == (
+        hazard["run"]["inputs"]["area"]["digest"])
+    assert kept["planning-hazard"]["volumes"]["property_points"] > 0
+    assert "shapely" in kept["planning-hazard"]["version"]
+    assert kept["planning-hazard"]["actor"] == "officer"
+    assert kept["planning-catchments"]["id"] == catchment["run"]["id"]
+    assert kept["planning-catchments"]["parameters"]["kind"] == "school"
+    assert kept["planning-catchments"]["duration_seconds"] >= 0

@@ -165,6 +165,8 @@ def test_planning_pages_draw_their_maps_and_pass_axe(browser: Any, site: str,  #
         tab.get_by_role("button", name="Assess the area").click()
         tab.wait_for_selector("#planning-map[data-ready='true']")
         assert not axe_violations(tab), "hazard result"
+        _draw_and_assess(tab)
+        assert not axe_violations(tab), "hazard result of a drawn area"
         tab.goto("/planning/catchments?kind=school")
         tab.wait_for_selector("#planning-map[data-ready='true']")
         assert not axe_violations(tab), "catchments"
@@ -173,6 +175,50 @@ def test_planning_pages_draw_their_maps_and_pass_axe(browser: Any, site: str,  #
     finally:
         context.close()
     assert not problems, f"Content-Security-Policy violations: {problems}"
+
+
+def _draw_and_assess(tab: Any) -> None:
+    """Outline the test area by clicking its four corners on the drawing map, close it with
+    the first corner, and assess it: the form's GeoJSON box holds the drawn polygon."""
+    tab.goto("/planning/hazard")
+    tab.wait_for_selector("#draw-map[data-ready='true']")
+    tab.evaluate("c => new Promise(done => { const m = window.placehubDrawMap;"
+                 " m.once('idle', done); m.jumpTo({center: c, zoom: 14.5}); })", list(OAKHAM))
+    tab.locator("#draw-map").scroll_into_view_if_needed()
+    box_ = tab.locator("#draw-map").bounding_box()
+    corners = [*AREA["coordinates"][0][:4], AREA["coordinates"][0][0]]
+    for lon, lat in corners:
+        point = tab.evaluate("c => window.placehubDrawMap.project(c)", [lon, lat])
+        tab.mouse.click(box_["x"] + point["x"], box_["y"] + point["y"])
+        tab.wait_for_timeout(100)
+    assert "Area drawn with 4 corners" in tab.locator("#draw-status").inner_text()
+    drawn = json.loads(tab.locator("#area").input_value())
+    ring = drawn["geometry"]["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    for (lon, lat), (x, y) in zip(ring, corners, strict=True):
+        # A click lands on a pixel: within a few metres of the corner at zoom 14.5.
+        assert abs(lon - x) < 1e-4 and abs(lat - y) < 1e-4
+    tab.get_by_role("button", name="Assess the area").click()
+    tab.wait_for_selector("#planning-map[data-ready='true']")
+    assert "Homes inside" in tab.content()
+
+
+def test_hazard_page_takes_a_pasted_area_and_says_what_is_wrong_with_it(
+        client: TestClient, loaded: None) -> None:
+    """GeoJSON pasted into the area box is assessed like a file; text that is not GeoJSON comes
+    back on the box with the error summary, the text kept for correcting."""
+    sign_in(client)
+    form = client.get("/planning/hazard")
+    assert 'id="draw-map"' in form.text and 'name="area"' in form.text
+    page = client.post("/planning/hazard", data={"csrf_token": csrf_of(form.text),
+                                                 "area": json.dumps(AREA), "name": "Pasted"})
+    assert page.status_code == 200 and "Hazard area: Pasted" in page.text
+    bad = client.post("/planning/hazard", data={"csrf_token": csrf_of(form.text),
+                                                "area": "52.67 -0.72 52.68 -0.71"})
+    assert bad.status_code == 400 and "There is a problem" in bad.text
+    assert 'id="area-error"' in bad.text and "52.67 -0.72 52.68 -0.71" in bad.text
+    empty = client.post("/planning/hazard", data={"csrf_token": csrf_of(form.text)})
+    assert empty.status_code == 400 and "draw it on the map" in empty.text
 
 
 def test_parking_tariff_page_takes_the_council_board(client: TestClient, loaded: None) -> None:

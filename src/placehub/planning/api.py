@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,7 @@ def register(app: FastAPI) -> None:
         chosen = _format(format)
         if (area is None) == (alert_id is None):
             raise BadRequest("give either area (GeoJSON) or alert_id")
+        started = time.perf_counter()
         with request.app.state.database.connect() as conn:
             if alert_id is not None:
                 found = service.area_from_alert(conn, principal, alert_id)
@@ -52,6 +54,8 @@ def register(app: FastAPI) -> None:
                                           area.get("type") == "Polygon" else "upload")
             result = service.hazard_job(conn, request.app.state.settings, principal, found,
                                         service.parse_lonlat(rest_centre))
+        service.keep_run(request.app.state.database, result, principal,
+                         time.perf_counter() - started)
         if chosen == "csv":
             return Response(service.hazard_csv(result), media_type="text/csv", headers={
                 "content-disposition": 'attachment; filename="hazard-area.csv"'})
@@ -75,9 +79,12 @@ def register(app: FastAPI) -> None:
         """Catchments by road travel time or straight line: homes and people per facility,
         travel-time bands, and what changes if facilities close or open."""
         chosen = _format(format)
+        started = time.perf_counter()
         with request.app.state.database.connect() as conn:
             result = service.catchment_job(conn, request.app.state.settings, principal, kind,
                                            method, close, open, facilities)
+        service.keep_run(request.app.state.database, result, principal,
+                         time.perf_counter() - started)
         if chosen == "csv":
             return Response(service.catchment_csv(result), media_type="text/csv", headers={
                 "content-disposition": f'attachment; filename="catchments-{kind}.csv"'})
@@ -101,10 +108,7 @@ def register(app: FastAPI) -> None:
         principal: Principal = Depends(current_principal),
     ) -> dict[str, Any]:
         """Occupancy per car park now and by zone, weekday and hour, with suggested tariffs."""
-        model = _model(target, elasticity)
-        with request.app.state.database.connect() as conn:
-            return service.parking_job(conn, request.app.state.settings, principal,
-                                       datetime.now(UTC), days, model, price)
+        return _parking(request, principal, days, _model(target, elasticity), price, [])
 
     @app.post("/api/planning/parking", tags=["planning"])
     def post_parking(
@@ -120,11 +124,18 @@ def register(app: FastAPI) -> None:
         principal: Principal = Depends(current_principal),
     ) -> dict[str, Any]:
         """As GET, with the current prices taken from the council's tariff board."""
-        model = _model(target, elasticity)
-        board = tariffs.read_board(tariffs_)
+        return _parking(request, principal, days, _model(target, elasticity), price,
+                        tariffs.read_board(tariffs_))
+
+    def _parking(request: Request, principal: Principal, days: int,
+                 model: parking.TariffModel, price: float,
+                 board: list[tariffs.TariffBand]) -> dict[str, Any]:
+        started = time.perf_counter()
         with request.app.state.database.connect() as conn:
-            return service.parking_job(conn, request.app.state.settings, principal,
-                                       datetime.now(UTC), days, model, price, board=board)
+            result = service.parking_job(conn, request.app.state.settings, principal,
+                                         datetime.now(UTC), days, model, price, board=board)
+        return service.keep_run(request.app.state.database, result, principal,
+                                time.perf_counter() - started)
 
     @app.get("/api/planning/parking/availability", tags=["planning"])
     def get_availability(request: Request) -> dict[str, Any]:

@@ -5,6 +5,7 @@ The command line runs as the council (officers' figures: exact counts and proper
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -72,11 +73,14 @@ def hazard_command(
     if area_file is not None and not area_file.exists():
         fail(f"no area file at {area_file}")
     where = service.parse_lonlat(rest_centre)
-    with open_database(settings) as database, _working("assessing the area", as_json), \
-            database.connect() as conn:
-        area = service.area_from_alert(conn, COUNCIL, from_alert) if from_alert is not None \
-            else hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
-        result = service.hazard_job(conn, settings, COUNCIL, area, where, site_layer)
+    started = time.perf_counter()
+    with open_database(settings) as database, _working("assessing the area", as_json):
+        with database.connect() as conn:
+            area = service.area_from_alert(conn, COUNCIL, from_alert) \
+                if from_alert is not None \
+                else hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
+            result = service.hazard_job(conn, settings, COUNCIL, area, where, site_layer)
+        service.keep_run(database, result, COUNCIL, time.perf_counter() - started)
     _write(csv_out, service.hazard_csv(result), "CSV")
     _write(geojson_out, json.dumps(service.hazard_geojson(result)), "GeoJSON")
     if as_json:
@@ -121,10 +125,13 @@ def catchments_command(
         if lonlat is None:
             fail(f"--open {text!r}: give name:lon,lat")
         opened.append({"name": name or "New facility", "lon": lonlat[0], "lat": lonlat[1]})
+    started = time.perf_counter()
     with open_database(settings) as database, \
-            _working(f"{kind} catchments by {method}", as_json), database.connect() as conn:
-        result = service.catchment_job(conn, settings, COUNCIL, kind, method, list(close),
-                                       opened, layer)
+            _working(f"{kind} catchments by {method}", as_json):
+        with database.connect() as conn:
+            result = service.catchment_job(conn, settings, COUNCIL, kind, method, list(close),
+                                           opened, layer)
+        service.keep_run(database, result, COUNCIL, time.perf_counter() - started)
     _write(csv_out, service.catchment_csv(result), "CSV")
     _write(geojson_out, json.dumps(service.catchment_geojson(result)), "GeoJSON")
     if as_json:
@@ -166,11 +173,13 @@ def parking_command(
         fail(str(error))
     board = _read_board(tariff_file) if tariff_file else []
     now = datetime.now(UTC)
-    with open_database(settings) as database, _working("car park occupancy", as_json), \
-            database.begin() as conn:
-        result = service.parking_job(conn, settings, COUNCIL, now, days, model, price,
-                                     board=board)
-        changed = service.update_full_alerts(conn, result, now) if alerts else None
+    started = time.perf_counter()
+    with open_database(settings) as database, _working("car park occupancy", as_json):
+        with database.begin() as conn:
+            result = service.parking_job(conn, settings, COUNCIL, now, days, model, price,
+                                         board=board)
+            changed = service.update_full_alerts(conn, result, now) if alerts else None
+        service.keep_run(database, result, COUNCIL, time.perf_counter() - started)
     if as_json:
         print_json({**result, "alerts": changed})
         return

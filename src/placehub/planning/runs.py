@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from placehub import __version__
+from placehub.access.service import Principal
+from placehub.governance.runs import RunRecord
 from placehub.places.roads import RoadNetwork, file_fingerprint
 
 LIBRARIES = ("shapely", "scipy", "numpy")
@@ -46,3 +48,16 @@ def run_record(job: str, inputs: dict[str, Any], at: datetime | None = None) -> 
     """The record of one run: job, time, inputs and versions."""
     return {"job": job, "at": (at or datetime.now(UTC)).isoformat(), "inputs": inputs,
             "versions": versions()}
+
+
+def kept_record(result: dict[str, Any], principal: Principal, seconds: float) -> RunRecord:
+    """The run record a job's result carries, as the hub keeps it (algorithm
+    ``planning-<job>``; its counted inputs as volumes)."""
+    run = result["run"]
+    inputs = run["inputs"]
+    version = "; ".join(f"{name} {number}" for name, number in run["versions"].items())
+    return RunRecord(
+        f"planning-{run['job']}", datetime.fromisoformat(run["at"]), round(seconds, 4),
+        inputs, version=version, actor=principal.username,
+        volumes={key: value for key, value in inputs.items()
+                 if isinstance(value, int) and not isinstance(value, bool)})

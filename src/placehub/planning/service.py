@@ -27,7 +27,9 @@ from placehub.alerts.store import create_rule, get_rule
 from placehub.alerts.tables import alert_rules, alerts
 from placehub.area import area_files
 from placehub.config import Settings
+from placehub.db import Database
 from placehub.errors import BadRequest
+from placehub.governance.runs import record_run
 from placehub.insight.disclosure import SUPPRESSED_MARK, disclose_count, disclosure_note
 from placehub.places.distance import LonLat
 from placehub.places.osm import read_places
@@ -42,9 +44,18 @@ from placehub.planning.features import (
     read_feature_layer_data,
     read_osm_features,
 )
-from placehub.planning.runs import digest, network_input, run_record
+from placehub.planning.runs import digest, kept_record, network_input, run_record
 from placehub.planning.store import load_assets, load_bays, load_properties, may_list_properties
 from placehub.sta.tables import things
+
+
+def keep_run(database: Database, result: dict[str, Any], principal: Principal,
+             seconds: float) -> dict[str, Any]:
+    """Keep the job's run record in the hub (as round plans keep theirs), in a short
+    transaction of its own after the job; the result's ``run`` gets the record's id."""
+    with database.begin() as conn:
+        result["run"]["id"] = record_run(conn, kept_record(result, principal, seconds))
+    return result
 
 
 def road_network(settings: Settings) -> RoadNetwork | None:

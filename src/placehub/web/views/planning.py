@@ -5,6 +5,7 @@ table with the same data. The work is done by placehub.planning.service."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +14,10 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from placehub.access.service import Principal
-from placehub.errors import BadRequest
+from placehub.errors import BadRequest, NotFound
 from placehub.planning import hazards, service, tariffs
 from placehub.planning.features import FACILITY_KINDS
+from placehub.web.basemap import basemap
 from placehub.web.security import checked_form
 from placehub.web.session import officer, public
 from placehub.web.templating import render
@@ -48,8 +50,25 @@ def _bounds(features: list[dict[str, Any]]) -> str:
 
 @router.get("/planning/hazard")
 def hazard_form(request: Request, principal: Principal = Depends(officer)) -> Response:
-    """The form: a GeoJSON area (e.g. an EA flood warning area) and a rest centre."""
-    return render(request, "planning_hazard.html", title="Hazard area", result=None, errors={})
+    """The form: a GeoJSON area (e.g. an EA flood warning area, or drawn on the map) and a
+    rest centre."""
+    return _hazard_form(request, {}, {})
+
+
+def _hazard_form(request: Request, errors: dict[str, str], values: dict[str, str],
+                 area_text: str = "", status_code: int = 200) -> Response:
+    return render(request, "planning_hazard.html", title="Hazard area", result=None,
+                  errors=errors, values=values, area_text=area_text,
+                  draw_bounds=_area_bounds(request), status_code=status_code)
+
+
+def _area_bounds(request: Request) -> str:
+    """The area's extent for the drawing map: its street map's, else Great Britain's."""
+    try:
+        west, south, east, north = basemap(request.app.state.settings).bounds()
+    except NotFound:
+        west, south, east, north = -8.2, 49.9, 1.8, 60.9
+    return f"{west},{south},{east},{north}"
 
 
 async def _area_of(form: FormData) -> hazards.HazardArea:
@@ -62,7 +81,8 @@ async def _area_of(form: FormData) -> hazards.HazardArea:
             raise BadRequest("the area file is not UTF-8 text: save it as GeoJSON") from None
     text = text or str(form.get("area") or "")
     if not text.strip():
-        raise BadRequest("choose a GeoJSON file of the area")
+        raise BadRequest("give the area: choose a GeoJSON file, draw it on the map, or paste "
+                         "it as GeoJSON")
     name = str(form.get("name") or "").strip() or None
     return hazards.read_area(text, name=name)
 
@@ -77,12 +97,19 @@ async def hazard_page(request: Request, form: FormData = Depends(checked_form),
         area = await _area_of(form)
         rest_centre = service.parse_lonlat(values["rest_centre"])
     except BadRequest as error:
-        field = "rest_centre" if "longitude" in error.message else "area_file"
-        return render(request, "planning_hazard.html", title="Hazard area", result=None,
-                      errors={field: error.message}, values=values, status_code=400)
+        upload = form.get("area_file")
+        uploaded = isinstance(upload, UploadFile) and bool(upload.filename)
+        field = ("rest_centre" if "longitude" in error.message
+                 else "area_file" if uploaded or not str(form.get("area") or "").strip()
+                 else "area")
+        return _hazard_form(request, {field: error.message}, values,
+                            str(form.get("area") or ""), status_code=400)
+    started = time.perf_counter()
     with request.app.state.database.connect() as conn:
         result = service.hazard_job(conn, request.app.state.settings, principal, area,
                                     rest_centre)
+    service.keep_run(request.app.state.database, result, principal,
+                     time.perf_counter() - started)
     if form.get("download") == "csv":
         return Response(service.hazard_csv(result), media_type="text/csv", headers={
             "content-disposition": 'attachment; filename="hazard-area.csv"'})
@@ -102,9 +129,12 @@ def catchments_page(request: Request, principal: Principal = Depends(officer)) -
     kind = params.get("kind") or "school"
     method = params.get("method") or "road"
     close = [ref for ref in params.getlist("close") if ref]
+    started = time.perf_counter()
     with request.app.state.database.connect() as conn:
         result = service.catchment_job(conn, request.app.state.settings, principal, kind,
                                        method, close)
+    service.keep_run(request.app.state.database, result, principal,
+                     time.perf_counter() - started)
     features = [f for f in service.catchment_geojson(result)["features"]
                 if f["properties"]["layer"] == "facility"]
     if params.get("format") == "csv":
@@ -168,9 +198,12 @@ async def parking_board_page(request: Request, form: FormData = Depends(checked_
 def _tariffs(request: Request, principal: Principal, price: float,
              board: list[tariffs.TariffBand], errors: dict[str, str],
              status_code: int = 200) -> Response:
+    started = time.perf_counter()
     with request.app.state.database.connect() as conn:
         result = service.parking_job(conn, request.app.state.settings, principal,
                                      datetime.now(UTC), days=7, price=price, board=board)
+    service.keep_run(request.app.state.database, result, principal,
+                     time.perf_counter() - started)
     grids = []
     for zone in result["zones"]:
         cells = {(h["weekday"], h["hour"]): h for h in zone["hours"]}
