@@ -1,7 +1,7 @@
 """Screenshots of the web UI's main pages at 1280 and 375 px, for docs/screenshots/.
 
-Builds the small Rutland demo of the web tests on a throwaway SQLite database, serves it and
-drives Debian's Chromium with Playwright. Run from the repository root after `make assets`:
+Builds the small Rutland demo of the web tests on a throwaway SQLite database (with the street
+map drawn from the Rutland OSM extract), serves it and drives Debian's Chromium with Playwright. Run from the repository root after `make assets`:
 
     PLACEHUB_DATA_DIR=../shared/data .venv/bin/python scripts/web_screenshots.py
 """
@@ -56,6 +56,10 @@ def main() -> None:
                         page.goto(path)
                         if path.endswith("map"):
                             page.wait_for_selector("#map[data-ready=true]")
+                            # The street map's labels come once their font is loaded.
+                            page.wait_for_function(
+                                "() => placehubMap.getLayer('basemap-place-labels')"
+                                " && placehubMap.loaded()")
                         if path == "/api/docs":
                             page.wait_for_selector(".opblock")
                         target = OUT / f"{name}-{width}.png"

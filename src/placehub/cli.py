@@ -198,6 +198,12 @@ def run_server(settings: Settings) -> None:
     migrate_schema(settings.database_url)
     application = create_app(settings)
     retention_schedule.attach(application)
+    # The street map's features (from its cache file, or a couple of seconds reading the OSM
+    # extract the first time), so the first map a visitor opens does not wait for them.
+    from placehub.places.basemap import basemap_of
+    from placehub.web.basemap import basemap_extract
+
+    basemap_of(basemap_extract(settings), settings.basemap_file or None)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise rescan it every few requests (about 10% of a 1,000-row
     # CreateObservations request).

@@ -16,6 +16,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from placehub.config import load_settings
 from placehub.db import Database
+from placehub.places.basemap import basemap_of
+from placehub.web.basemap import basemap_extract
 from tests.web.conftest import LiveServer, axe_violations, browser_sign_in
 from tests.web.demo import Demo, build_small_demo
 
@@ -40,6 +42,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
     settings = load_settings(environ={}, database_url=url, data_dir=str(data_dir),
                              secret_key="browser-test")
     demo = build_small_demo(database, settings, work, road_network_file, basemap_file)
+    # The street map read before the first page, as `placehub serve` does at start.
+    basemap_of(basemap_extract(demo.settings), basemap_file)
     with LiveServer(create_app(demo.settings, database=database)) as server:
         yield server, demo
     database.dispose()
@@ -350,6 +354,37 @@ def test_street_map_shows_street_and_place_names(tab: Any, demo_site: tuple[Live
     assert "Oakham" in places
     assert tab.evaluate("() => document.fonts.check('16px \"Noto Sans\"')")
     assert not outside, outside
+
+
+def test_large_map_groups_assets_and_a_group_opens_on_select(
+        tab: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With grouping on (as from ``CLUSTER_FROM`` assets), the district view draws numbered
+    groups whose counts add up with the single markers to every asset; selecting a group
+    zooms in on it."""
+    from placehub.web import maps
+
+    monkeypatch.setattr(maps, "CLUSTER_FROM", 5)
+    tab.goto("/public/map")
+    tab.wait_for_selector("#map[data-ready=true]")
+    total = int(re.search(r"(\d+) assets?", tab.locator("#table-summary").inner_text()).group(1))  # type: ignore[union-attr]
+    counted = """() => {
+        const groups = placehubMap.queryRenderedFeatures({layers: ['asset-groups']});
+        const single = placehubMap.queryRenderedFeatures({layers: ['assets']});
+        return [groups.length, groups.reduce((n, f) => n + f.properties.point_count, 0)
+                + new Set(single.map(f => f.id)).size];
+    }"""
+    groups, assets = tab.evaluate(counted)
+    assert groups > 0 and assets == total
+    zoom = tab.evaluate("() => placehubMap.getZoom()")
+    tab.locator("#map").scroll_into_view_if_needed()
+    point = tab.evaluate("""() => {
+        const f = placehubMap.queryRenderedFeatures({layers: ['asset-groups']})[0];
+        const p = placehubMap.project(f.geometry.coordinates);
+        const box = placehubMap.getCanvas().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""")
+    tab.mouse.click(*point)
+    tab.wait_for_function(f"() => placehubMap.getZoom() > {zoom} + 0.5 && !placehubMap.isMoving()")
 
 
 INFO_PAGES = ["/accessibility", "/cookies", "/privacy", "/feedback", "/api/docs", "/sta/v1.1",

@@ -94,6 +94,11 @@ def demo(
             with database.connect() as conn:
                 assert report.district is not None
                 states = states_from_database(conn, list(report.district.assets), thing_ids)
+    # The street map's features, read now so the first map a visitor opens is quick.
+    from placehub.places.basemap import basemap_of
+    from placehub.web.basemap import basemap_extract
+
+    basemap_of(basemap_extract(settings), settings.basemap_file or None)
     elapsed = time.perf_counter() - started
     what = ", ".join(f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}"
                      for kind, n in sorted(counts.items()))

@@ -34,6 +34,9 @@ COLUMNS = [
     Column("fill", "Fill (%)", lambda a: a.fill_percent, numeric=True),
     Column("seen", "Last reading", lambda a: a.last_seen),
 ]
+# From this many assets on the map, it draws them in groups at district zoom (MapLibre's
+# clustering), so a city's street lights and bins stay quick to draw and to read.
+CLUSTER_FROM = 5_000
 # A district-sized view used before any asset has a position (Rutland).
 DEFAULT_BOUNDS = [-0.83, 52.52, -0.42, 52.77]
 
@@ -67,6 +70,7 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         "bounds": ",".join(f"{v:.5f}" for v in bounds),
         "asset_link": not public,
         "hide_roads": params.get("hide_roads") == "1",
+        "cluster": page.total >= CLUSTER_FROM,
         "road_summary": roads.summary if roads else None,
         # Tooltips on the map name the type and status the compact GeoJSON gives as codes.
         "labels": {"status": STATUS_LABELS,

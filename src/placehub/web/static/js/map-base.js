@@ -208,5 +208,5 @@ window.placehubMapBase = (function () {
   }
 
   return { create: create, addContext: addContext, markReady: markReady, hoverLabel: hoverLabel,
-           setRoadsVisibility: setRoadsVisibility };
+           setRoadsVisibility: setRoadsVisibility, fontsReady: fontsReady };
 })();
