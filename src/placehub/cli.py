@@ -223,6 +223,7 @@ from placehub.access import cli as access_cli  # noqa: E402
 from placehub.alerts import cli as alerts_cli  # noqa: E402
 from placehub.area import cli as area_cli  # noqa: E402
 from placehub.assets import cli as assets_cli  # noqa: E402
+from placehub.care import cli as care_cli  # noqa: E402
 from placehub.demo import cli as demo_cli  # noqa: E402
 from placehub.governance import cli as governance_cli  # noqa: E402
 from placehub.ingest import cli as ingest_cli  # noqa: E402
@@ -236,7 +237,8 @@ from placehub.sta import cli as sta_cli  # noqa: E402
 for _register in (access_cli.register, ingest_cli.register, places_cli.register,
                   area_cli.register, assets_cli.register, rounds_cli.register, alerts_cli.register,
                   insight_cli.register, demo_cli.register, sta_cli.register,
-                  planning_cli.register, reports_cli.register, governance_cli.register):
+                  planning_cli.register, reports_cli.register, governance_cli.register,
+                  care_cli.register):
     _register(app)
 
 
