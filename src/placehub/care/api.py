@@ -69,7 +69,7 @@ def resident(reference: str, request: Request, events: bool = False,
         log = status.read_log(conn, found)
     read_audit.record_request_reads(database, principal, "api", read_audit.describe(
         request.method, request.url.path, request.url.query), log)
-    return _json(body)  # type: ignore[no-any-return]
+    return _json(body)
 
 
 class BreakGlass(BaseModel):
@@ -94,7 +94,7 @@ def break_glass(reference: str, body: BreakGlass, request: Request,
             raise hidden  # the same answer: whether the reference exists is not told
         opened = service.open_break_glass(conn, found, principal.username, body.reason,
                                           at=now(), actor=principal)
-    return _json(opened)  # type: ignore[no-any-return]
+    return _json(opened)
 
 
 def register(app: FastAPI) -> None:

@@ -62,7 +62,7 @@ def residents(ctx: typer.Context,
                       f"care-{made.reference.lower()}; record consent next.")
         return
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        rows = [{"reference": r.reference, "display_name": r.display_name,
+        rows: list[dict[str, Any]] = [{"reference": r.reference, "display_name": r.display_name,
                  "collecting": service.current_consent(conn, r) is not None,
                  "carers": [c["username"] for c in service.carers(conn, r)],
                  "sensors": len(service.home_things(conn, r))}

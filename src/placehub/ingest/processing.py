@@ -366,7 +366,8 @@ def process_entries(
     result = ProcessResult()
     devices = _devices(conn, {e.dev_eui for e in entries})
     # Home sensors whose resident has withdrawn consent (or never gave it): nothing collected.
-    no_consent = collection.stopped(conn, {d.organisation_id for d in devices.values()})
+    no_consent = collection.stopped(
+        conn, {d.organisation_id for d in devices.values() if d.organisation_id is not None})
     forget: list[int] = []
     health = HealthBook(conn, {e.dev_eui for e in entries})
     profiles: dict[str, DeviceProfile] = {}
