@@ -13,6 +13,7 @@ from placehub.access import cli as access_cli
 from placehub.access import service
 from placehub.cli import app, main
 from placehub.db import Database
+from placehub.errors import Unauthorized
 
 runner = CliRunner()
 
@@ -50,6 +51,32 @@ def test_listing_commands(database: Database) -> None:
     assert "Ann Officer" in ann and "admin of rutland" in ann and "yes" in ann
     gateway = next(line for line in users.splitlines() if "sensor-gw" in line)
     assert "token only" in gateway and " 1 " in gateway
+
+
+def test_disable_enable_and_token_list(database: Database) -> None:
+    """users disable stops an account from signing in (audited with the cli: actor), users
+    enable restores it; tokens list shows each token's prefix, purpose and owner, never the
+    token, and which are revoked."""
+    run(database, "orgs", "add", "rutland", "Rutland County Council")
+    run(database, "users", "add", "ann", "--org", "rutland", "--password", "correct horse")
+    token = run(database, "tokens", "create", "ann", "--name", "laptop").split()[-1]
+    run(database, "tokens", "create", "ann", "--name", "gateway")
+    run(database, "tokens", "revoke", token[:10])
+    listed = run(database, "tokens", "list", "--org", "rutland")
+    laptop = next(line for line in listed.splitlines() if "laptop" in line)
+    assert token[:10] in laptop and "ann" in laptop and token not in listed
+    rows = json.loads(run(database, "tokens", "list", "--json"))
+    assert [(r["name"], r["revoked_at"] is None) for r in rows] == [("gateway", True),
+                                                                    ("laptop", False)]
+    run(database, "users", "disable", "ann")
+    with database.connect() as conn, pytest.raises(Unauthorized, match="not active"):
+        service.authenticate_password(conn, "ann", "correct horse")
+    run(database, "users", "enable", "ann")
+    with database.connect() as conn:
+        assert service.authenticate_password(conn, "ann", "correct horse").roles
+    actions = [json.loads(line)["action"] for line in run(
+        database, "audit", "list", "--entity", "User", "--json").splitlines()]
+    assert actions[:2] == ["enable", "disable"]
 
 
 def test_audit_list_filters(database: Database) -> None:

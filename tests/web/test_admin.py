@@ -120,7 +120,7 @@ def test_admin_adds_a_user_who_can_sign_in(app: FastAPI, council: Council,
     assert {(e["actor"], e["action"]) for e in created} >= {("ann", "create"),
                                                            ("ann", "grant_role")}
     page = ann.get("/admin/rutland/users").text
-    assert "jo.bloggs added as editor" in page and "Grant role User" in page
+    assert "jo.bloggs added as editor" in page and "Grant role User jo.bloggs" in page
     sign_in(TestClient(app, base_url="http://testserver"), "jo.bloggs", "a long password")
 
 

@@ -108,6 +108,46 @@ def set_password(
     console.print(f"Password of [bold]{username}[/] changed; {ended} session(s) signed out.")
 
 
+@users_app.command("disable")
+def disable_user(ctx: typer.Context, username: str) -> None:
+    """Disable USERNAME: signed out at once, no sign-in or API token works (records stay)."""
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        service.set_user_active(conn, service.user_id(conn, username), False,
+                                actor=cli_actor())
+    console.print(f"Account of [bold]{username}[/] disabled.")
+
+
+@users_app.command("enable")
+def enable_user(ctx: typer.Context, username: str) -> None:
+    """Enable USERNAME's account again, with the roles it had."""
+    with open_database(settings_of(ctx)) as database, database.begin() as conn:
+        service.set_user_active(conn, service.user_id(conn, username), True, actor=cli_actor())
+    console.print(f"Account of [bold]{username}[/] enabled.")
+
+
+@tokens_app.command("list")
+def list_tokens(
+    ctx: typer.Context,
+    org: str = typer.Option(None, "--org", help="Only tokens of this organisation's members."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List API tokens (their first 10 characters, never the token), newest first."""
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        organisation = service.organisation_id(conn, org) if org else None
+        rows = service.list_tokens(conn, organisation)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("No API tokens: create one with [bold]placehub tokens create USER[/].")
+        return
+    table = Table("prefix", "for", "user", "created", "last used", "revoked")
+    for row in rows:
+        table.add_row(row["prefix"], row["name"], row["username"], _when(row["created_at"]),
+                      _when(row["last_used_at"]), _when(row["revoked_at"]))
+    print_table(table)
+
+
 @tokens_app.command("create")
 def create_token(
     ctx: typer.Context, username: str, name: str = typer.Option("", help="What it is for."),

@@ -338,22 +338,37 @@ def search_devices(conn: Connection, principal: Principal, search: str = "", *,
         if eui:
             matches.append(d.dev_eui.contains(eui, autoescape=True))
         conditions.append(or_(*matches))
-    joined = (ingest_devices.join(things, things.c.id == d.thing_id)
-              .outerjoin(ingest_device_health, h.dev_eui == d.dev_eui))
-    total = int(conn.execute(select(func.count()).select_from(joined).where(*conditions))
-                .scalar_one())
-    number = min(page, max(1, -(-total // per_page)))
+    registered = ingest_devices.join(things, things.c.id == d.thing_id)
     key = DEVICE_SORTS[sort]
     order: list[ColumnElement[Any]] = [key.desc() if descending else key.asc(),
                                        d.dev_eui.asc()]
+    with_health = registered.outerjoin(ingest_device_health, h.dev_eui == d.dev_eui)
     if sort == "last_seen":  # never heard from: last, whichever the direction
         order.insert(0, key.is_(None))
+    chosen = (select(d.id).select_from(with_health if sort == "last_seen" else registered)
+              .where(*conditions).order_by(*order))
+    if text:
+        # A search reads every row once (a substring has no index): all matching ids in
+        # order, counted and cut here, rather than a second scan for the count.
+        matching = conn.execute(chosen).scalars().all()
+        total = len(matching)
+        number = min(page, max(1, -(-total // per_page)))
+        ids = matching[(number - 1) * per_page:number * per_page]
+    else:
+        # Counted without the health table (one row per device either way): joining it costs
+        # 20 times the count itself with 10,000 devices on SQLite.
+        total = int(conn.execute(select(func.count()).select_from(registered)
+                                 .where(*conditions)).scalar_one())
+        number = min(page, max(1, -(-total // per_page)))
+        ids = conn.execute(chosen.limit(per_page).offset((number - 1) * per_page)
+                           ).scalars().all()
+    # The page's columns for its ids only: the health table is joined for 50 rows, not for
+    # every device looked at.
     query = (
         select(d.dev_eui, d.name, d.profile_id, d.thing_id, d.organisation_id,
                things.c.name.label("asset_name"), h.last_seen, h.battery_percent,
                h.battery_voltage, h.rssi, h.snr)
-        .select_from(joined).where(*conditions).order_by(*order)
-        .limit(per_page).offset((number - 1) * per_page)
+        .select_from(with_health).where(d.id.in_(list(ids) or [-1])).order_by(*order)
     )
     rows = [dict(r._mapping) for r in conn.execute(query)]
     return DevicePage(rows, number, total, per_page)

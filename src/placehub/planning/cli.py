@@ -155,7 +155,7 @@ def parking_command(
     ctx: typer.Context,
     days: int = typer.Option(7, help="Days of sensor history to profile."),
     price: float = typer.Option(1.20, help="Current price per hour (£) in every zone."),
-    tariff_file: Path | None = typer.Option(
+    board_csv: Path | None = typer.Option(
         None, "--tariffs", help="The council's tariff board as CSV (zone,days,from,to,price; "
         "e.g. 'Oakham,Mon-Sat,08:00,18:00,1.20'); zones it names take their prices from it."),
     target: float = typer.Option(0.85, help="Target occupancy (0-1); Shoup's 85% rule."),
@@ -171,7 +171,7 @@ def parking_command(
         model = parking.TariffModel(target_occupancy=target, elasticity=elasticity)
     except ValueError as error:
         fail(str(error))
-    board = _read_board(tariff_file) if tariff_file else []
+    board = _read_board(board_csv) if board_csv else []
     now = datetime.now(UTC)
     started = time.perf_counter()
     with open_database(settings) as database, _working("car park occupancy", as_json):

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from placehub.access import audit, service
 from placehub.access.service import Principal
-from placehub.access.tables import ROLES, organisations
+from placehub.access.tables import ROLES, organisations, users
 from placehub.alerts import notify, store
 from placehub.alerts.rules import KINDS, SEVERITY_ORDER
 from placehub.assets.types import ASSET_TYPES
@@ -84,7 +84,16 @@ def _trail(conn: Connection, principal: Principal, organisation: int,
     """The newest audit entries of this page's kind of thing, about this organisation."""
     query = audit.AuditQuery(entities=TRAILS[section], about_organisation=organisation,
                              limit=TRAIL_LENGTH)
-    return [dict(entry) for entry in audit.list_entries(conn, query, principal)]
+    entries = [dict(entry) for entry in audit.list_entries(conn, query, principal)]
+    # Role and account changes name the user by id: show the username, as "create" does.
+    ids = {int(e["entity_id"]) for e in entries
+           if e["entity"] == "User" and str(e["entity_id"] or "").isdigit()}
+    names = {int(r.id): str(r.username) for r in conn.execute(
+        select(users.c.id, users.c.username).where(users.c.id.in_(sorted(ids) or [-1])))}
+    for entry in entries:
+        if entry["entity"] == "User" and str(entry["entity_id"] or "").isdigit():
+            entry["entity_id"] = names.get(int(entry["entity_id"]), entry["entity_id"])
+    return entries
 
 
 def _flash(request: Request, text: str) -> None:
@@ -98,8 +107,10 @@ def _page(request: Request, conn: Connection, principal: Principal, org: dict[st
     """Render one admin page with its organisation, trail, errors and any flash message."""
     flash_text = request.session.pop("admin_flash", None)
     title = next(t for s, t, _ in SECTIONS if s == section)
+    # Every title ends with the council's name; an organisation of another name is said too.
+    of = "" if org["name"] == request.app.state.settings.council_name else f" – {org['name']}"
     return render(request, template, status_code=status_code, headers=headers,
-                  title=("Error: " if errors else "") + f"{title} – {org['name']}",
+                  title=("Error: " if errors else "") + f"{title} – Admin{of}",
                   heading=title, org=org, section=section, sections=SECTIONS,
                   trail=_trail(conn, principal, org["id"], section), errors=errors or {},
                   flash={"success": True, "text": flash_text} if flash_text else None,
@@ -438,16 +449,21 @@ def _reload_rules(request: Request) -> None:
         alert_service.engine.reload()
 
 
-def _org_things(conn: Connection, org: dict[str, Any]) -> dict[int, str]:
+def _overridden_things(conn: Connection, org: dict[str, Any],
+                       rules: list[store.Rule]) -> dict[int, str]:
+    """Names of the organisation's assets that override a rule, by id."""
+    ids = sorted({r.thing_id for r in rules if r.thing_id is not None})
     return {int(r.id): str(r.name) for r in conn.execute(
-        select(things.c.id, things.c.name).where(things.c.organisation_id == org["id"]))}
+        select(things.c.id, things.c.name).where(things.c.organisation_id == org["id"],
+                                                 things.c.id.in_(ids or [-1])))}
 
 
 def _rule_of(conn: Connection, org: dict[str, Any], rule_id: int) -> store.Rule:
     """A rule this organisation's admins manage: one per asset type, or an override on one of
     its own assets (404 for another organisation's)."""
     rule = store.get_rule(conn, rule_id)
-    if rule.thing_id is not None and rule.thing_id not in _org_things(conn, org):
+    if rule.thing_id is not None and conn.execute(select(things.c.organisation_id).where(
+            things.c.id == rule.thing_id)).scalar() != org["id"]:
         raise NotFound(f"no alert rule {rule_id} of {org['name']}")
     return rule
 
@@ -459,8 +475,8 @@ def rules_page(request: Request, slug: str, principal: Principal = Depends(offic
     with request.app.state.database.begin() as conn:
         org = _organisation(conn, slug, principal)
         store.ensure_default_rules(conn, _now())
-        own = _org_things(conn, org)
         rules = store.load_rules(conn)
+        own = _overridden_things(conn, org, rules)
         return _page(request, conn, principal, org, "alert-rules", "admin/rules.html",
                      type_rules=[r for r in rules if r.thing_id is None],
                      overrides=[r for r in rules if r.thing_id in own], thing_names=own,
