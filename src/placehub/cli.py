@@ -187,6 +187,7 @@ def run_server(settings: Settings) -> None:
     While no administrator exists, a one-time link to create the first one is printed.
     """
     from placehub.access import first_run
+    from placehub.care import schedule as care_schedule
     from placehub.governance import schedule as retention_schedule
     from placehub.web.app import create_app
 
@@ -198,6 +199,7 @@ def run_server(settings: Settings) -> None:
     migrate_schema(settings.database_url)
     application = create_app(settings)
     retention_schedule.attach(application)
+    care_schedule.attach(application)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise rescan it every few requests (about 10% of a 1,000-row
     # CreateObservations request).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -16,6 +17,7 @@ from placehub.care import service
 from placehub.care.checks import check_home
 from placehub.care.demo import write_events
 from placehub.care.routine import HomeEvents
+from placehub.care.schedule import CareSchedule
 from placehub.care.simulate import simulate
 from placehub.db import Database
 from placehub.errors import Forbidden
@@ -115,3 +117,22 @@ def test_carers_are_audited_and_break_glass_is_for_council_admins(
         actions = [r.action for r in conn.execute(select(audit_log.c.action).where(
             audit_log.c.organisation_id == resident.organisation_id).order_by(audit_log.c.id))]
     assert "add_carer" in actions and actions[-1] == "remove_carer"
+
+
+def test_the_serve_schedule_checks_every_home(database: Database, home: dict) -> None:
+    """The background check (as ``serve`` runs it) opens the no-movement alert by itself."""
+    month = simulate((NOW - timedelta(days=15)).date(), days=15, seed=5, plant=False)
+    with database.begin() as conn:
+        write_events(conn, home["resident"], month.events)
+    schedule = CareSchedule(database, clock=lambda: NOW, every_seconds=3600)
+    schedule.start()
+    try:
+        deadline = time.monotonic() + 20
+        found = []
+        while not found and time.monotonic() < deadline:
+            with database.connect() as conn:
+                found = conn.execute(select(alerts.c.rule_key)).scalars().all()
+            time.sleep(0.1)
+    finally:
+        schedule.stop()
+    assert found == ["care_no_movement"]

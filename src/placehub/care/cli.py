@@ -14,7 +14,8 @@ import typer
 from rich.table import Table
 
 from placehub.access import service as access
-from placehub.care import checks, service
+from placehub.care import service
+from placehub.care.schedule import check_all
 from placehub.console import console, fail, open_database, print_json, print_table, settings_of
 from placehub.errors import PlacehubError
 
@@ -166,10 +167,11 @@ def break_glass(ctx: typer.Context, reference: str,
 def check(ctx: typer.Context,
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Look at every home now: open change-in-routine alerts, resolve those that ended."""
-    def run(conn: Any) -> list[checks.CheckResult]:
-        return [checks.check_home(conn, r, _now())
-                for r in service.residents_for(conn, service.INSTALLATION)]
-    results = _write(ctx, run)
+    with open_database(settings_of(ctx)) as database:
+        try:
+            results = check_all(database, _now())
+        except PlacehubError as error:
+            fail(error.message)
     if as_json:
         print_json([{"reference": r.reference, "findings": [f.key for f in r.findings],
                      "opened": r.opened, "resolved": r.resolved, "skipped": r.skipped}
