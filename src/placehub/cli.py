@@ -187,6 +187,7 @@ def run_server(settings: Settings) -> None:
     While no administrator exists, a one-time link to create the first one is printed.
     """
     from placehub.access import first_run
+    from placehub.care import schedule as care_schedule
     from placehub.governance import schedule as retention_schedule
     from placehub.web.app import create_app
 
@@ -198,6 +199,7 @@ def run_server(settings: Settings) -> None:
     migrate_schema(settings.database_url)
     application = create_app(settings)
     retention_schedule.attach(application)
+    care_schedule.attach(application)
     # The street map's features (from its cache file, or a couple of seconds reading the OSM
     # extract the first time), so the first map a visitor opens does not wait for them.
     from placehub.places.basemap import basemap_of
@@ -229,6 +231,7 @@ from placehub.access import cli as access_cli  # noqa: E402
 from placehub.alerts import cli as alerts_cli  # noqa: E402
 from placehub.area import cli as area_cli  # noqa: E402
 from placehub.assets import cli as assets_cli  # noqa: E402
+from placehub.care import cli as care_cli  # noqa: E402
 from placehub.demo import cli as demo_cli  # noqa: E402
 from placehub.governance import cli as governance_cli  # noqa: E402
 from placehub.ingest import cli as ingest_cli  # noqa: E402
@@ -242,7 +245,8 @@ from placehub.sta import cli as sta_cli  # noqa: E402
 for _register in (access_cli.register, ingest_cli.register, places_cli.register,
                   area_cli.register, assets_cli.register, rounds_cli.register, alerts_cli.register,
                   insight_cli.register, demo_cli.register, sta_cli.register,
-                  planning_cli.register, reports_cli.register, governance_cli.register):
+                  planning_cli.register, reports_cli.register, governance_cli.register,
+                  care_cli.register):
     _register(app)
 
 

@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from placehub.care import service, status
+from placehub.care.tables import care_residents
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.build import build_demo, demo_summary, registered_demo_keys, sample_district
@@ -54,15 +56,33 @@ def test_small_demo_build(database: Database, small_demo: Settings) -> None:
     assert _count(database, observations) > 2 * 8 * PER_TYPE * 2
 
 
+def test_the_demo_has_three_homes_with_consent_and_carers(database: Database,
+                                                         small_demo: Settings) -> None:
+    """Three simulated residents, each with a current consent, named carers, three home
+    sensors with eight days of events, and the routine learned."""
+    with database.connect() as conn:
+        residents = service.residents_for(conn, service.INSTALLATION)
+        assert [r.reference for r in residents] == ["HS-1001", "HS-1002", "HS-1003"]
+        for resident in residents:
+            assert service.current_consent(conn, resident) is not None
+            assert service.carers(conn, resident)
+            assert len(service.home_things(conn, resident)) == 3
+            home = status.home_status(conn, resident, datetime.now(UTC))
+            assert home["routine"]["first_movement_median"], resident.reference
+
+
 def test_every_demo_asset_is_in_one_ward_and_one_lsoa(database: Database,
                                                       small_demo: Settings) -> None:
-    """Each demo Thing is assigned to exactly one ward and exactly one LSOA."""
+    """Each demo Thing but the home sensors is assigned to exactly one ward and exactly one
+    LSOA; the home sensors of the care circles are in none (no place figure carries them)."""
+    homes = select(care_residents.c.organisation_id)
     with database.connect() as conn:
         rows = conn.execute(
             select(things.c.id, place_layers.c.name)
             .join(thing_places, thing_places.c.thing_id == things.c.id)
             .join(place_layers, place_layers.c.id == thing_places.c.layer_id)).all()
-        thing_count = conn.execute(select(func.count()).select_from(things)).scalar_one()
+        thing_count = conn.execute(select(func.count()).select_from(things).where(
+            things.c.organisation_id.not_in(homes))).scalar_one()
     per_thing: dict[int, list[str]] = {}
     for thing_id, layer in rows:
         per_thing.setdefault(thing_id, []).append(layer)

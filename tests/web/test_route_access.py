@@ -242,6 +242,13 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/data-protection"): Case("/data-protection", OPEN),
     ("GET", "/read-audit"): Case("/read-audit?thing={thing}", PAGE),
     ("GET", "/dpia"): Case("/dpia", PAGE),
+    # --- home sensors: the carers' view and break-glass (nobody here is a carer) ---
+    ("GET", "/api/care/residents"): Case("/api/care/residents", API),
+    ("GET", "/api/care/residents/{reference}"): Case("/api/care/residents/HS-9001", API),
+    ("POST", "/api/care/residents/{reference}/break-glass"): Case(
+        "/api/care/residents/HS-9001/break-glass", API, json={"reason": "checking on her now"}),
+    ("GET", "/care"): Case("/care", PAGE),
+    ("GET", "/care/{reference}"): Case("/care/HS-9001?events=true", PAGE),
     # --- pages ---
     ("GET", "/"): Case("/", PUBLIC),
     ("GET", "/public/map"): Case("/public/map", PUBLIC),
@@ -489,6 +496,12 @@ def world(app: FastAPI, client: TestClient, database: Database) -> World:
         revoked = service.create_token(conn, service.user_id(conn, "officer"), "old laptop")
         service.revoke_token(conn, revoked[:10])
         owner_token = service.create_token(conn, service.user_id(conn, "officer"), "tests")
+        # A resident's home: only its named carers (none here) read it, the owner included.
+        from placehub.care import service as care
+
+        home = care.create_resident(conn, "HS-9001", f"Ann {SECRET_NAME} Smith", council)
+        care.add_home_sensor(conn, home, "motion", "A84041CA00990001", latitude=52.6,
+                             longitude=-0.7)
     ids = _restricted_bins(database, council)
     world = World()
     world.ids.update(council=council, thing=ids["full"], datastream=ids["full_datastream"],

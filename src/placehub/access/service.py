@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
 from placehub.access import audit
 from placehub.access.tables import (
@@ -216,7 +216,7 @@ def grant_role(
         conn.execute(
             update(memberships)
             .where(memberships.c.user_id == user, memberships.c.organisation_id == organisation)
-            .values(role=role)
+            .values(role=role, expires_at=None)
         )
     else:
         conn.execute(
@@ -227,11 +227,16 @@ def grant_role(
                  organisation_id=organisation, subject_user_id=user)
 
 
+def current_membership(at: datetime | None = None) -> ColumnElement[bool]:
+    """SQL true for memberships that have not expired (time-limited ones end at expires_at)."""
+    return or_(memberships.c.expires_at.is_(None), memberships.c.expires_at > (at or now()))
+
+
 def roles_of(conn: Connection, user: int) -> dict[int, str]:
-    """``user``'s role in each organisation it belongs to, by organisation id."""
+    """``user``'s current role in each organisation it belongs to, by organisation id."""
     return {int(m.organisation_id): str(m.role) for m in conn.execute(
         select(memberships.c.organisation_id, memberships.c.role)
-        .where(memberships.c.user_id == user))}
+        .where(memberships.c.user_id == user, current_membership()))}
 
 
 def manages_account(principal: Principal, roles: dict[int, str]) -> bool:
@@ -329,7 +334,8 @@ def principal_for_user(conn: Connection, user: int) -> Principal:
         raise Unauthorized("this account is not active: ask an administrator")
     roles = {
         int(m.organisation_id): str(m.role)
-        for m in conn.execute(select(memberships).where(memberships.c.user_id == user))
+        for m in conn.execute(select(memberships).where(memberships.c.user_id == user,
+                                                        current_membership()))
     }
     partner_of = frozenset(
         int(p.organisation_id)

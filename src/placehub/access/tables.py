@@ -54,6 +54,9 @@ memberships = Table(
     Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"),
            primary_key=True),
     Column("role", String(20), nullable=False),
+    # Set for time-limited access (break-glass to a resident's home data): the role counts
+    # until then only, checked whenever a principal is built.
+    Column("expires_at", UTCDateTime, nullable=True),
     CheckConstraint("role IN ('admin', 'editor', 'viewer')", name="role"),
 )
 

@@ -565,11 +565,21 @@ class ResidentReport(RuleKind):
     default_quantities = ()
 
 
+class CareRoutine(RuleKind):
+    """Alerts on a change in a resident's routine (placehub.care), judged by the routine
+    detectors over the home's recent events rather than one Observation at a time: it watches
+    no Datastream, ``placehub care check`` (and ``serve``) opens and resolves them."""
+
+    name = "care_routine"
+    scope = "thing"
+    default_quantities = ()
+
+
 KINDS: dict[str, RuleKind] = {
     kind.name: kind for kind in (
         Threshold(), RateOfChange(), BatteryLow(), Tilt(), NoData(), FrameLoss(),
         LocationChanged(), AirHourlyMean(), AirHoursAboveLimit(), ForecastLevel(),
-        ResidentReport(),
+        ResidentReport(), CareRoutine(),
     )
 }
 

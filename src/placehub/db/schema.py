@@ -3,6 +3,7 @@
 from placehub.access import tables as access_tables  # noqa: F401
 from placehub.alerts import tables as alerts_tables  # noqa: F401
 from placehub.assets import tables as assets_tables  # noqa: F401
+from placehub.care import tables as care_tables  # noqa: F401
 from placehub.db.metadata import metadata
 from placehub.governance import tables as governance_tables  # noqa: F401
 from placehub.ingest import tables as ingest_tables  # noqa: F401

@@ -18,11 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from placehub.access.service import Principal, ensure_organisation
+from placehub.access.service import Principal, ensure_organisation, organisation_id
 from placehub.access.tables import organisations
 from placehub.area import AreaFiles, area_files
 from placehub.area.fetch import default_council_name
 from placehub.area.load import layer_title
+from placehub.care.checks import check_home
+from placehub.care.demo import add_demo_homes
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.demo.district import AssetSpec, District, Site, generate_district
@@ -285,6 +287,18 @@ def build_demo(database: Database, settings: Settings, seed: int = DEMO_SEED,
     report.registered += bays
     report.observations += reports
     report.seconds["parking"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    # Three simulated homes (independent living), each its own care circle; a quick build
+    # gets the 8 days the routine needs to be learned, a full one four weeks.
+    if district.assets:
+        with database.begin() as conn:
+            council = organisation_id(conn, area.organisation)
+            anchor = district.assets[0]
+            for resident in add_demo_homes(conn, council, anchor.lon, anchor.lat, now,
+                                           days=28 if history_days >= 14 else 8):
+                check_home(conn, resident, now)
+    report.seconds["care homes"] = time.perf_counter() - clock
     return report
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, selec
 
 from placehub.access.requests import ANONYMOUS_WRITER
 from placehub.access.tables import organisations
+from placehub.care import collection
 from placehub.db import Database
 from placehub.db.outage import database_unavailable
 from placehub.ingest.codecs import Decoded, DecodeError, Measurement
@@ -364,6 +365,10 @@ def process_entries(
     """Decode journal rows and write their Observations, all in the caller's transaction."""
     result = ProcessResult()
     devices = _devices(conn, {e.dev_eui for e in entries})
+    # Home sensors whose resident has withdrawn consent (or never gave it): nothing collected.
+    no_consent = collection.stopped(
+        conn, {d.organisation_id for d in devices.values() if d.organisation_id is not None})
+    forget: list[int] = []
     health = HealthBook(conn, {e.dev_eui for e in entries})
     profiles: dict[str, DeviceProfile] = {}
     statuses: list[dict[str, Any]] = []
@@ -404,6 +409,10 @@ def process_entries(
         refused = refusal(entry, device) if device is not None else None
         if refused:
             finish(entry, "dead_letter", refused)
+            continue
+        if device is not None and device.organisation_id in no_consent:
+            finish(entry, "dead_letter", no_consent[device.organisation_id])
+            forget.append(entry.id)
             continue
         if entry.event != "up":
             health.event(entry)
@@ -512,6 +521,9 @@ def process_entries(
             ),
             statuses,
         )
+    if forget:  # the payload is not kept: the dead letter only says it came and why not
+        conn.execute(update(ingest_journal).where(ingest_journal.c.id.in_(forget)).values(
+            payload_hex=None, decoded_object=None, body={}, position=None, rx_metadata=None))
     health.save()
     return result
 

@@ -14,6 +14,7 @@ from placehub import __version__
 from placehub.access import api as access_api
 from placehub.alerts import api as alerts_api
 from placehub.assets import api as assets_api
+from placehub.care import api as care_api
 from placehub.config import Settings, load_settings
 from placehub.db import Database
 from placehub.db.outage import OutageLog, database_unavailable
@@ -39,7 +40,8 @@ RETRY_AFTER_SECONDS = 5
 ROUTE_REGISTRARS = [access_api.register, sta_api.register, ingest_api.register,
                     places_api.register, assets_api.register, rounds_api.register,
                     alerts_api.register, insight_api.register, planning_api.register,
-                    reports_api.register, governance_api.register, pages.register]
+                    reports_api.register, governance_api.register, care_api.register,
+                      pages.register]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

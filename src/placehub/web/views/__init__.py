@@ -6,6 +6,7 @@ from placehub.web.views import (
     alerts,
     assets,
     auth,
+    care,
     devices,
     info,
     jobs,
@@ -23,5 +24,6 @@ from placehub.web.views import (
 ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
-    setup.router, admin.router, residents.router, responsible.router, tiles.router,
+    setup.router, admin.router, residents.router, responsible.router, care.router,
+    tiles.router,
 ]

@@ -1,0 +1,1 @@
+"""Home sensors for independent living: residents, consent, carers, routines and alerts."""

@@ -1,0 +1,44 @@
+"""`placehub care`: a resident, consent, carers, break-glass and checks from the command line
+on a migrated SQLite database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from placehub.cli import app
+
+runner = CliRunner()
+
+
+def test_care_commands_from_residents_to_withdrawal(tmp_path: Path) -> None:
+    """The commands add a resident with consent and a carer, refuse break-glass without a
+    reason, check the home and record the withdrawal of consent."""
+    base = ["--database-url", f"sqlite:///{tmp_path / 'care.sqlite3'}"]
+
+    def run(*words: str) -> str:
+        result = runner.invoke(app, [*base, *words])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("db", "upgrade")
+    run("orgs", "add", "rutland", "Rutland County Council")
+    run("users", "add", "duty-admin", "--org", "rutland", "--role", "admin", "--no-password")
+    run("care", "residents", "--add", "HS-4001", "--name", "Edith Crane", "--council", "rutland")
+    run("users", "add", "carer-jo", "--org", "care-hs-4001", "--no-password")
+    run("care", "consent", "HS-4001", "--given-by", "Edith Crane", "--purpose", "routine_alerts")
+    run("care", "carers", "HS-4001", "--add", "carer-jo")
+    listed = json.loads(run("care", "residents", "--json"))
+    assert listed == [{"reference": "HS-4001", "display_name": "Edith Crane",
+                       "collecting": True, "carers": ["carer-jo"], "sensors": 0}]
+    refused = runner.invoke(app, [*base, "care", "break-glass", "HS-4001", "--user",
+                                  "duty-admin", "--reason", "why"])
+    assert refused.exit_code == 1 and "needs a reason" in refused.output
+    assert "until" in run("care", "break-glass", "HS-4001", "--user", "duty-admin",
+                          "--reason", "Carer reports a fall, no answer")
+    assert "Carer reports a fall" in run("care", "break-glass", "HS-4001")
+    assert json.loads(run("care", "check", "--json"))[0]["findings"] == []
+    run("care", "consent", "HS-4001", "--withdraw", "--note", "moved away")
+    assert json.loads(run("care", "check", "--json"))[0]["skipped"] == "no current consent"
