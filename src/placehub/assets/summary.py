@@ -157,16 +157,21 @@ def list_assets(
         )
     if not assets:
         return []
-    ids = list(assets)
-    for chunk in _chunks(ids):
+    # Some assets: their rows, a chunk of ids at a time. Every asset (the snapshot of a city's
+    # 100,000): one query per table, its Things picked by the same visibility rule.
+    scopes: list[Any] = (_chunks(list(assets)) if thing_ids is not None
+                         else [select(things.c.id).where(visible)])
+    for scope in scopes:
         for thing_id, latest in conn.execute(
             select(rounds_service_events.c.thing_id, func.max(rounds_service_events.c.time))
-            .where(rounds_service_events.c.thing_id.in_(chunk))
+            .where(rounds_service_events.c.thing_id.in_(scope))
             .group_by(rounds_service_events.c.thing_id)
         ):
-            assets[thing_id].last_service = latest
-        for thing_id, (lon, lat) in thing_positions(conn, chunk).items():
-            assets[thing_id].lon, assets[thing_id].lat = lon, lat
+            if thing_id in assets:
+                assets[thing_id].last_service = latest
+        for thing_id, (lon, lat) in thing_positions(conn, scope).items():
+            if thing_id in assets:
+                assets[thing_id].lon, assets[thing_id].lat = lon, lat
         stream_rows = conn.execute(
             select(
                 datastreams.c.id, datastreams.c.thing_id, datastreams.c.name,
@@ -177,11 +182,13 @@ def list_assets(
                 observations.c.result_json,
             )
             .outerjoin(observations, observations.c.id == datastreams.c.latest_observation_id)
-            .where(datastreams.c.thing_id.in_(chunk))
+            .where(datastreams.c.thing_id.in_(scope))
         )
         for row in stream_rows:
-            reading = _reading(row)
-            assets[row.thing_id].readings[reading.quantity] = reading
+            found = assets.get(row.thing_id)
+            if found is not None:
+                reading = _reading(row)
+                found.readings[reading.quantity] = reading
     result = []
     for asset in assets.values():
         classify(asset, now)

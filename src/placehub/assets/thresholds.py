@@ -123,15 +123,35 @@ class ThresholdBook:
     """Every organisation's overrides, read once, to resolve many assets' thresholds."""
 
     by_organisation: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+    # Resolved thresholds by (type, organisation, the asset's own values): most assets share
+    # them, and a city's 100,000 would otherwise resolve the same few 100,000 times. Thresholds
+    # are frozen, so sharing one is safe; the book is not changed once loaded.
+    _resolved: dict[Any, Thresholds] = field(default_factory=dict, repr=False, compare=False)
 
     def for_asset(self, asset_type: str, organisation_id: int | None,
                   properties: Mapping[str, Any]) -> Thresholds:
         """The thresholds of one asset: type default, then organisation, then the asset's own."""
+        own = asset_values(properties)
+        try:
+            # With each value's type: 1 and True are equal keys, but only 1 is a threshold.
+            key: Any = (asset_type, organisation_id,
+                        frozenset((name, type(value), value) for name, value in own.items()))
+            found = self._resolved.get(key)
+        except TypeError:  # an unhashable value (a list): resolve it each time
+            key = found = None
+        if found is None:
+            found = self._resolve(asset_type, organisation_id, own)
+            if key is not None:
+                self._resolved[key] = found
+        return found
+
+    def _resolve(self, asset_type: str, organisation_id: int | None,
+                 own: Mapping[str, Any]) -> Thresholds:
         resolved = type_defaults(asset_type)
         if organisation_id is not None:
             resolved = _with(resolved, self.by_organisation.get((organisation_id, asset_type), {}),
                              "organisation")
-        return _with(resolved, asset_values(properties), "asset")
+        return _with(resolved, own, "asset")
 
 
 def load_book(conn: Connection) -> ThresholdBook:

@@ -9,6 +9,7 @@ database's event bus when Things or Locations change.
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from shapely import STRtree, points
 from shapely.geometry import shape
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Select, delete, insert, select
 
 from placehub.db import Database
 from placehub.places.tables import (
@@ -77,6 +78,9 @@ def representative_lonlat(geojson: Any) -> tuple[float, float] | None:
     """The point that stands for a Location: itself for a Point, a point inside for areas."""
     if isinstance(geojson, dict) and geojson.get("type") == "Feature":
         geojson = geojson.get("geometry")
+    point = _plain_point(geojson)
+    if point is not None:
+        return point
     try:
         geometry = shape(geojson)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
@@ -87,13 +91,32 @@ def representative_lonlat(geojson: Any) -> tuple[float, float] | None:
     return (point.x, point.y)
 
 
-def thing_positions(conn: Connection, thing_ids: Iterable[int] | None = None
+def _plain_point(geojson: Any) -> tuple[float, float] | None:
+    """A GeoJSON Point's finite (lon, lat) read directly (most Locations are such points, and
+    Shapely costs tens of microseconds each); None for anything else."""
+    if not isinstance(geojson, dict) or geojson.get("type") != "Point":
+        return None
+    coordinates = geojson.get("coordinates")
+    if not isinstance(coordinates, list | tuple) or len(coordinates) < 2:
+        return None
+    lon, lat = coordinates[0], coordinates[1]
+    if (type(lon) not in (int, float) or type(lat) not in (int, float)
+            or not math.isfinite(lon) or not math.isfinite(lat)):
+        return None
+    return (float(lon), float(lat))
+
+
+def thing_positions(conn: Connection, thing_ids: Iterable[int] | Select[Any] | None = None
                     ) -> dict[int, tuple[float, float]]:
-    """Each Thing's position: its Location (the newest one when it has several)."""
+    """Each Thing's position: its Location (the newest one when it has several).
+
+    ``thing_ids``: some Things (ids, or a query selecting them), or None for all."""
     query = (select(thing_locations.c.thing_id, locations.c.location)
              .join(locations, locations.c.id == thing_locations.c.location_id)
              .order_by(thing_locations.c.thing_id, locations.c.id))
-    if thing_ids is not None:
+    if isinstance(thing_ids, Select):
+        query = query.where(thing_locations.c.thing_id.in_(thing_ids))
+    elif thing_ids is not None:
         query = query.where(thing_locations.c.thing_id.in_(list(thing_ids)))
     found: dict[int, tuple[float, float]] = {}
     for row in conn.execute(query):

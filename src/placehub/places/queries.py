@@ -6,7 +6,8 @@ anonymous caller sees the public picture and a council officer sees their organi
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from placehub.access.visibility import visible_clause
 from placehub.errors import NotFound
 from placehub.places.layers import layer_id_of
 from placehub.places.tables import place_layers, places, property_point_places, thing_places
+from placehub.sta.sql_functions import json_value
 from placehub.sta.tables import datastreams, observations, things
 
 UNKNOWN_ASSET_TYPE = "other"
@@ -43,8 +45,10 @@ def _asset_type(properties: Any) -> str:
 
 
 def _summaries(conn: Connection, layer_id: int, principal: Principal,
-               place_ids: list[int] | None) -> dict[int, dict[str, Any]]:
-    """Per place: property count, visible assets by type, and their latest status."""
+               place_ids: list[int] | None, with_status: bool = True, counted: bool = False
+               ) -> dict[int, dict[str, Any]]:
+    """Per place: property count, visible assets by type (unless ``counted`` already), and
+    (``with_status``) their latest status."""
     visible = visible_clause(principal, things.c.organisation_id, things.c.visibility)
     summary: dict[int, dict[str, Any]] = defaultdict(lambda: {
         "property_count": 0, "assets": {}, "status": {}})
@@ -57,15 +61,11 @@ def _summaries(conn: Connection, layer_id: int, principal: Principal,
     for place_id, count in conn.execute(points):
         summary[place_id]["property_count"] = count
 
-    assets = (select(thing_places.c.place_id, things.c.properties)
-              .join(things, things.c.id == thing_places.c.thing_id)
-              .where(thing_places.c.layer_id == layer_id, visible))
-    if place_ids is not None:
-        assets = assets.where(thing_places.c.place_id.in_(place_ids))
-    for row in conn.execute(assets):
-        kinds = summary[row.place_id]["assets"]
-        kind = _asset_type(row.properties)
-        kinds[kind] = kinds.get(kind, 0) + 1
+    if not counted:
+        for place_id, kinds in _asset_counts(conn, layer_id, visible, place_ids).items():
+            summary[place_id]["assets"] = kinds
+    if not with_status:
+        return summary
 
     latest = (
         select(thing_places.c.place_id, things.c.properties.label("thing_properties"),
@@ -81,7 +81,7 @@ def _summaries(conn: Connection, layer_id: int, principal: Principal,
         latest = latest.where(thing_places.c.place_id.in_(place_ids))
     values: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
     units: dict[tuple[int, str, str], str] = {}
-    for row in conn.execute(latest):  # type: ignore[assignment]
+    for row in conn.execute(latest):
         ds_props = row.datastream_properties if isinstance(row.datastream_properties, dict) else {}
         quantity = str(ds_props.get("quantity") or row.name)
         key = (row.place_id, _asset_type(row.thing_properties), quantity)
@@ -102,21 +102,79 @@ def _summaries(conn: Connection, layer_id: int, principal: Principal,
     return summary
 
 
+def _asset_counts(conn: Connection, layer_id: int, visible: Any, place_ids: list[int] | None
+                  ) -> dict[int, dict[str, int]]:
+    """Visible assets per place by type (types in name order), counted in the database: a
+    city's 100,000 assets are not read one by one. Things whose ``asset_type`` is not a JSON
+    string (none, or a number) are few and read to apply ``_asset_type`` to each."""
+    kind = json_value(things.c.properties, ("asset_type",), "string")
+    scope = [thing_places.c.layer_id == layer_id, visible]
+    if place_ids is not None:
+        scope.append(thing_places.c.place_id.in_(place_ids))
+    joined = thing_places.join(things, things.c.id == thing_places.c.thing_id)
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    untyped = False
+    for place_id, found, count in conn.execute(
+            select(thing_places.c.place_id, kind, func.count()).select_from(joined)
+            .where(*scope).group_by(thing_places.c.place_id, kind)):
+        if found is None:
+            untyped = True
+        else:
+            counts[place_id][_asset_type({"asset_type": found})] += count
+    if untyped:
+        for row in conn.execute(select(thing_places.c.place_id, things.c.properties)
+                                .select_from(joined).where(*scope, kind.is_(None))):
+            counts[row.place_id][_asset_type(row.properties)] += 1
+    return {place_id: dict(sorted(kinds.items())) for place_id, kinds in counts.items()}
+
+
+def count_by_place(things_in: Iterable[tuple[int, Any]], place_of: Mapping[int, int]
+                   ) -> dict[int, dict[str, int]]:
+    """Assets per place by type (types in name order) from (thing id, Thing properties) pairs
+    and where each Thing lies (``thing_place_map``), as ``layer_places`` counts them in SQL."""
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    for thing_id, properties in things_in:
+        place_id = place_of.get(thing_id)
+        if place_id is not None:
+            counts[place_id][_asset_type(properties)] += 1
+    return {place_id: dict(sorted(kinds.items())) for place_id, kinds in counts.items()}
+
+
+def layer_version(conn: Connection, layer: str) -> tuple[int, datetime]:
+    """(id, loaded_at) of a layer: changes when its boundaries are loaded again (NotFound when
+    it is not loaded)."""
+    row = _layer_row(conn, layer)
+    return int(row.id), row.loaded_at
+
+
+def thing_place_map(conn: Connection, layer_id: int) -> dict[int, int]:
+    """Thing id -> the place it lies in, for one layer (every Thing, whoever may read it)."""
+    return dict(conn.execute(  # type: ignore[arg-type,unused-ignore]
+        select(thing_places.c.thing_id, thing_places.c.place_id)
+        .where(thing_places.c.layer_id == layer_id)).all())
+
+
 def _layer_row(conn: Connection, layer: str) -> Any:
     layer_id = layer_id_of(conn, layer)
     return conn.execute(select(place_layers).where(place_layers.c.id == layer_id)).one()
 
 
 def layer_places(conn: Connection, layer: str, principal: Principal,
-                 with_geometry: bool = False) -> dict[str, Any]:
-    """The places of a layer, each with assets by type, latest status and property count."""
+                 with_geometry: bool = False, with_status: bool = True,
+                 asset_counts: Mapping[int, dict[str, int]] | None = None) -> dict[str, Any]:
+    """The places of a layer, each with assets by type, latest status (empty without
+    ``with_status``) and property count. ``asset_counts`` (place id -> assets by type, from
+    ``count_by_place`` over what ``principal`` may read) saves counting them here."""
     layer_row = _layer_row(conn, layer)
     columns = [places.c.id, places.c.code, places.c.name]
     if with_geometry:
         columns.append(places.c.geometry)
     rows = conn.execute(select(*columns).where(places.c.layer_id == layer_row.id)
                         .order_by(places.c.code)).all()
-    summary = _summaries(conn, layer_row.id, principal, None)
+    summary = _summaries(conn, layer_row.id, principal, None, with_status,
+                         counted=asset_counts is not None)
+    for place_id, kinds in (asset_counts or {}).items():
+        summary[place_id]["assets"] = kinds
     result = []
     for row in rows:
         entry: dict[str, Any] = {"code": row.code, "name": row.name, **_summary_of(summary, row.id)}

@@ -11,6 +11,8 @@ each (organisation, visibility) group. It is
   reload those assets from the database (so a visibility change is seen by the very next page);
 - re-read in a background thread once it is older than ``web_asset_snapshot_seconds``, which
   picks up writes made by other processes and statuses that age (a sensor turning silent).
+
+The places page counts the assets in each ward from it too (``place_map``, ``per_place``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import Connection
 
 from placehub.access.service import Principal
 from placehub.access.visibility import can_read
@@ -35,6 +38,7 @@ from placehub.assets import summary
 from placehub.assets.summary import AssetSummary
 from placehub.db import Database
 from placehub.lifespan import while_serving
+from placehub.places.queries import count_by_place, layer_version, thing_place_map
 from placehub.web.listing import Column, sort_items
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,9 @@ class AssetView:
         self.members_version = members_version
         self.data_version = -1
         self._derived: dict[Any, Any] = {}
+        # Values that depend on which assets there are, not on their readings: kept until the
+        # members change (this view is then replaced).
+        self._lasting: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
     def _at(self, data_version: int) -> AssetView:
@@ -98,6 +105,15 @@ class AssetView:
         """The filtered assets sorted by a table column."""
         return self.cached(("sorted", sort, direction, asset_type, status), lambda: sort_items(
             self.filtered(asset_type, status), columns, sort, direction))
+
+    def per_place(self, key: Any, place_of: dict[int, int]) -> dict[int, dict[str, int]]:
+        """The assets per place by type (``places.queries.count_by_place``); ``key`` names
+        ``place_of`` (see ``AssetSnapshot.place_map``)."""
+        found = self._lasting.get(("places", key))
+        if found is None:
+            found = self._lasting[("places", key)] = count_by_place(
+                ((a.id, a.properties) for a in self.assets), place_of)
+        return found
 
     def types(self) -> list[str]:
         return self.cached("types", lambda: sorted({a.asset_type for a in self.assets}))
@@ -168,6 +184,8 @@ class AssetSnapshot:
         self.members_version = 0
         self.data_version = 0
         self._views: dict[frozenset[Group] | None, AssetView] = {}
+        # Layer name -> (layer id, loaded_at, members version) and thing id -> place id.
+        self._place_maps: dict[str, tuple[Any, dict[int, int]]] = {}
         self._subscribe()
 
     # -- the event bus --------------------------------------------------------------------
@@ -249,6 +267,17 @@ class AssetSnapshot:
                 found = self._views[readable] = AssetView(assets, f"{self.token}-{key}",
                                                           self.members_version)
             return found._at(self.data_version)
+
+    def place_map(self, conn: Connection, layer: str) -> tuple[Any, dict[int, int]]:
+        """Where each asset lies in a place layer (thing id -> place id) and a key naming this
+        version of it: read again when the layer's boundaries are loaded again or the assets
+        change (a moved Thing is placed again before its change reaches the snapshot). Raises
+        NotFound when the layer is not loaded."""
+        key = (*layer_version(conn, layer), self.members_version)
+        found = self._place_maps.get(layer)
+        if found is None or found[0] != key:
+            found = self._place_maps[layer] = (key, thing_place_map(conn, key[0]))
+        return found
 
     def _keep_current(self) -> None:
         if self._built_at is None:

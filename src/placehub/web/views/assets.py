@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,9 +75,7 @@ def layer_geojson(request: Request, layer: str, _: Principal = Depends(viewer)) 
             b'{"type":"FeatureCollection","features":[]}', mtime=0)
     else:
         with request.app.state.database.connect() as conn:
-            body = gzip.compress(json.dumps(maps.boundary_geojson(conn, layer),
-                                            separators=(",", ":")).encode(), compresslevel=5,
-                                 mtime=0)
+            body = maps.boundary_geojson_gzip(request.app, conn, layer)
     return maps.gzipped_json(request, body, f'W/"{layer}-{hashlib.sha1(body).hexdigest()[:16]}"')
 
 

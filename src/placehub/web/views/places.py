@@ -18,6 +18,7 @@ from placehub.insight.profiles import (
     inner_ranks,
 )
 from placehub.places.queries import layer_places, place_detail
+from placehub.web.asset_snapshot import snapshot_of
 from placehub.web.session import officer, public
 from placehub.web.templating import render
 
@@ -26,9 +27,16 @@ LAYER = "wards"
 
 
 def _list(request: Request, principal: Principal, base: str) -> Response:
+    snapshot = snapshot_of(request.app)
+    view = snapshot.view(principal)
     with request.app.state.database.connect() as conn:
         try:
-            layer: dict[str, Any] | None = layer_places(conn, LAYER, principal)
+            # Assets counted per ward from the asset snapshot (what the principal may read);
+            # the list shows counts only, so the latest readings per ward are left out.
+            key, place_of = snapshot.place_map(conn, LAYER)
+            layer: dict[str, Any] | None = layer_places(
+                conn, LAYER, principal, with_status=False,
+                asset_counts=view.per_place(key, place_of))
         except NotFound:
             layer = None  # no ward boundaries loaded yet: say so instead of a 404
     return render(request, "places.html", title="Wards", layer=layer, base=base)
