@@ -112,11 +112,15 @@ def _asset_counts(conn: Connection, layer_id: int, visible: Any, place_ids: list
     if place_ids is not None:
         scope.append(thing_places.c.place_id.in_(place_ids))
     joined = thing_places.join(things, things.c.id == thing_places.c.thing_id)
+    # Grouped outside: PostgreSQL does not see a CASE with its own parameters as the same
+    # expression in SELECT and GROUP BY.
+    typed = select(thing_places.c.place_id, kind.label("kind")).select_from(joined) \
+        .where(*scope).subquery()
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     untyped = False
     for place_id, found, count in conn.execute(
-            select(thing_places.c.place_id, kind, func.count()).select_from(joined)
-            .where(*scope).group_by(thing_places.c.place_id, kind)):
+            select(typed.c.place_id, typed.c.kind, func.count())
+            .group_by(typed.c.place_id, typed.c.kind)):
         if found is None:
             untyped = True
         else:
