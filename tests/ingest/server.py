@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+# `serve` imports the whole app and migrates: seconds when idle, much longer on a loaded machine.
+STARTUP_SECONDS = 90
 
 
 def free_port() -> int:
@@ -40,12 +42,13 @@ def start_server(db_url: str, port: int, env: dict[str, str] | None = None,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"placehub serve did not start on port {port} within 30 s")
+    raise RuntimeError(f"placehub serve did not start on port {port} within {STARTUP_SECONDS} s "
+                       f"(exit code {process.poll()})")
