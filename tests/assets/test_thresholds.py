@@ -52,6 +52,21 @@ def test_watering_threshold_is_a_beds_dry_line_and_bad_values_are_named() -> Non
     assert "must be a number" in odd.sources["ignored asset full"]
 
 
+def test_one_book_resolves_each_asset_by_its_own_values() -> None:
+    """The book shares resolved thresholds between assets with the same type, organisation and
+    own values, and never mixes up values that compare equal (1 and True) or lists."""
+    book = ThresholdBook({(7, "litter_bin"): {"full": 0.9}})
+    plain = [book.for_asset("litter_bin", 7, {"dev_eui": str(n)}) for n in range(3)]
+    assert plain[0] is plain[1] is plain[2] and plain[0].full == 0.9
+    assert book.for_asset("litter_bin", 7, {"thresholds": {"full": 1}}).full == 1.0
+    flagged = book.for_asset("litter_bin", 7, {"thresholds": {"full": True}})
+    assert flagged.full == 0.9 and "ignored asset full" in flagged.sources
+    assert book.for_asset("litter_bin", 8, {}).full == 1.0
+    assert book.for_asset("flowerbed", 7, {}).full == 1.0
+    listed = book.for_asset("litter_bin", 7, {"thresholds": {"full": [0.5]}})
+    assert listed.full == 0.9 and "ignored asset full" in listed.sources
+
+
 def test_nearly_full_never_above_full() -> None:
     """A full line set below the nearly-full one pulls nearly-full down with it."""
     low = ThresholdBook().for_asset("litter_bin", None, {"thresholds": {"full": 0.6}})

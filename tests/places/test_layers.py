@@ -146,3 +146,33 @@ def test_osm_buildings_become_property_points(database: Database, data_dir: Path
     assert first.loaded == again.loaded == total > 4000
     # The extract reaches a little beyond the county line (about 6% of buildings lie outside).
     assert 0.9 * total <= assigned < total
+
+
+@pytest.mark.parametrize("geojson", [
+    {"type": "Point", "coordinates": [-0.7275, 52.6695]},
+    {"type": "Point", "coordinates": [-1, 52, 120.5]},
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.7, 52.6]}},
+    {"type": "Point", "coordinates": [True, 52.6]},
+    {"type": "Point", "coordinates": [float("nan"), 52.6]},
+    {"type": "Point", "coordinates": []},
+    {"type": "Point"},
+    {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+    "not geojson",
+])
+def test_a_locations_point_is_read_as_shapely_reads_it(geojson: object) -> None:
+    """Points read without Shapely give the same (lon, lat) Shapely gives, and anything else
+    still goes through Shapely."""
+    from shapely.geometry import shape
+
+    from placehub.places.assign import representative_lonlat
+
+    geometry = geojson.get("geometry", geojson) if isinstance(geojson, dict) else geojson
+    try:
+        reference = shape(geometry)
+        point = None if reference.is_empty else (
+            reference if reference.geom_type == "Point" else reference.representative_point())
+        expected = None if point is None else (point.x, point.y)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        expected = None
+    # Compared as text, so a NaN coordinate (which Shapely keeps) equals itself.
+    assert repr(representative_lonlat(geojson)) == repr(expected)
