@@ -77,8 +77,11 @@ def test_crossing_seen_by_two_processes_opens_one_alert_and_one_notification(
             from placehub.access.service import ensure_organisation
 
             org = ensure_organisation(conn, "rutland", "Rutland")
+            # No daily digest: after the digest hour (UTC) the timer's first round would send
+            # one listing this alert too, a second message that depends on the time of day.
             team = notify.create_team(conn, now, organisation_id=org, name="Street team",
-                                      webhook_url=receiver.url, webhook_secret=SECRET)
+                                      webhook_url=receiver.url, webhook_secret=SECRET,
+                                      daily_digest=False)
             notify.subscribe(conn, team, channels=["webhook"], rule_keys=["bin_tilted"])
         _, streams = make_asset(pg_database, "litter_bin", ["tilt_angle"], name="Bin 12")
         stream = streams["tilt_angle"]
@@ -100,10 +103,11 @@ def test_crossing_seen_by_two_processes_opens_one_alert_and_one_notification(
         time.sleep(2.5)  # two more timer rounds: nothing is sent again
         with pg_database.connect() as conn:
             opened = conn.execute(select(alerts.c.id, alerts.c.rule_key, alerts.c.status)).all()
-            deliveries = conn.execute(select(notification_deliveries.c.status)).scalars().all()
+            deliveries = [(d.event, d.status, d.alert_id) for d in conn.execute(
+                select(notification_deliveries).order_by(notification_deliveries.c.id))]
             states = conn.execute(select(alert_rule_states.c.state)).scalars().all()
         assert [(a.rule_key, a.status) for a in opened] == [("bin_tilted", "open")]
-        assert deliveries == ["delivered"]
+        assert deliveries == [("opened", "delivered", opened[0].id)]
         assert len(receiver.received) == 1
         assert any(s.get("active") for s in states)  # the episode's state is shared
     finally:
