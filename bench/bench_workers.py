@@ -62,6 +62,16 @@ def counts(db_url: str) -> tuple[int, int]:
     return int(journal[0]), int(stored[0])
 
 
+def on_disk(db_url: str) -> tuple[int, int]:
+    """Bytes (heap, TOAST, indexes) of the journal and of the Observations."""
+    with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("CHECKPOINT")
+        row = conn.execute("SELECT pg_total_relation_size('ingest_journal'), "
+                           "pg_total_relation_size('observations')").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def publish(db_url: str, nats_url: str, stream: str, payloads: list[bytes]) -> tuple[float, int]:
     """Post ``payloads`` to a NATS-backed `placehub serve`: (acknowledged per second, errors)."""
     port = free_port()
@@ -179,10 +189,15 @@ def main() -> None:
         results: dict[int, dict[str, float]] = {}
         for index, workers in enumerate(worker_counts, start=1):
             payloads = bodies(index * 1_000_000, args.uplinks)
-            before = counts(db_url)
+            before, size_before = counts(db_url), on_disk(db_url)
             acked, errors = publish(db_url, args.nats, names[index], payloads)
             result = drain(db_url, args.nats, names[index], workers, args.batch, before,
                            args.uplinks)
+            # What this run's rows added on disk, per row (every run writes the same rows).
+            grown = [after - size for after, size in zip(on_disk(db_url), size_before,
+                                                         strict=True)]
+            result["journal_bytes"] = grown[0] / result["stored"]
+            result["observation_bytes"] = grown[1] / result["observations"]
             result["acked_s"], result["errors"] = acked, float(errors)
             results[workers] = result
             load.append(os.getloadavg()[0])
@@ -200,6 +215,9 @@ def main() -> None:
           f"Python {platform.python_version()}, PostgreSQL and NATS (one node) local; "
           f"load average {', '.join(f'{v:.1f}' for v in load)}")
     print(f"{per_uplink:.1f} Observations per uplink; worker batches of {args.batch} uplinks")
+    print("on disk (heap and indexes, growth per row written): " + "; ".join(
+        f"{r['observation_bytes']:.0f} bytes per Observation, {r['journal_bytes']:.0f} per "
+        f"journal entry" for r in results.values()))
     print(f"baseline (binary COPY, same run): {baseline:.0f} Observations/s before, "
           f"{baseline_after:.0f} after")
     one = results[worker_counts[0]]
