@@ -27,8 +27,11 @@ def command_lines() -> list[str]:
     lines = [line.split("=", 1)[1].replace(PLACEHUB, "placehub")
              for path in deploy_files() for line in path.read_text().splitlines()
              if line.startswith("ExecStart=") and PLACEHUB in line]
-    lines += [line.strip() for line in (DOCS / "scale.md").read_text().splitlines()
-              if line.strip().startswith("placehub ")]
+    fenced = False
+    for line in (DOCS / "scale.md").read_text().splitlines():
+        fenced ^= line.startswith("```")
+        if fenced and line.startswith("placehub "):
+            lines.append(line)
     return lines
 
 
