@@ -218,9 +218,11 @@ def get_asset(conn: Connection, principal: Principal, thing_id: int, now: dateti
 
 
 def reading_history(
-    conn: Connection, principal: Principal, datastream_id: int, since: datetime, limit: int = 5000
+    conn: Connection, principal: Principal, datastream_id: int, since: datetime, limit: int = 5000,
+    until: datetime | None = None,
 ) -> list[tuple[datetime, Any]]:
-    """Observations of one Datastream since ``since`` (oldest first), if the viewer may read it."""
+    """Observations of one Datastream since ``since`` (and before ``until``), oldest first (the
+    newest ``limit``), if the viewer may read it."""
     visible = visible_clause(principal, things.c.organisation_id, things.c.visibility)
     allowed = conn.execute(
         select(datastreams.c.id).join(things, things.c.id == datastreams.c.thing_id)
@@ -233,11 +235,34 @@ def reading_history(
                observations.c.result_boolean, observations.c.result_string,
                observations.c.result_json)
         .where(observations.c.datastream_id == datastream_id,
-               observations.c.phenomenon_time_start >= since)
+               observations.c.phenomenon_time_start >= since,
+               *([observations.c.phenomenon_time_start < until] if until is not None else []))
         .order_by(observations.c.phenomenon_time_start.desc())
         .limit(limit)
     ).all()
     return [(row.phenomenon_time_start, _result(row)) for row in reversed(rows)]
+
+
+def numeric_readings(asset: AssetSummary) -> list[Reading]:
+    """The asset's readings with a number as their latest value, by quantity."""
+    return sorted((r for r in asset.readings.values()
+                   if isinstance(r.value, int | float) and not isinstance(r.value, bool)),
+                  key=lambda r: r.quantity)
+
+
+def history_table(conn: Connection, principal: Principal, asset: AssetSummary,
+                  start: datetime, end: datetime, limit: int = 50_000
+                  ) -> tuple[list[Reading], list[dict[str, Any]]]:
+    """Every numeric reading of ``asset`` from ``start`` to before ``end`` as one row per time
+    with one column per quantity (an air station's pollutants side by side), oldest first; each
+    Datastream read through ``reading_history`` (so with its access check)."""
+    columns = numeric_readings(asset)
+    by_time: dict[datetime, dict[str, Any]] = {}
+    for reading in columns:
+        for at, value in reading_history(conn, principal, reading.datastream_id, start, limit,
+                                         until=end):
+            by_time.setdefault(at, {"time": at})[reading.quantity] = value
+    return columns, [by_time[at] for at in sorted(by_time)]
 
 
 def counts_by_type_and_status(assets: list[AssetSummary]) -> list[dict[str, Any]]:
