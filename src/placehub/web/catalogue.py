@@ -23,7 +23,7 @@ AIR_TYPE = "air_quality_station"
 DCAT_CONTEXT = "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"
 DCAT_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
 MEDIA = {"csv": ("text/csv", "CSV"), "json": ("application/json", "JSON"),
-         "geojson": ("application/geo+json", "GeoJSON"), "xml": ("application/xml", "XML")}
+         "geojson": ("application/geo+json", "GeoJSON"), "xml": ("text/xml", "XML")}
 # ISO 8601 repeating durations (DCAT-US accrualPeriodicity) and how the page words them.
 EVERY_15_MINUTES = ("R/PT15M", "As readings arrive, about every 15 minutes")
 CONTINUOUS = ("R/PT1H", "Continuously, as reports and alerts come in")
