@@ -9,7 +9,7 @@ import io
 import json
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,12 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from placehub.db import Database
+from placehub.errors import BadRequest
 from placehub.insight.indicators import IndicatorDefinition, IndicatorValue, replace_values
 from placehub.insight.indicators import save_definition as save_indicator
 from placehub.places.assign import assign_things, thing_positions
 from placehub.reports import store as reports
 from placehub.sta.tables import RESULT_NUMBER, datastreams, features_of_interest, observations
-from placehub.web.downloads import OPEN_LICENCE
+from placehub.web.downloads import OPEN_LICENCE, Period, period_of
 from tests.web.conftest import sign_in
 from tests.web.seed import Seeded
 from tests.web.test_residents import sutton_area  # noqa: F401  (a fixture)
@@ -187,6 +188,22 @@ def test_a_bad_date_range_is_a_400_that_says_what_to_fix(officer_client: TestCli
         response = officer_client.get(f"{path}?{query}")
         assert response.status_code == 400, (path, response.status_code)
         assert says in response.text.replace("&#39;", "'"), (path, response.text[:300])
+
+
+def test_the_period_of_a_history_defaults_to_seven_days_and_takes_one_end() -> None:
+    """No dates: the 7 days to today; only from: 7 days from it (not past today); only to: the
+    7 days to it; a week date or a date without dashes is refused."""
+    today = date(2026, 3, 10)
+    assert period_of({}, today) == Period(date(2026, 3, 4), today)
+    assert period_of({"from": "2026-02-01"}, today) == Period(date(2026, 2, 1), date(2026, 2, 7))
+    assert period_of({"from": "2026-03-09"}, today) == Period(date(2026, 3, 9), today)
+    assert period_of({"to": "2026-01-07"}, today) == Period(date(2026, 1, 1), date(2026, 1, 7))
+    one = period_of({"from": "2026-03-01", "to": "2026-03-01"}, today)
+    assert (one.start, one.end) == (datetime(2026, 3, 1, tzinfo=UTC),
+                                    datetime(2026, 3, 2, tzinfo=UTC))
+    for text in ("2026-W10-1", "20260301", "2026-3-1", "2026-02-30"):
+        with pytest.raises(BadRequest, match="is not a date: give it as YYYY-MM-DD"):
+            period_of({"from": text}, today)
 
 
 def test_an_unknown_format_is_a_404_naming_the_formats(client: TestClient,

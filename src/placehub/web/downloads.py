@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,6 +50,7 @@ NOT_FOR_PUBLICATION = ("Not for publication: data for the council's officers, un
 # ``MAX_DAYS``.
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Geometry = dict[str, Any] | None
 
@@ -105,12 +107,10 @@ def _date(params: Mapping[str, str], name: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text) if len(text) == 10 else _bad_date(name, text)
+        if ISO_DATE.fullmatch(text):  # fromisoformat also takes 20261201 and week dates
+            return date.fromisoformat(text)
     except ValueError:
-        return _bad_date(name, text)
-
-
-def _bad_date(name: str, text: str) -> date:
+        pass
     raise BadRequest(f"{name}={text[:30]!r} is not a date: give it as YYYY-MM-DD, "
                      f"like 2026-12-01")
 
@@ -156,9 +156,8 @@ def check_format(fmt: str) -> str:
 def links(path: str, query: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
     """The download links of ``path`` (without extension) for the page's macro: one per
     format, carrying ``query`` (the page's filters)."""
-    tail = "?" + urlencode({k: v for k, v in (query or {}).items() if v not in ("", None)}) \
-        if query else ""
-    tail = "" if tail == "?" else tail
+    kept = {k: v for k, v in (query or {}).items() if v not in ("", None)}
+    tail = f"?{urlencode(kept)}" if kept else ""
     return [{"format": fmt.upper() if fmt != "geojson" else "GeoJSON",
              "href": f"{path}.{fmt}{tail}"} for fmt in FORMATS]
 
