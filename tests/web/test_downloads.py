@@ -24,6 +24,7 @@ from placehub.places.assign import assign_things, thing_positions
 from placehub.reports import store as reports
 from placehub.sta.tables import RESULT_NUMBER, datastreams, features_of_interest, observations
 from placehub.web.downloads import OPEN_LICENCE, Period, period_of
+from placehub.web.views import assets as asset_views
 from tests.web.conftest import sign_in
 from tests.web.seed import Seeded
 from tests.web.test_residents import sutton_area  # noqa: F401  (a fixture)
@@ -143,7 +144,8 @@ def test_officer_downloads_follow_the_pages_access_rules(client: TestClient,
 
 
 def test_air_station_history_has_every_pollutant_and_keeps_the_date_range(
-        client: TestClient, seeded: Seeded, database: Database) -> None:
+        client: TestClient, seeded: Seeded, database: Database,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """One download per station, a column per pollutant, a row per hour of the days asked for
     (both included), with the period, licence and credits in the JSON metadata."""
     station = seeded.things[PUBLIC_STATION]
@@ -166,6 +168,12 @@ def test_air_station_history_has_every_pollutant_and_keeps_the_date_range(
     assert_geojson(geo)
     assert len(geo["features"]) == 24
     assert {f["geometry"]["type"] for f in geo["features"]} == {"Point"}
+    # More readings than a file holds: a 400 asking for fewer days, not a shortened file.
+    monkeypatch.setattr(asset_views, "HISTORY_ROWS", 24)
+    assert len(_csv(client.get(f"{url}.csv?from=2025-03-01&to=2025-03-01"))) == 24
+    too_many = client.get(f"{url}.csv?from=2025-03-01&to=2025-03-02")
+    assert too_many.status_code == 400 and "over 24 readings" in too_many.text
+    monkeypatch.undo()
     # Only "from": that day and the six after; before the readings: nothing.
     assert len(_csv(client.get(f"{url}.csv?from=2025-03-04"))) == 48
     assert _csv(client.get(f"{url}.csv?from=2024-01-01&to=2024-01-31")) == []

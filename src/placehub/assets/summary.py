@@ -21,7 +21,7 @@ from placehub.assets.levels import Level, Reading, level_of
 from placehub.assets.status import STATUS_LABELS, past_the_line, status_of
 from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book
 from placehub.assets.types import ASSET_TYPES, asset_type_label, asset_type_of
-from placehub.errors import NotFound
+from placehub.errors import BadRequest, NotFound
 from placehub.places.assign import thing_positions
 from placehub.rounds.tables import rounds_service_events
 from placehub.sta.tables import datastreams, observations, things
@@ -255,12 +255,18 @@ def history_table(conn: Connection, principal: Principal, asset: AssetSummary,
                   ) -> tuple[list[Reading], list[dict[str, Any]]]:
     """Every numeric reading of ``asset`` from ``start`` to before ``end`` as one row per time
     with one column per quantity (an air station's pollutants side by side), oldest first; each
-    Datastream read through ``reading_history`` (so with its access check)."""
+    Datastream read through ``reading_history`` (so with its access check). A quantity with
+    more than ``limit`` readings in the range is a 400 asking for fewer days, never a file cut
+    short without saying so."""
     columns = numeric_readings(asset)
     by_time: dict[datetime, dict[str, Any]] = {}
     for reading in columns:
-        for at, value in reading_history(conn, principal, reading.datastream_id, start, limit,
-                                         until=end):
+        found = reading_history(conn, principal, reading.datastream_id, start, limit + 1,
+                                until=end)
+        if len(found) > limit:
+            raise BadRequest(f"{reading.quantity} has over {limit:,} readings in this range: "
+                             "ask for fewer days")
+        for at, value in found:
             by_time.setdefault(at, {"time": at})[reading.quantity] = value
     return columns, [by_time[at] for at in sorted(by_time)]
 

@@ -222,6 +222,11 @@ def history_csv(request: Request, thing_id: int, datastream_id: int, days: int =
                              "X-Data-Class": data_class})
 
 
+# The most readings of one quantity a history download holds (a year of readings every
+# ten minutes); a longer range is refused with a 400 asking for fewer days.
+HISTORY_ROWS = 60_000
+
+
 def history_download(request: Request, principal: Principal, thing_id: int, fmt: str,
                      public: bool) -> Response:
     """Every numeric reading of an asset over ``from``..``to`` (the last 7 days by default),
@@ -231,7 +236,8 @@ def history_download(request: Request, principal: Principal, thing_id: int, fmt:
     period = downloads.period_of(request.query_params, at.date())
     with request.app.state.database.connect() as conn:
         asset = get_asset(conn, principal, thing_id, at)
-        readings, rows = history_table(conn, principal, asset, period.start, period.end)
+        readings, rows = history_table(conn, principal, asset, period.start, period.end,
+                                       HISTORY_ROWS)
     if not public:
         read_audit.record_request_reads(
             request.app.state.database, principal, "export", read_audit.describe(
