@@ -23,9 +23,11 @@ from placehub.insight.indicators import save_definition as save_indicator
 from placehub.places.assign import assign_things, thing_positions
 from placehub.reports import store as reports
 from placehub.sta.tables import RESULT_NUMBER, datastreams, features_of_interest, observations
+from placehub.web import downloads
 from placehub.web.downloads import OPEN_LICENCE, Period, period_of
 from placehub.web.views import assets as asset_views
 from tests.web.conftest import sign_in
+from tests.web.demo import raise_alert
 from tests.web.seed import Seeded
 from tests.web.test_residents import sutton_area  # noqa: F401  (a fixture)
 
@@ -336,6 +338,22 @@ def test_alert_and_device_downloads_hold_the_lists_rows(officer_client: TestClie
     devices = officer_client.get("/devices.csv?q=nothing-like-this")
     assert devices.status_code == 200 and devices.text.startswith("dev_eui,name,profile")
     assert_geojson(officer_client.get("/devices.geojson").json())
+
+
+def test_a_list_longer_than_the_download_limit_is_refused_not_cut(
+        officer_client: TestClient, seeded: Seeded, database: Database,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With more alerts than a download may hold, the download is a 400 saying what to narrow,
+    not a file silently cut short; within the limit it holds every row."""
+    with database.begin() as conn:
+        raise_alert(conn, next(iter(seeded.things.values())))
+    every = officer_client.get("/alerts.json?status=").json()["data"]
+    assert every
+    monkeypatch.setattr(downloads, "ROW_LIMIT", len(every) - 1)
+    refused = officer_client.get("/alerts.csv?status=")
+    assert refused.status_code == 400 and "narrow the filters" in refused.text
+    monkeypatch.setattr(downloads, "ROW_LIMIT", len(every))
+    assert len(officer_client.get("/alerts.json?status=").json()["data"]) == len(every)
 
 
 def test_pages_show_their_download_links(officer_client: TestClient, seeded: Seeded) -> None:

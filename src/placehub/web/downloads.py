@@ -49,6 +49,9 @@ NOT_FOR_PUBLICATION = ("Not for publication: data for the council's officers, un
 # A history download covers this many days unless ``from``/``to`` say otherwise; at most
 # ``MAX_DAYS``.
 DEFAULT_DAYS = 7
+# At most this many rows in one list download (officers' alerts, devices, reports): fetch one
+# more, and a longer list is refused with what to narrow rather than cut short unsaid.
+ROW_LIMIT = 100_000
 MAX_DAYS = 366
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -144,6 +147,14 @@ def optional_period(params: Mapping[str, str], today: date) -> Period | None:
     if not params.get("from", "").strip() and not params.get("to", "").strip():
         return None
     return period_of(params, today)
+
+
+def within_limit(rows: list[Any], what: str) -> list[Any]:
+    """``rows`` (fetched with ``ROW_LIMIT + 1``), or a 400 when there are more than the limit."""
+    if len(rows) > ROW_LIMIT:
+        raise BadRequest(f"more than {ROW_LIMIT:,} {what} match: narrow the filters or the dates "
+                         "(from=YYYY-MM-DD&to=YYYY-MM-DD) and download again")
+    return rows
 
 
 def check_format(fmt: str) -> str:

@@ -74,9 +74,6 @@ def _alerts_list(request: Request, principal: Principal, params: dict[str, str],
 ALERT_COLUMNS = ["id", "severity", "status", "title", "message", "rule_key", "thing_id",
                  "thing_name", "value", "opened_at", "acknowledged_at", "resolved_at",
                  "resolution"]
-# At most this many alerts in one download (newest first).
-DOWNLOAD_LIMIT = 100_000
-
 
 @router.get("/alerts.{fmt}")
 def alerts_download(request: Request, fmt: str,
@@ -87,11 +84,11 @@ def alerts_download(request: Request, fmt: str,
     period = downloads.optional_period(request.query_params, datetime.now(UTC).date())
     with request.app.state.database.connect() as conn:
         _, _, wanted = _wanted(conn, dict(request.query_params))
-        found = triage.alert_page(conn, principal, wanted, 1, per_page=DOWNLOAD_LIMIT,
+        found = triage.alert_page(conn, principal, wanted, 1, per_page=downloads.ROW_LIMIT + 1,
                                   group_at=None)
         positions = thing_positions(conn, {int(a["thing_id"]) for a in found.alerts
                                            if a["thing_id"] is not None})
-    rows = found.alerts
+    rows = downloads.within_limit(found.alerts, "alerts")
     if period is not None:
         start, end = period.start.isoformat(), period.end.isoformat()
         rows = [a for a in rows if a["opened_at"] and start <= _utc(a["opened_at"]) < end]

@@ -119,9 +119,6 @@ def devices_page(request: Request, principal: Principal = Depends(officer)) -> R
 
 DEVICE_DOWNLOAD_COLUMNS = ["dev_eui", "name", "profile", "asset_id", "asset", "last_seen",
                            "battery_percent", "battery_voltage", "rssi", "snr", "health"]
-# At most this many devices in one download.
-DEVICE_DOWNLOAD_LIMIT = 100_000
-
 
 @router.get("/devices.{fmt}")
 def devices_download(request: Request, fmt: str,
@@ -136,13 +133,13 @@ def devices_download(request: Request, fmt: str,
         raise BadRequest(f"search for at most {SEARCH_MAX} characters")
     with request.app.state.database.connect() as conn:
         found = search_devices(conn, principal, search, page=1,
-                               per_page=DEVICE_DOWNLOAD_LIMIT, sort=order.sort,
+                               per_page=downloads.ROW_LIMIT + 1, sort=order.sort,
                                descending=order.direction == "desc")
         assets = {a.id: a for a in list_assets(
             conn, principal, datetime.now(UTC),
             thing_ids=[row["thing_id"] for row in found.rows])}
     rows = []
-    for device in found.rows:
+    for device in downloads.within_limit(found.rows, "devices"):
         asset = assets.get(device["thing_id"])
         rows.append({
             "dev_eui": device["dev_eui"], "name": device["name"],

@@ -212,9 +212,6 @@ def reports_page(request: Request, status: str = "open",
 REPORT_COLUMNS = ["id", "service_code", "service_name", "status", "status_notes",
                   "description", "asset", "mandatory_stop", "requested_datetime",
                   "updated_datetime", "address", "zipcode", "lat", "long"]
-# At most this many reports in one download.
-REPORT_DOWNLOAD_LIMIT = 100_000
-
 
 @router.get("/reports.{fmt}")
 def reports_download(request: Request, fmt: str, status: str = "open",
@@ -231,10 +228,10 @@ def reports_download(request: Request, fmt: str, status: str = "open",
         items = store.officer_requests(conn, principal, at,
                                        None if status == "all" else [status],
                                        start=period.start, end=period.end,
-                                       limit=REPORT_DOWNLOAD_LIMIT)
+                                       limit=downloads.ROW_LIMIT + 1)
     return downloads.respond(request, downloads.Table(
         f"reports-{period.first}-to-{period.last}", "Residents' reports", REPORT_COLUMNS,
-        items, public=False, period=(period.start, period.end),
+        downloads.within_limit(items, "reports"), public=False, period=(period.start, period.end),
         geometry=lambda item: {"type": "Point", "coordinates": [item["long"], item["lat"]]},
         notes=["No reporter's details: names, e-mail addresses, phone numbers and photos are "
                "only on each report's page, for the council's editors and admins."]), fmt)
