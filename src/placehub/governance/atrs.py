@@ -29,6 +29,7 @@ def _public_run(row: dict[str, Any]) -> dict[str, Any]:
     out = {name: row.get(name) for name in _PUBLISHED}
     out["started_at"] = row["started_at"].isoformat()
     out["id"] = int(row["id"])
+    out["algorithm"] = row.get("algorithm")
     return out
 
 
@@ -57,8 +58,10 @@ class LiveFacts:
         return counts
 
 
-def live_facts(conn: Connection, algorithm: str, now: datetime, recent: int = 20) -> LiveFacts:
-    """The live facts of ``algorithm`` at ``now``."""
+def live_facts(conn: Connection, algorithm: runs.Algorithms, now: datetime, recent: int = 20
+               ) -> LiveFacts:
+    """The live facts of ``algorithm`` (a record's ``algorithms``: one id or several) at
+    ``now``."""
     rows = [_public_run(r) for r in runs.list_runs(conn, algorithm, limit=recent)]
     return LiveFacts(runs.run_count(conn, algorithm), runs.runs_per_month(conn, algorithm, now),
                      rows[0] if rows else None, rows, runs.configuration_changes(conn, algorithm))

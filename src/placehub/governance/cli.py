@@ -149,7 +149,7 @@ def list_algorithms(
     rows = []
     with open_database(settings) as database, database.connect() as conn:
         for record in load_records(organisation=settings.council_name):
-            facts = atrs.live_facts(conn, record.id, _now(), recent=1)
+            facts = atrs.live_facts(conn, record.algorithms, _now(), recent=1)
             rows.append({"id": record.id, "name": record.tier1["name"],
                          "runs_total": facts.runs_total,
                          "last_run": facts.last_run["started_at"] if facts.last_run else None})
@@ -174,7 +174,8 @@ def show_algorithm(
     if record_id not in found:
         fail(f"no algorithm {record_id!r}: 'placehub algorithms list' shows them")
     with open_database(settings) as database, database.connect() as conn:
-        document = atrs.atrs_json(found[record_id], atrs.live_facts(conn, record_id, _now()))
+        record = found[record_id]
+        document = atrs.atrs_json(record, atrs.live_facts(conn, record.algorithms, _now()))
     print(json.dumps(document, indent=2, default=str))
 
 
