@@ -109,6 +109,29 @@ def test_the_asset_api_and_export_record_their_channel(
     assert [r["channel"] for r in _rows(database)] == ["api", "export"]
 
 
+def test_the_map_table_export_carries_data_classes_and_records_what_is_not_public(
+        client: TestClient, database: Database, hub: dict) -> None:
+    """An editor's /map.csv has a data_class column and adds one 'export' row for the
+    restricted bin (not the public one); the anonymous /public/map.csv adds none."""
+    import csv
+    import io
+
+    response = client.get("/map.csv", headers=bearer(hub["tokens"]["rutland-editor"]))
+    assert response.status_code == 200, response.text
+    classes = {int(r["id"]): r["data_class"]
+               for r in csv.DictReader(io.StringIO(response.text))}
+    assert classes == {hub["restricted"]["thing"]: "restricted",
+                       hub["public"]["thing"]: "public"}
+    rows = _rows(database)
+    assert [(r["channel"], r["thing_id"], r["datastream_id"], r["data_class"], r["actor"])
+            for r in rows] == [("export", hub["restricted"]["thing"], None, "restricted",
+                                "rutland-editor")]
+    public = client.get("/public/map.csv")
+    assert public.status_code == 200
+    assert [r["data_class"] for r in csv.DictReader(io.StringIO(public.text))] == ["public"]
+    assert len(_rows(database)) == 1
+
+
 def test_admins_see_their_organisations_reads_and_the_who_looked_report(
         client: TestClient, database: Database, hub: dict) -> None:
     """Rutland's admin lists the reads and the per-Datastream report; Sutton's admin sees none

@@ -20,6 +20,8 @@ from placehub.access.service import ANONYMOUS, Principal
 from placehub.assets.status import STATUS_LABELS
 from placehub.assets.types import asset_type_label
 from placehub.errors import BadRequest, NotFound
+from placehub.governance import read_audit
+from placehub.governance.data_classes import classes_of_things, thing_class
 from placehub.places.queries import layer_outlines
 from placehub.places.road_map import RoadMap, road_map
 from placehub.web.asset_snapshot import COORDINATE_DECIMALS, snapshot_of
@@ -94,16 +96,25 @@ def table_csv(request: Request, principal: Principal, public: bool) -> Response:
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
     assets = view.sorted(COLUMNS, order.sort, order.direction, params.get("type", ""),
                          asset_status(params))
+    database = request.app.state.database
+    with database.connect() as conn:
+        streams = classes_of_things(conn, (asset.id for asset in assets))
     out = io.StringIO()
     writer = csv_cells.writer(out, lineterminator="\n")
     writer.writerow(["id", "name", "type", "status", "fill_percent", "last_reading",
-                     "longitude", "latitude"])
+                     "longitude", "latitude", "data_class"])
     for asset in assets:
         writer.writerow([asset.id, asset.name, asset.type_label, asset.status_label,
                          "" if asset.fill_percent is None else asset.fill_percent,
                          asset.last_seen.isoformat() if asset.last_seen else "",
                          "" if asset.lon is None else round(asset.lon, 6),
-                         "" if asset.lat is None else round(asset.lat, 6)])
+                         "" if asset.lat is None else round(asset.lat, 6),
+                         thing_class(streams.get(asset.id, []), asset.visibility)])
+    if not public:  # the latest readings of what is not public: recorded as an export
+        read_audit.record_request_reads(
+            database, principal, "export",
+            read_audit.describe(request.method, request.url.path, request.url.query),
+            read_audit.ReadLog({asset.id for asset in assets}))
     filename = "public-sensors.csv" if public else "assets.csv"
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
