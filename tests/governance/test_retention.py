@@ -176,3 +176,58 @@ def test_the_schedule_purges_once_a_day_after_the_hour(database: Database,
     off = PurgeSchedule(database, settings.replace(retention_purge_hour=-1),
                         clock=lambda: NOW)
     assert off.run_if_due() is None
+
+
+def test_the_purge_command_dry_runs_then_deletes_and_says_so(database: Database,
+                                                             settings: Settings) -> None:
+    """'placehub retention purge --dry-run --json' reports the expired Observation and keeps
+    it; without --dry-run it is deleted and the newer one stays."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from placehub.cli import app
+
+    now = datetime.now(UTC)
+    with database.begin() as conn:
+        stream = make_datastream(conn, name="Bin 9 fill level")["datastream"]
+        write_observations(conn, [NewObservation(stream, now - timedelta(days=40), 0.8),
+                                  NewObservation(stream, now - timedelta(days=1), 0.2)])
+        data_classes.set_policy(conn, "tests", stream, data_class=None, retention_days=30,
+                                purpose=None)
+    base = ["--database-url", settings.database_url, "retention", "purge"]
+    dry = CliRunner().invoke(app, [*base, "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.output)
+    assert report["dry_run"] is True and report["observations"] == 1
+    assert [d["datastream_id"] for d in report["datastreams"]] == [stream]
+    assert _counts(database) == {stream: 2}
+    done = CliRunner().invoke(app, base)
+    assert done.exit_code == 0, done.output
+    assert "deleted 1 Observations from 1 Datastreams" in " ".join(done.output.split())
+    assert _counts(database) == {stream: 1}
+    bad = CliRunner().invoke(app, [*base, "--batch", "0"])
+    assert bad.exit_code == 1 and "at least 1 row" in bad.output
+
+
+def test_serve_runs_the_purge_schedule_while_it_serves(tmp_path: object,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app 'placehub serve' hands to uvicorn starts the daily purge when it starts and
+    stops it when it stops."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    import placehub.cli as placehub_cli
+
+    served: list[object] = []
+    monkeypatch.setattr(placehub_cli.uvicorn, "run",
+                        lambda application, **_: served.append(application))
+    url = f"sqlite:///{tmp_path}/serve.sqlite3"
+    result = CliRunner().invoke(placehub_cli.app, ["--database-url", url, "serve"])
+    assert result.exit_code == 0, result.output
+    (application,) = served
+    with TestClient(application):  # type: ignore[arg-type]
+        schedule = application.state.purge_schedule  # type: ignore[attr-defined]
+        assert isinstance(schedule, PurgeSchedule)
+        assert schedule._thread is not None and schedule._thread.is_alive()
+    assert not schedule._thread.is_alive()

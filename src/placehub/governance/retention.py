@@ -298,7 +298,7 @@ def purge(database: Database, settings: Settings, now: datetime, *, dry_run: boo
 
     ``progress`` is called with the rows deleted so far after every batch.
     """
-    batch = int(batch or settings.retention_purge_batch)
+    batch = int(settings.retention_purge_batch if batch is None else batch)
     if batch < 1:
         raise BadRequest(f"batch {batch}: delete at least 1 row per transaction")
     started = datetime.now(UTC)
