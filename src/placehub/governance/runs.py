@@ -159,6 +159,6 @@ def configuration_changes(conn: Connection, algorithm: Algorithms) -> list[dict[
     return changes
 
 
-__all__ = ["ALERT_RULES", "Algorithms", "COMPOSITE_INDEX", "InputData", "OUTCOMES", "ROUNDS_PLANNING",
-           "RunRecord", "configuration_changes", "list_runs", "record_run", "run_count",
-           "runs_per_month"]
+__all__ = ["ALERT_RULES", "Algorithms", "COMPOSITE_INDEX", "InputData", "OUTCOMES",
+           "ROUNDS_PLANNING", "RunRecord", "configuration_changes", "list_runs", "record_run",
+           "run_count", "runs_per_month"]
