@@ -18,6 +18,8 @@ from placehub.governance.tables import algorithm_runs
 
 # The algorithms with transparency records (ids of placehub/insight/transparency/*.toml).
 ROUNDS_PLANNING = "rounds-planning"
+# Simulations of rounds policies on one demand: the measured savings against fixed rounds.
+ROUNDS_SIMULATION = "rounds-simulation"
 ALERT_RULES = "alert-rules"
 COMPOSITE_INDEX = "composite-index"
 OUTCOMES = ("ok", "partial", "failed")
@@ -121,6 +123,18 @@ def runs_per_month(conn: Connection, algorithm: Algorithms, now: datetime, month
     return counts
 
 
+def latest_measured(conn: Connection, algorithm: str, within: int = 200
+                    ) -> dict[str, Any] | None:
+    """The newest run of ``algorithm`` that measured its performance (has metrics), among its
+    ``within`` newest runs (a JSON null is not told from SQL NULL alike by every database)."""
+    for row in conn.execute(select(algorithm_runs).where(algorithm_runs.c.algorithm == algorithm)
+                            .order_by(algorithm_runs.c.started_at.desc(),
+                                      algorithm_runs.c.id.desc()).limit(within)).mappings():
+        if row["metrics"]:
+            return dict(row)
+    return None
+
+
 def run_count(conn: Connection, algorithm: Algorithms) -> int:
     return int(conn.execute(select(func.count()).select_from(algorithm_runs).where(
         _of(algorithm))).scalar_one())
@@ -160,5 +174,5 @@ def configuration_changes(conn: Connection, algorithm: Algorithms) -> list[dict[
 
 
 __all__ = ["ALERT_RULES", "Algorithms", "COMPOSITE_INDEX", "InputData", "OUTCOMES",
-           "ROUNDS_PLANNING", "RunRecord", "configuration_changes", "list_runs", "record_run",
-           "run_count", "runs_per_month"]
+           "ROUNDS_PLANNING", "ROUNDS_SIMULATION", "RunRecord", "configuration_changes",
+           "latest_measured", "list_runs", "record_run", "run_count", "runs_per_month"]
