@@ -231,3 +231,20 @@ def test_serve_runs_the_purge_schedule_while_it_serves(tmp_path: object,
         assert isinstance(schedule, PurgeSchedule)
         assert schedule._thread is not None and schedule._thread.is_alive()
     assert not schedule._thread.is_alive()
+
+
+def test_a_failed_scheduled_purge_is_tried_again_the_same_day(database: Database,
+                                                               settings: Settings) -> None:
+    """When the day's purge fails (here a bad class default), the next check that day runs it
+    again once the cause is fixed, and then not again that day."""
+    from placehub.errors import BadRequest
+
+    times = iter([NOW.replace(hour=4), NOW.replace(hour=5), NOW.replace(hour=6)])
+    schedule = PurgeSchedule(database, settings.replace(retention_purge_hour=3,
+                                                        retention_class_days="personal=x"),
+                             clock=lambda: next(times))
+    with pytest.raises(BadRequest):
+        schedule.run_if_due()
+    schedule.settings = settings.replace(retention_purge_hour=3)
+    assert schedule.run_if_due() is not None
+    assert schedule.run_if_due() is None
