@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -760,10 +761,9 @@ def simulation_run(reports: Sequence[dict[str, object]], started_at: datetime, s
         metrics[f"{policy}_km"] = _median_of(
             [r["policies"][policy]["km"] for r in reports])  # type: ignore[index]
     metrics["seeds"] = len(reports)
-    parameters = {key: first[key] for key in ("service", "days", "start", "distance_source",
-                                               "fixed_schedule", "fixed_watering_days",
-                                               "selection_rules", "solver", "fleet")
-                  if key in first}
+    named = ("service", "days", "start", "distance_source", "fixed_schedule",
+             "fixed_watering_days", "selection_rules", "solver", "fleet")
+    parameters: dict[str, Any] = {key: first[key] for key in named if key in first}
     parameters["scenario"] = (first.get("scenario") or {}).get("name")  # type: ignore[attr-defined]
     parameters["policies"] = list(first["policies"])  # type: ignore[call-overload]
     parameters["seeds"] = [r["seed"] for r in reports]
