@@ -21,7 +21,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from placehub.access import audit
 from placehub.access.service import Principal
@@ -224,21 +236,71 @@ def plan_purge(conn: Connection, settings: Settings, now: datetime) -> PurgeRepo
     return report
 
 
-def _delete_batch(conn: Connection, stream_ids: list[int], cutoff: datetime,
-                  batch: int) -> Counter[int]:
-    """Delete up to ``batch`` Observations older than ``cutoff`` of these Datastreams; answer
-    how many went per Datastream."""
+def _packed(streams: list[StreamPurge], batch: int) -> list[list[StreamPurge]]:
+    """Datastreams in groups whose expired Observations (as counted) add up to at most
+    ``batch``; a Datastream with more is a group of its own (deleted in windows)."""
+    groups: list[list[StreamPurge]] = []
+    current: list[StreamPurge] = []
+    total = 0
+    for stream in sorted(streams, key=lambda s: s.datastream_id):
+        if current and (total + stream.expired > batch or len(current) >= _IN_CHUNK):
+            groups.append(current)
+            current, total = [], 0
+        current.append(stream)
+        total += stream.expired
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _delete_where(conn: Connection, *conditions: Any) -> Counter[int]:
+    """Delete the Observations matching ``conditions``; answer how many went per Datastream."""
     o = observations.c
-    chosen = select(o.id).where(o.datastream_id.in_(stream_ids),
-                                o.phenomenon_time_start < cutoff).limit(batch)
-    gone = delete(observations).where(o.id.in_(chosen.scalar_subquery())).returning(
-        o.datastream_id)
+    gone = delete(observations).where(*conditions).returning(o.datastream_id)
     if conn.dialect.name == "postgresql":
         # Counted in the database: 50,000 ids through the driver cost more than the DELETE.
         cte = gone.cte("gone")
         return Counter({int(d): int(n) for d, n in conn.execute(
             select(cte.c.datastream_id, func.count()).group_by(cte.c.datastream_id))})
     return Counter(int(d) for d in conn.execute(gone).scalars())
+
+
+def _delete_group(database: Database, group: list[StreamPurge], cutoff: datetime, batch: int,
+                  on_batch: Callable[[int], None]) -> Counter[int]:
+    """Delete a group's expired Observations: in one transaction when they fit in a batch,
+    else in windows of ``batch`` rows along the (Datastream, time, id) index, each window
+    starting where the last ended, so no window scans the index entries an earlier one left
+    behind (on PostgreSQL they stay, dead, until VACUUM: restarting from the oldest made the
+    purge quadratic)."""
+    o = observations.c
+    deleted: Counter[int] = Counter()
+    if len(group) > 1 or group[0].expired <= batch:
+        with database.begin() as conn:
+            deleted.update(_delete_where(conn, o.datastream_id.in_(
+                [s.datastream_id for s in group]), o.phenomenon_time_start < cutoff))
+        on_batch(sum(deleted.values()))
+        return deleted
+    stream = group[0].datastream_id
+    key = tuple_(o.phenomenon_time_start, o.id)
+    lower: tuple[Any, Any] | None = None
+    while True:
+        where = [o.datastream_id == stream, o.phenomenon_time_start < cutoff]
+        if lower is not None:
+            where.append(key >= tuple_(literal(lower[0], observations.c.phenomenon_time_start
+                                                .type), literal(lower[1], o.id.type)))
+        with database.begin() as conn:
+            upper = conn.execute(select(o.phenomenon_time_start, o.id).where(*where)
+                                 .order_by(o.phenomenon_time_start, o.id)
+                                 .offset(batch).limit(1)).first()
+            if upper is not None:
+                where.append(key < tuple_(literal(upper[0], o.phenomenon_time_start.type),
+                                          literal(upper[1], o.id.type)))
+            counts = _delete_where(conn, *where)
+        deleted.update(counts)
+        on_batch(sum(counts.values()))
+        if upper is None:
+            return deleted
+        lower = (upper[0], upper[1])
 
 
 def refresh_materialised(conn: Connection, deleted: Counter[int], cutoff: datetime) -> None:
@@ -310,18 +372,23 @@ def purge(database: Database, settings: Settings, now: datetime, *, dry_run: boo
     report.dry_run = False
     deleted: Counter[int] = Counter()
     expiring = [s for s in report.streams if s.expired]
-    for cutoff, stream_ids in _by_cutoff(expiring).items():
-        for chunk in _chunks(stream_ids):
-            while True:
-                with database.begin() as conn:
-                    counts = _delete_batch(conn, chunk, cutoff, batch)
-                deleted.update(counts)
-                if progress is not None:
-                    progress(sum(deleted.values()))
-                if sum(counts.values()) < batch:
-                    break
+    by_cutoff: dict[datetime, list[StreamPurge]] = {}
+    for s in expiring:
+        by_cutoff.setdefault(s.cutoff, []).append(s)
+    done = Counter[str]()
+
+    def on_batch(rows: int) -> None:
+        done["rows"] += rows
+        if progress is not None:
+            progress(done["rows"])
+
+    for cutoff, streams in by_cutoff.items():
+        for group in _packed(streams, batch):
+            counts = _delete_group(database, group, cutoff, batch, on_batch)
+            deleted.update(counts)
             with database.begin() as conn:
-                refresh_materialised(conn, Counter({i: deleted[i] for i in chunk}), cutoff)
+                refresh_materialised(conn, Counter({s.datastream_id: counts[s.datastream_id]
+                                                    for s in group}), cutoff)
     for s in report.streams:
         s.expired = deleted[s.datastream_id]
     if report.journal_cutoff is not None and report.journal_expired:
