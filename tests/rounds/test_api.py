@@ -5,9 +5,11 @@ from xml.etree import ElementTree
 
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from placehub.access.service import create_token, create_user, grant_role
+from placehub.access.tables import users
 from placehub.assets.history import read_assets
 from placehub.db import Database
 from placehub.rounds.forecast import PlacehubForecaster
@@ -114,6 +116,27 @@ def test_plan_refusals(client: TestClient, database: Database) -> None:
     assert client.get("/api/rounds/plans/12345", headers=auth).status_code == 404
     water = client.post("/api/rounds/plans", headers=auth, json={**body, "service": "watering"})
     assert water.status_code == 404 and "flowerbed" in water.json()["error"]["message"]
+
+
+def test_plan_goes_to_the_one_organisation_owning_the_services_assets(
+        client: TestClient, database: Database) -> None:
+    """An editor of two organisations (the council and a care circle without bins) plans the
+    waste round without naming one; with bins in both, the request must name it."""
+    org, token, _ = add_bins(database, count=3)
+    auth = {"Authorization": f"Bearer {token}"}
+    with database.begin() as conn:
+        circle = add_organisation(conn, "care-circle")
+        grant_role(conn, conn.execute(select(users.c.id).where(users.c.username == "crew"))
+                   .scalar_one(), circle, "editor")
+    body = {"service": "waste", "date": "2026-11-23", "at": AT.isoformat(), "runtime_seconds": 1}
+    plan = client.post("/api/rounds/plans", headers=auth, json=body)
+    assert plan.status_code == 201 and plan.json()["organisation_id"] == org
+    with database.begin() as conn:
+        add_asset(conn, "Circle bin", -0.72, 52.67, BIN, "distance", [(AT, 500.0)],
+                  organisation="care-circle")
+    ambiguous = client.post("/api/rounds/plans", headers=auth, json=body)
+    assert ambiguous.status_code == 400
+    assert "organisation_id" in ambiguous.json()["error"]["message"]
 
 
 def test_cli_plan_and_sheet(settings, database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]

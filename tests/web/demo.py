@@ -56,7 +56,9 @@ def build_small_demo(database: Database, settings: Settings, work: Path,
         outsider = service.create_user(conn, "outsider", password=PASSWORD)
         service.grant_role(conn, outsider, other, "viewer")
         by_type: dict[str, list[int]] = {}
+        # The council's assets (the demo's simulated homes belong to their care circles).
         for thing_id, properties in conn.execute(select(things.c.id, things.c.properties)
+                                                 .where(things.c.organisation_id == council)
                                                  .order_by(things.c.id)):
             kind = (properties or {}).get("asset_type", "other")
             by_type.setdefault(kind, []).append(int(thing_id))

@@ -170,12 +170,8 @@ def _first_ward(client: TestClient) -> str:
 def ward_indicators(demo: Demo, demo_client: TestClient, database: Database) -> str:
     """An official indicator and one derived from all sensors (not public) for the first ward."""
     ward = _first_ward(demo_client)
+    council = demo.organisation_id
     with database.begin() as conn:
-        from sqlalchemy import select
-
-        from placehub.sta.tables import things
-
-        council = conn.execute(select(things.c.organisation_id).limit(1)).scalar_one()
         save_indicator(conn, IndicatorDefinition(
             "green_space", "Share of land that is green space", "higher_is_better",
             unit="fraction", source="Example official source", licence="OGL v3"))

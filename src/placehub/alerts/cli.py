@@ -13,7 +13,12 @@ from rich.table import Table
 from sqlalchemy import select
 
 from placehub.access.cli import cli_actor
-from placehub.access.service import Principal, ensure_organisation, organisation_id
+from placehub.access.service import (
+    COMMAND_LINE,
+    Principal,
+    ensure_organisation,
+    organisation_id,
+)
 from placehub.alerts import air_import, air_report, lifecycle, notify, store
 from placehub.alerts import air_quality as aq
 from placehub.alerts.service import AlertService
@@ -34,7 +39,6 @@ notify.install()
 
 
 # The CLI runs with the database's own rights (whoever can run it can read the file).
-CLI_PRINCIPAL = Principal(username="cli", write_anywhere=True)
 
 air_app = typer.Typer(help="Air quality: import hourly series, report against the UK objectives.",
                       no_args_is_help=True)
@@ -71,7 +75,7 @@ def air_import_command(
         with progress() as bar:
             task = bar.add_task(f"Importing {file.name}", total=total)
             report = air_import.import_series(
-                database, CLI_PRINCIPAL, file, site=site, latitude=latitude,
+                database, COMMAND_LINE, file, site=site, latitude=latitude,
                 longitude=longitude, organisation_id=organisation,
                 visibility=visibility, columns=wanted, ppb=in_ppb, source=source,
                 on_progress=lambda done: bar.update(task, completed=done))
@@ -89,7 +93,7 @@ def air_sites_command(ctx: typer.Context,
                       as_json: bool = typer.Option(False, "--json")) -> None:
     """List the air-quality stations and the pollutants they measure."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        sites = air_report.air_sites(conn, CLI_PRINCIPAL)
+        sites = air_report.air_sites(conn, COMMAND_LINE)
     if as_json:
         print(json.dumps(sites, indent=2, default=str))
         return
@@ -120,7 +124,7 @@ def air_report_command(
     """How every station did against the UK air-quality objectives in YEAR."""
     try:
         with open_database(settings_of(ctx)) as database, database.connect() as conn:
-            report = air_report.annual_report(conn, CLI_PRINCIPAL, year, site,
+            report = air_report.annual_report(conn, COMMAND_LINE, year, site,
                                               capture_threshold, capture_floor)
     except ValueError as error:
         fail(str(error))
@@ -197,7 +201,7 @@ def alerts_list(
     """List alerts, newest first (active ones by default)."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         rows = lifecycle.list_alerts(
-            conn, CLI_PRINCIPAL, status=None if status == "all" else status,
+            conn, COMMAND_LINE, status=None if status == "all" else status,
             severity=severity, thing_id=thing, rule_key=rule, limit=limit)
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -213,7 +217,7 @@ def alerts_list(
 def alerts_show(ctx: typer.Context, alert_id: int) -> None:
     """Show one alert with its history as JSON."""
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        print(json.dumps(lifecycle.get_alert(conn, CLI_PRINCIPAL, alert_id), indent=2))
+        print(json.dumps(lifecycle.get_alert(conn, COMMAND_LINE, alert_id), indent=2))
 
 
 @alerts_app.command("ack")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Connection
 
-from placehub.access.service import Principal, organisation_id
+from placehub.access.service import COMMAND_LINE, organisation_id
 from placehub.assets.detail import asset_detail
 from placehub.assets.thresholds import (
     THRESHOLD_HELP,
@@ -26,7 +26,6 @@ app = typer.Typer(help="Council assets: thresholds and one asset in full.", no_a
 thresholds_app = typer.Typer(help="Thresholds: type defaults and organisation overrides.",
                              no_args_is_help=True)
 app.add_typer(thresholds_app, name="thresholds")
-EVERYONE = Principal(username="cli", write_anywhere=True)
 
 
 def _organisation(conn: Connection, slug: str) -> int:
@@ -96,7 +95,7 @@ def show_command(ctx: typer.Context, thing_id: int = typer.Argument(..., help="T
     at = datetime.now(UTC)
     with open_database(settings_of(ctx)) as database, database.connect() as conn:
         try:
-            detail = asset_detail(conn, EVERYONE, thing_id, at).as_dict()
+            detail = asset_detail(conn, COMMAND_LINE, thing_id, at).as_dict()
         except NotFound as error:
             fail(error.message)
     if as_json:

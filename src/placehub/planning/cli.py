@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from placehub.access.service import Principal
+from placehub.access.service import COMMAND_LINE
 from placehub.console import (
     console,
     fail,
@@ -28,7 +28,6 @@ from placehub.errors import BadRequest
 from placehub.planning import hazards, parking, service, tariffs
 
 plan_app = typer.Typer(help="Hazard areas, catchments and parking.", no_args_is_help=True)
-COUNCIL = Principal(username="cli", write_anywhere=True)
 
 
 @contextmanager
@@ -76,11 +75,11 @@ def hazard_command(
     started = time.perf_counter()
     with open_database(settings) as database, _working("assessing the area", as_json):
         with database.connect() as conn:
-            area = service.area_from_alert(conn, COUNCIL, from_alert) \
+            area = service.area_from_alert(conn, COMMAND_LINE, from_alert) \
                 if from_alert is not None \
                 else hazards.read_area(area_file.read_text(encoding="utf-8"), name=name)
-            result = service.hazard_job(conn, settings, COUNCIL, area, where, site_layer)
-        service.keep_run(database, result, COUNCIL, time.perf_counter() - started)
+            result = service.hazard_job(conn, settings, COMMAND_LINE, area, where, site_layer)
+        service.keep_run(database, result, COMMAND_LINE, time.perf_counter() - started)
     _write(csv_out, service.hazard_csv(result), "CSV")
     _write(geojson_out, json.dumps(service.hazard_geojson(result)), "GeoJSON")
     if as_json:
@@ -129,9 +128,9 @@ def catchments_command(
     with open_database(settings) as database, \
             _working(f"{kind} catchments by {method}", as_json):
         with database.connect() as conn:
-            result = service.catchment_job(conn, settings, COUNCIL, kind, method, list(close),
+            result = service.catchment_job(conn, settings, COMMAND_LINE, kind, method, list(close),
                                            opened, layer)
-        service.keep_run(database, result, COUNCIL, time.perf_counter() - started)
+        service.keep_run(database, result, COMMAND_LINE, time.perf_counter() - started)
     _write(csv_out, service.catchment_csv(result), "CSV")
     _write(geojson_out, json.dumps(service.catchment_geojson(result)), "GeoJSON")
     if as_json:
@@ -176,10 +175,10 @@ def parking_command(
     started = time.perf_counter()
     with open_database(settings) as database, _working("car park occupancy", as_json):
         with database.begin() as conn:
-            result = service.parking_job(conn, settings, COUNCIL, now, days, model, price,
+            result = service.parking_job(conn, settings, COMMAND_LINE, now, days, model, price,
                                          board=board)
             changed = service.update_full_alerts(conn, result, now) if alerts else None
-        service.keep_run(database, result, COUNCIL, time.perf_counter() - started)
+        service.keep_run(database, result, COMMAND_LINE, time.perf_counter() - started)
     if as_json:
         print_json({**result, "alerts": changed})
         return

@@ -37,8 +37,12 @@ def may_change(principal: Principal, plan: dict[str, Any]) -> bool:
     return principal.can_write(int(plan["organisation_id"]))
 
 
-def planning_organisation(conn: Connection, principal: Principal, requested: int | None) -> int:
-    """The organisation a new plan belongs to, checked against what the principal may change."""
+def planning_organisation(conn: Connection, principal: Principal, requested: int | None,
+                          service: str | None = None) -> int:
+    """The organisation a new plan belongs to, checked against what the principal may change.
+
+    Without a request, the one organisation the principal may change; of several, the one that
+    owns assets of ``service`` (a care circle owns home sensors, not bins)."""
     if principal.is_anonymous and not principal.write_anywhere:
         raise Unauthorized("planning rounds needs a sign-in or an API token")
     if requested is not None:
@@ -55,9 +59,20 @@ def planning_organisation(conn: Connection, principal: Principal, requested: int
         writable = [row.id for row in conn.execute(select(organisations.c.id))]
     if not writable:
         raise Forbidden("planning rounds needs an editor or admin role in an organisation")
+    if len(writable) > 1 and service in rounds.ASSET_TYPE_OF_SERVICE:
+        serving = _organisations_owning(conn, rounds.ASSET_TYPE_OF_SERVICE[service], writable)
+        writable = serving or writable
     if len(writable) != 1:
         raise BadRequest("say which organisation the plan is for: organisation_id")
     return writable[0]
+
+
+def _organisations_owning(conn: Connection, asset_type: str, among: list[int]) -> list[int]:
+    """Which of ``among`` own at least one Thing of ``asset_type``."""
+    return sorted(int(row.organisation_id) for row in conn.execute(
+        select(things.c.organisation_id).distinct().where(
+            things.c.organisation_id.in_(among),
+            things.c.properties["asset_type"].as_string() == asset_type)))
 
 
 def _plan_assets(conn: Connection, plan_ids: list[int]) -> dict[int, set[int]]:

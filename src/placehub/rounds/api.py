@@ -68,7 +68,8 @@ def create_plan(body: PlanBody, request: Request,
     # Read, solve, then write: the solve (seconds to a minute) holds no transaction, so
     # webhooks and other writers are never kept waiting for SQLite's write lock.
     with database.connect() as conn:
-        organisation_id = access.planning_organisation(conn, principal, body.organisation_id)
+        organisation_id = access.planning_organisation(conn, principal, body.organisation_id,
+                                                          body.service)
         inputs = rounds.prepare_plan(conn, settings, rounds.PlanRequest(
             body.service, body.date, at, organisation_id, body.seed, body.runtime_seconds))
     plan = rounds.solve_plan(inputs, settings)

@@ -12,8 +12,9 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from placehub.access.service import COMMAND_LINE
 from placehub.access.tables import organisations
 from placehub.area import area_files
 from placehub.assets.history import Asset
@@ -26,10 +27,11 @@ from placehub.console import (
     progress,
     settings_of,
 )
+from placehub.errors import BadRequest
 from placehub.governance.cli import keep_run
 from placehub.places.distance import DistanceSource
+from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
-from placehub.rounds import sheets
 from placehub.rounds.demand import BinSite
 from placehub.rounds.planning import SelectionRules
 from placehub.rounds.scenarios import Scenario
@@ -69,6 +71,22 @@ def _parse_at(text: str | None) -> datetime:
     return value.astimezone(UTC)
 
 
+def _planning_organisation(conn: Connection, slug: str | None, service: Service) -> int:
+    """The organisation named by ``slug``, or the one that owns the service's assets."""
+    rows = conn.execute(select(organisations.c.id, organisations.c.slug)).all()
+    if not rows:
+        fail("no organisation yet: create one (or run the demo) first")
+    requested = None
+    if slug:
+        requested = next((int(r.id) for r in rows if r.slug == slug), None)
+        if requested is None:
+            fail(f"no organisation {slug!r}: see 'placehub users' commands")
+    try:
+        return access.planning_organisation(conn, COMMAND_LINE, requested, service.value)
+    except BadRequest:
+        fail("say which organisation with --organisation SLUG: several could plan this round")
+
+
 @app.command("plan")
 def plan_command(
     ctx: typer.Context,
@@ -85,24 +103,15 @@ def plan_command(
     with open_database(settings) as database:
         # Read, solve, then write: the solve holds no transaction (nor SQLite's write lock).
         with database.connect() as conn:
-            rows = conn.execute(select(organisations.c.id, organisations.c.slug)).all()
-            if organisation:
-                chosen = [r.id for r in rows if r.slug == organisation]
-                if not chosen:
-                    fail(f"no organisation {organisation!r}: see 'placehub users' commands")
-            elif len(rows) == 1:
-                chosen = [rows[0].id]
-            else:
-                fail("say which organisation with --organisation SLUG"
-                     if rows else "no organisation yet: create one (or run the demo) first")
+            organisation_id = _planning_organisation(conn, organisation, service)
             request = rounds.PlanRequest(service.value, _parse_day(day), _parse_at(at),
-                                         chosen[0], seed, runtime)
+                                         organisation_id, seed, runtime)
             with console.status("Forecasting..."):
                 inputs = rounds.prepare_plan(conn, settings, request)
         with console.status(f"Routing {len(inputs.candidates)} candidates..."):
             plan = rounds.solve_plan(inputs, settings)
         with database.begin() as conn:
-            plan_id = rounds.save_plan(conn, plan, chosen[0], "cli", datetime.now(UTC))
+            plan_id = rounds.save_plan(conn, plan, organisation_id, "cli", datetime.now(UTC))
             detail = rounds.plan_detail(conn, plan_id)
     if as_json:
         print(json.dumps(detail, indent=2))

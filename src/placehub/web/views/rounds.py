@@ -66,7 +66,7 @@ def start_planning(request: Request, form: FormData = Depends(checked_form),
         return _rounds_form(request, principal, errors, service, day)
     database, settings = request.app.state.database, request.app.state.settings
     with database.connect() as conn:
-        organisation_id = access.planning_organisation(conn, principal, None)
+        organisation_id = access.planning_organisation(conn, principal, None, service)
 
     def work(report: ProgressReporter) -> str:
         report(0.1, "Forecasting which assets need a visit")
