@@ -28,10 +28,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
-    tuple_,
     update,
 )
 
@@ -140,6 +138,7 @@ class StreamPurge:
     source: str
     cutoff: datetime
     expired: int
+    oldest: datetime | None = None  # the oldest expired Observation's time, as counted
 
 
 @dataclass
@@ -176,7 +175,8 @@ class PurgeReport:
                 else None,
                 "datastreams_without_period": self.kept_streams,
                 "seconds": round(self.seconds, 3),
-                "datastreams": [{**asdict(s), "cutoff": s.cutoff.isoformat()}
+                "datastreams": [{**asdict(s), "cutoff": s.cutoff.isoformat(),
+                                 "oldest": s.oldest.isoformat() if s.oldest else None}
                                 for s in self.streams if s.expired]}
 
 
@@ -193,13 +193,15 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[n:n + _IN_CHUNK] for n in range(0, len(ids), _IN_CHUNK)]
 
 
-def _expired_counts(conn: Connection, cutoff: datetime, stream_ids: list[int]) -> dict[int, int]:
-    """Observations older than ``cutoff`` per Datastream (one grouped index range scan)."""
+def _expired_counts(conn: Connection, cutoff: datetime, stream_ids: list[int]
+                    ) -> dict[int, tuple[int, datetime]]:
+    """Observations older than ``cutoff`` per Datastream and the oldest one's time (one
+    grouped index range scan)."""
     o = observations.c
-    found: dict[int, int] = {}
+    found: dict[int, tuple[int, datetime]] = {}
     for chunk in _chunks(stream_ids):
-        found.update((int(d), int(n)) for d, n in conn.execute(
-            select(o.datastream_id, func.count()).where(
+        found.update((int(d), (int(n), oldest)) for d, n, oldest in conn.execute(
+            select(o.datastream_id, func.count(), func.min(o.phenomenon_time_start)).where(
                 o.datastream_id.in_(chunk), o.phenomenon_time_start < cutoff)
             .group_by(o.datastream_id)))
     return found
@@ -226,31 +228,14 @@ def plan_purge(conn: Connection, settings: Settings, now: datetime) -> PurgeRepo
     for cutoff, stream_ids in _by_cutoff(report.streams).items():
         counts = _expired_counts(conn, cutoff, stream_ids)
         for s in report.streams:
-            if s.cutoff == cutoff:
-                s.expired = counts.get(s.datastream_id, 0)
+            if s.cutoff == cutoff and s.datastream_id in counts:
+                s.expired, s.oldest = counts[s.datastream_id]
     days = int(settings.retention_journal_days)
     if days > 0:
         report.journal_days = days
         report.journal_cutoff = now - timedelta(days=days)
         report.journal_expired = _journal_expired(conn, report.journal_cutoff)
     return report
-
-
-def _packed(streams: list[StreamPurge], batch: int) -> list[list[StreamPurge]]:
-    """Datastreams in groups whose expired Observations (as counted) add up to at most
-    ``batch``; a Datastream with more is a group of its own (deleted in windows)."""
-    groups: list[list[StreamPurge]] = []
-    current: list[StreamPurge] = []
-    total = 0
-    for stream in sorted(streams, key=lambda s: s.datastream_id):
-        if current and (total + stream.expired > batch or len(current) >= _IN_CHUNK):
-            groups.append(current)
-            current, total = [], 0
-        current.append(stream)
-        total += stream.expired
-    if current:
-        groups.append(current)
-    return groups
 
 
 def _delete_where(conn: Connection, *conditions: Any) -> Counter[int]:
@@ -265,42 +250,41 @@ def _delete_where(conn: Connection, *conditions: Any) -> Counter[int]:
     return Counter(int(d) for d in conn.execute(gone).scalars())
 
 
-def _delete_group(database: Database, group: list[StreamPurge], cutoff: datetime, batch: int,
+def _delete_chunk(database: Database, streams: list[StreamPurge], cutoff: datetime, batch: int,
                   on_batch: Callable[[int], None]) -> Counter[int]:
-    """Delete a group's expired Observations: in one transaction when they fit in a batch,
-    else in windows of ``batch`` rows along the (Datastream, time, id) index, each window
-    starting where the last ended, so no window scans the index entries an earlier one left
-    behind (on PostgreSQL they stay, dead, until VACUUM: restarting from the oldest made the
-    purge quadratic)."""
+    """Delete the expired Observations of up to 1,000 Datastreams sharing a cutoff: in one
+    transaction when they fit in a batch, else in windows of time from the oldest to the
+    cutoff, each holding about ``batch`` rows (the window's length follows the rows the last
+    one deleted). A window takes every Datastream's rows of that time, which lie together
+    in the table as they arrived together, and no window scans index entries an earlier one
+    left behind (on PostgreSQL they stay, dead, until VACUUM)."""
     o = observations.c
+    ids = [s.datastream_id for s in streams]
+    total = sum(s.expired for s in streams)
     deleted: Counter[int] = Counter()
-    if len(group) > 1 or group[0].expired <= batch:
+    if total <= batch:
         with database.begin() as conn:
-            deleted.update(_delete_where(conn, o.datastream_id.in_(
-                [s.datastream_id for s in group]), o.phenomenon_time_start < cutoff))
+            deleted.update(_delete_where(conn, o.datastream_id.in_(ids),
+                                         o.phenomenon_time_start < cutoff))
         on_batch(sum(deleted.values()))
         return deleted
-    stream = group[0].datastream_id
-    key = tuple_(o.phenomenon_time_start, o.id)
-    lower: tuple[Any, Any] | None = None
-    while True:
-        where = [o.datastream_id == stream, o.phenomenon_time_start < cutoff]
-        if lower is not None:
-            where.append(key >= tuple_(literal(lower[0], observations.c.phenomenon_time_start
-                                                .type), literal(lower[1], o.id.type)))
+    oldest = min(s.oldest for s in streams if s.oldest is not None)
+    span = (cutoff - oldest) * (batch / total)
+    start: datetime | None = None  # the first window takes everything older too
+    while start is None or start < cutoff:
+        end = min(cutoff, (start or oldest) + span)
+        where = [o.datastream_id.in_(ids), o.phenomenon_time_start < end]
+        if start is not None:
+            where.append(o.phenomenon_time_start >= start)
         with database.begin() as conn:
-            upper = conn.execute(select(o.phenomenon_time_start, o.id).where(*where)
-                                 .order_by(o.phenomenon_time_start, o.id)
-                                 .offset(batch).limit(1)).first()
-            if upper is not None:
-                where.append(key < tuple_(literal(upper[0], o.phenomenon_time_start.type),
-                                          literal(upper[1], o.id.type)))
             counts = _delete_where(conn, *where)
+        rows = sum(counts.values())
         deleted.update(counts)
-        on_batch(sum(counts.values()))
-        if upper is None:
-            return deleted
-        lower = (upper[0], upper[1])
+        on_batch(rows)
+        # Next window: as long as would have held ``batch`` rows, within half to twice this.
+        span *= min(2.0, max(0.5, batch / rows)) if rows else 2.0
+        start = end
+    return deleted
 
 
 def refresh_materialised(conn: Connection, deleted: Counter[int], cutoff: datetime) -> None:
@@ -373,7 +357,7 @@ def purge(database: Database, settings: Settings, now: datetime, *, dry_run: boo
     deleted: Counter[int] = Counter()
     expiring = [s for s in report.streams if s.expired]
     by_cutoff: dict[datetime, list[StreamPurge]] = {}
-    for s in expiring:
+    for s in sorted(expiring, key=lambda s: s.datastream_id):
         by_cutoff.setdefault(s.cutoff, []).append(s)
     done = Counter[str]()
 
@@ -383,8 +367,8 @@ def purge(database: Database, settings: Settings, now: datetime, *, dry_run: boo
             progress(done["rows"])
 
     for cutoff, streams in by_cutoff.items():
-        for group in _packed(streams, batch):
-            counts = _delete_group(database, group, cutoff, batch, on_batch)
+        for group in [streams[n:n + _IN_CHUNK] for n in range(0, len(streams), _IN_CHUNK)]:
+            counts = _delete_chunk(database, group, cutoff, batch, on_batch)
             deleted.update(counts)
             with database.begin() as conn:
                 refresh_materialised(conn, Counter({s.datastream_id: counts[s.datastream_id]
