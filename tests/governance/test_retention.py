@@ -248,3 +248,32 @@ def test_a_failed_scheduled_purge_is_tried_again_the_same_day(database: Database
     schedule.settings = settings.replace(retention_purge_hour=3)
     assert schedule.run_if_due() is not None
     assert schedule.run_if_due() is None
+
+
+def test_uneven_readings_are_purged_exactly_in_small_batches(database: Database,
+                                                             settings: Settings) -> None:
+    """A burst of 200 readings in one hour beside sparse daily ones (same period, batches of
+    25): every expired Observation goes, none newer, and progress counts up to the total."""
+    with database.begin() as conn:
+        burst = make_datastream(conn, name="Bin 7 fill level")["datastream"]
+        sparse = make_datastream(conn, name="Bin 8 fill level")["datastream"]
+        rows = [NewObservation(burst, NOW - 50 * 24 * HOUR + n * timedelta(seconds=18),
+                               0.1 + n / 1000) for n in range(200)]
+        rows += [NewObservation(sparse, NOW - n * 24 * HOUR, 0.5 + n / 100) for n in range(60)]
+        rows += [NewObservation(burst, NOW - n * 24 * HOUR, 0.2) for n in range(5)]
+        write_observations(conn, rows)
+        for stream in (burst, sparse):
+            data_classes.set_policy(conn, "tests", stream, data_class=None, retention_days=10,
+                                    purpose=None)
+    seen: list[int] = []
+    report = retention.purge(database, settings, NOW, batch=25, progress=seen.append)
+    # Expired: older than 10 days, i.e. the burst and days 11..59 of the sparse one.
+    assert {s.datastream_id: s.expired for s in report.streams if s.expired} == {
+        burst: 200, sparse: 49}
+    assert seen == sorted(seen) and seen[-1] == 249 and len(seen) > 2
+    assert _counts(database) == {burst: 5, sparse: 11}
+    with database.connect() as conn:
+        oldest = conn.execute(select(func.min(observations.c.phenomenon_time_start))).scalar()
+        counts = dict(conn.execute(select(datastreams.c.id, datastreams.c.observation_count)
+                                   .where(datastreams.c.id.in_([burst, sparse]))).all())
+    assert oldest >= NOW - 10 * 24 * HOUR and counts == {burst: 5, sparse: 11}
