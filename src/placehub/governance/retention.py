@@ -7,8 +7,9 @@ Without any, its Observations are kept. Raw LoRaWAN journal entries are kept
 ``retention_journal_days`` (90 by default) by the time they were received; entries still
 waiting to be processed are never purged.
 
-The purge is plain DELETEs by phenomenonTime in short transactions of
-``retention_purge_batch`` rows, so ingest keeps flowing while it runs; each Datastream's
+The purge is plain DELETEs by phenomenonTime in short transactions of about
+``retention_purge_batch`` rows (windows of time across Datastreams, see ``_delete_chunk``),
+so ingest keeps flowing while it runs; each Datastream's
 materialised columns (count, time ranges, latest Observation) are set to what remains.
 A dry run counts and changes nothing; a real run writes an audit entry per organisation.
 """
