@@ -68,6 +68,7 @@ bench: setup
 	$(BIN)/python bench/bench_insight.py
 	$(BIN)/python bench/bench_access.py
 	PYTHONPATH=. $(BIN)/python bench/bench_web.py --assets 10000 --repeats 3
+	PYTHONPATH=. $(BIN)/python bench/bench_downloads.py --assets 10000 --repeats 3
 
 bench-big: setup
 	test -f var/bench/big.sqlite3 || $(BIN)/python bench/generate.py sqlite:///var/bench/big.sqlite3

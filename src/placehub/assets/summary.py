@@ -21,7 +21,7 @@ from placehub.assets.levels import Level, Reading, level_of
 from placehub.assets.status import STATUS_LABELS, past_the_line, status_of
 from placehub.assets.thresholds import ThresholdBook, Thresholds, load_book
 from placehub.assets.types import ASSET_TYPES, asset_type_label, asset_type_of
-from placehub.errors import NotFound
+from placehub.errors import BadRequest, NotFound
 from placehub.places.assign import thing_positions
 from placehub.rounds.tables import rounds_service_events
 from placehub.sta.tables import datastreams, observations, things
@@ -218,9 +218,11 @@ def get_asset(conn: Connection, principal: Principal, thing_id: int, now: dateti
 
 
 def reading_history(
-    conn: Connection, principal: Principal, datastream_id: int, since: datetime, limit: int = 5000
+    conn: Connection, principal: Principal, datastream_id: int, since: datetime, limit: int = 5000,
+    until: datetime | None = None,
 ) -> list[tuple[datetime, Any]]:
-    """Observations of one Datastream since ``since`` (oldest first), if the viewer may read it."""
+    """Observations of one Datastream since ``since`` (and before ``until``), oldest first (the
+    newest ``limit``), if the viewer may read it."""
     visible = visible_clause(principal, things.c.organisation_id, things.c.visibility)
     allowed = conn.execute(
         select(datastreams.c.id).join(things, things.c.id == datastreams.c.thing_id)
@@ -233,11 +235,40 @@ def reading_history(
                observations.c.result_boolean, observations.c.result_string,
                observations.c.result_json)
         .where(observations.c.datastream_id == datastream_id,
-               observations.c.phenomenon_time_start >= since)
+               observations.c.phenomenon_time_start >= since,
+               *([observations.c.phenomenon_time_start < until] if until is not None else []))
         .order_by(observations.c.phenomenon_time_start.desc())
         .limit(limit)
     ).all()
     return [(row.phenomenon_time_start, _result(row)) for row in reversed(rows)]
+
+
+def numeric_readings(asset: AssetSummary) -> list[Reading]:
+    """The asset's readings with a number as their latest value, by quantity."""
+    return sorted((r for r in asset.readings.values()
+                   if isinstance(r.value, int | float) and not isinstance(r.value, bool)),
+                  key=lambda r: r.quantity)
+
+
+def history_table(conn: Connection, principal: Principal, asset: AssetSummary,
+                  start: datetime, end: datetime, limit: int = 50_000
+                  ) -> tuple[list[Reading], list[dict[str, Any]]]:
+    """Every numeric reading of ``asset`` from ``start`` to before ``end`` as one row per time
+    with one column per quantity (an air station's pollutants side by side), oldest first; each
+    Datastream read through ``reading_history`` (so with its access check). A quantity with
+    more than ``limit`` readings in the range is a 400 asking for fewer days, never a file cut
+    short without saying so."""
+    columns = numeric_readings(asset)
+    by_time: dict[datetime, dict[str, Any]] = {}
+    for reading in columns:
+        found = reading_history(conn, principal, reading.datastream_id, start, limit + 1,
+                                until=end)
+        if len(found) > limit:
+            raise BadRequest(f"{reading.quantity} has over {limit:,} readings in this range: "
+                             "ask for fewer days")
+        for at, value in found:
+            by_time.setdefault(at, {"time": at})[reading.quantity] = value
+    return columns, [by_time[at] for at in sorted(by_time)]
 
 
 def counts_by_type_and_status(assets: list[AssetSummary]) -> list[dict[str, Any]]:

@@ -201,3 +201,15 @@ def things_in_place(layer: str, code: str) -> Any:
             .join(places, places.c.id == thing_places.c.place_id)
             .join(place_layers, place_layers.c.id == thing_places.c.layer_id)
             .where(place_layers.c.name == layer, places.c.code == code))
+
+
+def places_of_things(conn: Connection, layer: str) -> dict[int, tuple[str, str]]:
+    """Thing id -> (code, name) of its place in ``layer``, for every assigned Thing, in one
+    query (a download's ward column); empty when the layer is not loaded. Boundaries are public
+    geography: the caller lists only the Things the reader may see."""
+    rows = conn.execute(
+        select(thing_places.c.thing_id, places.c.code, places.c.name)
+        .join(places, places.c.id == thing_places.c.place_id)
+        .join(place_layers, place_layers.c.id == thing_places.c.layer_id)
+        .where(place_layers.c.name == layer))
+    return {int(row.thing_id): (str(row.code), str(row.name)) for row in rows}

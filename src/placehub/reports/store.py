@@ -448,11 +448,16 @@ def officer_request(conn: Connection, principal: Principal, request_id: int) -> 
 
 
 def officer_requests(conn: Connection, principal: Principal, now: datetime,
-                     status: list[str] | None = None) -> list[dict[str, Any]]:
-    """The requests of the principal's councils (no personal data: that is on each one)."""
+                     status: list[str] | None = None, start: datetime | None = None,
+                     end: datetime | None = None, limit: int = DEFAULT_LIMIT
+                     ) -> list[dict[str, Any]]:
+    """The requests of the principal's councils received from ``start`` (a year ago unless
+    given) to before ``end``, newest first (no personal data: that is on each one)."""
     organisation_ids = None if principal.write_anywhere else set(principal.member_of)
     rows = find_requests(conn, now, status=status, organisation_ids=organisation_ids,
-                         start=now - timedelta(days=365))
+                         start=start or now - timedelta(days=365),
+                         end=None if end is None else end - timedelta(microseconds=1),
+                         limit=limit)
     names = _agency_names(conn, rows)
     asset_names = readable_asset_names(conn, principal, [r.thing_id for r in rows])
     return [{**public_request(row, names.get(row.organisation_id)), "id": row.id,

@@ -18,6 +18,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "roads": ("roads.osm.pbf",),
     "deprivation": ("iod2019/",),
     "air": ("air/",),
+    "postcodes": ("postcodes.csv",),
 }
 
 # Path prefix -> the kinds of data its pages show; the longest matching prefix wins.
@@ -34,6 +35,10 @@ PAGE_SOURCES: dict[str, tuple[str, ...]] = {
     "/places/": ("sensors", "boundaries", "deprivation"),
     "/public/places": ("sensors", "boundaries"),
     "/public/places/": ("sensors", "boundaries", "deprivation"),
+    "/public/assets/": ("sensors", "boundaries", "air"),
+    "/my-area": ("sensors", "boundaries", "postcodes"),
+    "/devices": ("sensors",),
+    "/data": ("sensors", "boundaries", "roads", "deprivation", "air", "postcodes"),
 }
 
 

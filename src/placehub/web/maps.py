@@ -4,7 +4,6 @@ layers drawn under the assets (ward outlines, roads), served as compact gzipped 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from collections.abc import Mapping
 from functools import lru_cache
@@ -15,15 +14,16 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from placehub import csv_cells
 from placehub.access.service import ANONYMOUS, Principal
 from placehub.assets.status import STATUS_LABELS
+from placehub.assets.summary import AssetSummary
 from placehub.assets.types import asset_type_label
 from placehub.errors import BadRequest, NotFound
 from placehub.governance import read_audit
 from placehub.governance.data_classes import classes_of_things, thing_class
-from placehub.places.queries import layer_outlines
+from placehub.places.queries import layer_outlines, places_of_things
 from placehub.places.road_map import RoadMap, road_map
+from placehub.web import downloads
 from placehub.web.asset_snapshot import COORDINATE_DECIMALS, snapshot_of
 from placehub.web.listing import Column, paginate, pagination, sortable_head, table_order
 
@@ -67,8 +67,8 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         "head": sortable_head(COLUMNS, {**query}, sort, direction),
         "pagination": pagination(page, {**query, "sort": sort, "dir": direction}),
         "assets_url": "/geo/assets.geojson" + (f"?{urlencode(geo_query)}" if geo_query else ""),
-        "csv_url": ("/public/map.csv" if public else "/map.csv") + "?" + urlencode(
-            {**query, "sort": sort, "dir": direction}),
+        "downloads": downloads.links("/public/map" if public else "/map",
+                                     {**query, "sort": sort, "dir": direction}),
         "bounds": ",".join(f"{v:.5f}" for v in bounds),
         "asset_link": not public,
         "hide_roads": params.get("hide_roads") == "1",
@@ -89,8 +89,23 @@ def asset_status(params: Mapping[str, str]) -> str:
     return status
 
 
-def table_csv(request: Request, principal: Principal, public: bool) -> Response:
-    """The whole asset table of the map page (same filters and order) as a CSV download."""
+# Latest readings a map download gives a column each (air-quality stations' pollutants, soil
+# moisture), besides a bin's fill.
+READING_COLUMNS = ("no2", "pm2_5", "pm10", "soil_moisture")
+
+
+def reading_value(asset: AssetSummary, quantity: str) -> Any:
+    """The asset's latest numeric reading of ``quantity`` (None when it has none)."""
+    reading = asset.readings.get(quantity)
+    value = reading.value if reading is not None else None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def table_download(request: Request, principal: Principal, public: bool, fmt: str) -> Response:
+    """The whole asset table of the map page (same filters and order, from the same snapshot
+    view) as CSV, JSON or GeoJSON, with each asset's ward, latest readings and the link to its
+    history download."""
+    downloads.check_format(fmt)
     params = request.query_params
     order = table_order(params, COLUMNS, "name")
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
@@ -98,26 +113,36 @@ def table_csv(request: Request, principal: Principal, public: bool) -> Response:
                          asset_status(params))
     database = request.app.state.database
     with database.connect() as conn:
+        wards = places_of_things(conn, "wards")
         streams = classes_of_things(conn, (asset.id for asset in assets))
-    out = io.StringIO()
-    writer = csv_cells.writer(out, lineterminator="\n")
-    writer.writerow(["id", "name", "type", "status", "fill_percent", "last_reading",
-                     "longitude", "latitude", "data_class"])
+    history = "/public/assets/{}/history.csv" if public else "/assets/{}/history.csv"
+    rows = []
     for asset in assets:
-        writer.writerow([asset.id, asset.name, asset.type_label, asset.status_label,
-                         "" if asset.fill_percent is None else asset.fill_percent,
-                         asset.last_seen.isoformat() if asset.last_seen else "",
-                         "" if asset.lon is None else round(asset.lon, 6),
-                         "" if asset.lat is None else round(asset.lat, 6),
-                         thing_class(streams.get(asset.id, []), asset.visibility)])
+        ward = wards.get(asset.id, ("", ""))
+        rows.append({
+            "id": asset.id, "name": asset.name, "type": asset.type_label,
+            "status": asset.status_label, "ward_code": ward[0], "ward": ward[1],
+            "fill_percent": asset.fill_percent,
+            **{q: reading_value(asset, q) for q in READING_COLUMNS},
+            "last_reading": asset.last_seen,
+            "longitude": None if asset.lon is None else round(asset.lon, 6),
+            "latitude": None if asset.lat is None else round(asset.lat, 6),
+            "history": history.format(asset.id),
+            "data_class": thing_class(streams.get(asset.id, []), asset.visibility)})
+    columns = ["id", "name", "type", "status", "ward_code", "ward", "fill_percent",
+               *READING_COLUMNS, "last_reading", "longitude", "latitude", "history",
+               "data_class"]
     if not public:  # the latest readings of what is not public: recorded as an export
         read_audit.record_request_reads(
             database, principal, "export",
             read_audit.describe(request.method, request.url.path, request.url.query),
             read_audit.ReadLog({asset.id for asset in assets}))
-    filename = "public-sensors.csv" if public else "assets.csv"
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return downloads.respond(request, downloads.Table(
+        "public-sensors" if public else "assets",
+        "Public sensors: status and latest readings" if public else "Assets: status and "
+        "latest readings", columns, rows, public=public,
+        notes=["Readings in µg/m³ (no2, pm2_5, pm10) and % (fill_percent, soil_moisture); "
+               "the history column links to each asset's readings over time."]), fmt)
 
 
 def boundary_geojson(conn: Connection, layer: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from placehub.web.views import (
     assets,
     auth,
     care,
+    data,
     devices,
     info,
     jobs,
@@ -25,5 +26,5 @@ ROUTERS = [
     auth.router, public.router, overview.router, assets.router, rounds.router, alerts.router,
     air.router, devices.router, places.router, jobs.router, planning.router, info.router,
     setup.router, admin.router, residents.router, responsible.router, care.router,
-    tiles.router,
+    tiles.router, data.router,
 ]

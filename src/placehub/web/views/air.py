@@ -16,6 +16,7 @@ from placehub.access.service import Principal
 from placehub.alerts import air_quality as aq
 from placehub.alerts.air_report import annual_report, report_rows
 from placehub.assets.summary import list_assets
+from placehub.web import downloads, maps
 from placehub.web.formats import plural
 from placehub.web.session import officer, public
 from placehub.web.templating import render
@@ -140,16 +141,23 @@ def air_context(request: Request, principal: Principal, year: int | None) -> dic
     sources = sorted({str(site.properties["data_source"]) for site in sites
                       if site.properties.get("data_source")})
     return {"sites": sites, "quantities": AIR_QUANTITIES, "year": year,
-            "report": objectives_table(report), "sources": sources,
+            "report": objectives_table(report), "report_rows": report_rows(report),
+            "sources": sources,
             "capture_threshold": aq.ANNUAL_CAPTURE_THRESHOLD,
             "capture_floor": aq.VERDICT_CAPTURE_FLOOR,
             "years": list(range(now.year, now.year - 8, -1))}
+
+
+def _history_base(public: bool) -> str:
+    return "/public/assets/{}/history" if public else "/assets/{}/history"
 
 
 @router.get("/air")
 def air_page(request: Request, year: int | None = None,
              principal: Principal = Depends(officer)) -> Response:
     return render(request, "air.html", title="Air quality", public=False,
+                  history=_history_base(False),
+                  downloads=downloads.links("/air", {"year": year}),
                   **air_context(request, principal, year))
 
 
@@ -157,4 +165,51 @@ def air_page(request: Request, year: int | None = None,
 def public_air_page(request: Request, year: int | None = None,
                     principal: Principal = Depends(public)) -> Response:
     return render(request, "air.html", title="Air quality by site", public=True,
+                  history=_history_base(True),
+                  downloads=downloads.links("/public/air", {"year": year}),
                   **air_context(request, principal, year))
+
+
+def air_download(request: Request, principal: Principal, year: int | None, fmt: str,
+                 public: bool) -> Response:
+    """The air page's sites (worst first) with their latest pollutants, how many of the
+    year's objectives each did not meet, and the link to each site's history download."""
+    downloads.check_format(fmt)
+    context = air_context(request, principal, year)
+    failed: dict[int, int] = {}
+    judged: dict[int, int] = {}
+    for row in context["report_rows"]:
+        judged[row["site_id"]] = judged.get(row["site_id"], 0) + 1
+        failed[row["site_id"]] = failed.get(row["site_id"], 0) + (1 if row["exceeded"] else 0)
+    rows = [{"id": site.id, "name": site.name, "status": site.status_label,
+             **{q: maps.reading_value(site, q) for q, _ in AIR_QUANTITIES},
+             "last_reading": site.last_seen,
+             "objectives": judged.get(site.id, 0), "objectives_not_met": failed.get(site.id, 0),
+             "data_source": site.properties.get("data_source"),
+             "longitude": None if site.lon is None else round(site.lon, 6),
+             "latitude": None if site.lat is None else round(site.lat, 6),
+             "history": _history_base(public).format(site.id) + ".csv"}
+            for site in context["sites"]]
+    return downloads.respond(request, downloads.Table(
+        "public-air-quality" if public else "air-quality",
+        f"Air quality by site: latest readings and objectives in {context['year']}",
+        ["id", "name", "status", *(q for q, _ in AIR_QUANTITIES), "last_reading",
+         "objectives", "objectives_not_met", "data_source", "longitude", "latitude",
+         "history"], rows, public=public,
+        notes=["Pollutants in µg/m³. Sites worst first. The history column links to each "
+               "site's readings with every pollutant as a column (from/to dates select the "
+               "days)."]), fmt)
+
+
+@router.get("/air.{fmt}")
+def air_download_page(request: Request, fmt: str, year: int | None = None,
+                      principal: Principal = Depends(officer)) -> Response:
+    """The air-quality page's sites as CSV, JSON or GeoJSON."""
+    return air_download(request, principal, year, fmt, public=False)
+
+
+@router.get("/public/air.{fmt}")
+def public_air_download(request: Request, fmt: str, year: int | None = None,
+                        principal: Principal = Depends(public)) -> Response:
+    """The public air-quality sites as CSV, JSON or GeoJSON."""
+    return air_download(request, principal, year, fmt, public=True)

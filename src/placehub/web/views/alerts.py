@@ -15,6 +15,8 @@ from starlette.datastructures import FormData
 from placehub.access.service import Principal
 from placehub.alerts import lifecycle, triage
 from placehub.errors import BadRequest
+from placehub.places.assign import thing_positions
+from placehub.web import downloads
 from placehub.web.listing import Page, pagination
 from placehub.web.security import checked_form
 from placehub.web.session import officer
@@ -35,16 +37,22 @@ def _page_number(value: str) -> int:
     return int(value)
 
 
+def _wanted(conn: Any, params: dict[str, str]) -> tuple[dict[str, str], Any, Any]:
+    """The list's filters as chosen, the choices offered and the checked filter."""
+    chosen = {name: params.get(name, default) for name, default in FILTERS.items()}
+    choices = triage.filter_choices(conn)
+    wanted = triage.checked_filter(choices, status=chosen["status"],
+                                   severity=chosen["severity"], rule=chosen["rule"],
+                                   asset_type=chosen["type"], ward=chosen["ward"])
+    return chosen, choices, wanted
+
+
 def _alerts_list(request: Request, principal: Principal, params: dict[str, str], *,
                  errors: dict[str, str] | None = None, note: str = "") -> Response:
     """The list for ``params`` (filters and page); with ``errors``, the bulk form as sent."""
-    chosen = {name: params.get(name, default) for name, default in FILTERS.items()}
     number = _page_number(params.get("page", "1") or "1")
     with request.app.state.database.connect() as conn:
-        choices = triage.filter_choices(conn)
-        wanted = triage.checked_filter(choices, status=chosen["status"],
-                                       severity=chosen["severity"], rule=chosen["rule"],
-                                       asset_type=chosen["type"], ward=chosen["ward"])
+        chosen, choices, wanted = _wanted(conn, params)
         found = triage.alert_page(conn, principal, wanted, number)
     query = {k: v for k, v in chosen.items() if v != FILTERS[k] or k == "status"}
     groups = [{"group": g, "href": "/alerts?" + urlencode(
@@ -59,7 +67,46 @@ def _alerts_list(request: Request, principal: Principal, params: dict[str, str],
         back=here, errors=errors or {}, note=note,
         pagination=pagination(Page(found.alerts, found.number, found.pages, found.ungrouped),
                               query),
+        downloads=downloads.links("/alerts", query),
         flash=request.session.pop("flash", None))
+
+
+ALERT_COLUMNS = ["id", "severity", "status", "title", "message", "rule_key", "thing_id",
+                 "thing_name", "value", "opened_at", "acknowledged_at", "resolved_at",
+                 "resolution"]
+
+@router.get("/alerts.{fmt}")
+def alerts_download(request: Request, fmt: str,
+                    principal: Principal = Depends(officer)) -> Response:
+    """Every alert the list's filters keep (not grouped, not paged), newest first; ``from`` and
+    ``to`` keep those opened in that date range. CSV, JSON or GeoJSON (at each asset)."""
+    downloads.check_format(fmt)
+    period = downloads.optional_period(request.query_params, datetime.now(UTC).date())
+    with request.app.state.database.connect() as conn:
+        _, _, wanted = _wanted(conn, dict(request.query_params))
+        found = triage.alert_page(conn, principal, wanted, 1, per_page=downloads.ROW_LIMIT + 1,
+                                  group_at=None)
+        positions = thing_positions(conn, {int(a["thing_id"]) for a in found.alerts
+                                           if a["thing_id"] is not None})
+    rows = downloads.within_limit(found.alerts, "alerts")
+    if period is not None:
+        start, end = period.start.isoformat(), period.end.isoformat()
+        rows = [a for a in rows if a["opened_at"] and start <= _utc(a["opened_at"]) < end]
+    return downloads.respond(request, downloads.Table(
+        "alerts", "Alerts", ALERT_COLUMNS, rows, public=False,
+        geometry=lambda a: _point(positions.get(a["thing_id"])),
+        period=(period.start, period.end) if period else None), fmt)
+
+
+def _utc(iso: str) -> str:
+    """An ISO time as UTC text that sorts as time (stored times are UTC, maybe naive)."""
+    value = datetime.fromisoformat(iso)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _point(lon_lat: tuple[float, float] | None) -> dict[str, Any] | None:
+    return None if lon_lat is None else {"type": "Point", "coordinates": [
+        round(lon_lat[0], 6), round(lon_lat[1], 6)]}
 
 
 @router.get("/alerts")

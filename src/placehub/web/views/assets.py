@@ -18,15 +18,15 @@ from placehub.access.service import ANONYMOUS, Principal
 from placehub.assets.detail import AssetDetail, asset_detail, thresholds_dict
 from placehub.assets.forecasting import Crossing
 from placehub.assets.levels import Reading
-from placehub.assets.summary import AssetSummary, get_asset, reading_history
+from placehub.assets.summary import AssetSummary, get_asset, history_table, reading_history
 from placehub.errors import NotFound
 from placehub.governance import read_audit
 from placehub.governance.data_classes import classes_of
 from placehub.places.road_map import road_map
 from placehub.rounds.service import asset_visit
-from placehub.web import maps
+from placehub.web import downloads, maps
 from placehub.web.asset_snapshot import snapshot_of
-from placehub.web.session import officer, viewer
+from placehub.web.session import officer, public, viewer
 from placehub.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -41,10 +41,10 @@ def map_page(request: Request, principal: Principal = Depends(officer)) -> Respo
     return render(request, "map.html", **maps.map_context(request, principal, public=False))
 
 
-@router.get("/map.csv")
-def map_csv(request: Request, principal: Principal = Depends(officer)) -> Response:
-    """The map page's whole table (same filters and order) as CSV."""
-    return maps.table_csv(request, principal, public=False)
+@router.get("/map.{fmt}")
+def map_download(request: Request, fmt: str, principal: Principal = Depends(officer)) -> Response:
+    """The map page's whole table (same filters and order) as CSV, JSON or GeoJSON."""
+    return maps.table_download(request, principal, public=False, fmt=fmt)
 
 
 @router.get("/geo/assets.geojson")
@@ -109,6 +109,10 @@ def asset_page(request: Request, thing_id: int, ds: int | None = None, days: int
         ward=detail.place("wards"), lsoa=detail.place("lsoas"),
         level=_level_text(asset), forecast=_forecast_rows(detail.forecast), visit=visit,
         thresholds=_threshold_rows(detail), data_classes=data_classes,
+        downloads=downloads.links(f"/assets/{asset.id}/history"),
+        download_range={"base": f"/assets/{asset.id}/history", "id": "history",
+                        "first": (at - timedelta(days=downloads.DEFAULT_DAYS - 1)).date(),
+                        "last": at.date()},
     )
 
 
@@ -216,3 +220,50 @@ def history_csv(request: Request, thing_id: int, datastream_id: int, days: int =
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Data-Class": data_class})
+
+
+# The most readings of one quantity a history download holds (a year of readings every
+# ten minutes); a longer range is refused with a 400 asking for fewer days.
+HISTORY_ROWS = 60_000
+
+
+def history_download(request: Request, principal: Principal, thing_id: int, fmt: str,
+                     public: bool) -> Response:
+    """Every numeric reading of an asset over ``from``..``to`` (the last 7 days by default),
+    one row per time and one column per quantity: an air station's pollutants side by side."""
+    downloads.check_format(fmt)
+    at = now()
+    period = downloads.period_of(request.query_params, at.date())
+    with request.app.state.database.connect() as conn:
+        asset = get_asset(conn, principal, thing_id, at)
+        readings, rows = history_table(conn, principal, asset, period.start, period.end,
+                                       HISTORY_ROWS)
+    if not public:
+        read_audit.record_request_reads(
+            request.app.state.database, principal, "export", read_audit.describe(
+                request.method, request.url.path, request.url.query),
+            read_audit.ReadLog({thing_id}, {r.datastream_id for r in readings}))
+    point = (None if asset.lon is None or asset.lat is None else
+             {"type": "Point", "coordinates": [round(asset.lon, 6), round(asset.lat, 6)]})
+    units = ", ".join(f"{r.quantity} in {r.unit}" for r in readings if r.unit)
+    return downloads.respond(request, downloads.Table(
+        f"asset-{asset.id}-history-{period.first}-to-{period.last}",
+        f"{asset.name}: readings from {period.first} to {period.last}",
+        ["time", *(r.quantity for r in readings)], rows, public=public,
+        geometry=lambda _: point, period=(period.start, period.end),
+        notes=[f"Asset {asset.id}, {asset.name} ({asset.type_label}). Times in UTC."
+               + (f" Units: {units}." if units else "")]), fmt)
+
+
+@router.get("/assets/{thing_id}/history.{fmt}")
+def asset_history_download(request: Request, thing_id: int, fmt: str,
+                           principal: Principal = Depends(officer)) -> Response:
+    """An asset's readings over a date range, all quantities as columns (CSV, JSON, GeoJSON)."""
+    return history_download(request, principal, thing_id, fmt, public=False)
+
+
+@router.get("/public/assets/{thing_id}/history.{fmt}")
+def public_history_download(request: Request, thing_id: int, fmt: str,
+                            principal: Principal = Depends(public)) -> Response:
+    """A public asset's readings over a date range (a restricted one is not found)."""
+    return history_download(request, principal, thing_id, fmt, public=True)

@@ -35,6 +35,7 @@ from placehub.ingest.devices import (
 )
 from placehub.ingest.profiles import load_profiles
 from placehub.sta.writes import WriteEvents
+from placehub.web import downloads
 from placehub.web.jobs import ProgressReporter
 from placehub.web.listing import Column, Page, pagination, sortable_head, table_order
 from placehub.web.security import checked_form
@@ -111,7 +112,46 @@ def devices_page(request: Request, principal: Principal = Depends(officer)) -> R
                   pagination=pagination(page, {**query, "sort": order.sort,
                                                "dir": order.direction}),
                   may_change=may_change_devices(principal),
-                  required=CSV_REQUIRED, optional=CSV_OPTIONAL)
+                  required=CSV_REQUIRED, optional=CSV_OPTIONAL,
+                  downloads=downloads.links("/devices", {**query, "sort": order.sort,
+                                                         "dir": order.direction}))
+
+
+DEVICE_DOWNLOAD_COLUMNS = ["dev_eui", "name", "profile", "asset_id", "asset", "last_seen",
+                           "battery_percent", "battery_voltage", "rssi", "snr", "health"]
+
+@router.get("/devices.{fmt}")
+def devices_download(request: Request, fmt: str,
+                     principal: Principal = Depends(officer)) -> Response:
+    """Every device the list's search finds (same search, order and access as the page, not
+    paged), with its health, as CSV, JSON or GeoJSON (at its asset)."""
+    downloads.check_format(fmt)
+    params = dict(request.query_params)
+    order = table_order(params, DEVICE_COLUMNS, "dev_eui")
+    search = params.get("q", "").strip()
+    if len(search) > SEARCH_MAX:
+        raise BadRequest(f"search for at most {SEARCH_MAX} characters")
+    with request.app.state.database.connect() as conn:
+        found = search_devices(conn, principal, search, page=1,
+                               per_page=downloads.ROW_LIMIT + 1, sort=order.sort,
+                               descending=order.direction == "desc")
+        assets = {a.id: a for a in list_assets(
+            conn, principal, datetime.now(UTC),
+            thing_ids=[row["thing_id"] for row in found.rows])}
+    rows = []
+    for device in downloads.within_limit(found.rows, "devices"):
+        asset = assets.get(device["thing_id"])
+        rows.append({
+            "dev_eui": device["dev_eui"], "name": device["name"],
+            "profile": device["profile_id"], "asset_id": device["thing_id"],
+            "asset": device["asset_name"], "last_seen": device["last_seen"],
+            "battery_percent": device["battery_percent"],
+            "battery_voltage": device["battery_voltage"], "rssi": device["rssi"],
+            "snr": device["snr"],
+            "health": asset.sensor_health_label if asset else "No data",
+            "longitude": asset.lon if asset else None, "latitude": asset.lat if asset else None})
+    return downloads.respond(request, downloads.Table(
+        "devices", "Devices", DEVICE_DOWNLOAD_COLUMNS, rows, public=False), fmt)
 
 
 def _form_page(request: Request, values: dict[str, str], errors: dict[str, str],

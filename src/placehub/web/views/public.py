@@ -27,10 +27,11 @@ def public_map(request: Request, principal: Principal = Depends(public)) -> Resp
     return render(request, "map.html", **maps.map_context(request, principal, public=True))
 
 
-@router.get("/public/map.csv")
-def public_map_csv(request: Request, principal: Principal = Depends(public)) -> Response:
-    """The public map's whole table (same filters and order) as CSV."""
-    return maps.table_csv(request, principal, public=True)
+@router.get("/public/map.{fmt}")
+def public_map_download(request: Request, fmt: str,
+                        principal: Principal = Depends(public)) -> Response:
+    """The public map's whole table (same filters and order) as CSV, JSON or GeoJSON."""
+    return maps.table_download(request, principal, public=True, fmt=fmt)
 
 
 @router.get("/about-the-data")

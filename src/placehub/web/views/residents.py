@@ -4,6 +4,7 @@ their council with the reporter's details (editors and admins only) and closing 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from placehub.reports import api as reports_api
 from placehub.reports import store
 from placehub.reports.services import BY_CODE, SERVICES
 from placehub.reports.throttle import TooManyReports
+from placehub.web import downloads, maps
 from placehub.web.asset_snapshot import snapshot_of
 from placehub.web.security import checked_form
 from placehub.web.session import officer, public
@@ -54,13 +56,47 @@ def my_area(request: Request, postcode: str = "",
         return render(request, "my_area.html", status_code=error.status_code,
                       title="My area", postcode=postcode, errors={"postcode": error.message},
                       place=None)
-    assets = snapshot_of(request.app).view(ANONYMOUS).assets
-    near = nearby_assets(assets, place.lon, place.lat)
+    assets, air = area_assets(request, place)
     return render(request, "my_area.html", title=f"My area: {place.postcode}",
-                  postcode=place.postcode, errors={}, place=place,
-                  assets=[n for n in near if n[0].asset_type != AIR_TYPE][:NEARBY_COUNT],
-                  air=[n for n in near if n[0].asset_type == AIR_TYPE][:2],
-                  ward=place.places.get("wards"))
+                  postcode=place.postcode, errors={}, place=place, assets=assets, air=air,
+                  ward=place.places.get("wards"),
+                  downloads=downloads.links("/my-area", {"postcode": place.postcode}))
+
+
+def area_assets(request: Request, place: PostcodePlace
+                ) -> tuple[list[tuple[AssetSummary, float]], list[tuple[AssetSummary, float]]]:
+    """The public assets "My area" lists near ``place`` (air stations apart), with metres."""
+    near = nearby_assets(snapshot_of(request.app).view(ANONYMOUS).assets, place.lon, place.lat)
+    return ([n for n in near if n[0].asset_type != AIR_TYPE][:NEARBY_COUNT],
+            [n for n in near if n[0].asset_type == AIR_TYPE][:2])
+
+
+@router.get("/my-area.{fmt}")
+def my_area_download(request: Request, fmt: str, postcode: str = "",
+                     principal: Principal = Depends(public)) -> Response:
+    """What "My area" lists for a postcode (the same assets and air stations, their distance,
+    status and latest readings) as CSV, JSON or GeoJSON."""
+    downloads.check_format(fmt)
+    with request.app.state.database.connect() as conn:
+        place = find_postcode(conn, postcode)
+    assets, air = area_assets(request, place)
+    ward = place.places.get("wards") or ("", "")
+    rows = [{"id": asset.id, "name": asset.name, "type": asset.type_label,
+             "status": asset.status_label, "distance_m": round(metres),
+             "fill_percent": asset.fill_percent,
+             **{q: maps.reading_value(asset, q) for q in maps.READING_COLUMNS},
+             "last_reading": asset.last_seen, "longitude": round(asset.lon or 0, 6),
+             "latitude": round(asset.lat or 0, 6),
+             "history": f"/public/assets/{asset.id}/history.csv"}
+            for asset, metres in sorted(assets + air, key=lambda n: n[1])]
+    slug = place.postcode.replace(" ", "").lower()
+    return downloads.respond(request, downloads.Table(
+        f"my-area-{slug}", f"Public sensors near {place.postcode}",
+        ["id", "name", "type", "status", "distance_m", "fill_percent", *maps.READING_COLUMNS,
+         "last_reading", "longitude", "latitude", "history"], rows, public=True,
+        notes=[f"Postcode {place.postcode}, ward {ward[1] or 'unknown'} {ward[0]}; sensors "
+               f"within {NEARBY_METRES:g} m ({NEARBY_COUNT} nearest and 2 air-quality "
+               "stations), as the My area page lists them."]), fmt)
 
 
 # --- reporting a problem -----------------------------------------------------------------------
@@ -165,8 +201,40 @@ def reports_page(request: Request, status: str = "open",
     with request.app.state.database.connect() as conn:
         items = store.officer_requests(conn, principal, reports_api.now_of(request),
                                        None if status == "all" else [status])
+    today = reports_api.now_of(request).date()
     return render(request, "reports.html", title="Residents' reports", items=items,
-                  status=status)
+                  status=status, downloads=downloads.links("/reports"),
+                  download_range={"base": "/reports", "id": "reports", "keep": {"status": status},
+                                  "first": today - timedelta(days=downloads.DEFAULT_DAYS - 1),
+                                  "last": today})
+
+
+REPORT_COLUMNS = ["id", "service_code", "service_name", "status", "status_notes",
+                  "description", "asset", "mandatory_stop", "requested_datetime",
+                  "updated_datetime", "address", "zipcode", "lat", "long"]
+
+@router.get("/reports.{fmt}")
+def reports_download(request: Request, fmt: str, status: str = "open",
+                     principal: Principal = Depends(officer)) -> Response:
+    """The reports list (same councils, status and access as the page) received from ``from``
+    to ``to`` (the last 7 days by default), without the reporters' details, as CSV, JSON or
+    GeoJSON."""
+    downloads.check_format(fmt)
+    if status not in ("open", "closed", "all"):
+        raise BadRequest(f"status={status!r}: use open, closed or all")
+    at = reports_api.now_of(request)
+    period = downloads.period_of(request.query_params, at.date())
+    with request.app.state.database.connect() as conn:
+        items = store.officer_requests(conn, principal, at,
+                                       None if status == "all" else [status],
+                                       start=period.start, end=period.end,
+                                       limit=downloads.ROW_LIMIT + 1)
+    return downloads.respond(request, downloads.Table(
+        f"reports-{period.first}-to-{period.last}", "Residents' reports", REPORT_COLUMNS,
+        downloads.within_limit(items, "reports"), public=False, period=(period.start, period.end),
+        geometry=lambda item: {"type": "Point", "coordinates": [item["long"], item["lat"]]},
+        notes=["No reporter's details: names, e-mail addresses, phone numbers and photos are "
+               "only on each report's page, for the council's editors and admins."]), fmt)
 
 
 @router.get("/reports/{request_id}")
