@@ -505,3 +505,25 @@ def test_unedited_builtins_of_earlier_versions_are_brought_up_to_date(
         rules = {r.key: r for r in load_rules(conn) if r.thing_id is None}
     assert rules["bin_full"].params == {"op": "at_least", "threshold": "full", "for_s": 1800}
     assert rules["soil_dry"].params["value"] == 12.0
+
+
+def test_each_round_of_forecast_rules_keeps_a_run_record(database: Database,
+                                                          clock: FakeClock) -> None:
+    """A tick with forecast rules due keeps one alert-rules run record (forecaster, horizons,
+    assets forecast, crossings predicted); a tick with none due keeps none."""
+    from placehub.governance.runs import ALERT_RULES, list_runs
+
+    thing, _ = make_asset(database, "litter_bin", ["fill_level"])
+    forecasts = ScriptedForecasts()
+    forecasts.probability[thing] = 0.9
+    engine = RuleEngine(database, clock, forecasts)
+    engine.tick()
+    clock.advance(timedelta(minutes=10))
+    engine.tick()  # asked 10 minutes ago: nothing due, no run
+    with database.connect() as conn:
+        (run,) = list_runs(conn, ALERT_RULES)
+    assert run["started_at"] == clock.now() - timedelta(minutes=10)
+    assert run["parameters"] == {"forecaster": "scripted", "horizons_hours": [24.0]}
+    assert run["volumes"]["assets_forecast"] == 1
+    assert run["volumes"]["crossings_predicted"] == 1 and run["outcome"] == "ok"
+    assert run["inputs"][0]["rows"] == 1 and run["actor"] == "alerts timer"

@@ -42,3 +42,32 @@ def test_care_commands_from_residents_to_withdrawal(tmp_path: Path) -> None:
     assert json.loads(run("care", "check", "--json"))[0]["findings"] == []
     run("care", "consent", "HS-4001", "--withdraw", "--note", "moved away")
     assert json.loads(run("care", "check", "--json"))[0]["skipped"] == "no current consent"
+
+
+def test_home_sensors_are_registered_by_kind_and_model(tmp_path: Path) -> None:
+    """`care sensors --add` registers an Elsys or a Milesight sensor for the care circle, lists
+    it, and refuses a model that is not of that kind with the ones that are."""
+    base = ["--database-url", f"sqlite:///{tmp_path / 'care.sqlite3'}"]
+
+    def run(*words: str) -> str:
+        result = runner.invoke(app, [*base, *words])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("db", "upgrade")
+    run("orgs", "add", "rutland", "Rutland County Council")
+    run("care", "residents", "--add", "HS-4002", "--name", "Ray Bell", "--council", "rutland")
+    run("care", "sensors", "HS-4002", "--add", "front_door", "--model", "milesight-ws301",
+        "--dev-eui", "24E124136B000001", "--lat", "52.67", "--lon", "-0.73")
+    run("care", "sensors", "HS-4002", "--add", "motion", "--dev-eui", "A81758FFFE000001",
+        "--lat", "52.67", "--lon", "-0.73")
+    listed = run("care", "sensors", "HS-4002")
+    assert "front_door" in listed and "motion" in listed
+    devices = json.loads(run("devices", "list", "--json"))
+    profiles = {d["dev_eui"]: d["profile"] for d in devices}
+    assert profiles == {"24E124136B000001": "care/milesight-ws301-door-contact",
+                        "A81758FFFE000001": "care/elsys-ers-motion"}
+    wrong = runner.invoke(app, [*base, "care", "sensors", "HS-4002", "--add", "motion",
+                                "--model", "milesight-ws301", "--dev-eui", "24E124136B000002",
+                                "--lat", "52.67", "--lon", "-0.73"])
+    assert wrong.exit_code == 1 and "elsys-ers or milesight-ws202" in wrong.output

@@ -3,46 +3,12 @@ Datastream; public and anonymous reads are not; admins see their organisations' 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from placehub.access import service
 from placehub.db import Database
 from placehub.governance.tables import read_audit
-from placehub.sta.observations import NewObservation, write_observations
-from tests.sta.factories import make_datastream
-
-T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def hub(client: TestClient, database: Database) -> dict[str, object]:
-    """Rutland with a restricted bin and a public bin (a day of hourly readings each), its
-    admin, editor and viewer, and Sutton's admin."""
-    with database.begin() as conn:
-        restricted = make_datastream(conn, name="Bin Q7 fill level", visibility="restricted")
-        public = make_datastream(conn, name="Bin 12 fill level")
-        rutland = restricted["organisation"]
-        sutton = service.create_organisation(conn, "sutton", "London Borough of Sutton")
-        tokens = {}
-        for name, org, role in (("rutland-admin", rutland, "admin"),
-                                ("rutland-editor", rutland, "editor"),
-                                ("rutland-viewer", rutland, "viewer"),
-                                ("sutton-admin", sutton, "admin")):
-            user = service.create_user(conn, name)
-            service.grant_role(conn, user, org, role)
-            tokens[name] = service.create_token(conn, user)
-        write_observations(conn, [NewObservation(stream, T0 + timedelta(hours=h), 0.3 + h / 50)
-                                  for stream in (restricted["datastream"], public["datastream"])
-                                  for h in range(24)])
-    return {"restricted": restricted, "public": public, "tokens": tokens}
+from tests.governance.conftest import bearer
 
 
 def _rows(database: Database) -> list[dict[str, object]]:
@@ -107,6 +73,29 @@ def test_the_asset_api_and_export_record_their_channel(
     assert export.text.splitlines()[0].endswith(",data_class")
     assert export.headers["x-data-class"] == "restricted"
     assert [r["channel"] for r in _rows(database)] == ["api", "export"]
+
+
+def test_the_map_table_export_carries_data_classes_and_records_what_is_not_public(
+        client: TestClient, database: Database, hub: dict) -> None:
+    """An editor's /map.csv has a data_class column and adds one 'export' row for the
+    restricted bin (not the public one); the anonymous /public/map.csv adds none."""
+    import csv
+    import io
+
+    response = client.get("/map.csv", headers=bearer(hub["tokens"]["rutland-editor"]))
+    assert response.status_code == 200, response.text
+    classes = {int(r["id"]): r["data_class"]
+               for r in csv.DictReader(io.StringIO(response.text))}
+    assert classes == {hub["restricted"]["thing"]: "restricted",
+                       hub["public"]["thing"]: "public"}
+    rows = _rows(database)
+    assert [(r["channel"], r["thing_id"], r["datastream_id"], r["data_class"], r["actor"])
+            for r in rows] == [("export", hub["restricted"]["thing"], None, "restricted",
+                                "rutland-editor")]
+    public = client.get("/public/map.csv")
+    assert public.status_code == 200
+    assert [r["data_class"] for r in csv.DictReader(io.StringIO(public.text))] == ["public"]
+    assert len(_rows(database)) == 1
 
 
 def test_admins_see_their_organisations_reads_and_the_who_looked_report(

@@ -176,3 +176,104 @@ def test_the_schedule_purges_once_a_day_after_the_hour(database: Database,
     off = PurgeSchedule(database, settings.replace(retention_purge_hour=-1),
                         clock=lambda: NOW)
     assert off.run_if_due() is None
+
+
+def test_the_purge_command_dry_runs_then_deletes_and_says_so(database: Database,
+                                                             settings: Settings) -> None:
+    """'placehub retention purge --dry-run --json' reports the expired Observation and keeps
+    it; without --dry-run it is deleted and the newer one stays."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from placehub.cli import app
+
+    now = datetime.now(UTC)
+    with database.begin() as conn:
+        stream = make_datastream(conn, name="Bin 9 fill level")["datastream"]
+        write_observations(conn, [NewObservation(stream, now - timedelta(days=40), 0.8),
+                                  NewObservation(stream, now - timedelta(days=1), 0.2)])
+        data_classes.set_policy(conn, "tests", stream, data_class=None, retention_days=30,
+                                purpose=None)
+    base = ["--database-url", settings.database_url, "retention", "purge"]
+    dry = CliRunner().invoke(app, [*base, "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.output)
+    assert report["dry_run"] is True and report["observations"] == 1
+    assert [d["datastream_id"] for d in report["datastreams"]] == [stream]
+    assert _counts(database) == {stream: 2}
+    done = CliRunner().invoke(app, base)
+    assert done.exit_code == 0, done.output
+    assert "deleted 1 Observations from 1 Datastreams" in " ".join(done.output.split())
+    assert _counts(database) == {stream: 1}
+    bad = CliRunner().invoke(app, [*base, "--batch", "0"])
+    assert bad.exit_code == 1 and "at least 1 row" in bad.output
+
+
+def test_serve_runs_the_purge_schedule_while_it_serves(tmp_path: object,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app 'placehub serve' hands to uvicorn starts the daily purge when it starts and
+    stops it when it stops."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    import placehub.cli as placehub_cli
+
+    served: list[object] = []
+    monkeypatch.setattr(placehub_cli.uvicorn, "run",
+                        lambda application, **_: served.append(application))
+    url = f"sqlite:///{tmp_path}/serve.sqlite3"
+    result = CliRunner().invoke(placehub_cli.app, ["--database-url", url, "serve"])
+    assert result.exit_code == 0, result.output
+    (application,) = served
+    with TestClient(application):  # type: ignore[arg-type]
+        schedule = application.state.purge_schedule  # type: ignore[attr-defined]
+        assert isinstance(schedule, PurgeSchedule)
+        assert schedule._thread is not None and schedule._thread.is_alive()
+    assert not schedule._thread.is_alive()
+
+
+def test_a_failed_scheduled_purge_is_tried_again_the_same_day(database: Database,
+                                                               settings: Settings) -> None:
+    """When the day's purge fails (here a bad class default), the next check that day runs it
+    again once the cause is fixed, and then not again that day."""
+    from placehub.errors import BadRequest
+
+    times = iter([NOW.replace(hour=4), NOW.replace(hour=5), NOW.replace(hour=6)])
+    schedule = PurgeSchedule(database, settings.replace(retention_purge_hour=3,
+                                                        retention_class_days="personal=x"),
+                             clock=lambda: next(times))
+    with pytest.raises(BadRequest):
+        schedule.run_if_due()
+    schedule.settings = settings.replace(retention_purge_hour=3)
+    assert schedule.run_if_due() is not None
+    assert schedule.run_if_due() is None
+
+
+def test_uneven_readings_are_purged_exactly_in_small_batches(database: Database,
+                                                             settings: Settings) -> None:
+    """A burst of 200 readings in one hour beside sparse daily ones (same period, batches of
+    25): every expired Observation goes, none newer, and progress counts up to the total."""
+    with database.begin() as conn:
+        burst = make_datastream(conn, name="Bin 7 fill level")["datastream"]
+        sparse = make_datastream(conn, name="Bin 8 fill level")["datastream"]
+        rows = [NewObservation(burst, NOW - 50 * 24 * HOUR + n * timedelta(seconds=18),
+                               0.1 + n / 1000) for n in range(200)]
+        rows += [NewObservation(sparse, NOW - n * 24 * HOUR, 0.5 + n / 100) for n in range(60)]
+        rows += [NewObservation(burst, NOW - n * 24 * HOUR, 0.2) for n in range(5)]
+        write_observations(conn, rows)
+        for stream in (burst, sparse):
+            data_classes.set_policy(conn, "tests", stream, data_class=None, retention_days=10,
+                                    purpose=None)
+    seen: list[int] = []
+    report = retention.purge(database, settings, NOW, batch=25, progress=seen.append)
+    # Expired: older than 10 days, i.e. the burst and days 11..59 of the sparse one.
+    assert {s.datastream_id: s.expired for s in report.streams if s.expired} == {
+        burst: 200, sparse: 49}
+    assert seen == sorted(seen) and seen[-1] == 249 and len(seen) > 2
+    assert _counts(database) == {burst: 5, sparse: 11}
+    with database.connect() as conn:
+        oldest = conn.execute(select(func.min(observations.c.phenomenon_time_start))).scalar()
+        counts = dict(conn.execute(select(datastreams.c.id, datastreams.c.observation_count)
+                                   .where(datastreams.c.id.in_([burst, sparse]))).all())
+    assert oldest >= NOW - 10 * 24 * HOUR and counts == {burst: 5, sparse: 11}

@@ -93,3 +93,30 @@ def test_a_run_record_refuses_an_unknown_outcome_and_a_naive_time() -> None:
         runs.RunRecord(runs.ALERT_RULES, AT, 1.0, {}, outcome="great")
     with pytest.raises(ValueError, match="timezone"):
         runs.RunRecord(runs.ALERT_RULES, AT.replace(tzinfo=None), 1.0, {})
+
+
+def test_the_rounds_record_publishes_plans_and_simulated_savings(
+        client: TestClient, database: Database) -> None:
+    """A plan and a later simulation both count for the rounds-planning record; each one's
+    measured performance is published (the simulation's saving against fixed rounds beside
+    the plan's km) and the history names each."""
+    with database.begin() as conn:
+        runs.record_run(conn, runs.RunRecord(
+            runs.ROUNDS_PLANNING, AT, 0.3, {"service": "waste", "day": "2026-11-23"}, seed=11,
+            metrics={"km": 41.2, "vehicles_used": 2}, reference="plan 1"))
+        runs.record_run(conn, runs.RunRecord(
+            runs.ROUNDS_SIMULATION, AT + DAY, 95.0, {"service": "waste", "seeds": [1, 2, 3]},
+            metrics={"placehub_km_saving_vs_fixed": 0.2731, "fixed_km": 1830.4,
+                     "placehub_km": 1330.5, "seeds": 3}, reference="simulation"))
+    record = client.get("/api/algorithms/rounds-planning").json()
+    live = record["tier_2"]["tool_specification"]["live"]
+    measured = live["performance_by_algorithm"]
+    assert measured["rounds-planning"]["km"] == 41.2
+    assert measured["rounds-simulation"]["placehub_km_saving_vs_fixed"] == 0.2731
+    assert measured["rounds-simulation"]["measured_at"].startswith("2026-11-23T18:00")
+    frequency = record["tier_2"]["decision_making_process"]["frequency_and_scale_measured"]
+    assert frequency["runs_total"] == 2
+    assert [h["summary"] for h in record["history"] if h["source"] == "run records"] == [
+        "rounds-planning: first run", "rounds-simulation: first run"]
+    page = client.get("/algorithms/rounds-planning").text
+    assert "Measured performance of rounds simulation" in page and "0.2731" in page

@@ -415,6 +415,14 @@ def test_every_example_family_has_a_registered_codec(data_dir: Path) -> None:
             },
         ),
         ("milesight-em500-udl", "0175550382f401", {"battery_percent": 85, "distance": 500}),
+        # WS202 documentation example: battery 16%, PIR triggered, dark.
+        ("milesight-ws202", "017510030001040000",
+         {"battery_percent": 16, "motion_count": 1, "daylight": False}),
+        # WS301: magnet open (a door contact's input 1), still on its mounting.
+        ("milesight-ws301", "017564030001040000",
+         {"battery_percent": 100, "digital_input": 1, "tamper": False}),
+        ("milesight-ws301", "01755b030000040001",
+         {"battery_percent": 91, "digital_input": 0, "tamper": True}),
     ],
 )
 def test_milesight_channels(codec: str, hex_payload: str, expected: dict[str, Any]) -> None:
@@ -423,6 +431,18 @@ def test_milesight_channels(codec: str, hex_payload: str, expected: dict[str, An
         m.quantity: m.value for m in decode(codec, 85, bytes.fromhex(hex_payload)).measurements
     }
     assert values == pytest.approx(expected)
+
+
+def test_milesight_on_off_items_mean_what_each_model_says() -> None:
+    """Channel 03 type 00 is a door on a WS301 and a PIR on a WS202; a model without it says
+    the channel is unknown rather than guessing."""
+    payload = bytes.fromhex("030001")
+    assert [m.quantity for m in decode("milesight-ws301", 85, payload).measurements] == [
+        "digital_input"]
+    assert [m.quantity for m in decode("milesight-ws202", 85, payload).measurements] == [
+        "motion_count"]
+    with pytest.raises(DecodeError, match="unknown channel 03 type 00"):
+        decode("milesight-em300-th", 85, payload)
 
 
 def test_milesight_device_information_is_an_attribute() -> None:

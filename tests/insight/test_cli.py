@@ -115,3 +115,36 @@ def test_index_build_writes_weights_and_sobol_prints_indices(data_dir: Path,
     assert "aggregation" in sobol.output and "inclusion" in sobol.output
     assert out.read_text().splitlines()[0] == ("factor,alternatives,first_order,"
                                                "first_order_interval,total,total_interval")
+
+
+def test_index_build_keeps_a_run_record_for_the_transparency_record(settings,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    """Building an index against a migrated database keeps a composite-index run record with
+    the definition, weights, input file and volumes, shown by 'placehub algorithms show'."""
+    import json
+
+    from placehub.db import Database
+    from placehub.governance.runs import COMPOSITE_INDEX, list_runs
+
+    (tmp_path / "p.csv").write_text("code,a,b\nA,1,4\nB,3,1\nC,2,2\nD,5,3\n")
+    (tmp_path / "d.toml").write_text(
+        '[index]\nid = "t"\n[data]\nfile = "p.csv"\nplace = "code"\n'
+        '[[indicator]]\nid = "a"\ncolumn = "a"\n'
+        '[[indicator]]\nid = "b"\ncolumn = "b"\n')
+    base = ["--database-url", settings.database_url, "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, [*base, "index", "build", str(tmp_path / "d.toml"),
+                                      "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert "recorded for the transparency record composite-index" in result.output
+    database = Database(settings.database_url)
+    with database.connect() as conn:
+        (run,) = list_runs(conn, COMPOSITE_INDEX)
+    database.dispose()
+    assert run["parameters"]["definition"] == "t" and run["reference"] == "t"
+    assert set(run["parameters"]["weights"]) and run["actor"] == "cli"
+    assert run["inputs"] == [{"name": "p.csv", "rows": 4, "first": None, "last": None}]
+    assert run["volumes"] == {"places": 4, "indicators": 2, "missing_values_treated": 0}
+    shown = CliRunner().invoke(app, [*base, "algorithms", "show", "composite-index"])
+    assert shown.exit_code == 0, shown.output
+    live = json.loads(shown.output)["tier_2"]["tool_specification"]["live"]
+    assert live["parameters"] == run["parameters"] and "cli" not in str(live["recent_runs"])

@@ -8,10 +8,11 @@ from placehub.insight.transparency import RecordError, load_records, parse_recor
 
 
 def test_shipped_records_parse_and_take_council_fields_from_settings() -> None:
-    """The three records load; empty organisation and contact are filled from settings."""
+    """The four records load; empty organisation and contact are filled from settings."""
     records = load_records(organisation="Rutland County Council",
                            contact_email="data@rutland.gov.uk")
-    assert [r.id for r in records] == ["alert-rules", "composite-index", "rounds-planning"]
+    assert [r.id for r in records] == ["alert-rules", "composite-index", "planning-tools",
+                                     "rounds-planning"]
     for record in records:
         assert record.tier1["contact_email"] == "data@rutland.gov.uk"
         assert record.tier2["owner"]["organisation"] == "Rutland County Council"

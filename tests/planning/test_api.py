@@ -183,7 +183,7 @@ def test_each_run_is_kept_with_its_inputs_and_versions(
         client: TestClient, officer_token: str, database: Database) -> None:
     """A hazard assessment and a catchment build each keep a run record in the hub: the job's
     inputs (the area's digest, the facilities' kind), the library versions and who ran it; the
-    answer names the record."""
+    answer names the record; the public planning-tools ATRS record counts both runs."""
     from placehub.governance.runs import list_runs
 
     auth = {"Authorization": f"Bearer {officer_token}"}
@@ -202,3 +202,13 @@ def test_each_run_is_kept_with_its_inputs_and_versions(
     assert kept["planning-catchments"]["id"] == catchment["run"]["id"]
     assert kept["planning-catchments"]["parameters"]["kind"] == "school"
     assert kept["planning-catchments"]["duration_seconds"] >= 0
+    record = client.get("/api/algorithms/planning-tools").json()
+    frequency = record["tier_2"]["decision_making_process"]["frequency_and_scale_measured"]
+    assert frequency["runs_total"] == 2
+    live = record["tier_2"]["tool_specification"]["live"]
+    assert {r["algorithm"] for r in live["recent_runs"]} == {"planning-hazard",
+                                                              "planning-catchments"}
+    assert live["parameters"]["kind"] == "school"  # the newest run's
+    assert "officer" not in str(live["recent_runs"])
+    assert sorted(h["summary"] for h in record["history"] if h["source"] == "run records") == [
+        "planning-catchments: first run", "planning-hazard: first run"]

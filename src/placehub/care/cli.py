@@ -140,6 +140,38 @@ def carers(ctx: typer.Context, reference: str,
     print_table(table)
 
 
+@care_app.command("sensors")
+def sensors(ctx: typer.Context, reference: str,
+            add: str = typer.Option(None, "--add", help="Kind of sensor to register: "
+                                    + ", ".join(service.HOME_SENSORS) + "."),
+            dev_eui: str = typer.Option(None, "--dev-eui", help="The device's DevEUI (16 hex)."),
+            model: str = typer.Option(None, help="Its model: " + "; ".join(
+                f"{kind}: {' or '.join(models)}"
+                for kind, (_, models) in service.HOME_SENSORS.items()) + " (first: default)."),
+            latitude: float = typer.Option(None, "--lat", help="The home's latitude."),
+            longitude: float = typer.Option(None, "--lon", help="The home's longitude.")
+            ) -> None:
+    """List a resident's home sensors, or register one for the care circle (personal data,
+    short retention, visible to the named carers only)."""
+    if add:
+        if not dev_eui or latitude is None or longitude is None:
+            fail("registering a home sensor needs --dev-eui, --lat and --lon")
+        device = _write(ctx, lambda conn: service.add_home_sensor(
+            conn, service.get_resident(conn, reference), add, dev_eui, latitude=latitude,
+            longitude=longitude, model=model))
+        console.print(f"{add} sensor {device['dev_eui']} registered for {reference}.")
+        return
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        try:
+            found = service.home_things(conn, service.get_resident(conn, reference))
+        except PlacehubError as error:
+            fail(error.message)
+    table = Table("Thing", "Kind")
+    for thing_id, kind in sorted(found.items()):
+        table.add_row(str(thing_id), kind)
+    print_table(table)
+
+
 @care_app.command("break-glass")
 def break_glass(ctx: typer.Context, reference: str,
                 user: str = typer.Option(None, help="The council admin to let in for 4 hours."),

@@ -43,11 +43,15 @@ PURPOSES = {
     "carer_view": "Carers see the home's status and alerts",
     "service_review": "Anonymous counts for reviewing the service",
 }
-# What each kind of home sensor is, and the device profile it is registered with.
+# What each kind of home sensor is, and the device profile of each model it may be (the first
+# is the default).
 HOME_SENSORS = {
-    "motion": ("Motion and temperature", "care/elsys-ers-motion"),
-    "front_door": ("Front door", "care/elsys-ems-door-contact"),
-    "fridge_door": ("Fridge door", "care/elsys-ems-door-contact"),
+    "motion": ("Motion and temperature", {"elsys-ers": "care/elsys-ers-motion",
+                                          "milesight-ws202": "care/milesight-ws202-motion"}),
+    "front_door": ("Front door", {"elsys-ems-door": "care/elsys-ems-door-contact",
+                                  "milesight-ws301": "care/milesight-ws301-door-contact"}),
+    "fridge_door": ("Fridge door", {"elsys-ems-door": "care/elsys-ems-door-contact",
+                                    "milesight-ws301": "care/milesight-ws301-door-contact"}),
 }
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,30}$")
 # The CLI and demo set-up act as the installation itself.
@@ -129,13 +133,18 @@ def residents_for(conn: Connection, principal: Principal) -> list[Resident]:
 
 
 def add_home_sensor(conn: Connection, resident: Resident, kind: str, dev_eui: str, *,
-                    latitude: float, longitude: float,
+                    latitude: float, longitude: float, model: str | None = None,
                     principal: Principal = INSTALLATION) -> dict[str, Any]:
-    """Register a home sensor owned by the care circle, visible to its members only, with the
-    personal data class and a short retention on every Datastream."""
+    """Register a home sensor (of ``model``, or the kind's default) owned by the care circle,
+    visible to its members only, with the personal data class and a short retention on every
+    Datastream."""
     if kind not in HOME_SENSORS:
         raise BadRequest(f"home sensor {kind!r}: use one of {', '.join(HOME_SENSORS)}")
-    label, profile = HOME_SENSORS[kind]
+    label, models = HOME_SENSORS[kind]
+    if model is not None and model not in models:
+        raise BadRequest(f"a {label.lower()} sensor may be {' or '.join(models)}, "
+                         f"not {model!r}")
+    profile = models[model or next(iter(models))]
     slug = f"care-{resident.reference.lower()}"
     device = register_device(conn, principal, DeviceSpec(
         dev_eui=dev_eui, name=f"{resident.reference} {label}", profile=profile,

@@ -63,7 +63,7 @@ def live_record(request: Request, record_id: str) -> dict[str, Any]:
     """One record as ATRS-shaped JSON with its live facts."""
     record = record_of(request, record_id)
     with request.app.state.database.connect() as conn:
-        return atrs.atrs_json(record, atrs.live_facts(conn, record.id, now()))
+        return atrs.atrs_json(record, atrs.live_facts(conn, record.algorithms, now()))
 
 
 @router.get("/algorithms")
@@ -72,7 +72,7 @@ def algorithms(request: Request) -> dict[str, Any]:
     out = []
     with request.app.state.database.connect() as conn:
         for record in records(request):
-            facts = atrs.live_facts(conn, record.id, now(), recent=1)
+            facts = atrs.live_facts(conn, record.algorithms, now(), recent=1)
             out.append({**record.summary(), "url": f"/api/algorithms/{record.id}",
                         "runs_total": facts.runs_total, "runs_per_month": facts.runs_per_month,
                         "last_run": facts.last_run["started_at"] if facts.last_run else None})

@@ -9,7 +9,7 @@ metadata, Tier 1 overview and the five Tier 2 sections, with the live facts unde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ def _public_run(row: dict[str, Any]) -> dict[str, Any]:
     out = {name: row.get(name) for name in _PUBLISHED}
     out["started_at"] = row["started_at"].isoformat()
     out["id"] = int(row["id"])
+    out["algorithm"] = row.get("algorithm")
     return out
 
 
@@ -41,6 +42,8 @@ class LiveFacts:
     last_run: dict[str, Any] | None
     recent_runs: list[dict[str, Any]]
     changes: list[dict[str, Any]]
+    # Per algorithm id the record covers: the newest run that measured its performance.
+    measured: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def performance(self) -> dict[str, Any]:
@@ -50,6 +53,12 @@ class LiveFacts:
                 return {"measured_at": run["started_at"], **run["metrics"]}
         return {}
 
+    def performance_by_algorithm(self) -> dict[str, dict[str, Any]]:
+        """Per algorithm id, the measured performance of its newest run that measured it
+        (a record covering plans and simulations shows both)."""
+        return {name: {"measured_at": run["started_at"], **run["metrics"]}
+                for name, run in self.measured.items()}
+
     def outcomes(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for run in self.recent_runs:
@@ -57,11 +66,19 @@ class LiveFacts:
         return counts
 
 
-def live_facts(conn: Connection, algorithm: str, now: datetime, recent: int = 20) -> LiveFacts:
-    """The live facts of ``algorithm`` at ``now``."""
+def live_facts(conn: Connection, algorithm: runs.Algorithms, now: datetime, recent: int = 20
+               ) -> LiveFacts:
+    """The live facts of ``algorithm`` (a record's ``algorithms``: one id or several) at
+    ``now``."""
     rows = [_public_run(r) for r in runs.list_runs(conn, algorithm, limit=recent)]
+    measured = {}
+    for name in ([algorithm] if isinstance(algorithm, str) else algorithm):
+        found = runs.latest_measured(conn, name)
+        if found is not None:
+            measured[name] = _public_run(found)
     return LiveFacts(runs.run_count(conn, algorithm), runs.runs_per_month(conn, algorithm, now),
-                     rows[0] if rows else None, rows, runs.configuration_changes(conn, algorithm))
+                     rows[0] if rows else None, rows, runs.configuration_changes(conn, algorithm),
+                     measured)
 
 
 def history(record: TransparencyRecord, facts: LiveFacts) -> list[dict[str, Any]]:
@@ -107,6 +124,7 @@ def atrs_json(record: TransparencyRecord, facts: LiveFacts) -> dict[str, Any]:
                     "duration_seconds": last["duration_seconds"] if last else None,
                     "outcomes_of_recent_runs": facts.outcomes(),
                     "performance": facts.performance,
+                    "performance_by_algorithm": facts.performance_by_algorithm(),
                     "recent_runs": facts.recent_runs,
                 },
             },

@@ -12,7 +12,16 @@ import typer
 from rich.table import Table
 
 from placehub.access import service
-from placehub.console import console, fail, open_database, print_json, print_table, settings_of
+from placehub.config import Settings
+from placehub.console import (
+    console,
+    err_console,
+    fail,
+    open_database,
+    print_json,
+    print_table,
+    settings_of,
+)
 from placehub.errors import PlacehubError
 from placehub.governance import atrs, data_classes, dpia, read_audit, retention, runs
 from placehub.insight.transparency import load_records
@@ -31,6 +40,22 @@ def _now() -> datetime:
 
 def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def keep_run(settings: Settings, run: runs.RunRecord) -> None:
+    """Keep a command's run record when the configured database is ready (an index or a
+    simulation can run without one: then it says the run was not recorded)."""
+    from placehub.db import migrate
+
+    if not migrate.schema_state(settings.database_url).current:
+        err_console.print("note: run not recorded in the transparency records (no current "
+                          "database: 'placehub db upgrade' creates it)")
+        return
+    with open_database(settings) as database, database.begin() as conn:
+        run_id = runs.record_run(conn, run)
+    record = next((r.id for r in load_records() if run.algorithm in r.algorithms),
+                  run.algorithm)
+    err_console.print(f"run {run_id} recorded for the transparency record {record}")
 
 
 @retention_app.command("purge")
@@ -149,7 +174,7 @@ def list_algorithms(
     rows = []
     with open_database(settings) as database, database.connect() as conn:
         for record in load_records(organisation=settings.council_name):
-            facts = atrs.live_facts(conn, record.id, _now(), recent=1)
+            facts = atrs.live_facts(conn, record.algorithms, _now(), recent=1)
             rows.append({"id": record.id, "name": record.tier1["name"],
                          "runs_total": facts.runs_total,
                          "last_run": facts.last_run["started_at"] if facts.last_run else None})
@@ -174,7 +199,8 @@ def show_algorithm(
     if record_id not in found:
         fail(f"no algorithm {record_id!r}: 'placehub algorithms list' shows them")
     with open_database(settings) as database, database.connect() as conn:
-        document = atrs.atrs_json(found[record_id], atrs.live_facts(conn, record_id, _now()))
+        record = found[record_id]
+        document = atrs.atrs_json(record, atrs.live_facts(conn, record.algorithms, _now()))
     print(json.dumps(document, indent=2, default=str))
 
 

@@ -7,8 +7,9 @@ Without any, its Observations are kept. Raw LoRaWAN journal entries are kept
 ``retention_journal_days`` (90 by default) by the time they were received; entries still
 waiting to be processed are never purged.
 
-The purge is plain DELETEs by phenomenonTime in short transactions of
-``retention_purge_batch`` rows, so ingest keeps flowing while it runs; each Datastream's
+The purge is plain DELETEs by phenomenonTime in short transactions of about
+``retention_purge_batch`` rows (windows of time across Datastreams, see ``_delete_chunk``),
+so ingest keeps flowing while it runs; each Datastream's
 materialised columns (count, time ranges, latest Observation) are set to what remains.
 A dry run counts and changes nothing; a real run writes an audit entry per organisation.
 """
@@ -21,7 +22,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from placehub.access import audit
 from placehub.access.service import Principal
@@ -128,6 +139,7 @@ class StreamPurge:
     source: str
     cutoff: datetime
     expired: int
+    oldest: datetime | None = None  # the oldest expired Observation's time, as counted
 
 
 @dataclass
@@ -164,7 +176,8 @@ class PurgeReport:
                 else None,
                 "datastreams_without_period": self.kept_streams,
                 "seconds": round(self.seconds, 3),
-                "datastreams": [{**asdict(s), "cutoff": s.cutoff.isoformat()}
+                "datastreams": [{**asdict(s), "cutoff": s.cutoff.isoformat(),
+                                 "oldest": s.oldest.isoformat() if s.oldest else None}
                                 for s in self.streams if s.expired]}
 
 
@@ -181,13 +194,15 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[n:n + _IN_CHUNK] for n in range(0, len(ids), _IN_CHUNK)]
 
 
-def _expired_counts(conn: Connection, cutoff: datetime, stream_ids: list[int]) -> dict[int, int]:
-    """Observations older than ``cutoff`` per Datastream (one grouped index range scan)."""
+def _expired_counts(conn: Connection, cutoff: datetime, stream_ids: list[int]
+                    ) -> dict[int, tuple[int, datetime]]:
+    """Observations older than ``cutoff`` per Datastream and the oldest one's time (one
+    grouped index range scan)."""
     o = observations.c
-    found: dict[int, int] = {}
+    found: dict[int, tuple[int, datetime]] = {}
     for chunk in _chunks(stream_ids):
-        found.update((int(d), int(n)) for d, n in conn.execute(
-            select(o.datastream_id, func.count()).where(
+        found.update((int(d), (int(n), oldest)) for d, n, oldest in conn.execute(
+            select(o.datastream_id, func.count(), func.min(o.phenomenon_time_start)).where(
                 o.datastream_id.in_(chunk), o.phenomenon_time_start < cutoff)
             .group_by(o.datastream_id)))
     return found
@@ -214,8 +229,8 @@ def plan_purge(conn: Connection, settings: Settings, now: datetime) -> PurgeRepo
     for cutoff, stream_ids in _by_cutoff(report.streams).items():
         counts = _expired_counts(conn, cutoff, stream_ids)
         for s in report.streams:
-            if s.cutoff == cutoff:
-                s.expired = counts.get(s.datastream_id, 0)
+            if s.cutoff == cutoff and s.datastream_id in counts:
+                s.expired, s.oldest = counts[s.datastream_id]
     days = int(settings.retention_journal_days)
     if days > 0:
         report.journal_days = days
@@ -224,21 +239,53 @@ def plan_purge(conn: Connection, settings: Settings, now: datetime) -> PurgeRepo
     return report
 
 
-def _delete_batch(conn: Connection, stream_ids: list[int], cutoff: datetime,
-                  batch: int) -> Counter[int]:
-    """Delete up to ``batch`` Observations older than ``cutoff`` of these Datastreams; answer
-    how many went per Datastream."""
+def _delete_where(conn: Connection, *conditions: Any) -> Counter[int]:
+    """Delete the Observations matching ``conditions``; answer how many went per Datastream."""
     o = observations.c
-    chosen = select(o.id).where(o.datastream_id.in_(stream_ids),
-                                o.phenomenon_time_start < cutoff).limit(batch)
-    gone = delete(observations).where(o.id.in_(chosen.scalar_subquery())).returning(
-        o.datastream_id)
+    gone = delete(observations).where(*conditions).returning(o.datastream_id)
     if conn.dialect.name == "postgresql":
         # Counted in the database: 50,000 ids through the driver cost more than the DELETE.
         cte = gone.cte("gone")
         return Counter({int(d): int(n) for d, n in conn.execute(
             select(cte.c.datastream_id, func.count()).group_by(cte.c.datastream_id))})
     return Counter(int(d) for d in conn.execute(gone).scalars())
+
+
+def _delete_chunk(database: Database, streams: list[StreamPurge], cutoff: datetime, batch: int,
+                  on_batch: Callable[[int], None]) -> Counter[int]:
+    """Delete the expired Observations of up to 1,000 Datastreams sharing a cutoff: in one
+    transaction when they fit in a batch, else in windows of time from the oldest to the
+    cutoff, each holding about ``batch`` rows (the window's length follows the rows the last
+    one deleted). A window takes every Datastream's rows of that time, which lie together
+    in the table as they arrived together, and no window scans index entries an earlier one
+    left behind (on PostgreSQL they stay, dead, until VACUUM)."""
+    o = observations.c
+    ids = [s.datastream_id for s in streams]
+    total = sum(s.expired for s in streams)
+    deleted: Counter[int] = Counter()
+    if total <= batch:
+        with database.begin() as conn:
+            deleted.update(_delete_where(conn, o.datastream_id.in_(ids),
+                                         o.phenomenon_time_start < cutoff))
+        on_batch(sum(deleted.values()))
+        return deleted
+    oldest = min(s.oldest for s in streams if s.oldest is not None)
+    span = (cutoff - oldest) * (batch / total)
+    start: datetime | None = None  # the first window takes everything older too
+    while start is None or start < cutoff:
+        end = min(cutoff, (start or oldest) + span)
+        where = [o.datastream_id.in_(ids), o.phenomenon_time_start < end]
+        if start is not None:
+            where.append(o.phenomenon_time_start >= start)
+        with database.begin() as conn:
+            counts = _delete_where(conn, *where)
+        rows = sum(counts.values())
+        deleted.update(counts)
+        on_batch(rows)
+        # Next window: as long as would have held ``batch`` rows, within half to twice this.
+        span *= min(2.0, max(0.5, batch / rows)) if rows else 2.0
+        start = end
+    return deleted
 
 
 def refresh_materialised(conn: Connection, deleted: Counter[int], cutoff: datetime) -> None:
@@ -298,7 +345,7 @@ def purge(database: Database, settings: Settings, now: datetime, *, dry_run: boo
 
     ``progress`` is called with the rows deleted so far after every batch.
     """
-    batch = int(batch or settings.retention_purge_batch)
+    batch = int(settings.retention_purge_batch if batch is None else batch)
     if batch < 1:
         raise BadRequest(f"batch {batch}: delete at least 1 row per transaction")
     started = datetime.now(UTC)
@@ -310,18 +357,23 @@ def purge(database: Database, settings: Settings, now: datetime, *, dry_run: boo
     report.dry_run = False
     deleted: Counter[int] = Counter()
     expiring = [s for s in report.streams if s.expired]
-    for cutoff, stream_ids in _by_cutoff(expiring).items():
-        for chunk in _chunks(stream_ids):
-            while True:
-                with database.begin() as conn:
-                    counts = _delete_batch(conn, chunk, cutoff, batch)
-                deleted.update(counts)
-                if progress is not None:
-                    progress(sum(deleted.values()))
-                if sum(counts.values()) < batch:
-                    break
+    by_cutoff: dict[datetime, list[StreamPurge]] = {}
+    for s in sorted(expiring, key=lambda s: s.datastream_id):
+        by_cutoff.setdefault(s.cutoff, []).append(s)
+    done = Counter[str]()
+
+    def on_batch(rows: int) -> None:
+        done["rows"] += rows
+        if progress is not None:
+            progress(done["rows"])
+
+    for cutoff, streams in by_cutoff.items():
+        for group in [streams[n:n + _IN_CHUNK] for n in range(0, len(streams), _IN_CHUNK)]:
+            counts = _delete_chunk(database, group, cutoff, batch, on_batch)
+            deleted.update(counts)
             with database.begin() as conn:
-                refresh_materialised(conn, Counter({i: deleted[i] for i in chunk}), cutoff)
+                refresh_materialised(conn, Counter({s.datastream_id: counts[s.datastream_id]
+                                                    for s in group}), cutoff)
     for s in report.streams:
         s.expired = deleted[s.datastream_id]
     if report.journal_cutoff is not None and report.journal_expired:

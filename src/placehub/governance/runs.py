@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, func, insert, select
 
 from placehub import __version__
 from placehub.governance.tables import algorithm_runs
 
 # The algorithms with transparency records (ids of placehub/insight/transparency/*.toml).
 ROUNDS_PLANNING = "rounds-planning"
+# Simulations of rounds policies on one demand: the measured savings against fixed rounds.
+ROUNDS_SIMULATION = "rounds-simulation"
 ALERT_RULES = "alert-rules"
 COMPOSITE_INDEX = "composite-index"
 OUTCOMES = ("ok", "partial", "failed")
@@ -76,20 +78,34 @@ def record_run(conn: Connection, run: RunRecord) -> int:
     return int(inserted.inserted_primary_key[0])  # type: ignore[index]
 
 
-def list_runs(conn: Connection, algorithm: str | None = None, limit: int = 50
+# One algorithm id, or several (a transparency record that covers several tools).
+Algorithms = str | Sequence[str]
+
+
+def _ids(algorithm: Algorithms) -> list[str]:
+    return [algorithm] if isinstance(algorithm, str) else list(algorithm)
+
+
+def _of(algorithm: Algorithms) -> ColumnElement[bool]:
+    ids = _ids(algorithm)
+    return (algorithm_runs.c.algorithm == ids[0] if len(ids) == 1
+            else algorithm_runs.c.algorithm.in_(ids))
+
+
+def list_runs(conn: Connection, algorithm: Algorithms | None = None, limit: int = 50
               ) -> list[dict[str, Any]]:
-    """The newest runs, of one algorithm if given."""
+    """The newest runs, of one algorithm (or several) if given."""
     query = select(algorithm_runs).order_by(algorithm_runs.c.started_at.desc(),
                                             algorithm_runs.c.id.desc()).limit(limit)
     if algorithm:
-        query = query.where(algorithm_runs.c.algorithm == algorithm)
+        query = query.where(_of(algorithm))
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def runs_per_month(conn: Connection, algorithm: str, now: datetime, months: int = 12
+def runs_per_month(conn: Connection, algorithm: Algorithms, now: datetime, months: int = 12
                    ) -> dict[str, int]:
-    """Runs of ``algorithm`` per calendar month (YYYY-MM): the ``months`` months up to and
-    including the one of ``now``, one index range count each."""
+    """Runs of ``algorithm`` (one id or several) per calendar month (YYYY-MM): the ``months``
+    months up to and including the one of ``now``, one index range count each."""
     year, month = now.year, now.month
     starts = []
     for _ in range(months):
@@ -100,26 +116,44 @@ def runs_per_month(conn: Connection, algorithm: str, now: datetime, months: int 
     counts: dict[str, int] = {}
     for first, end in zip(starts, ends, strict=True):
         query = select(func.count()).select_from(algorithm_runs).where(
-            algorithm_runs.c.algorithm == algorithm, algorithm_runs.c.started_at >= first)
+            _of(algorithm), algorithm_runs.c.started_at >= first)
         if end is not None:
             query = query.where(algorithm_runs.c.started_at < end)
         counts[first.strftime("%Y-%m")] = int(conn.execute(query).scalar_one())
     return counts
 
 
-def run_count(conn: Connection, algorithm: str) -> int:
+def latest_measured(conn: Connection, algorithm: str, within: int = 200
+                    ) -> dict[str, Any] | None:
+    """The newest run of ``algorithm`` that measured its performance (has metrics), among its
+    ``within`` newest runs (a JSON null is not told from SQL NULL alike by every database)."""
+    for row in conn.execute(select(algorithm_runs).where(algorithm_runs.c.algorithm == algorithm)
+                            .order_by(algorithm_runs.c.started_at.desc(),
+                                      algorithm_runs.c.id.desc()).limit(within)).mappings():
+        if row["metrics"]:
+            return dict(row)
+    return None
+
+
+def run_count(conn: Connection, algorithm: Algorithms) -> int:
     return int(conn.execute(select(func.count()).select_from(algorithm_runs).where(
-        algorithm_runs.c.algorithm == algorithm)).scalar_one())
+        _of(algorithm))).scalar_one())
 
 
-def configuration_changes(conn: Connection, algorithm: str) -> list[dict[str, Any]]:
+def configuration_changes(conn: Connection, algorithm: Algorithms) -> list[dict[str, Any]]:
     """When the version or parameters of ``algorithm`` changed from one run to the next
-    (oldest first): the live part of the record's history."""
+    (oldest first): the live part of the record's history. Of several algorithms, each is
+    followed on its own and the summaries name it."""
+    ids = _ids(algorithm)
+    if len(ids) > 1:
+        merged = [{**change, "summary": f"{name}: {change['summary']}"}
+                  for name in ids for change in configuration_changes(conn, name)]
+        return sorted(merged, key=lambda change: (change["date"], change["run_id"]))
     changes: list[dict[str, Any]] = []
     before: tuple[str, Any] | None = None
     for row in conn.execute(select(algorithm_runs.c.started_at, algorithm_runs.c.version,
                                    algorithm_runs.c.parameters, algorithm_runs.c.id)
-                            .where(algorithm_runs.c.algorithm == algorithm)
+                            .where(_of(algorithm))
                             .order_by(algorithm_runs.c.started_at, algorithm_runs.c.id)):
         now = (row.version, row.parameters)
         if before is None or now != before:
@@ -139,6 +173,6 @@ def configuration_changes(conn: Connection, algorithm: str) -> list[dict[str, An
     return changes
 
 
-__all__ = ["ALERT_RULES", "COMPOSITE_INDEX", "InputData", "OUTCOMES", "ROUNDS_PLANNING",
-           "RunRecord", "configuration_changes", "list_runs", "record_run", "run_count",
-           "runs_per_month"]
+__all__ = ["ALERT_RULES", "Algorithms", "COMPOSITE_INDEX", "InputData", "OUTCOMES",
+           "ROUNDS_PLANNING", "ROUNDS_SIMULATION", "RunRecord", "configuration_changes",
+           "latest_measured", "list_runs", "record_run", "run_count", "runs_per_month"]

@@ -43,8 +43,8 @@ class PurgeSchedule:
         at = self.clock()
         if not self.due(at):
             return None
-        self.last_day = at.date()
         report = retention.purge(self.database, self.settings, at, actor="retention schedule")
+        self.last_day = at.date()  # only once it succeeded: a failed purge is tried again
         log.info("retention purge: %d Observations, %d journal entries in %.1f s",
                  report.observations_expired, report.journal_expired, report.seconds)
         return report

@@ -135,6 +135,9 @@ QUANTITIES: dict[str, Quantity] = {
         _Q("digital_input", "1", "State of a digital input", COUNT),
         _Q("door_open", "1", "Whether a door or lid is open", TRUTH),
         _Q("tilted", "1", "Whether the device is tilted out of its mounting position", TRUTH),
+        _Q("tamper", "1", "Whether the device was taken off its mounting (tamper switch)",
+           TRUTH),
+        _Q("daylight", "1", "Whether the sensor sees daylight", TRUTH),
         _Q("duration", "s", "Duration of the previous state (parking)", symbol="s"),
     ]
 }

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from placehub.config import Settings
 from placehub.console import (
     console,
     err_console,
@@ -22,7 +21,7 @@ from placehub.console import (
     progress,
     settings_of,
 )
-from placehub.governance.runs import RunRecord, record_run
+from placehub.governance.cli import keep_run
 from placehub.insight import indicators as indicator_store
 from placehub.insight.definition import DefinitionError, available_definitions, load_definition
 from placehub.insight.derive import PlacesAssignment, derive_indicators
@@ -131,21 +130,7 @@ def build(
             f"{agreement.max_difference:.6g})")
     if spec.credit:
         console.print(f"Source: {spec.credit}")
-    _record_index_run(settings, index_run(result, comparison, started, seconds, "cli"))
-
-
-def _record_index_run(settings: Settings, run: RunRecord) -> None:
-    """Store the run record when the configured database is ready (an index can be built
-    without one: then it says the run was not recorded)."""
-    from placehub.db import migrate
-
-    if not migrate.schema_state(settings.database_url).current:
-        err_console.print("note: run not recorded in the transparency records (no current "
-                          "database: 'placehub db upgrade' creates it)")
-        return
-    with open_database(settings) as database, database.begin() as conn:
-        run_id = record_run(conn, run)
-    err_console.print(f"run {run_id} recorded for the transparency record {run.algorithm}")
+    keep_run(settings, index_run(result, comparison, started, seconds, "cli"))
 
 
 @index_app.command("sensitivity")

@@ -45,6 +45,13 @@ class TransparencyRecord:
     tier2: dict[str, Any]
     # [[history]] of the file: date, version and what changed in the record's text.
     history: tuple[dict[str, Any], ...] = ()
+    # The run-record algorithm ids this record covers (``run_algorithms``; default its id).
+    run_algorithms: tuple[str, ...] = ()
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        """The algorithm ids of the run records behind this record."""
+        return self.run_algorithms or (self.id,)
 
     def summary(self) -> dict[str, Any]:
         """Tier 1 and a link to the full record."""
@@ -89,7 +96,8 @@ def parse_record(document: dict[str, Any], where: str, *, organisation: str = ""
     tier2["owner"] = owner
     history = tuple(dict(entry) for entry in document.get("history", []))
     return TransparencyRecord(str(document["id"]), str(document.get("version", "1")),
-                              str(document.get("updated", "")), tier1, tier2, history)
+                              str(document.get("updated", "")), tier1, tier2, history,
+                              tuple(str(a) for a in document.get("run_algorithms", [])))
 
 
 def load_records(directory: Path = RECORDS_DIR, *, organisation: str = "",

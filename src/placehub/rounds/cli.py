@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -27,6 +28,7 @@ from placehub.console import (
     settings_of,
 )
 from placehub.errors import BadRequest
+from placehub.governance.cli import keep_run
 from placehub.places.distance import DistanceSource
 from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
@@ -291,9 +293,15 @@ def simulate_command(
         fail(f"--workers {workers}: use 1 or more")
     distance = rounds.distance_from_settings(settings)
     villages = villages_from_osm(pbf)
+    from placehub.rounds.simulation import simulation_run
+
+    started_at, started = datetime.now(UTC), time.perf_counter()
     if service is Service.watering:
-        _simulate_watering(settings, pbf, distance, days, chosen_seeds, first_day, beds,
-                           policies, iterations, vehicles or 2, world, workers, as_json, rules)
+        reports = _simulate_watering(settings, pbf, distance, days, chosen_seeds, first_day,
+                                     beds, policies, iterations, vehicles or 2, world, workers,
+                                     as_json, rules)
+        keep_run(settings, simulation_run(reports, started_at, time.perf_counter() - started,
+                                          "cli"))
         return
     from placehub.rounds.simulation import (
         POLICIES,
@@ -338,6 +346,7 @@ def simulate_command(
                             total=len(jobs))
         reports = run_seeds(jobs, workers, on_done=lambda _r: bar.advance(task))
     _print_simulation(reports, spread, as_json, days, len(jobs[0].sites), distance.name)
+    keep_run(settings, simulation_run(reports, started_at, time.perf_counter() - started, "cli"))
 
 
 def _print_simulation(reports: list[dict[str, object]], summarise: object, as_json: bool,
@@ -433,8 +442,10 @@ def register(app_: typer.Typer) -> None:
 def _simulate_watering(settings: Settings, pbf: str, distance: DistanceSource, days: int,
                        seeds: list[int], first_day: date | None, beds: int,
                        policies: str | None, iterations: int, bowsers: int, world: Scenario,
-                       workers: int, as_json: bool, rules: SelectionRules) -> None:
-    """``simulate --service watering``: fixed watering days against placehub's choice."""
+                       workers: int, as_json: bool, rules: SelectionRules
+                       ) -> list[dict[str, object]]:
+    """``simulate --service watering``: fixed watering days against placehub's choice (its
+    reports, once printed)."""
     from placehub.rounds.simulation import PrecomputedDistance, spread
     from placehub.rounds.watering import (
         WATERING_POLICIES,
@@ -488,3 +499,4 @@ def _simulate_watering(settings: Settings, pbf: str, distance: DistanceSource, d
                 reports.append(run_watering_seed(job))
                 bar.advance(task)
     _print_simulation(reports, spread, as_json, days, len(jobs[0].beds), distance.name)
+    return reports

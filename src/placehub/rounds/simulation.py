@@ -29,9 +29,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 
+from placehub.governance import runs
 from placehub.places.distance import DistanceSource, LonLat, metres_between
 from placehub.rounds.calendar import (
     DEFAULT_BANK_HOLIDAY_FACTOR,
@@ -731,3 +733,44 @@ def spread(reports: Sequence[dict[str, object]], overflow_limit: float = 0.01
             "per_seed": per_seed,
         }
     return summary
+
+
+def _median_of(values: list[object]) -> object:
+    """The median of numbers, or of each component of equal-length pairs (None if none)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if numbers:
+        return round(float(statistics.median(numbers)), 4)
+    pairs = [v for v in values if isinstance(v, list | tuple) and v]
+    if pairs and len({len(p) for p in pairs}) == 1:
+        return [_median_of([p[n] for p in pairs]) for n in range(len(pairs[0]))]
+    return None
+
+
+def simulation_run(reports: Sequence[dict[str, object]], started_at: datetime, seconds: float,
+                   actor: str) -> runs.RunRecord:
+    """The run record of a simulation (waste or watering, one seed or several): how it was
+    set up and, as measured performance, placehub's savings against fixed rounds and each
+    policy's km (medians over the seeds)."""
+    first = reports[0]
+    kind = "beds" if "beds" in first else "bins"
+    savings = [r.get("savings") or {} for r in reports]
+    metrics: dict[str, object] = {
+        key: _median_of([s.get(key) for s in savings])  # type: ignore[attr-defined]
+        for key in sorted({k for s in savings for k in s})}  # type: ignore[attr-defined]
+    for policy in first["policies"]:  # type: ignore[attr-defined]
+        metrics[f"{policy}_km"] = _median_of(
+            [r["policies"][policy]["km"] for r in reports])  # type: ignore[index]
+    metrics["seeds"] = len(reports)
+    named = ("service", "days", "start", "distance_source", "fixed_schedule",
+             "fixed_watering_days", "selection_rules", "solver", "fleet")
+    parameters: dict[str, Any] = {key: first[key] for key in named if key in first}
+    parameters["scenario"] = (first.get("scenario") or {}).get("name")  # type: ignore[attr-defined]
+    parameters["policies"] = list(first["policies"])  # type: ignore[call-overload]
+    parameters["seeds"] = [r["seed"] for r in reports]
+    return runs.RunRecord(
+        runs.ROUNDS_SIMULATION, started_at, round(seconds, 3), parameters,
+        seed=int(first["seed"]) if len(reports) == 1 else None,  # type: ignore[call-overload]
+        inputs=[runs.InputData(str(first.get(f"{kind}_source", kind)),
+                               int(first.get(kind, 0)))],  # type: ignore[call-overload]
+        volumes={kind: first.get(kind, 0), "days": first.get("days"), "seeds": len(reports)},
+        metrics=metrics, actor=actor, reference="simulation")

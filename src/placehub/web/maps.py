@@ -19,6 +19,8 @@ from placehub.assets.status import STATUS_LABELS
 from placehub.assets.summary import AssetSummary
 from placehub.assets.types import asset_type_label
 from placehub.errors import BadRequest, NotFound
+from placehub.governance import read_audit
+from placehub.governance.data_classes import classes_of_things, thing_class
 from placehub.places.queries import layer_outlines, layer_version, places_of_things
 from placehub.places.road_map import RoadMap, road_map
 from placehub.web import downloads
@@ -109,8 +111,10 @@ def table_download(request: Request, principal: Principal, public: bool, fmt: st
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
     assets = view.sorted(COLUMNS, order.sort, order.direction, params.get("type", ""),
                          asset_status(params))
-    with request.app.state.database.connect() as conn:
+    database = request.app.state.database
+    with database.connect() as conn:
         wards = places_of_things(conn, "wards")
+        streams = classes_of_things(conn, (asset.id for asset in assets))
     history = "/public/assets/{}/history.csv" if public else "/assets/{}/history.csv"
     rows = []
     for asset in assets:
@@ -123,9 +127,16 @@ def table_download(request: Request, principal: Principal, public: bool, fmt: st
             "last_reading": asset.last_seen,
             "longitude": None if asset.lon is None else round(asset.lon, 6),
             "latitude": None if asset.lat is None else round(asset.lat, 6),
-            "history": history.format(asset.id)})
+            "history": history.format(asset.id),
+            "data_class": thing_class(streams.get(asset.id, []), asset.visibility)})
     columns = ["id", "name", "type", "status", "ward_code", "ward", "fill_percent",
-               *READING_COLUMNS, "last_reading", "longitude", "latitude", "history"]
+               *READING_COLUMNS, "last_reading", "longitude", "latitude", "history",
+               "data_class"]
+    if not public:  # the latest readings of what is not public: recorded as an export
+        read_audit.record_request_reads(
+            database, principal, "export",
+            read_audit.describe(request.method, request.url.path, request.url.query),
+            read_audit.ReadLog({asset.id for asset in assets}))
     return downloads.respond(request, downloads.Table(
         "public-sensors" if public else "assets",
         "Public sensors: status and latest readings" if public else "Assets: status and "

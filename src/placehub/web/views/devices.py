@@ -84,6 +84,14 @@ DEVICES_PER_PAGE = 50
 SEARCH_MAX = 200
 
 
+def _search_text(params: dict[str, str]) -> str:
+    """The device search the list and its download share, or a 400 when it is too long."""
+    search = params.get("q", "").strip()
+    if len(search) > SEARCH_MAX:
+        raise BadRequest(f"search for at most {SEARCH_MAX} characters")
+    return search
+
+
 @router.get("/devices")
 def devices_page(request: Request, principal: Principal = Depends(officer)) -> Response:
     """Registered devices, searched by DevEUI, name or asset and paged in SQL, each with its
@@ -91,9 +99,7 @@ def devices_page(request: Request, principal: Principal = Depends(officer)) -> R
     CSV import."""
     params = dict(request.query_params)
     order = table_order(params, DEVICE_COLUMNS, "dev_eui")
-    search = params.get("q", "").strip()
-    if len(search) > SEARCH_MAX:
-        raise BadRequest(f"search for at most {SEARCH_MAX} characters")
+    search = _search_text(params)
     with request.app.state.database.connect() as conn:
         found = search_devices(conn, principal, search, page=order.page,
                                per_page=DEVICES_PER_PAGE, sort=order.sort,
@@ -128,9 +134,7 @@ def devices_download(request: Request, fmt: str,
     downloads.check_format(fmt)
     params = dict(request.query_params)
     order = table_order(params, DEVICE_COLUMNS, "dev_eui")
-    search = params.get("q", "").strip()
-    if len(search) > SEARCH_MAX:
-        raise BadRequest(f"search for at most {SEARCH_MAX} characters")
+    search = _search_text(params)
     with request.app.state.database.connect() as conn:
         found = search_devices(conn, principal, search, page=1,
                                per_page=downloads.ROW_LIMIT + 1, sort=order.sort,

@@ -32,7 +32,7 @@ def algorithms_page(request: Request, _: Principal = Depends(viewer)) -> Respons
     rows: list[dict[str, Any]] = []
     with request.app.state.database.connect() as conn:
         for record in governance_api.records(request):
-            facts = atrs.live_facts(conn, record.id, governance_api.now(), recent=1)
+            facts = atrs.live_facts(conn, record.algorithms, governance_api.now(), recent=1)
             rows.append({"record": record, "facts": facts, "last_at": _started(facts)})
     return render(request, "algorithms.html", title="How we use algorithms", rows=rows)
 
@@ -43,7 +43,7 @@ def algorithm_page(record_id: str, request: Request, _: Principal = Depends(view
     """One algorithm's record: the standard's sections with the live facts of its runs."""
     record = governance_api.record_of(request, record_id)
     with request.app.state.database.connect() as conn:
-        facts = atrs.live_facts(conn, record.id, governance_api.now())
+        facts = atrs.live_facts(conn, record.algorithms, governance_api.now())
     return render(request, "algorithm.html", title=record.tier1["name"], record=record,
                   facts=facts, document=atrs.atrs_json(record, facts),
                   last_at=_started(facts))
