@@ -166,9 +166,11 @@ def test_indices_api(client: TestClient) -> None:
 
 
 def test_transparency_records(client: TestClient) -> None:
-    """Records for the index, rounds planning and alert rules, with every Tier 1 field."""
+    """Records for the index, rounds planning, alert rules and the planning tools, with every
+    Tier 1 field."""
     listed = client.get("/api/transparency").json()["value"]
-    assert {r["id"] for r in listed} == {"composite-index", "rounds-planning", "alert-rules"}
+    assert {r["id"] for r in listed} == {"composite-index", "rounds-planning", "alert-rules",
+                                         "planning-tools"}
     for record in listed:
         for key in ("name", "description", "website", "contact_email", "organisation"):
             assert key in record

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import tomli_w
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from placehub.atomic_files import write_atomically
 from placehub.ingest.codecs import DecodeError, JavaScriptCodec
 from placehub.ingest.fieldmap import FieldSpec, convert, flatten, value_and_unit
 from placehub.ingest.fieldnames import known_field
@@ -294,10 +294,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
     """Write atomically; False when the file already holds exactly ``text``."""
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, lambda file: file.write(text.encode("utf-8")))
     return True
 
 

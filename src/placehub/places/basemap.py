@@ -26,6 +26,7 @@ import osmium
 import shapely
 from shapely import STRtree
 
+from placehub.atomic_files import write_atomically
 from placehub.places.roads import file_fingerprint
 
 # Web Mercator (EPSG:3857): the sphere's radius and half the world's width in metres.
@@ -274,11 +275,7 @@ def save_basemap(basemap: Basemap, cache_path: str | Path) -> None:
         arrays[f"{name}_wkb"] = np.array(shapely.to_wkb(layer.geometries), dtype=object)
         arrays[f"{name}_properties"] = np.array(json.dumps(layer.properties))
         arrays[f"{name}_min_zoom"] = layer.min_zoom
-    path = Path(cache_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial.npz")
-    np.savez_compressed(partial, **arrays)
-    partial.replace(path)
+    write_atomically(cache_path, lambda file: np.savez_compressed(file, **arrays))
 
 
 def load_basemap_cache(cache_path: str | Path, version: str) -> Basemap | None:

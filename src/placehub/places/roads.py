@@ -20,6 +20,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from shapely import STRtree, linestrings, points
 
+from placehub.atomic_files import write_atomically
 from placehub.places.distance import (
     EARTH_RADIUS_M,
     DistanceSource,
@@ -263,15 +264,12 @@ class RoadNetwork:
 
     def save(self, path: str | Path, fingerprint: str = "") -> None:
         """Write the network as a compressed .npz (loaded in milliseconds by ``load``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            np.savez_compressed(
-                handle, format=np.array(CACHE_FORMAT), fingerprint=np.array(fingerprint),
-                source=np.array(self.source), lon=self.lon, lat=self.lat, tail=self.tail,
-                head=self.head, way_id=self.way_id, speed_kmh=self.speed_kmh,
-                two_way=self.two_way,
-            )
+        write_atomically(path, lambda handle: np.savez_compressed(
+            handle, format=np.array(CACHE_FORMAT), fingerprint=np.array(fingerprint),
+            source=np.array(self.source), lon=self.lon, lat=self.lat, tail=self.tail,
+            head=self.head, way_id=self.way_id, speed_kmh=self.speed_kmh,
+            two_way=self.two_way,
+        ))
 
     @classmethod
     def load(cls, path: str | Path) -> RoadNetwork:
