@@ -4,6 +4,7 @@ on a migrated SQLite database."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -13,9 +14,8 @@ from placehub.cli import app
 runner = CliRunner()
 
 
-def test_care_commands_from_residents_to_withdrawal(tmp_path: Path) -> None:
-    """The commands add a resident with consent and a carer, refuse break-glass without a
-    reason, check the home and record the withdrawal of consent."""
+def _commands(tmp_path: Path) -> tuple[list[str], Callable[..., str]]:
+    """The database option for a fresh SQLite file, and a runner of commands that must work."""
     base = ["--database-url", f"sqlite:///{tmp_path / 'care.sqlite3'}"]
 
     def run(*words: str) -> str:
@@ -23,6 +23,13 @@ def test_care_commands_from_residents_to_withdrawal(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         return result.output
 
+    return base, run
+
+
+def test_care_commands_from_residents_to_withdrawal(tmp_path: Path) -> None:
+    """The commands add a resident with consent and a carer, refuse break-glass without a
+    reason, check the home and record the withdrawal of consent."""
+    base, run = _commands(tmp_path)
     run("db", "upgrade")
     run("orgs", "add", "rutland", "Rutland County Council")
     run("users", "add", "duty-admin", "--org", "rutland", "--role", "admin", "--no-password")
@@ -47,13 +54,7 @@ def test_care_commands_from_residents_to_withdrawal(tmp_path: Path) -> None:
 def test_home_sensors_are_registered_by_kind_and_model(tmp_path: Path) -> None:
     """`care sensors --add` registers an Elsys or a Milesight sensor for the care circle, lists
     it, and refuses a model that is not of that kind with the ones that are."""
-    base = ["--database-url", f"sqlite:///{tmp_path / 'care.sqlite3'}"]
-
-    def run(*words: str) -> str:
-        result = runner.invoke(app, [*base, *words])
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    base, run = _commands(tmp_path)
     run("db", "upgrade")
     run("orgs", "add", "rutland", "Rutland County Council")
     run("care", "residents", "--add", "HS-4002", "--name", "Ray Bell", "--council", "rutland")

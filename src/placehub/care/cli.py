@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -23,6 +23,7 @@ care_app = typer.Typer(help="Home sensors for independent living: residents, con
                             "break-glass access and change-in-routine checks.",
                        no_args_is_help=True)
 ACTOR = "cli"
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -38,6 +39,16 @@ def _write(ctx: typer.Context, action: Callable[[Any], Any]) -> Any:
         try:
             with database.begin() as conn:
                 return action(conn)
+        except PlacehubError as error:
+            fail(error.message)
+
+
+def _read(ctx: typer.Context, reference: str,
+          read: Callable[[Any, service.Resident], T]) -> T:
+    """What ``read`` finds about the resident ``reference``, or a plain error."""
+    with open_database(settings_of(ctx)) as database, database.connect() as conn:
+        try:
+            return read(conn, service.get_resident(conn, reference))
         except PlacehubError as error:
             fail(error.message)
 
@@ -102,11 +113,7 @@ def consent(ctx: typer.Context, reference: str,
             actor=ACTOR))
         console.print(f"Consent recorded for {reference}.")
         return
-    with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        try:
-            records = service.consents(conn, service.get_resident(conn, reference))
-        except PlacehubError as error:
-            fail(error.message)
+    records = _read(ctx, reference, service.consents)
     table = Table("Given by", "Capacity", "Purposes", "Agreed", "Withdrawn")
     for r in records:
         table.add_row(r["given_by"], r["capacity"], ", ".join(r["purposes"]),
@@ -129,11 +136,7 @@ def carers(ctx: typer.Context, reference: str,
             conn, service.get_resident(conn, reference), remove, actor=ACTOR))
         console.print(f"{remove} is no longer a carer of {reference}.")
         return
-    with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        try:
-            rows = service.carers(conn, service.get_resident(conn, reference))
-        except PlacehubError as error:
-            fail(error.message)
+    rows = _read(ctx, reference, service.carers)
     table = Table("User", "Name", "Role")
     for row in rows:
         table.add_row(row["username"], row["display_name"], row["role"])
@@ -161,11 +164,7 @@ def sensors(ctx: typer.Context, reference: str,
             longitude=longitude, model=model))
         console.print(f"{add} sensor {device['dev_eui']} registered for {reference}.")
         return
-    with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        try:
-            found = service.home_things(conn, service.get_resident(conn, reference))
-        except PlacehubError as error:
-            fail(error.message)
+    found = _read(ctx, reference, service.home_things)
     table = Table("Thing", "Kind")
     for thing_id, kind in sorted(found.items()):
         table.add_row(str(thing_id), kind)
@@ -183,11 +182,7 @@ def break_glass(ctx: typer.Context, reference: str,
         console.print(f"{user} may read {reference}'s home data until "
                       f"{_when(opened['expires_at'])} UTC; the carers will see this.")
         return
-    with open_database(settings_of(ctx)) as database, database.connect() as conn:
-        try:
-            rows = service.break_glass_report(conn, service.get_resident(conn, reference))
-        except PlacehubError as error:
-            fail(error.message)
+    rows = _read(ctx, reference, service.break_glass_report)
     table = Table("Who", "Reason", "From", "Until")
     for row in rows:
         table.add_row(row["username"], row["reason"], _when(row["started_at"]),
