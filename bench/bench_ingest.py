@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
 from tests.ingest.messages import ldds75, tts_uplink  # noqa: E402
-from tests.ingest.server import free_port, start_server  # noqa: E402
+from tests.ingest.server import free_port, start_server, stop_processes  # noqa: E402
 
 from placehub.access.requests import ANONYMOUS_WRITER  # noqa: E402
 from placehub.db import Database  # noqa: E402
@@ -199,8 +198,7 @@ def serve_and_load(
                 time.sleep(0.5)
             check.dispose()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        stop_processes([server], timeout=20)
     return {
         "rate": ok / elapsed, "errors": float(errors),
         "median_ms": statistics.median(latencies) * 1000,
@@ -309,8 +307,7 @@ def main() -> None:
                     time.sleep(1.0)
                 check.dispose()
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=20)
+            stop_processes([server], timeout=20)
         database = Database(db_url)
         with database.connect() as conn:
             stored = conn.exec_driver_sql("SELECT count(*) FROM ingest_journal").scalar()

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import re
-import signal
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
 from tests.ingest.messages import ldds75, tts_uplink  # noqa: E402
-from tests.ingest.server import free_port, start_server  # noqa: E402
+from tests.ingest.server import free_port, start_server, stop_processes  # noqa: E402
 
 from placehub.access import service  # noqa: E402
 from placehub.config import load_settings  # noqa: E402
@@ -174,8 +173,7 @@ def main() -> None:
             still_solving = planner.is_alive()
             planner.join()
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+            stop_processes([server], timeout=30)
 
     def line(name: str, values: list[float]) -> str:
         p50, p99 = statistics.median(values), percentile(values, 0.99)

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
-from tests.ingest.server import free_port, start_server  # noqa: E402
+from tests.ingest.server import free_port, start_server, stop_processes  # noqa: E402
 
 from bench_ingest import EUIS, START, bodies, http_load, prepare  # noqa: E402
 from placehub.db.scratch import scratch_postgres  # noqa: E402
@@ -82,8 +81,7 @@ def publish(db_url: str, nats_url: str, stream: str, payloads: list[bytes]) -> t
         ok, _latencies, errors = asyncio.run(http_load(port, payloads, 3600.0))
         elapsed = time.perf_counter() - started
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_processes([server])
     return ok / elapsed, errors
 
 
@@ -107,13 +105,7 @@ def drain(db_url: str, nats_url: str, stream: str, workers: int, batch: int,
                 break
             time.sleep(0.2)
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
     low = next(s for s in samples if s[1] >= 0.1 * backlog)
     high = next((s for s in samples if s[1] >= 0.9 * backlog), samples[-1])
     seconds = high[0] - low[0] or float("nan")  # one batch (the warm-up): no rate

@@ -72,3 +72,5 @@ def test_home_sensors_are_registered_by_kind_and_model(tmp_path: Path) -> None:
                                 "--model", "milesight-ws301", "--dev-eui", "24E124136B000002",
                                 "--lat", "52.67", "--lon", "-0.73"])
     assert wrong.exit_code == 1 and "elsys-ers or milesight-ws202" in wrong.output
+    stray = runner.invoke(app, [*base, "care", "sensors", "HS-4002", "--model", "elsys-ers"])
+    assert stray.exit_code == 1 and "--add KIND" in stray.output

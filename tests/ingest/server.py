@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,3 +55,15 @@ def start_server(db_url: str, port: int, env: dict[str, str] | None = None,
     process.kill()
     raise RuntimeError(f"placehub serve did not start on port {port} within {timeout:.0f} s "
                        f"(exit code {process.poll()})")
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 30) -> None:
+    """Ask every process to stop (SIGTERM: they finish what they hold), then wait for each and
+    kill one that does not stop within ``timeout`` seconds."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -41,6 +41,7 @@ from placehub.web.app import create_app
 from tests.conftest import missing_service
 from tests.ingest.messages import BASE_TIME, ldds75, tts_uplink
 from tests.ingest.nats_cluster import NATS_SERVER, NatsCluster
+from tests.ingest.server import stop_processes
 
 pytestmark = pytest.mark.xdist_group("nats")
 
@@ -303,13 +304,7 @@ def test_killing_a_nats_node_and_a_worker_loses_and_repeats_nothing(
         while counts(pg)[0] < len(set(acknowledged)) and time.monotonic() < deadline:
             time.sleep(0.25)
     finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_processes(workers, timeout=10)
     logs = "".join(p.read_text() for p in tmp_path.glob("worker*.log"))
     with pg.connect() as conn:
         journal = conn.execute(select(ingest_journal.c.dedup_key, ingest_journal.c.copies,

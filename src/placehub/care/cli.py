@@ -156,6 +156,9 @@ def sensors(ctx: typer.Context, reference: str,
             ) -> None:
     """List a resident's home sensors, or register one for the care circle (personal data,
     short retention, visible to the named carers only)."""
+    if not add and (dev_eui or model or latitude is not None or longitude is not None):
+        fail("--dev-eui, --model, --lat and --lon describe a sensor to register: add "
+             "--add KIND")
     if add:
         if not dev_eui or latitude is None or longitude is None:
             fail("registering a home sensor needs --dev-eui, --lat and --lon")

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, false, func, insert, sel
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, Forbidden, Unauthorized
-from placehub.governance.data_classes import CLASS_OF_VISIBILITY, classes_of, classes_of_things
+from placehub.governance.data_classes import classes_of, classes_of_things, thing_class
 from placehub.governance.tables import read_audit
 from placehub.sta.tables import things
 
@@ -69,17 +69,11 @@ def audit_rows(conn: Connection, log: ReadLog) -> list[dict[str, Any]]:
             own = streams.get(int(row.id), [])
             if row.visibility == "public" and not any(s.audited for s in own):
                 continue
-            classes = [s.data_class for s in own if s.audited]
             rows.append({"organisation_id": int(row.organisation_id), "thing_id": int(row.id),
                          "datastream_id": None,
-                         "data_class": _most_careful(classes)
-                         or CLASS_OF_VISIBILITY[str(row.visibility)]})
+                         "data_class": thing_class([s for s in own if s.audited],
+                                                   str(row.visibility))})
     return rows
-
-
-def _most_careful(classes: list[str]) -> str | None:
-    order = ("public", "organisation", "restricted", "personal")
-    return max(classes, key=order.index) if classes else None
 
 
 def record_reads(conn: Connection, principal: Principal, channel: str, context: str,
