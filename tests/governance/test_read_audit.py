@@ -98,6 +98,30 @@ def test_the_map_table_export_carries_data_classes_and_records_what_is_not_publi
     assert len(_rows(database)) == 1
 
 
+def test_the_map_page_and_its_layer_record_what_is_not_public(
+        client: TestClient, database: Database, hub: dict) -> None:
+    """An editor's map page (its table rows) and the map's asset layer each add a row for the
+    restricted bin and none for the public one; the layer sent again as 304, the public
+    layer and the anonymous public map add none."""
+    editor = bearer(hub["tokens"]["rutland-editor"])
+    restricted = hub["restricted"]["thing"]
+    page = client.get("/map", headers=editor)
+    assert page.status_code == 200 and "Bin Q7" in page.text
+    layer = client.get("/geo/assets.geojson", headers=editor)
+    assert layer.status_code == 200
+    assert restricted in {f["id"] for f in layer.json()["features"]}
+    assert [(r["channel"], r["thing_id"], r["data_class"], str(r["context"]))
+            for r in _rows(database)] == [
+        ("page", restricted, "restricted", "GET /map"),
+        ("api", restricted, "restricted", "GET /geo/assets.geojson")]
+    again = client.get("/geo/assets.geojson",
+                       headers={**editor, "If-None-Match": layer.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/geo/assets.geojson?public=true", headers=editor).status_code == 200
+    assert client.get("/public/map").status_code == 200
+    assert len(_rows(database)) == 2
+
+
 def test_admins_see_their_organisations_reads_and_the_who_looked_report(
         client: TestClient, database: Database, hub: dict) -> None:
     """Rutland's admin lists the reads and the per-Datastream report; Sutton's admin sees none

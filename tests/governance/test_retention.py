@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from placehub.access import audit
 from placehub.config import Settings
 from placehub.db import Database
-from placehub.governance import data_classes, retention
+from placehub.governance import data_classes, retention, runs
 from placehub.governance.schedule import PurgeSchedule
 from placehub.ingest.tables import ingest_journal
 from placehub.sta.observations import NewObservation, write_observations
@@ -164,7 +164,7 @@ def test_bad_class_defaults_say_how_to_write_them(settings: Settings, text: str)
 def test_the_schedule_purges_once_a_day_after_the_hour(database: Database,
                                                        settings: Settings) -> None:
     """The serve-time schedule runs the purge after retention_purge_hour, once per UTC day,
-    and not at all with -1."""
+    and not at all with -1; each run also keeps a measurement of the forecast alert rules."""
     times = iter([NOW.replace(hour=2), NOW.replace(hour=3), NOW.replace(hour=9),
                   NOW.replace(hour=3) + 24 * HOUR])
     schedule = PurgeSchedule(database, settings.replace(retention_purge_hour=3),
@@ -173,6 +173,10 @@ def test_the_schedule_purges_once_a_day_after_the_hour(database: Database,
     assert schedule.run_if_due() is not None
     assert schedule.run_if_due() is None
     assert schedule.run_if_due() is not None
+    with database.connect() as conn:  # each day's run also measures the forecast alert rules
+        measured = runs.list_runs(conn, runs.ALERT_RULES)
+    assert [r["reference"] for r in measured] == ["live measurement"] * 2
+    assert measured[0]["started_at"] == NOW.replace(hour=3) + 24 * HOUR
     off = PurgeSchedule(database, settings.replace(retention_purge_hour=-1),
                         clock=lambda: NOW)
     assert off.run_if_due() is None

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from placehub.access import service
+from placehub.alerts import forecast_scoring
 from placehub.config import Settings
 from placehub.console import (
     console,
@@ -202,6 +203,39 @@ def show_algorithm(
         record = found[record_id]
         document = atrs.atrs_json(record, atrs.live_facts(conn, record.algorithms, _now()))
     print(json.dumps(document, indent=2, default=str))
+
+
+@algorithms_app.command("measure-alerts")
+def measure_alerts(
+    ctx: typer.Context,
+    days: int = typer.Option(forecast_scoring.DEFAULT_DAYS, min=1, max=366,
+                             help="Measure on the alerts of this many days before now."),
+    as_json: bool = typer.Option(False, "--json", help="Print the measures as JSON."),
+) -> None:
+    """Measure the forecast alert rules on this hub's own alerts (each forecast alert against
+    its asset's line alert) and keep the result in their transparency record. 'placehub
+    serve' does this daily."""
+    with open_database(settings_of(ctx)) as database:
+        run_id, measurement = forecast_scoring.record_measurement(database, _now(), days,
+                                                                  actor="cli")
+    metrics = measurement.metrics()
+    if as_json:
+        print_json({"run_id": run_id, **metrics})
+        return
+    table = Table("rule", "alerts scored", "precision", "line alerts", "recall",
+                  "median lead (h)")
+    for key, result in sorted(measurement.scores.items()):
+        table.add_row(key, str(result.alerts), _share(result.precision), str(result.events),
+                      _share(result.recall), "" if result.median_lead_hours is None
+                      else f"{result.median_lead_hours:.1f}")
+    print_table(table)
+    err_console.print(f"run {run_id} recorded for the transparency record alert-rules "
+                      f"({days} days of alerts; precision counts a bin emptied before its "
+                      "line against the alert, so it is a lower bound)")
+
+
+def _share(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.0%}"
 
 
 @algorithms_app.command("runs")

@@ -24,6 +24,7 @@ from placehub.sta.tables import things
 
 CHANNELS = ("sta", "api", "page", "export")
 MAX_LIMIT = 1000
+_IN_CHUNK = 1000
 _INSERT = insert(read_audit)
 
 
@@ -61,11 +62,16 @@ def audit_rows(conn: Connection, log: ReadLog) -> list[dict[str, Any]]:
             rows.append({"organisation_id": stream.organisation_id,
                          "thing_id": stream.thing_id, "datastream_id": stream.datastream_id,
                          "data_class": stream.data_class})
-    rest = log.thing_ids - covered
-    if rest:
-        streams = classes_of_things(conn, rest)
+    rest = sorted(log.thing_ids - covered)
+    if not rest:
+        return rows
+    streams = classes_of_things(conn, rest)
+    # In chunks: a map layer can read 100,000 Things, more than a statement may bind.
+    for start in range(0, len(rest), _IN_CHUNK):
         for row in conn.execute(select(things.c.id, things.c.organisation_id,
-                                       things.c.visibility).where(things.c.id.in_(sorted(rest)))):
+                                       things.c.visibility)
+                                .where(things.c.id.in_(rest[start:start + _IN_CHUNK]))
+                                .order_by(things.c.id)):
             own = streams.get(int(row.id), [])
             if row.visibility == "public" and not any(s.audited for s in own):
                 continue

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, String, cast, func, insert, select
 
 from placehub import __version__
 from placehub.governance.tables import algorithm_runs
@@ -123,16 +123,15 @@ def runs_per_month(conn: Connection, algorithm: Algorithms, now: datetime, month
     return counts
 
 
-def latest_measured(conn: Connection, algorithm: str, within: int = 200
-                    ) -> dict[str, Any] | None:
-    """The newest run of ``algorithm`` that measured its performance (has metrics), among its
-    ``within`` newest runs (a JSON null is not told from SQL NULL alike by every database)."""
-    for row in conn.execute(select(algorithm_runs).where(algorithm_runs.c.algorithm == algorithm)
-                            .order_by(algorithm_runs.c.started_at.desc(),
-                                      algorithm_runs.c.id.desc()).limit(within)).mappings():
-        if row["metrics"]:
-            return dict(row)
-    return None
+def latest_measured(conn: Connection, algorithm: str) -> dict[str, Any] | None:
+    """The newest run of ``algorithm`` that measured its performance (has metrics: a run
+    without them holds SQL NULL or, from JSON columns, a JSON null)."""
+    metrics = algorithm_runs.c.metrics
+    row = conn.execute(select(algorithm_runs).where(
+        algorithm_runs.c.algorithm == algorithm, metrics.is_not(None),
+        cast(metrics, String) != "null").order_by(
+        algorithm_runs.c.started_at.desc(), algorithm_runs.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def run_count(conn: Connection, algorithm: Algorithms) -> int:

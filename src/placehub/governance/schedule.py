@@ -1,5 +1,7 @@
-"""The daily retention purge while ``placehub serve`` runs: once a day, after
-``retention_purge_hour`` (UTC), in a background thread that never holds up requests."""
+"""The daily jobs while ``placehub serve`` runs: once a day, after ``retention_purge_hour``
+(UTC), in a background thread that never holds up requests, the retention purge and then the
+measurement of the forecast alert rules on the hub's own alerts (their transparency record's
+live precision and recall)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from placehub.alerts import forecast_scoring
 from placehub.config import Settings
 from placehub.db import Database
 from placehub.governance import retention
@@ -21,7 +24,8 @@ CHECK_SECONDS = 300.0
 
 
 class PurgeSchedule:
-    """Runs ``retention.purge`` once per UTC day after the configured hour."""
+    """Runs ``retention.purge`` and the forecast alert measurement once per UTC day after the
+    configured hour."""
 
     def __init__(self, database: Database, settings: Settings,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -47,6 +51,11 @@ class PurgeSchedule:
         self.last_day = at.date()  # only once it succeeded: a failed purge is tried again
         log.info("retention purge: %d Observations, %d journal entries in %.1f s",
                  report.observations_expired, report.journal_expired, report.seconds)
+        try:
+            run_id, _ = forecast_scoring.record_measurement(self.database, at)
+            log.info("forecast alert rules measured: run record %d", run_id)
+        except Exception:  # the next day measures again; the purge is not repeated for it
+            log.exception("measuring the forecast alert rules failed")
         return report
 
     def _loop(self) -> None:

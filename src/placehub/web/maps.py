@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -52,6 +52,8 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
     sort, direction = order.sort, order.direction
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
     page = paginate(view.sorted(COLUMNS, sort, direction, asset_type, status), order.page)
+    if not public:  # the table's rows show each asset's status, fill and last reading
+        record_asset_reads(request, principal, "page", page.items)
     query = {k: v for k, v in {"type": asset_type, "status": status}.items() if v}
     geo_query = {**({"public": "true"} if public else {}), **query}
     bounds = view.bounds(asset_type, status) or DEFAULT_BOUNDS
@@ -78,6 +80,16 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         "labels": {"status": STATUS_LABELS,
                    "type": {t: asset_type_label(t) for t in view.types()}},
     }
+
+
+def record_asset_reads(request: Request, principal: Principal, channel: str,
+                       assets: Iterable[AssetSummary]) -> int:
+    """Record in the read audit the assets a map page, layer or download showed whose data
+    is not public (status, fill and latest readings are the assets' data)."""
+    return read_audit.record_request_reads(
+        request.app.state.database, principal, channel,
+        read_audit.describe(request.method, request.url.path, request.url.query),
+        read_audit.ReadLog({asset.id for asset in assets}))
 
 
 def asset_status(params: Mapping[str, str]) -> str:
@@ -133,10 +145,7 @@ def table_download(request: Request, principal: Principal, public: bool, fmt: st
                *READING_COLUMNS, "last_reading", "longitude", "latitude", "history",
                "data_class"]
     if not public:  # the latest readings of what is not public: recorded as an export
-        read_audit.record_request_reads(
-            database, principal, "export",
-            read_audit.describe(request.method, request.url.path, request.url.query),
-            read_audit.ReadLog({asset.id for asset in assets}))
+        record_asset_reads(request, principal, "export", assets)
     return downloads.respond(request, downloads.Table(
         "public-sensors" if public else "assets",
         "Public sensors: status and latest readings" if public else "Assets: status and "

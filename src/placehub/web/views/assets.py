@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
 
 from placehub import csv_cells
 from placehub.access.service import ANONYMOUS, Principal
@@ -53,8 +54,13 @@ def assets_geojson(request: Request, type: str = "", status: str = "", public: b
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
     etag = f'W/"assets-{view.version}-{type}-{status}"'
     if etag in request.headers.get("if-none-match", ""):
-        return maps.gzipped_json(request, b"", etag)
-    return maps.gzipped_json(request, view.geojson_gzip(type, status), etag)
+        return maps.gzipped_json(request, b"", etag)  # sent (and recorded) before
+    response = maps.gzipped_json(request, view.geojson_gzip(type, status), etag)
+    if not public:  # recorded once the layer is on its way: a big map is not held up
+        response.background = BackgroundTask(maps.record_asset_reads, request, principal,
+                                             "api", [a for a in view.filtered(type, status)
+                                                     if a.lon is not None and a.lat is not None])
+    return response
 
 
 @router.get("/geo/roads.csv")
