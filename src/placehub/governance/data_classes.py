@@ -108,11 +108,14 @@ def all_classes(conn: Connection) -> list[StreamClass]:
     return [_stream_class(row) for row in conn.execute(_query().order_by(datastreams.c.id))]
 
 
+def most_careful(classes: Iterable[str]) -> str:
+    """The most careful of some data classes (personal over restricted over ...)."""
+    return max(classes, key=DATA_CLASSES.index)
+
+
 def thing_class(streams: list[StreamClass], visibility: str) -> str:
     """The most careful class among a Thing's Datastreams (its visibility's when it has none)."""
-    order = {name: n for n, name in enumerate(DATA_CLASSES)}
-    classes = [s.data_class for s in streams] or [CLASS_OF_VISIBILITY[visibility]]
-    return max(classes, key=order.__getitem__)
+    return most_careful([s.data_class for s in streams] or [CLASS_OF_VISIBILITY[visibility]])
 
 
 def set_policy(conn: Connection, principal: Principal | str, datastream_id: int, *,
@@ -146,5 +149,5 @@ def set_policy(conn: Connection, principal: Principal | str, datastream_id: int,
 
 
 __all__ = ["AUDITED_CLASSES", "CLASS_OF_VISIBILITY", "DESCRIPTIONS", "StreamClass",
-           "all_classes", "check_class", "classes_of", "classes_of_things", "set_policy",
-           "thing_class"]
+           "all_classes", "check_class", "classes_of", "classes_of_things", "most_careful",
+           "set_policy", "thing_class"]

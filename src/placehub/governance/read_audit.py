@@ -18,9 +18,14 @@ from sqlalchemy import ColumnElement, Connection, and_, false, func, insert, sel
 from placehub.access.service import Principal
 from placehub.db import Database
 from placehub.errors import BadRequest, Forbidden, Unauthorized
-from placehub.governance.data_classes import classes_of, classes_of_things, thing_class
-from placehub.governance.tables import read_audit
-from placehub.sta.tables import things
+from placehub.governance.data_classes import (
+    AUDITED_CLASSES,
+    CLASS_OF_VISIBILITY,
+    classes_of,
+    most_careful,
+)
+from placehub.governance.tables import datastream_policies, read_audit
+from placehub.sta.tables import datastreams, things
 
 CHANNELS = ("sta", "api", "page", "export")
 MAX_LIMIT = 1000
@@ -63,22 +68,37 @@ def audit_rows(conn: Connection, log: ReadLog) -> list[dict[str, Any]]:
                          "thing_id": stream.thing_id, "datastream_id": stream.datastream_id,
                          "data_class": stream.data_class})
     rest = sorted(log.thing_ids - covered)
-    if not rest:
-        return rows
-    streams = classes_of_things(conn, rest)
-    # In chunks: a map layer can read 100,000 Things, more than a statement may bind.
     for start in range(0, len(rest), _IN_CHUNK):
-        for row in conn.execute(select(things.c.id, things.c.organisation_id,
-                                       things.c.visibility)
-                                .where(things.c.id.in_(rest[start:start + _IN_CHUNK]))
-                                .order_by(things.c.id)):
-            own = streams.get(int(row.id), [])
-            if row.visibility == "public" and not any(s.audited for s in own):
-                continue
-            rows.append({"organisation_id": int(row.organisation_id), "thing_id": int(row.id),
-                         "datastream_id": None,
-                         "data_class": thing_class([s for s in own if s.audited],
-                                                   str(row.visibility))})
+        rows += _thing_rows(conn, rest[start:start + _IN_CHUNK])
+    return rows
+
+
+def _thing_rows(conn: Connection, thing_ids: list[int]) -> list[dict[str, Any]]:
+    """Audit rows of Things read without their Datastreams: one grouped query gives each
+    Thing's owner, visibility and the classes of its Datastreams (a map layer or download
+    reads 100,000 Things at once)."""
+    p = datastream_policies.c
+    statement = (
+        select(things.c.id, things.c.organisation_id, things.c.visibility, p.data_class)
+        .select_from(things.outerjoin(datastreams, datastreams.c.thing_id == things.c.id)
+                     .outerjoin(datastream_policies, p.datastream_id == datastreams.c.id))
+        .where(things.c.id.in_(thing_ids))
+        .group_by(things.c.id, things.c.organisation_id, things.c.visibility, p.data_class)
+        .order_by(things.c.id))
+    found: dict[int, tuple[int, str, set[str]]] = {}
+    for row in conn.execute(statement):
+        visibility = str(row.visibility)
+        # A Datastream without a class of its own has its Thing's (as data_classes says).
+        implied = row.data_class or CLASS_OF_VISIBILITY[visibility]
+        found.setdefault(int(row.id), (int(row.organisation_id), visibility, set()))[2].add(
+            implied)
+    rows = []
+    for thing_id, (organisation_id, visibility, classes) in found.items():
+        audited = classes if visibility != "public" else classes & AUDITED_CLASSES
+        if not audited:
+            continue
+        rows.append({"organisation_id": organisation_id, "thing_id": thing_id,
+                     "datastream_id": None, "data_class": most_careful(audited)})
     return rows
 
 

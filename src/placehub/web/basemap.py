@@ -4,7 +4,6 @@ is unchanged)."""
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from placehub.config import Settings
 from placehub.errors import NotFound
 from placehub.places.basemap import MAX_ZOOM, Basemap, basemap_of
 from placehub.places.roads import file_fingerprint
+from placehub.web import maps
 
 TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -52,15 +52,9 @@ def tile_response(request: Request, z: int, x: int, y: int) -> Response:
                        f"zoom {MAX_ZOOM} tiles for closer views)")
     found = basemap(request.app.state.settings)
     etag = f'W/"tile-{found.version}-{z}-{x}-{y}"'
+    # The versioned URL changes with the extract, so it never goes stale.
     versioned = request.query_params.get("v") == found.version
-    headers = {"ETag": etag, "Vary": "Accept-Encoding",
-               # The versioned URL changes with the extract, so it never goes stale.
-               "Cache-Control": ("public, max-age=31536000, immutable" if versioned
-                                 else "public, max-age=3600")}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    body = found.tile(z, x, y)
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(body, media_type=TILE_MEDIA_TYPE,
-                        headers={**headers, "Content-Encoding": "gzip"})
-    return Response(gzip.decompress(body), media_type=TILE_MEDIA_TYPE, headers=headers)
+    return maps.gzipped(request, b"" if etag in request.headers.get("if-none-match", "")
+                        else found.tile(z, x, y), etag, TILE_MEDIA_TYPE,
+                        "public, max-age=31536000, immutable" if versioned
+                        else "public, max-age=3600")

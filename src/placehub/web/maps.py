@@ -36,8 +36,9 @@ COLUMNS = [
     Column("fill", "Fill (%)", lambda a: a.fill_percent, numeric=True),
     Column("seen", "Last reading", lambda a: a.last_seen),
 ]
-# From this many assets on the map, it draws them in groups at district zoom (MapLibre's
-# clustering), so a city's street lights and bins stay quick to draw and to read.
+# From this many assets the map loads them as vector tiles grouped below street zoom
+# (web.asset_tiles) instead of one GeoJSON, so a city's street lights and bins stay quick to
+# draw and to read.
 CLUSTER_FROM = 5_000
 # A district-sized view used before any asset has a position (Rutland).
 DEFAULT_BOUNDS = [-0.83, 52.52, -0.42, 52.77]
@@ -69,6 +70,8 @@ def map_context(request: Request, principal: Principal, public: bool) -> dict[st
         "head": sortable_head(COLUMNS, {**query}, sort, direction),
         "pagination": pagination(page, {**query, "sort": sort, "dir": direction}),
         "assets_url": "/geo/assets.geojson" + (f"?{urlencode(geo_query)}" if geo_query else ""),
+        "asset_tiles_url": "/tiles/assets/{z}/{x}/{y}.pbf" + (
+            f"?{urlencode(geo_query)}" if geo_query else ""),
         "downloads": downloads.links("/public/map" if public else "/map",
                                      {**query, "sort": sort, "dir": direction}),
         "bounds": ",".join(f"{v:.5f}" for v in bounds),
@@ -202,13 +205,16 @@ def roads_geojson_gzip(roads: RoadMap) -> bytes:
                          compresslevel=5)
 
 
-def gzipped_json(request: Request, body: bytes, etag: str) -> Response:
-    """GeoJSON already gzipped, with its ETag: 304 when the browser has it, gzip when it
-    accepts it (every browser does), else plain."""
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+def gzipped(request: Request, body: bytes, etag: str, media_type: str = "application/geo+json",
+            cache_control: str = "private, no-cache") -> Response:
+    """A body already gzipped (GeoJSON, a vector tile), with its ETag: 304 when the browser has
+    it, gzip when it accepts it (every browser does), else plain; an empty body as it is."""
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
+    if not body:
+        return Response(b"", media_type=media_type, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(body, media_type="application/geo+json",
+        return Response(body, media_type=media_type,
                         headers={**headers, "Content-Encoding": "gzip"})
-    return Response(gzip.decompress(body), media_type="application/geo+json", headers=headers)
+    return Response(gzip.decompress(body), media_type=media_type, headers=headers)

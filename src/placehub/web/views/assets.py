@@ -24,8 +24,9 @@ from placehub.governance import read_audit
 from placehub.governance.data_classes import classes_of
 from placehub.places.road_map import road_map
 from placehub.rounds.service import asset_visit
-from placehub.web import downloads, maps
+from placehub.web import asset_tiles, downloads, maps
 from placehub.web.asset_snapshot import snapshot_of
+from placehub.web.basemap import TILE_MEDIA_TYPE
 from placehub.web.session import officer, public, viewer
 from placehub.web.templating import render
 
@@ -54,12 +55,40 @@ def assets_geojson(request: Request, type: str = "", status: str = "", public: b
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
     etag = f'W/"assets-{view.version}-{type}-{status}"'
     if etag in request.headers.get("if-none-match", ""):
-        return maps.gzipped_json(request, b"", etag)  # sent (and recorded) before
-    response = maps.gzipped_json(request, view.geojson_gzip(type, status), etag)
+        return maps.gzipped(request, b"", etag)  # sent (and recorded) before
+    response = maps.gzipped(request, view.geojson_gzip(type, status), etag)
     if not public:  # recorded once the layer is on its way: a big map is not held up
         response.background = BackgroundTask(maps.record_asset_reads, request, principal,
                                              "api", [a for a in view.filtered(type, status)
                                                      if a.lon is not None and a.lat is not None])
+    return response
+
+
+@router.get("/tiles/assets/{z}/{x}/{y}.pbf")
+def asset_tile(request: Request, z: int, x: int, y: int, type: str = "", status: str = "",
+               public: bool = False, principal: Principal = Depends(viewer)) -> Response:
+    """One vector tile of the assets the viewer may read (public ones only with
+    ``public=true``): grouped per grid cell below street zoom, each asset from zoom 16. The
+    big maps load these instead of ``/geo/assets.geojson``."""
+    problem = asset_tiles.check_tile(z, x, y)
+    if problem:
+        raise NotFound(problem)
+    view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
+    etag = f'W/"asset-tile-{view.version}-{type}-{status}-{z}-{x}-{y}"'
+    if etag in request.headers.get("if-none-match", ""):
+        return maps.gzipped(request, b"", etag, TILE_MEDIA_TYPE)  # sent (and recorded) before
+
+    def make() -> tuple[bytes, list[AssetSummary]]:
+        index = view.cached(("tile-index", type, status),
+                            lambda: asset_tiles.point_index(view.filtered(type, status)))
+        features, shown = asset_tiles.tile_features(index, z, x, y)
+        return asset_tiles.encode_tile(features), shown
+
+    body, shown = view.cached(("tile", type, status, z, x, y), make)
+    response = maps.gzipped(request, body, etag, TILE_MEDIA_TYPE)
+    if not public and shown:  # the assets drawn one by one show their status and fill
+        response.background = BackgroundTask(maps.record_asset_reads, request, principal,
+                                             "api", shown)
     return response
 
 
@@ -82,7 +111,7 @@ def layer_geojson(request: Request, layer: str, _: Principal = Depends(viewer)) 
     else:
         with request.app.state.database.connect() as conn:
             body = maps.boundary_geojson_gzip(request.app, conn, layer)
-    return maps.gzipped_json(request, body, f'W/"{layer}-{hashlib.sha1(body).hexdigest()[:16]}"')
+    return maps.gzipped(request, body, f'W/"{layer}-{hashlib.sha1(body).hexdigest()[:16]}"')
 
 
 @router.get("/assets/{thing_id}")

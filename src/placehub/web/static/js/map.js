@@ -42,50 +42,54 @@
     return roadsCheckbox && roadsCheckbox.checked ? "none" : "visible";
   }
 
-  // Past a few thousand assets the map draws groups (numbered circles, split as one zooms
-  // in) instead of every marker at district zoom: MapLibre clusters them in its worker.
+  // Past a few thousand assets the map loads placehub's asset tiles (only the tiles in view),
+  // which group the assets (numbered circles, split as one zooms in) below street zoom,
+  // instead of every asset as one GeoJSON.
   var clustered = element.dataset.cluster === "true";
   var single = ["!", ["has", "point_count"]];
+  var fromTiles = clustered ? { "source-layer": "assets" } : {};
+
+  function assetLayer(layer) {
+    return Object.assign({ source: "assets" }, fromTiles, layer);
+  }
 
   map.on("load", function () {
     // Added in this order, the map's worker reads the assets before the layers under them.
-    map.addSource("assets", { type: "geojson", data: element.dataset.assetsUrl,
-                              cluster: clustered, clusterRadius: 45, clusterMaxZoom: 15 });
+    map.addSource("assets", clustered
+      ? { type: "vector", tiles: [location.origin + element.dataset.assetTiles], maxzoom: 16 }
+      : { type: "geojson", data: element.dataset.assetsUrl });
     base.addContext(map, { wards: true,
                            roads: element.dataset.roads !== "none",
                            roadsVisibility: roadsVisibility() });
     addSymbolImages(map);
-    map.addLayer({ id: "assets", type: "symbol", source: "assets", filter: single, layout: {
+    map.addLayer(assetLayer({ id: "assets", type: "symbol", filter: single, layout: {
       "icon-image": ["coalesce", ["image", ["concat", "status-", ["get", "s"]]],
                      ["image", "status-unknown"]],
       "icon-size": ["interpolate", ["linear"], ["zoom"], 9, 0.55, 14, 1.1],
       "icon-allow-overlap": true,
       "icon-ignore-placement": true
-    } });
+    } }));
     if (clustered) {
-      map.addLayer({ id: "asset-groups", type: "circle", source: "assets",
+      map.addLayer(assetLayer({ id: "asset-groups", type: "circle",
         filter: ["has", "point_count"], paint: {
           "circle-color": "#0b0c0c", "circle-opacity": 0.82,
           "circle-stroke-color": "#ffffff", "circle-stroke-width": 2,
           "circle-radius": ["step", ["get", "point_count"], 11, 100, 15, 1000, 20, 10000, 26]
-        } });
+        } }));
       base.fontsReady.then(function () {
-        map.addLayer({ id: "asset-group-counts", type: "symbol", source: "assets",
+        map.addLayer(assetLayer({ id: "asset-group-counts", type: "symbol",
           filter: ["has", "point_count"], layout: {
             "text-field": ["get", "point_count_abbreviated"],
             "text-font": ["literal", ["Noto Sans Bold"]], "text-size": 12,
             "text-allow-overlap": true, "text-ignore-placement": true
-          }, paint: { "text-color": "#ffffff" } });
+          }, paint: { "text-color": "#ffffff" } }));
       });
       base.hoverLabel(map, "asset-groups", function (p) {
         return p.point_count + " assets here: zoom in, or select, to see each";
       }, true);
+      // A group splits as one zooms in: selecting it zooms two levels in on it.
       map.on("click", "asset-groups", function (event) {
-        var feature = event.features[0];
-        map.getSource("assets").getClusterExpansionZoom(feature.properties.cluster_id)
-          .then(function (zoom) {
-            map.easeTo({ center: feature.geometry.coordinates, zoom: zoom });
-          });
+        map.easeTo({ center: event.lngLat, zoom: Math.min(map.getZoom() + 2, 17) });
       });
     }
     base.markReady(map, element);
