@@ -284,6 +284,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/geo/roads.csv"): Case("/geo/roads.csv", PUBLIC),
     ("GET", "/geo/{layer}.geojson"): Case("/geo/wards.geojson", PAGE),
     ("GET", "/tiles/{z}/{x}/{y}.pbf"): Case("/tiles/14/8158/5361.pbf", OPEN),
+    # The street-zoom tile over the restricted bins (each drawn alone, with its name).
+    ("GET", "/tiles/assets/{z}/{x}/{y}.pbf"): Case("/tiles/assets/16/32638/21439.pbf", PUBLIC,
+                                                   shows=True),
     ("GET", "/assets/{thing_id}"): Case("/assets/{thing}", PAGE, shows=True),
     ("GET", "/assets/{thing_id}/history/{datastream_id}.json"): Case(
         "/assets/{thing}/history/{datastream}.json", PAGE),

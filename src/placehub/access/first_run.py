@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, exists, func, insert, select
+from sqlalchemy import Connection, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from placehub.access import service
@@ -80,8 +80,13 @@ def offer_setup(conn: Connection, at: datetime | None = None) -> str | None:
     if has_admin(conn):
         return None
     token = secrets.token_urlsafe(32)
-    conn.execute(insert(instance_secrets).values(name=SETUP_TOKEN, value=_digest(token),
-                                                 created_at=at or service.now()))
+    values = {"value": _digest(token), "created_at": at or service.now()}
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(instance_secrets).values(name=SETUP_TOKEN, **values))
+    except IntegrityError:  # another process starting at the same moment stored its own
+        conn.execute(update(instance_secrets).where(instance_secrets.c.name == SETUP_TOKEN)
+                     .values(**values))  # each start makes a new one: the last one printed
     return token
 
 
