@@ -6,9 +6,10 @@ renders in at most 50 ms median.
 
 Baselines measured in the same run: the map page with 100 assets (browser) and /healthz (HTML);
 from ``maps.CLUSTER_FROM`` assets the map loads grouped asset tiles, and the same map from the
-one GeoJSON with every marker drawn is timed too. Data: tests/web/seed.py (litter bins with a few hours of readings; past the first
-thousand, bins with their latest reading written in bulk over Rutland) in a throwaway SQLite
-file, with Rutland's wards, road network and street map unless ``--no-layers``.
+one GeoJSON with every marker drawn is timed too. Data: tests/web/seed.py (litter bins with a
+few hours of readings; past the first thousand, bins with their latest reading written in bulk
+over Rutland) in a throwaway SQLite file, with Rutland's wards, road network and street map
+unless ``--no-layers``.
 Set PLACEHUB_DATA_DIR to the shared data folder."""
 
 from __future__ import annotations
