@@ -4,6 +4,7 @@ break-glass access works for four hours, and the carers see it reported."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -65,7 +66,16 @@ def _routes(home: dict) -> list[str]:
         "/geo/assets.geojson", f"/assets/{thing}/history/{stream}.csv?days=30",
         f"/assets/{thing}", "/assets", "/api/care/residents", "/api/care/residents/HS-2001",
         "/care", "/care/HS-2001", "/api/alerts", "/api/devices",
+        # The street-zoom map tiles over the home (where its sensors would be drawn by name).
+        *{_street_tile(-0.73, 52.66 + n / 1000) for n in range(1, 6)},
     ]
+
+
+def _street_tile(lon: float, lat: float) -> str:
+    """The zoom-16 asset tile holding a position (OSM's tile formula)."""
+    n = 2**16
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return f"/tiles/assets/16/{int((lon + 180) / 360 * n)}/{int(y)}.pbf"
 
 
 def _reads_anything(client: TestClient, path: str, headers: dict[str, str]) -> str | None:
