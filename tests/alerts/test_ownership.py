@@ -8,7 +8,8 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -73,7 +74,9 @@ def test_crossing_seen_by_two_processes_opens_one_alert_and_one_notification(
     against the same shared state."""
     receiver = Receiver(failures=0)
     try:
-        now = datetime.now(UTC)
+        # The servers' clock (their Date header): a run under --clock moves only this
+        # process's clock, and readings must be recent by theirs.
+        now = parsedate_to_datetime(httpx.get(f"{two_servers[0]}/healthz").headers["date"])
         with pg_database.begin() as conn:
             from placehub.access.service import ensure_organisation
 

@@ -7,7 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-BASE_TIME = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+# Before every fixed clock the suite runs under (the earliest is 2026-03-14): placehub refuses
+# uplinks whose network time is ahead of its own clock.
+BASE_TIME = datetime(2026, 3, 6, 8, 0, tzinfo=UTC)
 
 
 def rfc3339(moment: datetime, nanos: bool = True) -> str:
