@@ -105,7 +105,9 @@ def test_the_form_errors_are_reachable_and_axe_clean(tab: Any) -> None:
     tab_to(tab, "button[type='submit'].govuk-button:not([form])")
     tab.keyboard.press("Enter")
     tab.wait_for_selector(".govuk-error-summary")
-    assert tab.evaluate("document.activeElement.closest('.govuk-error-summary') !== null")
+    # GOV.UK Frontend's script moves the focus once it has loaded, just after the page shows.
+    tab.wait_for_function("document.activeElement.closest('.govuk-error-summary') !== null",
+                          timeout=5_000)
     summary = tab.inner_text(".govuk-error-summary")
     assert "Select what the problem is" in summary and "Describe the problem" in summary
     assert axe_violations(tab) == []
