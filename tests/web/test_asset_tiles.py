@@ -143,3 +143,5 @@ def test_the_tile_endpoint_serves_only_what_the_viewer_may_read(
         assert len(conn.execute(select(read_audit.c.id)).all()) == len(audited)
     bad = client.get("/tiles/assets/3/9/0.pbf?public=true")
     assert bad.status_code == 404 and "x and y are 0 to 7" in bad.text
+    unknown = client.get(f"/tiles/assets/12/{x}/{y}.pbf?public=true&status=overflowing")
+    assert unknown.status_code == 400 and "not understood" in unknown.text

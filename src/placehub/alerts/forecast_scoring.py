@@ -18,6 +18,7 @@ benchmark (``bench/bench_forecast_alerts.py``) knows what would have happened un
 from __future__ import annotations
 
 import statistics
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
-from placehub.alerts.rules import KINDS, Rule
+from placehub.alerts.rules import ForecastLevel, Rule
 from placehub.alerts.store import effective_rules, load_rules
 from placehub.alerts.tables import alerts
 from placehub.db import Database
@@ -80,7 +81,7 @@ class RuleScore:
 
 def horizon_hours(rule: Rule) -> float:
     """How far ahead a forecast rule looks (its ``within_h``)."""
-    return float(KINDS["forecast"].param(rule, "within_h"))  # type: ignore[attr-defined]
+    return ForecastLevel().param(rule, "within_h")
 
 
 def score(forecasts: Iterable[Span], lines: Iterable[Span], horizons: dict[str, float],
@@ -201,13 +202,12 @@ def record_measurement(database: Database, until: datetime, days: int = DEFAULT_
                        actor: str = "daily measurement") -> tuple[int, Measurement]:
     """Measure the forecast alert rules and keep the result as a run record of the alert
     rules (the transparency record shows it as their measured performance)."""
-    started = datetime.now(until.tzinfo)
+    started = time.perf_counter()
     with database.begin() as conn:
         measurement = measure(conn, until, days)
         metrics = measurement.metrics()
         run_id = runs.record_run(conn, runs.RunRecord(
-            runs.ALERT_RULES, until, round((datetime.now(until.tzinfo) - started)
-                                           .total_seconds(), 4),
+            runs.ALERT_RULES, until, round(time.perf_counter() - started, 4),
             {"measurement": "forecast alerts against line alerts", "period_days": days,
              "horizons_hours": {k: s.horizon_hours for k, s in measurement.scores.items()}},
             inputs=[runs.InputData("alerts", metrics["alerts_scored"] + metrics["line_alerts"],

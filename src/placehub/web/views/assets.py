@@ -73,6 +73,7 @@ def asset_tile(request: Request, z: int, x: int, y: int, type: str = "", status:
     problem = asset_tiles.check_tile(z, x, y)
     if problem:
         raise NotFound(problem)
+    maps.asset_status(request.query_params)  # an unknown status is a 400, not empty tiles
     view = snapshot_of(request.app).view(ANONYMOUS if public else principal)
     etag = f'W/"asset-tile-{view.version}-{type}-{status}-{z}-{x}-{y}"'
     if etag in request.headers.get("if-none-match", ""):
