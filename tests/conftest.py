@@ -28,6 +28,7 @@ from placehub.config import Settings, load_settings
 from placehub.db import Database
 from placehub.db.engine import normalise_url
 from placehub.db.scratch import scratch_postgres
+from tests import db_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -188,35 +189,12 @@ def _session_database(request: pytest.FixtureRequest) -> Iterator[Database]:
     database.dispose()
 
 
-def _empty_all_tables(database: Database) -> None:
-    from placehub.db.schema import metadata
-
-    tables = list(reversed(metadata.sorted_tables))
-    with database.begin() as conn:
-        if database.is_sqlite:
-            for table in tables:
-                conn.execute(table.delete())
-            has_sequence = conn.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'"
-            ).first()
-            if has_sequence:
-                conn.exec_driver_sql("DELETE FROM sqlite_sequence")
-        else:
-            # DELETE and a sequence reset, not TRUNCATE ... RESTART IDENTITY: TRUNCATE makes new
-            # files for every table (1.2 s a time on a loaded 2-core machine, against 30-60 ms).
-            for table in tables:
-                conn.execute(table.delete())
-            conn.exec_driver_sql(
-                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema()")
-
-
 @pytest.fixture
 def database(_session_database: Database) -> Iterator[Database]:
     """A migrated, empty database (SQLite, then PostgreSQL); emptied again after the test."""
-    _empty_all_tables(_session_database)
+    db_snapshot.empty(_session_database)
     yield _session_database
-    _empty_all_tables(_session_database)
+    db_snapshot.empty(_session_database)
 
 
 @pytest.fixture
@@ -291,7 +269,7 @@ def pg_database(_postgresql_database: str) -> Iterator[Database]:
     migrated and empty."""
     database = Database(_postgresql_database)
     database.upgrade()
-    _empty_all_tables(database)
+    db_snapshot.empty(database)
     yield database
-    _empty_all_tables(database)
+    db_snapshot.empty(database)
     database.dispose()

@@ -6,11 +6,16 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from placehub.cli import app
 from placehub.config import Settings
 from tests.area.official import source_settings
+
+# The areas fetched from the stand-in official sources (``fetched``) take 15-25 s to fetch in
+# each test process: every test reading them runs in one.
+pytestmark = pytest.mark.xdist_group("fetched")
 
 runner = CliRunner()
 

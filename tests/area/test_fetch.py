@@ -31,6 +31,10 @@ from placehub.places.layers import building_points
 from placehub.places.osm import read_amenity_nodes, read_places
 from tests.area.official import RUTLAND, SUTTON, OfficialSources, settings_for
 
+# The areas fetched from the stand-in official sources (``fetched``) take 15-25 s to fetch in
+# each test process: every test reading them runs in one.
+pytestmark = pytest.mark.xdist_group("fetched")
+
 AREAS = ("rutland", "sutton")
 
 

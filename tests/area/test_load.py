@@ -18,6 +18,10 @@ from placehub.insight.indicators import values_for_layer
 from placehub.places.layers import building_points
 from placehub.places.tables import place_layers, places, property_point_places, property_points
 
+# The areas fetched from the stand-in official sources (``fetched``) take 15-25 s to fetch in
+# each test process: every test reading them runs in one.
+pytestmark = pytest.mark.xdist_group("fetched")
+
 
 def _published_ranks(data_dir: Path, lad: str) -> dict[str, float]:
     with gzip.open(data_dir / "iod2019" / "domain_ranks.csv.gz", "rt", encoding="utf-8-sig",

@@ -17,6 +17,10 @@ from placehub.demo.bootstrap import DemoDataMissing, ensure_demo_data
 from placehub.web.app import create_app
 from tests.area.official import OfficialSources, source_settings
 
+# The areas fetched from the stand-in official sources (``fetched``) take 15-25 s to fetch in
+# each test process: every test reading them runs in one.
+pytestmark = pytest.mark.xdist_group("fetched")
+
 
 def _closed_port() -> int:
     with socket.socket() as probe:

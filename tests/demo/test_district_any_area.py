@@ -23,6 +23,10 @@ from placehub.demo.district import (
 from placehub.places.osm import read_areas
 from placehub.places.roads import RoadNetwork, load_road_network
 
+# The areas fetched from the stand-in official sources (``fetched``) take 15-25 s to fetch in
+# each test process: every test reading them runs in one.
+pytestmark = pytest.mark.xdist_group("fetched")
+
 
 @pytest.fixture(scope="module")
 def sutton(fetched: Settings) -> AreaFiles:

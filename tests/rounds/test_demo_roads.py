@@ -20,17 +20,22 @@ from placehub.demo.build import build_demo
 from placehub.places.roads import haversine_m, load_road_network
 from placehub.rounds.service import service_sites
 from placehub.sta.tables import datastreams, observations
+from tests import db_snapshot
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def demo_settings(database: Database, settings: Settings, road_network_file: Path) -> Settings:
+def demo_settings(database: Database, settings: Settings, road_network_file: Path,
+                  fixed_clock: datetime | None) -> Settings:
     """A small Rutland demo (12 bins, 12 beds, 6 days of history ending an hour ago, so the
-    readings a test adds are the newest at any time of day) in the test database."""
+    readings a test adds are the newest at any time of day) in the test database (built once
+    per test process, database and clock, then restored)."""
     settings = settings.replace(road_network_file=str(road_network_file))
-    build_demo(database, settings, per_type=12, history_days=6,
-               now=datetime.now(UTC) - timedelta(hours=1))
+    db_snapshot.built_once(
+        ("rounds demo", database.url, fixed_clock), database,
+        lambda: build_demo(database, settings, per_type=12, history_days=6,
+                           now=datetime.now(UTC) - timedelta(hours=1)))
     return settings
 
 

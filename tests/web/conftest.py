@@ -8,6 +8,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from placehub.config import Settings
 from placehub.db import Database
+from tests import db_snapshot
 from tests.web.demo import Demo, build_small_demo
 from tests.web.seed import PASSWORD, Seeded, seed
 
@@ -56,9 +59,14 @@ def officer_client(client: TestClient, seeded: Seeded) -> TestClient:
 
 
 @pytest.fixture
-def demo(database: Database, settings: Settings, tmp_path: Path, road_network_file: Path) -> Demo:
-    """The small demo built into the test database."""
-    return build_small_demo(database, settings, tmp_path, road_network_file)
+def demo(database: Database, settings: Settings, tmp_path: Path, road_network_file: Path,
+         fixed_clock: datetime | None) -> Demo:
+    """The small demo in the test database (built once per test process, database and clock,
+    then restored: see ``db_snapshot.built_once``)."""
+    built = db_snapshot.built_once(
+        ("web demo", database.url, fixed_clock), database,
+        lambda: build_small_demo(database, settings, tmp_path, road_network_file))
+    return replace(built, thing_ids={k: list(v) for k, v in built.thing_ids.items()})
 
 
 @pytest.fixture

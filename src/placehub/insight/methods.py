@@ -261,7 +261,9 @@ def factor_weights(scores: FloatArray, seed: int = 0) -> FloatArray:
     """Weights from a one-factor maximum-likelihood factor analysis of the children's scores.
 
     The children (places with every child present) are standardised and fitted with
-    scikit-learn's ``FactorAnalysis(n_components=1)``; the weights are the factor-score
+    scikit-learn's ``FactorAnalysis(n_components=1)`` with LAPACK's exact SVD (with a few
+    children it is many times faster than the default randomized SVD, and gives the same fit:
+    3.3 s against 0.19 s for 32,844 places x 3 children); the weights are the factor-score
     coefficients Psi^-1 lambda (loadings over uniquenesses: the regression and Bartlett scores of
     one factor are both proportional to them), taken absolute and scaled to sum to 1, so a child
     that measures the common factor with less noise weighs more.
@@ -270,7 +272,8 @@ def factor_weights(scores: FloatArray, seed: int = 0) -> FloatArray:
         standard = (complete - complete.mean(axis=0)) / complete.std(axis=0)
         from sklearn.decomposition import FactorAnalysis
 
-        model = FactorAnalysis(n_components=1, random_state=seed).fit(standard)
+        model = FactorAnalysis(n_components=1, random_state=seed,
+                               svd_method="lapack").fit(standard)
         return np.asarray(model.components_[0] / np.maximum(model.noise_variance_, 1e-9))
 
     return _data_driven_weights(scores, 3, "factor weights", score_coefficients)
