@@ -6,9 +6,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV ?= .venv
 BIN = $(VENV)/bin
 PYTEST_ARGS ?=
-# The suite runs on every core (pytest-xdist; each worker has its own SQLite files and PostgreSQL
-# database). PYTEST_WORKERS=0 runs it in one process.
-PYTEST_WORKERS ?= auto
+# The suite runs on one worker more than the machine has cores (pytest-xdist; each worker has its
+# own SQLite files and PostgreSQL database): it waits on PostgreSQL, brokers, browsers and the
+# processes it starts much of the time. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= $(shell python3 -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 .PHONY: setup assets demo serve test lint bench bench-big clean
 

@@ -79,7 +79,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("clock") and not metafunc.config.getoption("--clock"):
-        metafunc.parametrize("fixed_clock", [None, *CLOCK_TIMES], indirect=True,
+        # One test process runs every test of a clock time, so they share its demo builds.
+        at_times = [pytest.param(when, marks=pytest.mark.xdist_group(f"clock-{when}"))
+                    for when in CLOCK_TIMES]
+        metafunc.parametrize("fixed_clock", [None, *at_times], indirect=True,
                              ids=lambda when: f"at-{when}" if when else "now")
 
 

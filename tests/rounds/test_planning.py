@@ -95,6 +95,22 @@ def test_plan_is_feasible_on_its_own() -> None:
     assert plan.solver["version"] == "0.14.1" and plan.solver["seed"] == 1
 
 
+def test_a_small_day_stops_when_the_search_stops_improving() -> None:
+    """A time-limited search of 12 stops ends after 5,000 idle iterations, long before its
+    30 s budget; run again it stops at the same iteration with the same plan (the early stop
+    counts iterations, not seconds)."""
+    cands = candidates(12)
+    plan = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                    snapshot_time=START, runtime_seconds=30)
+    assert plan.solver["parameters"]["idle_iterations"] == 5_000
+    assert plan.solver["runtime_seconds"] < 15
+    assert plan.solver["iterations"] >= 5_000
+    again = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                     snapshot_time=START, runtime_seconds=30)
+    assert (again.cost, again.solver["iterations"]) == (plan.cost, plan.solver["iterations"])
+    assert check_plan(plan) == [] and plan.feasible
+
+
 def test_check_plan_finds_broken_plans() -> None:
     """The checker notices overload, overtime, a missing mandatory bin and a broken line."""
     plan = plan_day(candidates(30), fleet(), HaversineDistance(), service=WASTE,

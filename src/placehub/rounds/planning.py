@@ -354,7 +354,7 @@ DEFAULT_TUNING = SolverTuning(num_neighbours=20, history_length=50)
 # iterations a second measured there) the time limit always comes first, so large plans are
 # unchanged; their search does improve after plateaus of tens of thousands of iterations.
 IDLE_ITERATIONS_PER_CLIENT = 200
-IDLE_ITERATIONS_MIN = 20_000
+IDLE_ITERATIONS_MIN = 5_000
 
 
 def idle_iterations(num_clients: int) -> int:
