@@ -170,6 +170,28 @@ def test_writes_need_a_token_with_rights(people: dict[str, Who],
     assert moved.status_code == 403
 
 
+def test_a_page_names_each_rows_own_organisation(people: dict[str, Who]) -> None:
+    """A page of Things of two councils, sorted and filtered, names each row's organisation,
+    and so do their expanded Locations (read with the rows on PostgreSQL, looked up on
+    SQLite)."""
+    both = people["both"]
+    for slug, name in (("sutton", "a bin"), ("rutland", "b bin"), ("sutton", "c bin")):
+        created = both.send("POST", "Things", {
+            "name": name, "description": "d", "@placehub.organisation": slug,
+            "@placehub.visibility": "public",
+            "Locations": [{"name": "l", "description": "d",
+                           "encodingType": "application/geo+json",
+                           "location": {"type": "Point", "coordinates": [-0.7, 52.6]}}]})
+        assert created.status_code == 201, created.text
+    page = people["anonymous"].values(
+        "Things?$filter=endswith(name,'bin')&$orderby=name desc&$top=2&$expand=Locations")
+    assert [(t["name"], t["@placehub.organisation"]) for t in page] == [
+        ("c bin", "sutton"), ("b bin", "rutland")]
+    assert [t["Locations"][0]["@placehub.organisation"] for t in page] == ["sutton", "rutland"]
+    one = people["anonymous"].get(f"Things({page[1]['@iot.id']})").json()
+    assert one["@placehub.organisation"] == "rutland"
+
+
 def test_organisation_and_visibility_on_create(people: dict[str, Who]) -> None:
     """A new Thing belongs to the token user's only organisation unless @placehub.organisation
     names one; @placehub.visibility sets who reads it; both are shown back as annotations."""

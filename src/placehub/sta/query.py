@@ -54,6 +54,8 @@ from placehub.sta.spatial import SpatialIndex
 Row = Mapping[Any, Any]  # a fetched row (RowMapping)
 # A Datastream's data class (public, organisation, restricted, personal) on every response.
 DATA_CLASS_ANNOTATION = "@placehub.dataClass"
+# The column holding the owning organisation's slug, where a read selects it.
+ORGANISATION_SLUG = "ph_organisation_slug"
 
 
 # Rows of one expanded level are fetched for at most this many parents per query.
@@ -220,7 +222,8 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
         out["@iot.count"] = counted if counted is not None else _count(
             ctx, base, scope.from_clause, where, post_filter)
     top = ctx.page_size(options.top)
-    ordered = base.order_by(*order_expressions(entity, alias, options.orderby))
+    ordered = (base.add_columns(*organisation_slug_column(ctx, entity, alias))
+               .order_by(*order_expressions(entity, alias, options.orderby)))
     rows = _page(ctx, ordered, options.skip, top, post_filter)
     more = len(rows) > top
     rows = rows[:top]
@@ -330,7 +333,9 @@ def read_entity(ctx: ReadContext, scope: Scope, options: QueryOptions) -> dict[s
 def fetch_row(ctx: ReadContext, scope: Scope) -> Row:
     """The full row of the entity a scope addresses."""
     alias = scope.alias
-    row = ctx.conn.execute(select(alias).where(alias.c.id == scope.entity_id)).mappings().first()
+    row = ctx.conn.execute(
+        select(alias, *organisation_slug_column(ctx, scope.entity, alias))
+        .where(alias.c.id == scope.entity_id)).mappings().first()
     if row is None:  # deleted between resolving and reading
         raise NotFound(f"{scope.entity.set_name}({scope.entity_id}) does not exist")
     return row
@@ -350,6 +355,19 @@ def read_property(ctx: ReadContext, scope: Scope, path: ResourcePath) -> Any:
     return value
 
 
+def organisation_slug_column(ctx: ReadContext, entity: Entity,
+                             alias: FromClause) -> tuple[ColumnElement[Any], ...]:
+    """The owning organisation's slug as a column of the rows read, on PostgreSQL: a request
+    spared the lookup query is a round trip shorter (PostgreSQL reads it after sorting and
+    limiting, for the page's rows only). SQLite, in process, looks the slugs up instead: it would
+    read the slug of every row it sorts."""
+    if entity.name not in OWNED_ENTITIES or ctx.conn.dialect.name != "postgresql":
+        return ()
+    slug = (select(organisations.c.slug)
+            .where(organisations.c.id == alias.c.organisation_id).scalar_subquery())
+    return (slug.label(ORGANISATION_SLUG),)
+
+
 def access_annotations(ctx: ReadContext, entity: Entity, row: Row,
                        classes: Mapping[int, StreamClass] | None = None) -> dict[str, str]:
     """placehub's annotations of a row: the owning organisation (slug), a Thing's visibility,
@@ -358,7 +376,9 @@ def access_annotations(ctx: ReadContext, entity: Entity, row: Row,
         return {DATA_CLASS_ANNOTATION: classes[int(row["id"])].data_class}
     if entity.name not in OWNED_ENTITIES:
         return {}
-    shown = {ORGANISATION_ANNOTATION: ctx.organisation_slug(row["organisation_id"])}
+    slug = (row[ORGANISATION_SLUG] if ORGANISATION_SLUG in row
+            else ctx.organisation_slug(row["organisation_id"]))
+    shown = {ORGANISATION_ANNOTATION: slug}
     if entity.name == "Thing":
         shown[VISIBILITY_ANNOTATION] = row["visibility"]
     return shown
