@@ -106,8 +106,10 @@ def test_the_form_errors_are_reachable_and_axe_clean(tab: Any) -> None:
     tab.keyboard.press("Enter")
     tab.wait_for_selector(".govuk-error-summary")
     # GOV.UK Frontend's script moves the focus once it has loaded, just after the page shows.
-    tab.wait_for_function("document.activeElement.closest('.govuk-error-summary') !== null",
-                          timeout=5_000)
+    # A function, not an expression: Playwright evaluates a bare expression string with eval,
+    # which the page's Content-Security-Policy refuses once it has to poll.
+    tab.wait_for_function(
+        "() => document.activeElement.closest('.govuk-error-summary') !== null", timeout=5_000)
     summary = tab.inner_text(".govuk-error-summary")
     assert "Select what the problem is" in summary and "Describe the problem" in summary
     assert axe_violations(tab) == []
