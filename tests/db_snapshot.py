@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Integer, Table, func, insert, select, text
 
@@ -19,6 +21,8 @@ _CHUNK = 2_000
 # the moment they run, so reused data is at most this much older than freshly built data: far
 # less than the hour the test demos leave between their history and the readings tests add.
 REUSE_SECONDS = 600
+# The day boundary the demos and rounds work to (Europe/London, as the council's day).
+_LOCAL = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,9 @@ _built: dict[Hashable, tuple[float, Any, Snapshot]] = {}
 def built_once(key: Hashable, database: Database, build: Callable[[], T]) -> T:
     """What ``build()`` returns, having filled the empty ``database``; when this process ran
     the same build (same ``key``) in the last ``REUSE_SECONDS``, its rows are restored instead
-    and its result is returned again (callers must not change it)."""
+    and its result is returned again (callers must not change it). Data built before a local
+    midnight is never reused after it: "today" and "tomorrow" would differ from the build's."""
+    key = (key, datetime.now(_LOCAL).date())
     cached = _built.get(key)
     if cached is not None and time.monotonic() - cached[0] < REUSE_SECONDS:
         restore(database, cached[2])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
 from placehub.access import service
@@ -45,3 +47,25 @@ def test_a_build_runs_once_and_is_restored_after(database: Database) -> None:
     with database.connect() as conn:
         assert conn.execute(select(organisations.c.slug)).scalars().all() == ["rutland"]
     assert calls == [1]
+
+
+def test_a_build_is_not_reused_across_a_local_midnight(database: Database) -> None:
+    """Data built at 23:58 London time is built again at 00:03, within the reuse window: the
+    tests' "today" and "tomorrow" have moved on."""
+    import time_machine
+
+    calls = []
+
+    def build() -> int:
+        calls.append(1)
+        with database.begin() as conn:
+            service.ensure_organisation(conn, "rutland", "Rutland")
+        return len(calls)
+
+    key = ("midnight test", database.url)
+    with time_machine.travel(datetime(2026, 3, 14, 23, 58, tzinfo=UTC), tick=False):
+        assert db_snapshot.built_once(key, database, build) == 1
+        assert db_snapshot.built_once(key, database, build) == 1
+    db_snapshot.empty(database)
+    with time_machine.travel(datetime(2026, 3, 15, 0, 3, tzinfo=UTC), tick=False):
+        assert db_snapshot.built_once(key, database, build) == 2
