@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from placehub.config import load_settings
 from placehub.db import Database
@@ -32,18 +32,29 @@ from tests.conftest import missing_service
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def scratch() -> Iterator[Database]:
+def scratch_database(name: str) -> Iterator[Database]:
     """A PostgreSQL database of its own (partitioning changes the schema), dropped after."""
     server = os.environ.get("PLACEHUB_TEST_POSTGRES_URL")
     if not server:
         missing_service("PostgreSQL (PLACEHUB_TEST_POSTGRES_URL)")
-    url, drop = scratch_postgres(str(server), "placehub_partitions")
+    url, drop = scratch_postgres(str(server), name)
     database = Database(url)
     database.upgrade()
     yield database
     database.dispose()
     drop()
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Database]:
+    """A scratch PostgreSQL database for the conversion test."""
+    yield from scratch_database("placehub_partitions")
+
+
+@pytest.fixture
+def months_database() -> Iterator[Database]:
+    """Another one, so that each test partitions a table it filled itself."""
+    yield from scratch_database("placehub_partition_reads")
 
 
 def fill_levels(database: Database, stream: int, start: datetime, hours: int,
@@ -106,6 +117,48 @@ def test_partitioned_observations_read_the_same_and_drop_a_month(
     assert count == 24 * 50 - 12 * 24  # 12 days of January gone
     with scratch.begin() as conn, pytest.raises(BadRequest, match="no partition for 2026-01"):
         drop_month(conn, date(2026, 1, 1))
+
+
+def test_a_page_of_readings_is_read_from_the_newest_or_oldest_month_first(
+    months_database: Database, data_dir: Any
+) -> None:
+    """On partitioned Observations, a page of one Datastream's readings in phenomenonTime order
+    is read from its newest (or oldest) month alone when that month holds the whole page, and
+    from every month when it does not: the same pages as ordering all readings."""
+    _, streams = make_asset(months_database, "litter_bin", ["fill_level"], name="Bin 9")
+    stream = streams["fill_level"]
+    fill_levels(months_database, stream, datetime(2026, 2, 27, tzinfo=UTC), 24 * 4, key="m")
+    with months_database.begin() as conn:
+        partition_observations(conn, NOW, months_ahead=1)  # February 48 h, March 48 h
+        newest_first = [r.id for r in conn.execute(
+            select(observations.c.id).where(observations.c.datastream_id == stream)
+            .order_by(observations.c.phenomenon_time_start.desc(), observations.c.id.desc()))]
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM observations" in statement:
+            statements.append(statement)
+
+    settings = load_settings(environ={}, database_url=months_database.url,
+                             data_dir=str(data_dir), secret_key="test")
+    path = f"Datastreams({stream})/Observations?$select=id&$orderby=phenomenonTime"
+    cases = [  # query, expected ids, statements on observations, month named in the first
+        (f"{path} desc&$top=20", newest_first[:20], 1, "2026-03-01"),
+        (f"{path} desc&$top=20&$skip=20", newest_first[20:40], 1, "2026-03-01"),
+        (f"{path} desc&$top=60", newest_first[:60], 2, "2026-03-01"),
+        (f"{path} asc&$top=10", newest_first[::-1][:10], 1, "2026-03-01"),
+        (f"{path} asc&$top=10&$skip=45", newest_first[::-1][45:55], 2, "2026-03-01"),
+    ]
+    event.listen(months_database.engine, "before_cursor_execute", note)
+    try:
+        with TestClient(create_app(settings, database=months_database)) as client:
+            for query, expected, count, month in cases:
+                statements.clear()
+                assert [o["@iot.id"] for o in sta(client, query)] == expected, query
+                assert len(statements) == count, (query, statements)
+                assert f"'{month}" in statements[0], (query, statements[0])
+    finally:
+        event.remove(months_database.engine, "before_cursor_execute", note)
 
 
 def test_partitioning_is_for_postgresql_only(tmp_path: Any) -> None:

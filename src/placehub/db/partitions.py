@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from time import monotonic
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from placehub.errors import BadRequest
 
@@ -77,6 +79,23 @@ def is_partitioned(conn: Connection) -> bool:
     kind = conn.execute(text(
         "SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass('observations')")).scalar()
     return kind == "p"
+
+
+# Engines whose Observations were found partitioned, and when that was checked: reads ask on
+# every page, and a conversion by ``placehub db partition`` is seen within the minute.
+_PARTITIONED: WeakKeyDictionary[Engine, tuple[float, bool]] = WeakKeyDictionary()
+PARTITIONED_CHECK_SECONDS = 60.0
+
+
+def observations_partitioned(conn: Connection) -> bool:
+    """``is_partitioned``, asked of the database at most once a minute per engine."""
+    if conn.dialect.name != "postgresql":
+        return False
+    checked = _PARTITIONED.get(conn.engine)
+    now = monotonic()
+    if checked is None or now - checked[0] > PARTITIONED_CHECK_SECONDS:
+        checked = _PARTITIONED[conn.engine] = (now, is_partitioned(conn))
+    return checked[1]
 
 
 def list_partitions(conn: Connection) -> list[MonthPartition]:
@@ -196,6 +215,7 @@ def partition_observations(conn: Connection, now: datetime, months_ahead: int = 
         conn.execute(text(statement))
     ensure_months(conn, now, months_ahead)
     conn.execute(text("ANALYZE observations"))
+    _PARTITIONED.pop(conn.engine, None)  # this process's reads see the change at once
     return int(moved)
 
 

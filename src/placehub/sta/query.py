@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    DateTime,
     FromClause,
     Select,
     and_,
@@ -30,6 +32,7 @@ from sqlalchemy import (
 
 from placehub.access.service import Principal
 from placehub.access.tables import organisations
+from placehub.db.partitions import month_of, next_month, observations_partitioned
 from placehub.errors import BadRequest, NotFound
 from placehub.governance.data_classes import StreamClass, classes_of
 from placehub.governance.read_audit import ReadLog
@@ -110,11 +113,13 @@ class Scope:
     conditions: list[ColumnElement[bool]]
     entity_id: int | None = None  # set when the path addresses one entity
     parent: tuple[Navigation, int] | None = None  # reached through this navigation of this id
+    parent_row: Row | None = None  # that parent entity's row
 
 
 def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
     """The scope of ``path``; NotFound when an entity on the way is missing or not readable."""
     parent_id: int | None = None
+    parent_row: Row | None = None
     scope: Scope | None = None
     for index, step in enumerate(path.steps):
         alias = step.entity.table.alias(f"e{index}")
@@ -129,16 +134,17 @@ def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
             conditions.append(alias.c.id == step.id)
         scope = Scope(step.entity, alias, from_clause, conditions)
         if step.navigation is not None and parent_id is not None:
-            scope.parent = (step.navigation, parent_id)
+            scope.parent, scope.parent_row = (step.navigation, parent_id), parent_row
         if step.is_collection:
             continue
         found = ctx.conn.execute(
-            select(alias.c.id).select_from(from_clause).where(*conditions).limit(2)
-        ).scalars().all()
+            select(alias).select_from(from_clause).where(*conditions).limit(2)
+        ).mappings().all()
         if not found:
             shown = "/".join(s.text() for s in path.steps[: index + 1])
             raise NotFound(f"{shown} does not exist")
-        parent_id = scope.entity_id = int(found[0])
+        parent_row = found[0]
+        parent_id = scope.entity_id = int(found[0]["id"])
     assert scope is not None
     return scope
 
@@ -224,7 +230,9 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
     top = ctx.page_size(options.top)
     ordered = (base.add_columns(*organisation_slug_column(ctx, entity, alias))
                .order_by(*order_expressions(entity, alias, options.orderby)))
-    rows = _page(ctx, ordered, options.skip, top, post_filter)
+    rows = _newest_month_page(ctx, scope, options, ordered, top) if post_filter is None else None
+    if rows is None:
+        rows = _page(ctx, ordered, options.skip, top, post_filter)
     more = len(rows) > top
     rows = rows[:top]
     if refs:
@@ -239,6 +247,35 @@ def read_collection(ctx: ReadContext, scope: Scope, options: QueryOptions,
             f"{request_url}?{options.query_string(top=top, skip=options.skip + top)}"
         )
     return out
+
+
+def _newest_month_page(ctx: ReadContext, scope: Scope, options: QueryOptions, ordered: Select,
+                       top: int) -> list[Row] | None:
+    """A Datastream's Observations in phenomenonTime order read from the month of its newest
+    (or oldest) reading first, when Observations are partitioned by month.
+
+    Every row of that month sorts before every row of the others, so a page found whole in it
+    is the page; otherwise None and the caller reads every month. The month is a literal, so
+    PostgreSQL plans one partition instead of opening all of them (docs/scale.md).
+    """
+    if not (scope.entity.name == "Observation" and options.orderby
+            and options.orderby[0].path == ("phenomenonTime",)
+            and scope.parent is not None and scope.parent[0].source_name == "Datastream"
+            and scope.parent_row is not None and observations_partitioned(ctx.conn)):
+        return None
+    descending = options.orderby[0].descending
+    edge = scope.parent_row["latest_phenomenon_time" if descending else "phenomenon_time_start"]
+    if edge is None:
+        return None
+    month = month_of(edge)
+    start = scope.alias.c.phenomenon_time_start
+    first_day = month if descending else next_month(month)
+    bound = bindparam("ph_month", datetime(first_day.year, first_day.month, 1, tzinfo=UTC),
+                      type_=DateTime(timezone=True), literal_execute=True)
+    rows: list[Row] = list(ctx.conn.execute(
+        ordered.where(start >= bound if descending else start < bound)
+        .offset(options.skip).limit(top + 1)).mappings().all())
+    return rows if len(rows) > top else None
 
 
 def _materialised_count(ctx: ReadContext, scope: Scope) -> int | None:
