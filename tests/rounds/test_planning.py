@@ -20,6 +20,7 @@ from placehub.rounds.planning import (
     check_plan,
     plan_day,
     plan_document,
+    rules_for,
     select_candidates,
 )
 
@@ -60,6 +61,17 @@ def test_selection_mandatory_optional_and_left_out() -> None:
     assert [(c.asset_id, c.mandatory) for c in chosen] == [(1, True), (2, False)]
     assert chosen[1].prize > 0
     assert [x.asset_id for x in left] == [3] and "not needed yet" in left[0].reason
+
+
+def test_watering_accepts_more_risk_than_waste() -> None:
+    """A 40% risk before the next chance makes a bin a mandatory stop but not a flowerbed (a
+    bed dry for a day harms less than a bin overflowing onto the street)."""
+    assets = [(1, "a", 0, 0, 100, 90)]
+    soon, later = [need(0.4, 0.6)], [need(0.45, 0.65)]
+    bin_chosen, _ = select_candidates(assets, soon, later, rules_for(WASTE))
+    bed_chosen, _ = select_candidates(assets, soon, later, rules_for(WATERING))
+    assert [c.mandatory for c in bin_chosen] == [True]
+    assert [c.mandatory for c in bed_chosen] in ([], [False])
 
 
 def test_an_asset_past_its_line_is_mandatory_whatever_the_forecast() -> None:

@@ -33,7 +33,7 @@ from placehub.places.distance import DistanceSource
 from placehub.rounds import access, sheets
 from placehub.rounds import service as rounds
 from placehub.rounds.demand import BinSite
-from placehub.rounds.planning import SelectionRules
+from placehub.rounds.planning import SelectionRules, rules_for
 from placehub.rounds.scenarios import Scenario
 from placehub.rounds.watering import Bed
 
@@ -211,7 +211,7 @@ def simulate_command(
     workers: int = typer.Option(1, help="Seeds simulated at once (processes)."),
     risk_threshold: float = typer.Option(
         None, help="placehub's selection: visit when the risk of overflow (or of a dry bed) "
-                   "before the next chance exceeds this (default: SelectionRules)."),
+                   "before the next chance exceeds this (default: waste 0.3, watering 0.5)."),
     nearby_boost: float = typer.Option(
         None, help="placehub's selection: prize multiplier of optional assets near a "
                    "mandatory one (default: SelectionRules)."),
@@ -275,7 +275,7 @@ def simulate_command(
                         ("--known-event-factor", known_event_factor)):
         if not value > 0:
             fail(f"{name} {value}: use a factor above 0 (1: an ordinary day)")
-    rules = SelectionRules()
+    rules = rules_for(service.value)
     if risk_threshold is not None:
         if not 0 < risk_threshold <= 1:
             fail(f"--risk-threshold {risk_threshold}: use a probability between 0 and 1")

@@ -47,6 +47,7 @@ from placehub.rounds.planning import (
     Vehicle,
     plan_day,
     plan_document,
+    rules_for,
     select_candidates,
     with_details,
 )
@@ -397,7 +398,7 @@ def prepare_plan(
     forecaster = forecaster or default_forecaster()
     distance = distance or distance_from_settings(settings)
     fleet = fleet or fleet_from_settings(settings, request.service, service_sites(conn))
-    rules = rules or SelectionRules()
+    rules = rules or rules_for(request.service)
     start = shift_start(settings, request.day)
     if request.at > start + timedelta(days=1):
         raise BadRequest("the input snapshot is after the planned day: plan a later date")
@@ -527,17 +528,17 @@ def asset_visit(conn: Connection, settings: Settings, thing_id: int, at: datetim
     """How the round of ``day`` (default: tomorrow, as the planning page) treats one asset,
     judged as ``make_plan`` judges it; None for assets no round services."""
     day = day or tomorrow(settings, at)
-    rules = rules or SelectionRules()
     for service, asset_type in ASSET_TYPE_OF_SERVICE.items():
+        service_rules = rules or rules_for(service)
         found = read_assets(conn, asset_type, at, thing_ids=[thing_id])
         if found.unusable:
             return AssetVisit(day, service, False, False, found.unusable[0][2])
         if not found.assets:
             continue
         shift = int(float(settings.rounds_shift_hours) * 3600)
-        times = RoundTimes.of(shift_start(settings, day), shift, rules)
+        times = RoundTimes.of(shift_start(settings, day), shift, service_rules)
         candidates, left_out = choose_assets(found.assets, at, times,
-                                             forecaster or default_forecaster(), rules)
+                                             forecaster or default_forecaster(), service_rules)
         if candidates:
             return AssetVisit(day, service, candidates[0].mandatory, True, candidates[0].reason)
         return AssetVisit(day, service, False, False, left_out[0].reason)
@@ -771,7 +772,7 @@ def prepare_replan(conn: Connection, settings: Settings, plan_id: int, at: datet
     notes = [f"re-plan of plan {plan_id} at {at.astimezone(zone):%H:%M} ({zone.key}): "
              f"{len(candidates)} remaining stops"]
     return PlanInputs(request, candidates, [], fleet, distance_from_settings(settings), at,
-                      SelectionRules(), str(detail["solver"].get("forecaster", "")), notes,
+                      rules_for(service), str(detail["solver"].get("forecaster", "")), notes,
                       replan_of=plan_id, day=str(detail["date"]))
 
 

@@ -39,6 +39,7 @@ from placehub.rounds.planning import (
     SelectionRules,
     Vehicle,
     plan_day,
+    rules_for,
     select_candidates,
 )
 from placehub.rounds.scenarios import REALISTIC, Scenario, ScenarioWorld
@@ -84,7 +85,7 @@ class WateringConfig:
     shift_hours: float = 7.5
     depot: LonLat = (-0.7395, 52.6745)
     max_iterations: int = 800
-    rules: SelectionRules = field(default_factory=SelectionRules)
+    rules: SelectionRules = field(default_factory=lambda: rules_for(WATERING))
     scenario: Scenario = REALISTIC
     fixed_days: tuple[int, ...] = FIXED_WATERING_DAYS
     break_minutes: int = 30
