@@ -23,7 +23,8 @@ def scratch_postgres(server_url: str, prefix: str, template: str | None = None
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            copied = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
+            copied = (f' TEMPLATE "{template.split("?")[0].rsplit("/", 1)[1]}"'
+                      if template else "")
             conn.execute(text(f'CREATE DATABASE "{name}"{copied}'))
     except Exception:
         admin.dispose()
