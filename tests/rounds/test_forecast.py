@@ -227,6 +227,19 @@ def test_silent_sensor_falls_back_to_history() -> None:
     assert need.interval is not None and need.interval[0] < need.expected_level < need.interval[1]
 
 
+def test_a_sensor_silent_longer_than_the_lookback_keeps_its_bins_own_rate() -> None:
+    """A bin whose sensor died 40 days ago (longer than the 28-day lookback) and is emptied
+    every two days is still forecast at its own rate from its last readings, not the prior."""
+    died = NOW - 40 * DAY
+    readings = series(noisy_steady(0.3, 16, start_fill=0.0), died - 8 * DAY)
+    services = [died + 2 * DAY * k for k in range(1, 20)]  # the last one a day before NOW
+    history = AssetHistory(1, LITTER_BIN, readings, services=services)
+    need = PlacehubForecaster().forecast(history, NOW, NOW + 2 * DAY)
+    assert need.rate_per_day == pytest.approx(0.3, abs=0.05)
+    assert "prior" not in need.method and "from history" in need.method
+    assert need.probability > 0.5  # four days of 0.3 a day from the last emptying
+
+
 def test_implausible_jump_is_kept_out_of_the_rate() -> None:
     """A rise of 60 points in half a day is kept as the level, not as a rate."""
     values = noisy_steady(0.05, 12)

@@ -370,8 +370,13 @@ class PlacehubForecaster:
 
     def _window(self, history: AssetHistory, at: datetime
                 ) -> tuple[list[Reading], list[datetime]]:
-        readings = sorted((r for r in history.readings if at - self.lookback <= r.time <= at),
-                          key=lambda r: r.time)
+        """The readings of the lookback period before the sensor's newest reading (so a sensor
+        silent for longer than the lookback still lends its asset its own rate, not the prior)
+        up to ``at``, and the services up to ``at``."""
+        past = [r for r in history.readings if r.time <= at]
+        newest = max((r.time for r in past), default=at)
+        start = min(at, newest) - self.lookback
+        readings = sorted((r for r in past if start <= r.time), key=lambda r: r.time)
         return readings, sorted(s for s in history.services if s <= at)
 
     def _fits(self, history: AssetHistory, at: datetime) -> tuple[_BinFit, _BinFit | None]:
