@@ -138,7 +138,7 @@ def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
         if step.is_collection:
             continue
         found = ctx.conn.execute(
-            select(alias).select_from(from_clause).where(*conditions).limit(2)
+            select(*_step_columns(alias)).select_from(from_clause).where(*conditions).limit(2)
         ).mappings().all()
         if not found:
             shown = "/".join(s.text() for s in path.steps[: index + 1])
@@ -147,6 +147,15 @@ def resolve(ctx: ReadContext, path: ResourcePath) -> Scope:
         parent_id = scope.entity_id = int(found[0]["id"])
     assert scope is not None
     return scope
+
+
+# What a path step keeps of the entity it addresses: its id, and a Datastream's time range
+# (which month its Observations start and end in, see ``_newest_month_page``).
+_PARENT_COLUMNS = ("id", "latest_phenomenon_time", "phenomenon_time_start")
+
+
+def _step_columns(alias: FromClause) -> list[Any]:
+    return [alias.c[name] for name in _PARENT_COLUMNS if name in alias.c]
 
 
 # --- ordering --------------------------------------------------------------------------------
