@@ -118,6 +118,24 @@ def test_flowerbed_crossing_day() -> None:
     assert PlacehubForecaster().forecast(history, NOW, NOW + 6 * DAY).probability > 0.75
 
 
+def test_a_noisy_bed_dries_at_its_own_rate() -> None:
+    """Probes reading every 3 hours with 1.2 points of noise on beds drying 3 points a day:
+    rises within the noise are not wettings, so the rate stays near 3 (the drier days' rate,
+    with the noise in it; not three times 3) and a bed at 33% is not given even a one in five
+    chance of passing 22% within a day."""
+    rates = []
+    for seed in range(1, 9):
+        rng = np.random.default_rng(seed)
+        start = NOW - 10 * DAY
+        readings = [Reading(start + k * DAY / 8, 63 - 3 * k / 8 + float(rng.normal(0, 1.2)))
+                    for k in range(81)]
+        history = AssetHistory(3, FLOWERBED, readings, watering_threshold=22)
+        need = PlacehubForecaster().forecast(history, NOW, NOW + DAY)
+        rates.append(need.rate_per_day)
+        assert need.probability < 0.2, seed
+    assert all(2.5 < rate < 5.5 for rate in rates), rates
+
+
 def simulate_bins(count: int, days: int, seed: int) -> tuple[list, dict]:
     """Histories of bins filled by the demand model, read twice a day, emptied when over 75%."""
     model = DemandModel(seed)

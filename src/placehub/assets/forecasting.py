@@ -37,7 +37,7 @@ class Crossing:
     line: float  # the fill (bins) or moisture % (beds) the forecast is about
     need: Need
     forecaster: str
-    newest_reading: datetime | None = None  # of the readings the forecast used
+    newest_reading: datetime | None = None  # of the readings the forecast rests on
 
     @property
     def probability(self) -> float:
@@ -69,7 +69,9 @@ def crossing_of(asset: Asset, at: datetime, until: datetime,
     forecaster = forecaster or default_forecaster()
     need = forecaster.forecast(asset.history, at, until)
     line = asset.thresholds.full if asset.asset_type == LITTER_BIN else asset.thresholds.dry
-    newest = max((r.time for r in asset.history.readings if r.time <= at), default=None)
+    # A forecast resting on an older reading (a fall not yet believed) has no newer evidence.
+    newest = need.rests_on or max((r.time for r in asset.history.readings if r.time <= at),
+                                  default=None)
     return Crossing(asset.thing_id, asset.asset_type, line, need, forecaster.name, newest)
 
 

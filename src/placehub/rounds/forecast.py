@@ -31,8 +31,10 @@ FLOWERBED = "flowerbed"
 
 # A fall of this much fill between two readings is an emptying even without a service event.
 EMPTYING_DROP = 0.25
-# A rise of this many moisture points between two readings is rain or watering.
+# A rise of this many moisture points between two readings is rain or watering, or of this
+# many standard deviations of the difference of two readings when the sensor is noisier.
 WETTING_RISE = 1.5
+WETTING_NOISE_Z = 3.0
 # Readings at or above this fill are saturated (the sensor cannot see an overflow): no rate.
 SATURATED_FILL = 0.97
 # Bins with too little history get this prior rate (fill per day) and spread.
@@ -131,6 +133,9 @@ class Need:
     interval: tuple[float, float] | None = None
     # False when the level comes from history rather than a trusted recent reading.
     trusted: bool = True
+    # The newest reading the level rests on, when that is not the newest reading: a fall
+    # without a recorded emptying is not believed until a second reading confirms it.
+    rests_on: datetime | None = None
 
     @property
     def overflow_probability(self) -> float:
@@ -295,6 +300,18 @@ def _profiled_growth(rate: float, factors: Sequence[float], start: datetime,
     return total
 
 
+def _reading_noise(readings: Sequence[Reading]) -> float:
+    """The standard deviation of one reading's noise, from the median absolute second
+    difference (a steady trend has none; the median ignores wettings and spikes)."""
+    values = np.array([r.value for r in readings])
+    if len(values) < 3:
+        return 0.0
+    second = np.diff(values, 2)
+    # A second difference of independent noise has variance 6 sigma^2; 0.6745 is the median
+    # absolute value of a standard normal.
+    return float(np.median(np.abs(second)) / 0.6745 / math.sqrt(6))
+
+
 def _daily_rates(pairs: list[tuple[Reading, Reading]]) -> dict[datetime, float]:
     """Rate per day for each calendar day, from consecutive reading pairs (by their midpoint)."""
     change: dict[datetime, float] = defaultdict(float)
@@ -363,7 +380,7 @@ class PlacehubForecaster:
             alternative = self._bin_need(history, doubt, at, until)
             if alternative.probability > need.probability:
                 kept = main.screened.readings
-                need = replace(alternative, flags=(
+                need = replace(alternative, rests_on=kept[-2].time, flags=(
                     *alternative.flags, f"fall to {kept[-1].value:.0%} at "
                     f"{_when(kept[-1].time)} without a recorded emptying: not yet believed"))
         return need
@@ -506,11 +523,15 @@ class PlacehubForecaster:
         screened = screen_readings(readings, services, at, scale=MOISTURE_SCALE,
                                    saturated=None)
         readings = screened.readings
+        # A rise within the sensor's noise is not a wetting: leaving such rises out (and
+        # keeping the falls) would make a noisy bed seem to dry several times too fast.
+        noise = _reading_noise(readings)
+        rise = max(WETTING_RISE, WETTING_NOISE_Z * noise * math.sqrt(2))
         wettings = [b.time for a, b in zip(readings, readings[1:], strict=False)
-                    if b.value > a.value + WETTING_RISE]
+                    if b.value > a.value + rise]
         wettings += list(services)
         dry_pairs = [(a, b) for a, b in zip(readings, readings[1:], strict=False)
-                     if b.value <= a.value + WETTING_RISE
+                     if b.value <= a.value + rise
                      and not any(a.time < w <= b.time for w in wettings)]
         day_rates = _daily_rates(dry_pairs)
         if len(day_rates) >= 2:
@@ -539,7 +560,7 @@ class PlacehubForecaster:
         expected = now_level - drying * (until - at) / DAY
         loss = max(level - expected, 0.0)
         spread = math.sqrt(sd**2 * max((until - since) / DAY, 0.0)
-                           + (SHARED_SHOCK_CV * loss) ** 2 + 1.0)
+                           + (SHARED_SHOCK_CV * loss) ** 2 + max(noise**2, 1.0))
         probability = 1.0 if now_level <= threshold else _normal_sf((expected - threshold) / spread)
         due = at if now_level <= threshold else (
             at + (now_level - threshold) / drying * DAY if drying > 0 else None)
