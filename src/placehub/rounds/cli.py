@@ -211,10 +211,14 @@ def simulate_command(
     workers: int = typer.Option(1, help="Seeds simulated at once (processes)."),
     risk_threshold: float = typer.Option(
         None, help="placehub's selection: visit when the risk of overflow (or of a dry bed) "
-                   "before the next chance exceeds this (default: waste 0.3, watering 0.5)."),
+                   "before the next chance exceeds this (default: waste 0.2, watering 0.5)."),
     nearby_boost: float = typer.Option(
         None, help="placehub's selection: prize multiplier of optional assets near a "
-                   "mandatory one (default: SelectionRules)."),
+                   "mandatory one (default: 8)."),
+    prize_horizon_days: float = typer.Option(
+        None, help="placehub's selection: an asset is optional when it would need a visit "
+                   "within this many days after the next chance (default: waste 1.5, "
+                   "watering 3)."),
     calendar: bool = typer.Option(
         True, "--calendar/--no-calendar",
         help="The council knows bank holidays and its events in advance: placehub forecasts "
@@ -284,6 +288,10 @@ def simulate_command(
         if nearby_boost < 1:
             fail(f"--nearby-boost {nearby_boost}: use 1 or more")
         rules = dataclasses.replace(rules, nearby_boost=nearby_boost)
+    if prize_horizon_days is not None:
+        if prize_horizon_days < 0:
+            fail(f"--prize-horizon-days {prize_horizon_days}: use 0 or more days")
+        rules = dataclasses.replace(rules, prize_horizon_days=prize_horizon_days)
     first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)
     pbf = settings.rounds_road_network or str(area_files(settings).roads)

@@ -63,6 +63,7 @@ from placehub.rounds.planning import (
     SelectionRules,
     Vehicle,
     plan_day,
+    rules_for,
     select_candidates,
     with_details,
 )
@@ -217,7 +218,7 @@ class SimulationConfig:
     depot: LonLat = DEFAULT_DEPOT
     tip: LonLat = DEFAULT_TIP
     max_iterations: int = 800
-    rules: SelectionRules = field(default_factory=SelectionRules)
+    rules: SelectionRules = field(default_factory=lambda: rules_for(WASTE))
     scenario: Scenario = REALISTIC
     fixed_schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIXED_SCHEDULE))
     # Crew-ready plans, for every policy alike (docs/rounds.md, "Plans a crew can drive").
@@ -635,7 +636,8 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
                   "shift_hours": config.shift_hours, "depot": config.depot, "tip": config.tip,
                   **config.describe()},
         "selection_rules": {"mandatory_probability": config.rules.mandatory_probability,
-                            "nearby_boost": config.rules.nearby_boost},
+                            "nearby_boost": config.rules.nearby_boost,
+                            "prize_horizon_days": config.rules.prize_horizon_days},
         "solver": {"name": "PyVRP", "max_iterations_per_day": config.max_iterations},
         "co2_kg_per_km": CO2_KG_PER_KM,
         "co2_factor_source": "Defra/DECC GHG conversion factors, diesel rigid HGV > 17 t, UK "
