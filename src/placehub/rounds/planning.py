@@ -138,31 +138,6 @@ class LeftOut:
     mandatory: bool = False
 
 
-@dataclass(frozen=True)
-class SelectionRules:
-    """How needs become mandatory stops, optional prizes, or nothing.
-
-    Prizes are in metres of driving: an optional bin is collected when the detour to it costs
-    less than its prize.
-    """
-
-    # Waste's defaults (see WASTE_RISK_THRESHOLD); watering has its own (``rules_for``).
-    mandatory_probability: float = 0.2
-    optional_min_level: float = 0.5
-    optional_min_probability: float = 0.5
-    level_value_m: float = 300.0
-    risk_value_m: float = 500.0
-    # How far into tomorrow's shift the next possible visit is assumed (1.0: its very end).
-    next_visit_shift_fraction: float = 1.0
-    # The optional prize looks this many days past the next round (waste 1.5, watering 3).
-    prize_horizon_days: float = 1.5
-    # An optional asset this close to a mandatory one is worth ``nearby_boost`` times more: a
-    # vehicle goes there anyway, and emptying it now keeps the area's bins in step, so the
-    # area needs fewer visits later (tuned on the simulation, see docs/rounds.md).
-    nearby_metres: float = 2500.0
-    nearby_boost: float = 8.0
-
-
 # Waste: a bin is a mandatory stop from a 20% risk of overflowing before the next chance, and
 # an optional one when it would need a visit within 1.5 days after that. Chosen on the waste
 # simulation's tuning seeds 101-110 (realistic scenario) as the setting with the highest median
@@ -178,13 +153,39 @@ WATERING_RISK_THRESHOLD = 0.5
 WATERING_PRIZE_HORIZON_DAYS = 3.0
 
 
+@dataclass(frozen=True)
+class SelectionRules:
+    """How needs become mandatory stops, optional prizes, or nothing.
+
+    Prizes are in metres of driving: an optional bin is collected when the detour to it costs
+    less than its prize.
+    """
+
+    # The defaults are waste's; watering has its own (``rules_for``).
+    mandatory_probability: float = WASTE_RISK_THRESHOLD
+    optional_min_level: float = 0.5
+    optional_min_probability: float = 0.5
+    level_value_m: float = 300.0
+    risk_value_m: float = 500.0
+    # How far into tomorrow's shift the next possible visit is assumed (1.0: its very end).
+    next_visit_shift_fraction: float = 1.0
+    # The optional prize looks this many days past the next round.
+    prize_horizon_days: float = WASTE_PRIZE_HORIZON_DAYS
+    # An optional asset this close to a mandatory one is worth ``nearby_boost`` times more: a
+    # vehicle goes there anyway, and emptying it now keeps the area's bins in step, so the
+    # area needs fewer visits later (tuned on the simulation, see docs/rounds.md).
+    nearby_metres: float = 2500.0
+    nearby_boost: float = 8.0
+
+
+
+
 def rules_for(service: str) -> SelectionRules:
     """The default selection rules of ``service`` (waste or watering)."""
     if service == WATERING:
         return SelectionRules(mandatory_probability=WATERING_RISK_THRESHOLD,
                               prize_horizon_days=WATERING_PRIZE_HORIZON_DAYS)
-    return SelectionRules(mandatory_probability=WASTE_RISK_THRESHOLD,
-                          prize_horizon_days=WASTE_PRIZE_HORIZON_DAYS)
+    return SelectionRules()
 
 
 @dataclass
