@@ -120,6 +120,25 @@ def test_data_errors_are_one_plain_line_with_exit_code_1(tmp_path: Path) -> None
     assert unknown.exit_code == 1 and "placehub users add" in unknown.output
 
 
+@pytest.mark.parametrize(("option", "value", "says_what"), [
+    ("--prize-horizon-days", "-1", "use 0 to 28 days"),
+    ("--prize-horizon-days", "nan", "use 0 to 28 days"),
+    ("--prize-horizon-days", "inf", "use 0 to 28 days"),
+    ("--nearby-boost", "nan", "use a number of 1 or more"),
+    ("--nearby-boost", "0.5", "use a number of 1 or more"),
+    ("--risk-threshold", "nan", "use a probability between 0 and 1"),
+])
+def test_simulate_refuses_selection_options_out_of_range(tmp_path: Path, option: str,
+                                                         value: str, says_what: str) -> None:
+    """An impossible selection option for `rounds simulate` is one plain line naming the
+    option and what to give, exit code 1, before any simulation starts."""
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    result = runner.invoke(app, ["--database-url", url, "rounds", "simulate", "--days", "2",
+                                 option, value])
+    assert result.exit_code == 1, result.output
+    assert says(result, option, says_what) and "Traceback" not in result.output
+
+
 def test_a_command_on_a_missing_database_says_what_to_run_and_creates_nothing(
         tmp_path: Path) -> None:
     """`placehub audit list` where no database exists names the file and `placehub db

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -36,6 +37,9 @@ from placehub.rounds.demand import BinSite
 from placehub.rounds.planning import SelectionRules, rules_for
 from placehub.rounds.scenarios import Scenario
 from placehub.rounds.watering import Bed
+
+# A prize looking further ahead than the forecaster's four-week lookback says nothing more.
+MAX_PRIZE_HORIZON_DAYS = 28
 
 app = typer.Typer(help="Service rounds: forecast need, plan rounds, round sheets, simulation.",
                   no_args_is_help=True)
@@ -285,12 +289,13 @@ def simulate_command(
             fail(f"--risk-threshold {risk_threshold}: use a probability between 0 and 1")
         rules = dataclasses.replace(rules, mandatory_probability=risk_threshold)
     if nearby_boost is not None:
-        if nearby_boost < 1:
-            fail(f"--nearby-boost {nearby_boost}: use 1 or more")
+        if not 1 <= nearby_boost < math.inf:
+            fail(f"--nearby-boost {nearby_boost}: use a number of 1 or more")
         rules = dataclasses.replace(rules, nearby_boost=nearby_boost)
     if prize_horizon_days is not None:
-        if prize_horizon_days < 0:
-            fail(f"--prize-horizon-days {prize_horizon_days}: use 0 or more days")
+        if not 0 <= prize_horizon_days <= MAX_PRIZE_HORIZON_DAYS:
+            fail(f"--prize-horizon-days {prize_horizon_days}: use 0 to "
+                 f"{MAX_PRIZE_HORIZON_DAYS} days")
         rules = dataclasses.replace(rules, prize_horizon_days=prize_horizon_days)
     first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)

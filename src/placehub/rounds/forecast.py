@@ -268,13 +268,17 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return _weighted_quantile(values, weights, 0.5)
 
 
+# A normal variable's standard deviation is this many times its median absolute deviation.
+MAD_TO_SD = 1.4826
+
+
 def _robust_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     """(Weighted) mean after clipping values further than 3 scaled MADs from the (weighted)
     median. The MAD is floored at a third of the median, so a real change of rate, recent and
     weighted up, is not clipped away as an outlier of the older days."""
     w = np.ones_like(values) if weights is None else weights
     median = _weighted_median(values, w)
-    mad = max(1.4826 * _weighted_median(np.abs(values - median), w), abs(median) / 3)
+    mad = max(MAD_TO_SD * _weighted_median(np.abs(values - median), w), abs(median) / 3)
     clipped = values if mad == 0 else np.clip(values, median - 3 * mad, median + 3 * mad)
     return float(np.average(clipped, weights=w))
 
@@ -307,9 +311,8 @@ def _reading_noise(readings: Sequence[Reading]) -> float:
     if len(values) < 3:
         return 0.0
     second = np.diff(values, 2)
-    # A second difference of independent noise has variance 6 sigma^2; 0.6745 is the median
-    # absolute value of a standard normal.
-    return float(np.median(np.abs(second)) / 0.6745 / math.sqrt(6))
+    # A second difference of independent noise has variance 6 sigma^2.
+    return float(MAD_TO_SD * np.median(np.abs(second)) / math.sqrt(6))
 
 
 def _daily_rates(pairs: list[tuple[Reading, Reading]]) -> dict[datetime, float]:
