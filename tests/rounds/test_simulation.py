@@ -3,7 +3,7 @@
 import dataclasses
 import statistics
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -177,3 +177,29 @@ def test_waste_defaults_leave_bins_fuller_than_a_long_prize_horizon(rutland) -> 
                    for c in (config, longer))
     assert now.stops < before.stops
     assert statistics.mean(now.fills_at_emptying) > statistics.mean(before.fills_at_emptying)
+
+
+def test_oracle_knows_which_bins_overflow_before_the_next_round(rutland) -> None:  # type: ignore[no-untyped-def]
+    """The oracle makes a bin mandatory exactly when, left alone, it truly overflows by the end
+    of tomorrow's shift in the simulated world; its saving is reported beside placehub's."""
+    sites, model = rutland
+    config = SimulationConfig(days=2, seed=4, warmup_days=7, max_iterations=60)
+    simulation = Simulation(sites, model, HaversineDistance(), config)
+    states = simulation.initial_states()
+    day = config.start
+    simulation._morning(states, day)
+    mandatory = {c.asset_id for c in simulation._oracle(states, day) if c.mandatory}
+    left_alone = {k: v.copy() for k, v in states.items()}
+    simulation._live_day(left_alone, day, {}, None)
+    tomorrow = simulation.added(day + timedelta(days=1))
+    shift_end = (7 + config.shift_hours) / 24
+    overflowing = {bin_id for bin_id, state in left_alone.items()
+                   if state.fill + tomorrow[bin_id] * shift_end > 1.0}
+    assert 0 < len(mandatory) < len(sites)
+    assert mandatory == overflowing
+    output = report(simulation.run(["fixed", "oracle"]), config, "haversine", "test")
+    assert "oracle_km_saving_vs_fixed" in output["savings"]
+    summary = spread([output])
+    assert summary["oracle_vs_fixed"]["per_seed"][0]["km_saving"] == \
+        output["savings"]["oracle_km_saving_vs_fixed"]
+    assert "placehub_vs_fixed" not in summary

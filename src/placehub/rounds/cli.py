@@ -203,7 +203,8 @@ def simulate_command(
     bins: int = typer.Option(400, help="Bins to generate when the database has none."),
     beds: int = typer.Option(40, help="Flowerbeds to generate when the database has none."),
     policies: str = typer.Option(None, help="Comma-separated policies (default: fixed and "
-                                            "placehub; waste also has threshold)."),
+                                            "placehub; waste also has threshold, and oracle: "
+                                            "placehub's selection on the true future fill)."),
     iterations: int = typer.Option(600, help="Solver iterations per day (reproducible)."),
     vehicles: int = typer.Option(None, help="Vehicles available each day (waste 4, "
                                             "watering 2 bowsers)."),

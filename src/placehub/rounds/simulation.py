@@ -9,7 +9,11 @@ bins differs:
   (``placehub.rounds.demand.fixed_round_weekdays``; the schedule is an option), routed with the
   bins' **true** loads (the most favourable planning a fixed round can have);
 - ``threshold``: every bin whose latest reading is 80% or more;
-- ``placehub``: the forecaster's overflow probabilities, mandatory and prize-collecting choice.
+- ``placehub``: the forecaster's overflow probabilities, mandatory and prize-collecting choice;
+- ``oracle``: placehub's selection and router fed with each bin's **true** future content
+  instead of forecasts (it cannot know missed emptyings): not a policy a council can run, but
+  the bound on what any forecaster could add, so that a saving short of a target can be laid
+  either at the forecasts' door or at the rounds' own shape.
 
 Each simulated day: sensors read at 06:00 and 18:00 (2% noise, capped at full; the scenario
 loses, delays, freezes or spikes some readings); the policy picks bins from what has reached it
@@ -52,6 +56,7 @@ from placehub.rounds.forecast import (
     LITTER_BIN,
     AssetHistory,
     Forecaster,
+    Need,
     PlacehubForecaster,
     Reading,
 )
@@ -69,7 +74,7 @@ from placehub.rounds.planning import (
 )
 from placehub.rounds.scenarios import REALISTIC, Scenario, ScenarioWorld
 
-POLICIES = ("fixed", "threshold", "placehub")
+POLICIES = ("fixed", "threshold", "placehub", "oracle")
 # Diesel rigid HGV > 17 t at UK average load (a refuse collection vehicle): 0.19234 kg CO2e per
 # tonne-km x 5.08 t average payload = 0.977 kg CO2e per vehicle-km (Defra/DECC GHG conversion
 # factors, Annex 7, table 7e; direct emissions). A parameter: use the current DESNZ table.
@@ -435,6 +440,43 @@ class Simulation:
         candidates, _ = select_candidates(rows, soon, later, self.config.rules)
         return with_details(candidates, details)
 
+    def _oracle(self, states: dict[int, BinState], day: date) -> list[Candidate]:
+        """placehub's selection on the bins' true future content (what no forecaster knows)."""
+        self._today = day
+        at = _at(day, 6)
+        visit = _at(day, 7) + timedelta(hours=self.config.shift_hours / 2)
+        rules = self.config.rules
+        next_visit = _at(day, 7) + timedelta(
+            hours=self.config.shift_hours * rules.next_visit_shift_fraction) + DAY
+        rows, soon, later = [], [], []
+        details: dict[int, dict[str, object]] = {}
+        for state in states.values():
+            soon.append(self._true_need(state, at, next_visit))
+            later.append(self._true_need(state, at,
+                                         next_visit + rules.prize_horizon_days * DAY))
+            load = self._litres(state, self._true_content(state, day, visit))
+            rows.append((state.site.id, state.site.name, state.site.lon, state.site.lat, load,
+                         BIN_SERVICE_SECONDS))
+            details[state.site.id] = self._details(state, load)
+        candidates, _ = select_candidates(rows, soon, later, rules)
+        return with_details(candidates, details)
+
+    def _true_content(self, state: BinState, day: date, when: datetime) -> float:
+        """The bin's true content at ``when`` (from the start of ``day``) if nobody empties it."""
+        content, midnight = state.fill, _at(day, 0)
+        while midnight < when:
+            share = min((when - midnight) / DAY, 1.0)
+            content += self.added(midnight.date())[state.site.id] * share
+            midnight += DAY
+        return content
+
+    def _true_need(self, state: BinState, at: datetime, until: datetime) -> Need:
+        """A certain forecast: the true level now and whether the bin overflows by ``until``."""
+        now = self._true_content(state, at.date(), at)
+        then = self._true_content(state, at.date(), until)
+        return Need(state.site.id, LITTER_BIN, at, until, min(now, 1.1), 0.0, then,
+                    1.0 if then > 1.0 else 0.0, None, None, 0, "oracle")
+
     def _litres(self, state: BinState, level: float) -> int:
         return int(state.site.capacity_litres * min(max(level, 0.1), 1.0))
 
@@ -481,7 +523,7 @@ class Simulation:
         if unknown:
             raise ValueError(f"unknown policy {sorted(unknown)}: use {', '.join(POLICIES)}.")
         choose = {"fixed": self._fixed, "threshold": self._threshold,
-                  "placehub": self._placehub}
+                  "placehub": self._placehub, "oracle": self._oracle}
         start_states = self.initial_states()
         results = {}
         for policy in policies:
@@ -611,15 +653,14 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
     """The simulation's JSON output: per-policy figures, savings and how it was run."""
     figures = {name: r.as_dict() for name, r in results.items()}
     savings: dict[str, object] = {}
-    if "fixed" in figures and "placehub" in figures:
-        fixed_km = float(figures["fixed"]["km"])  # type: ignore[arg-type]
-        placehub_km = float(figures["placehub"]["km"])  # type: ignore[arg-type]
-        savings = {
-            "placehub_km_saving_vs_fixed": round(1 - placehub_km / fixed_km, 4)
-            if fixed_km else None,
-            "placehub_overflow_bin_days_vs_fixed": (
-                figures["placehub"]["overflow_bin_days"], figures["fixed"]["overflow_bin_days"]),
-        }
+    fixed_km = float(figures["fixed"]["km"]) if "fixed" in figures else 0.0  # type: ignore[arg-type]
+    for name in ("placehub", "oracle"):
+        if "fixed" in figures and name in figures:
+            km = float(figures[name]["km"])  # type: ignore[arg-type]
+            savings[f"{name}_km_saving_vs_fixed"] = round(1 - km / fixed_km, 4) \
+                if fixed_km else None
+            savings[f"{name}_overflow_bin_days_vs_fixed"] = (
+                figures[name]["overflow_bin_days"], figures["fixed"]["overflow_bin_days"])
     return {
         "service": WASTE,
         "days": config.days,
@@ -699,9 +740,9 @@ def _spread(values: Sequence[float]) -> dict[str, float]:
 
 def spread(reports: Sequence[dict[str, object]], overflow_limit: float = 0.01
            ) -> dict[str, object]:
-    """Figures over seeds: median, min and max per policy, the km saving of placehub against
-    fixed rounds per seed, and whether each seed keeps placehub's overflow at most fixed's and
-    at most ``overflow_limit`` of bin-days."""
+    """Figures over seeds: median, min and max per policy, and for placehub (and the oracle,
+    when run) the km saving against fixed rounds per seed and whether each seed keeps its
+    overflow at most fixed's and at most ``overflow_limit`` of bin-days."""
     if not reports:
         raise ValueError("no reports to summarise.")
     policies: dict[str, dict[str, object]] = {}
@@ -712,29 +753,36 @@ def spread(reports: Sequence[dict[str, object]], overflow_limit: float = 0.01
                           for key in ("km", "overflow_bin_days", "overflow_share", "stops",
                                       "vehicle_days", "crew_hours")}
     summary: dict[str, object] = {"seeds": [r["seed"] for r in reports], "policies": policies}
-    if "fixed" in names and "placehub" in names:
-        per_seed = []
-        for r in reports:
-            fixed, placehub = r["policies"]["fixed"], r["policies"]["placehub"]  # type: ignore[index]
-            saving = 1 - float(placehub["km"]) / float(fixed["km"]) if fixed["km"] else 0.0
-            per_seed.append({
-                "seed": r["seed"], "km_saving": round(saving, 4),
-                "overflow_bin_days": [placehub["overflow_bin_days"], fixed["overflow_bin_days"]],
-                "overflow_share": placehub["overflow_share"],
-                "overflow_at_most_fixed": placehub["overflow_bin_days"]
-                <= fixed["overflow_bin_days"],
-                "overflow_at_most_limit": float(placehub["overflow_share"]) <= overflow_limit,
-            })
-        summary["placehub_vs_fixed"] = {
-            "km_saving": _spread([row["km_saving"] for row in per_seed]),
-            "seeds_with_overflow_at_most_fixed": sum(
-                bool(row["overflow_at_most_fixed"]) for row in per_seed),
-            "seeds_with_overflow_at_most_limit": sum(
-                bool(row["overflow_at_most_limit"]) for row in per_seed),
-            "overflow_limit": overflow_limit,
-            "per_seed": per_seed,
-        }
+    for name in ("placehub", "oracle"):
+        if "fixed" in names and name in names:
+            summary[f"{name}_vs_fixed"] = _versus_fixed(reports, name, overflow_limit)
     return summary
+
+
+def _versus_fixed(reports: Sequence[dict[str, object]], name: str, overflow_limit: float
+                  ) -> dict[str, object]:
+    """A policy's km saving against fixed rounds per seed and over the seeds, and in how many
+    seeds its overflow stayed at most fixed's and at most ``overflow_limit`` of bin-days."""
+    per_seed = []
+    for r in reports:
+        fixed, policy = r["policies"]["fixed"], r["policies"][name]  # type: ignore[index]
+        saving = 1 - float(policy["km"]) / float(fixed["km"]) if fixed["km"] else 0.0
+        per_seed.append({
+            "seed": r["seed"], "km_saving": round(saving, 4),
+            "overflow_bin_days": [policy["overflow_bin_days"], fixed["overflow_bin_days"]],
+            "overflow_share": policy["overflow_share"],
+            "overflow_at_most_fixed": policy["overflow_bin_days"] <= fixed["overflow_bin_days"],
+            "overflow_at_most_limit": float(policy["overflow_share"]) <= overflow_limit,
+        })
+    return {
+        "km_saving": _spread([row["km_saving"] for row in per_seed]),
+        "seeds_with_overflow_at_most_fixed": sum(
+            bool(row["overflow_at_most_fixed"]) for row in per_seed),
+        "seeds_with_overflow_at_most_limit": sum(
+            bool(row["overflow_at_most_limit"]) for row in per_seed),
+        "overflow_limit": overflow_limit,
+        "per_seed": per_seed,
+    }
 
 
 def _median_of(values: list[object]) -> object:
