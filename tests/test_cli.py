@@ -127,6 +127,8 @@ def test_data_errors_are_one_plain_line_with_exit_code_1(tmp_path: Path) -> None
     ("--nearby-boost", "nan", "use a number of 1 or more"),
     ("--nearby-boost", "0.5", "use a number of 1 or more"),
     ("--risk-threshold", "nan", "use a probability between 0 and 1"),
+    ("--risk-prize-km", "nan", "use 0 to 1000 km"),
+    ("--risk-prize-km", "-2", "use 0 to 1000 km"),
 ])
 def test_simulate_refuses_selection_options_out_of_range(tmp_path: Path, option: str,
                                                          value: str, says_what: str) -> None:

@@ -74,6 +74,25 @@ def test_watering_accepts_more_risk_than_waste() -> None:
     assert [c.mandatory for c in bed_chosen] in ([], [False])
 
 
+def test_a_risk_prize_makes_a_risky_bin_worth_a_detour_before_it_is_mandatory() -> None:
+    """With a risk prize of 8 km and a 35% mandatory line, a bin at 30% risk before the next
+    chance is an optional stop whose prize is 8 km x 0.3 higher, said in its reason; without a
+    risk prize (the default) the two bins are worth the same."""
+    assets = [(1, "a", 0, 0, 100, 90), (2, "b", 0, 0, 100, 90)]
+    soon = [need(0.3, 0.6), need(0.0, 0.6)]
+    later = [need(0.6, 0.8), need(0.6, 0.8)]
+    priced = SelectionRules(mandatory_probability=0.35, risk_prize_m=8000)
+    chosen, _ = select_candidates(assets, soon, later, priced)
+    assert [c.mandatory for c in chosen] == [False, False]
+    assert chosen[0].prize - chosen[1].prize == pytest.approx(0.3 * 8000, abs=1)
+    assert "30% risk before the next round" in chosen[0].reason
+    assert "before the next round" not in chosen[1].reason
+    plain, _ = select_candidates(assets, soon, later,
+                                 replace(priced, risk_prize_m=0.0))
+    assert plain[0].prize == plain[1].prize
+    assert rules_for(WASTE).risk_prize_m == 0.0 == rules_for(WATERING).risk_prize_m
+
+
 def test_an_asset_past_its_line_is_mandatory_whatever_the_forecast() -> None:
     """A bin full now (its status from placehub.assets) is a mandatory stop even when the
     forecast gives it little risk (say a sensor the forecaster distrusts)."""
@@ -120,6 +139,18 @@ def test_a_small_day_stops_when_the_search_stops_improving() -> None:
     again = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
                      snapshot_time=START, runtime_seconds=30)
     assert (again.cost, again.solver["iterations"]) == (plan.cost, plan.solver["iterations"])
+    assert check_plan(plan) == [] and plan.feasible
+
+
+def test_a_search_told_not_to_stop_when_idle_uses_its_whole_time() -> None:
+    """A benchmark's baseline search keeps going for its whole budget however long it has
+    found nothing better, and its plan records no idle stop."""
+    cands = candidates(12)
+    plan = plan_day(cands, fleet(), HaversineDistance(), service=WASTE, shift_start=START,
+                    snapshot_time=START, runtime_seconds=2, stop_when_idle=False)
+    assert plan.solver["parameters"]["idle_iterations"] is None
+    assert plan.solver["runtime_seconds"] >= 1.9
+    assert plan.solver["iterations"] > 5_000
     assert check_plan(plan) == [] and plan.feasible
 
 

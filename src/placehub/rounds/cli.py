@@ -40,6 +40,8 @@ from placehub.rounds.watering import Bed
 
 # A prize looking further ahead than the forecaster's four-week lookback says nothing more.
 MAX_PRIZE_HORIZON_DAYS = 28
+# A risk prize beyond the length of any round would make every risky asset a stop anyway.
+MAX_RISK_PRIZE_KM = 1000
 
 app = typer.Typer(help="Service rounds: forecast need, plan rounds, round sheets, simulation.",
                   no_args_is_help=True)
@@ -219,7 +221,10 @@ def simulate_command(
                    "before the next chance exceeds this (default: waste 0.2, watering 0.5)."),
     nearby_boost: float = typer.Option(
         None, help="placehub's selection: prize multiplier of optional assets near a "
-                   "mandatory one (default: 8)."),
+                   "mandatory one (default: waste 3, watering 8)."),
+    risk_prize_km: float = typer.Option(
+        None, help="placehub's selection: km of driving that a risk of 1 before the next "
+                   "chance is worth for an asset not yet mandatory (default: 0, off)."),
     prize_horizon_days: float = typer.Option(
         None, help="placehub's selection: an asset is optional when it would need a visit "
                    "within this many days after the next chance (default: waste 1.5, "
@@ -298,6 +303,10 @@ def simulate_command(
             fail(f"--prize-horizon-days {prize_horizon_days}: use 0 to "
                  f"{MAX_PRIZE_HORIZON_DAYS} days")
         rules = dataclasses.replace(rules, prize_horizon_days=prize_horizon_days)
+    if risk_prize_km is not None:
+        if not 0 <= risk_prize_km <= MAX_RISK_PRIZE_KM:
+            fail(f"--risk-prize-km {risk_prize_km}: use 0 to {MAX_RISK_PRIZE_KM} km")
+        rules = dataclasses.replace(rules, risk_prize_m=risk_prize_km * 1000)
     first_day = _parse_day(start) if start else None
     settings = settings_of(ctx)
     pbf = settings.rounds_road_network or str(area_files(settings).roads)

@@ -418,30 +418,24 @@ class Simulation:
         return chosen
 
     def _placehub(self, states: dict[int, BinState], day: date) -> list[Candidate]:
-        self._today = day
-        at = _at(day, 6)
-        visit = _at(day, 7) + timedelta(hours=self.config.shift_hours / 2)
-        rules = self.config.rules
-        next_visit = _at(day, 7) + timedelta(
-            hours=self.config.shift_hours * rules.next_visit_shift_fraction) + DAY
-        rows, soon, later = [], [], []
-        details: dict[int, dict[str, object]] = {}
-        for state in states.values():
+        def forecasts(state: BinState, at: datetime, horizons: Sequence[datetime]
+                      ) -> list[Need]:
             history = state.history(at)
             history.demand_factors = self.known[state.site.id]
-            today = self.forecaster.forecast(history, at, visit)
-            soon.append(self.forecaster.forecast(history, at, next_visit))
-            later.append(self.forecaster.forecast(
-                history, at, next_visit + rules.prize_horizon_days * DAY))
-            load = self._litres(state, today.expected_level)
-            rows.append((state.site.id, state.site.name, state.site.lon, state.site.lat, load,
-                         BIN_SERVICE_SECONDS))
-            details[state.site.id] = self._details(state, load)
-        candidates, _ = select_candidates(rows, soon, later, self.config.rules)
-        return with_details(candidates, details)
+            return [self.forecaster.forecast(history, at, until) for until in horizons]
+
+        return self._select(states, day, forecasts)
 
     def _oracle(self, states: dict[int, BinState], day: date) -> list[Candidate]:
         """placehub's selection on the bins' true future content (what no forecaster knows)."""
+        return self._select(states, day, lambda state, at, horizons: [
+            self._true_need(state, at, until) for until in horizons])
+
+    def _select(self, states: dict[int, BinState], day: date,
+                needs: Callable[[BinState, datetime, Sequence[datetime]], list[Need]]
+                ) -> list[Candidate]:
+        """placehub's selection at 06:00 from each bin's needs by half-way through today's
+        shift (its load), by the next chance and by the prize horizon after it."""
         self._today = day
         at = _at(day, 6)
         visit = _at(day, 7) + timedelta(hours=self.config.shift_hours / 2)
@@ -451,10 +445,11 @@ class Simulation:
         rows, soon, later = [], [], []
         details: dict[int, dict[str, object]] = {}
         for state in states.values():
-            soon.append(self._true_need(state, at, next_visit))
-            later.append(self._true_need(state, at,
-                                         next_visit + rules.prize_horizon_days * DAY))
-            load = self._litres(state, self._true_content(state, day, visit))
+            today, next_chance, after = needs(
+                state, at, (visit, next_visit, next_visit + rules.prize_horizon_days * DAY))
+            soon.append(next_chance)
+            later.append(after)
+            load = self._litres(state, today.expected_level)
             rows.append((state.site.id, state.site.name, state.site.lon, state.site.lat, load,
                          BIN_SERVICE_SECONDS))
             details[state.site.id] = self._details(state, load)
@@ -678,7 +673,8 @@ def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_
                   **config.describe()},
         "selection_rules": {"mandatory_probability": config.rules.mandatory_probability,
                             "nearby_boost": config.rules.nearby_boost,
-                            "prize_horizon_days": config.rules.prize_horizon_days},
+                            "prize_horizon_days": config.rules.prize_horizon_days,
+                            "risk_prize_m": config.rules.risk_prize_m},
         "solver": {"name": "PyVRP", "max_iterations_per_day": config.max_iterations},
         "co2_kg_per_km": CO2_KG_PER_KM,
         "co2_factor_source": "Defra/DECC GHG conversion factors, diesel rigid HGV > 17 t, UK "
