@@ -157,6 +157,7 @@ WASTE_RISK_PRIZE_M = 0.0
 WATERING_RISK_THRESHOLD = 0.5
 WATERING_PRIZE_HORIZON_DAYS = 3.0
 WATERING_NEARBY_BOOST = 8.0
+WATERING_RISK_PRIZE_M = 0.0
 
 
 @dataclass(frozen=True)
@@ -187,14 +188,13 @@ class SelectionRules:
     risk_prize_m: float = WASTE_RISK_PRIZE_M
 
 
-
-
 def rules_for(service: str) -> SelectionRules:
     """The default selection rules of ``service`` (waste or watering)."""
     if service == WATERING:
         return SelectionRules(mandatory_probability=WATERING_RISK_THRESHOLD,
                               prize_horizon_days=WATERING_PRIZE_HORIZON_DAYS,
-                              nearby_boost=WATERING_NEARBY_BOOST, risk_prize_m=0.0)
+                              nearby_boost=WATERING_NEARBY_BOOST,
+                              risk_prize_m=WATERING_RISK_PRIZE_M)
     return SelectionRules()
 
 

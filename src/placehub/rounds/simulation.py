@@ -642,7 +642,6 @@ def rutland_bins(pbf_path: str, count: int, seed: int) -> list[BinSite]:
     return sites
 
 
-
 def report(results: dict[str, PolicyResult], config: SimulationConfig, distance_name: str,
            bins_source: str) -> dict[str, object]:
     """The simulation's JSON output: per-policy figures, savings and how it was run."""
